@@ -1,0 +1,84 @@
+// Status and Result<T>: expected failures as values.
+//
+// Every fallible call in vane returns a Status (or a Result<T> holding either a value or a non-OK Status).
+// Bugs are not Statuses: they abort through VANE_CHECK with file:line and a reason. No exception crosses a
+// module boundary. Status is cheap to copy when OK (no allocation). Thread-compatible.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace vane {
+
+enum class StatusCode {
+  kOk = 0,
+  kInvalidArgument,  // malformed input: a bad record, field, flag or request
+  kNotFound,         // unknown user, item, file
+  kAlreadyExists,
+  kIoError,          // the file system said no
+  kFailedPrecondition,
+  kResourceExhausted,
+  kInternal,
+};
+
+// Returns a stable lower_snake name for `code` ("invalid_argument", ...), used in JSON error bodies.
+std::string_view StatusCodeName(StatusCode code);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  static Status Ok() { return Status(); }
+  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
+  static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
+  static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
+  static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  // "invalid_argument: <message>", or "ok".
+  std::string ToString() const;
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+// Holds a T or a non-OK Status. REQUIRES: value() only when ok().
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT
+  bool ok() const { return std::holds_alternative<T>(v_); }
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<Status>(v_);
+  }
+  T& value() & { return std::get<T>(v_); }
+  const T& value() const& { return std::get<T>(v_); }
+  T&& value() && { return std::get<T>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+
+ private:
+  std::variant<T, Status> v_;
+};
+
+[[noreturn]] void CheckFailed(const char* file, int line, const char* expr, std::string_view why);
+
+}  // namespace vane
+
+// Aborts with file:line when `cond` is false. Active in every build type (unlike assert).
+#define VANE_CHECK(cond, why) \
+  do { if (!(cond)) ::vane::CheckFailed(__FILE__, __LINE__, #cond, (why)); } while (0)
+
+#define VANE_RETURN_IF_ERROR(expr) \
+  do { ::vane::Status vane_s_ = (expr); if (!vane_s_.ok()) return vane_s_; } while (0)

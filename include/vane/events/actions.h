@@ -1,0 +1,70 @@
+// Actions (view, search, cart, purchase, dislike, ...) and how much each says about interest.
+//
+// An ActionRegistry maps action names (and aliases such as "pv", "buy", "add_to_cart") to a dense ActionId and an
+// ActionSpec: a signed weight (negative actions lower interest), whether the item counts as consumed (so it can be
+// filtered from recommendations), whether the action is a search, and how its optional value is read (dwell
+// seconds or a rating). Presets exist for the five scenarios (ecommerce, video, social, news, travel) and for
+// implicit benchmark data. Thread-compatible; immutable after set-up in practice.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vane/core/status.h"
+
+namespace vane {
+
+using ActionId = uint8_t;
+
+enum class ValueKind : uint8_t {
+  kNone,     // value ignored
+  kDwell,    // seconds on the item: scales the weight by a saturating curve (see EffectiveWeight)
+  kRating,   // explicit rating on a 0..max scale: maps to [-1, 1] around its midpoint
+  kQuantity  // quantity / price multiplier, capped
+};
+
+struct ActionSpec {
+  std::string name;
+  float weight = 1.0f;        // signed: dislike/skip/hide/remove_from_cart are negative
+  bool consumes = false;      // item counts as consumed (purchase, booking; view on video/news)
+  bool is_search = false;     // carries a query text instead of (or besides) an item
+  ValueKind value_kind = ValueKind::kNone;
+  float value_max = 0;        // rating scale maximum (5) or dwell saturation seconds (300)
+  std::vector<std::string> aliases;
+};
+
+class ActionRegistry {
+ public:
+  static constexpr size_t kMaxActions = 64;
+
+  // Known presets: "ecommerce", "video", "social", "news", "travel", "implicit".
+  static Result<ActionRegistry> Preset(std::string_view name);
+  static std::vector<std::string> PresetNames();
+  // Reads {"actions":[{"name":..,"weight":..,"consumes":..,"search":..,"value":"dwell|rating|quantity|none",
+  // "value_max":..,"aliases":[..]}]}. Errors name the entry index and field.
+  static Result<ActionRegistry> FromJson(std::string_view json_text);
+
+  // Adds or replaces (by name) an action. REQUIRES: size() < kMaxActions.
+  ActionId Add(ActionSpec spec);
+  // Case-insensitive lookup of a name or alias.
+  std::optional<ActionId> Find(std::string_view name) const;
+  const ActionSpec& spec(ActionId id) const { return specs_[id]; }
+  size_t size() const { return specs_.size(); }
+  const std::string& preset() const { return preset_; }
+
+  // The signed interest weight of one event with this action, after value normalisation:
+  //  dwell: weight * clamp(log1p(v) / log1p(value_max), 0.1, 1)  (a 2 s bounce counts little, 5 min fully);
+  //  rating: weight * (v - value_max/2) / (value_max/2);  quantity: weight * min(v, value_max).
+  float EffectiveWeight(ActionId id, float value, bool has_value) const;
+  std::optional<ActionId> search_action() const { return search_; }
+
+ private:
+  std::vector<ActionSpec> specs_;
+  std::string preset_;
+  std::optional<ActionId> search_;
+};
+
+}  // namespace vane

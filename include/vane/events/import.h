@@ -1,0 +1,99 @@
+// Cleaning import of behaviour and catalogue files.
+//
+// Every reader validates each record, fills missing values by the documented rules (docs/data_formats.md),
+// de-duplicates exact repeats and reports every rejected record with file, line, field and reason. With
+// OnError::kSkip bad records are skipped and reported; with OnError::kFail the first bad record stops the import
+// with an InvalidArgument Status naming it. Valid records are never dropped silently: every record read is counted
+// as accepted, filled, clipped, duplicate or rejected. Functions append to a Dataset; they are not thread-safe with
+// respect to that Dataset.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vane/core/status.h"
+#include "vane/events/dataset.h"
+
+namespace vane {
+
+enum class OnError { kSkip, kFail };
+
+struct ImportIssue {
+  std::string file;
+  uint64_t line = 0;      // 1-based physical line (record index for in-memory sources)
+  std::string field;      // "user", "ts", "value", "action", ... or "record" for the whole line
+  std::string reason;
+};
+
+struct ImportReport {
+  uint64_t records_read = 0;
+  uint64_t accepted = 0;       // stored (including filled and clipped ones)
+  uint64_t rejected = 0;       // reported in issues (up to max_issues kept, all counted)
+  uint64_t duplicates = 0;     // exact repeats skipped (counted, not errors)
+  uint64_t filled = 0;         // accepted with at least one value filled by rule
+  uint64_t clipped = 0;        // accepted with a value clipped to its valid range
+  uint64_t items_created = 0;  // catalogue entries created for unknown item ids
+  std::map<std::string, uint64_t> rejected_by_reason;
+  std::vector<ImportIssue> issues;
+  size_t max_issues = 1000;
+
+  void Reject(ImportIssue issue);
+  // Prints the summary table (counts, top reasons, first issues).
+  void Print(std::ostream& os, size_t show_issues = 10) const;
+  std::string ToJson() const;
+};
+
+struct ImportOptions {
+  OnError on_error = OnError::kSkip;
+  bool progress = true;             // progress bar with rate and ETA on stderr
+  bool dedup = true;                // drop exact duplicate events (same user, item, query, action, ts, value)
+  Timestamp min_ts = 0;             // 1970-01-01; earlier timestamps are rejected
+  Timestamp max_ts = 4102444800;    // 2100-01-01; later timestamps are rejected
+  double max_dwell_seconds = 4 * 3600;  // longer dwell is clipped (a tab left open)
+};
+
+// Column mapping for delimited files. Column names refer to the header; with has_header=false use "0", "1", ...
+struct CsvMapping {
+  char delimiter = ',';
+  bool has_header = true;
+  std::string user = "user", item = "item", query = "query", action = "action", ts = "ts", value = "value",
+              session = "session", context = "context";
+  std::string default_action;        // used when the action column is absent or empty ("" = reject such rows)
+  enum class TimeFormat { kUnixSeconds, kUnixMillis, kIso8601 } time_format = TimeFormat::kUnixSeconds;
+};
+
+// Events ------------------------------------------------------------------------------------------------------
+// Validates one raw event and appends it (shared by every reader and, later, the HTTP API).
+// Returns OK when stored or skipped as duplicate; InvalidArgument naming the field otherwise (also recorded in
+// report unless on_error is kFail).
+class EventCleaner {
+ public:
+  EventCleaner(Dataset& ds, const ImportOptions& opt, ImportReport& report);
+  Status Add(const RawEvent& raw, std::string_view file, uint64_t line);
+
+ private:
+  Dataset& ds_;
+  const ImportOptions& opt_;
+  ImportReport& report_;
+  std::vector<Timestamp> last_ts_;   // per user, for the missing-timestamp fill rule
+  std::unordered_map<uint64_t, uint32_t> seen_;  // hashes of stored events for de-duplication
+};
+
+Status ImportEventsCsv(const std::string& path, const CsvMapping& mapping, const ImportOptions& opt, Dataset& ds,
+                       ImportReport& report);
+// One JSON object per line: {"user","item","query","action","ts","value","session","context"}; "ts" may be a
+// number (unix seconds) or an ISO-8601 string.
+Status ImportEventsJsonl(const std::string& path, const ImportOptions& opt, Dataset& ds, ImportReport& report);
+
+// Catalogue ---------------------------------------------------------------------------------------------------
+// One JSON object per line: {"id","type","title","text","categories":[..],"attributes":{..},"available","created"}.
+Status ImportItemsJsonl(const std::string& path, const ImportOptions& opt, Dataset& ds, ImportReport& report);
+
+// Parses "2024-05-01T12:00:00Z", "2024-05-01 12:00:00", "2024-05-01" (UTC; "+hh:mm" offsets honoured).
+Result<Timestamp> ParseIso8601(std::string_view s);
+
+}  // namespace vane

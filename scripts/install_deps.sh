@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs every build, test and run dependency of vane from Debian 12 packages.
+# Idempotent; needs root (or sudo). Nothing else is downloaded at build or run time.
+set -euo pipefail
+PKGS=(build-essential cmake ninja-build pkg-config
+      nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+      libgtest-dev libgmock-dev libbenchmark-dev)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
