@@ -1,1 +1,138 @@
-// placeholder; implementation in progress
+#include <algorithm>
+#include <cmath>
+
+#include "vane/retrieve/sources.h"
+
+namespace vane {
+namespace {
+
+inline uint32_t Hash(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
+}  // namespace
+
+CovisitSource::CovisitSource(const Dataset& ds, Config cfg) : ds_(ds), cfg_(cfg) {}
+
+void CovisitSource::AddEdge(uint32_t a, uint32_t b, float w) {
+  if (a >= out_.size()) out_.resize(std::max<size_t>(a + 1, ds_.num_items()));
+  Table& t = out_[a];
+  if ((t.size + 1) * 4 > t.keys.size() * 3) {  // load factor 0.75
+    size_t cap = t.keys.empty() ? 8 : t.keys.size() * 2;
+    std::vector<uint32_t> keys(cap, 0);
+    std::vector<float> vals(cap, 0);
+    for (size_t i = 0; i < t.keys.size(); ++i) {
+      if (!t.keys[i]) continue;
+      size_t p = Hash(t.keys[i]) & (cap - 1);
+      while (keys[p]) p = (p + 1) & (cap - 1);
+      keys[p] = t.keys[i];
+      vals[p] = t.vals[i];
+    }
+    t.keys.swap(keys);
+    t.vals.swap(vals);
+  }
+  uint32_t key = b + 1;
+  size_t mask = t.keys.size() - 1;
+  size_t p = Hash(key) & mask;
+  while (t.keys[p] && t.keys[p] != key) p = (p + 1) & mask;
+  if (!t.keys[p]) {
+    t.keys[p] = key;
+    ++t.size;
+    ++num_edges_;
+  }
+  t.vals[p] += w;
+  t.total += w;
+}
+
+float CovisitSource::Weight(ItemIdx a, ItemIdx b) const {
+  if (a.v >= out_.size()) return 0;
+  const Table& t = out_[a.v];
+  if (t.keys.empty()) return 0;
+  uint32_t key = b.v + 1;
+  size_t mask = t.keys.size() - 1;
+  for (size_t p = Hash(key) & mask; t.keys[p]; p = (p + 1) & mask)
+    if (t.keys[p] == key) return t.vals[p];
+  return 0;
+}
+
+void CovisitSource::Observe(const Event& e, const UserState& before) {
+  if (!e.item.valid()) return;
+  if (ds_.actions.spec(e.action).weight <= 0) return;
+  float scale = 1.0f;
+  if (cfg_.half_life_s > 0 && ds_.has_timestamps) {
+    if (!t0_set_) {
+      t0_ = e.ts;
+      t0_set_ = true;
+    }
+    double ex = static_cast<double>(e.ts - t0_) / cfg_.half_life_s - ref_log2_;
+    if (ex > 100) {  // renormalise all weights before floats overflow
+      double shift = std::floor(ex);
+      auto f = static_cast<float>(std::exp2(-shift));
+      for (Table& t : out_) {
+        for (float& v : t.vals) v *= f;
+        t.total *= f;
+      }
+      ref_log2_ += shift;
+      ex -= shift;
+    }
+    scale = static_cast<float>(std::exp2(ex));
+  }
+  int dist = 0;
+  for (int k = 0; k < before.num_recent && dist < cfg_.window; ++k) {
+    const RecentEvent& r = before.Recent(k);
+    if (r.is_query) continue;
+    if (ds_.has_timestamps && static_cast<double>(e.ts) - r.ts > cfg_.session_gap_s) break;
+    if (ds_.actions.spec(r.action).weight <= 0) continue;
+    ++dist;
+    if (r.ref == e.item.v) continue;
+    float w = scale / static_cast<float>(dist);
+    AddEdge(r.ref, e.item.v, w);
+    if (cfg_.reverse_weight > 0) AddEdge(e.item.v, r.ref, w * cfg_.reverse_weight);
+  }
+}
+
+void CovisitSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) const {
+  if (!ctx.state) return;
+  const UserState& st = *ctx.state;
+  float rw = 1.0f;
+  int used = 0;
+  for (int k = 0; k < st.num_recent && used < cfg_.recent_items; ++k) {
+    const RecentEvent& r = st.Recent(k);
+    if (r.is_query) continue;
+    float aw = ds_.actions.EffectiveWeight(r.action, 0, false);
+    if (aw <= 0) continue;
+    ++used;
+    if (r.ref >= out_.size()) {
+      rw *= cfg_.recency_decay;
+      continue;
+    }
+    const Table& t = out_[r.ref];
+    if (t.total <= 0) {
+      rw *= cfg_.recency_decay;
+      continue;
+    }
+    // Action weight enters softly (sqrt) so a purchase counts more than a view without drowning the rest.
+    float w = rw * std::sqrt(aw) / t.total;
+    Evidence ev{r.ref, r.ts, EvidenceKind::kAfterItem, r.action, 0};
+    for (size_t p = 0; p < t.keys.size(); ++p) {
+      if (!t.keys[p]) continue;
+      float s = w * t.vals[p];
+      out.Add(ItemIdx(t.keys[p] - 1), s, ev);
+    }
+    rw *= cfg_.recency_decay;
+  }
+  (void)ctx.limit;  // every neighbour is a candidate; the blender keeps the top ones
+}
+
+size_t CovisitSource::MemoryBytes() const {
+  size_t b = out_.capacity() * sizeof(Table);
+  for (const Table& t : out_) b += t.keys.capacity() * (sizeof(uint32_t) + sizeof(float));
+  return b;
+}
+
+}  // namespace vane

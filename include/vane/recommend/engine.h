@@ -1,0 +1,130 @@
+// The recommendation engine: live state + candidate sources + strategy + blend + filters + diversity +
+// explanations.
+//
+// Engine keeps a reference to the Dataset (catalogue, vocabularies, actions), owns the InterestStore and the
+// candidate sources, and applies every ingested event to all of them at once (read-your-writes). Recommend()
+// chooses a strategy from the user's state (new user, focused session intent, stable taste), blends the sources
+// with that strategy's weights (base weights can be fitted on validation data, see eval/), filters, diversifies and
+// explains every item from the evidence that scored it.
+// Thread-safety: Ingest needs exclusive access; Recommend/ScoreAll are const and may run concurrently with each
+// other (they use thread-local scratch buffers).
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vane/core/clock.h"
+#include "vane/retrieve/sources.h"
+
+namespace vane {
+
+enum class Strategy : uint8_t { kNewUser = 0, kSessionIntent = 1, kStableTaste = 2 };
+const char* StrategyName(Strategy s);
+
+// Source indices in the blend.
+enum SourceId : uint8_t { kSrcPopular = 0, kSrcCovisit, kSrcContent, kSrcInterestNow, kSrcInterestLong, kNumSources };
+const char* SourceName(int source);
+
+using BlendWeights = std::array<float, kNumSources>;
+
+struct EngineConfig {
+  InterestConfig interest;
+  PopularitySource::Config popularity;
+  CovisitSource::Config covisit;
+  ContentSource::Config content;
+  AffinitySource::Config interest_now{AffinitySource::Mode::kNow};
+  AffinitySource::Config interest_long{AffinitySource::Mode::kLong};
+  // Base blend (what eval fits on validation); strategies multiply it.
+  BlendWeights base = {0.05f, 1.0f, 0.4f, 0.3f, 0.2f};
+  std::array<BlendWeights, 3> strategy_multipliers = {{
+      {4.0f, 1.0f, 2.0f, 1.0f, 0.5f},   // new user: popularity and any search matter most
+      {1.0f, 1.0f, 2.0f, 1.5f, 0.5f},   // session intent: what they search and do now
+      {1.0f, 1.0f, 1.0f, 1.0f, 1.0f},   // stable taste: the fitted base blend
+  }};
+  bool use_strategies = true;   // false: always the base blend (an ablation)
+  int new_user_events = 3;      // fewer events than this: new user
+  float intent_share = 0.5f;    // top short-term interest share that marks a focused session
+  float diversity = 0.15f;      // penalty per earlier item of the same main category in the list (0 = off)
+  size_t per_source_limit = 300;
+};
+
+struct RecommendRequest {
+  std::string user;                       // external id; unknown users get the new-user strategy
+  size_t n = 10;
+  std::string item_type;                  // only this type ("" = any)
+  std::vector<std::string> categories;    // only items in one of these ("" = any)
+  std::vector<std::string> exclude_ids;
+  bool include_consumed = false;          // consumed items (per the action registry) are filtered unless set
+  bool explain = true;
+  std::vector<std::string> slate_types;   // per-type slates, n_per_slate items each
+  size_t n_per_slate = 1;
+  Timestamp now = 0;                      // 0 = the engine's clock
+};
+
+struct Recommendation {
+  ItemIdx item;
+  std::string id, type, title;
+  float score = 0;
+  std::string source;                      // the source that contributed most
+  std::string reason_en, reason_zh;
+};
+
+struct RecommendResponse {
+  Strategy strategy = Strategy::kNewUser;
+  std::string strategy_reason;
+  std::vector<Recommendation> items;
+  std::vector<std::pair<std::string, std::vector<Recommendation>>> slates;
+};
+
+class Engine {
+ public:
+  // REQUIRES: ds outlives the engine; clock may be null (then SystemClock).
+  Engine(const Dataset& ds, EngineConfig cfg = {}, const Clock* clock = nullptr);
+  ~Engine();
+
+  // Applies one event to every source and the user's interest state.
+  void Ingest(const Event& e);
+  // Applies an event to the user's state only (global statistics untouched): evaluation phases.
+  void IngestUserOnly(const Event& e);
+  void OnCatalogChanged();
+
+  RecommendResponse Recommend(const RecommendRequest& req) const;
+  // Strategy for a user at time `now`, with the reason in words.
+  Strategy ChooseStrategy(UserIdx u, Timestamp now, std::string* why = nullptr) const;
+  BlendWeights WeightsFor(Strategy s) const;
+
+  // Blended scores of every item a source can score (no filters), for full-ranking evaluation. `weights` overrides
+  // the strategy blend when given. Returns the buffer (thread-local; valid until the next call on this thread).
+  const ScoreBuffer& ScoreAll(UserIdx u, Timestamp now, const BlendWeights* weights = nullptr) const;
+  // One source's raw scores for a user (normalised to max 1), limit as in RetrievalContext.
+  const ScoreBuffer& ScoreSource(int source, UserIdx u, Timestamp now, size_t limit) const;
+
+  const InterestStore& interests() const { return *interests_; }
+  const CandidateSource& source(int i) const { return *sources_[i]; }
+  const ContentSource& content() const { return *content_; }
+  const PopularitySource& popularity() const { return *pop_; }
+  const Dataset& dataset() const { return ds_; }
+  EngineConfig& config() { return cfg_; }
+  const EngineConfig& config() const { return cfg_; }
+  Timestamp Now() const { return clock_->Now(); }
+  size_t SourceMemoryBytes() const;
+
+  // Text of one explanation.
+  std::string Explain(const Evidence& ev, Timestamp now, bool zh) const;
+
+ private:
+  void Blend(UserIdx u, Timestamp now, const BlendWeights& w, size_t limit, ScoreBuffer& blend) const;
+
+  const Dataset& ds_;
+  EngineConfig cfg_;
+  SystemClock system_clock_;
+  const Clock* clock_;
+  std::unique_ptr<InterestStore> interests_;
+  PopularitySource* pop_ = nullptr;
+  ContentSource* content_ = nullptr;
+  std::vector<std::unique_ptr<CandidateSource>> sources_;
+};
+
+}  // namespace vane

@@ -1,0 +1,96 @@
+// Candidate sources: the small interface every retrieval strategy implements, and the scratch buffer they score
+// into.
+//
+// A CandidateSource keeps global statistics that Observe() updates incrementally per event (popularity counts,
+// co-visitation edges, ...), and Generate() writes scored candidates for one user into a ScoreBuffer, each with
+// the Evidence that produced it (the recent item, search, keyword or category), from which explanations are
+// written. Sources never include one another's internals; the recommend module blends them.
+// Thread-safety: Observe needs exclusive access; Generate is const and may run concurrently with other Generates
+// (each caller brings its own ScoreBuffer).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+#include "vane/interest/user_state.h"
+
+namespace vane {
+
+enum class EvidenceKind : uint8_t {
+  kNone = 0,
+  kPopular,        // globally popular (ref unused)
+  kTrending,       // popular in a category now (ref = category)
+  kAfterItem,      // often chosen after/with an item the user acted on (ref = item, ts/action of that event)
+  kSearched,       // matches a recent search (ref = query id, ts = time of the search)
+  kKeyword,        // matches a keyword of the user's interests (ref = keyword id)
+  kCategoryNow,    // in a category the user is into now (ref = category)
+  kCategoryLong,   // in a long-standing interest (ref = category)
+  kNextCategory,   // in the category the user's transitions point to next (ref = category)
+  kModel,          // scored by a model
+};
+
+struct Evidence {
+  uint32_t ref = 0;
+  uint32_t ts = 0;
+  EvidenceKind kind = EvidenceKind::kNone;
+  ActionId action = 0;
+  uint8_t source = 0;   // index of the source in the blend (set by the blender)
+};
+
+// Dense scratch scores over the catalogue with a list of touched items, so that Reset costs O(touched).
+// Keeps, per item, the evidence of its largest single contribution.
+class ScoreBuffer {
+ public:
+  void Reset(size_t num_items);
+  void Add(ItemIdx i, float score, const Evidence& ev) {
+    if (!seen_[i.v]) {
+      seen_[i.v] = 1;
+      touched_.push_back(i.v);
+      score_[i.v] = 0;
+      best_[i.v] = -std::numeric_limits<float>::infinity();
+    }
+    score_[i.v] += score;
+    if (score > best_[i.v]) {
+      best_[i.v] = score;
+      ev_[i.v] = ev;
+    }
+  }
+  bool Has(ItemIdx i) const { return seen_[i.v] != 0; }
+  float Score(ItemIdx i) const { return seen_[i.v] ? score_[i.v] : 0.0f; }
+  const Evidence& EvidenceOf(ItemIdx i) const { return ev_[i.v]; }
+  const std::vector<uint32_t>& touched() const { return touched_; }
+  float MaxScore() const;
+  size_t size() const { return score_.size(); }
+
+ private:
+  std::vector<float> score_, best_;
+  std::vector<Evidence> ev_;
+  std::vector<uint8_t> seen_;
+  std::vector<uint32_t> touched_;
+};
+
+struct RetrievalContext {
+  UserIdx user;
+  Timestamp now = 0;
+  const UserState* state = nullptr;   // null for an unknown user
+  size_t limit = 200;                 // candidates wanted from each source (SIZE_MAX: every item it can score)
+};
+
+class CandidateSource {
+ public:
+  virtual ~CandidateSource() = default;
+  virtual std::string_view name() const = 0;
+  // Updates global statistics with one event. `before` is the user's state before the event is applied.
+  virtual void Observe(const Event& e, const UserState& before) = 0;
+  // Called after catalogue changes (items added or edited).
+  virtual void OnCatalogChanged() {}
+  virtual void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const = 0;
+  virtual size_t MemoryBytes() const = 0;
+};
+
+// Keeps the `k` highest-scored of (item, score) pairs; ties broken by smaller item id for determinism.
+void TopK(const ScoreBuffer& buf, size_t k, std::vector<std::pair<ItemIdx, float>>& out);
+
+}  // namespace vane

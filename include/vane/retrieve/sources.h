@@ -1,0 +1,148 @@
+// The built-in candidate sources. See source.h for the interface contract.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "vane/retrieve/source.h"
+#include "vane/text/tokenize.h"
+
+namespace vane {
+
+// Time-decayed item popularity (counts of positive events, weighted by action weight). With timestamps, a
+// short half-life gives "trending" and a long one "popular"; order-only data uses plain counts.
+class PopularitySource final : public CandidateSource {
+ public:
+  struct Config {
+    double half_life_s = 7 * 86400.0;   // 0 = no decay
+    double trend_half_life_s = 86400.0; // "today"
+  };
+  PopularitySource(const Dataset& ds, Config cfg);
+  std::string_view name() const override { return "popular"; }
+  void Observe(const Event& e, const UserState& before) override;
+  void OnCatalogChanged() override;
+  void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const override;
+  size_t MemoryBytes() const override;
+
+  // Decayed popularity of an item at the last observed time (comparable across items).
+  float Popularity(ItemIdx i) const { return i.v < pop_.size() ? static_cast<float>(pop_[i.v]) : 0.0f; }
+  float Trend(ItemIdx i) const { return i.v < trend_.size() ? static_cast<float>(trend_[i.v]) : 0.0f; }
+  // Items by decreasing popularity (cached; refreshed when stale).
+  const std::vector<ItemIdx>& Ranked() const;
+  // Items of a category by decreasing popularity (cached per category).
+  const std::vector<ItemIdx>& RankedInCategory(uint32_t category) const;
+
+ private:
+  void Grow();
+  double Inc(double half_life, double& ref_scale, std::vector<double>& v, Timestamp ts);
+  const Dataset& ds_;
+  Config cfg_;
+  std::vector<double> pop_, trend_;
+  double pop_ref_ = 0, trend_ref_ = 0;     // log2 of the scale applied to increments
+  Timestamp t0_ = 0;
+  bool t0_set_ = false;
+  uint64_t version_ = 0;
+  mutable std::mutex cache_mu_;
+  mutable std::vector<ItemIdx> ranked_;
+  mutable uint64_t ranked_version_ = UINT64_MAX;
+  mutable std::vector<std::vector<ItemIdx>> by_cat_;
+  mutable std::vector<uint64_t> by_cat_version_;
+};
+
+// Item-to-item co-visitation: for each positive item event, edges from the user's previous items in the same
+// session (within `window` events) to the new item, weighted 1/distance and by time decay; the reverse edge gets
+// `reverse_weight` of it ("viewed together"). Generate scores P(next | recent item) summed over the user's recent
+// items, weighted by recency and action.
+class CovisitSource final : public CandidateSource {
+ public:
+  struct Config {
+    int window = 5;
+    float reverse_weight = 0.3f;
+    double half_life_s = 0;       // 0 = no time decay
+    double session_gap_s = 1800;  // edges only within a session (ignored for order-only data)
+    int recent_items = 5;         // user items used at query time
+    float recency_decay = 0.6f;   // weight of the k-th most recent item: decay^k
+  };
+  CovisitSource(const Dataset& ds, Config cfg);
+  std::string_view name() const override { return "covisit"; }
+  void Observe(const Event& e, const UserState& before) override;
+  void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const override;
+  size_t MemoryBytes() const override;
+  // Edge weight a -> b (for tests).
+  float Weight(ItemIdx a, ItemIdx b) const;
+  size_t num_edges() const { return num_edges_; }
+
+ private:
+  struct Table {  // open addressing, key = neighbour + 1 (0 = empty)
+    std::vector<uint32_t> keys;
+    std::vector<float> vals;
+    uint32_t size = 0;
+    float total = 0;
+  };
+  void AddEdge(uint32_t a, uint32_t b, float w);
+  const Dataset& ds_;
+  Config cfg_;
+  std::vector<Table> out_;
+  size_t num_edges_ = 0;
+  double ref_log2_ = 0;
+  Timestamp t0_ = 0;
+  bool t0_set_ = false;
+};
+
+// Content similarity over item text and categories: an inverted index keyword -> items with idf weights.
+// Scores items that match the user's recent searches (the strongest evidence of intent) and the keywords of the
+// user's short-term interests.
+class ContentSource final : public CandidateSource {
+ public:
+  struct Config {
+    float search_weight = 1.0f;     // per recent search, times recency
+    float profile_weight = 0.5f;    // keyword interests
+    int recent_searches = 3;
+    double max_df_share = 0.2;      // keywords in more than this share of items are not used (no information)
+  };
+  ContentSource(const Dataset& ds, const InterestStore& interests, Config cfg);
+  std::string_view name() const override { return "content"; }
+  void Observe(const Event&, const UserState&) override {}
+  void OnCatalogChanged() override;
+  void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const override;
+  size_t MemoryBytes() const override;
+  // Items matching a free-text query, best first (search retrieval).
+  std::vector<std::pair<ItemIdx, float>> Search(std::string_view query, size_t k) const;
+
+ private:
+  void ScoreKeywords(const std::vector<uint32_t>& kws, float w, const Evidence& ev, ScoreBuffer& out) const;
+  const Dataset& ds_;
+  const InterestStore& interests_;
+  Config cfg_;
+  std::vector<std::vector<uint32_t>> postings_;
+  std::vector<float> idf_;
+  std::vector<float> item_norm_;
+};
+
+// Interest-graph affinity: items of the categories the user holds, scored by the category's weight times the
+// item's popularity within it. Mode kNow uses short-term weights plus the Markov next-interest prediction; kLong
+// uses the Bayesian long-term estimate.
+class AffinitySource final : public CandidateSource {
+ public:
+  enum class Mode { kNow, kLong };
+  struct Config {
+    Mode mode = Mode::kNow;
+    float markov_weight = 0.5f;
+    size_t per_category = 100;   // items taken per category when ctx.limit is bounded
+  };
+  AffinitySource(const Dataset& ds, const InterestStore& interests, const PopularitySource& pop, Config cfg);
+  std::string_view name() const override { return cfg_.mode == Mode::kNow ? "interest_now" : "interest_long"; }
+  void Observe(const Event&, const UserState&) override {}
+  void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const override;
+  size_t MemoryBytes() const override { return 0; }
+
+ private:
+  const Dataset& ds_;
+  const InterestStore& interests_;
+  const PopularitySource& pop_;
+  Config cfg_;
+};
+
+}  // namespace vane
