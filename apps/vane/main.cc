@@ -1,1 +1,394 @@
-int main() { return 0; }
+// vane: the command-line tool. Parses flags and calls the library; no logic of its own beyond printing.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "vane/eval/capture.h"
+#include "vane/eval/evaluator.h"
+#include "vane/eval/scenario.h"
+#include "vane/events/export.h"
+#include "vane/events/formats.h"
+#include "vane/gen/generator.h"
+#include "vane/interest/describe.h"
+
+namespace {
+
+using namespace vane;
+
+// Exit codes: 0 ok, 1 runtime failure (I/O, data), 2 bad usage.
+constexpr int kExitFail = 1;
+constexpr int kExitUsage = 2;
+
+struct DataFlags {
+  std::string format = "generated";
+  std::string input;
+  std::string on_error = "skip";
+  size_t max_events = 0;
+  uint64_t seed = 42;
+  int users = 300;
+  bool quiet = false;
+};
+
+void AddDataFlags(CLI::App* app, DataFlags& f) {
+  app->add_option("--format", f.format,
+                  "generated (built-in demo data), vane, ml-100k, ml-csv, ml-1m, pairs, sequences, yoochoose, "
+                  "diginetica, taobao")
+      ->capture_default_str();
+  app->add_option("--input", f.input, "file or folder to read (not needed for --format generated)");
+  app->add_option("--on-error", f.on_error, "skip: report bad records and go on; fail: stop at the first")
+      ->check(CLI::IsMember({"skip", "fail"}))
+      ->capture_default_str();
+  app->add_option("--max-events", f.max_events, "stop after this many accepted events (0 = all)");
+  app->add_option("--seed", f.seed, "seed of the generated data")->capture_default_str();
+  app->add_option("--users", f.users, "users of the generated data")->capture_default_str();
+  app->add_flag("--quiet", f.quiet, "no progress bar or import summary");
+}
+
+// Loads the dataset named by the flags. Generated data also returns its truth (for capture).
+Status Load(const DataFlags& f, Dataset& ds, gen::Generated* gen_out = nullptr) {
+  ImportReport report;
+  if (f.format == "generated") {
+    gen::GenOptions go;
+    go.seed = f.seed;
+    go.users = f.users;
+    gen::Generated g = gen::Generate(go);
+    VANE_RETURN_IF_ERROR(BuildGeneratedDataset(g, ds, report));
+    if (gen_out) *gen_out = std::move(g);
+    return Status::Ok();
+  }
+  auto fmt = ParseFormat(f.format);
+  if (!fmt.ok()) return fmt.status();
+  if (f.input.empty()) return Status::InvalidArgument("--input is required with --format " + f.format);
+  LoadOptions lo;
+  lo.import.on_error = f.on_error == "fail" ? OnError::kFail : OnError::kSkip;
+  lo.import.progress = !f.quiet;
+  lo.max_events = f.max_events;
+  Status s = LoadDataset(*fmt, f.input, lo, ds, report);
+  if (!f.quiet || !s.ok()) report.Print(std::cerr, 10);
+  return s;
+}
+
+int Fail(const Status& s) {
+  std::cerr << "error: " << s.ToString() << "\n";
+  return s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFail;
+}
+
+// Ingests every event (time order when timestamped) and reports the rate.
+void IngestAll(const Dataset& ds, Engine& engine, bool quiet) {
+  std::vector<uint32_t> order(ds.events.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (ds.has_timestamps)
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return ds.events[a].ts < ds.events[b].ts; });
+  auto t0 = std::chrono::steady_clock::now();
+  for (uint32_t i : order) engine.Ingest(ds.events[i]);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!quiet)
+    std::cerr << fmt::format("ingested {} events for {} users in {:.3f} s ({:.0f} events/s)\n", ds.events.size(),
+                             ds.num_users(), s, s > 0 ? ds.events.size() / s : 0.0);
+}
+
+Timestamp DataNow(const Dataset& ds) {
+  Timestamp t = 0;
+  for (const Event& e : ds.events) t = std::max(t, e.ts);
+  return t + 60;
+}
+
+nlohmann::json RecsJson(const RecommendResponse& r) {
+  auto one = [](const Recommendation& x) {
+    return nlohmann::json{{"id", x.id},         {"type", x.type},           {"title", x.title}, {"score", x.score},
+                          {"source", x.source}, {"reason", x.reason_en},    {"reason_zh", x.reason_zh}};
+  };
+  nlohmann::json j;
+  j["strategy"] = StrategyName(r.strategy);
+  j["strategy_reason"] = r.strategy_reason;
+  j["items"] = nlohmann::json::array();
+  for (const auto& x : r.items) j["items"].push_back(one(x));
+  for (const auto& [t, v] : r.slates) {
+    j["slates"][t] = nlohmann::json::array();
+    for (const auto& x : v) j["slates"][t].push_back(one(x));
+  }
+  return j;
+}
+
+void PrintRecs(const RecommendResponse& r, bool zh) {
+  std::cout << fmt::format("strategy: {} ({})\n", StrategyName(r.strategy), r.strategy_reason);
+  int k = 0;
+  for (const auto& x : r.items)
+    std::cout << fmt::format("{:2}. [{}] {} \"{}\"  score {:.3f} via {}\n      {}\n", ++k, x.type, x.id, x.title,
+                             x.score, x.source, zh ? x.reason_zh : x.reason_en);
+  for (const auto& [t, v] : r.slates) {
+    std::cout << "slate " << t << ":\n";
+    for (const auto& x : v)
+      std::cout << fmt::format("    {} \"{}\" - {}\n", x.id, x.title, zh ? x.reason_zh : x.reason_en);
+    if (v.empty()) std::cout << "    (no available item of this type)\n";
+  }
+}
+
+nlohmann::json InterestsJson(const InterestSummary& s) {
+  auto line = [](const InterestLine& l) {
+    return nlohmann::json{{"category", l.name},           {"category_zh", l.name_zh},
+                          {"now_share", l.now_share},     {"usual_share", l.usual_share},
+                          {"like_probability", l.like_probability}, {"trend", TrendName(l.trend)},
+                          {"evidence", l.evidence_en},    {"evidence_zh", l.evidence_zh}};
+  };
+  nlohmann::json j;
+  for (auto [name, v] : {std::pair{"now", &s.now}, {"usually", &s.usually}, {"rising", &s.rising}, {"fading", &s.fading}}) {
+    j[name] = nlohmann::json::array();
+    for (const auto& l : *v) j[name].push_back(line(l));
+  }
+  j["likely_next"] = nlohmann::json::array();
+  for (const auto& [l, p] : s.likely_next) j["likely_next"].push_back({{"category", l.name}, {"probability", p}});
+  j["keywords_now"] = s.keywords_now;
+  j["text"] = s.text_en;
+  j["text_zh"] = s.text_zh;
+  return j;
+}
+
+std::vector<std::string> Split(const std::string& s) {
+  std::vector<std::string> out;
+  size_t a = 0;
+  while (a <= s.size()) {
+    size_t b = s.find(',', a);
+    if (b == std::string::npos) b = s.size();
+    if (b > a) out.push_back(s.substr(a, b - a));
+    a = b + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vane: real-time interest capture and recommendation"};
+  app.require_subcommand(1);
+
+  // generate
+  auto* gen_cmd = app.add_subcommand("generate", "write bilingual demo data with known intents (items, events, truth)");
+  std::string gen_out = "data/generated";
+  gen::GenOptions go;
+  gen_cmd->add_option("--out", gen_out, "output folder")->capture_default_str();
+  gen_cmd->add_option("--seed", go.seed, "random seed")->capture_default_str();
+  gen_cmd->add_option("--users", go.users, "number of users")->capture_default_str();
+  gen_cmd->add_option("--items-per-topic", go.items_per_topic, "items per topic")->capture_default_str();
+  gen_cmd->add_option("--noise", go.noise, "share of off-intent events")->capture_default_str();
+  gen_cmd->add_option("--zh-share", go.zh_share, "share of users searching in Chinese")->capture_default_str();
+
+  // import
+  auto* imp_cmd = app.add_subcommand("import", "read, validate and clean a data file; print the report");
+  DataFlags imp;
+  AddDataFlags(imp_cmd, imp);
+  std::string imp_out, imp_report;
+  imp_cmd->add_option("--out", imp_out, "write the cleaned data in vane's format to this folder");
+  imp_cmd->add_option("--report-json", imp_report, "write the import report as JSON");
+
+  // eval
+  auto* eval_cmd = app.add_subcommand("eval", "offline full-ranking evaluation of every source and the blend");
+  DataFlags ev;
+  AddDataFlags(eval_cmd, ev);
+  EvalOptions eo;
+  std::string eval_json;
+  size_t stream_every = 0;
+  bool no_fit = false;
+  eval_cmd->add_option("--protocol", eo.protocol, "loo or temporal")->check(CLI::IsMember({"loo", "temporal"}))->capture_default_str();
+  eval_cmd->add_option("--max-users", eo.max_users, "evaluate a seeded sample of users (0 = all)");
+  eval_cmd->add_option("--fit-users", eo.fit_users, "validation users used to fit the blend")->capture_default_str();
+  eval_cmd->add_flag("--no-fit", no_fit, "keep the configured blend weights");
+  eval_cmd->add_option("--json", eval_json, "write the report as JSON to this file");
+  eval_cmd->add_option("--stream-every", stream_every, "also run the streaming replay, predicting every N-th event");
+
+  // recommend
+  auto* rec_cmd = app.add_subcommand("recommend", "recommendations for a user from the live state");
+  DataFlags rd;
+  AddDataFlags(rec_cmd, rd);
+  RecommendRequest rq;
+  std::string exclude, cats, slates;
+  bool rec_json = false, zh = false;
+  rec_cmd->add_option("--user", rq.user, "user id")->required();
+  rec_cmd->add_option("-n", rq.n, "number of items")->capture_default_str();
+  rec_cmd->add_option("--type", rq.item_type, "only items of this type");
+  rec_cmd->add_option("--category", cats, "only items in these categories (comma separated)");
+  rec_cmd->add_option("--exclude", exclude, "item ids to leave out (comma separated)");
+  rec_cmd->add_option("--slates", slates, "per-type slates, e.g. page,product,video");
+  rec_cmd->add_flag("--include-consumed", rq.include_consumed, "keep items the user already consumed");
+  rec_cmd->add_flag("--explain,!--no-explain", rq.explain, "explain each item (default on)");
+  rec_cmd->add_flag("--json", rec_json, "print JSON");
+  rec_cmd->add_flag("--zh", zh, "explanations in Chinese");
+
+  // interests
+  auto* int_cmd = app.add_subcommand("interests", "a user's interest graph and what they are into, in words");
+  DataFlags id;
+  AddDataFlags(int_cmd, id);
+  std::string int_user;
+  bool int_json = false;
+  int_cmd->add_option("--user", int_user, "user id")->required();
+  int_cmd->add_flag("--json", int_json, "print JSON");
+
+  // capture
+  auto* cap_cmd = app.add_subcommand("capture", "interest-capture benchmark on generated data (lag, accuracy)");
+  gen::GenOptions cgo;
+  std::string cap_json;
+  cap_cmd->add_option("--seed", cgo.seed)->capture_default_str();
+  cap_cmd->add_option("--users", cgo.users)->capture_default_str();
+  cap_cmd->add_option("--noise", cgo.noise)->capture_default_str();
+  cap_cmd->add_option("--json", cap_json, "write the report as JSON to this file");
+
+  // demo
+  auto* demo_cmd = app.add_subcommand("demo", "the worked example on the built-in data: interests and recommendations");
+  DataFlags dd;
+  AddDataFlags(demo_cmd, dd);
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*gen_cmd) {
+    gen::Generated g = gen::Generate(go);
+    Status s = gen::WriteGenerated(g, gen_out);
+    if (!s.ok()) return Fail(s);
+    std::cout << fmt::format("wrote {} items, {} events, {} truth rows to {}\n", g.items.size(), g.events.size(),
+                             g.truth.size(), gen_out);
+    return 0;
+  }
+  if (*imp_cmd) {
+    Dataset ds;
+    ImportReport report;
+    Status s;
+    if (imp.format == "generated") {
+      s = Load(imp, ds);
+    } else {
+      auto fmt = ParseFormat(imp.format);
+      if (!fmt.ok()) return Fail(fmt.status());
+      if (imp.input.empty()) return Fail(Status::InvalidArgument("--input is required"));
+      LoadOptions lo;
+      lo.import.on_error = imp.on_error == "fail" ? OnError::kFail : OnError::kSkip;
+      lo.import.progress = !imp.quiet;
+      lo.max_events = imp.max_events;
+      s = LoadDataset(*fmt, imp.input, lo, ds, report);
+      report.Print(std::cout, 20);
+      if (!imp_report.empty()) std::ofstream(imp_report) << report.ToJson() << "\n";
+    }
+    if (!s.ok()) return Fail(s);
+    std::cout << fmt::format("dataset {}: {} users, {} items, {} events, {} queries, {} categories, timestamps: {}\n",
+                             ds.name, ds.num_users(), ds.num_items(), ds.events.size(), ds.queries.size(),
+                             ds.catalog.category_vocab().size(), ds.has_timestamps ? "yes" : "order only");
+    if (!imp_out.empty()) {
+      Status w = WriteDataset(ds, imp_out);
+      if (!w.ok()) return Fail(w);
+      std::cout << "wrote cleaned data to " << imp_out << "\n";
+    }
+    return 0;
+  }
+  if (*eval_cmd) {
+    Dataset ds;
+    Status s = Load(ev, ds);
+    if (!s.ok()) return Fail(s);
+    eo.fit_weights = !no_fit;
+    eo.progress = !ev.quiet;
+    EngineConfig cfg;
+    auto rep = Evaluate(ds, cfg, eo);
+    if (!rep.ok()) return Fail(rep.status());
+    rep->Print(std::cout);
+    nlohmann::json j = nlohmann::json::parse(rep->ToJson());
+    if (stream_every > 0) {
+      cfg.base = rep->weights;
+      StreamingReport sr = EvaluateStreaming(ds, cfg, stream_every, !ev.quiet);
+      std::cout << fmt::format("streaming replay: {} predictions over {} events | hr@10 {:.4f} ndcg@10 {:.4f} mrr {:.4f} | "
+                               "ingest {:.2f} s, predict {:.2f} s\n",
+                               sr.predictions, sr.events, sr.metrics.hr10, sr.metrics.ndcg10, sr.metrics.mrr,
+                               sr.ingest_seconds, sr.predict_seconds);
+      j["streaming"] = nlohmann::json::parse(sr.ToJson());
+    }
+    if (!eval_json.empty()) {
+      std::ofstream out(eval_json);
+      if (!out) return Fail(Status::IoError("cannot write " + eval_json));
+      out << j.dump(2) << "\n";
+    }
+    return 0;
+  }
+  if (*rec_cmd || *int_cmd) {
+    DataFlags& f = *rec_cmd ? rd : id;
+    Dataset ds;
+    Status s = Load(f, ds);
+    if (!s.ok()) return Fail(s);
+    Engine engine(ds);
+    IngestAll(ds, engine, f.quiet);
+    Timestamp now = DataNow(ds);
+    if (*rec_cmd) {
+      if (!ds.users.Find(rq.user)) std::cerr << "note: user '" << rq.user << "' has no events: new-user strategy\n";
+      rq.now = now;
+      rq.exclude_ids = Split(exclude);
+      rq.categories = Split(cats);
+      rq.slate_types = Split(slates);
+      RecommendResponse r = engine.Recommend(rq);
+      if (rec_json) std::cout << RecsJson(r).dump(2) << "\n";
+      else PrintRecs(r, zh);
+      return 0;
+    }
+    auto u = ds.users.Find(int_user);
+    if (!u) return Fail(Status::NotFound("user '" + int_user + "' has no events in this data"));
+    InterestSummary sum = Describe(engine.interests(), UserIdx(*u), now);
+    if (int_json) {
+      nlohmann::json j = InterestsJson(sum);
+      j["graph"]["categories"] = nlohmann::json::array();
+      for (auto& c : engine.interests().Categories(UserIdx(*u), now))
+        j["graph"]["categories"].push_back({{"name", ds.catalog.category_vocab().Name(c.id)}, {"short", c.s}, {"long", c.l}});
+      for (auto& k : engine.interests().Keywords(UserIdx(*u), now))
+        j["graph"]["keywords"].push_back({{"name", ds.catalog.keyword_vocab().Name(k.id)}, {"short", k.s}, {"long", k.l}});
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << sum.text_en << "\n" << sum.text_zh << "\n\ninterest graph (short-term / long-term weight):\n";
+      for (auto& c : engine.interests().Categories(UserIdx(*u), now))
+        std::cout << fmt::format("  category {:<24} {:8.3f} {:8.3f}\n", ds.catalog.category_vocab().Name(c.id), c.s, c.l);
+      for (auto& k : engine.interests().Keywords(UserIdx(*u), now))
+        std::cout << fmt::format("  keyword  {:<24} {:8.3f} {:8.3f}\n", ds.catalog.keyword_vocab().Name(k.id), k.s, k.l);
+    }
+    return 0;
+  }
+  if (*cap_cmd) {
+    gen::Generated g = gen::Generate(cgo);
+    Dataset ds;
+    ImportReport report;
+    Status s = BuildGeneratedDataset(g, ds, report);
+    if (!s.ok()) return Fail(s);
+    CaptureOptions co;
+    co.progress = true;
+    CaptureReport rep = MeasureCapture(g, ds, EngineConfig{}, co);
+    std::cout << rep.ToText() << "\n";
+    if (!cap_json.empty()) std::ofstream(cap_json) << rep.ToJson() << "\n";
+    return 0;
+  }
+  if (*demo_cmd) {
+    Dataset ds;
+    Status s = Load(dd, ds);
+    if (!s.ok()) return Fail(s);
+    Engine engine(ds);
+    IngestAll(ds, engine, false);
+    std::cout << fmt::format("vane demo on '{}' data: {} users, {} items ({} types), {} events\n\n", ds.name,
+                             ds.num_users(), ds.num_items(), ds.catalog.type_vocab().size(), ds.events.size());
+    Timestamp start = DataNow(ds) + 3600;
+    auto res = RunSeedExample(ds, engine, "A", start);
+    if (!res.ok()) return Fail(res.status());
+    std::cout << "The worked example - user A:\n";
+    for (const auto& st : res->steps) std::cout << "  - " << st.description << "\n";
+    std::cout << "\nWhat A is into (from the interest graph):\n  " << res->interests.text_en << "\n  "
+              << res->interests.text_zh << "\n\nRecommendations for A, with reasons:\n";
+    PrintRecs(res->recommendations, false);
+    // A generated user with a long history, for contrast.
+    if (ds.users.Find("u0")) {
+      UserIdx u0(*ds.users.Find("u0"));
+      Timestamp now = engine.interests().Find(u0)->last_ts + 60;
+      std::cout << "\nUser u0 (generated history of " << engine.interests().Find(u0)->num_events << " events):\n  "
+                << Describe(engine.interests(), u0, now).text_en << "\n";
+      RecommendRequest rq0;
+      rq0.user = "u0";
+      rq0.n = 5;
+      rq0.now = now;
+      PrintRecs(engine.Recommend(rq0), false);
+    }
+    return 0;
+  }
+  return kExitUsage;
+}

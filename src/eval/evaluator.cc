@@ -1,1 +1,404 @@
-// placeholder; implementation in progress
+#include "vane/eval/evaluator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <ostream>
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "vane/core/progress.h"
+
+namespace vane {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+double Since(Steady::time_point t) { return std::chrono::duration<double>(Steady::now() - t).count(); }
+
+bool Positive(const Dataset& ds, const Event& e) {
+  return e.item.valid() && ds.actions.spec(e.action).weight > 0;
+}
+
+// Event indices in ingestion order: by time when the data has timestamps, else file order.
+std::vector<uint32_t> Order(const Dataset& ds) {
+  std::vector<uint32_t> order(ds.events.size());
+  std::iota(order.begin(), order.end(), 0);
+  if (ds.has_timestamps)
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return ds.events[a].ts < ds.events[b].ts; });
+  return order;
+}
+
+struct Target {
+  UserIdx user;
+  uint32_t event;   // index of the target event
+};
+
+// Per-user targets for the two phases, and the index in `order` position before which an event is "history".
+struct Split {
+  std::vector<Target> val, test;
+  std::vector<uint8_t> phase;   // per event: 0 = train, 1 = user-only before test, 2 = never ingested
+};
+
+Split MakeLooSplit(const Dataset& ds, const std::vector<uint32_t>& order) {
+  Split s;
+  std::vector<std::vector<uint32_t>> pos(ds.num_users());
+  for (uint32_t idx : order) {
+    const Event& e = ds.events[idx];
+    if (Positive(ds, e)) pos[e.user.v].push_back(idx);
+  }
+  // Position of each event in `order`, to compare "before".
+  std::vector<uint32_t> at(ds.events.size());
+  for (uint32_t k = 0; k < order.size(); ++k) at[order[k]] = k;
+  std::vector<uint32_t> val_at(ds.num_users(), UINT32_MAX), test_at(ds.num_users(), UINT32_MAX);
+  for (uint32_t u = 0; u < ds.num_users(); ++u) {
+    if (pos[u].size() < 3) continue;
+    uint32_t v = pos[u][pos[u].size() - 2], t = pos[u].back();
+    s.val.push_back({UserIdx(u), v});
+    s.test.push_back({UserIdx(u), t});
+    val_at[u] = at[v];
+    test_at[u] = at[t];
+  }
+  s.phase.assign(ds.events.size(), 0);
+  for (uint32_t idx = 0; idx < ds.events.size(); ++idx) {
+    uint32_t u = ds.events[idx].user.v;
+    if (val_at[u] == UINT32_MAX) continue;
+    if (at[idx] >= test_at[u]) s.phase[idx] = 2;
+    else if (at[idx] >= val_at[u]) s.phase[idx] = 1;
+  }
+  return s;
+}
+
+Split MakeTemporalSplit(const Dataset& ds, const std::vector<uint32_t>& order, double share) {
+  Split s;
+  s.phase.assign(ds.events.size(), 2);
+  if (order.empty()) return s;
+  size_t n = order.size();
+  size_t cut_t = static_cast<size_t>(static_cast<double>(n) * (1.0 - share));
+  size_t cut_v = static_cast<size_t>(static_cast<double>(n) * (1.0 - 2 * share));
+  Timestamp tv = ds.events[order[std::min(cut_v, n - 1)]].ts, tt = ds.events[order[std::min(cut_t, n - 1)]].ts;
+  std::vector<uint8_t> has_hist(ds.num_users(), 0), got_v(ds.num_users(), 0), got_t(ds.num_users(), 0);
+  for (uint32_t idx : order) {
+    const Event& e = ds.events[idx];
+    uint32_t u = e.user.v;
+    if (e.ts < tv) {
+      s.phase[idx] = 0;
+      if (Positive(ds, e)) has_hist[u] = 1;
+    } else if (e.ts < tt) {
+      s.phase[idx] = 1;  // ingested fully (global + user) before the test phase
+      if (Positive(ds, e) && has_hist[u] && !got_v[u]) {
+        got_v[u] = 1;
+        s.val.push_back({UserIdx(u), idx});
+      }
+    } else if (Positive(ds, e) && !got_t[u]) {
+      got_t[u] = 1;
+      bool hist = has_hist[u];
+      for (const Target& v : s.val) hist |= v.user.v == u;
+      if (hist || has_hist[u]) s.test.push_back({UserIdx(u), idx});
+    }
+  }
+  return s;
+}
+
+// Evaluates one scorer over targets; `score` fills the buffer for (user, now).
+template <class Scorer>
+RankingMetrics RunTargets(const Dataset& ds, const Engine& engine, const std::vector<Target>& targets,
+                          std::span<const uint32_t> counts, Scorer score, const std::string& label, bool progress) {
+  auto t0 = Steady::now();
+  MetricAccumulator acc(ds.catalog, counts);
+  std::vector<uint8_t> mask(ds.num_items(), 0);
+  Progress bar(label, targets.size(), "users", false);
+  if (!progress) bar.Finish();
+  size_t done = 0;
+  for (const Target& t : targets) {
+    const Event& e = ds.events[t.event];
+    auto hist = engine.interests().Interacted(t.user);
+    size_t excluded = 0;
+    for (ItemIdx i : hist)
+      if (!mask[i.v] && i != e.item) { mask[i.v] = 1; ++excluded; }
+    const ScoreBuffer& buf = score(t.user, e.ts);
+    RankResult r = RankTarget(e.item, buf.touched(), [&](uint32_t i) { return buf.Score(ItemIdx(i)); }, mask,
+                              excluded, ds.num_items(), 10);
+    acc.Add(r.rank, r.top);
+    for (ItemIdx i : hist) mask[i.v] = 0;
+    if (progress) bar.Update(++done);
+  }
+  bar.Finish();
+  RankingMetrics m = acc.Result();
+  m.seconds = Since(t0);
+  return m;
+}
+
+// Per-user sparse per-source scores on validation, for fitting blend weights without re-running the sources.
+struct FitCase {
+  std::vector<std::pair<uint32_t, std::array<float, kNumSources>>> cand;  // union of per-source top lists
+  std::array<float, kNumSources> target{};
+  std::array<float, kNumSources> mult{};
+};
+
+double FitObjective(const std::vector<FitCase>& cases, const BlendWeights& w) {
+  double sum = 0;
+  for (const FitCase& c : cases) {
+    float ts = 0;
+    for (int s = 0; s < kNumSources; ++s) ts += w[s] * c.mult[s] * c.target[s];
+    size_t greater = 0;
+    for (const auto& [i, sc] : c.cand) {
+      float v = 0;
+      for (int s = 0; s < kNumSources; ++s) v += w[s] * c.mult[s] * sc[s];
+      greater += v > ts;
+      if (greater >= 10) break;
+    }
+    sum += NdcgAt(1.0 + static_cast<double>(greater), 10);
+  }
+  return cases.empty() ? 0 : sum / static_cast<double>(cases.size());
+}
+
+}  // namespace
+
+Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const EvalOptions& opt) {
+  auto t0 = Steady::now();
+  if (opt.protocol != "loo" && opt.protocol != "temporal")
+    return Status::InvalidArgument("protocol must be 'loo' or 'temporal', got '" + opt.protocol + "'");
+  if (opt.protocol == "temporal" && !ds.has_timestamps)
+    return Status::InvalidArgument("the temporal protocol needs timestamps; dataset '" + ds.name + "' is order-only");
+  EvalReport rep;
+  rep.dataset = ds.name;
+  rep.protocol = opt.protocol == "loo" ? "leave-one-out, full ranking" : "temporal, full ranking";
+  rep.items = ds.num_items();
+  rep.events = ds.events.size();
+
+  std::vector<uint32_t> order = Order(ds);
+  Split split = opt.protocol == "loo" ? MakeLooSplit(ds, order) : MakeTemporalSplit(ds, order, opt.temporal_test_share);
+  if (split.test.empty()) return Status::FailedPrecondition("no user has enough events to evaluate");
+  if (opt.max_users > 0 && split.test.size() > opt.max_users) {
+    std::mt19937_64 rng(opt.seed);
+    std::vector<uint8_t> keep(ds.num_users(), 0);
+    std::vector<Target> t = split.test;
+    std::shuffle(t.begin(), t.end(), rng);
+    t.resize(opt.max_users);
+    for (auto& x : t) keep[x.user.v] = 1;
+    std::erase_if(split.test, [&](const Target& x) { return !keep[x.user.v]; });
+    std::erase_if(split.val, [&](const Target& x) { return !keep[x.user.v]; });
+  }
+  rep.users = split.test.size();
+
+  EngineConfig cfg = cfg_in;
+  Engine engine(ds, cfg);
+  // Interaction counts of the training events (novelty, long tail).
+  std::vector<uint32_t> counts(ds.num_items(), 0);
+  {
+    Progress bar("train events", order.size(), "events", false);
+    if (!opt.progress) bar.Finish();
+    size_t k = 0;
+    for (uint32_t idx : order) {
+      if (split.phase[idx] == 0) {
+        const Event& e = ds.events[idx];
+        engine.Ingest(e);
+        if (Positive(ds, e)) ++counts[e.item.v];
+      }
+      if (opt.progress && (++k & 4095) == 0) bar.Update(k);
+    }
+    bar.Finish();
+  }
+
+  // Validation: fit the base blend on a seeded sample of validation users.
+  std::vector<Target> fit = split.val;
+  if (fit.size() > opt.fit_users) {
+    std::mt19937_64 rng(opt.seed + 1);
+    std::shuffle(fit.begin(), fit.end(), rng);
+    fit.resize(opt.fit_users);
+  }
+  if (opt.fit_weights && !fit.empty()) {
+    std::vector<FitCase> cases;
+    cases.reserve(fit.size());
+    std::vector<uint8_t> mask(ds.num_items(), 0);
+    std::vector<std::pair<ItemIdx, float>> top;
+    Progress bar("fit: scoring validation", fit.size(), "users", false);
+    if (!opt.progress) bar.Finish();
+    size_t done = 0;
+    for (const Target& t : fit) {
+      const Event& e = ds.events[t.event];
+      FitCase c;
+      Strategy st = engine.ChooseStrategy(t.user, e.ts);
+      c.mult = cfg.strategy_multipliers[static_cast<int>(st)];
+      if (!cfg.use_strategies) c.mult.fill(1.0f);
+      auto hist = engine.interests().Interacted(t.user);
+      for (ItemIdx i : hist) mask[i.v] = 1;
+      mask[e.item.v] = 0;
+      std::unordered_map<uint32_t, size_t> slot;
+      for (int s = 0; s < kNumSources; ++s) {
+        const ScoreBuffer& buf = engine.ScoreSource(s, t.user, e.ts, SIZE_MAX);
+        float mx = buf.MaxScore();
+        if (mx <= 0) continue;
+        c.target[s] = buf.Score(e.item) / mx;
+        TopK(buf, 200 + hist.size(), top);
+        size_t kept = 0;
+        for (auto& [i, sc] : top) {
+          if (mask[i.v] || i == e.item) continue;
+          auto [it, fresh] = slot.emplace(i.v, c.cand.size());
+          if (fresh) c.cand.emplace_back(i.v, std::array<float, kNumSources>{});
+          c.cand[it->second].second[s] = sc / mx;
+          if (++kept >= 200) break;
+        }
+      }
+      for (ItemIdx i : hist) mask[i.v] = 0;
+      cases.push_back(std::move(c));
+      if (opt.progress) bar.Update(++done);
+    }
+    bar.Finish();
+    // Coordinate ascent over the base weights, multiplicative steps, from the configured start.
+    BlendWeights w = cfg.base;
+    double best = FitObjective(cases, w);
+    rep.fit_log.push_back(fmt::format("start {:.4f} ndcg@10 (validation, {} users)", best, cases.size()));
+    const float steps[] = {0.0f, 0.25f, 0.5f, 0.7f, 1.4f, 2.0f, 4.0f};
+    for (int round = 0; round < 3; ++round) {
+      bool improved = false;
+      for (int s = 0; s < kNumSources; ++s) {
+        BlendWeights bw = w;
+        for (float f : steps) {
+          BlendWeights cand = w;
+          cand[s] = w[s] == 0 && f > 0 ? 0.05f * f : w[s] * f;
+          double v = FitObjective(cases, cand);
+          if (v > best + 1e-6) {
+            best = v;
+            bw = cand;
+            improved = true;
+          }
+        }
+        w = bw;
+      }
+      rep.fit_log.push_back(fmt::format("round {} {:.4f} weights [{:.3f} {:.3f} {:.3f} {:.3f} {:.3f}]", round + 1, best,
+                                        w[0], w[1], w[2], w[3], w[4]));
+      if (!improved) break;
+    }
+    cfg.base = w;
+    engine.config().base = w;
+  }
+  rep.weights = engine.config().base;
+
+  auto blend_scorer = [&](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreAll(u, now); };
+  rep.validation.push_back({"blend", RunTargets(ds, engine, split.val, counts, blend_scorer, "validation", opt.progress)});
+
+  // Between validation and test: LOO lets the user's own state see the validation event (global statistics stay
+  // on training data); temporal ingests the middle period fully.
+  for (uint32_t idx : order) {
+    if (split.phase[idx] != 1) continue;
+    if (opt.protocol == "loo") engine.IngestUserOnly(ds.events[idx]);
+    else engine.Ingest(ds.events[idx]);
+  }
+
+  if (opt.per_source) {
+    for (int s = 0; s < kNumSources; ++s) {
+      auto scorer = [&, s](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreSource(s, u, now, SIZE_MAX); };
+      rep.test.push_back({SourceName(s), RunTargets(ds, engine, split.test, counts, scorer, SourceName(s), opt.progress)});
+    }
+  }
+  {
+    bool saved = engine.config().use_strategies;
+    engine.config().use_strategies = false;
+    rep.test.push_back({"blend_fixed", RunTargets(ds, engine, split.test, counts, blend_scorer, "blend_fixed", opt.progress)});
+    engine.config().use_strategies = saved;
+  }
+  rep.test.push_back({"blend", RunTargets(ds, engine, split.test, counts, blend_scorer, "blend", opt.progress)});
+  rep.seconds = Since(t0);
+  return rep;
+}
+
+namespace {
+nlohmann::json MetricsJson(const RankingMetrics& m) {
+  return {{"users", m.users},       {"hr@10", m.hr10},           {"ndcg@10", m.ndcg10},
+          {"hr@20", m.hr20},        {"ndcg@20", m.ndcg20},       {"mrr", m.mrr},
+          {"coverage@10", m.coverage10}, {"diversity@10", m.diversity10}, {"novelty@10", m.novelty10},
+          {"long_tail@10", m.long_tail10}, {"seconds", m.seconds}};
+}
+}  // namespace
+
+std::string EvalReport::ToJson() const {
+  nlohmann::json j;
+  j["dataset"] = dataset;
+  j["protocol"] = protocol;
+  j["users"] = users;
+  j["items"] = items;
+  j["events"] = events;
+  j["seconds"] = seconds;
+  j["weights"] = nlohmann::json::object();
+  for (int s = 0; s < kNumSources; ++s) j["weights"][SourceName(s)] = weights[s];
+  j["fit_log"] = fit_log;
+  for (const auto& r : validation) j["validation"][r.name] = MetricsJson(r.metrics);
+  for (const auto& r : test) j["test"][r.name] = MetricsJson(r.metrics);
+  return j.dump(2);
+}
+
+void EvalReport::Print(std::ostream& os) const {
+  os << fmt::format("dataset {} | protocol {} | users {} | items {} | events {} | {:.1f} s\n", dataset, protocol, users,
+                    items, events, seconds);
+  os << fmt::format("{:<14} {:>7} {:>8} {:>7} {:>8} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7}\n", "test", "hr@10", "ndcg@10",
+                    "hr@20", "ndcg@20", "mrr", "cov@10", "div@10", "nov@10", "tail@10", "sec");
+  for (const auto& r : test) {
+    const auto& m = r.metrics;
+    os << fmt::format("{:<14} {:>7.4f} {:>8.4f} {:>7.4f} {:>8.4f} {:>7.4f} {:>8.4f} {:>7.3f} {:>7.2f} {:>7.3f} {:>7.2f}\n",
+                      r.name, m.hr10, m.ndcg10, m.hr20, m.ndcg20, m.mrr, m.coverage10, m.diversity10, m.novelty10,
+                      m.long_tail10, m.seconds);
+  }
+  for (const auto& r : validation)
+    os << fmt::format("validation {:<8} hr@10 {:.4f} ndcg@10 {:.4f}\n", r.name, r.metrics.hr10, r.metrics.ndcg10);
+  os << "fitted weights:";
+  for (int s = 0; s < kNumSources; ++s) os << fmt::format(" {}={:.3f}", SourceName(s), weights[s]);
+  os << "\n";
+}
+
+StreamingReport EvaluateStreaming(const Dataset& ds, const EngineConfig& cfg, size_t every, bool progress) {
+  StreamingReport rep;
+  Engine engine(ds, cfg);
+  std::vector<uint32_t> order = Order(ds);
+  std::vector<uint32_t> counts(ds.num_items(), 0);
+  MetricAccumulator acc(ds.catalog, counts);
+  std::vector<uint8_t> mask(ds.num_items(), 0);
+  Progress bar("streaming replay", order.size(), "events", false);
+  if (!progress) bar.Finish();
+  size_t k = 0, positives = 0;
+  double ingest = 0, predict = 0;
+  for (uint32_t idx : order) {
+    const Event& e = ds.events[idx];
+    if (Positive(ds, e)) {
+      const UserState* st = engine.interests().Find(e.user);
+      if (st && st->num_events > 0 && (positives++ % std::max<size_t>(1, every)) == 0) {
+        auto t = Steady::now();
+        auto hist = engine.interests().Interacted(e.user);
+        size_t excluded = 0;
+        for (ItemIdx i : hist)
+          if (!mask[i.v] && i != e.item) { mask[i.v] = 1; ++excluded; }
+        const ScoreBuffer& buf = engine.ScoreAll(e.user, e.ts);
+        RankResult r = RankTarget(e.item, buf.touched(), [&](uint32_t i) { return buf.Score(ItemIdx(i)); }, mask,
+                                  excluded, ds.num_items(), 10);
+        acc.Add(r.rank, r.top);
+        for (ItemIdx i : hist) mask[i.v] = 0;
+        ++rep.predictions;
+        predict += Since(t);
+      }
+    }
+    auto t = Steady::now();
+    engine.Ingest(e);
+    ingest += Since(t);
+    ++rep.events;
+    if (progress && (++k & 1023) == 0) bar.Update(k);
+  }
+  bar.Finish();
+  rep.metrics = acc.Result();
+  rep.ingest_seconds = ingest;
+  rep.predict_seconds = predict;
+  return rep;
+}
+
+std::string StreamingReport::ToJson() const {
+  nlohmann::json j = MetricsJson(metrics);
+  j["predictions"] = predictions;
+  j["events"] = events;
+  j["ingest_seconds"] = ingest_seconds;
+  j["predict_seconds"] = predict_seconds;
+  return j.dump(2);
+}
+
+}  // namespace vane

@@ -1,1 +1,85 @@
-// placeholder; implementation in progress
+#include "vane/eval/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace vane {
+
+double HitAt(double rank, int k) { return rank <= k ? 1.0 : 0.0; }
+double NdcgAt(double rank, int k) { return rank <= k ? 1.0 / std::log2(rank + 1.0) : 0.0; }
+
+MetricAccumulator::MetricAccumulator(const Catalog& catalog, std::span<const uint32_t> counts)
+    : catalog_(catalog) {
+  size_t n = catalog.size();
+  info_.assign(n, 0);
+  short_head_.assign(n, 0);
+  seen_.assign(n, 0);
+  double total = 0;
+  for (size_t i = 0; i < n && i < counts.size(); ++i) total += counts[i];
+  for (size_t i = 0; i < n; ++i) {
+    double c = i < counts.size() ? counts[i] : 0;
+    info_[i] = -std::log2((c + 1.0) / (total + static_cast<double>(n)));
+  }
+  // Short head: most popular items that together hold 80% of interactions.
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    uint32_t ca = a < counts.size() ? counts[a] : 0, cb = b < counts.size() ? counts[b] : 0;
+    return ca > cb;
+  });
+  double acc = 0;
+  for (uint32_t i : order) {
+    if (acc >= 0.8 * total) break;
+    short_head_[i] = 1;
+    acc += i < counts.size() ? counts[i] : 0;
+  }
+}
+
+void MetricAccumulator::Add(double rank, std::span<const ItemIdx> top) {
+  ++users_;
+  hr10_ += HitAt(rank, 10);
+  ndcg10_ += NdcgAt(rank, 10);
+  hr20_ += HitAt(rank, 20);
+  ndcg20_ += NdcgAt(rank, 20);
+  rr_ += 1.0 / rank;
+  size_t k = std::min<size_t>(10, top.size());
+  for (size_t a = 0; a < k; ++a) {
+    uint32_t i = top[a].v;
+    if (!seen_[i]) {
+      seen_[i] = 1;
+      ++distinct_;
+    }
+    nov_ += info_[i];
+    tail_ += short_head_[i] ? 0 : 1;
+    ++listed_;
+    auto ca = catalog_.categories(top[a]);
+    for (size_t b = a + 1; b < k; ++b) {
+      auto cb = catalog_.categories(top[b]);
+      size_t inter = 0;
+      for (uint32_t x : ca) inter += std::find(cb.begin(), cb.end(), x) != cb.end();
+      size_t uni = ca.size() + cb.size() - inter;
+      div_ += uni == 0 ? 0.0 : 1.0 - static_cast<double>(inter) / static_cast<double>(uni);
+      ++pairs_;
+    }
+  }
+}
+
+RankingMetrics MetricAccumulator::Result() const {
+  RankingMetrics m;
+  m.users = users_;
+  if (users_ == 0) return m;
+  double u = static_cast<double>(users_);
+  m.hr10 = hr10_ / u;
+  m.ndcg10 = ndcg10_ / u;
+  m.hr20 = hr20_ / u;
+  m.ndcg20 = ndcg20_ / u;
+  m.mrr = rr_ / u;
+  m.coverage10 = catalog_.size() ? static_cast<double>(distinct_) / static_cast<double>(catalog_.size()) : 0;
+  m.diversity10 = pairs_ ? div_ / static_cast<double>(pairs_) : 0;
+  m.novelty10 = listed_ ? nov_ / static_cast<double>(listed_) : 0;
+  m.long_tail10 = listed_ ? tail_ / static_cast<double>(listed_) : 0;
+  return m;
+}
+
+}  // namespace vane

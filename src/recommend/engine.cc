@@ -150,8 +150,13 @@ RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
   std::unordered_set<uint32_t> excluded;
   for (const auto& id : req.exclude_ids)
     if (auto f = ds_.catalog.Find(id)) excluded.insert(f->v);
-  if (!req.include_consumed && u.valid())
+  if (!req.include_consumed && u.valid()) {
     for (ItemIdx i : interests_->Consumed(u)) excluded.insert(i.v);
+    // What the user acted on moments ago is not news to them, whatever the action.
+    if (const UserState* st = interests_->Find(u))
+      for (int k = 0; k < st->num_recent; ++k)
+        if (!st->Recent(k).is_query) excluded.insert(st->Recent(k).ref);
+  }
   std::optional<uint32_t> type_id;
   bool type_unknown = false;
   if (!req.item_type.empty()) {
@@ -233,7 +238,7 @@ RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
       used[best] = true;
       auto cats = ds_.catalog.categories(pool[best].first);
       if (!cats.empty()) ++cat_count[cats[0]];
-      Recommendation r = make(pool[best].first, pool[best].second);
+      Recommendation r = make(pool[best].first, best_s);
       if (pool[best].second == 0.0f && req.explain) {
         r.reason_en = "popular " + r.type + " (no closer match for you yet)";
         r.reason_zh = "热门" + r.type + "（暂无更贴近你的推荐）";

@@ -56,7 +56,8 @@ struct RecommendRequest {
   std::string item_type;                  // only this type ("" = any)
   std::vector<std::string> categories;    // only items in one of these ("" = any)
   std::vector<std::string> exclude_ids;
-  bool include_consumed = false;          // consumed items (per the action registry) are filtered unless set
+  bool include_consumed = false;          // consumed items (per the action registry) and the items of the user's
+                                          // last few events are filtered unless set
   bool explain = true;
   std::vector<std::string> slate_types;   // per-type slates, n_per_slate items each
   size_t n_per_slate = 1;

@@ -1,0 +1,59 @@
+// Offline evaluation: full-ranking leave-one-out and temporal protocols, blend-weight fitting on validation, and a
+// streaming replay that measures real-time capture.
+//
+// Leave-one-out (docs/evaluation.md, as in ANCHORS.md): per user with >= 3 positive item events, the last is the
+// test target and the second-to-last the validation target. Global statistics (popularity, co-visitation, Markov
+// counts) come from the events before each user's validation target only; the user's own state also sees the
+// validation event at test time (the standard practice of sequential recommenders, whose input at test time
+// includes the validation item). Every target is ranked against every item except the user's earlier items.
+// Temporal: a global time cut-off; each user's first positive item event after it is the target.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "vane/eval/metrics.h"
+#include "vane/recommend/engine.h"
+
+namespace vane {
+
+struct EvalOptions {
+  std::string protocol = "loo";   // "loo" or "temporal"
+  double temporal_test_share = 0.1;
+  size_t max_users = 0;           // 0 = every eligible user; else a seeded sample
+  uint64_t seed = 42;
+  bool fit_weights = true;        // fit the base blend on validation NDCG@10
+  size_t fit_users = 3000;        // validation users used for fitting (seeded sample)
+  bool per_source = true;         // also report each source alone
+  bool progress = true;
+};
+
+struct StrategyResult {
+  std::string name;               // a source name, "blend", or "blend_fixed" (no strategy selection)
+  RankingMetrics metrics;
+};
+
+struct EvalReport {
+  std::string dataset, protocol;
+  size_t users = 0, items = 0, events = 0;
+  std::vector<StrategyResult> validation, test;
+  BlendWeights weights{};         // fitted (or configured) base weights
+  std::vector<std::string> fit_log;
+  double seconds = 0;
+  std::string ToJson() const;
+  void Print(std::ostream& os) const;
+};
+
+Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg, const EvalOptions& opt);
+
+struct StreamingReport {
+  size_t predictions = 0, events = 0;
+  RankingMetrics metrics;
+  double ingest_seconds = 0, predict_seconds = 0;
+  std::string ToJson() const;
+};
+// Feeds all events in time order; before every `every`-th positive item event of a user with history, ranks the
+// coming item against all items (excluding the user's earlier items) from the live state.
+StreamingReport EvaluateStreaming(const Dataset& ds, const EngineConfig& cfg, size_t every, bool progress);
+
+}  // namespace vane
