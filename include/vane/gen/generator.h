@@ -38,7 +38,7 @@ struct Topic {
 struct TruthRow {
   std::string user;
   std::string intent;            // the topic (category name_en) the user pursues at this event
-  bool noise = false;            // this event was drawn off-intent on purpose
+  bool noise = false;            // this event was drawn off-intent on purpose (never a segment's first event)
   bool switch_point = false;     // first event of a new intent segment (not the user's first segment)
   uint32_t segment = 0;          // running index of the intent segment within the user
 };
