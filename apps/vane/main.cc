@@ -236,6 +236,13 @@ int main(int argc, char** argv) {
   cap_cmd->add_option("--users", cgo.users)->capture_default_str();
   cap_cmd->add_option("--noise", cgo.noise)->capture_default_str();
   cap_cmd->add_option("--json", cap_json, "write the report as JSON to this file");
+  EngineConfig cap_cfg;
+  std::string cap_weights;
+  cap_cmd->add_option("--short-half-life", cap_cfg.interest.short_half_life_s, "seconds")->capture_default_str();
+  cap_cmd->add_option("--covisit-decay", cap_cfg.covisit.recency_decay)->capture_default_str();
+  cap_cmd->add_option("--search-share", cap_cfg.interest.search_category_share)->capture_default_str();
+  cap_cmd->add_option("--keyword-share", cap_cfg.interest.keyword_share)->capture_default_str();
+  cap_cmd->add_option("--weights", cap_weights, "base blend weights: popular,covisit,content,interest_now,interest_long");
 
   // demo
   auto* demo_cmd = app.add_subcommand("demo", "the worked example on the built-in data: interests and recommendations");
@@ -355,7 +362,9 @@ int main(int argc, char** argv) {
     if (!s.ok()) return Fail(s);
     CaptureOptions co;
     co.progress = true;
-    CaptureReport rep = MeasureCapture(g, ds, EngineConfig{}, co);
+    auto w = Split(cap_weights);
+    for (size_t i = 0; i < w.size() && i < kNumSources; ++i) cap_cfg.base[i] = std::stof(w[i]);
+    CaptureReport rep = MeasureCapture(g, ds, cap_cfg, co);
     std::cout << rep.ToText() << "\n";
     if (!cap_json.empty()) std::ofstream(cap_json) << rep.ToJson() << "\n";
     return 0;

@@ -58,7 +58,7 @@ CaptureReport MeasureCapture(const gen::Generated& g, const Dataset& ds, const E
       if (o.active) lags.push_back(o.seen + 1.0);
       o = Open{t.segment, 0, true};
       ++rep.switches;
-      auto pred = engine.interests().PredictNextCategory(e.user, 1);
+      auto pred = engine.interests().PredictNextCategory(e.user, 1, /*exclude_current=*/true);
       if (!pred.empty() && intent && pred[0].first == *intent) ++next_hits;
     } else if (o.active && o.segment != t.segment) {
       lags.push_back(o.seen + 1.0);

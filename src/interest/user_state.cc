@@ -280,7 +280,7 @@ float InterestStore::GlobalTransition(uint32_t i, uint32_t j) const {
   return (c + g * CategoryPrior(j)) / (row + g);
 }
 
-std::vector<std::pair<uint32_t, float>> InterestStore::PredictNextCategory(UserIdx u, size_t k) const {
+std::vector<std::pair<uint32_t, float>> InterestStore::PredictNextCategory(UserIdx u, size_t k, bool exclude_current) const {
   const UserState* st = Find(u);
   if (!st || st->current_cat < 0) return {};
   uint32_t from = st->cats[st->current_cat].id;
@@ -299,6 +299,7 @@ std::vector<std::pair<uint32_t, float>> InterestStore::PredictNextCategory(UserI
   std::vector<std::pair<uint32_t, float>> out;
   out.reserve(cand.size());
   for (uint32_t j : cand) {
+    if (exclude_current && j == from) continue;
     float cu = 0;
     for (int e = 0; e < st->num_edges; ++e)
       if (st->edges[e].from == st->current_cat && st->cats[st->edges[e].to].id == j) cu += st->edges[e].count;

@@ -9,12 +9,15 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <iosfwd>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "vane/core/progress.h"
 #include "vane/core/status.h"
 #include "vane/events/dataset.h"
 
@@ -54,6 +57,7 @@ struct ImportOptions {
   Timestamp min_ts = 0;             // 1970-01-01; earlier timestamps are rejected
   Timestamp max_ts = 4102444800;    // 2100-01-01; later timestamps are rejected
   double max_dwell_seconds = 4 * 3600;  // longer dwell is clipped (a tab left open)
+  size_t max_events = 0;            // event readers stop after this many accepted events (0 = all)
 };
 
 // Column mapping for delimited files. Column names refer to the header; with has_header=false use "0", "1", ...
@@ -83,6 +87,11 @@ class EventCleaner {
   std::unordered_map<uint64_t, uint32_t> seen_;  // hashes of stored events for de-duplication
 };
 
+// Counts one record read and rejects it as a whole (a line that cannot even be turned into a RawEvent or Item):
+// the same kSkip/kFail handling as EventCleaner::Add. Returns the InvalidArgument "file:line: field: reason".
+Status RejectRecord(const ImportOptions& opt, ImportReport& report, std::string_view file, uint64_t line,
+                    std::string field, std::string reason);
+
 Status ImportEventsCsv(const std::string& path, const CsvMapping& mapping, const ImportOptions& opt, Dataset& ds,
                        ImportReport& report);
 // One JSON object per line: {"user","item","query","action","ts","value","session","context"}; "ts" may be a
@@ -95,5 +104,44 @@ Status ImportItemsJsonl(const std::string& path, const ImportOptions& opt, Datas
 
 // Parses "2024-05-01T12:00:00Z", "2024-05-01 12:00:00", "2024-05-01" (UTC; "+hh:mm" offsets honoured).
 Result<Timestamp> ParseIso8601(std::string_view s);
+
+// Reading helpers shared by the importers and the converters (formats.h) ------------------------------------
+// Reads a text file line by line through a large block buffer: no per-line allocation, any file size. Lines are
+// returned without "\n" or "\r\n"; a UTF-8 byte-order mark at the start is dropped. Not copyable.
+class LineReader {
+ public:
+  LineReader() = default;
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  // NotFound when the file cannot be opened.
+  Status Open(const std::string& path);
+  // Next line (valid until the following call); false at end of file or on a read error (see error()).
+  bool Next(std::string_view& line);
+  uint64_t line_no() const { return line_no_; }       // 1-based number of the line last returned
+  uint64_t bytes_read() const { return consumed_; }   // bytes up to and including the last returned line
+  uint64_t file_size() const { return size_; }
+  const Status& error() const { return error_; }
+  // Shows a progress bar (unit "events", total estimated from the file size and the mean line length) once the
+  // file turns out to be large enough (8 MiB) to be worth one.
+  void ShowProgress(std::string label) { progress_label_ = std::move(label); }
+
+ private:
+  void TickProgress();
+  std::FILE* f_ = nullptr;
+  std::vector<char> buf_;
+  size_t begin_ = 0, end_ = 0;
+  bool eof_ = false;
+  uint64_t line_no_ = 0, consumed_ = 0, size_ = 0;
+  Status error_;
+  std::string progress_label_;
+  std::unique_ptr<Progress> progress_;
+  uint64_t progress_total_ = 0;
+};
+
+// Splits one delimited record (RFC 4180: quoted fields may hold the delimiter, doubled quotes and line breaks).
+// Returns false when a quoted field is still open at the end of `record` (the caller appends the next line).
+bool SplitCsv(std::string_view record, char delimiter, std::vector<std::string>& fields);
 
 }  // namespace vane

@@ -26,11 +26,11 @@
 namespace vane {
 
 struct InterestConfig {
-  double short_half_life_s = 30 * 60;          // "now": half-life of 30 minutes
+  double short_half_life_s = 120;               // "now": half-life of 2 minutes (see docs/interest.md)
   double long_half_life_s = 30 * 24 * 3600.0;  // "usually": half-life of 30 days
   double session_gap_s = 30 * 60;              // idle gap that starts a new session
   float keyword_share = 0.5f;                  // share of an event's weight each keyword node receives
-  float search_category_share = 1.0f;          // a search's weight spread over its keywords' categories
+  float search_category_share = 2.0f;          // a search's weight spread over its keywords' categories
   float markov_user_beta = 3.0f;               // per-user smoothing strength towards the global model
   float markov_global_gamma = 1.0f;            // global smoothing towards the category prior
   float bayes_alpha = 2.0f;                    // prior strength of the Bayesian interest estimate
@@ -108,7 +108,8 @@ class InterestStore {
 
   // Markov: P(next interest = j | current interest i) for the user, smoothed towards the global model, for the
   // user's current interest. Returns (category, probability), most likely first, at most k entries.
-  std::vector<std::pair<uint32_t, float>> PredictNextCategory(UserIdx u, size_t k = 5) const;
+  // With exclude_current, the current interest itself is left out: "what will they switch to".
+  std::vector<std::pair<uint32_t, float>> PredictNextCategory(UserIdx u, size_t k = 5, bool exclude_current = false) const;
   // Global P(j | i).
   float GlobalTransition(uint32_t i, uint32_t j) const;
   // Bayesian estimate P(user likes c) = (alpha * prior_c + l_c+) / (alpha + sum l+), with the category's global

@@ -37,7 +37,7 @@ struct EngineConfig {
   AffinitySource::Config interest_now{AffinitySource::Mode::kNow};
   AffinitySource::Config interest_long{AffinitySource::Mode::kLong};
   // Base blend (what eval fits on validation); strategies multiply it.
-  BlendWeights base = {0.05f, 1.0f, 0.4f, 0.3f, 0.2f};
+  BlendWeights base = {0.05f, 0.7f, 0.8f, 1.0f, 0.1f};
   std::array<BlendWeights, 3> strategy_multipliers = {{
       {4.0f, 1.0f, 2.0f, 1.0f, 0.5f},   // new user: popularity and any search matter most
       {1.0f, 1.0f, 2.0f, 1.5f, 0.5f},   // session intent: what they search and do now

@@ -63,7 +63,7 @@ class CovisitSource final : public CandidateSource {
     double half_life_s = 0;       // 0 = no time decay
     double session_gap_s = 1800;  // edges only within a session (ignored for order-only data)
     int recent_items = 5;         // user items used at query time
-    float recency_decay = 0.6f;   // weight of the k-th most recent item: decay^k
+    float recency_decay = 0.4f;   // weight of the k-th most recent item: decay^k
   };
   CovisitSource(const Dataset& ds, Config cfg);
   std::string_view name() const override { return "covisit"; }
