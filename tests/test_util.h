@@ -1,0 +1,50 @@
+// Small hand-made catalogues and event helpers shared by tests.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "vane/events/dataset.h"
+
+namespace vane::testing {
+
+inline Item MakeItem(std::string id, std::string type, std::string title, std::vector<std::string> cats) {
+  Item it;
+  it.id = std::move(id);
+  it.type = std::move(type);
+  it.title = std::move(title);
+  it.categories = std::move(cats);
+  return it;
+}
+
+// A dataset with the ecommerce actions and a small two-topic catalogue:
+//   r0..r4 "Trail running" products, h0..h4 "Hiking" products, pg0..pg1 "Trail running" pages.
+inline Dataset TwoTopicDataset() {
+  Dataset ds;
+  ds.name = "two-topic";
+  ds.actions = ActionRegistry::Preset("ecommerce").value();
+  for (int i = 0; i < 5; ++i)
+    ds.catalog.Upsert(MakeItem("r" + std::to_string(i), "product", "trail running shoes model " + std::to_string(i),
+                               {"Trail running"}));
+  for (int i = 0; i < 5; ++i)
+    ds.catalog.Upsert(MakeItem("h" + std::to_string(i), "product", "hiking boots alpine " + std::to_string(i),
+                               {"Hiking"}));
+  for (int i = 0; i < 2; ++i)
+    ds.catalog.Upsert(MakeItem("pg" + std::to_string(i), "page", "trail running guide " + std::to_string(i),
+                               {"Trail running"}));
+  return ds;
+}
+
+inline Event Ev(Dataset& ds, const std::string& user, const std::string& item, const std::string& action,
+                Timestamp ts, const std::string& query = "") {
+  Event e;
+  e.user = ds.InternUser(user);
+  if (!item.empty()) e.item = *ds.catalog.Find(item);
+  if (!query.empty()) e.query = ds.InternQuery(query);
+  e.action = *ds.actions.Find(action);
+  e.ts = ts;
+  ds.events.push_back(e);
+  return e;
+}
+
+}  // namespace vane::testing
