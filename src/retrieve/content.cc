@@ -21,7 +21,7 @@ void ContentSource::OnCatalogChanged() {
   for (size_t k = 0; k < nk; ++k) {
     double df = static_cast<double>(postings_[k].size());
     // Keywords on too many items carry no information and cost the most to score: skip them.
-    if (df == 0 || df > cfg_.max_df_share * n + 1) continue;
+    if (df == 0 || df > std::max(cfg_.max_df_share * n, 100.0)) continue;
     idf_[k] = static_cast<float>(std::log(1.0 + n / df));
   }
   // Length normalisation (as in BM25's document-length term, simplified): items with many keywords do not win

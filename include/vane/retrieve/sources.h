@@ -100,7 +100,7 @@ class ContentSource final : public CandidateSource {
     float search_weight = 1.0f;     // per recent search, times recency
     float profile_weight = 0.5f;    // keyword interests
     int recent_searches = 3;
-    double max_df_share = 0.2;      // keywords in more than this share of items are not used (no information)
+    double max_df_share = 0.2;      // keywords in more than this share of items (and > 100 items) are not used
   };
   ContentSource(const Dataset& ds, const InterestStore& interests, Config cfg);
   std::string_view name() const override { return "content"; }

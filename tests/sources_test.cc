@@ -1,0 +1,117 @@
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+#include "vane/recommend/engine.h"
+
+namespace vane {
+namespace {
+
+using testing::Ev;
+using testing::TwoTopicDataset;
+
+TEST(Covisit, EdgesFollowOrderWithReverseShareAndDistance) {
+  Dataset ds = TwoTopicDataset();
+  EngineConfig cfg;
+  Engine engine(ds, cfg);
+  engine.Ingest(Ev(ds, "a", "r0", "view", 1000));
+  engine.Ingest(Ev(ds, "a", "r1", "view", 1010));
+  engine.Ingest(Ev(ds, "a", "r2", "view", 1020));
+  const auto& cov = dynamic_cast<const CovisitSource&>(engine.source(kSrcCovisit));
+  auto id = [&](const char* s) { return *ds.catalog.Find(s); };
+  EXPECT_FLOAT_EQ(cov.Weight(id("r0"), id("r1")), 1.0f);
+  EXPECT_FLOAT_EQ(cov.Weight(id("r1"), id("r0")), cfg.covisit.reverse_weight);
+  EXPECT_FLOAT_EQ(cov.Weight(id("r0"), id("r2")), 0.5f);  // distance 2
+  EXPECT_FLOAT_EQ(cov.Weight(id("r1"), id("r2")), 1.0f);
+  EXPECT_FLOAT_EQ(cov.Weight(id("r2"), id("r0")), 0.5f * cfg.covisit.reverse_weight);
+  // A gap longer than a session breaks the chain.
+  engine.Ingest(Ev(ds, "a", "h0", "view", 1020 + 7200));
+  EXPECT_FLOAT_EQ(cov.Weight(id("r2"), id("h0")), 0.0f);
+  // Negative events add no edges.
+  engine.Ingest(Ev(ds, "a", "h1", "dislike", 1020 + 7210));
+  EXPECT_FLOAT_EQ(cov.Weight(id("h0"), id("h1")), 0.0f);
+}
+
+TEST(Covisit, GenerateScoresNeighboursOfRecentItemsWithEvidence) {
+  Dataset ds = TwoTopicDataset();
+  Engine engine(ds);
+  for (const char* u : {"a", "b", "c"}) {
+    engine.Ingest(Ev(ds, u, "r0", "view", 1000));
+    engine.Ingest(Ev(ds, u, "h3", "view", 1010));
+  }
+  engine.Ingest(Ev(ds, "d", "r0", "purchase", 2000));
+  UserIdx d(*ds.users.Find("d"));
+  const ScoreBuffer& buf = engine.ScoreSource(kSrcCovisit, d, 2010, 100);
+  ItemIdx h3 = *ds.catalog.Find("h3");
+  ASSERT_TRUE(buf.Has(h3));
+  EXPECT_EQ(buf.EvidenceOf(h3).kind, EvidenceKind::kAfterItem);
+  EXPECT_EQ(buf.EvidenceOf(h3).ref, ds.catalog.Find("r0")->v);
+  EXPECT_EQ(engine.Explain(buf.EvidenceOf(h3), 2010 + 86400, false),
+            "often chosen after \"trail running shoes model 0\", which you bought yesterday");
+}
+
+TEST(Popularity, CountsAndDecays) {
+  Dataset ds = TwoTopicDataset();
+  EngineConfig cfg;
+  cfg.popularity.half_life_s = 100;
+  Engine engine(ds, cfg);
+  engine.Ingest(Ev(ds, "a", "r0", "view", 1000));
+  engine.Ingest(Ev(ds, "b", "r0", "view", 1000));
+  engine.Ingest(Ev(ds, "c", "h0", "view", 1100));  // one event, one half-life later: worth two old ones
+  const PopularitySource& pop = engine.popularity();
+  EXPECT_NEAR(pop.Popularity(*ds.catalog.Find("r0")), pop.Popularity(*ds.catalog.Find("h0")), 1e-9);
+  engine.Ingest(Ev(ds, "d", "h0", "view", 1100));
+  EXPECT_EQ(pop.Ranked()[0], *ds.catalog.Find("h0"));
+  // Order-only data: plain counts.
+  Dataset ds2 = TwoTopicDataset();
+  ds2.has_timestamps = false;
+  Engine e2(ds2, cfg);
+  e2.Ingest(Ev(ds2, "a", "r0", "view", 1000));
+  e2.Ingest(Ev(ds2, "b", "r0", "view", 1000));
+  e2.Ingest(Ev(ds2, "c", "h0", "view", 1'000'000));
+  EXPECT_FLOAT_EQ(e2.popularity().Popularity(*ds2.catalog.Find("r0")), 2.0f);
+}
+
+TEST(Content, SearchRetrievesByTextInBothLanguages) {
+  Dataset ds = TwoTopicDataset();
+  ds.catalog.Upsert(testing::MakeItem("zh1", "product", "越野跑鞋 超轻", {"Trail running"}));
+  Engine engine(ds);
+  auto hits = engine.content().Search("alpine boots", 3);
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(ds.catalog.item(hits[0].first).categories[0], "Hiking");
+  auto zh = engine.content().Search("跑鞋", 3);
+  ASSERT_FALSE(zh.empty());
+  EXPECT_EQ(ds.catalog.item(zh[0].first).id, "zh1");
+}
+
+TEST(Content, RecentSearchScoresMatchingItemsWithEvidence) {
+  Dataset ds = TwoTopicDataset();
+  Engine engine(ds);
+  Event e = Ev(ds, "a", "", "search", 5000, "alpine boots");
+  engine.OnCatalogChanged();
+  engine.Ingest(e);
+  const ScoreBuffer& buf = engine.ScoreSource(kSrcContent, e.user, 5120, 100);
+  ItemIdx h0 = *ds.catalog.Find("h0");
+  ASSERT_TRUE(buf.Has(h0));
+  EXPECT_FALSE(buf.Has(*ds.catalog.Find("r0")));
+  EXPECT_EQ(buf.EvidenceOf(h0).kind, EvidenceKind::kSearched);
+  EXPECT_EQ(engine.Explain(buf.EvidenceOf(h0), 5120, false), "because you searched 'alpine boots' 2 minutes ago");
+  EXPECT_EQ(engine.Explain(buf.EvidenceOf(h0), 5120, true), "因为你2 分钟前搜索了「alpine boots」");
+}
+
+TEST(Affinity, ScoresItemsOfHeldCategories) {
+  Dataset ds = TwoTopicDataset();
+  Engine engine(ds);
+  engine.Ingest(Ev(ds, "x", "h1", "view", 900));  // some popularity for h1
+  Event e = Ev(ds, "a", "r0", "like", 1000);
+  engine.Ingest(e);
+  const ScoreBuffer& now = engine.ScoreSource(kSrcInterestNow, e.user, 1010, 100);
+  EXPECT_TRUE(now.Has(*ds.catalog.Find("r0")));
+  EXPECT_FALSE(now.Has(*ds.catalog.Find("h1")));
+  EXPECT_EQ(now.EvidenceOf(*ds.catalog.Find("r0")).kind, EvidenceKind::kCategoryNow);
+  const ScoreBuffer& lng = engine.ScoreSource(kSrcInterestLong, e.user, 1010, 100);
+  EXPECT_TRUE(lng.Has(*ds.catalog.Find("r0")));
+  EXPECT_EQ(lng.EvidenceOf(*ds.catalog.Find("r0")).kind, EvidenceKind::kCategoryLong);
+}
+
+}  // namespace
+}  // namespace vane
