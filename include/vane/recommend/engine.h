@@ -45,7 +45,7 @@ struct EngineConfig {
   }};
   bool use_strategies = true;   // false: always the base blend (an ablation)
   int new_user_events = 3;      // fewer events than this: new user
-  float intent_share = 0.5f;    // top short-term interest share that marks a focused session
+  float intent_share = 0.6f;    // top short-term interest share that marks a focused session
   float diversity = 0.15f;      // penalty per earlier item of the same main category in the list (0 = off)
   size_t per_source_limit = 300;
 };
