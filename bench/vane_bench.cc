@@ -1,0 +1,186 @@
+// End-to-end benchmarks: ingestion rate into the live state, recommendation latency, memory per user.
+// Usage: vane_bench ingest|latency|memory --format F --input PATH   (or --scale N for a generated catalogue)
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "vane/eval/capture.h"
+#include "vane/events/formats.h"
+#include "vane/recommend/engine.h"
+
+namespace {
+
+using namespace vane;
+using Steady = std::chrono::steady_clock;
+
+std::string Machine() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, model = "unknown CPU";
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  return fmt::format("{} | {} hardware threads | g++ {}.{} | build {}", model, std::thread::hardware_concurrency(),
+                     __GNUC__, __GNUC_MINOR__,
+#ifdef NDEBUG
+                     "Release"
+#else
+                     "Debug"
+#endif
+  );
+}
+
+// A synthetic catalogue of `n` items in n/500 categories with words drawn per category, and `events` events by
+// users who browse within a category (Zipf popularity), for scale tests of latency.
+void MakeScaleDataset(size_t n, size_t events, uint64_t seed, Dataset& ds) {
+  ds.name = fmt::format("synthetic-{}-items", n);
+  ds.actions = ActionRegistry::Preset("ecommerce").value();
+  std::mt19937_64 rng(seed);
+  size_t cats = std::max<size_t>(1, n / 500);
+  for (size_t i = 0; i < n; ++i) {
+    Item it;
+    it.id = "x" + std::to_string(i);
+    it.type = i % 10 == 0 ? "page" : "product";
+    size_t c = i % cats;
+    it.categories = {"cat" + std::to_string(c)};
+    it.title = fmt::format("w{} w{} w{}", c * 7 + rng() % 7, rng() % 20000, rng() % 20000);
+    ds.catalog.Upsert(std::move(it));
+  }
+  size_t users = std::max<size_t>(1, events / 20);
+  std::vector<uint32_t> per_cat_rank;
+  for (size_t k = 0; k < events; ++k) {
+    size_t u = (k / 20) % users;
+    size_t c = (u * 2654435761u + (k / 7)) % cats;
+    // Zipf-like within the category: rank = floor(500^(r)) - 1.
+    double r = std::uniform_real_distribution<double>(0, 1)(rng);
+    size_t rank = static_cast<size_t>(std::pow(500.0, r)) - 1;
+    size_t item = std::min(n - 1, c + cats * std::min<size_t>(rank, n / cats - 1));
+    Event e;
+    e.user = ds.InternUser("u" + std::to_string(u));
+    e.item = ItemIdx(static_cast<uint32_t>(item));
+    e.action = *ds.actions.Find("view");
+    e.ts = 1700000000 + static_cast<Timestamp>(k);
+    ds.events.push_back(e);
+  }
+}
+
+Status LoadData(const std::string& format, const std::string& input, size_t scale, Dataset& ds) {
+  if (scale > 0) {
+    MakeScaleDataset(scale, scale * 2, 42, ds);
+    return Status::Ok();
+  }
+  if (format == "generated") {
+    gen::GenOptions go;
+    gen::Generated g = gen::Generate(go);
+    ImportReport rep;
+    return BuildGeneratedDataset(g, ds, rep);
+  }
+  auto f = ParseFormat(format);
+  if (!f.ok()) return f.status();
+  LoadOptions lo;
+  lo.import.progress = false;
+  ImportReport rep;
+  return LoadDataset(*f, input, lo, ds, rep);
+}
+
+double Pct(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  return v[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vane end-to-end benchmarks"};
+  std::string what, format = "pairs", input;
+  size_t scale = 0, requests = 2000, repeats = 3;
+  app.add_option("what", what, "ingest | latency | memory")->required()->check(CLI::IsMember({"ingest", "latency", "memory"}));
+  app.add_option("--format", format, "dataset format (see vane --help), or generated")->capture_default_str();
+  app.add_option("--input", input, "dataset path");
+  app.add_option("--scale", scale, "instead of a file: a synthetic catalogue of this many items (2 events per item)");
+  app.add_option("--requests", requests, "latency: number of requests")->capture_default_str();
+  app.add_option("--repeats", repeats, "ingest: repetitions (best and median reported)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  std::string cmd;
+  for (int i = 0; i < argc; ++i) cmd += (i ? " " : "") + std::string(argv[i]);
+  Dataset ds;
+  auto t0 = Steady::now();
+  Status s = LoadData(format, input, scale, ds);
+  if (!s.ok()) {
+    std::cerr << "error: " << s.ToString() << "\n";
+    return 1;
+  }
+  double load_s = std::chrono::duration<double>(Steady::now() - t0).count();
+  std::cout << "command: " << cmd << "\nmachine: " << Machine() << "\n";
+  std::cout << fmt::format("dataset: {} | {} users | {} items | {} events | loaded in {:.2f} s\n", ds.name,
+                           ds.num_users(), ds.num_items(), ds.events.size(), load_s);
+
+  if (what == "ingest" || what == "memory") {
+    std::vector<double> rates;
+    size_t state_bytes = 0, history_bytes = 0, source_bytes = 0, users = 0;
+    for (size_t r = 0; r < repeats; ++r) {
+      Engine engine(ds);
+      auto t = Steady::now();
+      for (const Event& e : ds.events) engine.Ingest(e);
+      double sec = std::chrono::duration<double>(Steady::now() - t).count();
+      rates.push_back(static_cast<double>(ds.events.size()) / sec);
+      users = engine.interests().num_users();
+      state_bytes = users * InterestStore::kStateBytes;
+      history_bytes = engine.interests().HistoryBytes();
+      source_bytes = engine.SourceMemoryBytes();
+    }
+    std::sort(rates.begin(), rates.end());
+    if (what == "ingest")
+      std::cout << fmt::format("protocol: replay every event in file order into the live state (interest graph + all "
+                               "sources), one thread, {} repeats\n",
+                               repeats)
+                << fmt::format("ingest: best {:.0f} events/s, median {:.0f} events/s ({:.3f} us/event)\n",
+                               rates.back(), rates[rates.size() / 2], 1e6 / rates[rates.size() / 2]);
+    std::cout << fmt::format(
+        "memory: hot interest state {} B/user ({:.3f} KiB) x {} users = {:.2f} MiB | per-user history lists {:.1f} "
+        "B/user | global source statistics {:.2f} MiB\n",
+        InterestStore::kStateBytes, InterestStore::kStateBytes / 1024.0, users, state_bytes / 1048576.0,
+        users ? static_cast<double>(history_bytes) / users : 0.0, source_bytes / 1048576.0);
+    return 0;
+  }
+
+  // latency
+  Engine engine(ds);
+  Timestamp last = 0;
+  for (const Event& e : ds.events) {
+    engine.Ingest(e);
+    last = std::max(last, e.ts);
+  }
+  std::mt19937_64 rng(7);
+  std::vector<double> us;
+  us.reserve(requests);
+  for (size_t k = 0; k < requests; ++k) {
+    RecommendRequest req;
+    req.user = ds.users.Name(static_cast<uint32_t>(rng() % ds.num_users()));
+    req.n = 10;
+    req.now = last + 60;
+    auto t = Steady::now();
+    RecommendResponse r = engine.Recommend(req);
+    us.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t).count());
+    if (r.items.empty()) std::cerr << "warning: empty recommendation for " << req.user << "\n";
+  }
+  double mean = 0;
+  for (double x : us) mean += x;
+  mean /= static_cast<double>(us.size());
+  std::cout << fmt::format("protocol: {} Recommend calls (n=10, explanations on, filters on) for random users after "
+                           "ingesting all events, one thread, in-process\n",
+                           requests)
+            << fmt::format("latency: p50 {:.0f} us | p90 {:.0f} us | p99 {:.0f} us | max {:.0f} us | mean {:.0f} us\n",
+                           Pct(us, 0.5), Pct(us, 0.9), Pct(us, 0.99), Pct(us, 1.0), mean);
+  return 0;
+}
