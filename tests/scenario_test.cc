@@ -93,7 +93,7 @@ TEST(Capture, GeneratedIntentSwitchesAreCapturedQuickly) {
   EXPECT_GE(rep.interest_accuracy, 0.85);
   // A static popularity-only engine cannot follow intents: the benchmark must be able to fail.
   EngineConfig pop_only;
-  pop_only.base = {1, 0, 0, 0, 0};
+  pop_only.base = {1, 0, 0, 0, 0, 0};
   pop_only.use_strategies = false;
   CaptureReport bad = MeasureCapture(g, ds, pop_only, CaptureOptions{});
   EXPECT_GT(bad.median_lag, 2.0);

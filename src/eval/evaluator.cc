@@ -136,6 +136,7 @@ struct FitCase {
   std::vector<std::pair<uint32_t, std::array<float, kNumSources>>> cand;  // union of per-source top lists
   std::array<float, kNumSources> target{};
   std::array<float, kNumSources> mult{};
+  int strategy = 0;
 };
 
 double FitObjective(const std::vector<FitCase>& cases, const BlendWeights& w) {
@@ -223,6 +224,7 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
       FitCase c;
       Strategy st = engine.ChooseStrategy(t.user, e.ts);
       c.mult = cfg.strategy_multipliers[static_cast<int>(st)];
+      c.strategy = static_cast<int>(st);
       if (!cfg.use_strategies) c.mult.fill(1.0f);
       auto hist = engine.interests().Interacted(t.user);
       for (ItemIdx i : hist) mask[i.v] = 1;
@@ -269,12 +271,48 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
         }
         w = bw;
       }
-      rep.fit_log.push_back(fmt::format("round {} {:.4f} weights [{:.3f} {:.3f} {:.3f} {:.3f} {:.3f}]", round + 1, best,
-                                        w[0], w[1], w[2], w[3], w[4]));
+      std::string ws;
+      for (int s = 0; s < kNumSources; ++s) ws += fmt::format("{}{}={:.3f}", s ? " " : "", SourceName(s), w[s]);
+      rep.fit_log.push_back(fmt::format("round {} {:.4f} weights {}", round + 1, best, ws));
       if (!improved) break;
     }
     cfg.base = w;
     engine.config().base = w;
+    // Second stage: each strategy's multipliers, on the validation users that strategy serves. The base stays.
+    if (cfg.use_strategies) {
+      for (int st = 0; st < 3; ++st) {
+        auto mult = cfg.strategy_multipliers[st];
+        auto apply = [&](const BlendWeights& m) {
+          for (FitCase& c : cases)
+            if (c.strategy == st) c.mult = m;
+        };
+        size_t n = 0;
+        for (const FitCase& c : cases) n += c.strategy == st;
+        if (n < 50) continue;  // too few users to fit on
+        for (int round = 0; round < 2; ++round) {
+          for (int s = 0; s < kNumSources; ++s) {
+            BlendWeights bm = mult;
+            for (float f : steps) {
+              BlendWeights cand = mult;
+              cand[s] = mult[s] == 0 && f > 0 ? 0.25f * f : mult[s] * f;
+              apply(cand);
+              double v = FitObjective(cases, w);
+              if (v > best + 1e-6) {
+                best = v;
+                bm = cand;
+              }
+            }
+            mult = bm;
+            apply(mult);
+          }
+        }
+        cfg.strategy_multipliers[st] = mult;
+        engine.config().strategy_multipliers[st] = mult;
+        std::string ms;
+        for (int s = 0; s < kNumSources; ++s) ms += fmt::format("{}{}={:.2f}", s ? " " : "", SourceName(s), mult[s]);
+        rep.fit_log.push_back(fmt::format("strategy {} ({} users): {:.4f} multipliers {}", StrategyName(static_cast<Strategy>(st)), n, best, ms));
+      }
+    }
   }
   rep.weights = engine.config().base;
 

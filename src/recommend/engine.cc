@@ -24,7 +24,7 @@ const char* StrategyName(Strategy s) {
 }
 
 const char* SourceName(int s) {
-  static const char* kNames[] = {"popular", "covisit", "content", "interest_now", "interest_long"};
+  static const char* kNames[] = {"popular", "covisit", "content", "interest_now", "interest_long", "item_knn"};
   return s >= 0 && s < kNumSources ? kNames[s] : "?";
 }
 
@@ -36,10 +36,13 @@ Engine::Engine(const Dataset& ds, EngineConfig cfg, const Clock* clock)
   auto content = std::make_unique<ContentSource>(ds_, *interests_, cfg_.content);
   content_ = content.get();
   sources_.push_back(std::move(pop));
-  sources_.push_back(std::make_unique<CovisitSource>(ds_, cfg_.covisit));
+  auto covisit = std::make_unique<CovisitSource>(ds_, cfg_.covisit);
+  const CovisitSource* edges = covisit.get();
+  sources_.push_back(std::move(covisit));
   sources_.push_back(std::move(content));
   sources_.push_back(std::make_unique<AffinitySource>(ds_, *interests_, *pop_, cfg_.interest_now));
   sources_.push_back(std::make_unique<AffinitySource>(ds_, *interests_, *pop_, cfg_.interest_long));
+  sources_.push_back(std::make_unique<CovisitSource>(ds_, cfg_.item_knn, interests_.get(), edges));
 }
 
 Engine::~Engine() = default;

@@ -17,7 +17,10 @@ inline uint32_t Hash(uint32_t x) {
 
 }  // namespace
 
-CovisitSource::CovisitSource(const Dataset& ds, Config cfg) : ds_(ds), cfg_(cfg) {}
+CovisitSource::CovisitSource(const Dataset& ds, Config cfg, const InterestStore* interests, const CovisitSource* shared)
+    : ds_(ds), cfg_(cfg), interests_(interests), shared_(shared) {
+  VANE_CHECK(!cfg_.history_mode || interests_, "history mode needs the interest store");
+}
 
 void CovisitSource::AddEdge(uint32_t a, uint32_t b, float w) {
   if (a >= out_.size()) out_.resize(std::max<size_t>(a + 1, ds_.num_items()));
@@ -61,7 +64,7 @@ float CovisitSource::Weight(ItemIdx a, ItemIdx b) const {
 }
 
 void CovisitSource::Observe(const Event& e, const UserState& before) {
-  if (!e.item.valid()) return;
+  if (shared_ || !e.item.valid()) return;
   if (ds_.actions.spec(e.action).weight <= 0) return;
   float scale = 1.0f;
   if (cfg_.half_life_s > 0 && ds_.has_timestamps) {
@@ -70,7 +73,7 @@ void CovisitSource::Observe(const Event& e, const UserState& before) {
       t0_set_ = true;
     }
     double ex = static_cast<double>(e.ts - t0_) / cfg_.half_life_s - ref_log2_;
-    if (ex > 100) {  // renormalise all weights before floats overflow
+    if (ex > 60) {  // renormalise all weights well before floats overflow
       double shift = std::floor(ex);
       auto f = static_cast<float>(std::exp2(-shift));
       for (Table& t : out_) {
@@ -96,8 +99,30 @@ void CovisitSource::Observe(const Event& e, const UserState& before) {
   }
 }
 
+void CovisitSource::ScoreNeighbours(uint32_t item, float w, const Evidence& ev, ScoreBuffer& out) const {
+  const CovisitSource& src = shared_ ? *shared_ : *this;
+  if (item >= src.out_.size()) return;
+  const Table& t = src.out_[item];
+  if (t.total <= 0) return;
+  float f = w / t.total;
+  for (size_t p = 0; p < t.keys.size(); ++p)
+    if (t.keys[p]) out.Add(ItemIdx(t.keys[p] - 1), f * t.vals[p], ev);
+}
+
 void CovisitSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) const {
   if (!ctx.state) return;
+  if (cfg_.history_mode) {
+    auto hist = interests_->Interacted(ctx.user);
+    float rw = 1.0f;
+    int used = 0;
+    for (size_t k = hist.size(); k-- > 0 && used < cfg_.history_items; ++used) {
+      Evidence ev{hist[k].v, 0, EvidenceKind::kAfterItem, 0, 0};
+      ev.ts = 0;
+      ScoreNeighbours(hist[k].v, rw, ev, out);
+      rw *= cfg_.history_decay;
+    }
+    return;
+  }
   const UserState& st = *ctx.state;
   float rw = 1.0f;
   int used = 0;
@@ -107,23 +132,9 @@ void CovisitSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) cons
     float aw = ds_.actions.EffectiveWeight(r.action, 0, false);
     if (aw <= 0) continue;
     ++used;
-    if (r.ref >= out_.size()) {
-      rw *= cfg_.recency_decay;
-      continue;
-    }
-    const Table& t = out_[r.ref];
-    if (t.total <= 0) {
-      rw *= cfg_.recency_decay;
-      continue;
-    }
     // Action weight enters softly (sqrt) so a purchase counts more than a view without drowning the rest.
-    float w = rw * std::sqrt(aw) / t.total;
     Evidence ev{r.ref, r.ts, EvidenceKind::kAfterItem, r.action, 0};
-    for (size_t p = 0; p < t.keys.size(); ++p) {
-      if (!t.keys[p]) continue;
-      float s = w * t.vals[p];
-      out.Add(ItemIdx(t.keys[p] - 1), s, ev);
-    }
+    ScoreNeighbours(r.ref, rw * std::sqrt(aw), ev, out);
     rw *= cfg_.recency_decay;
   }
   (void)ctx.limit;  // every neighbour is a candidate; the blender keeps the top ones

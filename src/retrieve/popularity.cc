@@ -22,7 +22,8 @@ void PopularitySource::OnCatalogChanged() {
 double PopularitySource::Inc(double half_life, double& ref_log2, std::vector<double>& v, Timestamp ts) {
   if (half_life <= 0) return 1.0;
   double e = static_cast<double>(ts - t0_) / half_life - ref_log2;
-  if (e > 500) {
+  // Keep every count within float range (scores leave this class as floats): renormalise past 2^60.
+  if (e > 60) {
     double shift = std::floor(e);
     double f = std::exp2(-shift);
     for (double& x : v) x *= f;

@@ -23,7 +23,7 @@ struct EvalOptions {
   size_t max_users = 0;           // 0 = every eligible user; else a seeded sample
   uint64_t seed = 42;
   bool fit_weights = true;        // fit the base blend on validation NDCG@10
-  size_t fit_users = 3000;        // validation users used for fitting (seeded sample)
+  size_t fit_users = 6000;        // validation users used for fitting (seeded sample)
   bool per_source = true;         // also report each source alone
   bool progress = true;
 };

@@ -24,7 +24,9 @@ enum class Strategy : uint8_t { kNewUser = 0, kSessionIntent = 1, kStableTaste =
 const char* StrategyName(Strategy s);
 
 // Source indices in the blend.
-enum SourceId : uint8_t { kSrcPopular = 0, kSrcCovisit, kSrcContent, kSrcInterestNow, kSrcInterestLong, kNumSources };
+enum SourceId : uint8_t {
+  kSrcPopular = 0, kSrcCovisit, kSrcContent, kSrcInterestNow, kSrcInterestLong, kSrcItemKnn, kNumSources
+};
 const char* SourceName(int source);
 
 using BlendWeights = std::array<float, kNumSources>;
@@ -33,15 +35,16 @@ struct EngineConfig {
   InterestConfig interest;
   PopularitySource::Config popularity;
   CovisitSource::Config covisit;
+  CovisitSource::Config item_knn{.history_mode = true};
   ContentSource::Config content;
   AffinitySource::Config interest_now{AffinitySource::Mode::kNow};
   AffinitySource::Config interest_long{AffinitySource::Mode::kLong};
   // Base blend (what eval fits on validation); strategies multiply it.
-  BlendWeights base = {0.05f, 0.7f, 0.8f, 1.0f, 0.1f};
+  BlendWeights base = {0.05f, 0.7f, 0.8f, 1.0f, 0.1f, 0.3f};
   std::array<BlendWeights, 3> strategy_multipliers = {{
-      {4.0f, 1.0f, 2.0f, 1.0f, 0.5f},   // new user: popularity and any search matter most
-      {1.0f, 1.0f, 2.0f, 1.5f, 0.5f},   // session intent: what they search and do now
-      {1.0f, 1.0f, 1.0f, 1.0f, 1.0f},   // stable taste: the fitted base blend
+      {4.0f, 1.0f, 2.0f, 1.0f, 0.5f, 0.5f},   // new user: popularity and any search matter most
+      {1.0f, 1.0f, 2.0f, 1.5f, 0.5f, 0.5f},   // session intent: what they search and do now
+      {1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f},   // stable taste: the fitted base blend
   }};
   bool use_strategies = true;   // false: always the base blend (an ablation)
   int new_user_events = 3;      // fewer events than this: new user

@@ -64,9 +64,17 @@ class CovisitSource final : public CandidateSource {
     double session_gap_s = 1800;  // edges only within a session (ignored for order-only data)
     int recent_items = 5;         // user items used at query time
     float recency_decay = 0.4f;   // weight of the k-th most recent item: decay^k
+    // History mode ("item_knn"): query with the user's last `history_items` positive items from the full history
+    // instead of the recent-event ring — long-standing taste rather than the last few steps. Observe is a no-op
+    // in this mode when `shared` tables are given (the edges are learnt once, by the recent-mode instance).
+    bool history_mode = false;
+    int history_items = 50;
+    float history_decay = 0.95f;
   };
-  CovisitSource(const Dataset& ds, Config cfg);
-  std::string_view name() const override { return "covisit"; }
+  // `interests` is needed in history mode. `shared`: read edges from another instance instead of learning them.
+  CovisitSource(const Dataset& ds, Config cfg, const InterestStore* interests = nullptr,
+                const CovisitSource* shared = nullptr);
+  std::string_view name() const override { return cfg_.history_mode ? "item_knn" : "covisit"; }
   void Observe(const Event& e, const UserState& before) override;
   void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const override;
   size_t MemoryBytes() const override;
@@ -82,8 +90,11 @@ class CovisitSource final : public CandidateSource {
     float total = 0;
   };
   void AddEdge(uint32_t a, uint32_t b, float w);
+  void ScoreNeighbours(uint32_t item, float w, const Evidence& ev, ScoreBuffer& out) const;
   const Dataset& ds_;
   Config cfg_;
+  const InterestStore* interests_;
+  const CovisitSource* shared_;
   std::vector<Table> out_;
   size_t num_edges_ = 0;
   double ref_log2_ = 0;
