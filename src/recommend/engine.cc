@@ -184,8 +184,15 @@ RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
   std::vector<std::pair<ItemIdx, float>> ranked;
   ranked.reserve(blend.touched().size());
   for (uint32_t i : blend.touched()) ranked.emplace_back(ItemIdx(i), blend.Score(ItemIdx(i)));
-  std::sort(ranked.begin(), ranked.end(),
-            [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); });
+  // Only the head is needed: sort the best M (enough for the list, the slates and whatever the filters remove); the
+  // tail stays unsorted and is reached only when filters reject nearly everything.
+  auto better = [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); };
+  size_t want = (req.n + req.slate_types.size() * req.n_per_slate) * 4 + 40 + excluded.size();
+  if (ranked.size() > want) {
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(want), ranked.end(), better);
+  } else {
+    std::sort(ranked.begin(), ranked.end(), better);
+  }
 
   auto make = [&](ItemIdx i, float score) {
     Recommendation r;

@@ -99,14 +99,32 @@ void CovisitSource::Observe(const Event& e, const UserState& before) {
   }
 }
 
-void CovisitSource::ScoreNeighbours(uint32_t item, float w, const Evidence& ev, ScoreBuffer& out) const {
+void CovisitSource::ScoreNeighbours(uint32_t item, float w, bool all, const Evidence& ev, ScoreBuffer& out) const {
   const CovisitSource& src = shared_ ? *shared_ : *this;
   if (item >= src.out_.size()) return;
   const Table& t = src.out_[item];
   if (t.total <= 0) return;
-  float f = w / t.total;
-  for (size_t p = 0; p < t.keys.size(); ++p)
-    if (t.keys[p]) out.Add(ItemIdx(t.keys[p] - 1), f * t.vals[p], ev);
+  if (all || t.size <= cfg_.serve_neighbours) {
+    float f = w / t.total;
+    for (size_t p = 0; p < t.keys.size(); ++p)
+      if (t.keys[p]) out.Add(ItemIdx(t.keys[p] - 1), f * t.vals[p], ev);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(top_mu_);
+  if (top_.size() < src.out_.size()) top_.resize(src.out_.size());
+  TopList& tl = top_[item];
+  if (tl.total_at_build < 0 || t.total > 1.1f * tl.total_at_build) {
+    tl.items.clear();
+    for (size_t p = 0; p < t.keys.size(); ++p)
+      if (t.keys[p]) tl.items.emplace_back(t.keys[p] - 1, t.vals[p] / t.total);
+    auto better = [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); };
+    size_t k = std::min(cfg_.serve_neighbours, tl.items.size());
+    std::partial_sort(tl.items.begin(), tl.items.begin() + static_cast<std::ptrdiff_t>(k), tl.items.end(), better);
+    tl.items.resize(k);
+    tl.items.shrink_to_fit();
+    tl.total_at_build = t.total;
+  }
+  for (const auto& [nb, share] : tl.items) out.Add(ItemIdx(nb), w * share, ev);
 }
 
 void CovisitSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) const {
@@ -118,7 +136,7 @@ void CovisitSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) cons
     for (size_t k = hist.size(); k-- > 0 && used < cfg_.history_items; ++used) {
       Evidence ev{hist[k].v, 0, EvidenceKind::kAfterItem, 0, 0};
       ev.ts = 0;
-      ScoreNeighbours(hist[k].v, rw, ev, out);
+      ScoreNeighbours(hist[k].v, rw, ctx.limit == SIZE_MAX, ev, out);
       rw *= cfg_.history_decay;
     }
     return;
@@ -134,10 +152,9 @@ void CovisitSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) cons
     ++used;
     // Action weight enters softly (sqrt) so a purchase counts more than a view without drowning the rest.
     Evidence ev{r.ref, r.ts, EvidenceKind::kAfterItem, r.action, 0};
-    ScoreNeighbours(r.ref, rw * std::sqrt(aw), ev, out);
+    ScoreNeighbours(r.ref, rw * std::sqrt(aw), ctx.limit == SIZE_MAX, ev, out);
     rw *= cfg_.recency_decay;
   }
-  (void)ctx.limit;  // every neighbour is a candidate; the blender keeps the top ones
 }
 
 size_t CovisitSource::MemoryBytes() const {

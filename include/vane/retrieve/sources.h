@@ -67,6 +67,9 @@ class CovisitSource final : public CandidateSource {
     // History mode ("item_knn"): query with the user's last `history_items` positive items from the full history
     // instead of the recent-event ring — long-standing taste rather than the last few steps. Observe is a no-op
     // in this mode when `shared` tables are given (the edges are learnt once, by the recent-mode instance).
+    // Serving (bounded ctx.limit) reads each item's `serve_neighbours` strongest neighbours from a cache that is
+    // rebuilt when the item's edges grew by more than 10%; evaluation (unbounded limit) reads every edge.
+    size_t serve_neighbours = 100;
     bool history_mode = false;
     int history_items = 50;
     float history_decay = 0.95f;
@@ -90,13 +93,19 @@ class CovisitSource final : public CandidateSource {
     float total = 0;
   };
   void AddEdge(uint32_t a, uint32_t b, float w);
-  void ScoreNeighbours(uint32_t item, float w, const Evidence& ev, ScoreBuffer& out) const;
+  void ScoreNeighbours(uint32_t item, float w, bool all, const Evidence& ev, ScoreBuffer& out) const;
+  struct TopList {
+    std::vector<std::pair<uint32_t, float>> items;  // (neighbour, weight / total), strongest first
+    float total_at_build = -1;
+  };
   const Dataset& ds_;
   Config cfg_;
   const InterestStore* interests_;
   const CovisitSource* shared_;
   std::vector<Table> out_;
   size_t num_edges_ = 0;
+  mutable std::mutex top_mu_;
+  mutable std::vector<TopList> top_;
   double ref_log2_ = 0;
   Timestamp t0_ = 0;
   bool t0_set_ = false;
