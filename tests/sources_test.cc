@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "test_util.h"
 #include "vane/recommend/engine.h"
 
@@ -111,6 +113,46 @@ TEST(Affinity, ScoresItemsOfHeldCategories) {
   const ScoreBuffer& lng = engine.ScoreSource(kSrcInterestLong, e.user, 1010, 100);
   EXPECT_TRUE(lng.Has(*ds.catalog.Find("r0")));
   EXPECT_EQ(lng.EvidenceOf(*ds.catalog.Find("r0")).kind, EvidenceKind::kCategoryLong);
+}
+
+}  // namespace
+}  // namespace vane
+
+namespace vane {
+namespace {
+
+TEST(Popularity, StaysFiniteOverDecadesOfDecayedCounts) {
+  Dataset ds = testing::TwoTopicDataset();
+  Engine engine(ds);  // 7-day half-life: 20 years is ~1000 half-lives
+  Timestamp t = 800'000'000;
+  for (int k = 0; k < 1000; ++k) engine.Ingest(testing::Ev(ds, "a", k % 2 ? "r0" : "h0", "view", t += 7 * 86400));
+  float r0 = engine.popularity().Popularity(*ds.catalog.Find("r0"));
+  float h0 = engine.popularity().Popularity(*ds.catalog.Find("h0"));
+  EXPECT_TRUE(std::isfinite(r0));
+  EXPECT_TRUE(std::isfinite(h0));
+  EXPECT_GT(r0, h0);  // r0 was seen last
+  const ScoreBuffer& buf = engine.ScoreSource(kSrcInterestNow, UserIdx(*ds.users.Find("a")), t, 100);
+  for (uint32_t i : buf.touched()) EXPECT_TRUE(std::isfinite(buf.Score(ItemIdx(i))));
+}
+
+TEST(ItemKnn, UsesTheWholeHistoryThroughSharedEdges) {
+  Dataset ds = testing::TwoTopicDataset();
+  Engine engine(ds);
+  for (const char* u : {"b", "c"}) {
+    engine.Ingest(testing::Ev(ds, u, "h0", "view", 1000));
+    engine.Ingest(testing::Ev(ds, u, "h4", "view", 1010));
+  }
+  // User a saw h0 long ago, then ten running items: h0 is out of the recent ring but in the history.
+  Timestamp t = 5000;
+  engine.Ingest(testing::Ev(ds, "a", "h0", "view", t));
+  for (int k = 0; k < 10; ++k) engine.Ingest(testing::Ev(ds, "a", "r" + std::to_string(k % 4), "view", t += 10));
+  UserIdx a(*ds.users.Find("a"));
+  ItemIdx h4 = *ds.catalog.Find("h4");
+  EXPECT_FALSE(engine.ScoreSource(kSrcCovisit, a, t, 100).Has(h4));
+  const ScoreBuffer& knn = engine.ScoreSource(kSrcItemKnn, a, t, 100);
+  ASSERT_TRUE(knn.Has(h4));
+  EXPECT_EQ(knn.EvidenceOf(h4).ref, ds.catalog.Find("h0")->v);
+  EXPECT_EQ(engine.Explain(knn.EvidenceOf(h4), t, false), "often chosen with \"hiking boots alpine 0\", from your history");
 }
 
 }  // namespace

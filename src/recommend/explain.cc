@@ -38,6 +38,10 @@ std::string Engine::Explain(const Evidence& ev, Timestamp now, bool zh) const {
       if (ev.ref >= cat.size()) break;
       const Item& it = cat.item(ItemIdx(ev.ref));
       std::string title = it.title.empty() ? it.id : it.title;
+      if (ev.ts == 0) {  // from the long history (item_knn), where the event's time is not kept
+        if (zh) return "常与你以前选过的「" + title + "」一起被选择";
+        return "often chosen with \"" + title + "\", from your history";
+      }
       auto [en, zv] = Verb(ds_.actions.spec(ev.action));
       std::string ago = Ago(ev.ts, now, zh);
       if (zh) return "你" + ago + zv + "「" + title + "」，很多人接着会选这个";
