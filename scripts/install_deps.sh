@@ -2,9 +2,9 @@
 # Installs every build, test and run dependency of vane from Debian 12 packages.
 # Idempotent; needs root (or sudo). Nothing else is downloaded at build or run time.
 set -euo pipefail
-PKGS=(build-essential cmake ninja-build pkg-config
-      nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-      libgtest-dev libgmock-dev libbenchmark-dev)
+PKGS=(build-essential cmake ninja-build
+      nlohmann-json3-dev libcli11-dev libfmt-dev
+      libgtest-dev libbenchmark-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job: install dependencies, build, and run vane on the embedded generated data (the worked example:
-# a user's live interests and recommendations with explanations).
+# The main job: install dependencies, build, generate the embedded demo data (bilingual catalogue, users with
+# known intents), import it through the cleaning path and run the worked example on it: a user's live interests
+# and recommendations with explanations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 scripts/build.sh vane
-./build/release/apps/vane/vane demo
+VANE=./build/release/apps/vane/vane
+$VANE generate --out data/demo
+$VANE demo --format vane --input data/demo

@@ -10,6 +10,7 @@
 
 #include "vane/eval/capture.h"
 #include "vane/eval/evaluator.h"
+#include "vane/eval/plot.h"
 #include "vane/eval/scenario.h"
 #include "vane/events/export.h"
 #include "vane/events/formats.h"
@@ -199,7 +200,16 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--fit-users", eo.fit_users, "validation users used to fit the blend")->capture_default_str();
   eval_cmd->add_flag("--no-fit", no_fit, "keep the configured blend weights");
   eval_cmd->add_option("--json", eval_json, "write the report as JSON to this file");
+  std::string eval_svg;
+  eval_cmd->add_option("--plot", eval_svg, "write a bar chart of the test metrics (SVG) to this file");
   eval_cmd->add_option("--stream-every", stream_every, "also run the streaming replay, predicting every N-th event");
+  EngineConfig eval_cfg;
+  eval_cmd->add_option("--covisit-window", eval_cfg.covisit.window, "co-visitation window (events)")->capture_default_str();
+  eval_cmd->add_option("--covisit-recent", eval_cfg.covisit.recent_items, "recent items queried")->capture_default_str();
+  eval_cmd->add_option("--covisit-decay", eval_cfg.covisit.recency_decay, "weight decay per older recent item")->capture_default_str();
+  eval_cmd->add_option("--covisit-reverse", eval_cfg.covisit.reverse_weight, "weight of reverse edges")->capture_default_str();
+  eval_cmd->add_option("--knn-history", eval_cfg.item_knn.history_items, "history items for item_knn")->capture_default_str();
+  eval_cmd->add_option("--knn-decay", eval_cfg.item_knn.history_decay, "item_knn decay per older item")->capture_default_str();
 
   // recommend
   auto* rec_cmd = app.add_subcommand("recommend", "recommendations for a user from the live state");
@@ -227,6 +237,8 @@ int main(int argc, char** argv) {
   bool int_json = false;
   int_cmd->add_option("--user", int_user, "user id")->required();
   int_cmd->add_flag("--json", int_json, "print JSON");
+  std::string int_svg;
+  int_cmd->add_option("--plot", int_svg, "draw the interest graph (SVG) to this file");
 
   // capture
   auto* cap_cmd = app.add_subcommand("capture", "interest-capture benchmark on generated data (lag, accuracy)");
@@ -237,19 +249,27 @@ int main(int argc, char** argv) {
   cap_cmd->add_option("--noise", cgo.noise)->capture_default_str();
   cap_cmd->add_option("--json", cap_json, "write the report as JSON to this file");
   EngineConfig cap_cfg;
-  std::string cap_weights;
+  std::vector<float> cap_weights;
   cap_cmd->add_option("--short-half-life", cap_cfg.interest.short_half_life_s, "seconds")->capture_default_str();
   cap_cmd->add_option("--covisit-decay", cap_cfg.covisit.recency_decay)->capture_default_str();
   cap_cmd->add_option("--search-share", cap_cfg.interest.search_category_share)->capture_default_str();
   cap_cmd->add_option("--keyword-share", cap_cfg.interest.keyword_share)->capture_default_str();
-  cap_cmd->add_option("--weights", cap_weights, "base blend weights: popular,covisit,content,interest_now,interest_long");
+  cap_cmd->add_option("--weights", cap_weights,
+                      "base blend weights: popular,covisit,content,interest_now,interest_long,item_knn")
+      ->delimiter(',')
+      ->expected(kNumSources);
 
   // demo
   auto* demo_cmd = app.add_subcommand("demo", "the worked example on the built-in data: interests and recommendations");
   DataFlags dd;
   AddDataFlags(demo_cmd, dd);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);  // prints help or the parse error
+    return rc == 0 ? 0 : kExitUsage;
+  }
 
   if (*gen_cmd) {
     gen::Generated g = gen::Generate(go);
@@ -294,19 +314,25 @@ int main(int argc, char** argv) {
     if (!s.ok()) return Fail(s);
     eo.fit_weights = !no_fit;
     eo.progress = !ev.quiet;
-    EngineConfig cfg;
+    EngineConfig cfg = eval_cfg;
     auto rep = Evaluate(ds, cfg, eo);
     if (!rep.ok()) return Fail(rep.status());
     rep->Print(std::cout);
     nlohmann::json j = nlohmann::json::parse(rep->ToJson());
     if (stream_every > 0) {
       cfg.base = rep->weights;
+      cfg.strategy_multipliers = rep->multipliers;
       StreamingReport sr = EvaluateStreaming(ds, cfg, stream_every, !ev.quiet);
       std::cout << fmt::format("streaming replay: {} predictions over {} events | hr@10 {:.4f} ndcg@10 {:.4f} mrr {:.4f} | "
                                "ingest {:.2f} s, predict {:.2f} s\n",
                                sr.predictions, sr.events, sr.metrics.hr10, sr.metrics.ndcg10, sr.metrics.mrr,
                                sr.ingest_seconds, sr.predict_seconds);
       j["streaming"] = nlohmann::json::parse(sr.ToJson());
+    }
+    if (!eval_svg.empty()) {
+      Status ps = WriteMetricsSvg(*rep, eval_svg);
+      if (!ps.ok()) return Fail(ps);
+      std::cout << "wrote " << eval_svg << "\n";
     }
     if (!eval_json.empty()) {
       std::ofstream out(eval_json);
@@ -337,6 +363,11 @@ int main(int argc, char** argv) {
     auto u = ds.users.Find(int_user);
     if (!u) return Fail(Status::NotFound("user '" + int_user + "' has no events in this data"));
     InterestSummary sum = Describe(engine.interests(), UserIdx(*u), now);
+    if (!int_svg.empty()) {
+      Status ps = WriteInterestGraphSvg(engine.interests(), UserIdx(*u), now, int_svg);
+      if (!ps.ok()) return Fail(ps);
+      std::cerr << "wrote " << int_svg << "\n";
+    }
     if (int_json) {
       nlohmann::json j = InterestsJson(sum);
       j["graph"]["categories"] = nlohmann::json::array();
@@ -362,8 +393,7 @@ int main(int argc, char** argv) {
     if (!s.ok()) return Fail(s);
     CaptureOptions co;
     co.progress = true;
-    auto w = Split(cap_weights);
-    for (size_t i = 0; i < w.size() && i < kNumSources; ++i) cap_cfg.base[i] = std::stof(w[i]);
+    for (size_t i = 0; i < cap_weights.size() && i < kNumSources; ++i) cap_cfg.base[i] = cap_weights[i];
     CaptureReport rep = MeasureCapture(g, ds, cap_cfg, co);
     std::cout << rep.ToText() << "\n";
     if (!cap_json.empty()) std::ofstream(cap_json) << rep.ToJson() << "\n";

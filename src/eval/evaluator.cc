@@ -19,7 +19,8 @@ using Steady = std::chrono::steady_clock;
 double Since(Steady::time_point t) { return std::chrono::duration<double>(Steady::now() - t).count(); }
 
 bool Positive(const Dataset& ds, const Event& e) {
-  return e.item.valid() && ds.actions.spec(e.action).weight > 0;
+  // The same test as the interest store's history (effective weight), so targets and excluded items agree.
+  return e.item.valid() && ds.actions.EffectiveWeight(e.action, e.value, e.has_value) > 0;
 }
 
 // Event indices in ingestion order: by time when the data has timestamps, else file order.
@@ -39,7 +40,8 @@ struct Target {
 // Per-user targets for the two phases, and the index in `order` position before which an event is "history".
 struct Split {
   std::vector<Target> val, test;
-  std::vector<uint8_t> phase;   // per event: 0 = train, 1 = user-only before test, 2 = never ingested
+  std::vector<uint8_t> phase;   // per event: 0 = train; 1 = between validation and test (LOO: user state only,
+                                // temporal: fully); 2 = never ingested
 };
 
 Split MakeLooSplit(const Dataset& ds, const std::vector<uint32_t>& order) {
@@ -94,9 +96,7 @@ Split MakeTemporalSplit(const Dataset& ds, const std::vector<uint32_t>& order, d
       }
     } else if (Positive(ds, e) && !got_t[u]) {
       got_t[u] = 1;
-      bool hist = has_hist[u];
-      for (const Target& v : s.val) hist |= v.user.v == u;
-      if (hist || has_hist[u]) s.test.push_back({UserIdx(u), idx});
+      if (has_hist[u]) s.test.push_back({UserIdx(u), idx});
     }
   }
   return s;
@@ -144,14 +144,14 @@ double FitObjective(const std::vector<FitCase>& cases, const BlendWeights& w) {
   for (const FitCase& c : cases) {
     float ts = 0;
     for (int s = 0; s < kNumSources; ++s) ts += w[s] * c.mult[s] * c.target[s];
-    size_t greater = 0;
+    double ahead = 0;  // ties count half, as in evaluation
     for (const auto& [i, sc] : c.cand) {
       float v = 0;
       for (int s = 0; s < kNumSources; ++s) v += w[s] * c.mult[s] * sc[s];
-      greater += v > ts;
-      if (greater >= 10) break;
+      ahead += v > ts ? 1.0 : v == ts ? 0.5 : 0.0;
+      if (ahead >= 10) break;
     }
-    sum += NdcgAt(1.0 + static_cast<double>(greater), 10);
+    sum += NdcgAt(1.0 + ahead, 10);
   }
   return cases.empty() ? 0 : sum / static_cast<double>(cases.size());
 }
@@ -241,9 +241,17 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
           if (mask[i.v] || i == e.item) continue;
           auto [it, fresh] = slot.emplace(i.v, c.cand.size());
           if (fresh) c.cand.emplace_back(i.v, std::array<float, kNumSources>{});
-          c.cand[it->second].second[s] = sc / mx;
+          (void)sc;
           if (++kept >= 200) break;
         }
+      }
+      // Second pass: every source's score for every candidate (a candidate from one source's head usually has a
+      // score in the others too; leaving those at 0 would favour the target, which gets all of its scores).
+      for (int s = 0; s < kNumSources; ++s) {
+        const ScoreBuffer& buf = engine.ScoreSource(s, t.user, e.ts, SIZE_MAX);
+        float mx = buf.MaxScore();
+        if (mx <= 0) continue;
+        for (auto& [i, sc] : c.cand) sc[s] = buf.Score(ItemIdx(i)) / mx;
       }
       for (ItemIdx i : hist) mask[i.v] = 0;
       cases.push_back(std::move(c));
@@ -315,6 +323,7 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
     }
   }
   rep.weights = engine.config().base;
+  rep.multipliers = engine.config().strategy_multipliers;
 
   auto blend_scorer = [&](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreAll(u, now); };
   rep.validation.push_back({"blend", RunTargets(ds, engine, split.val, counts, blend_scorer, "validation", opt.progress)});
@@ -363,6 +372,9 @@ std::string EvalReport::ToJson() const {
   j["seconds"] = seconds;
   j["weights"] = nlohmann::json::object();
   for (int s = 0; s < kNumSources; ++s) j["weights"][SourceName(s)] = weights[s];
+  for (int st = 0; st < 3; ++st)
+    for (int s = 0; s < kNumSources; ++s)
+      j["strategy_multipliers"][StrategyName(static_cast<Strategy>(st))][SourceName(s)] = multipliers[st][s];
   j["fit_log"] = fit_log;
   for (const auto& r : validation) j["validation"][r.name] = MetricsJson(r.metrics);
   for (const auto& r : test) j["test"][r.name] = MetricsJson(r.metrics);
@@ -391,7 +403,10 @@ StreamingReport EvaluateStreaming(const Dataset& ds, const EngineConfig& cfg, si
   StreamingReport rep;
   Engine engine(ds, cfg);
   std::vector<uint32_t> order = Order(ds);
+  // Item popularity for novelty and long tail: interactions over the whole replay.
   std::vector<uint32_t> counts(ds.num_items(), 0);
+  for (const Event& e : ds.events)
+    if (Positive(ds, e)) ++counts[e.item.v];
   MetricAccumulator acc(ds.catalog, counts);
   std::vector<uint8_t> mask(ds.num_items(), 0);
   Progress bar("streaming replay", order.size(), "events", false);

@@ -120,7 +120,7 @@ InterestSummary Describe(const InterestStore& store, UserIdx user, Timestamp now
     if (l.trend == Trend::kRising) out.rising.push_back(l);
     if (l.trend == Trend::kFading) out.fading.push_back(l);
   }
-  for (auto [c, p] : store.PredictNextCategory(user, 3)) {
+  for (auto [c, p] : store.PredictNextCategory(user, 3, /*exclude_current=*/true)) {
     InterestLine l;
     l.category = c;
     l.name = cat.category_vocab().Name(c);
@@ -155,6 +155,14 @@ InterestSummary Describe(const InterestStore& store, UserIdx user, Timestamp now
   if (!out.usually.empty()) {
     en += "Usually: " + JoinNames(out.usually, false) + ". ";
     zh += "一直喜欢：" + JoinNames(out.usually, true) + "。";
+  }
+  std::vector<InterestLine> rising_rest;  // rising interests not already named under "Now"
+  for (const auto& l : out.rising)
+    if (std::none_of(out.now.begin(), out.now.end(), [&](const InterestLine& n) { return n.category == l.category; }))
+      rising_rest.push_back(l);
+  if (!rising_rest.empty()) {
+    en += "Rising: " + JoinNames(rising_rest, false) + ". ";
+    zh += "正在上升：" + JoinNames(rising_rest, true) + "。";
   }
   if (!out.fading.empty()) {
     en += "Fading: " + JoinNames(out.fading, false) + ". ";

@@ -284,7 +284,7 @@ std::vector<std::pair<uint32_t, float>> InterestStore::PredictNextCategory(UserI
   const UserState* st = Find(u);
   if (!st || st->current_cat < 0) return {};
   uint32_t from = st->cats[st->current_cat].id;
-  // Candidates: global successors, the user's own successors, and the most popular categories (via the prior).
+  // Candidates: the category's global successors and the user's own successors.
   std::vector<uint32_t> cand;
   if (from < trans_succ_.size()) cand = trans_succ_[from];
   float user_row = 0;

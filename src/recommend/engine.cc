@@ -88,7 +88,7 @@ Strategy Engine::ChooseStrategy(UserIdx u, Timestamp now, std::string* why) cons
       if (why) {
         std::string name = cats.empty() ? "" : ds_.catalog.category_vocab().Name(cats[0].id);
         *why = "focused session: " + std::to_string(st->session_events) + " events this session" +
-               (st->session_searches ? ", " + std::to_string(st->session_searches) + " searches" : "") +
+               (st->session_searches ? ", " + std::to_string(st->session_searches) + (st->session_searches == 1 ? " search" : " searches") : "") +
                (name.empty() ? "" : ", " + std::to_string(static_cast<int>(top * 100 + 0.5f)) + "% on " + name);
       }
       return Strategy::kSessionIntent;
@@ -100,6 +100,7 @@ Strategy Engine::ChooseStrategy(UserIdx u, Timestamp now, std::string* why) cons
 
 BlendWeights Engine::WeightsFor(Strategy s) const {
   BlendWeights w = cfg_.base;
+  if (!cfg_.use_strategies) return w;
   const auto& m = cfg_.strategy_multipliers[static_cast<int>(s)];
   for (int i = 0; i < kNumSources; ++i) w[i] *= m[i];
   return w;

@@ -19,7 +19,7 @@ void PopularitySource::OnCatalogChanged() {
 
 // Exponential decay without touching every item: an event at time t adds 2^((t - t0)/h) and all counts are
 // compared at the same reference, which equals decaying them all. The scale is renormalised before it overflows.
-double PopularitySource::Inc(double half_life, double& ref_log2, std::vector<double>& v, Timestamp ts) {
+double PopularitySource::Inc(double half_life, double& ref_log2, std::vector<double>& v, double& total, Timestamp ts) {
   if (half_life <= 0) return 1.0;
   double e = static_cast<double>(ts - t0_) / half_life - ref_log2;
   // Keep every count within float range (scores leave this class as floats): renormalise past 2^60.
@@ -27,6 +27,7 @@ double PopularitySource::Inc(double half_life, double& ref_log2, std::vector<dou
     double shift = std::floor(e);
     double f = std::exp2(-shift);
     for (double& x : v) x *= f;
+    total *= f;
     ref_log2 += shift;
     e -= shift;
   }
@@ -44,8 +45,12 @@ void PopularitySource::Observe(const Event& e, const UserState&) {
   }
   double hl = ds_.has_timestamps ? cfg_.half_life_s : 0;
   double th = ds_.has_timestamps ? cfg_.trend_half_life_s : 0;
-  pop_[e.item.v] += w * Inc(hl, pop_ref_, pop_, e.ts);
-  trend_[e.item.v] += w * Inc(th, trend_ref_, trend_, e.ts);
+  double ip = w * Inc(hl, pop_ref_, pop_, pop_total_, e.ts);
+  double it = w * Inc(th, trend_ref_, trend_, trend_total_, e.ts);
+  pop_[e.item.v] += ip;
+  pop_total_ += ip;
+  trend_[e.item.v] += it;
+  trend_total_ += it;
   ++version_;
 }
 
@@ -96,8 +101,10 @@ void PopularitySource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) c
     Evidence ev;
     ev.kind = EvidenceKind::kPopular;
     auto cats = ds_.catalog.categories(i);
-    // "Trending in X today" when the item's short-horizon count is a large part of its long-horizon count.
-    if (trending && !cats.empty() && trend_[i.v] > 0 && pop_[i.v] > 0) {
+    // "Trending in X today" when the item's share of today's activity is at least 1.5 times its share of the
+    // longer horizon's.
+    if (trending && !cats.empty() && trend_total_ > 0 && pop_total_ > 0 &&
+        trend_[i.v] / trend_total_ >= 1.5 * pop_[i.v] / pop_total_) {
       ev.kind = EvidenceKind::kTrending;
       ev.ref = cats[0];
     }

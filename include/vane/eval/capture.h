@@ -1,8 +1,8 @@
 // Interest-capture benchmark on generated data with known intents (see gen/generator.h).
 //
 // Replays the generated events in time order through an Engine and measures, against the ground truth:
-//  - lag: after every intent switch, how many events of the new intent it takes until at least `need` of the
-//    top-`k` recommendations belong to the new intent (switches never captured within their segment count as
+//  - lag: after every intent switch, how many events of the new segment (noise events included) it takes until at
+//    least `need` of the top-`k` recommendations belong to the new intent (switches never captured within their segment count as
 //    segment length + 1, and are reported separately);
 //  - interest accuracy: how often the user's top short-term category equals the true intent after an event;
 //  - next-interest accuracy of the Markov model: at each switch, whether its top prediction (made before the

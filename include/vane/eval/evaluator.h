@@ -1,14 +1,17 @@
 // Offline evaluation: full-ranking leave-one-out and temporal protocols, blend-weight fitting on validation, and a
 // streaming replay that measures real-time capture.
 //
-// Leave-one-out (docs/evaluation.md, as in ANCHORS.md): per user with >= 3 positive item events, the last is the
+// Leave-one-out (docs/evaluation.md; the protocol of the published sequential-recommendation results): per user with >= 3 positive item events, the last is the
 // test target and the second-to-last the validation target. Global statistics (popularity, co-visitation, Markov
 // counts) come from the events before each user's validation target only; the user's own state also sees the
 // validation event at test time (the standard practice of sequential recommenders, whose input at test time
 // includes the validation item). Every target is ranked against every item except the user's earlier items.
-// Temporal: a global time cut-off; each user's first positive item event after it is the target.
+// Temporal: two global time cut-offs at the (1 - 2s) and (1 - s) quantiles of event times (s = temporal_test_share);
+// a user's first positive item event after the first cut-off is the validation target and after the second the test
+// target, for users with a positive event before the first; events between the cut-offs are ingested fully.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -38,6 +41,7 @@ struct EvalReport {
   size_t users = 0, items = 0, events = 0;
   std::vector<StrategyResult> validation, test;
   BlendWeights weights{};         // fitted (or configured) base weights
+  std::array<BlendWeights, 3> multipliers{};  // fitted (or configured) per-strategy multipliers
   std::vector<std::string> fit_log;
   double seconds = 0;
   std::string ToJson() const;

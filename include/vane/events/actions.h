@@ -57,7 +57,7 @@ class ActionRegistry {
 
   // The signed interest weight of one event with this action, after value normalisation:
   //  dwell: weight * clamp(log1p(v) / log1p(value_max), 0.1, 1)  (a 2 s bounce counts little, 5 min fully);
-  //  rating: weight * (v - value_max/2) / (value_max/2);  quantity: weight * min(v, value_max).
+  //  rating: weight * clamp((v - value_max/2) / (value_max/2), -1, 1);  quantity: weight * clamp(v, 1, value_max).
   float EffectiveWeight(ActionId id, float value, bool has_value) const;
   std::optional<ActionId> search_action() const { return search_; }
 

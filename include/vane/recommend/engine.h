@@ -46,7 +46,7 @@ struct EngineConfig {
       {1.0f, 1.0f, 2.0f, 1.5f, 0.5f, 0.5f},   // session intent: what they search and do now
       {1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f},   // stable taste: the fitted base blend
   }};
-  bool use_strategies = true;   // false: always the base blend (an ablation)
+  bool use_strategies = true;   // false: always the base blend, no multipliers (an ablation)
   int new_user_events = 3;      // fewer events than this: new user
   float intent_share = 0.6f;    // top short-term interest share that marks a focused session
   float diversity = 0.15f;      // penalty per earlier item of the same main category in the list (0 = off)
@@ -102,7 +102,7 @@ class Engine {
   // Blended scores of every item a source can score (no filters), for full-ranking evaluation. `weights` overrides
   // the strategy blend when given. Returns the buffer (thread-local; valid until the next call on this thread).
   const ScoreBuffer& ScoreAll(UserIdx u, Timestamp now, const BlendWeights* weights = nullptr) const;
-  // One source's raw scores for a user (normalised to max 1), limit as in RetrievalContext.
+  // One source's raw (unnormalised) scores for a user, limit as in RetrievalContext.
   const ScoreBuffer& ScoreSource(int source, UserIdx u, Timestamp now, size_t limit) const;
 
   const InterestStore& interests() const { return *interests_; }

@@ -36,11 +36,12 @@ class PopularitySource final : public CandidateSource {
 
  private:
   void Grow();
-  double Inc(double half_life, double& ref_scale, std::vector<double>& v, Timestamp ts);
+  double Inc(double half_life, double& ref_scale, std::vector<double>& v, double& total, Timestamp ts);
   const Dataset& ds_;
   Config cfg_;
   std::vector<double> pop_, trend_;
   double pop_ref_ = 0, trend_ref_ = 0;     // log2 of the scale applied to increments
+  double pop_total_ = 0, trend_total_ = 0;  // sums of the counts, on the same scale
   Timestamp t0_ = 0;
   bool t0_set_ = false;
   uint64_t version_ = 0;

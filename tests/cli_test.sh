@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Black-box checks of the vane CLI: exit codes, error messages, and that the main subcommands run end to end.
+# Usage: cli_test.sh path/to/vane
+set -u
+VANE="$1"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0; fail=0
+check() {  # check NAME EXPECTED_EXIT PATTERN -- command...
+  local name="$1" want="$2" pattern="$3"; shift 4
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    echo "FAIL $name: exit $rc, want $want"; echo "$out" | tail -5; fail=$((fail+1)); return
+  fi
+  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: output lacks /$pattern/"; echo "$out" | tail -5; fail=$((fail+1)); return
+  fi
+  echo "ok   $name"; pass=$((pass+1))
+}
+
+check help 0 "generate" -- "$VANE" --help
+check no-subcommand 2 "subcommand" -- "$VANE"
+check unknown-format 2 "unknown|format" -- "$VANE" eval --format nonsense --input /dev/null --quiet
+check missing-input 2 "--input is required" -- "$VANE" eval --format pairs --quiet
+check missing-file 1 "" -- "$VANE" import --format pairs --input "$TMP/nope.txt" --quiet
+check generate 0 "wrote [0-9]+ items" -- "$VANE" generate --out "$TMP/gen" --users 40
+check import-vane 0 "dataset .*: 40 users" -- "$VANE" import --format vane --input "$TMP/gen" --out "$TMP/clean"
+printf '{"user":"u1","item":"x","action":"view","ts":1700000000}\n{"user":"","item":"x","action":"view","ts":1}\n{"user":"u2","item":"y","action":"teleport","ts":1700000000}\nnot json\n' > "$TMP/bad.jsonl"
+check import-bad-skip 0 "rejected" -- "$VANE" import --format vane --input "$TMP/bad.jsonl"
+check import-bad-fail 2 "bad.jsonl:2" -- "$VANE" import --format vane --input "$TMP/bad.jsonl" --on-error fail
+check interests 0 "Now:|Usually:" -- "$VANE" interests --format vane --input "$TMP/gen" --user u1 --quiet
+check interests-unknown-user 1 "not_found" -- "$VANE" interests --format vane --input "$TMP/gen" --user nobody --quiet
+check recommend-json 0 '"strategy"' -- "$VANE" recommend --format vane --input "$TMP/gen" --user u1 --json --quiet
+check recommend-new-user 0 "new_user" -- "$VANE" recommend --format vane --input "$TMP/gen" --user newcomer --quiet
+check recommend-missing-user 2 "user" -- "$VANE" recommend --format vane --input "$TMP/gen"
+check eval 0 "blend" -- "$VANE" eval --format vane --input "$TMP/gen" --quiet --json "$TMP/e.json"
+check eval-json 0 '"ndcg@10"' -- cat "$TMP/e.json"
+check demo 0 "because you searched" -- "$VANE" demo --users 60 --quiet
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
