@@ -204,6 +204,20 @@ Status OpenData(LineReader& lr, const std::string& file, const LoadOptions& opt)
 }
 
 // Sequential position per user, for synthetic timestamps. Files are grouped by user, so the last user is cached.
+// One "user item rating unix-time" record of the MovieLens rating files (u.data, ratings.dat), already split.
+Status AddRatingRecord(Loader& L, const std::string& file, uint64_t line, const std::vector<std::string_view>& f,
+                       RawEvent& raw) {
+  int64_t ts;
+  if (f.size() != 4)
+    return L.Reject(file, line, "record", fmt::format("wrong field count: expected 4 fields, got {}", f.size()));
+  if (!ToDouble(f[2], raw.value)) return L.Reject(file, line, "value", "not a number: " + Shown(f[2]));
+  if (!ToInt(f[3], ts)) return L.Reject(file, line, "ts", "not a unix time: " + Shown(f[3]));
+  raw.user.assign(Trim(f[0]));
+  raw.item.assign(Trim(f[1]));
+  raw.ts = ts;
+  return L.Add(raw, file, line);
+}
+
 class Positions {
  public:
   int64_t Next(std::string_view user) {
@@ -327,21 +341,7 @@ Status LoadMl100k(const std::string& path, const LoadOptions& opt, Dataset& ds, 
   while (lr.Next(line) && !L.Full()) {
     if (Trim(line).empty()) continue;
     SplitWs(line, f);
-    Status s;
-    int64_t ts;
-    if (f.size() != 4) {
-      s = L.Reject(*data, lr.line_no(), "record", fmt::format("wrong field count: expected 4 fields, got {}", f.size()));
-    } else if (!ToDouble(f[2], raw.value)) {
-      s = L.Reject(*data, lr.line_no(), "value", "not a number: " + Shown(f[2]));
-    } else if (!ToInt(f[3], ts)) {
-      s = L.Reject(*data, lr.line_no(), "ts", "not a unix time: " + Shown(f[3]));
-    } else {
-      raw.user.assign(f[0]);
-      raw.item.assign(f[1]);
-      raw.ts = ts;
-      s = L.Add(raw, *data, lr.line_no());
-    }
-    VANE_RETURN_IF_ERROR(s);
+    VANE_RETURN_IF_ERROR(AddRatingRecord(L, *data, lr.line_no(), f, raw));
   }
   return lr.error();
 }
@@ -511,21 +511,7 @@ Status LoadMl1m(const std::string& path, const LoadOptions& opt, Dataset& ds, Im
   while (lr.Next(line) && !L.Full()) {
     if (Trim(line).empty()) continue;
     Split(line, "::", f);
-    Status s;
-    int64_t ts;
-    if (f.size() != 4) {
-      s = L.Reject(*data, lr.line_no(), "record", fmt::format("wrong field count: expected 4 fields, got {}", f.size()));
-    } else if (!ToDouble(f[2], raw.value)) {
-      s = L.Reject(*data, lr.line_no(), "value", "not a number: " + Shown(f[2]));
-    } else if (!ToInt(f[3], ts)) {
-      s = L.Reject(*data, lr.line_no(), "ts", "not a unix time: " + Shown(f[3]));
-    } else {
-      raw.user.assign(Trim(f[0]));
-      raw.item.assign(Trim(f[1]));
-      raw.ts = ts;
-      s = L.Add(raw, *data, lr.line_no());
-    }
-    VANE_RETURN_IF_ERROR(s);
+    VANE_RETURN_IF_ERROR(AddRatingRecord(L, *data, lr.line_no(), f, raw));
   }
   return lr.error();
 }
