@@ -36,6 +36,7 @@ check recommend-new-user 0 "new_user" -- "$VANE" recommend --format vane --input
 check recommend-missing-user 2 "user" -- "$VANE" recommend --format vane --input "$TMP/gen"
 check eval 0 "blend" -- "$VANE" eval --format vane --input "$TMP/gen" --quiet --json "$TMP/e.json"
 check eval-json 0 '"ndcg@10"' -- cat "$TMP/e.json"
+check tokenizer 0 "pieces, written to" -- "$VANE" tokenizer --format vane --input "$TMP/gen" --out "$TMP/sp.model" --quiet
 check demo 0 "because you searched" -- "$VANE" demo --users 60 --quiet
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -16,6 +16,7 @@
 #include "vane/events/formats.h"
 #include "vane/gen/generator.h"
 #include "vane/interest/describe.h"
+#include "vane/text/subword.h"
 
 namespace {
 
@@ -259,6 +260,17 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->expected(kNumSources);
 
+  // tokenizer
+  auto* tok_cmd = app.add_subcommand("tokenizer", "train the subword tokenizer on item text and search queries");
+  DataFlags td;
+  AddDataFlags(tok_cmd, td);
+  std::string tok_out = "data/subword.model";
+  text::SubwordTokenizer::Options tok_opt;
+  std::vector<std::string> tok_samples;
+  tok_cmd->add_option("--out", tok_out, "model file to write")->capture_default_str();
+  tok_cmd->add_option("--vocab-size", tok_opt.vocab_size, "upper bound on the vocabulary")->capture_default_str();
+  tok_cmd->add_option("--show", tok_samples, "texts to encode and print after training");
+
   // demo
   auto* demo_cmd = app.add_subcommand("demo", "the worked example on the built-in data: interests and recommendations");
   DataFlags dd;
@@ -397,6 +409,32 @@ int main(int argc, char** argv) {
     CaptureReport rep = MeasureCapture(g, ds, cap_cfg, co);
     std::cout << rep.ToText() << "\n";
     if (!cap_json.empty()) std::ofstream(cap_json) << rep.ToJson() << "\n";
+    return 0;
+  }
+  if (*tok_cmd) {
+    Dataset ds;
+    Status s = Load(td, ds);
+    if (!s.ok()) return Fail(s);
+    std::vector<std::string> texts;
+    for (uint32_t i = 0; i < ds.catalog.size(); ++i) {
+      const Item& it = ds.catalog.item(ItemIdx(i));
+      std::string t = it.title;
+      for (const auto& c : it.categories) t += " " + c;
+      if (!it.text.empty()) t += " " + it.text;
+      texts.push_back(std::move(t));
+    }
+    for (uint32_t q = 0; q < ds.queries.size(); ++q) texts.push_back(ds.queries.Name(q));
+    auto tok = text::SubwordTokenizer::Train(texts, tok_opt);
+    if (!tok.ok()) return Fail(tok.status());
+    Status w = tok->Save(tok_out);
+    if (!w.ok()) return Fail(w);
+    std::cout << fmt::format("trained on {} texts: {} pieces, written to {}\n", texts.size(), tok->vocab_size(), tok_out);
+    if (tok_samples.empty()) tok_samples = {"trail running shoes", "越野跑鞋 推荐"};
+    for (const auto& t : tok_samples) {
+      std::cout << "  " << t << " ->";
+      for (const auto& p : tok->EncodePieces(t)) std::cout << " [" << p << "]";
+      std::cout << "\n";
+    }
     return 0;
   }
   if (*demo_cmd) {
