@@ -4,7 +4,8 @@
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build
       nlohmann-json3-dev libcli11-dev libfmt-dev libsentencepiece-dev
-      libgtest-dev libbenchmark-dev)
+      libgtest-dev libbenchmark-dev
+      libtorch-dev libopenblas0-openmp)  # OpenBLAS replaces the reference BLAS libtorch would otherwise use
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,74 @@
+// The behaviour sequence model: a causal (SASRec-style, pre-norm) transformer over a user's item sequence,
+// trained with full-softmax cross-entropy over the catalogue at every position, scored against the item
+// embeddings (tied input/output). This is the first cut of the behaviour language model (issue: action, time-gap and
+// text embeddings, sampled softmax, per-event KV caching and the blend come next).
+//
+// libtorch is included only in src/model/*.cc: this header exposes plain C++ types. Train/Load construct; Score is
+// const but not thread-safe (libtorch modules keep internal state); use one model per thread.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vane/core/status.h"
+#include "vane/events/dataset.h"
+
+namespace vane {
+
+struct SeqModelConfig {
+  int dim = 64;
+  int layers = 2;
+  int heads = 2;
+  int max_len = 200;
+  float dropout = 0.2f;
+  int epochs = 20;
+  int batch = 128;
+  float lr = 1e-3f;
+  float weight_decay = 0.0f;
+  int warmup_steps = 100;
+  float clip = 1.0f;
+  int patience = 5;        // epochs without validation NDCG@10 gain before stopping
+  int eval_users = 2000;   // validation users evaluated per epoch (seeded sample; 0 = all)
+  int threads = 2;
+  uint64_t seed = 42;
+};
+
+// Per-user item sequences split leave-one-out, consistent with eval/evaluator: items are ItemIdx values.
+struct SeqSplit {
+  std::vector<std::vector<uint32_t>> train;  // all but the last two
+  std::vector<uint32_t> val_target, test_target;  // UINT32_MAX when the user has fewer than 3 items
+};
+SeqSplit MakeSeqSplit(const Dataset& ds);
+
+struct EpochLog {
+  int epoch = 0;
+  double loss = 0, val_ndcg10 = 0, val_hr10 = 0, seconds = 0, tokens_per_s = 0, lr = 0;
+};
+
+class SeqModel {
+ public:
+  ~SeqModel();
+  SeqModel(SeqModel&&) noexcept;
+  SeqModel& operator=(SeqModel&&) noexcept;
+
+  // Trains on split.train; selects the epoch with the best validation NDCG@10 (early stopping); logs one line per
+  // epoch to stderr when `progress`. Curves are returned in `log`.
+  static Result<SeqModel> Train(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg,
+                                std::vector<EpochLog>* log, bool progress);
+  static Result<SeqModel> Load(const std::string& dir);
+  Status Save(const std::string& dir) const;
+
+  // Scores every item (index = ItemIdx) as the next item after `history` (oldest first; the last max_len used).
+  void Score(std::span<const uint32_t> history, std::vector<float>& out) const;
+  const SeqModelConfig& config() const;
+  size_t num_items() const;
+
+ private:
+  struct Impl;
+  explicit SeqModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vane

@@ -1,0 +1,316 @@
+// Shapes: B = batch, T = positions (max_len), C = width, H = heads, N = catalogue size (+1 for padding id 0).
+#include "vane/model/seq_model.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "vane/core/progress.h"
+
+namespace vane {
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+struct BlockImpl : torch::nn::Module {
+  BlockImpl(int c, int h, float p) : heads(h) {
+    ln1 = register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c})));
+    qkv = register_module("qkv", torch::nn::Linear(c, 3 * c));
+    proj = register_module("proj", torch::nn::Linear(c, c));
+    ln2 = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c})));
+    fc1 = register_module("fc1", torch::nn::Linear(c, 4 * c));
+    fc2 = register_module("fc2", torch::nn::Linear(4 * c, c));
+    drop = register_module("drop", torch::nn::Dropout(p));
+  }
+  // x: (B, T, C); mask: (1, 1, T, T) additive causal mask.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask) {
+    auto B = x.size(0), T = x.size(1), C = x.size(2);
+    auto q_k_v = qkv(ln1(x)).view({B, T, 3, heads, C / heads}).permute({2, 0, 3, 1, 4});  // (3, B, H, T, C/H)
+    auto q = q_k_v[0], k = q_k_v[1], v = q_k_v[2];
+    auto att = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(C / heads)) + mask;
+    att = drop(torch::softmax(att, -1));
+    auto y = torch::matmul(att, v).transpose(1, 2).contiguous().view({B, T, C});
+    auto h = x + drop(proj(y));
+    return h + drop(fc2(torch::gelu(fc1(ln2(h)))));
+  }
+  int heads;
+  torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
+  torch::nn::Linear qkv{nullptr}, proj{nullptr}, fc1{nullptr}, fc2{nullptr};
+  torch::nn::Dropout drop{nullptr};
+};
+TORCH_MODULE(Block);
+
+struct NetImpl : torch::nn::Module {
+  NetImpl(int64_t n_items, const SeqModelConfig& cfg) {
+    item = register_module("item", torch::nn::Embedding(torch::nn::EmbeddingOptions(n_items + 1, cfg.dim).padding_idx(0)));
+    pos = register_module("pos", torch::nn::Embedding(cfg.max_len, cfg.dim));
+    drop = register_module("drop", torch::nn::Dropout(cfg.dropout));
+    blocks = register_module("blocks", torch::nn::ModuleList());
+    for (int l = 0; l < cfg.layers; ++l) blocks->push_back(Block(cfg.dim, cfg.heads, cfg.dropout));
+    ln = register_module("ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.dim})));
+    torch::nn::init::normal_(item->weight, 0.0, 0.02);
+    torch::nn::init::normal_(pos->weight, 0.0, 0.02);
+    torch::NoGradGuard g;
+    item->weight[0].zero_();
+  }
+  // ids: (B, T) item ids + 1, 0 = padding (left padded). Returns hidden states (B, T, C).
+  torch::Tensor forward(const torch::Tensor& ids) {
+    auto T = ids.size(1);
+    auto positions = torch::arange(T, torch::kLong).unsqueeze(0);
+    auto x = drop(item(ids) * std::sqrt(static_cast<double>(item->weight.size(1))) + pos(positions));
+    x = x * ids.ne(0).unsqueeze(-1).to(x.dtype());
+    auto mask = torch::full({T, T}, -1e9f).triu(1).view({1, 1, T, T});
+    for (const auto& b : *blocks) x = b->as<Block>()->forward(x, mask);
+    return ln(x);
+  }
+  // Logits over items 1..N for hidden states h (..., C): (..., N).
+  torch::Tensor Logits(const torch::Tensor& h) { return torch::matmul(h, item->weight.slice(0, 1).t()); }
+
+  torch::nn::Embedding item{nullptr}, pos{nullptr};
+  torch::nn::Dropout drop{nullptr};
+  torch::nn::ModuleList blocks{nullptr};
+  torch::nn::LayerNorm ln{nullptr};
+};
+TORCH_MODULE(Net);
+
+// Left-padded window of the last `len` items (+1 ids).
+void Window(std::span<const uint32_t> seq, int len, int64_t* out) {
+  std::fill(out, out + len, 0);
+  size_t n = std::min<size_t>(seq.size(), static_cast<size_t>(len));
+  for (size_t k = 0; k < n; ++k) out[len - n + k] = static_cast<int64_t>(seq[seq.size() - n + k]) + 1;
+}
+
+double LrAt(const SeqModelConfig& cfg, int64_t step, int64_t total) {
+  if (step < cfg.warmup_steps) return cfg.lr * static_cast<double>(step + 1) / cfg.warmup_steps;
+  double p = static_cast<double>(step - cfg.warmup_steps) / std::max<int64_t>(1, total - cfg.warmup_steps);
+  return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * std::min(1.0, p))));  // cosine to 10%
+}
+
+}  // namespace
+
+struct SeqModel::Impl {
+  SeqModelConfig cfg;
+  size_t num_items = 0;
+  Net net{nullptr};
+};
+
+SeqModel::SeqModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SeqModel::~SeqModel() = default;
+SeqModel::SeqModel(SeqModel&&) noexcept = default;
+SeqModel& SeqModel::operator=(SeqModel&&) noexcept = default;
+const SeqModelConfig& SeqModel::config() const { return impl_->cfg; }
+size_t SeqModel::num_items() const { return impl_->num_items; }
+
+SeqSplit MakeSeqSplit(const Dataset& ds) {
+  SeqSplit s;
+  auto seqs = ds.UserItemSequences();
+  s.train.resize(seqs.size());
+  s.val_target.assign(seqs.size(), UINT32_MAX);
+  s.test_target.assign(seqs.size(), UINT32_MAX);
+  for (size_t u = 0; u < seqs.size(); ++u) {
+    const auto& q = seqs[u];
+    if (q.size() < 3) {
+      for (ItemIdx i : q) s.train[u].push_back(i.v);
+      continue;
+    }
+    for (size_t k = 0; k + 2 < q.size(); ++k) s.train[u].push_back(q[k].v);
+    s.val_target[u] = q[q.size() - 2].v;
+    s.test_target[u] = q.back().v;
+  }
+  return s;
+}
+
+void SeqModel::Score(std::span<const uint32_t> history, std::vector<float>& out) const {
+  torch::NoGradGuard g;
+  impl_->net->eval();
+  int L = impl_->cfg.max_len;
+  std::vector<int64_t> ids(L);
+  Window(history, L, ids.data());
+  auto t = torch::from_blob(ids.data(), {1, L}, torch::kLong).clone();
+  auto h = impl_->net->forward(t).select(1, L - 1);  // (1, C)
+  auto logits = impl_->net->Logits(h).squeeze(0).contiguous();
+  out.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+}
+
+namespace {
+
+// Validation NDCG@10 / HR@10 (full ranking, earlier items excluded) on a seeded sample of users.
+std::pair<double, double> Validate(Net& net, const SeqSplit& split, const SeqModelConfig& cfg,
+                                   const std::vector<uint32_t>& users) {
+  torch::NoGradGuard g;
+  net->eval();
+  double ndcg = 0, hr = 0;
+  int L = cfg.max_len;
+  for (size_t a = 0; a < users.size(); a += 256) {
+    size_t b = std::min(users.size(), a + 256);
+    std::vector<int64_t> ids((b - a) * L);
+    for (size_t k = a; k < b; ++k) Window(split.train[users[k]], L, ids.data() + (k - a) * L);
+    auto t = torch::from_blob(ids.data(), {static_cast<int64_t>(b - a), L}, torch::kLong).clone();
+    auto logits = net->Logits(net->forward(t).select(1, L - 1)).contiguous();  // (b-a, N)
+    auto acc = logits.accessor<float, 2>();
+    for (size_t k = a; k < b; ++k) {
+      uint32_t u = users[k];
+      auto row = acc[static_cast<int64_t>(k - a)];
+      float ts = row[split.val_target[u]];
+      std::vector<uint8_t> seen(static_cast<size_t>(logits.size(1)), 0);
+      for (uint32_t i : split.train[u]) seen[i] = 1;
+      seen[split.val_target[u]] = 0;
+      double rank = 1;
+      for (int64_t i = 0; i < logits.size(1); ++i)
+        if (!seen[i] && i != split.val_target[u]) rank += row[i] > ts ? 1.0 : row[i] == ts ? 0.5 : 0.0;
+      if (rank <= 10) {
+        hr += 1;
+        ndcg += 1.0 / std::log2(rank + 1);
+      }
+    }
+  }
+  return {ndcg / std::max<size_t>(1, users.size()), hr / std::max<size_t>(1, users.size())};
+}
+
+}  // namespace
+
+Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg,
+                                 std::vector<EpochLog>* log, bool progress) {
+  try {
+    torch::manual_seed(cfg.seed);
+    torch::set_num_threads(cfg.threads);
+    auto impl = std::make_unique<Impl>();
+    impl->cfg = cfg;
+    impl->num_items = num_items;
+    impl->net = Net(static_cast<int64_t>(num_items), cfg);
+    Net& net = impl->net;
+    torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
+
+    std::vector<uint32_t> users, val_users;
+    for (uint32_t u = 0; u < split.train.size(); ++u) {
+      if (split.train[u].size() >= 2) users.push_back(u);
+      if (split.val_target[u] != UINT32_MAX && !split.train[u].empty()) val_users.push_back(u);
+    }
+    if (users.empty()) return Status::InvalidArgument("sequence model: no user has two or more training items");
+    std::mt19937_64 rng(cfg.seed);
+    if (cfg.eval_users > 0 && val_users.size() > static_cast<size_t>(cfg.eval_users)) {
+      std::shuffle(val_users.begin(), val_users.end(), rng);
+      val_users.resize(cfg.eval_users);
+    }
+    int L = cfg.max_len;
+    int64_t steps_per_epoch = (static_cast<int64_t>(users.size()) + cfg.batch - 1) / cfg.batch;
+    int64_t total = steps_per_epoch * cfg.epochs, step = 0;
+    double best = -1;
+    int since_best = 0;
+    std::stringstream best_state;
+    auto t_start = std::chrono::steady_clock::now();
+    for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+      net->train();
+      std::shuffle(users.begin(), users.end(), rng);
+      auto t0 = std::chrono::steady_clock::now();
+      double loss_sum = 0;
+      int64_t tokens = 0, batches = 0;
+      for (size_t a = 0; a < users.size(); a += cfg.batch) {
+        size_t b = std::min(users.size(), a + cfg.batch);
+        int64_t n = static_cast<int64_t>(b - a);
+        std::vector<int64_t> in(n * L), tgt(n * L);
+        for (size_t k = a; k < b; ++k) {
+          const auto& s = split.train[users[k]];
+          std::span<const uint32_t> whole(s);
+          Window(whole.first(s.size() - 1), L, in.data() + (k - a) * L);   // inputs: all but the last
+          Window(whole.subspan(1), L, tgt.data() + (k - a) * L);           // targets: shifted by one
+        }
+        auto x = torch::from_blob(in.data(), {n, L}, torch::kLong).clone();
+        auto y = torch::from_blob(tgt.data(), {n * L}, torch::kLong).clone();
+        auto valid = y.ne(0);
+        auto h = net->forward(x).view({n * L, cfg.dim}).index({valid});
+        auto logits = net->Logits(h);
+        auto loss = torch::nn::functional::cross_entropy(logits, y.index({valid}) - 1);
+        double lr = LrAt(cfg, step, total);
+        for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+        opt.zero_grad();
+        loss.backward();
+        torch::nn::utils::clip_grad_norm_(net->parameters(), cfg.clip);
+        opt.step();
+        {
+          torch::NoGradGuard g;
+          net->item->weight[0].zero_();  // padding row stays zero (AdamW decay would move it)
+        }
+        loss_sum += loss.item<double>();
+        tokens += valid.sum().item<int64_t>();
+        ++batches;
+        ++step;
+      }
+      double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      auto [ndcg, hr] = Validate(net, split, cfg, val_users);
+      EpochLog e{epoch, loss_sum / std::max<int64_t>(1, batches), ndcg, hr, sec, tokens / std::max(1e-9, sec),
+                 LrAt(cfg, step - 1, total)};
+      if (log) log->push_back(e);
+      double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+      if (progress)
+        std::fprintf(stderr, "epoch %3d/%d | loss %.4f | val ndcg@10 %.4f hr@10 %.4f | %.0f tokens/s | lr %.2e | %.1f s | ETA %s\n",
+                     epoch, cfg.epochs, e.loss, ndcg, hr, e.tokens_per_s, e.lr, sec,
+                     FormatDuration(elapsed / epoch * (cfg.epochs - epoch)).c_str());
+      if (ndcg > best) {
+        best = ndcg;
+        since_best = 0;
+        best_state.str("");
+        torch::save(net, best_state);
+      } else if (++since_best >= cfg.patience) {
+        if (progress) std::fprintf(stderr, "early stop: no validation gain for %d epochs\n", cfg.patience);
+        break;
+      }
+    }
+    if (!best_state.str().empty()) torch::load(net, best_state);
+    return SeqModel(std::move(impl));
+  } catch (const std::exception& ex) {
+    return Status::Internal(std::string("sequence model training failed: ") + ex.what());
+  }
+}
+
+Status SeqModel::Save(const std::string& dir) const {
+  try {
+    std::filesystem::create_directories(dir);
+    nlohmann::json j = {{"format", "vane-seq-model"}, {"version", kFormatVersion},
+                        {"num_items", impl_->num_items}, {"dim", impl_->cfg.dim},
+                        {"layers", impl_->cfg.layers},   {"heads", impl_->cfg.heads},
+                        {"max_len", impl_->cfg.max_len}, {"dropout", impl_->cfg.dropout}};
+    std::ofstream(dir + "/model.json") << j.dump(2) << "\n";
+    torch::save(impl_->net, dir + "/weights.pt");
+    return Status::Ok();
+  } catch (const std::exception& ex) {
+    return Status::IoError("saving model to " + dir + ": " + ex.what());
+  }
+}
+
+Result<SeqModel> SeqModel::Load(const std::string& dir) {
+  std::ifstream in(dir + "/model.json");
+  if (!in) return Status::NotFound("no model at " + dir + " (model.json missing)");
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || j.value("format", "") != "vane-seq-model")
+    return Status::InvalidArgument(dir + "/model.json: not a vane sequence model");
+  if (j.value("version", 0) != kFormatVersion)
+    return Status::InvalidArgument(fmt::format("{}/model.json: format version {} (this build reads {})", dir,
+                                               j.value("version", 0), kFormatVersion));
+  try {
+    auto impl = std::make_unique<Impl>();
+    impl->num_items = j.at("num_items").get<size_t>();
+    impl->cfg.dim = j.at("dim").get<int>();
+    impl->cfg.layers = j.at("layers").get<int>();
+    impl->cfg.heads = j.at("heads").get<int>();
+    impl->cfg.max_len = j.at("max_len").get<int>();
+    impl->cfg.dropout = j.at("dropout").get<float>();
+    impl->net = Net(static_cast<int64_t>(impl->num_items), impl->cfg);
+    torch::load(impl->net, dir + "/weights.pt");
+    return SeqModel(std::move(impl));
+  } catch (const std::exception& ex) {
+    return Status::InvalidArgument("loading model from " + dir + ": " + ex.what());
+  }
+}
+
+}  // namespace vane
