@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 namespace vane {
@@ -101,6 +102,33 @@ TEST(SeqModel, ClearErrors) {
   auto l = SeqModel::Load("/nonexistent/model");
   EXPECT_FALSE(l.ok());
   EXPECT_EQ(l.status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace vane
+
+namespace vane {
+namespace {
+
+TEST(SeqModelChecks, GradientsMatchFiniteDifferences) {
+  SeqSplit s = Chains(6, 9, 6, 1);
+  SeqModelConfig c = Tiny();
+  c.dim = 8;
+  c.max_len = 5;
+  auto r = CheckGradients(s, 9, c, 60);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->checked, 40);
+  EXPECT_GT(r->loss, 0);
+  EXPECT_LT(r->max_rel_error, 1e-4);
+  // An untrained model is near uniform: loss close to ln(9).
+  EXPECT_NEAR(r->loss, std::log(9.0), 0.5);
+}
+
+TEST(SeqModelChecks, AttentionIsCausal) {
+  SeqModelConfig c = Tiny();
+  auto r = CheckCausality(30, c);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(*r);
 }
 
 }  // namespace

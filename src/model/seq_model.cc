@@ -63,10 +63,12 @@ struct NetImpl : torch::nn::Module {
     torch::NoGradGuard g;
     item->weight[0].zero_();
   }
-  // ids: (B, T) item ids + 1, 0 = padding (left padded). Returns hidden states (B, T, C).
+  // ids: (B, T) item ids + 1, 0 = padding (left padded), T <= max_len. Returns hidden states (B, T, C).
+  // Positions count back from the newest event (0 = newest), so a window of any length T means the same thing:
+  // batches can be cut to their longest sequence instead of max_len.
   torch::Tensor forward(const torch::Tensor& ids) {
     auto T = ids.size(1);
-    auto positions = torch::arange(T, torch::kLong).unsqueeze(0);
+    auto positions = torch::arange(T - 1, -1, -1, torch::kLong).unsqueeze(0);
     auto x = drop(item(ids) * std::sqrt(static_cast<double>(item->weight.size(1))) + pos(positions));
     x = x * ids.ne(0).unsqueeze(-1).to(x.dtype());
     auto mask = torch::full({T, T}, -1e9f).triu(1).view({1, 1, T, T});
@@ -88,6 +90,14 @@ void Window(std::span<const uint32_t> seq, int len, int64_t* out) {
   std::fill(out, out + len, 0);
   size_t n = std::min<size_t>(seq.size(), static_cast<size_t>(len));
   for (size_t k = 0; k < n; ++k) out[len - n + k] = static_cast<int64_t>(seq[seq.size() - n + k]) + 1;
+}
+
+// Mean cross-entropy of next-item prediction over the non-padded positions of a batch. x, y: (B, T) ids + 1.
+torch::Tensor BatchLoss(Net& net, const torch::Tensor& x, const torch::Tensor& y) {
+  auto yf = y.reshape({-1});
+  auto valid = yf.ne(0);
+  auto h = net->forward(x).reshape({yf.size(0), -1}).index({valid});
+  return torch::nn::functional::cross_entropy(net->Logits(h), yf.index({valid}) - 1);
 }
 
 double LrAt(const SeqModelConfig& cfg, int64_t step, int64_t total) {
@@ -133,7 +143,7 @@ SeqSplit MakeSeqSplit(const Dataset& ds) {
 void SeqModel::Score(std::span<const uint32_t> history, std::vector<float>& out) const {
   torch::NoGradGuard g;
   impl_->net->eval();
-  int L = impl_->cfg.max_len;
+  int L = static_cast<int>(std::clamp<size_t>(history.size(), 1, static_cast<size_t>(impl_->cfg.max_len)));
   std::vector<int64_t> ids(L);
   Window(history, L, ids.data());
   auto t = torch::from_blob(ids.data(), {1, L}, torch::kLong).clone();
@@ -153,6 +163,9 @@ std::pair<double, double> Validate(Net& net, const SeqSplit& split, const SeqMod
   int L = cfg.max_len;
   for (size_t a = 0; a < users.size(); a += 256) {
     size_t b = std::min(users.size(), a + 256);
+    size_t longest = 1;
+    for (size_t k = a; k < b; ++k) longest = std::max(longest, split.train[users[k]].size());
+    L = static_cast<int>(std::min<size_t>(longest, static_cast<size_t>(cfg.max_len)));
     std::vector<int64_t> ids((b - a) * L);
     for (size_t k = a; k < b; ++k) Window(split.train[users[k]], L, ids.data() + (k - a) * L);
     auto t = torch::from_blob(ids.data(), {static_cast<int64_t>(b - a), L}, torch::kLong).clone();
@@ -202,7 +215,6 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
       std::shuffle(val_users.begin(), val_users.end(), rng);
       val_users.resize(cfg.eval_users);
     }
-    int L = cfg.max_len;
     int64_t steps_per_epoch = (static_cast<int64_t>(users.size()) + cfg.batch - 1) / cfg.batch;
     int64_t total = steps_per_epoch * cfg.epochs, step = 0;
     double best = -1;
@@ -211,13 +223,27 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
     auto t_start = std::chrono::steady_clock::now();
     for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
       net->train();
+      // Length bucketing: shuffle, sort within chunks of 50 batches by length, shuffle the batches. A batch is cut
+      // to its longest sequence, which saves most of the padding (ML-1M: median 96 of max 200).
       std::shuffle(users.begin(), users.end(), rng);
+      size_t chunk = static_cast<size_t>(cfg.batch) * 50;
+      for (size_t a = 0; a < users.size(); a += chunk) {
+        auto end = users.begin() + static_cast<std::ptrdiff_t>(std::min(users.size(), a + chunk));
+        std::stable_sort(users.begin() + static_cast<std::ptrdiff_t>(a), end,
+                         [&](uint32_t x, uint32_t y) { return split.train[x].size() < split.train[y].size(); });
+      }
+      std::vector<size_t> starts;
+      for (size_t a = 0; a < users.size(); a += cfg.batch) starts.push_back(a);
+      std::shuffle(starts.begin(), starts.end(), rng);
       auto t0 = std::chrono::steady_clock::now();
       double loss_sum = 0;
       int64_t tokens = 0, batches = 0;
-      for (size_t a = 0; a < users.size(); a += cfg.batch) {
+      for (size_t a : starts) {
         size_t b = std::min(users.size(), a + cfg.batch);
         int64_t n = static_cast<int64_t>(b - a);
+        size_t longest = 1;
+        for (size_t k = a; k < b; ++k) longest = std::max(longest, split.train[users[k]].size() - 1);
+        int L = static_cast<int>(std::min<size_t>(longest, static_cast<size_t>(cfg.max_len)));
         std::vector<int64_t> in(n * L), tgt(n * L);
         for (size_t k = a; k < b; ++k) {
           const auto& s = split.train[users[k]];
@@ -226,11 +252,8 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
           Window(whole.subspan(1), L, tgt.data() + (k - a) * L);           // targets: shifted by one
         }
         auto x = torch::from_blob(in.data(), {n, L}, torch::kLong).clone();
-        auto y = torch::from_blob(tgt.data(), {n * L}, torch::kLong).clone();
-        auto valid = y.ne(0);
-        auto h = net->forward(x).view({n * L, cfg.dim}).index({valid});
-        auto logits = net->Logits(h);
-        auto loss = torch::nn::functional::cross_entropy(logits, y.index({valid}) - 1);
+        auto y = torch::from_blob(tgt.data(), {n, L}, torch::kLong).clone();
+        auto loss = BatchLoss(net, x, y);
         double lr = LrAt(cfg, step, total);
         for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
         opt.zero_grad();
@@ -242,7 +265,7 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
           net->item->weight[0].zero_();  // padding row stays zero (AdamW decay would move it)
         }
         loss_sum += loss.item<double>();
-        tokens += valid.sum().item<int64_t>();
+        tokens += y.ne(0).sum().item<int64_t>();
         ++batches;
         ++step;
       }
@@ -270,6 +293,86 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
     return SeqModel(std::move(impl));
   } catch (const std::exception& ex) {
     return Status::Internal(std::string("sequence model training failed: ") + ex.what());
+  }
+}
+
+Result<GradientCheckResult> CheckGradients(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg_in,
+                                           int samples) {
+  try {
+    SeqModelConfig cfg = cfg_in;
+    cfg.dropout = 0;  // deterministic forward
+    torch::manual_seed(cfg.seed);
+    Net net(static_cast<int64_t>(num_items), cfg);
+    net->to(torch::kDouble);
+    net->train();
+    int L = cfg.max_len;
+    std::vector<int64_t> in, tgt;
+    int64_t n = 0;
+    for (const auto& s : split.train) {
+      if (s.size() < 2) continue;
+      in.resize((n + 1) * L);
+      tgt.resize((n + 1) * L);
+      std::span<const uint32_t> whole(s);
+      Window(whole.first(s.size() - 1), L, in.data() + n * L);
+      Window(whole.subspan(1), L, tgt.data() + n * L);
+      ++n;
+    }
+    if (n == 0) return Status::InvalidArgument("gradient check: no sequence with two items");
+    auto x = torch::from_blob(in.data(), {n, L}, torch::kLong).clone();
+    auto y = torch::from_blob(tgt.data(), {n, L}, torch::kLong).clone();
+    auto loss = BatchLoss(net, x, y);
+    net->zero_grad();
+    loss.backward();
+    GradientCheckResult r;
+    r.loss = loss.item<double>();
+    std::mt19937_64 rng(cfg.seed);
+    const double eps = 1e-6;
+    auto params = net->named_parameters();
+    for (int k = 0; k < samples; ++k) {
+      auto& p = params[rng() % params.size()];
+      auto flat = p.value().view({-1});
+      int64_t i = static_cast<int64_t>(rng() % static_cast<uint64_t>(flat.numel()));
+      if (p.key() == "item.weight" && i < cfg.dim) continue;  // padding row: no gradient by design
+      double analytic = p.value().grad().view({-1})[i].item<double>();
+      double numeric;
+      {
+        torch::NoGradGuard g;
+        double orig = flat[i].item<double>();
+        flat[i] = orig + eps;
+        double up = BatchLoss(net, x, y).item<double>();
+        flat[i] = orig - eps;
+        double down = BatchLoss(net, x, y).item<double>();
+        flat[i] = orig;
+        numeric = (up - down) / (2 * eps);
+      }
+      double err = std::abs(analytic - numeric) / std::max(1e-6, std::abs(analytic) + std::abs(numeric));
+      r.max_rel_error = std::max(r.max_rel_error, err);
+      ++r.checked;
+    }
+    return r;
+  } catch (const std::exception& ex) {
+    return Status::Internal(std::string("gradient check failed: ") + ex.what());
+  }
+}
+
+Result<bool> CheckCausality(size_t num_items, const SeqModelConfig& cfg_in) {
+  try {
+    SeqModelConfig cfg = cfg_in;
+    cfg.dropout = 0;
+    torch::manual_seed(cfg.seed);
+    Net net(static_cast<int64_t>(num_items), cfg);
+    net->eval();
+    torch::NoGradGuard g;
+    int L = cfg.max_len;
+    auto a = torch::randint(1, static_cast<int64_t>(num_items) + 1, {1, L}, torch::kLong);
+    auto b = a.clone();
+    b[0][L - 1] = (a[0][L - 1].item<int64_t>() % static_cast<int64_t>(num_items)) + 1;  // change only the newest
+    auto ha = net->forward(a), hb = net->forward(b);
+    bool past_same = torch::allclose(ha.slice(1, 0, L - 1), hb.slice(1, 0, L - 1), 1e-6, 1e-6);
+    bool last_differs = !torch::allclose(ha.select(1, L - 1), hb.select(1, L - 1), 1e-6, 1e-6);
+    return past_same && last_differs;
+  } catch (const std::exception& ex) {
+    return Status::Internal(std::string("causality check failed: ") + ex.what());
   }
 }
 

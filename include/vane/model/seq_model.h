@@ -47,6 +47,18 @@ struct EpochLog {
   double loss = 0, val_ndcg10 = 0, val_hr10 = 0, seconds = 0, tokens_per_s = 0, lr = 0;
 };
 
+// Checks against independent references, for tests. CheckGradients compares autograd gradients of the training
+// loss with central finite differences at `samples` random parameters of a freshly initialised model in double
+// precision (dropout off). CheckCausality verifies that changing the newest event changes only the newest position's
+// output.
+struct GradientCheckResult {
+  double loss = 0, max_rel_error = 0;
+  int checked = 0;
+};
+Result<GradientCheckResult> CheckGradients(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg,
+                                           int samples);
+Result<bool> CheckCausality(size_t num_items, const SeqModelConfig& cfg);
+
 class SeqModel {
  public:
   ~SeqModel();
