@@ -133,3 +133,23 @@ TEST(SeqModelChecks, AttentionIsCausal) {
 
 }  // namespace
 }  // namespace vane
+
+#include "vane/text/subword.h"
+
+namespace vane {
+namespace {
+
+// libtorch's protobuf and Debian sentencepiece's embedded protobuf must coexist in one process.
+TEST(SeqModelProcess, TokenizerWorksBesideLibtorch) {
+  SeqSplit s = Chains(20, 10, 6, 2);
+  SeqModelConfig c = Tiny();
+  c.epochs = 1;
+  auto m = SeqModel::Train(s, 10, c, nullptr, false);
+  ASSERT_TRUE(m.ok());
+  auto tok = text::SubwordTokenizer::Train({"trail running shoes", "越野跑鞋 推荐", "camping tent 帐篷"}, {});
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  EXPECT_FALSE(tok->Encode("越野跑鞋").empty());
+}
+
+}  // namespace
+}  // namespace vane

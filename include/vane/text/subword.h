@@ -4,7 +4,10 @@
 //
 // Texts are normalised with text::Normalize before training and encoding, so "ＴＲＡＩＬ Shoes" and "trail shoes"
 // encode alike. The model is a serialized sentencepiece ModelProto, stored as one file. sentencepiece types stay
-// inside subword.cc. Encode/Piece are const and thread-safe; Train/Load construct.
+// inside a small shared module (libvane_spm.so) that subword.cc opens privately (dlopen with RTLD_LOCAL |
+// RTLD_DEEPBIND), because Debian's libsentencepiece carries protobuf symbols that clash with libtorch's protobuf;
+// so the tokenizer and the model can live in one process. The module is found through $VANE_SPM_SHIM, the path
+// recorded at build time, or beside the executable. Encode/Piece are const and thread-safe; Train/Load construct.
 #pragma once
 
 #include <memory>
@@ -13,10 +16,6 @@
 #include <vector>
 
 #include "vane/core/status.h"
-
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
 
 namespace vane::text {
 
@@ -48,7 +47,8 @@ class SubwordTokenizer {
   int unk_id() const;
 
  private:
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  struct Handle;
+  std::unique_ptr<Handle> h_;
   std::string proto_;
 };
 
