@@ -292,6 +292,8 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--eval-users", mc.eval_users, "validation users per epoch (0 = all)")->capture_default_str();
   train_cmd->add_option("--threads", mc.threads)->capture_default_str();
   train_cmd->add_option("--model-seed", mc.seed)->capture_default_str();
+  train_cmd->add_flag("--profile", mc.profile, "print where each epoch's time goes");
+  train_cmd->add_option("--negatives", mc.negatives, "0: full softmax; K: sampled softmax with K negatives")->capture_default_str();
 
   // demo
   auto* demo_cmd = app.add_subcommand("demo", "the worked example on the built-in data: interests and recommendations");

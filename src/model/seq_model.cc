@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -32,13 +33,14 @@ struct BlockImpl : torch::nn::Module {
     fc2 = register_module("fc2", torch::nn::Linear(4 * c, c));
     drop = register_module("drop", torch::nn::Dropout(p));
   }
-  // x: (B, T, C); mask: (1, 1, T, T) additive causal mask.
+  // x: (B, T, C); mask: (B, 1, T, T) additive: causal, and padded keys masked out.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask) {
     auto B = x.size(0), T = x.size(1), C = x.size(2);
     auto q_k_v = qkv(ln1(x)).view({B, T, 3, heads, C / heads}).permute({2, 0, 3, 1, 4});  // (3, B, H, T, C/H)
-    auto q = q_k_v[0], k = q_k_v[1], v = q_k_v[2];
-    auto att = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(C / heads)) + mask;
-    att = drop(torch::softmax(att, -1));
+    // Scale q (T x C/H) rather than the T x T scores; no dropout on the attention matrix (the residual paths keep
+    // theirs): both save full passes over the largest tensors of the step.
+    auto q = q_k_v[0] * (1.0 / std::sqrt(static_cast<double>(C / heads))), k = q_k_v[1], v = q_k_v[2];
+    auto att = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) + mask, -1);
     auto y = torch::matmul(att, v).transpose(1, 2).contiguous().view({B, T, C});
     auto h = x + drop(proj(y));
     return h + drop(fc2(torch::gelu(fc1(ln2(h)))));
@@ -70,8 +72,12 @@ struct NetImpl : torch::nn::Module {
     auto T = ids.size(1);
     auto positions = torch::arange(T - 1, -1, -1, torch::kLong).unsqueeze(0);
     auto x = drop(item(ids) * std::sqrt(static_cast<double>(item->weight.size(1))) + pos(positions));
-    x = x * ids.ne(0).unsqueeze(-1).to(x.dtype());
-    auto mask = torch::full({T, T}, -1e9f).triu(1).view({1, 1, T, T});
+    auto real = ids.ne(0);
+    x = x * real.unsqueeze(-1).to(x.dtype());
+    // Causal mask plus padded keys: a position sees only real events at or before it, so a sequence scores the
+    // same whatever padding its batch needs. Finite (not -inf) so fully padded rows stay defined.
+    auto mask = torch::full({T, T}, -1e9f, x.options()).triu(1).view({1, 1, T, T}) +
+                (~real).to(x.dtype()).mul(-1e9f).view({-1, 1, 1, T});
     for (const auto& b : *blocks) x = b->as<Block>()->forward(x, mask);
     return ln(x);
   }
@@ -99,6 +105,9 @@ torch::Tensor BatchLoss(Net& net, const torch::Tensor& x, const torch::Tensor& y
   auto h = net->forward(x).reshape({yf.size(0), -1}).index({valid});
   return torch::nn::functional::cross_entropy(net->Logits(h), yf.index({valid}) - 1);
 }
+
+using Clock = std::chrono::steady_clock;
+double Sec(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 double LrAt(const SeqModelConfig& cfg, int64_t step, int64_t total) {
   if (step < cfg.warmup_steps) return cfg.lr * static_cast<double>(step + 1) / cfg.warmup_steps;
@@ -238,7 +247,9 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
       auto t0 = std::chrono::steady_clock::now();
       double loss_sum = 0;
       int64_t tokens = 0, batches = 0;
+      std::array<double, 5> prof{};  // batch assembly, trunk forward, head forward, backward, update
       for (size_t a : starts) {
+        auto tb = Clock::now();
         size_t b = std::min(users.size(), a + cfg.batch);
         int64_t n = static_cast<int64_t>(b - a);
         size_t longest = 1;
@@ -253,13 +264,40 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
         }
         auto x = torch::from_blob(in.data(), {n, L}, torch::kLong).clone();
         auto y = torch::from_blob(tgt.data(), {n, L}, torch::kLong).clone();
-        auto loss = BatchLoss(net, x, y);
+        auto tp0 = Clock::now();
+        // Same computation as BatchLoss, timed in parts (trunk, output head, backward, update).
+        auto yf = y.reshape({-1});
+        auto valid = yf.ne(0);
+        auto h = net->forward(x).reshape({yf.size(0), -1}).index({valid});
+        auto tp1 = Clock::now();
+        auto target = yf.index({valid});  // ids + 1
+        torch::Tensor loss;
+        if (cfg.negatives > 0 && cfg.negatives < static_cast<int>(num_items)) {
+          // Sampled softmax: K uniform negatives shared by the batch. Under uniform sampling the log-Q correction
+          // is a constant and cancels; accidental hits (a negative equal to the target) are masked out.
+          auto neg = torch::randint(1, static_cast<int64_t>(num_items) + 1, {cfg.negatives}, torch::kLong);
+          auto pos_logit = (h * net->item(target)).sum(-1, /*keepdim=*/true);                // (N, 1)
+          auto neg_logit = torch::matmul(h, net->item(neg).t());                               // (N, K)
+          neg_logit = neg_logit.masked_fill(target.unsqueeze(1).eq(neg.unsqueeze(0)), -1e9f);
+          auto logits = torch::cat({pos_logit, neg_logit}, 1);
+          loss = torch::nn::functional::cross_entropy(logits, torch::zeros({logits.size(0)}, torch::kLong));
+        } else {
+          loss = torch::nn::functional::cross_entropy(net->Logits(h), target - 1);
+        }
+        auto tp2 = Clock::now();
         double lr = LrAt(cfg, step, total);
         for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
         opt.zero_grad();
         loss.backward();
+        auto tp3 = Clock::now();
         torch::nn::utils::clip_grad_norm_(net->parameters(), cfg.clip);
         opt.step();
+        auto tp4 = Clock::now();
+        prof[0] += Sec(tp0 - tb);
+        prof[1] += Sec(tp1 - tp0);
+        prof[2] += Sec(tp2 - tp1);
+        prof[3] += Sec(tp3 - tp2);
+        prof[4] += Sec(tp4 - tp3);
         {
           torch::NoGradGuard g;
           net->item->weight[0].zero_();  // padding row stays zero (AdamW decay would move it)
@@ -273,12 +311,16 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
       auto [ndcg, hr] = Validate(net, split, cfg, val_users);
       EpochLog e{epoch, loss_sum / std::max<int64_t>(1, batches), ndcg, hr, sec, tokens / std::max(1e-9, sec),
                  LrAt(cfg, step - 1, total)};
+      e.profile = prof;
       if (log) log->push_back(e);
       double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
       if (progress)
         std::fprintf(stderr, "epoch %3d/%d | loss %.4f | val ndcg@10 %.4f hr@10 %.4f | %.0f tokens/s | lr %.2e | %.1f s | ETA %s\n",
                      epoch, cfg.epochs, e.loss, ndcg, hr, e.tokens_per_s, e.lr, sec,
                      FormatDuration(elapsed / epoch * (cfg.epochs - epoch)).c_str());
+      if (progress && cfg.profile)
+        std::fprintf(stderr, "  time: batches %.1f s | trunk fwd %.1f s | head fwd %.1f s | backward %.1f s | update %.1f s\n",
+                     prof[0], prof[1], prof[2], prof[3], prof[4]);
       if (ndcg > best) {
         best = ndcg;
         since_best = 0;

@@ -7,6 +7,7 @@
 // const but not thread-safe (libtorch modules keep internal state); use one model per thread.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <span>
 #include <string>
@@ -33,6 +34,8 @@ struct SeqModelConfig {
   int eval_users = 2000;   // validation users evaluated per epoch (seeded sample; 0 = all)
   int threads = 2;
   uint64_t seed = 42;
+  bool profile = false;    // print where each epoch's time goes
+  int negatives = 0;       // 0: full softmax over the catalogue; K > 0: sampled softmax with K shared negatives
 };
 
 // Per-user item sequences split leave-one-out, consistent with eval/evaluator: items are ItemIdx values.
@@ -45,6 +48,7 @@ SeqSplit MakeSeqSplit(const Dataset& ds);
 struct EpochLog {
   int epoch = 0;
   double loss = 0, val_ndcg10 = 0, val_hr10 = 0, seconds = 0, tokens_per_s = 0, lr = 0;
+  std::array<double, 5> profile{};  // seconds: batch assembly, trunk forward, head forward, backward, update
 };
 
 // Checks against independent references, for tests. CheckGradients compares autograd gradients of the training
