@@ -16,6 +16,7 @@
 #include "vane/events/formats.h"
 #include "vane/gen/generator.h"
 #include "vane/interest/describe.h"
+#include "vane/model/model_source.h"
 #include "vane/model/seq_model.h"
 #include "vane/text/subword.h"
 
@@ -74,6 +75,19 @@ Status Load(const DataFlags& f, Dataset& ds, gen::Generated* gen_out = nullptr) 
   Status s = LoadDataset(*fmt, f.input, lo, ds, report);
   if (!f.quiet || !s.ok()) report.Print(std::cerr, 10);
   return s;
+}
+
+// Installs a trained sequence model (a `vane train` directory) as the blend's model source.
+Status UseModel(const std::string& dir, EngineConfig& cfg) {
+  if (dir.empty()) return Status::Ok();
+  auto m = SeqModel::Load(dir);
+  if (!m.ok()) return m.status();
+  auto shared = std::make_shared<const SeqModel>(std::move(m.value()));
+  cfg.model_source = [shared](const Dataset& ds, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+    if (shared->num_items() != ds.num_items()) return nullptr;  // trained on another catalogue
+    return std::make_unique<ModelSource>(ds, st, shared);
+  };
+  return Status::Ok();
 }
 
 int Fail(const Status& s) {
@@ -206,6 +220,8 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--plot", eval_svg, "write a bar chart of the test metrics (SVG) to this file");
   eval_cmd->add_option("--stream-every", stream_every, "also run the streaming replay, predicting every N-th event");
   EngineConfig eval_cfg;
+  std::string eval_model;
+  eval_cmd->add_option("--model", eval_model, "a `vane train` model directory: adds the model to the sources");
   eval_cmd->add_option("--covisit-window", eval_cfg.covisit.window, "co-visitation window (events)")->capture_default_str();
   eval_cmd->add_option("--covisit-recent", eval_cfg.covisit.recent_items, "recent items queried")->capture_default_str();
   eval_cmd->add_option("--covisit-decay", eval_cfg.covisit.recency_decay, "weight decay per older recent item")->capture_default_str();
@@ -230,6 +246,8 @@ int main(int argc, char** argv) {
   rec_cmd->add_flag("--explain,!--no-explain", rq.explain, "explain each item (default on)");
   rec_cmd->add_flag("--json", rec_json, "print JSON");
   rec_cmd->add_flag("--zh", zh, "explanations in Chinese");
+  std::string rec_model;
+  rec_cmd->add_option("--model", rec_model, "a `vane train` model directory: adds the model to the sources");
 
   // interests
   auto* int_cmd = app.add_subcommand("interests", "a user's interest graph and what they are into, in words");
@@ -351,6 +369,7 @@ int main(int argc, char** argv) {
     eo.fit_weights = !no_fit;
     eo.progress = !ev.quiet;
     EngineConfig cfg = eval_cfg;
+    if (Status ms = UseModel(eval_model, cfg); !ms.ok()) return Fail(ms);
     auto rep = Evaluate(ds, cfg, eo);
     if (!rep.ok()) return Fail(rep.status());
     rep->Print(std::cout);
@@ -382,7 +401,10 @@ int main(int argc, char** argv) {
     Dataset ds;
     Status s = Load(f, ds);
     if (!s.ok()) return Fail(s);
-    Engine engine(ds);
+    EngineConfig ecfg;
+    if (*rec_cmd)
+      if (Status ms = UseModel(rec_model, ecfg); !ms.ok()) return Fail(ms);
+    Engine engine(ds, ecfg);
     IngestAll(ds, engine, f.quiet);
     Timestamp now = DataNow(ds);
     if (*rec_cmd) {

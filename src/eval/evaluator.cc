@@ -338,6 +338,7 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
 
   if (opt.per_source) {
     for (int s = 0; s < kNumSources; ++s) {
+      if (!engine.source_active(s)) continue;
       auto scorer = [&, s](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreSource(s, u, now, SIZE_MAX); };
       rep.test.push_back({SourceName(s), RunTargets(ds, engine, split.test, counts, scorer, SourceName(s), opt.progress)});
     }

@@ -41,11 +41,14 @@ struct BlockImpl : torch::nn::Module {
     // theirs): both save full passes over the largest tensors of the step.
     auto q = q_k_v[0] * (1.0 / std::sqrt(static_cast<double>(C / heads))), k = q_k_v[1], v = q_k_v[2];
     auto att = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) + mask, -1);
+    if (keep_attention) last_attention = att.detach();
     auto y = torch::matmul(att, v).transpose(1, 2).contiguous().view({B, T, C});
     auto h = x + drop(proj(y));
     return h + drop(fc2(torch::gelu(fc1(ln2(h)))));
   }
   int heads;
+  bool keep_attention = false;
+  torch::Tensor last_attention;  // (B, H, T, T) of the last forward, when keep_attention
   torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
   torch::nn::Linear qkv{nullptr}, proj{nullptr}, fc1{nullptr}, fc2{nullptr};
   torch::nn::Dropout drop{nullptr};
@@ -149,9 +152,12 @@ SeqSplit MakeSeqSplit(const Dataset& ds) {
   return s;
 }
 
-void SeqModel::Score(std::span<const uint32_t> history, std::vector<float>& out) const {
+void SeqModel::Score(std::span<const uint32_t> history, std::vector<float>& out, int* attended) const {
   torch::NoGradGuard g;
   impl_->net->eval();
+  auto& blocks = *impl_->net->blocks;
+  auto* last = blocks[blocks.size() - 1]->as<Block>();
+  last->keep_attention = attended != nullptr;
   int L = static_cast<int>(std::clamp<size_t>(history.size(), 1, static_cast<size_t>(impl_->cfg.max_len)));
   std::vector<int64_t> ids(L);
   Window(history, L, ids.data());
@@ -159,6 +165,14 @@ void SeqModel::Score(std::span<const uint32_t> history, std::vector<float>& out)
   auto h = impl_->net->forward(t).select(1, L - 1);  // (1, C)
   auto logits = impl_->net->Logits(h).squeeze(0).contiguous();
   out.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+  if (attended) {
+    // Attention of the newest position over the window, averaged over heads; window slot j holds history item
+    // history.size() - L + j.
+    auto w = last->last_attention.select(2, L - 1).mean(1).squeeze(0);  // (T)
+    int64_t j = w.argmax().item<int64_t>();
+    *attended = static_cast<int>(history.size()) - L + static_cast<int>(j);
+    last->keep_attention = false;
+  }
 }
 
 namespace {

@@ -24,7 +24,7 @@ const char* StrategyName(Strategy s) {
 }
 
 const char* SourceName(int s) {
-  static const char* kNames[] = {"popular", "covisit", "content", "interest_now", "interest_long", "item_knn"};
+  static const char* kNames[] = {"popular", "covisit", "content", "interest_now", "interest_long", "item_knn", "model"};
   return s >= 0 && s < kNumSources ? kNames[s] : "?";
 }
 
@@ -43,6 +43,10 @@ Engine::Engine(const Dataset& ds, EngineConfig cfg, const Clock* clock)
   sources_.push_back(std::make_unique<AffinitySource>(ds_, *interests_, *pop_, cfg_.interest_now));
   sources_.push_back(std::make_unique<AffinitySource>(ds_, *interests_, *pop_, cfg_.interest_long));
   sources_.push_back(std::make_unique<CovisitSource>(ds_, cfg_.item_knn, interests_.get(), edges));
+  std::unique_ptr<CandidateSource> model;
+  if (cfg_.model_source) model = cfg_.model_source(ds_, *interests_);
+  has_model_ = model != nullptr;
+  sources_.push_back(model ? std::move(model) : std::make_unique<EmptySource>("model"));
 }
 
 Engine::~Engine() = default;

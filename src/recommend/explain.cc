@@ -75,8 +75,14 @@ std::string Engine::Explain(const Evidence& ev, Timestamp now, bool zh) const {
     case EvidenceKind::kPopular:
       if (zh) return "大家都在看";
       return "popular with everyone right now";
-    case EvidenceKind::kModel:
-      return zh ? "模型推荐" : "recommended by the model";
+    case EvidenceKind::kModel: {
+      // ref: the history item the sequence model attended to most when predicting.
+      if (ev.ref >= cat.size()) return zh ? "模型根据你的行为序列推荐" : "predicted from your sequence of actions";
+      const Item& it = cat.item(ItemIdx(ev.ref));
+      std::string title = it.title.empty() ? it.id : it.title;
+      if (zh) return "行为序列模型预测，主要依据你看过的「" + title + "」";
+      return "predicted from your sequence of actions, mostly from \"" + title + "\"";
+    }
     case EvidenceKind::kNone:
       break;
   }

@@ -77,7 +77,9 @@ class SeqModel {
   Status Save(const std::string& dir) const;
 
   // Scores every item (index = ItemIdx) as the next item after `history` (oldest first; the last max_len used).
-  void Score(std::span<const uint32_t> history, std::vector<float>& out) const;
+  // With `attended`, also returns the history position (index into `history`) the last position attended to most,
+  // averaged over the heads of the last layer (the model's own account of which event drove the prediction).
+  void Score(std::span<const uint32_t> history, std::vector<float>& out, int* attended = nullptr) const;
   const SeqModelConfig& config() const;
   size_t num_items() const;
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,7 +26,7 @@ const char* StrategyName(Strategy s);
 
 // Source indices in the blend.
 enum SourceId : uint8_t {
-  kSrcPopular = 0, kSrcCovisit, kSrcContent, kSrcInterestNow, kSrcInterestLong, kSrcItemKnn, kNumSources
+  kSrcPopular = 0, kSrcCovisit, kSrcContent, kSrcInterestNow, kSrcInterestLong, kSrcItemKnn, kSrcModel, kNumSources
 };
 const char* SourceName(int source);
 
@@ -40,17 +41,21 @@ struct EngineConfig {
   AffinitySource::Config interest_now{AffinitySource::Mode::kNow};
   AffinitySource::Config interest_long{AffinitySource::Mode::kLong};
   // Base blend (what eval fits on validation); strategies multiply it.
-  BlendWeights base = {0.05f, 0.7f, 0.8f, 1.0f, 0.1f, 0.3f};
+  BlendWeights base = {0.05f, 0.7f, 0.8f, 1.0f, 0.1f, 0.3f, 1.0f};
   std::array<BlendWeights, 3> strategy_multipliers = {{
-      {4.0f, 1.0f, 2.0f, 1.0f, 0.5f, 0.5f},   // new user: popularity and any search matter most
-      {1.0f, 1.0f, 2.0f, 1.5f, 0.5f, 0.5f},   // session intent: what they search and do now
-      {1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f},   // stable taste: the fitted base blend
+      {4.0f, 1.0f, 2.0f, 1.0f, 0.5f, 0.5f, 1.0f},   // new user: popularity and any search matter most
+      {1.0f, 1.0f, 2.0f, 1.5f, 0.5f, 0.5f, 1.0f},   // session intent: what they search and do now
+      {1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f},   // stable taste: the fitted base blend
   }};
   bool use_strategies = true;   // false: always the base blend, no multipliers (an ablation)
   int new_user_events = 3;      // fewer events than this: new user
   float intent_share = 0.6f;    // top short-term interest share that marks a focused session
   float diversity = 0.15f;      // penalty per earlier item of the same main category in the list (0 = off)
   size_t per_source_limit = 300;
+  // The model source (slot kSrcModel) is built by whoever links the model (the recommend module does not):
+  // called once by the Engine constructor with the dataset and the engine's interest store. Unset: the slot
+  // scores nothing.
+  std::function<std::unique_ptr<CandidateSource>(const Dataset&, const InterestStore&)> model_source;
 };
 
 struct RecommendRequest {
@@ -107,6 +112,8 @@ class Engine {
 
   const InterestStore& interests() const { return *interests_; }
   const CandidateSource& source(int i) const { return *sources_[i]; }
+  // False for the model slot when no model source was configured.
+  bool source_active(int i) const { return i != kSrcModel || has_model_; }
   const ContentSource& content() const { return *content_; }
   const PopularitySource& popularity() const { return *pop_; }
   const Dataset& dataset() const { return ds_; }
@@ -129,6 +136,7 @@ class Engine {
   PopularitySource* pop_ = nullptr;
   ContentSource* content_ = nullptr;
   std::vector<std::unique_ptr<CandidateSource>> sources_;
+  bool has_model_ = false;
 };
 
 }  // namespace vane

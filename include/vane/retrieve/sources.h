@@ -11,6 +11,19 @@
 
 namespace vane {
 
+// A slot that scores nothing (an unconfigured optional source).
+class EmptySource final : public CandidateSource {
+ public:
+  explicit EmptySource(std::string name) : name_(std::move(name)) {}
+  std::string_view name() const override { return name_; }
+  void Observe(const Event&, const UserState&) override {}
+  void Generate(const RetrievalContext&, ScoreBuffer&) const override {}
+  size_t MemoryBytes() const override { return 0; }
+
+ private:
+  std::string name_;
+};
+
 // Time-decayed item popularity (counts of positive events, weighted by action weight). With timestamps, a
 // short half-life gives "trending" and a long one "popular"; order-only data uses plain counts.
 class PopularitySource final : public CandidateSource {
