@@ -1,0 +1,69 @@
+// The sequence model inside the engine: slot "model" of the blend.
+#include "vane/model/model_source.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "test_util.h"
+#include "vane/recommend/engine.h"
+
+namespace vane {
+namespace {
+
+TEST(ModelSource, ScoresAreTheModelsSoftmaxOverTheUsersHistory) {
+  Dataset ds = testing::TwoTopicDataset();
+  // Train a tiny model on chains r0 -> r1 -> r2 -> ... of varied lengths over the dataset's items.
+  SeqSplit split;
+  for (int u = 0; u < 30; ++u) {
+    std::vector<uint32_t> q;
+    for (uint32_t k = 0; k < 3 + static_cast<uint32_t>(u % 3); ++k) q.push_back(k);
+    split.train.push_back(q);
+    split.val_target.push_back(UINT32_MAX);
+    split.test_target.push_back(UINT32_MAX);
+  }
+  SeqModelConfig c;
+  c.dim = 16;
+  c.layers = 1;
+  c.max_len = 8;
+  c.dropout = 0;
+  c.epochs = 40;
+  c.batch = 8;
+  c.lr = 1e-2f;
+  c.warmup_steps = 2;
+  c.threads = 1;
+  auto m = SeqModel::Train(split, ds.num_items(), c, nullptr, false);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto model = std::make_shared<const SeqModel>(std::move(m.value()));
+
+  EngineConfig cfg;
+  cfg.model_source = [model](const Dataset& d, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+    return std::make_unique<ModelSource>(d, st, model);
+  };
+  Engine engine(ds, cfg);
+  EXPECT_TRUE(engine.source_active(kSrcModel));
+  Event a = testing::Ev(ds, "a", "r0", "view", 1000);
+  engine.Ingest(a);
+  engine.Ingest(testing::Ev(ds, "a", "r1", "view", 1010));
+  const ScoreBuffer& buf = engine.ScoreSource(kSrcModel, a.user, 1020, SIZE_MAX);
+  std::vector<float> logits;
+  std::vector<uint32_t> hist = {0, 1};
+  model->Score(hist, logits);
+  float mx = *std::max_element(logits.begin(), logits.end());
+  for (uint32_t i = 0; i < ds.num_items(); ++i) EXPECT_NEAR(buf.Score(ItemIdx(i)), std::exp(logits[i] - mx), 1e-5);
+  // It learnt the chain: after r0, r1 comes r2.
+  ItemIdx r2 = *ds.catalog.Find("r2");
+  EXPECT_FLOAT_EQ(buf.Score(r2), 1.0f);
+  // The explanation names an item of the user's history.
+  std::string why = engine.Explain(buf.EvidenceOf(r2), 1020, false);
+  EXPECT_NE(why.find("predicted from your sequence of actions, mostly from \"trail running shoes model"), std::string::npos)
+      << why;
+  // Without a model the slot is inactive and scores nothing.
+  Engine plain(ds);
+  EXPECT_FALSE(plain.source_active(kSrcModel));
+  plain.Ingest(a);
+  EXPECT_TRUE(plain.ScoreSource(kSrcModel, a.user, 1020, SIZE_MAX).touched().empty());
+}
+
+}  // namespace
+}  // namespace vane
