@@ -1,5 +1,6 @@
 // vane: the command-line tool. Parses flags and calls the library; no logic of its own beyond printing.
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -311,6 +312,10 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--threads", mc.threads)->capture_default_str();
   train_cmd->add_option("--model-seed", mc.seed)->capture_default_str();
   train_cmd->add_flag("--profile", mc.profile, "print where each epoch's time goes");
+  bool no_text = false;
+  int text_vocab = 8000;
+  train_cmd->add_flag("--no-text", no_text, "ignore item text (ids only)");
+  train_cmd->add_option("--text-vocab", text_vocab, "subword vocabulary bound for item text")->capture_default_str();
   train_cmd->add_option("--negatives", mc.negatives, "0: full softmax; K: sampled softmax with K negatives")->capture_default_str();
 
   // demo
@@ -488,12 +493,48 @@ int main(int argc, char** argv) {
     Status ls = Load(trd, ds);
     if (!ls.ok()) return Fail(ls);
     SeqSplit split = MakeSeqSplit(ds);
+    // Item text through vane's own subword tokenizer, trained on the catalogue and query text; saved with the model.
+    ItemText item_text;
+    std::optional<text::SubwordTokenizer> tokenizer;
+    if (!no_text) {
+      std::vector<std::string> texts(ds.num_items());
+      size_t with_text = 0;
+      for (uint32_t i = 0; i < ds.num_items(); ++i) {
+        const Item& it = ds.catalog.item(ItemIdx(i));
+        std::string t = it.title;
+        for (const auto& c : it.categories) t += " " + c;
+        if (!it.text.empty()) t += " " + it.text;
+        with_text += !text::Normalize(t).empty();
+        texts[i] = std::move(t);
+      }
+      std::vector<std::string> corpus = texts;
+      for (uint32_t q = 0; q < ds.queries.size(); ++q) corpus.push_back(ds.queries.Name(q));
+      if (with_text > 0) {
+        text::SubwordTokenizer::Options to;
+        to.vocab_size = text_vocab;
+        auto tok = text::SubwordTokenizer::Train(corpus, to);
+        if (!tok.ok()) return Fail(tok.status());
+        item_text.vocab_size = tok->vocab_size();
+        for (const auto& t : texts) {
+          auto ids = tok->Encode(t);
+          if (ids.size() > 32) ids.resize(32);
+          item_text.pieces.push_back(std::move(ids));
+        }
+        tokenizer = std::move(tok.value());
+        if (!trd.quiet)
+          std::cerr << fmt::format("item text: {} of {} items have text; {} subword pieces\n", with_text,
+                                   ds.num_items(), item_text.vocab_size);
+      }
+    }
     std::vector<EpochLog> curve;
     auto t0 = std::chrono::steady_clock::now();
-    auto model = SeqModel::Train(split, ds.num_items(), mc, &curve, !trd.quiet);
+    auto model = SeqModel::Train(split, ds.num_items(), mc, &curve, !trd.quiet,
+                                 item_text.vocab_size > 0 ? &item_text : nullptr);
     if (!model.ok()) return Fail(model.status());
     double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (Status w = model->Save(out); !w.ok()) return Fail(w);
+    if (tokenizer)
+      if (Status w = tokenizer->Save(out + "/subword.model"); !w.ok()) return Fail(w);
 
     // Test: full ranking; history = training items + the validation item; the user's earlier items are excluded.
     std::vector<uint32_t> counts(ds.num_items(), 0);

@@ -56,8 +56,31 @@ struct BlockImpl : torch::nn::Module {
 TORCH_MODULE(Block);
 
 struct NetImpl : torch::nn::Module {
-  NetImpl(int64_t n_items, const SeqModelConfig& cfg) {
+  // text: per item (index = ItemIdx) its subword ids, or null for a model without text. `vocab`/`total_pieces` size
+  // the text tables when loading (the buffers are then filled by torch::load).
+  NetImpl(int64_t n_items, const SeqModelConfig& cfg, const ItemText* text = nullptr, int64_t vocab = 0,
+          int64_t total_pieces = 0) {
     item = register_module("item", torch::nn::Embedding(torch::nn::EmbeddingOptions(n_items + 1, cfg.dim).padding_idx(0)));
+    if (text) {
+      vocab = text->vocab_size;
+      std::vector<int64_t> ids, offsets = {0};  // bag 0 = padding row, empty
+      for (int64_t i = 0; i < n_items; ++i) {
+        offsets.push_back(static_cast<int64_t>(ids.size()));
+        if (i < static_cast<int64_t>(text->pieces.size()))
+          for (int p : text->pieces[i]) ids.push_back(p);
+      }
+      piece_ids = torch::tensor(ids, torch::kLong);
+      piece_offsets = torch::tensor(offsets, torch::kLong);
+    } else if (vocab > 0) {
+      piece_ids = torch::zeros({total_pieces}, torch::kLong);
+      piece_offsets = torch::zeros({n_items + 1}, torch::kLong);
+    }
+    if (vocab > 0) {
+      sub = register_module("sub", torch::nn::Embedding(vocab, cfg.dim));
+      torch::nn::init::normal_(sub->weight, 0.0, 0.02);
+      register_buffer("piece_ids", piece_ids);
+      register_buffer("piece_offsets", piece_offsets);
+    }
     pos = register_module("pos", torch::nn::Embedding(cfg.max_len, cfg.dim));
     drop = register_module("drop", torch::nn::Dropout(cfg.dropout));
     blocks = register_module("blocks", torch::nn::ModuleList());
@@ -71,10 +94,19 @@ struct NetImpl : torch::nn::Module {
   // ids: (B, T) item ids + 1, 0 = padding (left padded), T <= max_len. Returns hidden states (B, T, C).
   // Positions count back from the newest event (0 = newest), so a window of any length T means the same thing:
   // batches can be cut to their longest sequence instead of max_len.
-  torch::Tensor forward(const torch::Tensor& ids) {
+  // The item table (N+1, C): the learnt id embedding plus, with text, the mean of the item's subword embeddings, so
+  // an item with text but no interactions still has a meaningful vector. Row 0 (padding) is zero.
+  torch::Tensor Table() {
+    if (!sub) return item->weight;
+    auto text = torch::embedding_bag(sub->weight, piece_ids, piece_offsets, false, /*mode=mean*/ 1);
+    return item->weight + std::get<0>(text);
+  }
+  torch::Tensor forward(const torch::Tensor& ids) { return forward(ids, Table()); }
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& table) {
     auto T = ids.size(1);
     auto positions = torch::arange(T - 1, -1, -1, torch::kLong).unsqueeze(0);
-    auto x = drop(item(ids) * std::sqrt(static_cast<double>(item->weight.size(1))) + pos(positions));
+    auto emb = table.index_select(0, ids.reshape({-1})).view({ids.size(0), T, -1});
+    auto x = drop(emb * std::sqrt(static_cast<double>(item->weight.size(1))) + pos(positions));
     auto real = ids.ne(0);
     x = x * real.unsqueeze(-1).to(x.dtype());
     // Causal mask plus padded keys: a position sees only real events at or before it, so a sequence scores the
@@ -85,9 +117,13 @@ struct NetImpl : torch::nn::Module {
     return ln(x);
   }
   // Logits over items 1..N for hidden states h (..., C): (..., N).
-  torch::Tensor Logits(const torch::Tensor& h) { return torch::matmul(h, item->weight.slice(0, 1).t()); }
+  torch::Tensor Logits(const torch::Tensor& h) { return Logits(h, Table()); }
+  torch::Tensor Logits(const torch::Tensor& h, const torch::Tensor& table) {
+    return torch::matmul(h, table.slice(0, 1).t());
+  }
 
-  torch::nn::Embedding item{nullptr}, pos{nullptr};
+  torch::nn::Embedding item{nullptr}, pos{nullptr}, sub{nullptr};
+  torch::Tensor piece_ids, piece_offsets;
   torch::nn::Dropout drop{nullptr};
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm ln{nullptr};
@@ -105,8 +141,9 @@ void Window(std::span<const uint32_t> seq, int len, int64_t* out) {
 torch::Tensor BatchLoss(Net& net, const torch::Tensor& x, const torch::Tensor& y) {
   auto yf = y.reshape({-1});
   auto valid = yf.ne(0);
-  auto h = net->forward(x).reshape({yf.size(0), -1}).index({valid});
-  return torch::nn::functional::cross_entropy(net->Logits(h), yf.index({valid}) - 1);
+  auto table = net->Table();
+  auto h = net->forward(x, table).reshape({yf.size(0), -1}).index({valid});
+  return torch::nn::functional::cross_entropy(net->Logits(h, table), yf.index({valid}) - 1);
 }
 
 using Clock = std::chrono::steady_clock;
@@ -123,6 +160,7 @@ double LrAt(const SeqModelConfig& cfg, int64_t step, int64_t total) {
 struct SeqModel::Impl {
   SeqModelConfig cfg;
   size_t num_items = 0;
+  int64_t text_vocab = 0, text_pieces = 0;
   Net net{nullptr};
 };
 
@@ -132,6 +170,7 @@ SeqModel::SeqModel(SeqModel&&) noexcept = default;
 SeqModel& SeqModel::operator=(SeqModel&&) noexcept = default;
 const SeqModelConfig& SeqModel::config() const { return impl_->cfg; }
 size_t SeqModel::num_items() const { return impl_->num_items; }
+bool SeqModel::has_text() const { return impl_->text_vocab > 0; }
 
 SeqSplit MakeSeqSplit(const Dataset& ds) {
   SeqSplit s;
@@ -216,14 +255,19 @@ std::pair<double, double> Validate(Net& net, const SeqSplit& split, const SeqMod
 }  // namespace
 
 Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg,
-                                 std::vector<EpochLog>* log, bool progress) {
+                                 std::vector<EpochLog>* log, bool progress, const ItemText* text) {
   try {
     torch::manual_seed(cfg.seed);
     torch::set_num_threads(cfg.threads);
     auto impl = std::make_unique<Impl>();
     impl->cfg = cfg;
     impl->num_items = num_items;
-    impl->net = Net(static_cast<int64_t>(num_items), cfg);
+    if (text && text->vocab_size <= 0) text = nullptr;
+    impl->net = Net(static_cast<int64_t>(num_items), cfg, text);
+    if (text) {
+      impl->text_vocab = text->vocab_size;
+      impl->text_pieces = impl->net->piece_ids.numel();
+    }
     Net& net = impl->net;
     torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
 
@@ -282,7 +326,8 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
         // Same computation as BatchLoss, timed in parts (trunk, output head, backward, update).
         auto yf = y.reshape({-1});
         auto valid = yf.ne(0);
-        auto h = net->forward(x).reshape({yf.size(0), -1}).index({valid});
+        auto table = net->Table();
+        auto h = net->forward(x, table).reshape({yf.size(0), -1}).index({valid});
         auto tp1 = Clock::now();
         auto target = yf.index({valid});  // ids + 1
         torch::Tensor loss;
@@ -290,13 +335,13 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
           // Sampled softmax: K uniform negatives shared by the batch. Under uniform sampling the log-Q correction
           // is a constant and cancels; accidental hits (a negative equal to the target) are masked out.
           auto neg = torch::randint(1, static_cast<int64_t>(num_items) + 1, {cfg.negatives}, torch::kLong);
-          auto pos_logit = (h * net->item(target)).sum(-1, /*keepdim=*/true);                // (N, 1)
-          auto neg_logit = torch::matmul(h, net->item(neg).t());                               // (N, K)
+          auto pos_logit = (h * table.index_select(0, target)).sum(-1, /*keepdim=*/true);    // (N, 1)
+          auto neg_logit = torch::matmul(h, table.index_select(0, neg).t());                   // (N, K)
           neg_logit = neg_logit.masked_fill(target.unsqueeze(1).eq(neg.unsqueeze(0)), -1e9f);
           auto logits = torch::cat({pos_logit, neg_logit}, 1);
           loss = torch::nn::functional::cross_entropy(logits, torch::zeros({logits.size(0)}, torch::kLong));
         } else {
-          loss = torch::nn::functional::cross_entropy(net->Logits(h), target - 1);
+          loss = torch::nn::functional::cross_entropy(net->Logits(h, table), target - 1);
         }
         auto tp2 = Clock::now();
         double lr = LrAt(cfg, step, total);
@@ -438,7 +483,8 @@ Status SeqModel::Save(const std::string& dir) const {
     nlohmann::json j = {{"format", "vane-seq-model"}, {"version", kFormatVersion},
                         {"num_items", impl_->num_items}, {"dim", impl_->cfg.dim},
                         {"layers", impl_->cfg.layers},   {"heads", impl_->cfg.heads},
-                        {"max_len", impl_->cfg.max_len}, {"dropout", impl_->cfg.dropout}};
+                        {"max_len", impl_->cfg.max_len}, {"dropout", impl_->cfg.dropout},
+                        {"text_vocab", impl_->text_vocab}, {"text_pieces", impl_->text_pieces}};
     std::ofstream(dir + "/model.json") << j.dump(2) << "\n";
     torch::save(impl_->net, dir + "/weights.pt");
     return Status::Ok();
@@ -464,7 +510,9 @@ Result<SeqModel> SeqModel::Load(const std::string& dir) {
     impl->cfg.heads = j.at("heads").get<int>();
     impl->cfg.max_len = j.at("max_len").get<int>();
     impl->cfg.dropout = j.at("dropout").get<float>();
-    impl->net = Net(static_cast<int64_t>(impl->num_items), impl->cfg);
+    impl->text_vocab = j.value("text_vocab", int64_t{0});
+    impl->text_pieces = j.value("text_pieces", int64_t{0});
+    impl->net = Net(static_cast<int64_t>(impl->num_items), impl->cfg, nullptr, impl->text_vocab, impl->text_pieces);
     torch::load(impl->net, dir + "/weights.pt");
     return SeqModel(std::move(impl));
   } catch (const std::exception& ex) {

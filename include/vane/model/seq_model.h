@@ -45,6 +45,13 @@ struct SeqSplit {
 };
 SeqSplit MakeSeqSplit(const Dataset& ds);
 
+// Item text for the model: per item (index = ItemIdx) its subword ids (text::SubwordTokenizer), and the vocabulary
+// size. With text, an item's vector is its id embedding plus the mean of its subword embeddings.
+struct ItemText {
+  std::vector<std::vector<int>> pieces;
+  int vocab_size = 0;
+};
+
 struct EpochLog {
   int epoch = 0;
   double loss = 0, val_ndcg10 = 0, val_hr10 = 0, seconds = 0, tokens_per_s = 0, lr = 0;
@@ -72,7 +79,8 @@ class SeqModel {
   // Trains on split.train; selects the epoch with the best validation NDCG@10 (early stopping); logs one line per
   // epoch to stderr when `progress`. Curves are returned in `log`.
   static Result<SeqModel> Train(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg,
-                                std::vector<EpochLog>* log, bool progress);
+                                std::vector<EpochLog>* log, bool progress, const ItemText* text = nullptr);
+  bool has_text() const;
   static Result<SeqModel> Load(const std::string& dir);
   Status Save(const std::string& dir) const;
 
