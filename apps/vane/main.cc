@@ -312,6 +312,8 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--threads", mc.threads)->capture_default_str();
   train_cmd->add_option("--model-seed", mc.seed)->capture_default_str();
   train_cmd->add_flag("--profile", mc.profile, "print where each epoch's time goes");
+  train_cmd->add_option("--checkpoint", mc.checkpoint_dir, "write a checkpoint here after every epoch");
+  train_cmd->add_flag("--resume", mc.resume, "continue from --checkpoint when it holds one");
   bool no_text = false;
   int text_vocab = 8000;
   train_cmd->add_flag("--no-text", no_text, "ignore item text (ids only)");

@@ -288,7 +288,55 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
     int since_best = 0;
     std::stringstream best_state;
     auto t_start = std::chrono::steady_clock::now();
-    for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+    int first_epoch = 1;
+    bool stopped = false;
+    const std::string& ck = cfg.checkpoint_dir;
+    if (!ck.empty() && cfg.resume && !std::filesystem::exists(ck + "/state.json") &&
+        std::filesystem::exists(ck + ".next/state.json"))
+      std::filesystem::rename(ck + ".next", ck);  // the crash came between the two steps of a save
+    if (!ck.empty() && cfg.resume && std::filesystem::exists(ck + "/state.json")) {
+      // Resume: everything that decides the rest of the run comes back (weights, optimiser moments, both random
+      // generators, the user order, early-stopping state), so the result equals an uninterrupted run.
+      std::ifstream in(ck + "/state.json");
+      nlohmann::json st = nlohmann::json::parse(in, nullptr, false);
+      if (st.is_discarded() || st.value("version", 0) != kFormatVersion)
+        return Status::InvalidArgument(ck + "/state.json: not a checkpoint of this version");
+      first_epoch = st.at("epoch").get<int>() + 1;
+      step = st.at("step").get<int64_t>();
+      best = st.at("best").get<double>();
+      since_best = st.at("since_best").get<int>();
+      stopped = st.at("stopped").get<bool>();
+      users = st.at("users").get<std::vector<uint32_t>>();
+      std::istringstream rs(st.at("rng").get<std::string>());
+      rs >> rng;
+      torch::load(net, ck + "/net.pt");
+      torch::load(opt, ck + "/optim.pt");
+      torch::Tensor gen_state;
+      torch::load(gen_state, ck + "/torch_rng.pt");
+      {
+        auto gen = at::globalContext().defaultGenerator(at::DeviceType::CPU);
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_state(gen_state);
+      }
+      std::ifstream bf(ck + "/best.pt", std::ios::binary);
+      best_state << bf.rdbuf();
+      if (log)
+        for (const auto& e : st.at("log")) {
+          EpochLog l;
+          l.epoch = e.at("epoch");
+          l.loss = e.at("loss");
+          l.val_ndcg10 = e.at("val_ndcg10");
+          l.val_hr10 = e.at("val_hr10");
+          l.seconds = e.at("seconds");
+          l.tokens_per_s = e.at("tokens_per_s");
+          l.lr = e.at("lr");
+          log->push_back(l);
+        }
+      if (progress) std::fprintf(stderr, "resumed from %s after epoch %d\n", ck.c_str(), first_epoch - 1);
+    }
+    std::vector<EpochLog> all_log = log ? *log : std::vector<EpochLog>{};
+    for (int epoch = first_epoch; epoch <= cfg.epochs && !stopped; ++epoch) {
+      if (cfg.stop_after_epoch > 0 && epoch > cfg.stop_after_epoch) break;
       net->train();
       // Length bucketing: shuffle, sort within chunks of 50 batches by length, shuffle the batches. A batch is cut
       // to its longest sequence, which saves most of the padding (ML-1M: median 96 of max 200).
@@ -380,6 +428,7 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
       if (progress && cfg.profile)
         std::fprintf(stderr, "  time: batches %.1f s | trunk fwd %.1f s | head fwd %.1f s | backward %.1f s | update %.1f s\n",
                      prof[0], prof[1], prof[2], prof[3], prof[4]);
+      all_log.push_back(e);
       if (ndcg > best) {
         best = ndcg;
         since_best = 0;
@@ -387,7 +436,36 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
         torch::save(net, best_state);
       } else if (++since_best >= cfg.patience) {
         if (progress) std::fprintf(stderr, "early stop: no validation gain for %d epochs\n", cfg.patience);
-        break;
+        stopped = true;
+      }
+      if (!ck.empty()) {
+        // Everything goes to <ck>.next first, which then replaces <ck>: a crash at any point leaves one complete
+        // checkpoint (resume also accepts a complete .next left behind).
+        const std::string nx = ck + ".next";
+        std::filesystem::remove_all(nx);
+        std::filesystem::create_directories(nx);
+        torch::save(net, nx + "/net.pt");
+        torch::save(opt, nx + "/optim.pt");
+        torch::Tensor gen_state;
+        {
+          auto gen = at::globalContext().defaultGenerator(at::DeviceType::CPU);
+          std::lock_guard<std::mutex> lock(gen.mutex());
+          gen_state = gen.get_state();
+        }
+        torch::save(gen_state, nx + "/torch_rng.pt");
+        std::ofstream(nx + "/best.pt", std::ios::binary) << best_state.str();
+        std::ostringstream rs;
+        rs << rng;
+        nlohmann::json st = {{"version", kFormatVersion}, {"epoch", epoch}, {"step", step}, {"best", best},
+                             {"since_best", since_best}, {"stopped", stopped}, {"users", users}, {"rng", rs.str()}};
+        st["log"] = nlohmann::json::array();
+        for (const auto& l : all_log)
+          st["log"].push_back({{"epoch", l.epoch}, {"loss", l.loss}, {"val_ndcg10", l.val_ndcg10},
+                               {"val_hr10", l.val_hr10}, {"seconds", l.seconds}, {"tokens_per_s", l.tokens_per_s},
+                               {"lr", l.lr}});
+        std::ofstream(nx + "/state.json") << st.dump();
+        std::filesystem::remove_all(ck);
+        std::filesystem::rename(nx, ck);
       }
     }
     if (!best_state.str().empty()) torch::load(net, best_state);

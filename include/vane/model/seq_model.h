@@ -36,6 +36,9 @@ struct SeqModelConfig {
   uint64_t seed = 42;
   bool profile = false;    // print where each epoch's time goes
   int negatives = 0;       // 0: full softmax over the catalogue; K > 0: sampled softmax with K shared negatives
+  std::string checkpoint_dir;  // "" = none; else a checkpoint is written after every epoch
+  bool resume = false;         // continue from checkpoint_dir when it holds one
+  int stop_after_epoch = 0;    // > 0: stop after this epoch as if interrupted (the schedule still plans `epochs`)
 };
 
 // Per-user item sequences split leave-one-out, consistent with eval/evaluator: items are ItemIdx values.
