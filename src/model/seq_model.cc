@@ -21,7 +21,23 @@
 namespace vane {
 namespace {
 
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;  // 2: rotary positions (1 had learnt absolute positions)
+
+// Rotary position embedding (RoPE) on (..., T, D): the two halves of each head's vector rotate by angles that grow
+// with the position. Attention scores then depend only on the distance between two events, so keys cached for a
+// user stay valid as new events arrive (the incremental inference relies on it) and padding does not matter.
+torch::Tensor Rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  auto d = x.size(-1) / 2;
+  auto x1 = x.slice(-1, 0, d), x2 = x.slice(-1, d);
+  return torch::cat({x1 * cos - x2 * sin, x1 * sin + x2 * cos}, -1);
+}
+
+// cos/sin tables (T, D/2) for positions 0..T-1, frequencies 10000^(-2i/D).
+std::pair<torch::Tensor, torch::Tensor> RopeTables(int64_t T, int64_t D) {
+  auto inv = torch::pow(10000.0, -torch::arange(0, D / 2, torch::kFloat) * 2.0 / static_cast<double>(D));
+  auto ang = torch::arange(T, torch::kFloat).unsqueeze(1) * inv.unsqueeze(0);
+  return {ang.cos(), ang.sin()};
+}
 
 struct BlockImpl : torch::nn::Module {
   BlockImpl(int c, int h, float p) : heads(h) {
@@ -33,13 +49,16 @@ struct BlockImpl : torch::nn::Module {
     fc2 = register_module("fc2", torch::nn::Linear(4 * c, c));
     drop = register_module("drop", torch::nn::Dropout(p));
   }
-  // x: (B, T, C); mask: (B, 1, T, T) additive: causal, and padded keys masked out.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask) {
+  // x: (B, T, C); mask: (B, 1, T, T) additive: causal, and padded keys masked out; cos/sin: (T, D/2) rotary tables.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, const torch::Tensor& cos,
+                        const torch::Tensor& sin) {
     auto B = x.size(0), T = x.size(1), C = x.size(2);
     auto q_k_v = qkv(ln1(x)).view({B, T, 3, heads, C / heads}).permute({2, 0, 3, 1, 4});  // (3, B, H, T, C/H)
     // Scale q (T x C/H) rather than the T x T scores; no dropout on the attention matrix (the residual paths keep
     // theirs): both save full passes over the largest tensors of the step.
     auto q = q_k_v[0] * (1.0 / std::sqrt(static_cast<double>(C / heads))), k = q_k_v[1], v = q_k_v[2];
+    q = Rope(q, cos, sin);
+    k = Rope(k, cos, sin);
     auto att = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) + mask, -1);
     if (keep_attention) last_attention = att.detach();
     auto y = torch::matmul(att, v).transpose(1, 2).contiguous().view({B, T, C});
@@ -81,19 +100,14 @@ struct NetImpl : torch::nn::Module {
       register_buffer("piece_ids", piece_ids);
       register_buffer("piece_offsets", piece_offsets);
     }
-    pos = register_module("pos", torch::nn::Embedding(cfg.max_len, cfg.dim));
     drop = register_module("drop", torch::nn::Dropout(cfg.dropout));
     blocks = register_module("blocks", torch::nn::ModuleList());
     for (int l = 0; l < cfg.layers; ++l) blocks->push_back(Block(cfg.dim, cfg.heads, cfg.dropout));
     ln = register_module("ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.dim})));
     torch::nn::init::normal_(item->weight, 0.0, 0.02);
-    torch::nn::init::normal_(pos->weight, 0.0, 0.02);
     torch::NoGradGuard g;
     item->weight[0].zero_();
   }
-  // ids: (B, T) item ids + 1, 0 = padding (left padded), T <= max_len. Returns hidden states (B, T, C).
-  // Positions count back from the newest event (0 = newest), so a window of any length T means the same thing:
-  // batches can be cut to their longest sequence instead of max_len.
   // The item table (N+1, C): the learnt id embedding plus, with text, the mean of the item's subword embeddings, so
   // an item with text but no interactions still has a meaningful vector. Row 0 (padding) is zero.
   torch::Tensor Table() {
@@ -101,19 +115,22 @@ struct NetImpl : torch::nn::Module {
     auto text = torch::embedding_bag(sub->weight, piece_ids, piece_offsets, false, /*mode=mean*/ 1);
     return item->weight + std::get<0>(text);
   }
+  // ids: (B, T) item ids + 1, 0 = padding (left padded), T <= max_len. Returns hidden states (B, T, C).
+  // Positions enter only through the rotary embedding (relative distances), so a window of any length means the
+  // same thing: batches are cut to their longest sequence instead of max_len.
   torch::Tensor forward(const torch::Tensor& ids) { return forward(ids, Table()); }
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& table) {
     auto T = ids.size(1);
-    auto positions = torch::arange(T - 1, -1, -1, torch::kLong).unsqueeze(0);
     auto emb = table.index_select(0, ids.reshape({-1})).view({ids.size(0), T, -1});
-    auto x = drop(emb * std::sqrt(static_cast<double>(item->weight.size(1))) + pos(positions));
+    auto x = drop(emb * std::sqrt(static_cast<double>(item->weight.size(1))));
+    auto [cos, sin] = RopeTables(T, item->weight.size(1) / blocks[0]->as<BlockImpl>()->heads);
     auto real = ids.ne(0);
     x = x * real.unsqueeze(-1).to(x.dtype());
     // Causal mask plus padded keys: a position sees only real events at or before it, so a sequence scores the
     // same whatever padding its batch needs. Finite (not -inf) so fully padded rows stay defined.
     auto mask = torch::full({T, T}, -1e9f, x.options()).triu(1).view({1, 1, T, T}) +
                 (~real).to(x.dtype()).mul(-1e9f).view({-1, 1, 1, T});
-    for (const auto& b : *blocks) x = b->as<Block>()->forward(x, mask);
+    for (const auto& b : *blocks) x = b->as<Block>()->forward(x, mask, cos, sin);
     return ln(x);
   }
   // Logits over items 1..N for hidden states h (..., C): (..., N).
@@ -122,7 +139,7 @@ struct NetImpl : torch::nn::Module {
     return torch::matmul(h, table.slice(0, 1).t());
   }
 
-  torch::nn::Embedding item{nullptr}, pos{nullptr}, sub{nullptr};
+  torch::nn::Embedding item{nullptr}, sub{nullptr};
   torch::Tensor piece_ids, piece_offsets;
   torch::nn::Dropout drop{nullptr};
   torch::nn::ModuleList blocks{nullptr};
