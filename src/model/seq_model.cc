@@ -189,6 +189,30 @@ const SeqModelConfig& SeqModel::config() const { return impl_->cfg; }
 size_t SeqModel::num_items() const { return impl_->num_items; }
 bool SeqModel::has_text() const { return impl_->text_vocab > 0; }
 
+SeqWeights SeqModel::Export() const {
+  torch::NoGradGuard g;
+  SeqWeights w;
+  w.dim = impl_->cfg.dim;
+  w.layers = impl_->cfg.layers;
+  w.heads = impl_->cfg.heads;
+  w.max_len = impl_->cfg.max_len;
+  w.num_items = impl_->num_items;
+  auto vec = [](const torch::Tensor& t) {
+    auto c = t.contiguous().to(torch::kFloat);
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
+  w.table = vec(impl_->net->Table());
+  for (const auto& b : *impl_->net->blocks) {
+    auto* blk = b->as<Block>();
+    w.blocks.push_back({vec(blk->ln1->weight), vec(blk->ln1->bias), vec(blk->qkv->weight), vec(blk->qkv->bias),
+                        vec(blk->proj->weight), vec(blk->proj->bias), vec(blk->ln2->weight), vec(blk->ln2->bias),
+                        vec(blk->fc1->weight), vec(blk->fc1->bias), vec(blk->fc2->weight), vec(blk->fc2->bias)});
+  }
+  w.lnf_g = vec(impl_->net->ln->weight);
+  w.lnf_b = vec(impl_->net->ln->bias);
+  return w;
+}
+
 SeqSplit MakeSeqSplit(const Dataset& ds) {
   SeqSplit s;
   auto seqs = ds.UserItemSequences();

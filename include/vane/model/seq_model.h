@@ -73,6 +73,19 @@ Result<GradientCheckResult> CheckGradients(const SeqSplit& split, size_t num_ite
                                            int samples);
 Result<bool> CheckCausality(size_t num_items, const SeqModelConfig& cfg);
 
+// The trained weights as plain arrays (row-major, torch's (out, in) layout for linear layers), for inference
+// without libtorch (model/infer.h). `table` already includes the text part: (num_items + 1) x dim, row 0 = padding.
+struct SeqWeights {
+  int dim = 0, layers = 0, heads = 0, max_len = 0;
+  size_t num_items = 0;
+  std::vector<float> table;
+  struct Layer {
+    std::vector<float> ln1_g, ln1_b, qkv_w, qkv_b, proj_w, proj_b, ln2_g, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b;
+  };
+  std::vector<Layer> blocks;
+  std::vector<float> lnf_g, lnf_b;
+};
+
 class SeqModel {
  public:
   ~SeqModel();
@@ -84,6 +97,7 @@ class SeqModel {
   static Result<SeqModel> Train(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg,
                                 std::vector<EpochLog>* log, bool progress, const ItemText* text = nullptr);
   bool has_text() const;
+  SeqWeights Export() const;
   static Result<SeqModel> Load(const std::string& dir);
   Status Save(const std::string& dir) const;
 

@@ -1,0 +1,43 @@
+// Incremental inference of the sequence model in plain C++ (no libtorch on the serving path).
+//
+// SeqInference holds the trained weights as float arrays. A user's State caches, per layer, the keys and values of
+// their last max_len events; appending one event computes only the new position (cost O(layers · max_len · C)
+// instead of a full forward pass), which rotary positions make possible: attention depends only on distances, so
+// cached keys stay valid as new events arrive. For sequences of at most max_len events the result equals the
+// libtorch forward pass exactly (up to float rounding; tested). Beyond max_len the oldest entries leave the cache but
+// the kept keys were computed with the context they had then (a streaming approximation; documented in
+// docs/model.md). Const methods are thread-safe; a State belongs to one caller at a time.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "vane/model/seq_model.h"
+
+namespace vane {
+
+class SeqInference {
+ public:
+  struct State {
+    int64_t count = 0;           // events appended so far (absolute position of the next one)
+    std::vector<float> k, v;     // [layer][slot][C], ring over max_len slots
+    std::vector<float> h;        // final hidden state of the newest event (C); empty before the first event
+  };
+
+  static SeqInference FromModel(const SeqModel& model);
+
+  // Adds one event (an item index) to the state.
+  void Append(State& st, uint32_t item) const;
+  // out[i] = score of item i as the next one (the model's logits). REQUIRES: at least one event appended.
+  void Score(const State& st, std::vector<float>& out) const;
+  // Bytes of one user's State once it holds max_len events.
+  size_t StateBytes() const;
+  const SeqWeights& weights() const { return w_; }
+
+ private:
+  SeqWeights w_;
+  std::vector<double> inv_freq_;
+};
+
+}  // namespace vane

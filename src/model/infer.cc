@@ -1,0 +1,133 @@
+#include "vane/model/infer.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace vane {
+namespace {
+
+// y = W x + b for W (out x in) row-major.
+void Linear(const std::vector<float>& W, const std::vector<float>& b, const float* x, int in, int out, float* y) {
+  for (int o = 0; o < out; ++o) {
+    const float* row = W.data() + static_cast<size_t>(o) * in;
+    float s = b[o];
+    for (int i = 0; i < in; ++i) s += row[i] * x[i];
+    y[o] = s;
+  }
+}
+
+void LayerNorm(const std::vector<float>& g, const std::vector<float>& b, const float* x, int n, float* y) {
+  double mean = 0, var = 0;
+  for (int i = 0; i < n; ++i) mean += x[i];
+  mean /= n;
+  for (int i = 0; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
+  var /= n;
+  auto inv = static_cast<float>(1.0 / std::sqrt(var + 1e-5));  // torch's default eps
+  for (int i = 0; i < n; ++i) y[i] = (x[i] - static_cast<float>(mean)) * inv * g[i] + b[i];
+}
+
+// Rotates the two halves of a head vector by the angles of absolute position p (as Rope in seq_model.cc).
+void Rotate(float* x, int d, int64_t p, const std::vector<double>& inv_freq) {
+  int h = d / 2;
+  for (int i = 0; i < h; ++i) {
+    // Angles in single precision, as the libtorch tables are, for positions below max_len; beyond, relative
+    // distances are what matter and double keeps them exact.
+    double ang = static_cast<double>(p) * inv_freq[i];
+    float c = static_cast<float>(std::cos(ang)), s = static_cast<float>(std::sin(ang));
+    float a = x[i], b = x[i + h];
+    x[i] = a * c - b * s;
+    x[i + h] = a * s + b * c;
+  }
+}
+
+}  // namespace
+
+SeqInference SeqInference::FromModel(const SeqModel& model) {
+  SeqInference inf;
+  inf.w_ = model.Export();
+  int d = inf.w_.dim / inf.w_.heads;
+  for (int i = 0; i < d / 2; ++i) {
+    // Same float computation as RopeTables: 10000^(-2i/D) in single precision.
+    float f = std::pow(10000.0f, -static_cast<float>(i) * 2.0f / static_cast<float>(d));
+    inf.inv_freq_.push_back(f);
+  }
+  return inf;
+}
+
+size_t SeqInference::StateBytes() const {
+  return 2 * static_cast<size_t>(w_.layers) * w_.max_len * w_.dim * sizeof(float) + w_.dim * sizeof(float);
+}
+
+void SeqInference::Append(State& st, uint32_t item) const {
+  const int C = w_.dim, H = w_.heads, D = C / H, L = w_.max_len;
+  if (st.k.empty()) {
+    st.k.assign(static_cast<size_t>(w_.layers) * L * C, 0.0f);
+    st.v.assign(st.k.size(), 0.0f);
+  }
+  int slot = static_cast<int>(st.count % L);
+  int64_t filled = std::min<int64_t>(st.count + 1, L);
+  std::vector<float> x(C), a(C), qkv(3 * C), att(C), hid(4 * C), tmp(C), w(static_cast<size_t>(filled));
+  const float* e = w_.table.data() + static_cast<size_t>(item + 1) * C;
+  float scale = std::sqrt(static_cast<float>(C));
+  for (int i = 0; i < C; ++i) x[i] = e[i] * scale;
+  for (int l = 0; l < w_.layers; ++l) {
+    const auto& B = w_.blocks[l];
+    LayerNorm(B.ln1_g, B.ln1_b, x.data(), C, a.data());
+    Linear(B.qkv_w, B.qkv_b, a.data(), C, 3 * C, qkv.data());
+    float* q = qkv.data();
+    float* k = qkv.data() + C;
+    float* v = qkv.data() + 2 * C;
+    float qs = 1.0f / std::sqrt(static_cast<float>(D));
+    for (int i = 0; i < C; ++i) q[i] *= qs;
+    for (int hh = 0; hh < H; ++hh) {
+      Rotate(q + hh * D, D, st.count, inv_freq_);
+      Rotate(k + hh * D, D, st.count, inv_freq_);
+    }
+    float* kc = st.k.data() + (static_cast<size_t>(l) * L) * C;
+    float* vc = st.v.data() + (static_cast<size_t>(l) * L) * C;
+    std::copy(k, k + C, kc + static_cast<size_t>(slot) * C);
+    std::copy(v, v + C, vc + static_cast<size_t>(slot) * C);
+    for (int hh = 0; hh < H; ++hh) {
+      // Scores against every cached position (all are at or before this one).
+      float mx = -1e30f;
+      for (int64_t j = 0; j < filled; ++j) {
+        const float* kj = kc + static_cast<size_t>(j) * C + hh * D;
+        float s = 0;
+        for (int i = 0; i < D; ++i) s += q[hh * D + i] * kj[i];
+        w[static_cast<size_t>(j)] = s;
+        mx = std::max(mx, s);
+      }
+      float sum = 0;
+      for (int64_t j = 0; j < filled; ++j) sum += (w[static_cast<size_t>(j)] = std::exp(w[static_cast<size_t>(j)] - mx));
+      for (int i = 0; i < D; ++i) att[hh * D + i] = 0;
+      for (int64_t j = 0; j < filled; ++j) {
+        const float* vj = vc + static_cast<size_t>(j) * C + hh * D;
+        float p = w[static_cast<size_t>(j)] / sum;
+        for (int i = 0; i < D; ++i) att[hh * D + i] += p * vj[i];
+      }
+    }
+    Linear(B.proj_w, B.proj_b, att.data(), C, C, tmp.data());
+    for (int i = 0; i < C; ++i) x[i] += tmp[i];
+    LayerNorm(B.ln2_g, B.ln2_b, x.data(), C, a.data());
+    Linear(B.fc1_w, B.fc1_b, a.data(), C, 4 * C, hid.data());
+    for (float& z : hid) z = 0.5f * z * (1.0f + std::erf(z / std::sqrt(2.0f)));  // exact GELU, as torch::gelu
+    Linear(B.fc2_w, B.fc2_b, hid.data(), 4 * C, C, tmp.data());
+    for (int i = 0; i < C; ++i) x[i] += tmp[i];
+  }
+  st.h.resize(C);
+  LayerNorm(w_.lnf_g, w_.lnf_b, x.data(), C, st.h.data());
+  ++st.count;
+}
+
+void SeqInference::Score(const State& st, std::vector<float>& out) const {
+  const int C = w_.dim;
+  out.resize(w_.num_items);
+  for (size_t i = 0; i < w_.num_items; ++i) {
+    const float* e = w_.table.data() + (i + 1) * C;
+    float s = 0;
+    for (int c = 0; c < C; ++c) s += st.h[c] * e[c];
+    out[i] = s;
+  }
+}
+
+}  // namespace vane
