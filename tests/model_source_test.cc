@@ -67,3 +67,59 @@ TEST(ModelSource, ScoresAreTheModelsSoftmaxOverTheUsersHistory) {
 
 }  // namespace
 }  // namespace vane
+
+namespace vane {
+namespace {
+
+TEST(ModelSource, ServingCacheFollowsEveryEventAndMatchesTheFullPass) {
+  Dataset ds = testing::TwoTopicDataset();
+  SeqSplit split;
+  for (int u = 0; u < 40; ++u) {
+    std::vector<uint32_t> q;
+    for (uint32_t k = 0; k < 4 + static_cast<uint32_t>(u % 4); ++k) q.push_back((k + static_cast<uint32_t>(u)) % 12);
+    split.train.push_back(q);
+    split.val_target.push_back(UINT32_MAX);
+    split.test_target.push_back(UINT32_MAX);
+  }
+  SeqModelConfig c;
+  c.dim = 16;
+  c.layers = 2;
+  c.max_len = 16;
+  c.epochs = 3;
+  c.threads = 1;
+  auto m = SeqModel::Train(split, ds.num_items(), c, nullptr, false);
+  ASSERT_TRUE(m.ok());
+  auto model = std::make_shared<const SeqModel>(std::move(m.value()));
+  ModelSource* src = nullptr;
+  EngineConfig cfg;
+  cfg.model_source = [&](const Dataset& d, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+    auto s = std::make_unique<ModelSource>(d, st, model, /*max_states=*/2);
+    src = s.get();
+    return s;
+  };
+  Engine engine(ds, cfg);
+  Timestamp t = 1000;
+  for (const char* it : {"r0", "h1", "r2"}) engine.Ingest(testing::Ev(ds, "a", it, "view", t += 10));
+  UserIdx a(*ds.users.Find("a"));
+  auto compare = [&] {
+    const ScoreBuffer& full = engine.ScoreSource(kSrcModel, a, t, SIZE_MAX);  // libtorch path
+    std::vector<float> f(ds.num_items());
+    for (uint32_t i = 0; i < ds.num_items(); ++i) f[i] = full.Score(ItemIdx(i));
+    const ScoreBuffer& fast = engine.ScoreSource(kSrcModel, a, t, 1000);       // cached incremental path
+    for (uint32_t i = 0; i < ds.num_items(); ++i) EXPECT_NEAR(fast.Score(ItemIdx(i)), f[i], 1e-4) << i;
+  };
+  compare();                              // builds the cache from history
+  EXPECT_EQ(src->cached_users(), 1u);
+  engine.Ingest(testing::Ev(ds, "a", "h3", "view", t += 10));  // appended at once to the cached state
+  compare();
+  // The LRU budget holds: two more users push "a" out; it is rebuilt on demand, still equal.
+  for (const char* u : {"b", "c"}) {
+    engine.Ingest(testing::Ev(ds, u, "r1", "view", t += 10));
+    (void)engine.ScoreSource(kSrcModel, UserIdx(*ds.users.Find(u)), t, 1000);
+  }
+  EXPECT_EQ(src->cached_users(), 2u);
+  compare();
+}
+
+}  // namespace
+}  // namespace vane

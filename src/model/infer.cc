@@ -87,6 +87,7 @@ void SeqInference::Append(State& st, uint32_t item) const {
     float* vc = st.v.data() + (static_cast<size_t>(l) * L) * C;
     std::copy(k, k + C, kc + static_cast<size_t>(slot) * C);
     std::copy(v, v + C, vc + static_cast<size_t>(slot) * C);
+    std::vector<float> avg(static_cast<size_t>(filled), 0.0f);
     for (int hh = 0; hh < H; ++hh) {
       // Scores against every cached position (all are at or before this one).
       float mx = -1e30f;
@@ -103,8 +104,15 @@ void SeqInference::Append(State& st, uint32_t item) const {
       for (int64_t j = 0; j < filled; ++j) {
         const float* vj = vc + static_cast<size_t>(j) * C + hh * D;
         float p = w[static_cast<size_t>(j)] / sum;
+        avg[static_cast<size_t>(j)] += p;
         for (int i = 0; i < D; ++i) att[hh * D + i] += p * vj[i];
       }
+    }
+    if (l == w_.layers - 1) {
+      // Slot j holds absolute position: the newest slot is `slot`; older ones are behind it in the ring.
+      int64_t best = std::max_element(avg.begin(), avg.end()) - avg.begin();
+      int64_t back = (slot - best + L) % L;  // how many events before the newest
+      st.attended = st.count - back;
     }
     Linear(B.proj_w, B.proj_b, att.data(), C, C, tmp.data());
     for (int i = 0; i < C; ++i) x[i] += tmp[i];

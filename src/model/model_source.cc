@@ -5,23 +5,80 @@
 
 namespace vane {
 
-ModelSource::ModelSource(const Dataset& ds, const InterestStore& interests, std::shared_ptr<const SeqModel> model)
-    : ds_(ds), interests_(interests), model_(std::move(model)) {}
+ModelSource::ModelSource(const Dataset& ds, const InterestStore& interests, std::shared_ptr<const SeqModel> model,
+                         size_t max_states)
+    : ds_(ds),
+      interests_(interests),
+      model_(std::move(model)),
+      inf_(SeqInference::FromModel(*model_)),
+      max_states_(std::max<size_t>(1, max_states)) {}
+
+size_t ModelSource::cached_users() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lru_.size();
+}
+
+size_t ModelSource::MemoryBytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lru_.size() * (inf_.StateBytes() + inf_.weights().max_len * sizeof(uint32_t));
+}
+
+void ModelSource::Append(Entry& en, uint32_t item) const {
+  size_t L = static_cast<size_t>(inf_.weights().max_len);
+  if (en.items.size() < L) en.items.resize(L);
+  en.items[static_cast<size_t>(en.state.count) % L] = item;
+  inf_.Append(en.state, item);
+}
+
+ModelSource::Entry& ModelSource::Get(UserIdx user) const {
+  auto it = index_.find(user.v);
+  if (it != index_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return lru_.front();
+  }
+  if (lru_.size() >= max_states_) {
+    index_.erase(lru_.back().user);
+    lru_.pop_back();
+  }
+  lru_.push_front(Entry{user.v, {}, {}});
+  index_[user.v] = lru_.begin();
+  Entry& en = lru_.front();
+  auto hist = interests_.Interacted(user);
+  size_t n = std::min<size_t>(hist.size(), static_cast<size_t>(inf_.weights().max_len));
+  for (size_t k = hist.size() - n; k < hist.size(); ++k) Append(en, hist[k].v);
+  return en;
+}
+
+void ModelSource::Observe(const Event& e, const UserState&) {
+  if (!e.item.valid() || ds_.actions.EffectiveWeight(e.action, e.value, e.has_value) <= 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = index_.find(e.user.v);
+  if (it == index_.end()) return;  // not active: rebuilt from history on its next request
+  Append(*it->second, e.item.v);
+}
 
 void ModelSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) const {
   auto hist = interests_.Interacted(ctx.user);
   if (hist.empty()) return;
   std::lock_guard<std::mutex> lock(mu_);
-  size_t n = std::min<size_t>(hist.size(), static_cast<size_t>(model_->config().max_len));
-  hist_.resize(n);
-  for (size_t k = 0; k < n; ++k) hist_[k] = hist[hist.size() - n + k].v;
-  int attended = -1;
-  model_->Score(hist_, scores_, &attended);
-  size_t items = std::min(scores_.size(), ds_.num_items());
-  float mx = *std::max_element(scores_.begin(), scores_.begin() + static_cast<std::ptrdiff_t>(items));
   Evidence ev;
   ev.kind = EvidenceKind::kModel;
-  ev.ref = attended >= 0 ? hist_[static_cast<size_t>(attended)] : hist_.back();
+  if (ctx.limit == SIZE_MAX) {
+    // Evaluation: the libtorch forward pass over the last max_len items; the serving cache is left alone.
+    size_t n = std::min<size_t>(hist.size(), static_cast<size_t>(model_->config().max_len));
+    hist_.resize(n);
+    for (size_t k = 0; k < n; ++k) hist_[k] = hist[hist.size() - n + k].v;
+    int attended = -1;
+    model_->Score(hist_, scores_, &attended);
+    ev.ref = attended >= 0 ? hist_[static_cast<size_t>(attended)] : hist_.back();
+  } else {
+    Entry& en = Get(ctx.user);
+    inf_.Score(en.state, scores_);
+    size_t L = static_cast<size_t>(inf_.weights().max_len);
+    ev.ref = en.state.attended >= 0 ? en.items[static_cast<size_t>(en.state.attended) % L] : hist.back().v;
+  }
+  size_t items = std::min(scores_.size(), ds_.num_items());
+  float mx = *std::max_element(scores_.begin(), scores_.begin() + static_cast<std::ptrdiff_t>(items));
   if (ctx.limit == SIZE_MAX) {
     for (size_t i = 0; i < items; ++i) out.Add(ItemIdx(static_cast<uint32_t>(i)), std::exp(scores_[i] - mx), ev);
     return;

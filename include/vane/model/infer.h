@@ -23,6 +23,7 @@ class SeqInference {
     int64_t count = 0;           // events appended so far (absolute position of the next one)
     std::vector<float> k, v;     // [layer][slot][C], ring over max_len slots
     std::vector<float> h;        // final hidden state of the newest event (C); empty before the first event
+    int64_t attended = -1;       // absolute position the newest event attended to most (last layer, heads averaged)
   };
 
   static SeqInference FromModel(const SeqModel& model);
