@@ -17,6 +17,8 @@
 #include "vane/events/formats.h"
 #include "vane/gen/generator.h"
 #include "vane/interest/describe.h"
+#include "vane/model/infer.h"
+#include "vane/model/interest_text.h"
 #include "vane/model/model_source.h"
 #include "vane/model/seq_model.h"
 #include "vane/text/subword.h"
@@ -258,7 +260,8 @@ int main(int argc, char** argv) {
   bool int_json = false;
   int_cmd->add_option("--user", int_user, "user id")->required();
   int_cmd->add_flag("--json", int_json, "print JSON");
-  std::string int_svg;
+  std::string int_svg, int_model;
+  int_cmd->add_option("--model", int_model, "a `vane train` model: add what the model says the user wants now");
   int_cmd->add_option("--plot", int_svg, "draw the interest graph (SVG) to this file");
 
   // capture
@@ -275,6 +278,8 @@ int main(int argc, char** argv) {
   cap_cmd->add_option("--covisit-decay", cap_cfg.covisit.recency_decay)->capture_default_str();
   cap_cmd->add_option("--search-share", cap_cfg.interest.search_category_share)->capture_default_str();
   cap_cmd->add_option("--keyword-share", cap_cfg.interest.keyword_share)->capture_default_str();
+  std::string cap_model;
+  cap_cmd->add_option("--model", cap_model, "a `vane train` model of the same generated data: also score its interest head");
   cap_cmd->add_option("--weights", cap_weights,
                       "base blend weights: popular,covisit,content,interest_now,interest_long,item_knn")
       ->delimiter(',')
@@ -428,6 +433,16 @@ int main(int argc, char** argv) {
     auto u = ds.users.Find(int_user);
     if (!u) return Fail(Status::NotFound("user '" + int_user + "' has no events in this data"));
     InterestSummary sum = Describe(engine.interests(), UserIdx(*u), now);
+    std::string model_en, model_zh;
+    if (!int_model.empty()) {
+      auto m = SeqModel::Load(int_model);
+      if (!m.ok()) return Fail(m.status());
+      std::vector<uint32_t> hist;
+      for (ItemIdx i : engine.interests().Interacted(UserIdx(*u))) hist.push_back(i.v);
+      ModelInterest mi = DescribeModelInterest(m->PredictInterest(hist), ds.catalog);
+      model_en = mi.text_en;
+      model_zh = mi.text_zh;
+    }
     if (!int_svg.empty()) {
       Status ps = WriteInterestGraphSvg(engine.interests(), UserIdx(*u), now, int_svg);
       if (!ps.ok()) return Fail(ps);
@@ -435,6 +450,10 @@ int main(int argc, char** argv) {
     }
     if (int_json) {
       nlohmann::json j = InterestsJson(sum);
+      if (!model_en.empty()) {
+        j["model_text"] = model_en;
+        j["model_text_zh"] = model_zh;
+      }
       j["graph"]["categories"] = nlohmann::json::array();
       for (auto& c : engine.interests().Categories(UserIdx(*u), now))
         j["graph"]["categories"].push_back({{"name", ds.catalog.category_vocab().Name(c.id)}, {"short", c.s}, {"long", c.l}});
@@ -442,7 +461,9 @@ int main(int argc, char** argv) {
         j["graph"]["keywords"].push_back({{"name", ds.catalog.keyword_vocab().Name(k.id)}, {"short", k.s}, {"long", k.l}});
       std::cout << j.dump(2) << "\n";
     } else {
-      std::cout << sum.text_en << "\n" << sum.text_zh << "\n\ninterest graph (short-term / long-term weight):\n";
+      std::cout << sum.text_en << "\n" << sum.text_zh << "\n";
+      if (!model_en.empty()) std::cout << model_en << "\n" << model_zh << "\n";
+      std::cout << "\ninterest graph (short-term / long-term weight):\n";
       for (auto& c : engine.interests().Categories(UserIdx(*u), now))
         std::cout << fmt::format("  category {:<24} {:8.3f} {:8.3f}\n", ds.catalog.category_vocab().Name(c.id), c.s, c.l);
       for (auto& k : engine.interests().Keywords(UserIdx(*u), now))
@@ -458,6 +479,26 @@ int main(int argc, char** argv) {
     if (!s.ok()) return Fail(s);
     CaptureOptions co;
     co.progress = true;
+    std::shared_ptr<SeqModel> cm;
+    std::optional<SeqInference> cinf;
+    std::unordered_map<uint32_t, SeqInference::State> cstates;
+    std::vector<float> dist;
+    if (!cap_model.empty()) {
+      auto m = SeqModel::Load(cap_model);
+      if (!m.ok()) return Fail(m.status());
+      if (m->num_items() != ds.num_items() || m->num_categories() == 0)
+        return Fail(Status::InvalidArgument(cap_model + ": not trained on this generated data with categories"));
+      cinf = SeqInference::FromModel(*m);
+      // Each positive item event goes into the user's incremental state; the top of the interest head is the
+      // model's answer to "what does this user want now".
+      co.model_interest = [&](const Event& e) -> std::optional<uint32_t> {
+        auto& st = cstates[e.user.v];
+        if (e.item.valid() && ds.actions.EffectiveWeight(e.action, e.value, e.has_value) > 0) cinf->Append(st, e.item.v);
+        if (st.h.empty()) return std::nullopt;
+        cinf->Interest(st, dist);
+        return static_cast<uint32_t>(std::max_element(dist.begin(), dist.end()) - dist.begin());
+      };
+    }
     for (size_t i = 0; i < cap_weights.size() && i < kNumSources; ++i) cap_cfg.base[i] = cap_weights[i];
     CaptureReport rep = MeasureCapture(g, ds, cap_cfg, co);
     std::cout << rep.ToText() << "\n";
@@ -528,10 +569,18 @@ int main(int argc, char** argv) {
                                    ds.num_items(), item_text.vocab_size);
       }
     }
+    // Main category of each item, for the interest head.
+    ItemCategories cats;
+    cats.num_categories = static_cast<int>(ds.catalog.category_vocab().size());
+    for (uint32_t i = 0; i < ds.num_items(); ++i) {
+      auto c = ds.catalog.categories(ItemIdx(i));
+      cats.main.push_back(c.empty() ? -1 : static_cast<int32_t>(c[0]));
+    }
     std::vector<EpochLog> curve;
     auto t0 = std::chrono::steady_clock::now();
     auto model = SeqModel::Train(split, ds.num_items(), mc, &curve, !trd.quiet,
-                                 item_text.vocab_size > 0 ? &item_text : nullptr);
+                                 item_text.vocab_size > 0 ? &item_text : nullptr,
+                                 cats.num_categories > 0 ? &cats : nullptr);
     if (!model.ok()) return Fail(model.status());
     double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (Status w = model->Save(out); !w.ok()) return Fail(w);

@@ -45,6 +45,7 @@ CaptureReport MeasureCapture(const gen::Generated& g, const Dataset& ds, const E
   std::vector<double> lags;
   size_t acc = 0, acc_settled = 0, settled = 0, next_hits = 0;
   size_t noise = 0;
+  size_t model_hits = 0, model_hits_settled = 0;
   Progress bar("capture replay", ds.events.size(), "events", false);
   if (!opt.progress) bar.Finish();
   for (size_t i = 0; i < ds.events.size(); ++i) {
@@ -69,6 +70,12 @@ CaptureReport MeasureCapture(const gen::Generated& g, const Dataset& ds, const E
     bool right = !cats.empty() && intent && cats[0].id == *intent;
     acc += right;
     bool first_of_segment = last_segment[e.user.v] != t.segment;
+    if (opt.model_interest) {
+      std::optional<uint32_t> mi = opt.model_interest(e);
+      bool hit = mi && intent && *mi == *intent;
+      model_hits += hit;
+      if (!first_of_segment) model_hits_settled += hit;
+    }
     last_segment[e.user.v] = t.segment;
     if (!first_of_segment) {
       ++settled;
@@ -104,6 +111,10 @@ CaptureReport MeasureCapture(const gen::Generated& g, const Dataset& ds, const E
   rep.interest_accuracy_settled = settled ? static_cast<double>(acc_settled) / static_cast<double>(settled) : 0;
   rep.next_interest_accuracy = rep.switches ? static_cast<double>(next_hits) / static_cast<double>(rep.switches) : 0;
   rep.noise = rep.events ? static_cast<double>(noise) / static_cast<double>(rep.events) : 0;
+  if (opt.model_interest && rep.events) {
+    rep.model_interest_accuracy = static_cast<double>(model_hits) / static_cast<double>(rep.events);
+    rep.model_interest_settled = settled ? static_cast<double>(model_hits_settled) / static_cast<double>(settled) : 0;
+  }
   if (!lags.empty()) {
     std::sort(lags.begin(), lags.end());
     size_t n = lags.size();
@@ -127,17 +138,24 @@ std::string CaptureReport::ToJson() const {
                       {"interest_accuracy_settled", interest_accuracy_settled},
                       {"next_interest_accuracy_markov", next_interest_accuracy},
                       {"noise", noise},
+                      {"model_interest_accuracy", model_interest_accuracy},
+                      {"model_interest_accuracy_settled", model_interest_settled},
                       {"seconds", seconds}};
   return j.dump(2);
 }
 
 std::string CaptureReport::ToText() const {
+  std::string model = model_interest_accuracy < 0
+                          ? ""
+                          : fmt::format(" | model's top interest correct {:.1f}% (all), {:.1f}% (settled)",
+                                        100 * model_interest_accuracy, 100 * model_interest_settled);
   return fmt::format(
       "events {} (noise {:.1f}%) | switches {} | captured {} ({:.1f}% within 1 event) | lag median {:.1f} mean {:.2f} "
       "| top interest correct {:.1f}% (all events), {:.1f}% (after the first event of a segment) | Markov next-interest "
       "top-1 {:.1f}% | {:.1f} s",
       events, 100 * noise, switches, captured, switches ? 100.0 * captured_within_1 / switches : 0.0, median_lag,
-      mean_lag, 100 * interest_accuracy, 100 * interest_accuracy_settled, 100 * next_interest_accuracy, seconds);
+      mean_lag, 100 * interest_accuracy, 100 * interest_accuracy_settled, 100 * next_interest_accuracy, seconds) +
+         model;
 }
 
 }  // namespace vane

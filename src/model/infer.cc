@@ -127,6 +127,17 @@ void SeqInference::Append(State& st, uint32_t item) const {
   ++st.count;
 }
 
+void SeqInference::Interest(const State& st, std::vector<float>& out) const {
+  out.clear();
+  if (w_.num_categories == 0 || st.h.empty()) return;
+  const int C = w_.dim, K = w_.num_categories;
+  out.resize(K);
+  Linear(w_.interest_w, w_.interest_b, st.h.data(), C, K, out.data());
+  float mx = *std::max_element(out.begin(), out.end()), sum = 0;
+  for (float& z : out) sum += (z = std::exp(z - mx));
+  for (float& z : out) z /= sum;
+}
+
 void SeqInference::Score(const State& st, std::vector<float>& out) const {
   const int C = w_.dim;
   out.resize(w_.num_items);

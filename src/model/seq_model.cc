@@ -78,7 +78,15 @@ struct NetImpl : torch::nn::Module {
   // text: per item (index = ItemIdx) its subword ids, or null for a model without text. `vocab`/`total_pieces` size
   // the text tables when loading (the buffers are then filled by torch::load).
   NetImpl(int64_t n_items, const SeqModelConfig& cfg, const ItemText* text = nullptr, int64_t vocab = 0,
-          int64_t total_pieces = 0) {
+          int64_t total_pieces = 0, const ItemCategories* cats = nullptr, int64_t n_cats = 0) {
+    if (cats) n_cats = cats->num_categories;
+    if (n_cats > 0) {
+      interest = register_module("interest", torch::nn::Linear(cfg.dim, n_cats));
+      std::vector<int64_t> mc(static_cast<size_t>(n_items) + 1, -1);
+      if (cats)
+        for (int64_t i = 0; i < n_items && i < static_cast<int64_t>(cats->main.size()); ++i) mc[i + 1] = cats->main[i];
+      item_cat = register_buffer("item_cat", torch::tensor(mc, torch::kLong));
+    }
     item = register_module("item", torch::nn::Embedding(torch::nn::EmbeddingOptions(n_items + 1, cfg.dim).padding_idx(0)));
     if (text) {
       vocab = text->vocab_size;
@@ -140,7 +148,8 @@ struct NetImpl : torch::nn::Module {
   }
 
   torch::nn::Embedding item{nullptr}, sub{nullptr};
-  torch::Tensor piece_ids, piece_offsets;
+  torch::nn::Linear interest{nullptr};
+  torch::Tensor piece_ids, piece_offsets, item_cat;
   torch::nn::Dropout drop{nullptr};
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm ln{nullptr};
@@ -177,7 +186,7 @@ double LrAt(const SeqModelConfig& cfg, int64_t step, int64_t total) {
 struct SeqModel::Impl {
   SeqModelConfig cfg;
   size_t num_items = 0;
-  int64_t text_vocab = 0, text_pieces = 0;
+  int64_t text_vocab = 0, text_pieces = 0, num_categories = 0;
   Net net{nullptr};
 };
 
@@ -188,6 +197,19 @@ SeqModel& SeqModel::operator=(SeqModel&&) noexcept = default;
 const SeqModelConfig& SeqModel::config() const { return impl_->cfg; }
 size_t SeqModel::num_items() const { return impl_->num_items; }
 bool SeqModel::has_text() const { return impl_->text_vocab > 0; }
+int SeqModel::num_categories() const { return static_cast<int>(impl_->num_categories); }
+
+std::vector<float> SeqModel::PredictInterest(std::span<const uint32_t> history) const {
+  if (!impl_->net->interest || history.empty()) return {};
+  torch::NoGradGuard g;
+  impl_->net->eval();
+  int L = static_cast<int>(std::min<size_t>(history.size(), static_cast<size_t>(impl_->cfg.max_len)));
+  std::vector<int64_t> ids(L);
+  Window(history, L, ids.data());
+  auto t = torch::from_blob(ids.data(), {1, L}, torch::kLong).clone();
+  auto p = torch::softmax(impl_->net->interest(impl_->net->forward(t).select(1, L - 1)), -1).squeeze(0).contiguous();
+  return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+}
 
 SeqWeights SeqModel::Export() const {
   torch::NoGradGuard g;
@@ -210,6 +232,11 @@ SeqWeights SeqModel::Export() const {
   }
   w.lnf_g = vec(impl_->net->ln->weight);
   w.lnf_b = vec(impl_->net->ln->bias);
+  if (impl_->net->interest) {
+    w.interest_w = vec(impl_->net->interest->weight);
+    w.interest_b = vec(impl_->net->interest->bias);
+    w.num_categories = static_cast<int>(impl_->num_categories);
+  }
   return w;
 }
 
@@ -296,7 +323,8 @@ std::pair<double, double> Validate(Net& net, const SeqSplit& split, const SeqMod
 }  // namespace
 
 Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg,
-                                 std::vector<EpochLog>* log, bool progress, const ItemText* text) {
+                                 std::vector<EpochLog>* log, bool progress, const ItemText* text,
+                                 const ItemCategories* cats) {
   try {
     torch::manual_seed(cfg.seed);
     torch::set_num_threads(cfg.threads);
@@ -304,7 +332,9 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
     impl->cfg = cfg;
     impl->num_items = num_items;
     if (text && text->vocab_size <= 0) text = nullptr;
-    impl->net = Net(static_cast<int64_t>(num_items), cfg, text);
+    if (cats && cats->num_categories <= 0) cats = nullptr;
+    impl->net = Net(static_cast<int64_t>(num_items), cfg, text, 0, 0, cats);
+    if (cats) impl->num_categories = cats->num_categories;
     if (text) {
       impl->text_vocab = text->vocab_size;
       impl->text_pieces = impl->net->piece_ids.numel();
@@ -431,6 +461,13 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
           loss = torch::nn::functional::cross_entropy(logits, torch::zeros({logits.size(0)}, torch::kLong));
         } else {
           loss = torch::nn::functional::cross_entropy(net->Logits(h, table), target - 1);
+        }
+        if (net->interest && cfg.interest_weight > 0) {
+          auto cat = net->item_cat.index_select(0, target);  // main category of each next item (-1: none)
+          if (cat.ge(0).any().item<bool>())
+            loss = loss + cfg.interest_weight *
+                              torch::nn::functional::cross_entropy(
+                                  net->interest(h), cat, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1));
         }
         auto tp2 = Clock::now();
         double lr = LrAt(cfg, step, total);
@@ -603,7 +640,8 @@ Status SeqModel::Save(const std::string& dir) const {
                         {"num_items", impl_->num_items}, {"dim", impl_->cfg.dim},
                         {"layers", impl_->cfg.layers},   {"heads", impl_->cfg.heads},
                         {"max_len", impl_->cfg.max_len}, {"dropout", impl_->cfg.dropout},
-                        {"text_vocab", impl_->text_vocab}, {"text_pieces", impl_->text_pieces}};
+                        {"text_vocab", impl_->text_vocab}, {"text_pieces", impl_->text_pieces},
+                        {"num_categories", impl_->num_categories}};
     std::ofstream(dir + "/model.json") << j.dump(2) << "\n";
     torch::save(impl_->net, dir + "/weights.pt");
     return Status::Ok();
@@ -631,7 +669,9 @@ Result<SeqModel> SeqModel::Load(const std::string& dir) {
     impl->cfg.dropout = j.at("dropout").get<float>();
     impl->text_vocab = j.value("text_vocab", int64_t{0});
     impl->text_pieces = j.value("text_pieces", int64_t{0});
-    impl->net = Net(static_cast<int64_t>(impl->num_items), impl->cfg, nullptr, impl->text_vocab, impl->text_pieces);
+    impl->num_categories = j.value("num_categories", int64_t{0});
+    impl->net = Net(static_cast<int64_t>(impl->num_items), impl->cfg, nullptr, impl->text_vocab, impl->text_pieces,
+                    nullptr, impl->num_categories);
     torch::load(impl->net, dir + "/weights.pt");
     return SeqModel(std::move(impl));
   } catch (const std::exception& ex) {

@@ -9,6 +9,8 @@
 //    switch event) names the new intent.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "vane/events/import.h"
@@ -25,6 +27,9 @@ struct CaptureOptions {
   size_t k = 10;
   size_t need = 5;
   bool progress = false;
+  // Optional: the model's top interest (a category id) after each event, given the event; the report then also
+  // scores the model's interest against the truth. Called once per event, in replay order.
+  std::function<std::optional<uint32_t>(const Event&)> model_interest;
 };
 
 struct CaptureReport {
@@ -33,6 +38,8 @@ struct CaptureReport {
   double interest_accuracy = 0;          // over all events
   double interest_accuracy_settled = 0;  // excluding the first event of each segment
   double next_interest_accuracy = 0;     // Markov top-1 at switches
+  double model_interest_accuracy = -1;   // the model's top interest = true intent, all events (-1: no model)
+  double model_interest_settled = -1;    // same, excluding the first event of each segment
   double noise = 0;
   double seconds = 0;
   std::string ToJson() const;

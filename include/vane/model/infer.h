@@ -32,6 +32,8 @@ class SeqInference {
   void Append(State& st, uint32_t item) const;
   // out[i] = score of item i as the next one (the model's logits). REQUIRES: at least one event appended.
   void Score(const State& st, std::vector<float>& out) const;
+  // P(next interest = c) from the interest head (softmax over categories); empty without the head.
+  void Interest(const State& st, std::vector<float>& out) const;
   // Bytes of one user's State once it holds max_len events.
   size_t StateBytes() const;
   const SeqWeights& weights() const { return w_; }

@@ -30,6 +30,7 @@ struct SeqModelConfig {
   float weight_decay = 0.0f;
   int warmup_steps = 100;
   float clip = 1.0f;
+  float interest_weight = 0.2f;  // weight of the interest head's cross-entropy in the loss
   int patience = 5;        // epochs without validation NDCG@10 gain before stopping
   int eval_users = 2000;   // validation users evaluated per epoch (seeded sample; 0 = all)
   int threads = 2;
@@ -53,6 +54,13 @@ SeqSplit MakeSeqSplit(const Dataset& ds);
 struct ItemText {
   std::vector<std::vector<int>> pieces;
   int vocab_size = 0;
+};
+
+// Item categories for the interest head: per item its main category id (-1: none) and the number of categories.
+// With them the model also learns P(next interest | history), a softmax over categories (the interest head).
+struct ItemCategories {
+  std::vector<int32_t> main;
+  int num_categories = 0;
 };
 
 struct EpochLog {
@@ -84,6 +92,8 @@ struct SeqWeights {
   };
   std::vector<Layer> blocks;
   std::vector<float> lnf_g, lnf_b;
+  std::vector<float> interest_w, interest_b;  // (num_categories x dim), empty without the interest head
+  int num_categories = 0;
 };
 
 class SeqModel {
@@ -95,8 +105,12 @@ class SeqModel {
   // Trains on split.train; selects the epoch with the best validation NDCG@10 (early stopping); logs one line per
   // epoch to stderr when `progress`. Curves are returned in `log`.
   static Result<SeqModel> Train(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg,
-                                std::vector<EpochLog>* log, bool progress, const ItemText* text = nullptr);
+                                std::vector<EpochLog>* log, bool progress, const ItemText* text = nullptr,
+                                const ItemCategories* cats = nullptr);
   bool has_text() const;
+  int num_categories() const;
+  // P(next interest = c | history) from the interest head. Empty when trained without categories.
+  std::vector<float> PredictInterest(std::span<const uint32_t> history) const;
   SeqWeights Export() const;
   static Result<SeqModel> Load(const std::string& dir);
   Status Save(const std::string& dir) const;

@@ -1,0 +1,22 @@
+// What the model says the user wants now, in English and Chinese, from its interest head (P(next interest)).
+// The interest graph's text (interest/describe.h) is the fallback when the model has no interest head.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vane/events/dataset.h"
+
+namespace vane {
+
+struct ModelInterest {
+  std::vector<std::pair<uint32_t, float>> top;  // (category, probability), most likely first
+  std::string text_en, text_zh;
+};
+
+// `dist`: probabilities over the catalogue's categories. Names the top interest, and the second when it holds at
+// least a third of the top one's probability.
+ModelInterest DescribeModelInterest(const std::vector<float>& dist, const Catalog& catalog);
+
+}  // namespace vane
