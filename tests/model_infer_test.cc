@@ -81,3 +81,53 @@ TEST(SeqInference, BeyondTheWindowTheCacheSlides) {
 
 }  // namespace
 }  // namespace vane
+
+namespace vane {
+namespace {
+
+// Items 0..9 are category 0, 10..19 category 1; users stay in one category. The interest head must say which, and
+// the incremental path must agree with the libtorch one.
+TEST(SeqInterestHead, LearnsTheCategoryAndBothPathsAgree) {
+  SeqSplit s;
+  uint64_t x = 5;
+  for (int u = 0; u < 100; ++u) {
+    std::vector<uint32_t> q;
+    for (int k = 0; k < 6; ++k) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      q.push_back((u % 2 ? 10u : 0u) + static_cast<uint32_t>((x >> 33) % 10));
+    }
+    s.train.push_back(q);
+    s.val_target.push_back(UINT32_MAX);
+    s.test_target.push_back(UINT32_MAX);
+  }
+  ItemCategories cats;
+  cats.num_categories = 2;
+  for (int i = 0; i < 20; ++i) cats.main.push_back(i < 10 ? 0 : 1);
+  SeqModelConfig c;
+  c.dim = 16;
+  c.layers = 1;
+  c.max_len = 8;
+  c.epochs = 15;
+  c.lr = 1e-2f;
+  c.warmup_steps = 5;
+  c.threads = 1;
+  c.interest_weight = 1.0f;
+  auto m = SeqModel::Train(s, 20, c, nullptr, false, nullptr, &cats);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->num_categories(), 2);
+  std::vector<uint32_t> hist = {12, 15, 11};
+  auto p = m->PredictInterest(hist);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_NEAR(p[0] + p[1], 1.0, 1e-5);
+  EXPECT_GT(p[1], 0.8);
+  SeqInference inf = SeqInference::FromModel(*m);
+  SeqInference::State st;
+  for (uint32_t i : hist) inf.Append(st, i);
+  std::vector<float> q;
+  inf.Interest(st, q);
+  ASSERT_EQ(q.size(), 2u);
+  EXPECT_NEAR(q[1], p[1], 1e-4);
+}
+
+}  // namespace
+}  // namespace vane

@@ -507,7 +507,10 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
         std::fprintf(stderr, "  time: batches %.1f s | trunk fwd %.1f s | head fwd %.1f s | backward %.1f s | update %.1f s\n",
                      prof[0], prof[1], prof[2], prof[3], prof[4]);
       all_log.push_back(e);
-      if (ndcg > best) {
+      if (val_users.empty()) {
+        // Nothing to select on: the last epoch is the model.
+        best_state.str("");
+      } else if (ndcg > best) {
         best = ndcg;
         since_best = 0;
         best_state.str("");
@@ -546,7 +549,7 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
         std::filesystem::rename(nx, ck);
       }
     }
-    if (!best_state.str().empty()) torch::load(net, best_state);
+    if (!best_state.str().empty()) torch::load(net, best_state);  // empty: keep the last epoch's weights
     return SeqModel(std::move(impl));
   } catch (const std::exception& ex) {
     return Status::Internal(std::string("sequence model training failed: ") + ex.what());
