@@ -3,7 +3,7 @@
 # Idempotent; needs root (or sudo). Nothing else is downloaded at build or run time.
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build
-      nlohmann-json3-dev libcli11-dev libfmt-dev libsentencepiece-dev
+      nlohmann-json3-dev libcli11-dev libfmt-dev libsentencepiece-dev libhnswlib-dev
       libgtest-dev libbenchmark-dev
       libtorch-dev libopenblas0-openmp)  # OpenBLAS replaces the reference BLAS libtorch would otherwise use
 missing=()

@@ -123,3 +123,46 @@ TEST(ModelSource, ServingCacheFollowsEveryEventAndMatchesTheFullPass) {
 
 }  // namespace
 }  // namespace vane
+
+namespace vane {
+namespace {
+
+TEST(ModelSource, HnswServingFindsTheSameTopItemsOnASmallCatalogue) {
+  Dataset ds = testing::TwoTopicDataset();
+  SeqSplit split;
+  for (int u = 0; u < 30; ++u) {
+    split.train.push_back({static_cast<uint32_t>(u % 12), static_cast<uint32_t>((u + 1) % 12), static_cast<uint32_t>((u + 2) % 12)});
+    split.val_target.push_back(UINT32_MAX);
+    split.test_target.push_back(UINT32_MAX);
+  }
+  SeqModelConfig c;
+  c.dim = 16;
+  c.layers = 1;
+  c.max_len = 8;
+  c.epochs = 2;
+  c.threads = 1;
+  auto m = SeqModel::Train(split, ds.num_items(), c, nullptr, false);
+  ASSERT_TRUE(m.ok());
+  auto model = std::make_shared<const SeqModel>(std::move(m.value()));
+  Engine engine(ds);
+  engine.Ingest(testing::Ev(ds, "a", "r0", "view", 1000));
+  engine.Ingest(testing::Ev(ds, "a", "h2", "view", 1010));
+  UserIdx a(*ds.users.Find("a"));
+  ModelSource exact(ds, engine.interests(), model, 10, /*ann_min_items=*/1000000);
+  ModelSource ann(ds, engine.interests(), model, 10, /*ann_min_items=*/1);
+  RetrievalContext ctx{a, 1020, engine.interests().Find(a), 5};
+  ScoreBuffer x, y;
+  x.Reset(ds.num_items());
+  y.Reset(ds.num_items());
+  exact.Generate(ctx, x);
+  ann.Generate(ctx, y);
+  ASSERT_EQ(x.touched().size(), 5u);
+  ASSERT_EQ(y.touched().size(), 5u);
+  for (uint32_t i : x.touched()) {
+    EXPECT_TRUE(y.Has(ItemIdx(i))) << i;
+    EXPECT_NEAR(y.Score(ItemIdx(i)), x.Score(ItemIdx(i)), 1e-4);
+  }
+}
+
+}  // namespace
+}  // namespace vane

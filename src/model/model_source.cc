@@ -6,12 +6,18 @@
 namespace vane {
 
 ModelSource::ModelSource(const Dataset& ds, const InterestStore& interests, std::shared_ptr<const SeqModel> model,
-                         size_t max_states)
+                         size_t max_states, size_t ann_min_items)
     : ds_(ds),
       interests_(interests),
       model_(std::move(model)),
       inf_(SeqInference::FromModel(*model_)),
-      max_states_(std::max<size_t>(1, max_states)) {}
+      max_states_(std::max<size_t>(1, max_states)) {
+  const SeqWeights& w = inf_.weights();
+  if (w.num_items >= ann_min_items) {
+    ann_ = MakeHnswIndex();
+    ann_->Build(w.table.data() + w.dim, w.num_items, w.dim);  // rows 1..N (row 0 is padding)
+  }
+}
 
 size_t ModelSource::cached_users() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -73,9 +79,15 @@ void ModelSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) const 
     ev.ref = attended >= 0 ? hist_[static_cast<size_t>(attended)] : hist_.back();
   } else {
     Entry& en = Get(ctx.user);
-    inf_.Score(en.state, scores_);
     size_t L = static_cast<size_t>(inf_.weights().max_len);
     ev.ref = en.state.attended >= 0 ? en.items[static_cast<size_t>(en.state.attended) % L] : hist.back().v;
+    if (ann_) {  // large catalogue: the index finds the best `limit` items without scoring the rest
+      auto top = ann_->Search(en.state.h.data(), ctx.limit);
+      float mx = top.empty() ? 0.0f : top.front().second;
+      for (const auto& [i, s] : top) out.Add(ItemIdx(i), std::exp(s - mx), ev);
+      return;
+    }
+    inf_.Score(en.state, scores_);
   }
   size_t items = std::min(scores_.size(), ds_.num_items());
   float mx = *std::max_element(scores_.begin(), scores_.begin() + static_cast<std::ptrdiff_t>(items));

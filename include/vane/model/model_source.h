@@ -17,14 +17,17 @@
 
 #include "vane/model/infer.h"
 #include "vane/model/seq_model.h"
+#include "vane/retrieve/ann.h"
 #include "vane/retrieve/source.h"
 
 namespace vane {
 
 class ModelSource final : public CandidateSource {
  public:
+  // Catalogues of at least `ann_min_items` items are served through an HNSW index over the item vectors
+  // (retrieve/ann.h) instead of scoring every item.
   ModelSource(const Dataset& ds, const InterestStore& interests, std::shared_ptr<const SeqModel> model,
-              size_t max_states = 1000);
+              size_t max_states = 1000, size_t ann_min_items = 50000);
   std::string_view name() const override { return "model"; }
   void Observe(const Event& e, const UserState& before) override;
   void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const override;
@@ -46,6 +49,7 @@ class ModelSource final : public CandidateSource {
   std::shared_ptr<const SeqModel> model_;
   SeqInference inf_;
   size_t max_states_;
+  std::unique_ptr<VectorIndex> ann_;
   mutable std::mutex mu_;
   mutable std::list<Entry> lru_;  // most recent first
   mutable std::unordered_map<uint32_t, std::list<Entry>::iterator> index_;
