@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "vane/core/progress.h"
 #include "vane/eval/capture.h"
 #include "vane/eval/evaluator.h"
 #include "vane/eval/plot.h"
@@ -91,6 +92,54 @@ Status UseModel(const std::string& dir, EngineConfig& cfg) {
     return std::make_unique<ModelSource>(ds, st, shared);
   };
   return Status::Ok();
+}
+
+// Side information for the model: item text through vane's own subword tokenizer (trained on the catalogue and the
+// query text, saved with the model) and each item's main category (for the interest head).
+struct SideInfo {
+  ItemText text;
+  ItemCategories cats;
+  std::optional<text::SubwordTokenizer> tokenizer;
+};
+
+Result<SideInfo> BuildSideInfo(const Dataset& ds, bool use_text, int text_vocab, bool quiet) {
+  SideInfo side;
+  if (use_text) {
+    std::vector<std::string> texts(ds.num_items());
+    size_t with_text = 0;
+    for (uint32_t i = 0; i < ds.num_items(); ++i) {
+      const Item& it = ds.catalog.item(ItemIdx(i));
+      std::string t = it.title;
+      for (const auto& c : it.categories) t += " " + c;
+      if (!it.text.empty()) t += " " + it.text;
+      with_text += !text::Normalize(t).empty();
+      texts[i] = std::move(t);
+    }
+    std::vector<std::string> corpus = texts;
+    for (uint32_t q = 0; q < ds.queries.size(); ++q) corpus.push_back(ds.queries.Name(q));
+    if (with_text > 0) {
+      text::SubwordTokenizer::Options to;
+      to.vocab_size = text_vocab;
+      auto tok = text::SubwordTokenizer::Train(corpus, to);
+      if (!tok.ok()) return tok.status();
+      side.text.vocab_size = tok->vocab_size();
+      for (const auto& t : texts) {
+        auto ids = tok->Encode(t);
+        if (ids.size() > 32) ids.resize(32);
+        side.text.pieces.push_back(std::move(ids));
+      }
+      side.tokenizer = std::move(tok.value());
+      if (!quiet)
+        std::cerr << fmt::format("item text: {} of {} items have text; {} subword pieces\n", with_text, ds.num_items(),
+                                 side.text.vocab_size);
+    }
+  }
+  side.cats.num_categories = static_cast<int>(ds.catalog.category_vocab().size());
+  for (uint32_t i = 0; i < ds.num_items(); ++i) {
+    auto c = ds.catalog.categories(ItemIdx(i));
+    side.cats.main.push_back(c.empty() ? -1 : static_cast<int32_t>(c[0]));
+  }
+  return side;
 }
 
 int Fail(const Status& s) {
@@ -329,6 +378,8 @@ int main(int argc, char** argv) {
   auto* demo_cmd = app.add_subcommand("demo", "the worked example on the built-in data: interests and recommendations");
   DataFlags dd;
   AddDataFlags(demo_cmd, dd);
+  int demo_epochs = 8;
+  demo_cmd->add_option("--model-epochs", demo_epochs, "train a small behaviour model first (0 = none)")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -536,46 +587,11 @@ int main(int argc, char** argv) {
     Status ls = Load(trd, ds);
     if (!ls.ok()) return Fail(ls);
     SeqSplit split = MakeSeqSplit(ds);
-    // Item text through vane's own subword tokenizer, trained on the catalogue and query text; saved with the model.
-    ItemText item_text;
-    std::optional<text::SubwordTokenizer> tokenizer;
-    if (!no_text) {
-      std::vector<std::string> texts(ds.num_items());
-      size_t with_text = 0;
-      for (uint32_t i = 0; i < ds.num_items(); ++i) {
-        const Item& it = ds.catalog.item(ItemIdx(i));
-        std::string t = it.title;
-        for (const auto& c : it.categories) t += " " + c;
-        if (!it.text.empty()) t += " " + it.text;
-        with_text += !text::Normalize(t).empty();
-        texts[i] = std::move(t);
-      }
-      std::vector<std::string> corpus = texts;
-      for (uint32_t q = 0; q < ds.queries.size(); ++q) corpus.push_back(ds.queries.Name(q));
-      if (with_text > 0) {
-        text::SubwordTokenizer::Options to;
-        to.vocab_size = text_vocab;
-        auto tok = text::SubwordTokenizer::Train(corpus, to);
-        if (!tok.ok()) return Fail(tok.status());
-        item_text.vocab_size = tok->vocab_size();
-        for (const auto& t : texts) {
-          auto ids = tok->Encode(t);
-          if (ids.size() > 32) ids.resize(32);
-          item_text.pieces.push_back(std::move(ids));
-        }
-        tokenizer = std::move(tok.value());
-        if (!trd.quiet)
-          std::cerr << fmt::format("item text: {} of {} items have text; {} subword pieces\n", with_text,
-                                   ds.num_items(), item_text.vocab_size);
-      }
-    }
-    // Main category of each item, for the interest head.
-    ItemCategories cats;
-    cats.num_categories = static_cast<int>(ds.catalog.category_vocab().size());
-    for (uint32_t i = 0; i < ds.num_items(); ++i) {
-      auto c = ds.catalog.categories(ItemIdx(i));
-      cats.main.push_back(c.empty() ? -1 : static_cast<int32_t>(c[0]));
-    }
+    auto side = BuildSideInfo(ds, !no_text, text_vocab, trd.quiet);
+    if (!side.ok()) return Fail(side.status());
+    ItemText& item_text = side->text;
+    ItemCategories& cats = side->cats;
+    std::optional<text::SubwordTokenizer>& tokenizer = side->tokenizer;
     std::vector<EpochLog> curve;
     auto t0 = std::chrono::steady_clock::now();
     auto model = SeqModel::Train(split, ds.num_items(), mc, &curve, !trd.quiet,
@@ -635,7 +651,32 @@ int main(int argc, char** argv) {
     Dataset ds;
     Status s = Load(dd, ds);
     if (!s.ok()) return Fail(s);
-    Engine engine(ds);
+    EngineConfig dcfg;
+    std::shared_ptr<const SeqModel> dmodel;
+    if (demo_epochs > 0) {
+      // A small behaviour model, trained here in seconds, joins the blend.
+      auto side = BuildSideInfo(ds, true, 2000, true);
+      if (!side.ok()) return Fail(side.status());
+      SeqModelConfig smc;
+      smc.dim = 32;
+      smc.epochs = demo_epochs;
+      smc.max_len = 50;
+      smc.batch = 32;
+      smc.lr = 5e-3f;
+      smc.warmup_steps = 10;
+      auto t0 = std::chrono::steady_clock::now();
+      auto m = SeqModel::Train(MakeSeqSplit(ds), ds.num_items(), smc, nullptr, false,
+                               side->text.vocab_size > 0 ? &side->text : nullptr, &side->cats);
+      if (!m.ok()) return Fail(m.status());
+      dmodel = std::make_shared<const SeqModel>(std::move(m.value()));
+      std::cout << fmt::format("trained a behaviour model ({} epochs, width 32, item text + interest head) in {}\n",
+                               demo_epochs,
+                               FormatDuration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+      dcfg.model_source = [dmodel](const Dataset& d, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+        return std::make_unique<ModelSource>(d, st, dmodel);
+      };
+    }
+    Engine engine(ds, dcfg);
     IngestAll(ds, engine, false);
     std::cout << fmt::format("vane demo on '{}' data: {} users, {} items ({} types), {} events\n\n", ds.name,
                              ds.num_users(), ds.num_items(), ds.catalog.type_vocab().size(), ds.events.size());
@@ -645,7 +686,14 @@ int main(int argc, char** argv) {
     std::cout << "The worked example - user A:\n";
     for (const auto& st : res->steps) std::cout << "  - " << st.description << "\n";
     std::cout << "\nWhat A is into (from the interest graph):\n  " << res->interests.text_en << "\n  "
-              << res->interests.text_zh << "\n\nRecommendations for A, with reasons:\n";
+              << res->interests.text_zh << "\n";
+    if (dmodel) {
+      std::vector<uint32_t> hist;
+      for (ItemIdx i : engine.interests().Interacted(UserIdx(*ds.users.Find("A")))) hist.push_back(i.v);
+      ModelInterest mi = DescribeModelInterest(dmodel->PredictInterest(hist), ds.catalog);
+      std::cout << "What the behaviour model says:\n  " << mi.text_en << "\n  " << mi.text_zh << "\n";
+    }
+    std::cout << "\nRecommendations for A, with reasons:\n";
     PrintRecs(res->recommendations, false);
     // A generated user with a long history, for contrast.
     if (ds.users.Find("u0")) {
