@@ -38,6 +38,8 @@ check eval 0 "blend" -- "$VANE" eval --format vane --input "$TMP/gen" --quiet --
 check eval-json 0 '"ndcg@10"' -- cat "$TMP/e.json"
 check tokenizer 0 "pieces, written to" -- "$VANE" tokenizer --format vane --input "$TMP/gen" --out "$TMP/sp.model" --quiet
 check train 0 "test users [0-9]+ \| hr@10" -- "$VANE" train --format vane --input "$TMP/gen" --epochs 2 --out "$TMP/model" --quiet
+check eval-model 0 "^model " -- "$VANE" eval --format vane --input "$TMP/gen" --model "$TMP/model" --quiet
+check eval-model-mismatch 2 "trained on [0-9]+ items" -- "$VANE" eval --format pairs --input "$(dirname "$0")/fixtures/formats/pairs/plain.txt" --model "$TMP/model" --quiet
 check demo 0 "because you searched" -- "$VANE" demo --users 60 --quiet
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -82,13 +82,15 @@ Status Load(const DataFlags& f, Dataset& ds, gen::Generated* gen_out = nullptr) 
 }
 
 // Installs a trained sequence model (a `vane train` directory) as the blend's model source.
-Status UseModel(const std::string& dir, EngineConfig& cfg) {
+Status UseModel(const std::string& dir, const Dataset& ds, EngineConfig& cfg) {
   if (dir.empty()) return Status::Ok();
   auto m = SeqModel::Load(dir);
   if (!m.ok()) return m.status();
+  if (m->num_items() != ds.num_items())
+    return Status::InvalidArgument(fmt::format("{}: the model was trained on {} items, this data has {}", dir,
+                                               m->num_items(), ds.num_items()));
   auto shared = std::make_shared<const SeqModel>(std::move(m.value()));
   cfg.model_source = [shared](const Dataset& ds, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
-    if (shared->num_items() != ds.num_items()) return nullptr;  // trained on another catalogue
     return std::make_unique<ModelSource>(ds, st, shared);
   };
   return Status::Ok();
@@ -432,7 +434,7 @@ int main(int argc, char** argv) {
     eo.fit_weights = !no_fit;
     eo.progress = !ev.quiet;
     EngineConfig cfg = eval_cfg;
-    if (Status ms = UseModel(eval_model, cfg); !ms.ok()) return Fail(ms);
+    if (Status ms = UseModel(eval_model, ds, cfg); !ms.ok()) return Fail(ms);
     auto rep = Evaluate(ds, cfg, eo);
     if (!rep.ok()) return Fail(rep.status());
     rep->Print(std::cout);
@@ -466,7 +468,7 @@ int main(int argc, char** argv) {
     if (!s.ok()) return Fail(s);
     EngineConfig ecfg;
     if (*rec_cmd)
-      if (Status ms = UseModel(rec_model, ecfg); !ms.ok()) return Fail(ms);
+      if (Status ms = UseModel(rec_model, ds, ecfg); !ms.ok()) return Fail(ms);
     Engine engine(ds, ecfg);
     IngestAll(ds, engine, f.quiet);
     Timestamp now = DataNow(ds);
