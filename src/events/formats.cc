@@ -204,6 +204,11 @@ Status OpenData(LineReader& lr, const std::string& file, const LoadOptions& opt)
 }
 
 // Sequential position per user, for synthetic timestamps. Files are grouped by user, so the last user is cached.
+// The MovieLens layouts name the dataset after its folder (the one given, or the data file's).
+void NameAfterFolder(Dataset& ds, const std::string& path, const std::string& dir) {
+  if (ds.name.empty()) ds.name = IsDir(path) ? DirName(path) : DirName(dir);
+}
+
 // One "user item rating unix-time" record of the MovieLens rating files (u.data, ratings.dat), already split.
 Status AddRatingRecord(Loader& L, const std::string& file, uint64_t line, const std::vector<std::string_view>& f,
                        RawEvent& raw) {
@@ -297,7 +302,7 @@ Status LoadMl100k(const std::string& path, const LoadOptions& opt, Dataset& ds, 
   auto data = MainFile(path, {"u.data"}, "ml-100k");
   VANE_RETURN_IF_ERROR(data.status());
   std::string dir = DirOf(*data);
-  if (ds.name.empty()) ds.name = IsDir(path) ? DirName(path) : DirName(dir);
+  NameAfterFolder(ds, path, dir);
   Loader L(ds, opt, report);
   std::vector<std::string_view> f;
   std::string_view line;
@@ -398,7 +403,7 @@ Status LoadMlCsv(const std::string& path, const LoadOptions& opt, Dataset& ds, I
   auto data = MainFile(path, {"ratings.csv"}, "ml-csv");
   VANE_RETURN_IF_ERROR(data.status());
   std::string dir = DirOf(*data);
-  if (ds.name.empty()) ds.name = IsDir(path) ? DirName(path) : DirName(dir);
+  NameAfterFolder(ds, path, dir);
   Loader L(ds, opt, report);
   std::vector<std::string> header;
 
@@ -497,7 +502,7 @@ Status LoadMl1m(const std::string& path, const LoadOptions& opt, Dataset& ds, Im
   auto data = MainFile(path, {"ratings.dat"}, "ml-1m");
   VANE_RETURN_IF_ERROR(data.status());
   std::string dir = DirOf(*data);
-  if (ds.name.empty()) ds.name = IsDir(path) ? DirName(path) : DirName(dir);
+  NameAfterFolder(ds, path, dir);
   Loader L(ds, opt, report);
   if (IsFile(Join(dir, "movies.dat"))) VANE_RETURN_IF_ERROR(ReadMoviesDat(Join(dir, "movies.dat"), L.meta));
 
