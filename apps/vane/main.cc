@@ -2,6 +2,7 @@
 #include <chrono>
 #include <optional>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -23,6 +24,7 @@
 #include "vane/model/model_source.h"
 #include "vane/model/seq_model.h"
 #include "vane/text/subword.h"
+#include "vane/text/word_vectors.h"
 
 namespace {
 
@@ -97,16 +99,26 @@ Status UseModel(const std::string& dir, const Dataset& ds, EngineConfig& cfg) {
 }
 
 // Side information for the model: item text through vane's own subword tokenizer (trained on the catalogue and the
-// query text, saved with the model) and each item's main category (for the interest head).
+// query text, saved with the model), the subword pieces of every search query, each item's main category (for the
+// interest head), the most common item keywords (for the keyword head) and, optionally, pre-trained word vectors.
 struct SideInfo {
   ItemText text;
   ItemCategories cats;
+  ItemKeywords keywords;
   std::optional<text::SubwordTokenizer> tokenizer;
 };
 
-Result<SideInfo> BuildSideInfo(const Dataset& ds, bool use_text, int text_vocab, bool quiet) {
+struct SideOptions {
+  bool text = true;
+  int text_vocab = 8000;
+  int keywords = 256;        // keyword head size (0: no head)
+  std::string word_vectors;  // "" = none
+  bool quiet = false;
+};
+
+Result<SideInfo> BuildSideInfo(const Dataset& ds, const SideOptions& so) {
   SideInfo side;
-  if (use_text) {
+  if (so.text) {
     std::vector<std::string> texts(ds.num_items());
     size_t with_text = 0;
     for (uint32_t i = 0; i < ds.num_items(); ++i) {
@@ -119,9 +131,9 @@ Result<SideInfo> BuildSideInfo(const Dataset& ds, bool use_text, int text_vocab,
     }
     std::vector<std::string> corpus = texts;
     for (uint32_t q = 0; q < ds.queries.size(); ++q) corpus.push_back(ds.queries.Name(q));
-    if (with_text > 0) {
+    if (with_text > 0 || ds.queries.size() > 0) {
       text::SubwordTokenizer::Options to;
-      to.vocab_size = text_vocab;
+      to.vocab_size = so.text_vocab;
       auto tok = text::SubwordTokenizer::Train(corpus, to);
       if (!tok.ok()) return tok.status();
       side.text.vocab_size = tok->vocab_size();
@@ -130,16 +142,63 @@ Result<SideInfo> BuildSideInfo(const Dataset& ds, bool use_text, int text_vocab,
         if (ids.size() > 32) ids.resize(32);
         side.text.pieces.push_back(std::move(ids));
       }
+      for (uint32_t q = 0; q < ds.queries.size(); ++q) {
+        auto ids = tok->Encode(ds.queries.Name(q));
+        if (ids.size() > 16) ids.resize(16);
+        side.text.query_pieces.push_back(std::move(ids));
+      }
+      if (!so.word_vectors.empty()) {
+        // Word vectors for the pieces that are whole words (sentencepiece marks a word start with U+2581).
+        std::unordered_map<std::string, int> want;
+        for (int p = 0; p < tok->vocab_size(); ++p) {
+          std::string w = tok->Piece(p);
+          if (w.rfind("\xe2\x96\x81", 0) == 0) w = w.substr(3);
+          if (!w.empty()) want.emplace(w, p);
+        }
+        auto wv = text::LoadWordVectors(so.word_vectors, [&](const std::string& w) { return want.count(w) > 0; });
+        if (!wv.ok()) return wv.status();
+        side.text.init_dim = wv->dim;
+        side.text.init.assign(static_cast<size_t>(tok->vocab_size()) * wv->dim, 0.0f);
+        side.text.init_known.assign(static_cast<size_t>(tok->vocab_size()), 0);
+        for (const auto& [w, vec] : wv->vectors) {
+          int p = want.at(w);
+          std::copy(vec.begin(), vec.end(), side.text.init.begin() + static_cast<std::ptrdiff_t>(p) * wv->dim);
+          side.text.init_known[static_cast<size_t>(p)] = 1;
+        }
+        if (!so.quiet)
+          std::cerr << fmt::format("word vectors: {} of {} subword pieces initialised from {} ({} vectors, {} dims)\n",
+                                   wv->vectors.size(), tok->vocab_size(), so.word_vectors, wv->lines, wv->dim);
+      }
       side.tokenizer = std::move(tok.value());
-      if (!quiet)
-        std::cerr << fmt::format("item text: {} of {} items have text; {} subword pieces\n", with_text, ds.num_items(),
-                                 side.text.vocab_size);
+      if (!so.quiet)
+        std::cerr << fmt::format("item text: {} of {} items have text; {} queries; {} subword pieces\n", with_text,
+                                 ds.num_items(), ds.queries.size(), side.text.vocab_size);
     }
   }
   side.cats.num_categories = static_cast<int>(ds.catalog.category_vocab().size());
   for (uint32_t i = 0; i < ds.num_items(); ++i) {
     auto c = ds.catalog.categories(ItemIdx(i));
     side.cats.main.push_back(c.empty() ? -1 : static_cast<int32_t>(c[0]));
+  }
+  if (so.keywords > 0) {
+    // The keyword head predicts the next item's keywords among the `keywords` most common ones (by item count).
+    std::vector<uint32_t> df(ds.catalog.keyword_vocab().size(), 0);
+    for (uint32_t i = 0; i < ds.num_items(); ++i)
+      for (uint32_t k : ds.catalog.keywords(ItemIdx(i))) ++df[k];
+    std::vector<uint32_t> order;
+    for (uint32_t k = 0; k < df.size(); ++k)
+      if (df[k] >= 2) order.push_back(k);  // a keyword of one item says nothing an item id does not
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return df[a] > df[b] || (df[a] == df[b] && a < b); });
+    if (order.size() > static_cast<size_t>(so.keywords)) order.resize(static_cast<size_t>(so.keywords));
+    std::vector<int> dense(df.size(), -1);
+    for (size_t j = 0; j < order.size(); ++j) {
+      dense[order[j]] = static_cast<int>(j);
+      side.keywords.names.push_back(ds.catalog.keyword_vocab().Name(order[j]));
+    }
+    side.keywords.ids.resize(ds.num_items());
+    for (uint32_t i = 0; i < ds.num_items(); ++i)
+      for (uint32_t k : ds.catalog.keywords(ItemIdx(i)))
+        if (dense[k] >= 0 && side.keywords.ids[i].size() < 8) side.keywords.ids[i].push_back(dense[k]);
   }
   return side;
 }
@@ -370,11 +429,17 @@ int main(int argc, char** argv) {
   train_cmd->add_flag("--profile", mc.profile, "print where each epoch's time goes");
   train_cmd->add_option("--checkpoint", mc.checkpoint_dir, "write a checkpoint here after every epoch");
   train_cmd->add_flag("--resume", mc.resume, "continue from --checkpoint when it holds one");
-  bool no_text = false;
-  int text_vocab = 8000;
-  train_cmd->add_flag("--no-text", no_text, "ignore item text (ids only)");
-  train_cmd->add_option("--text-vocab", text_vocab, "subword vocabulary bound for item text")->capture_default_str();
+  bool no_text = false, no_searches = false;
+  SideOptions tso;
+  train_cmd->add_flag("--no-text", no_text, "ignore item and query text (ids only)");
+  train_cmd->add_flag("--no-searches", no_searches, "leave search events out of the sequences");
+  train_cmd->add_option("--text-vocab", tso.text_vocab, "subword vocabulary bound for item text")->capture_default_str();
+  train_cmd->add_option("--keyword-head", tso.keywords, "keywords the keyword head predicts (0: no head)")->capture_default_str();
+  train_cmd->add_option("--word-vectors", tso.word_vectors,
+                        "initialise subword embeddings from word vectors (GloVe / word2vec / fastText .vec text format)");
   train_cmd->add_option("--negatives", mc.negatives, "0: full softmax; K: sampled softmax with K negatives")->capture_default_str();
+  train_cmd->add_option("--interest-weight", mc.interest_weight, "weight of the interest head in the loss")->capture_default_str();
+  train_cmd->add_option("--keyword-weight", mc.keyword_weight, "weight of the keyword head in the loss")->capture_default_str();
 
   // demo
   auto* demo_cmd = app.add_subcommand("demo", "the worked example on the built-in data: interests and recommendations");
@@ -493,6 +558,7 @@ int main(int argc, char** argv) {
       std::vector<uint32_t> hist;
       for (ItemIdx i : engine.interests().Interacted(UserIdx(*u))) hist.push_back(i.v);
       ModelInterest mi = DescribeModelInterest(m->PredictInterest(hist), ds.catalog);
+      AddModelKeywords(mi, m->PredictKeywords(SeqInput{hist, {}}), m->keyword_names());
       model_en = mi.text_en;
       model_zh = mi.text_zh;
     }
@@ -535,6 +601,8 @@ int main(int argc, char** argv) {
     std::shared_ptr<SeqModel> cm;
     std::optional<SeqInference> cinf;
     std::unordered_map<uint32_t, SeqInference::State> cstates;
+    std::unordered_map<uint32_t, Timestamp> clast;
+    std::optional<text::SubwordTokenizer> ctok;
     std::vector<float> dist;
     if (!cap_model.empty()) {
       auto m = SeqModel::Load(cap_model);
@@ -542,11 +610,26 @@ int main(int argc, char** argv) {
       if (m->num_items() != ds.num_items() || m->num_categories() == 0)
         return Fail(Status::InvalidArgument(cap_model + ": not trained on this generated data with categories"));
       cinf = SeqInference::FromModel(*m);
-      // Each positive item event goes into the user's incremental state; the top of the interest head is the
-      // model's answer to "what does this user want now".
-      co.model_interest = [&](const Event& e) -> std::optional<uint32_t> {
+      // The tokenizer saved with the model embeds the searches (this data's query ids need not be the training's).
+      if (std::filesystem::exists(cap_model + "/subword.model")) {
+        auto tok = text::SubwordTokenizer::Load(cap_model + "/subword.model");
+        if (!tok.ok()) return Fail(tok.status());
+        ctok = std::move(tok.value());
+      }
+      const bool side = !cinf->weights().act.empty();
+      // Each positive item event and each search goes into the user's incremental state with its action and the
+      // time since the user's previous event; the top of the interest head is the model's answer to "what does
+      // this user want now".
+      co.model_interest = [&, side](const Event& e) -> std::optional<uint32_t> {
         auto& st = cstates[e.user.v];
-        if (e.item.valid() && ds.actions.EffectiveWeight(e.action, e.value, e.has_value) > 0) cinf->Append(st, e.item.v);
+        auto [lt, first] = clast.try_emplace(e.user.v, e.ts);
+        uint8_t sd = side ? PackSide(ActionSlot(e.action), first ? 0 : GapBucket(static_cast<int64_t>(e.ts) - lt->second)) : 0;
+        lt->second = e.ts;
+        if (e.item.valid() && ds.actions.EffectiveWeight(e.action, e.value, e.has_value) > 0) {
+          cinf->Append(st, e.item.v, sd);
+        } else if (!e.item.valid() && e.query != kNoQuery && ctok) {
+          cinf->AppendQuery(st, ctok->Encode(ds.queries.Name(e.query)), sd);
+        }
         if (st.h.empty()) return std::nullopt;
         cinf->Interest(st, dist);
         return static_cast<uint32_t>(std::max_element(dist.begin(), dist.end()) - dist.begin());
@@ -588,17 +671,20 @@ int main(int argc, char** argv) {
     Dataset ds;
     Status ls = Load(trd, ds);
     if (!ls.ok()) return Fail(ls);
-    SeqSplit split = MakeSeqSplit(ds);
-    auto side = BuildSideInfo(ds, !no_text, text_vocab, trd.quiet);
+    tso.text = !no_text;
+    tso.quiet = trd.quiet;
+    auto side = BuildSideInfo(ds, tso);
     if (!side.ok()) return Fail(side.status());
     ItemText& item_text = side->text;
     ItemCategories& cats = side->cats;
     std::optional<text::SubwordTokenizer>& tokenizer = side->tokenizer;
+    SeqSplit split = MakeSeqSplit(ds, !no_searches && item_text.vocab_size > 0);
     std::vector<EpochLog> curve;
     auto t0 = std::chrono::steady_clock::now();
     auto model = SeqModel::Train(split, ds.num_items(), mc, &curve, !trd.quiet,
                                  item_text.vocab_size > 0 ? &item_text : nullptr,
-                                 cats.num_categories > 0 ? &cats : nullptr);
+                                 cats.num_categories > 0 ? &cats : nullptr,
+                                 side->keywords.names.empty() ? nullptr : &side->keywords);
     if (!model.ok()) return Fail(model.status());
     double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (Status w = model->Save(out); !w.ok()) return Fail(w);
@@ -608,7 +694,8 @@ int main(int argc, char** argv) {
     // Test: full ranking; history = training items + the validation item; the user's earlier items are excluded.
     std::vector<uint32_t> counts(ds.num_items(), 0);
     for (const auto& q : split.train)
-      for (uint32_t i : q) ++counts[i];
+      for (uint32_t i : q)
+        if (i < counts.size()) ++counts[i];  // searches are not items
     MetricAccumulator acc(ds.catalog, counts);
     std::vector<uint8_t> mask(ds.num_items(), 0);
     std::vector<uint32_t> all(ds.num_items());
@@ -619,16 +706,22 @@ int main(int argc, char** argv) {
       if (split.test_target[u] == UINT32_MAX) continue;
       std::vector<uint32_t> hist = split.train[u];
       hist.push_back(split.val_target[u]);
-      model->Score(hist, scores);
+      std::vector<uint8_t> hside;
+      if (!split.side[u].empty()) {
+        hside = split.side[u];
+        hside.push_back(split.val_side[u]);
+      }
+      model->Score(SeqInput{hist, hside}, scores);
       size_t excluded = 0;
       for (uint32_t i : hist)
-        if (!mask[i] && i != split.test_target[u]) { mask[i] = 1; ++excluded; }
+        if (i < mask.size() && !mask[i] && i != split.test_target[u]) { mask[i] = 1; ++excluded; }
       // RankTarget reads a score of 0 as "unscored": shift the dense model scores above 0.
       float mn = *std::min_element(scores.begin(), scores.end());
       RankResult r = RankTarget(ItemIdx(split.test_target[u]), all, [&](uint32_t i) { return scores[i] - mn + 1.0f; },
                                 mask, excluded, ds.num_items(), 10);
       acc.Add(r.rank, r.top);
-      for (uint32_t i : hist) mask[i] = 0;
+      for (uint32_t i : hist)
+        if (i < mask.size()) mask[i] = 0;
     }
     RankingMetrics m = acc.Result();
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
@@ -657,7 +750,11 @@ int main(int argc, char** argv) {
     std::shared_ptr<const SeqModel> dmodel;
     if (demo_epochs > 0) {
       // A small behaviour model, trained here in seconds, joins the blend.
-      auto side = BuildSideInfo(ds, true, 2000, true);
+      SideOptions dso;
+      dso.text_vocab = 2000;
+      dso.keywords = 64;
+      dso.quiet = true;
+      auto side = BuildSideInfo(ds, dso);
       if (!side.ok()) return Fail(side.status());
       SeqModelConfig smc;
       smc.dim = 32;
@@ -667,11 +764,12 @@ int main(int argc, char** argv) {
       smc.lr = 5e-3f;
       smc.warmup_steps = 10;
       auto t0 = std::chrono::steady_clock::now();
-      auto m = SeqModel::Train(MakeSeqSplit(ds), ds.num_items(), smc, nullptr, false,
-                               side->text.vocab_size > 0 ? &side->text : nullptr, &side->cats);
+      auto m = SeqModel::Train(MakeSeqSplit(ds, side->text.vocab_size > 0), ds.num_items(), smc, nullptr, false,
+                               side->text.vocab_size > 0 ? &side->text : nullptr, &side->cats,
+                               side->keywords.names.empty() ? nullptr : &side->keywords);
       if (!m.ok()) return Fail(m.status());
       dmodel = std::make_shared<const SeqModel>(std::move(m.value()));
-      std::cout << fmt::format("trained a behaviour model ({} epochs, width 32, item text + interest head) in {}\n",
+      std::cout << fmt::format("trained a behaviour model ({} epochs, width 32, item and query text, interest and keyword heads) in {}\n",
                                demo_epochs,
                                FormatDuration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
       dcfg.model_source = [dmodel](const Dataset& d, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
@@ -693,6 +791,7 @@ int main(int argc, char** argv) {
       std::vector<uint32_t> hist;
       for (ItemIdx i : engine.interests().Interacted(UserIdx(*ds.users.Find("A")))) hist.push_back(i.v);
       ModelInterest mi = DescribeModelInterest(dmodel->PredictInterest(hist), ds.catalog);
+      AddModelKeywords(mi, dmodel->PredictKeywords(SeqInput{hist, {}}), dmodel->keyword_names());
       std::cout << "What the behaviour model says:\n  " << mi.text_en << "\n  " << mi.text_zh << "\n";
     }
     std::cout << "\nRecommendations for A, with reasons:\n";

@@ -58,7 +58,33 @@ size_t SeqInference::StateBytes() const {
   return 2 * static_cast<size_t>(w_.layers) * w_.max_len * w_.dim * sizeof(float) + w_.dim * sizeof(float);
 }
 
-void SeqInference::Append(State& st, uint32_t item) const {
+void SeqInference::Append(State& st, uint32_t token, uint8_t side) const {
+  const size_t C = static_cast<size_t>(w_.dim);
+  if (token < w_.num_items) {
+    AppendVector(st, w_.table.data() + (token + 1) * C, side);
+  } else if (token - w_.num_items < w_.num_queries) {
+    AppendVector(st, w_.query_table.data() + (token - w_.num_items) * C, side);
+  }
+}
+
+bool SeqInference::AppendQuery(State& st, std::span<const int> pieces, uint8_t side) const {
+  if (w_.vocab == 0) return false;
+  const int C = w_.dim;
+  std::vector<float> e(static_cast<size_t>(C), 0.0f);
+  int n = 0;
+  for (int p : pieces) {
+    if (p < 0 || p >= w_.vocab) continue;
+    const float* row = w_.sub.data() + static_cast<size_t>(p) * C;
+    for (int i = 0; i < C; ++i) e[i] += row[i];
+    ++n;
+  }
+  if (n == 0) return false;
+  for (float& z : e) z /= static_cast<float>(n);
+  AppendVector(st, e.data(), side);
+  return true;
+}
+
+void SeqInference::AppendVector(State& st, const float* e, uint8_t side) const {
   const int C = w_.dim, H = w_.heads, D = C / H, L = w_.max_len;
   if (st.k.empty()) {
     st.k.assign(static_cast<size_t>(w_.layers) * L * C, 0.0f);
@@ -67,9 +93,13 @@ void SeqInference::Append(State& st, uint32_t item) const {
   int slot = static_cast<int>(st.count % L);
   int64_t filled = std::min<int64_t>(st.count + 1, L);
   std::vector<float> x(C), a(C), qkv(3 * C), att(C), hid(4 * C), tmp(C), w(static_cast<size_t>(filled));
-  const float* e = w_.table.data() + static_cast<size_t>(item + 1) * C;
   float scale = std::sqrt(static_cast<float>(C));
   for (int i = 0; i < C; ++i) x[i] = e[i] * scale;
+  if (!w_.act.empty()) {
+    const float* a_row = w_.act.data() + static_cast<size_t>(side >> 4) * C;
+    const float* g_row = w_.gap.data() + static_cast<size_t>(side & 15) * C;
+    for (int i = 0; i < C; ++i) x[i] += a_row[i] + g_row[i];
+  }
   for (int l = 0; l < w_.layers; ++l) {
     const auto& B = w_.blocks[l];
     LayerNorm(B.ln1_g, B.ln1_b, x.data(), C, a.data());
@@ -133,6 +163,17 @@ void SeqInference::Interest(const State& st, std::vector<float>& out) const {
   const int C = w_.dim, K = w_.num_categories;
   out.resize(K);
   Linear(w_.interest_w, w_.interest_b, st.h.data(), C, K, out.data());
+  float mx = *std::max_element(out.begin(), out.end()), sum = 0;
+  for (float& z : out) sum += (z = std::exp(z - mx));
+  for (float& z : out) z /= sum;
+}
+
+void SeqInference::Keywords(const State& st, std::vector<float>& out) const {
+  out.clear();
+  if (w_.num_keywords == 0 || st.h.empty()) return;
+  const int C = w_.dim, K = w_.num_keywords;
+  out.resize(K);
+  Linear(w_.keyword_w, w_.keyword_b, st.h.data(), C, K, out.data());
   float mx = *std::max_element(out.begin(), out.end()), sum = 0;
   for (float& z : out) sum += (z = std::exp(z - mx));
   for (float& z : out) z /= sum;

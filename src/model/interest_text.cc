@@ -27,4 +27,26 @@ ModelInterest DescribeModelInterest(const std::vector<float>& dist, const Catalo
   return out;
 }
 
+void AddModelKeywords(ModelInterest& mi, const std::vector<float>& kw, const std::vector<std::string>& names) {
+  std::vector<uint32_t> idx;
+  for (uint32_t k = 0; k < kw.size() && k < names.size(); ++k) idx.push_back(k);
+  if (idx.empty()) return;
+  size_t n = std::min<size_t>(3, idx.size());
+  std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n), idx.end(),
+                    [&](uint32_t a, uint32_t b) { return kw[a] > kw[b] || (kw[a] == kw[b] && a < b); });
+  for (size_t j = 0; j < n && kw[idx[j]] >= kw[idx[0]] / 4; ++j) mi.keywords.push_back(names[idx[j]]);
+  std::string en, zh;
+  for (size_t j = 0; j < mi.keywords.size(); ++j) {
+    en += (j ? ", " : "") + mi.keywords[j];
+    zh += (j ? "、" : "") + mi.keywords[j];
+  }
+  auto strip = [](std::string& s, std::string_view tail) {
+    if (s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0) s.resize(s.size() - tail.size());
+  };
+  strip(mi.text_en, ".");
+  strip(mi.text_zh, "。");
+  mi.text_en += (mi.text_en.empty() ? "The model expects keywords: " : " - keywords: ") + en + ".";
+  mi.text_zh += (mi.text_zh.empty() ? "模型预计的关键词：" : "，关键词：") + zh + "。";
+}
+
 }  // namespace vane

@@ -6,13 +6,17 @@
 namespace vane {
 
 ModelSource::ModelSource(const Dataset& ds, const InterestStore& interests, std::shared_ptr<const SeqModel> model,
-                         size_t max_states, size_t ann_min_items)
+                         size_t max_states, size_t ann_min_items,
+                         std::shared_ptr<const text::SubwordTokenizer> tokenizer)
     : ds_(ds),
       interests_(interests),
       model_(std::move(model)),
       inf_(SeqInference::FromModel(*model_)),
-      max_states_(std::max<size_t>(1, max_states)) {
+      max_states_(std::max<size_t>(1, max_states)),
+      tokenizer_(std::move(tokenizer)) {
   const SeqWeights& w = inf_.weights();
+  side_ = !w.act.empty();
+  for (size_t k = 1; k < ds.events.size() && !actions_; ++k) actions_ = ds.events[k].action != ds.events[0].action;
   if (w.num_items >= ann_min_items) {
     ann_ = MakeHnswIndex();
     ann_->Build(w.table.data() + w.dim, w.num_items, w.dim);  // rows 1..N (row 0 is padding)
@@ -29,11 +33,21 @@ size_t ModelSource::MemoryBytes() const {
   return lru_.size() * (inf_.StateBytes() + inf_.weights().max_len * sizeof(uint32_t));
 }
 
-void ModelSource::Append(Entry& en, uint32_t item) const {
+void ModelSource::Append(Entry& en, uint32_t token, uint8_t side) const {
   size_t L = static_cast<size_t>(inf_.weights().max_len);
   if (en.items.size() < L) en.items.resize(L);
-  en.items[static_cast<size_t>(en.state.count) % L] = item;
-  inf_.Append(en.state, item);
+  const SeqWeights& w = inf_.weights();
+  if (token >= w.num_items && token - w.num_items >= w.num_queries) {
+    // A query the model has not seen: embedded from its subword pieces, when a tokenizer is at hand.
+    uint32_t q = token - static_cast<uint32_t>(w.num_items);
+    if (!tokenizer_ || q >= ds_.queries.size()) return;
+    auto pieces = tokenizer_->Encode(ds_.queries.Name(q));
+    if (!inf_.AppendQuery(en.state, pieces, side)) return;
+    en.items[static_cast<size_t>(en.state.count - 1) % L] = token;
+    return;
+  }
+  en.items[static_cast<size_t>(en.state.count) % L] = token;
+  inf_.Append(en.state, token, side);
 }
 
 ModelSource::Entry& ModelSource::Get(UserIdx user) const {
@@ -51,16 +65,29 @@ ModelSource::Entry& ModelSource::Get(UserIdx user) const {
   Entry& en = lru_.front();
   auto hist = interests_.Interacted(user);
   size_t n = std::min<size_t>(hist.size(), static_cast<size_t>(inf_.weights().max_len));
-  for (size_t k = hist.size() - n; k < hist.size(); ++k) Append(en, hist[k].v);
+  for (size_t k = hist.size() - n; k < hist.size(); ++k) Append(en, hist[k].v, 0);
   return en;
 }
 
-void ModelSource::Observe(const Event& e, const UserState&) {
-  if (!e.item.valid() || ds_.actions.EffectiveWeight(e.action, e.value, e.has_value) <= 0) return;
+void ModelSource::Observe(const Event& e, const UserState& before) {
+  uint32_t token;
+  if (e.item.valid()) {
+    if (ds_.actions.EffectiveWeight(e.action, e.value, e.has_value) <= 0) return;
+    token = e.item.v;
+  } else if (e.query != kNoQuery && inf_.weights().vocab > 0) {
+    token = static_cast<uint32_t>(ds_.num_items()) + e.query;
+  } else {
+    return;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(e.user.v);
   if (it == index_.end()) return;  // not active: rebuilt from history on its next request
-  Append(*it->second, e.item.v);
+  uint8_t side = 0;
+  if (side_) {
+    int gap = ds_.has_timestamps && before.num_events > 0 ? GapBucket(static_cast<int64_t>(e.ts) - before.last_ts) : 0;
+    side = PackSide(actions_ ? ActionSlot(e.action) : 0, gap);
+  }
+  Append(*it->second, token, side);
 }
 
 void ModelSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) const {

@@ -74,39 +74,85 @@ struct BlockImpl : torch::nn::Module {
 };
 TORCH_MODULE(Block);
 
+// Sizes of a Net's tables; from the training inputs, or from model.json when loading (buffers then come from the
+// weights file).
+struct NetShape {
+  int64_t items = 0, vocab = 0, pieces = 0, categories = 0, queries = 0, query_pieces = 0, keywords = 0,
+          keyword_slots = 0;
+  bool side = false;
+};
+
+// Packs variable-length id lists as (ids, offsets) for embedding_bag; bag 0 is the empty padding row when `pad`.
+std::pair<torch::Tensor, torch::Tensor> Bags(const std::vector<std::vector<int>>& lists, int64_t n, bool pad) {
+  std::vector<int64_t> ids, offsets;
+  if (pad) offsets.push_back(0);
+  for (int64_t i = 0; i < n; ++i) {
+    offsets.push_back(static_cast<int64_t>(ids.size()));
+    if (i < static_cast<int64_t>(lists.size()))
+      for (int p : lists[static_cast<size_t>(i)]) ids.push_back(p);
+  }
+  return {torch::tensor(ids, torch::kLong), torch::tensor(offsets, torch::kLong)};
+}
+
 struct NetImpl : torch::nn::Module {
-  // text: per item (index = ItemIdx) its subword ids, or null for a model without text. `vocab`/`total_pieces` size
-  // the text tables when loading (the buffers are then filled by torch::load).
-  NetImpl(int64_t n_items, const SeqModelConfig& cfg, const ItemText* text = nullptr, int64_t vocab = 0,
-          int64_t total_pieces = 0, const ItemCategories* cats = nullptr, int64_t n_cats = 0) {
-    if (cats) n_cats = cats->num_categories;
-    if (n_cats > 0) {
-      interest = register_module("interest", torch::nn::Linear(cfg.dim, n_cats));
+  // Training: text/cats/keywords give the side tables. Loading: they are null and `shape` sizes the buffers.
+  NetImpl(const SeqModelConfig& cfg, NetShape shape, const ItemText* text = nullptr,
+          const ItemCategories* cats = nullptr, const ItemKeywords* keywords = nullptr)
+      : n_items(shape.items) {
+    if (cats) shape.categories = cats->num_categories;
+    if (shape.categories > 0) {
+      interest = register_module("interest", torch::nn::Linear(cfg.dim, shape.categories));
       std::vector<int64_t> mc(static_cast<size_t>(n_items) + 1, -1);
       if (cats)
         for (int64_t i = 0; i < n_items && i < static_cast<int64_t>(cats->main.size()); ++i) mc[i + 1] = cats->main[i];
       item_cat = register_buffer("item_cat", torch::tensor(mc, torch::kLong));
     }
+    if (keywords) {
+      shape.keywords = static_cast<int64_t>(keywords->names.size());
+      shape.keyword_slots = 0;
+      for (const auto& k : keywords->ids) shape.keyword_slots = std::max<int64_t>(shape.keyword_slots, k.size());
+    }
+    if (shape.keywords > 0 && shape.keyword_slots > 0) {
+      keyword = register_module("keyword", torch::nn::Linear(cfg.dim, shape.keywords));
+      // (N+1, S) keyword ids of each item, -1 = none; row 0 = padding.
+      std::vector<int64_t> kw(static_cast<size_t>((n_items + 1) * shape.keyword_slots), -1);
+      if (keywords)
+        for (int64_t i = 0; i < n_items && i < static_cast<int64_t>(keywords->ids.size()); ++i)
+          for (size_t j = 0; j < keywords->ids[i].size(); ++j)
+            kw[static_cast<size_t>((i + 1) * shape.keyword_slots) + j] = keywords->ids[i][j];
+      item_kw = register_buffer("item_kw", torch::tensor(kw, torch::kLong).view({n_items + 1, shape.keyword_slots}));
+    }
     item = register_module("item", torch::nn::Embedding(torch::nn::EmbeddingOptions(n_items + 1, cfg.dim).padding_idx(0)));
     if (text) {
-      vocab = text->vocab_size;
-      std::vector<int64_t> ids, offsets = {0};  // bag 0 = padding row, empty
-      for (int64_t i = 0; i < n_items; ++i) {
-        offsets.push_back(static_cast<int64_t>(ids.size()));
-        if (i < static_cast<int64_t>(text->pieces.size()))
-          for (int p : text->pieces[i]) ids.push_back(p);
-      }
-      piece_ids = torch::tensor(ids, torch::kLong);
-      piece_offsets = torch::tensor(offsets, torch::kLong);
-    } else if (vocab > 0) {
-      piece_ids = torch::zeros({total_pieces}, torch::kLong);
+      shape.vocab = text->vocab_size;
+      std::tie(piece_ids, piece_offsets) = Bags(text->pieces, n_items, true);
+      shape.queries = static_cast<int64_t>(text->query_pieces.size());
+      if (shape.queries > 0) std::tie(qpiece_ids, qpiece_offsets) = Bags(text->query_pieces, shape.queries, false);
+    } else if (shape.vocab > 0) {
+      piece_ids = torch::zeros({shape.pieces}, torch::kLong);
       piece_offsets = torch::zeros({n_items + 1}, torch::kLong);
+      if (shape.queries > 0) {
+        qpiece_ids = torch::zeros({shape.query_pieces}, torch::kLong);
+        qpiece_offsets = torch::zeros({shape.queries}, torch::kLong);
+      }
     }
-    if (vocab > 0) {
-      sub = register_module("sub", torch::nn::Embedding(vocab, cfg.dim));
+    if (shape.vocab > 0) {
+      sub = register_module("sub", torch::nn::Embedding(shape.vocab, cfg.dim));
       torch::nn::init::normal_(sub->weight, 0.0, 0.02);
+      if (text && text->init_dim > 0) InitFromWordVectors(*text, cfg);
       register_buffer("piece_ids", piece_ids);
       register_buffer("piece_offsets", piece_offsets);
+      if (shape.queries > 0) {
+        n_queries = shape.queries;
+        register_buffer("qpiece_ids", qpiece_ids);
+        register_buffer("qpiece_offsets", qpiece_offsets);
+      }
+    }
+    if (shape.side) {
+      act = register_module("act", torch::nn::Embedding(kSideSlots, cfg.dim));
+      gap = register_module("gap", torch::nn::Embedding(kSideSlots, cfg.dim));
+      torch::nn::init::normal_(act->weight, 0.0, 0.02);
+      torch::nn::init::normal_(gap->weight, 0.0, 0.02);
     }
     drop = register_module("drop", torch::nn::Dropout(cfg.dropout));
     blocks = register_module("blocks", torch::nn::ModuleList());
@@ -115,6 +161,24 @@ struct NetImpl : torch::nn::Module {
     torch::nn::init::normal_(item->weight, 0.0, 0.02);
     torch::NoGradGuard g;
     item->weight[0].zero_();
+    this->shape = shape;
+  }
+  // Pre-trained word vectors into the subword table: a vector of width init_dim enters as is when it equals the
+  // model width, else through a fixed (seeded) Gaussian projection; either way each row is rescaled to the random
+  // initialisation's norm, so known and unknown pieces start on the same scale.
+  void InitFromWordVectors(const ItemText& text, const SeqModelConfig& cfg) {
+    torch::NoGradGuard g;
+    const int64_t V = sub->weight.size(0), D = text.init_dim, C = cfg.dim;
+    auto vecs = torch::from_blob(const_cast<float*>(text.init.data()), {V, D}, torch::kFloat).clone();
+    if (D != C) {
+      auto gen = at::detail::createCPUGenerator(cfg.seed + 7);
+      auto proj = at::normal(0.0, 1.0 / std::sqrt(static_cast<double>(D)), {D, C}, gen);
+      vecs = torch::matmul(vecs, proj);
+    }
+    double target = 0.02 * std::sqrt(static_cast<double>(C));
+    vecs = vecs * (target / vecs.norm(2, 1, true).clamp_min(1e-12));
+    for (int64_t p = 0; p < V && p < static_cast<int64_t>(text.init_known.size()); ++p)
+      if (text.init_known[static_cast<size_t>(p)]) sub->weight[p].copy_(vecs[p]);
   }
   // The item table (N+1, C): the learnt id embedding plus, with text, the mean of the item's subword embeddings, so
   // an item with text but no interactions still has a meaningful vector. Row 0 (padding) is zero.
@@ -123,14 +187,23 @@ struct NetImpl : torch::nn::Module {
     auto text = torch::embedding_bag(sub->weight, piece_ids, piece_offsets, false, /*mode=mean*/ 1);
     return item->weight + std::get<0>(text);
   }
-  // ids: (B, T) item ids + 1, 0 = padding (left padded), T <= max_len. Returns hidden states (B, T, C).
+  // Vectors of the training queries (Q, C): the mean of their subword embeddings (no learnt id: a new query is
+  // embedded the same way from its pieces).
+  torch::Tensor QueryTable() {
+    return std::get<0>(torch::embedding_bag(sub->weight, qpiece_ids, qpiece_offsets, false, /*mode=mean*/ 1));
+  }
+  // ids: (B, T) tokens + 1, 0 = padding (left padded), T <= max_len; tokens above N are searches. side: (B, T)
+  // packed action/gap bytes, or undefined. Returns hidden states (B, T, C).
   // Positions enter only through the rotary embedding (relative distances), so a window of any length means the
   // same thing: batches are cut to their longest sequence instead of max_len.
-  torch::Tensor forward(const torch::Tensor& ids) { return forward(ids, Table()); }
-  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& table) {
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& side = {}) { return forward(ids, Table(), side); }
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& table, const torch::Tensor& side) {
     auto T = ids.size(1);
-    auto emb = table.index_select(0, ids.reshape({-1})).view({ids.size(0), T, -1});
-    auto x = drop(emb * std::sqrt(static_cast<double>(item->weight.size(1))));
+    auto input = n_queries > 0 ? torch::cat({table, QueryTable()}, 0) : table;
+    auto emb = input.index_select(0, ids.reshape({-1})).view({ids.size(0), T, -1});
+    auto x = emb * std::sqrt(static_cast<double>(item->weight.size(1)));
+    if (act && side.defined()) x = x + act(torch::bitwise_right_shift(side, 4)) + gap(torch::bitwise_and(side, 15));
+    x = drop(x);
     auto [cos, sin] = RopeTables(T, item->weight.size(1) / blocks[0]->as<BlockImpl>()->heads);
     auto real = ids.ne(0);
     x = x * real.unsqueeze(-1).to(x.dtype());
@@ -146,29 +219,68 @@ struct NetImpl : torch::nn::Module {
   torch::Tensor Logits(const torch::Tensor& h, const torch::Tensor& table) {
     return torch::matmul(h, table.slice(0, 1).t());
   }
+  // Keyword loss: cross-entropy of the keyword softmax against the uniform distribution over the next item's
+  // keywords (items without keywords are skipped). h: (M, C); target: (M) item ids + 1.
+  torch::Tensor KeywordLoss(const torch::Tensor& h, const torch::Tensor& target) {
+    auto kw = item_kw.index_select(0, target);  // (M, S)
+    auto has = kw.ge(0);
+    auto count = has.sum(1);
+    auto rows = count.gt(0);
+    if (!rows.any().item<bool>()) return torch::zeros({}, h.options());
+    auto logp = torch::log_softmax(keyword(h.index({rows})), -1);  // (M', K)
+    auto k = kw.index({rows}), hk = has.index({rows});
+    auto picked = logp.gather(1, k.clamp_min(0)) * hk.to(logp.dtype());
+    return -(picked.sum(1) / count.index({rows}).to(logp.dtype())).mean();
+  }
 
-  torch::nn::Embedding item{nullptr}, sub{nullptr};
-  torch::nn::Linear interest{nullptr};
-  torch::Tensor piece_ids, piece_offsets, item_cat;
+  int64_t n_items = 0, n_queries = 0;
+  NetShape shape;
+  torch::nn::Embedding item{nullptr}, sub{nullptr}, act{nullptr}, gap{nullptr};
+  torch::nn::Linear interest{nullptr}, keyword{nullptr};
+  torch::Tensor piece_ids, piece_offsets, qpiece_ids, qpiece_offsets, item_cat, item_kw;
   torch::nn::Dropout drop{nullptr};
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm ln{nullptr};
 };
 TORCH_MODULE(Net);
 
-// Left-padded window of the last `len` items (+1 ids).
-void Window(std::span<const uint32_t> seq, int len, int64_t* out) {
+// Left-padded window of the last `len` tokens (+1 ids). With `items_only` (targets), search tokens (>= `items`)
+// become padding: the model is trained to predict items only.
+void Window(std::span<const uint32_t> seq, int len, int64_t* out, uint32_t items = UINT32_MAX, bool items_only = false) {
   std::fill(out, out + len, 0);
   size_t n = std::min<size_t>(seq.size(), static_cast<size_t>(len));
-  for (size_t k = 0; k < n; ++k) out[len - n + k] = static_cast<int64_t>(seq[seq.size() - n + k]) + 1;
+  for (size_t k = 0; k < n; ++k) {
+    uint32_t t = seq[seq.size() - n + k];
+    out[len - n + k] = items_only && t >= items ? 0 : static_cast<int64_t>(t) + 1;
+  }
+}
+
+// Left-padded window of side bytes aligned with Window over a sequence of `seq_len` tokens (missing = unknown).
+void SideWindow(std::span<const uint8_t> side, size_t seq_len, int len, int64_t* out) {
+  std::fill(out, out + len, 0);
+  size_t n = std::min<size_t>(seq_len, static_cast<size_t>(len));
+  for (size_t k = 0; k < n; ++k) {
+    size_t i = seq_len - n + k;
+    out[len - n + k] = i < side.size() ? side[i] : 0;
+  }
+}
+
+// One (1, L) input of tokens and side bytes for inference; L = min(len, max_len) and at least 1.
+std::pair<torch::Tensor, torch::Tensor> InputTensors(SeqInput in, int max_len) {
+  int L = static_cast<int>(std::clamp<size_t>(in.tokens.size(), 1, static_cast<size_t>(max_len)));
+  std::vector<int64_t> ids(L), side(L);
+  Window(in.tokens, L, ids.data());
+  SideWindow(in.side, in.tokens.size(), L, side.data());
+  return {torch::from_blob(ids.data(), {1, L}, torch::kLong).clone(),
+          torch::from_blob(side.data(), {1, L}, torch::kLong).clone()};
 }
 
 // Mean cross-entropy of next-item prediction over the non-padded positions of a batch. x, y: (B, T) ids + 1.
-torch::Tensor BatchLoss(Net& net, const torch::Tensor& x, const torch::Tensor& y) {
+torch::Tensor BatchLoss(Net& net, const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& side = {}) {
   auto yf = y.reshape({-1});
   auto valid = yf.ne(0);
   auto table = net->Table();
-  auto h = net->forward(x, table).reshape({yf.size(0), -1}).index({valid});
+  auto h = net->forward(x, table, side).reshape({yf.size(0), -1}).index({valid});
   return torch::nn::functional::cross_entropy(net->Logits(h, table), yf.index({valid}) - 1);
 }
 
@@ -176,8 +288,10 @@ using Clock = std::chrono::steady_clock;
 double Sec(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 double LrAt(const SeqModelConfig& cfg, int64_t step, int64_t total) {
-  if (step < cfg.warmup_steps) return cfg.lr * static_cast<double>(step + 1) / cfg.warmup_steps;
-  double p = static_cast<double>(step - cfg.warmup_steps) / std::max<int64_t>(1, total - cfg.warmup_steps);
+  // Warm-up takes at most a tenth of the run (small data has few steps per epoch).
+  const int64_t warm = std::max<int64_t>(1, std::min<int64_t>(cfg.warmup_steps, total / 10));
+  if (step < warm) return cfg.lr * static_cast<double>(step + 1) / static_cast<double>(warm);
+  double p = static_cast<double>(step - warm) / static_cast<double>(std::max<int64_t>(1, total - warm));
   return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * std::min(1.0, p))));  // cosine to 10%
 }
 
@@ -186,7 +300,8 @@ double LrAt(const SeqModelConfig& cfg, int64_t step, int64_t total) {
 struct SeqModel::Impl {
   SeqModelConfig cfg;
   size_t num_items = 0;
-  int64_t text_vocab = 0, text_pieces = 0, num_categories = 0;
+  NetShape shape;
+  std::vector<std::string> keyword_names;
   Net net{nullptr};
 };
 
@@ -196,18 +311,28 @@ SeqModel::SeqModel(SeqModel&&) noexcept = default;
 SeqModel& SeqModel::operator=(SeqModel&&) noexcept = default;
 const SeqModelConfig& SeqModel::config() const { return impl_->cfg; }
 size_t SeqModel::num_items() const { return impl_->num_items; }
-bool SeqModel::has_text() const { return impl_->text_vocab > 0; }
-int SeqModel::num_categories() const { return static_cast<int>(impl_->num_categories); }
+bool SeqModel::has_text() const { return impl_->shape.vocab > 0; }
+int SeqModel::num_categories() const { return static_cast<int>(impl_->shape.categories); }
+uint32_t SeqModel::num_queries() const { return static_cast<uint32_t>(impl_->net->n_queries); }
+const std::vector<std::string>& SeqModel::keyword_names() const { return impl_->keyword_names; }
 
-std::vector<float> SeqModel::PredictInterest(std::span<const uint32_t> history) const {
-  if (!impl_->net->interest || history.empty()) return {};
+std::vector<float> SeqModel::PredictInterest(SeqInput history) const {
+  if (!impl_->net->interest || history.tokens.empty()) return {};
   torch::NoGradGuard g;
   impl_->net->eval();
-  int L = static_cast<int>(std::min<size_t>(history.size(), static_cast<size_t>(impl_->cfg.max_len)));
-  std::vector<int64_t> ids(L);
-  Window(history, L, ids.data());
-  auto t = torch::from_blob(ids.data(), {1, L}, torch::kLong).clone();
-  auto p = torch::softmax(impl_->net->interest(impl_->net->forward(t).select(1, L - 1)), -1).squeeze(0).contiguous();
+  auto [t, side] = InputTensors(history, impl_->cfg.max_len);
+  auto h = impl_->net->forward(t, side).select(1, t.size(1) - 1);
+  auto p = torch::softmax(impl_->net->interest(h), -1).squeeze(0).contiguous();
+  return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+}
+
+std::vector<float> SeqModel::PredictKeywords(SeqInput history) const {
+  if (!impl_->net->keyword || history.tokens.empty()) return {};
+  torch::NoGradGuard g;
+  impl_->net->eval();
+  auto [t, side] = InputTensors(history, impl_->cfg.max_len);
+  auto h = impl_->net->forward(t, side).select(1, t.size(1) - 1);
+  auto p = torch::softmax(impl_->net->keyword(h), -1).squeeze(0).contiguous();
   return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
 }
 
@@ -232,44 +357,111 @@ SeqWeights SeqModel::Export() const {
   }
   w.lnf_g = vec(impl_->net->ln->weight);
   w.lnf_b = vec(impl_->net->ln->bias);
-  if (impl_->net->interest) {
-    w.interest_w = vec(impl_->net->interest->weight);
-    w.interest_b = vec(impl_->net->interest->bias);
-    w.num_categories = static_cast<int>(impl_->num_categories);
+  Net& net = impl_->net;
+  if (net->interest) {
+    w.interest_w = vec(net->interest->weight);
+    w.interest_b = vec(net->interest->bias);
+    w.num_categories = static_cast<int>(impl_->shape.categories);
+  }
+  if (net->keyword) {
+    w.keyword_w = vec(net->keyword->weight);
+    w.keyword_b = vec(net->keyword->bias);
+    w.num_keywords = static_cast<int>(impl_->shape.keywords);
+  }
+  if (net->sub) {
+    w.sub = vec(net->sub->weight);
+    w.vocab = static_cast<int>(net->sub->weight.size(0));
+  }
+  if (net->n_queries > 0) {
+    w.query_table = vec(net->QueryTable());
+    w.num_queries = static_cast<uint32_t>(net->n_queries);
+  }
+  if (net->act) {
+    w.act = vec(net->act->weight);
+    w.gap = vec(net->gap->weight);
   }
   return w;
 }
 
-SeqSplit MakeSeqSplit(const Dataset& ds) {
-  SeqSplit s;
-  auto seqs = ds.UserItemSequences();
-  s.train.resize(seqs.size());
-  s.val_target.assign(seqs.size(), UINT32_MAX);
-  s.test_target.assign(seqs.size(), UINT32_MAX);
-  for (size_t u = 0; u < seqs.size(); ++u) {
-    const auto& q = seqs[u];
-    if (q.size() < 3) {
-      for (ItemIdx i : q) s.train[u].push_back(i.v);
+int GapBucket(int64_t s) {
+  static constexpr int64_t kBounds[] = {10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400};
+  if (s < 0) return 0;
+  int b = 1;
+  for (int64_t bound : kBounds) {
+    if (s < bound) return b;
+    ++b;
+  }
+  return b;  // 9
+}
+
+SeqSplit MakeSeqSplit(const Dataset& ds, bool searches) {
+  // Item events as in Dataset::UserItemSequences (the evaluator's sequences); searches between them when asked.
+  const size_t U = ds.num_users();
+  const auto N = static_cast<uint32_t>(ds.num_items());
+  std::vector<std::vector<uint32_t>> tok(U);
+  std::vector<std::vector<uint8_t>> side(U);
+  std::vector<std::vector<uint32_t>> item_pos(U);  // positions of item tokens
+  std::vector<Timestamp> last(U, 0);
+  std::vector<uint8_t> seen(U, 0);
+  bool any_side = false;
+  // The action says something only when the data has more than one.
+  bool vary_actions = false;
+  for (size_t k = 1; k < ds.events.size() && !vary_actions; ++k) vary_actions = ds.events[k].action != ds.events[0].action;
+  for (const Event& e : ds.events) {
+    uint32_t t;
+    if (e.item.valid()) {
+      if (ds.actions.spec(e.action).weight < 0) continue;
+      t = e.item.v;
+    } else if (searches && e.query != kNoQuery) {
+      t = N + e.query;
+    } else {
       continue;
     }
-    for (size_t k = 0; k + 2 < q.size(); ++k) s.train[u].push_back(q[k].v);
-    s.val_target[u] = q[q.size() - 2].v;
-    s.test_target[u] = q.back().v;
+    const uint32_t u = e.user.v;
+    int gap = ds.has_timestamps && seen[u] ? GapBucket(e.ts - last[u]) : 0;
+    uint8_t sd = PackSide(vary_actions ? ActionSlot(e.action) : 0, gap);
+    any_side |= sd != 0;
+    if (t < N) item_pos[u].push_back(static_cast<uint32_t>(tok[u].size()));
+    tok[u].push_back(t);
+    side[u].push_back(sd);
+    last[u] = e.ts;
+    seen[u] = 1;
+  }
+  SeqSplit s;
+  s.train.resize(U);
+  s.side.resize(U);
+  s.val_target.assign(U, UINT32_MAX);
+  s.test_target.assign(U, UINT32_MAX);
+  s.val_side.assign(U, 0);
+  if (searches) s.num_queries = static_cast<uint32_t>(ds.queries.size());
+  for (size_t u = 0; u < U; ++u) {
+    const auto& ip = item_pos[u];
+    size_t keep = tok[u].size();
+    if (ip.size() >= 3) {
+      size_t vp = ip[ip.size() - 2];
+      s.val_target[u] = tok[u][vp];
+      s.val_side[u] = side[u][vp];
+      s.test_target[u] = tok[u][ip.back()];
+      keep = vp;
+    } else {
+      // Too short to split: every item stays for training; trailing searches say nothing to learn from.
+      keep = ip.empty() ? 0 : ip.back() + 1;
+    }
+    s.train[u].assign(tok[u].begin(), tok[u].begin() + static_cast<std::ptrdiff_t>(keep));
+    if (any_side) s.side[u].assign(side[u].begin(), side[u].begin() + static_cast<std::ptrdiff_t>(keep));
   }
   return s;
 }
 
-void SeqModel::Score(std::span<const uint32_t> history, std::vector<float>& out, int* attended) const {
+void SeqModel::Score(SeqInput history, std::vector<float>& out, int* attended) const {
   torch::NoGradGuard g;
   impl_->net->eval();
   auto& blocks = *impl_->net->blocks;
   auto* last = blocks[blocks.size() - 1]->as<Block>();
   last->keep_attention = attended != nullptr;
-  int L = static_cast<int>(std::clamp<size_t>(history.size(), 1, static_cast<size_t>(impl_->cfg.max_len)));
-  std::vector<int64_t> ids(L);
-  Window(history, L, ids.data());
-  auto t = torch::from_blob(ids.data(), {1, L}, torch::kLong).clone();
-  auto h = impl_->net->forward(t).select(1, L - 1);  // (1, C)
+  auto [t, side] = InputTensors(history, impl_->cfg.max_len);
+  int L = static_cast<int>(t.size(1));
+  auto h = impl_->net->forward(t, side).select(1, L - 1);  // (1, C)
   auto logits = impl_->net->Logits(h).squeeze(0).contiguous();
   out.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
   if (attended) {
@@ -277,7 +469,7 @@ void SeqModel::Score(std::span<const uint32_t> history, std::vector<float>& out,
     // history.size() - L + j.
     auto w = last->last_attention.select(2, L - 1).mean(1).squeeze(0);  // (T)
     int64_t j = w.argmax().item<int64_t>();
-    *attended = static_cast<int>(history.size()) - L + static_cast<int>(j);
+    *attended = static_cast<int>(history.tokens.size()) - L + static_cast<int>(j);
     last->keep_attention = false;
   }
 }
@@ -296,17 +488,24 @@ std::pair<double, double> Validate(Net& net, const SeqSplit& split, const SeqMod
     size_t longest = 1;
     for (size_t k = a; k < b; ++k) longest = std::max(longest, split.train[users[k]].size());
     L = static_cast<int>(std::min<size_t>(longest, static_cast<size_t>(cfg.max_len)));
-    std::vector<int64_t> ids((b - a) * L);
-    for (size_t k = a; k < b; ++k) Window(split.train[users[k]], L, ids.data() + (k - a) * L);
+    std::vector<int64_t> ids((b - a) * L), sides((b - a) * L);
+    for (size_t k = a; k < b; ++k) {
+      const auto& q = split.train[users[k]];
+      Window(q, L, ids.data() + (k - a) * L);
+      SideWindow(users[k] < split.side.size() ? std::span<const uint8_t>(split.side[users[k]]) : std::span<const uint8_t>{},
+                 q.size(), L, sides.data() + (k - a) * L);
+    }
     auto t = torch::from_blob(ids.data(), {static_cast<int64_t>(b - a), L}, torch::kLong).clone();
-    auto logits = net->Logits(net->forward(t).select(1, L - 1)).contiguous();  // (b-a, N)
+    auto sd = torch::from_blob(sides.data(), {static_cast<int64_t>(b - a), L}, torch::kLong).clone();
+    auto logits = net->Logits(net->forward(t, sd).select(1, L - 1)).contiguous();  // (b-a, N)
     auto acc = logits.accessor<float, 2>();
     for (size_t k = a; k < b; ++k) {
       uint32_t u = users[k];
       auto row = acc[static_cast<int64_t>(k - a)];
       float ts = row[split.val_target[u]];
       std::vector<uint8_t> seen(static_cast<size_t>(logits.size(1)), 0);
-      for (uint32_t i : split.train[u]) seen[i] = 1;
+      for (uint32_t i : split.train[u])
+        if (i < seen.size()) seen[i] = 1;  // searches are not items
       seen[split.val_target[u]] = 0;
       double rank = 1;
       for (int64_t i = 0; i < logits.size(1); ++i)
@@ -324,7 +523,7 @@ std::pair<double, double> Validate(Net& net, const SeqSplit& split, const SeqMod
 
 Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg,
                                  std::vector<EpochLog>* log, bool progress, const ItemText* text,
-                                 const ItemCategories* cats) {
+                                 const ItemCategories* cats, const ItemKeywords* keywords) {
   try {
     torch::manual_seed(cfg.seed);
     torch::set_num_threads(cfg.threads);
@@ -333,12 +532,24 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
     impl->num_items = num_items;
     if (text && text->vocab_size <= 0) text = nullptr;
     if (cats && cats->num_categories <= 0) cats = nullptr;
-    impl->net = Net(static_cast<int64_t>(num_items), cfg, text, 0, 0, cats);
-    if (cats) impl->num_categories = cats->num_categories;
-    if (text) {
-      impl->text_vocab = text->vocab_size;
-      impl->text_pieces = impl->net->piece_ids.numel();
-    }
+    if (keywords && (keywords->names.empty() || cfg.keyword_weight <= 0)) keywords = nullptr;
+    // Search tokens need the query text; anything beyond the known tokens is a caller error.
+    const uint64_t known_tokens = num_items + (text ? text->query_pieces.size() : 0);
+    for (const auto& q : split.train)
+      for (uint32_t t : q)
+        if (t >= known_tokens)
+          return Status::InvalidArgument(fmt::format(
+              "sequence model: token {} is neither an item (< {}) nor a query with text (< {})", t, num_items,
+              known_tokens));
+    NetShape shape;
+    shape.items = static_cast<int64_t>(num_items);
+    for (const auto& sd : split.side)
+      for (uint8_t b : sd) shape.side |= b != 0;
+    impl->net = Net(cfg, shape, text, cats, keywords);
+    impl->shape = impl->net->shape;
+    impl->shape.pieces = impl->net->piece_ids.defined() ? impl->net->piece_ids.numel() : 0;
+    impl->shape.query_pieces = impl->net->qpiece_ids.defined() ? impl->net->qpiece_ids.numel() : 0;
+    if (keywords) impl->keyword_names = keywords->names;
     Net& net = impl->net;
     torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
 
@@ -432,21 +643,33 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
         size_t longest = 1;
         for (size_t k = a; k < b; ++k) longest = std::max(longest, split.train[users[k]].size() - 1);
         int L = static_cast<int>(std::min<size_t>(longest, static_cast<size_t>(cfg.max_len)));
-        std::vector<int64_t> in(n * L), tgt(n * L);
+        std::vector<int64_t> in(n * L), tgt(n * L), sides;
+        const bool with_side = static_cast<bool>(net->act);
+        if (with_side) sides.resize(n * L);
+        std::bernoulli_distribution drop_side(cfg.side_dropout);
         for (size_t k = a; k < b; ++k) {
           const auto& s = split.train[users[k]];
           std::span<const uint32_t> whole(s);
           Window(whole.first(s.size() - 1), L, in.data() + (k - a) * L);   // inputs: all but the last
-          Window(whole.subspan(1), L, tgt.data() + (k - a) * L);           // targets: shifted by one
+          Window(whole.subspan(1), L, tgt.data() + (k - a) * L, static_cast<uint32_t>(num_items), true);  // targets
+          if (with_side) {
+            int64_t* sw = sides.data() + (k - a) * L;
+            SideWindow(split.side[users[k]], s.size() - 1, L, sw);
+            // Some positions train with "unknown": serving rebuilt from a plain history knows no action or gap.
+            for (int j = 0; j < L; ++j)
+              if (sw[j] != 0 && drop_side(rng)) sw[j] = 0;
+          }
         }
         auto x = torch::from_blob(in.data(), {n, L}, torch::kLong).clone();
         auto y = torch::from_blob(tgt.data(), {n, L}, torch::kLong).clone();
+        torch::Tensor sd;
+        if (with_side) sd = torch::from_blob(sides.data(), {n, L}, torch::kLong).clone();
         auto tp0 = Clock::now();
         // Same computation as BatchLoss, timed in parts (trunk, output head, backward, update).
         auto yf = y.reshape({-1});
         auto valid = yf.ne(0);
         auto table = net->Table();
-        auto h = net->forward(x, table).reshape({yf.size(0), -1}).index({valid});
+        auto h = net->forward(x, table, sd).reshape({yf.size(0), -1}).index({valid});
         auto tp1 = Clock::now();
         auto target = yf.index({valid});  // ids + 1
         torch::Tensor loss;
@@ -469,6 +692,7 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
                               torch::nn::functional::cross_entropy(
                                   net->interest(h), cat, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1));
         }
+        if (net->keyword) loss = loss + cfg.keyword_weight * net->KeywordLoss(h, target);
         auto tp2 = Clock::now();
         double lr = LrAt(cfg, step, total);
         for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
@@ -562,7 +786,9 @@ Result<GradientCheckResult> CheckGradients(const SeqSplit& split, size_t num_ite
     SeqModelConfig cfg = cfg_in;
     cfg.dropout = 0;  // deterministic forward
     torch::manual_seed(cfg.seed);
-    Net net(static_cast<int64_t>(num_items), cfg);
+    NetShape shape;
+    shape.items = static_cast<int64_t>(num_items);
+    Net net(cfg, shape);
     net->to(torch::kDouble);
     net->train();
     int L = cfg.max_len;
@@ -620,7 +846,9 @@ Result<bool> CheckCausality(size_t num_items, const SeqModelConfig& cfg_in) {
     SeqModelConfig cfg = cfg_in;
     cfg.dropout = 0;
     torch::manual_seed(cfg.seed);
-    Net net(static_cast<int64_t>(num_items), cfg);
+    NetShape shape;
+    shape.items = static_cast<int64_t>(num_items);
+    Net net(cfg, shape);
     net->eval();
     torch::NoGradGuard g;
     int L = cfg.max_len;
@@ -639,12 +867,16 @@ Result<bool> CheckCausality(size_t num_items, const SeqModelConfig& cfg_in) {
 Status SeqModel::Save(const std::string& dir) const {
   try {
     std::filesystem::create_directories(dir);
+    const NetShape& sh = impl_->shape;
     nlohmann::json j = {{"format", "vane-seq-model"}, {"version", kFormatVersion},
                         {"num_items", impl_->num_items}, {"dim", impl_->cfg.dim},
                         {"layers", impl_->cfg.layers},   {"heads", impl_->cfg.heads},
                         {"max_len", impl_->cfg.max_len}, {"dropout", impl_->cfg.dropout},
-                        {"text_vocab", impl_->text_vocab}, {"text_pieces", impl_->text_pieces},
-                        {"num_categories", impl_->num_categories}};
+                        {"text_vocab", sh.vocab},        {"text_pieces", sh.pieces},
+                        {"num_categories", sh.categories}, {"num_queries", sh.queries},
+                        {"query_pieces", sh.query_pieces}, {"num_keywords", sh.keywords},
+                        {"keyword_slots", sh.keyword_slots}, {"side", sh.side},
+                        {"keywords", impl_->keyword_names}};
     std::ofstream(dir + "/model.json") << j.dump(2) << "\n";
     torch::save(impl_->net, dir + "/weights.pt");
     return Status::Ok();
@@ -670,11 +902,18 @@ Result<SeqModel> SeqModel::Load(const std::string& dir) {
     impl->cfg.heads = j.at("heads").get<int>();
     impl->cfg.max_len = j.at("max_len").get<int>();
     impl->cfg.dropout = j.at("dropout").get<float>();
-    impl->text_vocab = j.value("text_vocab", int64_t{0});
-    impl->text_pieces = j.value("text_pieces", int64_t{0});
-    impl->num_categories = j.value("num_categories", int64_t{0});
-    impl->net = Net(static_cast<int64_t>(impl->num_items), impl->cfg, nullptr, impl->text_vocab, impl->text_pieces,
-                    nullptr, impl->num_categories);
+    NetShape& sh = impl->shape;
+    sh.items = static_cast<int64_t>(impl->num_items);
+    sh.vocab = j.value("text_vocab", int64_t{0});
+    sh.pieces = j.value("text_pieces", int64_t{0});
+    sh.categories = j.value("num_categories", int64_t{0});
+    sh.queries = j.value("num_queries", int64_t{0});
+    sh.query_pieces = j.value("query_pieces", int64_t{0});
+    sh.keywords = j.value("num_keywords", int64_t{0});
+    sh.keyword_slots = j.value("keyword_slots", int64_t{0});
+    sh.side = j.value("side", false);
+    impl->keyword_names = j.value("keywords", std::vector<std::string>{});
+    impl->net = Net(impl->cfg, sh);
     torch::load(impl->net, dir + "/weights.pt");
     return SeqModel(std::move(impl));
   } catch (const std::exception& ex) {

@@ -76,7 +76,13 @@ std::string Engine::Explain(const Evidence& ev, Timestamp now, bool zh) const {
       if (zh) return "大家都在看";
       return "popular with everyone right now";
     case EvidenceKind::kModel: {
-      // ref: the history item the sequence model attended to most when predicting.
+      // ref: the history item the sequence model attended to most when predicting, or num_items + query id when
+      // it was a search.
+      if (ev.ref >= cat.size() && ev.ref - cat.size() < ds_.queries.size()) {
+        const std::string& q = ds_.queries.Name(ev.ref - static_cast<uint32_t>(cat.size()));
+        if (zh) return "行为序列模型预测，主要依据你搜索的「" + q + "」";
+        return "predicted from your sequence of actions, mostly from your search '" + q + "'";
+      }
       if (ev.ref >= cat.size()) return zh ? "模型根据你的行为序列推荐" : "predicted from your sequence of actions";
       const Item& it = cat.item(ItemIdx(ev.ref));
       std::string title = it.title.empty() ? it.id : it.title;

@@ -28,8 +28,14 @@ class SeqInference {
 
   static SeqInference FromModel(const SeqModel& model);
 
-  // Adds one event (an item index) to the state.
-  void Append(State& st, uint32_t item) const;
+  // Adds one event to the state: a token as in SeqSplit (an item index, or num_items + query id for a training
+  // query) with its side byte (PackSide; 0 = unknown).
+  void Append(State& st, uint32_t token, uint8_t side = 0) const;
+  // Adds a search for a query given by its subword ids (any query, also one not seen in training). Without text
+  // (no subword table) the search is ignored and false is returned.
+  bool AppendQuery(State& st, std::span<const int> pieces, uint8_t side = 0) const;
+  // The keyword head's distribution (softmax over SeqModel::keyword_names()); empty without the head.
+  void Keywords(const State& st, std::vector<float>& out) const;
   // out[i] = score of item i as the next one (the model's logits). REQUIRES: at least one event appended.
   void Score(const State& st, std::vector<float>& out) const;
   // P(next interest = c) from the interest head (softmax over categories); empty without the head.
@@ -39,6 +45,8 @@ class SeqInference {
   const SeqWeights& weights() const { return w_; }
 
  private:
+  // Adds one position whose input vector (before scaling) is `e`.
+  void AppendVector(State& st, const float* e, uint8_t side) const;
   SeqWeights w_;
   std::vector<double> inv_freq_;
 };

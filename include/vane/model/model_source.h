@@ -4,6 +4,9 @@
 // their last max_len events) kept in an LRU cache bounded by `max_states`; every event of a cached user is appended
 // at once (Observe, read-your-writes), and a request scores the catalogue from the cached state (one dot product
 // per item). A user not in the cache is rebuilt from their history on their next bounded request.
+// Searches enter the state as positions too (a training query by its learnt vector, a new one through the subword
+// tokenizer when one is given), and each event carries its action and the time since the user's previous event.
+// A user rebuilt from history gets their items only (actions and gaps unknown: the model is trained to expect that).
 // Evaluation path (unbounded limit) uses the libtorch forward pass over the last max_len items, without touching
 // the cache. Scores are softmax probabilities (non-negative, as the blend expects). Explanations point at the
 // history item the newest position attended to most.
@@ -19,6 +22,7 @@
 #include "vane/model/seq_model.h"
 #include "vane/retrieve/ann.h"
 #include "vane/retrieve/source.h"
+#include "vane/text/subword.h"
 
 namespace vane {
 
@@ -27,7 +31,8 @@ class ModelSource final : public CandidateSource {
   // Catalogues of at least `ann_min_items` items are served through an HNSW index over the item vectors
   // (retrieve/ann.h) instead of scoring every item.
   ModelSource(const Dataset& ds, const InterestStore& interests, std::shared_ptr<const SeqModel> model,
-              size_t max_states = 1000, size_t ann_min_items = 50000);
+              size_t max_states = 1000, size_t ann_min_items = 50000,
+              std::shared_ptr<const text::SubwordTokenizer> tokenizer = nullptr);
   std::string_view name() const override { return "model"; }
   void Observe(const Event& e, const UserState& before) override;
   void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const override;
@@ -38,11 +43,11 @@ class ModelSource final : public CandidateSource {
   struct Entry {
     uint32_t user;
     SeqInference::State state;
-    std::vector<uint32_t> items;  // ring of the items in the state's slots
+    std::vector<uint32_t> items;  // ring of the tokens in the state's slots (num_items + query id for a search)
   };
   // Returns the cached entry of `user`, building it from history when absent. Caller holds mu_.
   Entry& Get(UserIdx user) const;
-  void Append(Entry& en, uint32_t item) const;
+  void Append(Entry& en, uint32_t token, uint8_t side) const;
 
   const Dataset& ds_;
   const InterestStore& interests_;
@@ -50,6 +55,9 @@ class ModelSource final : public CandidateSource {
   SeqInference inf_;
   size_t max_states_;
   std::unique_ptr<VectorIndex> ann_;
+  std::shared_ptr<const text::SubwordTokenizer> tokenizer_;
+  bool side_ = false;     // the model reads actions and gaps
+  bool actions_ = false;  // the data has more than one action (else the action slot stays unknown, as in training)
   mutable std::mutex mu_;
   mutable std::list<Entry> lru_;  // most recent first
   mutable std::unordered_map<uint32_t, std::list<Entry>::iterator> index_;
