@@ -634,6 +634,14 @@ int main(int argc, char** argv) {
         cinf->Interest(st, dist);
         return static_cast<uint32_t>(std::max_element(dist.begin(), dist.end()) - dist.begin());
       };
+      // At a switch, before its event: the model's most likely next interest other than the current one.
+      co.model_next_interest = [&](UserIdx user, uint32_t current) -> std::optional<uint32_t> {
+        auto it = cstates.find(user.v);
+        if (it == cstates.end() || it->second.h.empty()) return std::nullopt;
+        cinf->Interest(it->second, dist);
+        if (current < dist.size()) dist[current] = -1.0f;
+        return static_cast<uint32_t>(std::max_element(dist.begin(), dist.end()) - dist.begin());
+      };
     }
     for (size_t i = 0; i < cap_weights.size() && i < kNumSources; ++i) cap_cfg.base[i] = cap_weights[i];
     CaptureReport rep = MeasureCapture(g, ds, cap_cfg, co);

@@ -45,7 +45,7 @@ CaptureReport MeasureCapture(const gen::Generated& g, const Dataset& ds, const E
   std::vector<double> lags;
   size_t acc = 0, acc_settled = 0, settled = 0, next_hits = 0;
   size_t noise = 0;
-  size_t model_hits = 0, model_hits_settled = 0;
+  size_t model_hits = 0, model_hits_settled = 0, model_next_hits = 0;
   Progress bar("capture replay", ds.events.size(), "events", false);
   if (!opt.progress) bar.Finish();
   for (size_t i = 0; i < ds.events.size(); ++i) {
@@ -61,6 +61,11 @@ CaptureReport MeasureCapture(const gen::Generated& g, const Dataset& ds, const E
       ++rep.switches;
       auto pred = engine.interests().PredictNextCategory(e.user, 1, /*exclude_current=*/true);
       if (!pred.empty() && intent && pred[0].first == *intent) ++next_hits;
+      if (opt.model_next_interest) {
+        auto now_cats = engine.interests().Categories(e.user, e.ts);
+        auto mp = opt.model_next_interest(e.user, now_cats.empty() ? UINT32_MAX : now_cats[0].id);
+        model_next_hits += mp && intent && *mp == *intent;
+      }
     } else if (o.active && o.segment != t.segment) {
       lags.push_back(o.seen + 1.0);
       o.active = false;
@@ -111,6 +116,8 @@ CaptureReport MeasureCapture(const gen::Generated& g, const Dataset& ds, const E
   rep.interest_accuracy_settled = settled ? static_cast<double>(acc_settled) / static_cast<double>(settled) : 0;
   rep.next_interest_accuracy = rep.switches ? static_cast<double>(next_hits) / static_cast<double>(rep.switches) : 0;
   rep.noise = rep.events ? static_cast<double>(noise) / static_cast<double>(rep.events) : 0;
+  if (opt.model_next_interest && rep.switches)
+    rep.model_next_interest = static_cast<double>(model_next_hits) / static_cast<double>(rep.switches);
   if (opt.model_interest && rep.events) {
     rep.model_interest_accuracy = static_cast<double>(model_hits) / static_cast<double>(rep.events);
     rep.model_interest_settled = settled ? static_cast<double>(model_hits_settled) / static_cast<double>(settled) : 0;
@@ -140,6 +147,7 @@ std::string CaptureReport::ToJson() const {
                       {"noise", noise},
                       {"model_interest_accuracy", model_interest_accuracy},
                       {"model_interest_accuracy_settled", model_interest_settled},
+                      {"next_interest_accuracy_model", model_next_interest},
                       {"seconds", seconds}};
   return j.dump(2);
 }
@@ -149,6 +157,7 @@ std::string CaptureReport::ToText() const {
                           ? ""
                           : fmt::format(" | model's top interest correct {:.1f}% (all), {:.1f}% (settled)",
                                         100 * model_interest_accuracy, 100 * model_interest_settled);
+  if (model_next_interest >= 0) model += fmt::format(", next-interest top-1 {:.1f}%", 100 * model_next_interest);
   return fmt::format(
       "events {} (noise {:.1f}%) | switches {} | captured {} ({:.1f}% within 1 event) | lag median {:.1f} mean {:.2f} "
       "| top interest correct {:.1f}% (all events), {:.1f}% (after the first event of a segment) | Markov next-interest "

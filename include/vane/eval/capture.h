@@ -30,6 +30,9 @@ struct CaptureOptions {
   // Optional: the model's top interest (a category id) after each event, given the event; the report then also
   // scores the model's interest against the truth. Called once per event, in replay order.
   std::function<std::optional<uint32_t>(const Event&)> model_interest;
+  // Optional: at each switch, before the switch event, the model's most likely next interest other than `current`
+  // (the interest graph's top category, the one the Markov prediction also excludes; UINT32_MAX when none).
+  std::function<std::optional<uint32_t>(UserIdx user, uint32_t current)> model_next_interest;
 };
 
 struct CaptureReport {
@@ -40,6 +43,7 @@ struct CaptureReport {
   double next_interest_accuracy = 0;     // Markov top-1 at switches
   double model_interest_accuracy = -1;   // the model's top interest = true intent, all events (-1: no model)
   double model_interest_settled = -1;    // same, excluding the first event of each segment
+  double model_next_interest = -1;       // the model's next-interest top-1 at switches (-1: not measured)
   double noise = 0;
   double seconds = 0;
   std::string ToJson() const;
