@@ -335,6 +335,10 @@ int main(int argc, char** argv) {
   EngineConfig eval_cfg;
   std::string eval_model;
   eval_cmd->add_option("--model", eval_model, "a `vane train` model directory: adds the model to the sources");
+  double eval_cold = 0;
+  eval_cmd->add_option("--cold-items", eval_cold,
+                       "cold-start protocol: this share of the test-target items loses every other event; only "
+                       "users whose test target is such an item are tested (same share in `vane train`)");
   eval_cmd->add_option("--covisit-window", eval_cfg.covisit.window, "co-visitation window (events)")->capture_default_str();
   eval_cmd->add_option("--covisit-recent", eval_cfg.covisit.recent_items, "recent items queried")->capture_default_str();
   eval_cmd->add_option("--covisit-decay", eval_cfg.covisit.recency_decay, "weight decay per older recent item")->capture_default_str();
@@ -433,11 +437,18 @@ int main(int argc, char** argv) {
   SideOptions tso;
   train_cmd->add_flag("--no-text", no_text, "ignore item and query text (ids only)");
   train_cmd->add_flag("--no-searches", no_searches, "leave search events out of the sequences");
+  double train_cold = 0;
+  train_cmd->add_option("--cold-items", train_cold,
+                        "cold-start protocol (as `vane eval --cold-items`): train without any event on this share of "
+                        "the test-target items; the test is also reported on users whose target is one of them");
   train_cmd->add_option("--text-vocab", tso.text_vocab, "subword vocabulary bound for item text")->capture_default_str();
   train_cmd->add_option("--keyword-head", tso.keywords, "keywords the keyword head predicts (0: no head)")->capture_default_str();
   train_cmd->add_option("--word-vectors", tso.word_vectors,
                         "initialise subword embeddings from word vectors (GloVe / word2vec / fastText .vec text format)");
   train_cmd->add_option("--negatives", mc.negatives, "0: full softmax; K: sampled softmax with K negatives")->capture_default_str();
+  train_cmd->add_option("--id-dropout", mc.id_dropout,
+                        "share of items per batch seen through their text alone (helps items without interactions)")
+      ->capture_default_str();
   train_cmd->add_option("--interest-weight", mc.interest_weight, "weight of the interest head in the loss")->capture_default_str();
   train_cmd->add_option("--keyword-weight", mc.keyword_weight, "weight of the keyword head in the loss")->capture_default_str();
 
@@ -496,6 +507,11 @@ int main(int argc, char** argv) {
     Dataset ds;
     Status s = Load(ev, ds);
     if (!s.ok()) return Fail(s);
+    if (eval_cold > 0) {
+      eo.test_items = MakeColdItems(ds, eval_cold, 42);
+      std::cerr << fmt::format("cold-start protocol: {} cold items\n",
+                               std::count(eo.test_items.begin(), eo.test_items.end(), 1));
+    }
     eo.fit_weights = !no_fit;
     eo.progress = !ev.quiet;
     EngineConfig cfg = eval_cfg;
@@ -679,6 +695,8 @@ int main(int argc, char** argv) {
     Dataset ds;
     Status ls = Load(trd, ds);
     if (!ls.ok()) return Fail(ls);
+    std::vector<uint8_t> cold;
+    if (train_cold > 0) cold = MakeColdItems(ds, train_cold, 42);
     tso.text = !no_text;
     tso.quiet = trd.quiet;
     auto side = BuildSideInfo(ds, tso);
@@ -704,7 +722,7 @@ int main(int argc, char** argv) {
     for (const auto& q : split.train)
       for (uint32_t i : q)
         if (i < counts.size()) ++counts[i];  // searches are not items
-    MetricAccumulator acc(ds.catalog, counts);
+    MetricAccumulator acc(ds.catalog, counts), acc_cold(ds.catalog, counts);
     std::vector<uint8_t> mask(ds.num_items(), 0);
     std::vector<uint32_t> all(ds.num_items());
     for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
@@ -728,10 +746,17 @@ int main(int argc, char** argv) {
       RankResult r = RankTarget(ItemIdx(split.test_target[u]), all, [&](uint32_t i) { return scores[i] - mn + 1.0f; },
                                 mask, excluded, ds.num_items(), 10);
       acc.Add(r.rank, r.top);
+      if (!cold.empty() && cold[split.test_target[u]]) acc_cold.Add(r.rank, r.top);
       for (uint32_t i : hist)
         if (i < mask.size()) mask[i] = 0;
     }
     RankingMetrics m = acc.Result();
+    if (!cold.empty()) {
+      RankingMetrics mc = acc_cold.Result();
+      std::cout << fmt::format("cold-start test ({} users whose target had no training event): hr@10 {:.4f} ndcg@10 "
+                               "{:.4f} hr@20 {:.4f} ndcg@20 {:.4f} mrr {:.4f}\n",
+                               mc.users, mc.hr10, mc.ndcg10, mc.hr20, mc.ndcg20, mc.mrr);
+    }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     std::cout << fmt::format("model {} | {} epochs in {} | test users {} | hr@10 {:.4f} ndcg@10 {:.4f} hr@20 {:.4f} "
                              "ndcg@20 {:.4f} mrr {:.4f} | test scoring {:.1f} s\n",

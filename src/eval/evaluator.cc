@@ -183,6 +183,13 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
     std::erase_if(split.test, [&](const Target& x) { return !keep[x.user.v]; });
     std::erase_if(split.val, [&](const Target& x) { return !keep[x.user.v]; });
   }
+  if (!opt.test_items.empty()) {
+    std::erase_if(split.test, [&](const Target& x) {
+      uint32_t i = ds.events[x.event].item.v;
+      return i >= opt.test_items.size() || !opt.test_items[i];
+    });
+    if (split.test.empty()) return Status::FailedPrecondition("no test target is among the selected items");
+  }
   rep.users = split.test.size();
 
   EngineConfig cfg = cfg_in;
@@ -453,6 +460,33 @@ std::string StreamingReport::ToJson() const {
   j["ingest_seconds"] = ingest_seconds;
   j["predict_seconds"] = predict_seconds;
   return j.dump(2);
+}
+
+std::vector<uint8_t> MakeColdItems(Dataset& ds, double share, uint64_t seed) {
+  std::vector<uint8_t> cold(ds.num_items(), 0);
+  std::vector<uint32_t> order = Order(ds);
+  Split split = MakeLooSplit(ds, order);
+  std::vector<uint8_t> is_target_event(ds.events.size(), 0);
+  std::vector<uint32_t> candidates;
+  for (const Target& t : split.test) {
+    is_target_event[t.event] = 1;
+    candidates.push_back(ds.events[t.event].item.v);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  std::mt19937_64 rng(seed);
+  std::shuffle(candidates.begin(), candidates.end(), rng);
+  size_t n = static_cast<size_t>(std::lround(share * static_cast<double>(candidates.size())));
+  for (size_t k = 0; k < n && k < candidates.size(); ++k) cold[candidates[k]] = 1;
+  std::vector<Event> kept;
+  kept.reserve(ds.events.size());
+  for (uint32_t idx = 0; idx < ds.events.size(); ++idx) {
+    const Event& e = ds.events[idx];
+    if (e.item.valid() && cold[e.item.v] && !is_target_event[idx]) continue;
+    kept.push_back(e);
+  }
+  ds.events = std::move(kept);
+  return cold;
 }
 
 }  // namespace vane

@@ -182,10 +182,11 @@ struct NetImpl : torch::nn::Module {
   }
   // The item table (N+1, C): the learnt id embedding plus, with text, the mean of the item's subword embeddings, so
   // an item with text but no interactions still has a meaningful vector. Row 0 (padding) is zero.
-  torch::Tensor Table() {
+  // `id_keep` (N+1, 1), when defined, scales each id embedding (0 = the item is seen through its text alone).
+  torch::Tensor Table(const torch::Tensor& id_keep = {}) {
     if (!sub) return item->weight;
     auto text = torch::embedding_bag(sub->weight, piece_ids, piece_offsets, false, /*mode=mean*/ 1);
-    return item->weight + std::get<0>(text);
+    return (id_keep.defined() ? item->weight * id_keep : item->weight) + std::get<0>(text);
   }
   // Vectors of the training queries (Q, C): the mean of their subword embeddings (no learnt id: a new query is
   // embedded the same way from its pieces).
@@ -564,6 +565,20 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
       std::shuffle(val_users.begin(), val_users.end(), rng);
       val_users.resize(cfg.eval_users);
     }
+    // Items with no training event (new or held out) stay out of the loss: as never-positive negatives they would
+    // only learn to score low. After training their id embedding is zero, so their text alone scores them.
+    std::vector<uint8_t> trained(num_items, 0);
+    for (const auto& q : split.train)
+      for (uint32_t t : q)
+        if (t < num_items) trained[t] = 1;
+    std::vector<int64_t> untrained_ids;
+    for (uint32_t i = 0; i < num_items; ++i)
+      if (!trained[i]) untrained_ids.push_back(i);
+    torch::Tensor untrained;  // (N) bool over items, undefined when every item has training events
+    if (!untrained_ids.empty()) {
+      untrained = torch::zeros({static_cast<int64_t>(num_items)}, torch::kBool);
+      untrained.index_fill_(0, torch::tensor(untrained_ids, torch::kLong), true);
+    }
     int64_t steps_per_epoch = (static_cast<int64_t>(users.size()) + cfg.batch - 1) / cfg.batch;
     int64_t total = steps_per_epoch * cfg.epochs, step = 0;
     double best = -1;
@@ -668,7 +683,12 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
         // Same computation as BatchLoss, timed in parts (trunk, output head, backward, update).
         auto yf = y.reshape({-1});
         auto valid = yf.ne(0);
-        auto table = net->Table();
+        // Id dropout: in this batch a share of the items is seen through its text alone (input and output), so
+        // the text part learns to score on its own and items without interactions can compete.
+        torch::Tensor id_keep;
+        if (cfg.id_dropout > 0 && net->sub)
+          id_keep = torch::rand({static_cast<int64_t>(num_items) + 1, 1}).ge(cfg.id_dropout).to(torch::kFloat);
+        auto table = net->Table(id_keep);
         auto h = net->forward(x, table, sd).reshape({yf.size(0), -1}).index({valid});
         auto tp1 = Clock::now();
         auto target = yf.index({valid});  // ids + 1
@@ -680,10 +700,13 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
           auto pos_logit = (h * table.index_select(0, target)).sum(-1, /*keepdim=*/true);    // (N, 1)
           auto neg_logit = torch::matmul(h, table.index_select(0, neg).t());                   // (N, K)
           neg_logit = neg_logit.masked_fill(target.unsqueeze(1).eq(neg.unsqueeze(0)), -1e9f);
+          if (untrained.defined()) neg_logit = neg_logit.masked_fill(untrained.index_select(0, neg - 1).unsqueeze(0), -1e9f);
           auto logits = torch::cat({pos_logit, neg_logit}, 1);
           loss = torch::nn::functional::cross_entropy(logits, torch::zeros({logits.size(0)}, torch::kLong));
         } else {
-          loss = torch::nn::functional::cross_entropy(net->Logits(h, table), target - 1);
+          auto logits = net->Logits(h, table);
+          if (untrained.defined()) logits = logits.masked_fill(untrained.unsqueeze(0), -1e9f);
+          loss = torch::nn::functional::cross_entropy(logits, target - 1);
         }
         if (net->interest && cfg.interest_weight > 0) {
           auto cat = net->item_cat.index_select(0, target);  // main category of each next item (-1: none)
@@ -774,6 +797,10 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
       }
     }
     if (!best_state.str().empty()) torch::load(net, best_state);  // empty: keep the last epoch's weights
+    if (!untrained_ids.empty()) {
+      torch::NoGradGuard g;
+      net->item->weight.index_fill_(0, torch::tensor(untrained_ids, torch::kLong) + 1, 0.0);
+    }
     return SeqModel(std::move(impl));
   } catch (const std::exception& ex) {
     return Status::Internal(std::string("sequence model training failed: ") + ex.what());

@@ -29,7 +29,14 @@ struct EvalOptions {
   size_t fit_users = 6000;        // validation users used for fitting (seeded sample)
   bool per_source = true;         // also report each source alone
   bool progress = true;
+  std::vector<uint8_t> test_items;  // non-empty: only users whose test target is a flagged item are tested
 };
+
+// Cold-start protocol: marks a seeded `share` of the items that are some user's leave-one-out test target as cold
+// and removes every other event on them, so a cold item has its text but no interaction before the test. Train and
+// evaluate on the returned dataset (same share and seed give the same items); pass the mask as
+// EvalOptions::test_items to score the cold targets only. Returns the per-item mask.
+std::vector<uint8_t> MakeColdItems(Dataset& ds, double share, uint64_t seed);
 
 struct StrategyResult {
   std::string name;               // a source name, "blend", or "blend_fixed" (no strategy selection)

@@ -42,6 +42,7 @@ struct SeqModelConfig {
   int negatives = 0;       // 0: full softmax over the catalogue; K > 0: sampled softmax with K shared negatives
   float keyword_weight = 0.1f;  // weight of the keyword head's loss (when keywords are given)
   float side_dropout = 0.1f;    // share of positions trained with unknown action/gap (serving may not know them)
+  float id_dropout = 0.0f;      // share of items per batch seen through their text alone (cold-start training)
   std::string checkpoint_dir;  // "" = none; else a checkpoint is written after every epoch
   bool resume = false;         // continue from checkpoint_dir when it holds one
   int stop_after_epoch = 0;    // > 0: stop after this epoch as if interrupted (the schedule still plans `epochs`)
