@@ -131,7 +131,9 @@ TEST(ColdStart, ColdItemsKeepOnlyTheirTestEventsAndOnlyTheirUsersAreTested) {
   EXPECT_GT(rep->users, 0u);
   // Nobody has seen a cold item follow anything: co-visitation cannot find it.
   for (const auto& r : rep->test) {
-    if (r.name == "covisit") EXPECT_EQ(r.metrics.hr10, 0.0);
+    if (r.name == "covisit") {
+      EXPECT_EQ(r.metrics.hr10, 0.0);
+    }
   }
   // Same share and seed, same items.
   Dataset again = Chains(300, 60, 8, 7);
