@@ -1,5 +1,7 @@
 // vane: the command-line tool. Parses flags and calls the library; no logic of its own beyond printing.
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <optional>
 #include <cstdio>
 #include <filesystem>
@@ -7,6 +9,7 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <toml++/toml.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -23,6 +26,8 @@
 #include "vane/model/interest_text.h"
 #include "vane/model/model_source.h"
 #include "vane/model/seq_model.h"
+#include "vane/serve/http.h"
+#include "vane/serve/service.h"
 #include "vane/text/subword.h"
 #include "vane/text/word_vectors.h"
 
@@ -228,23 +233,6 @@ Timestamp DataNow(const Dataset& ds) {
   return t + 60;
 }
 
-nlohmann::json RecsJson(const RecommendResponse& r) {
-  auto one = [](const Recommendation& x) {
-    return nlohmann::json{{"id", x.id},         {"type", x.type},           {"title", x.title}, {"score", x.score},
-                          {"source", x.source}, {"reason", x.reason_en},    {"reason_zh", x.reason_zh}};
-  };
-  nlohmann::json j;
-  j["strategy"] = StrategyName(r.strategy);
-  j["strategy_reason"] = r.strategy_reason;
-  j["items"] = nlohmann::json::array();
-  for (const auto& x : r.items) j["items"].push_back(one(x));
-  for (const auto& [t, v] : r.slates) {
-    j["slates"][t] = nlohmann::json::array();
-    for (const auto& x : v) j["slates"][t].push_back(one(x));
-  }
-  return j;
-}
-
 void PrintRecs(const RecommendResponse& r, bool zh) {
   std::cout << fmt::format("strategy: {} ({})\n", StrategyName(r.strategy), r.strategy_reason);
   int k = 0;
@@ -257,26 +245,6 @@ void PrintRecs(const RecommendResponse& r, bool zh) {
       std::cout << fmt::format("    {} \"{}\" - {}\n", x.id, x.title, zh ? x.reason_zh : x.reason_en);
     if (v.empty()) std::cout << "    (no available item of this type)\n";
   }
-}
-
-nlohmann::json InterestsJson(const InterestSummary& s) {
-  auto line = [](const InterestLine& l) {
-    return nlohmann::json{{"category", l.name},           {"category_zh", l.name_zh},
-                          {"now_share", l.now_share},     {"usual_share", l.usual_share},
-                          {"like_probability", l.like_probability}, {"trend", TrendName(l.trend)},
-                          {"evidence", l.evidence_en},    {"evidence_zh", l.evidence_zh}};
-  };
-  nlohmann::json j;
-  for (auto [name, v] : {std::pair{"now", &s.now}, {"usually", &s.usually}, {"rising", &s.rising}, {"fading", &s.fading}}) {
-    j[name] = nlohmann::json::array();
-    for (const auto& l : *v) j[name].push_back(line(l));
-  }
-  j["likely_next"] = nlohmann::json::array();
-  for (const auto& [l, p] : s.likely_next) j["likely_next"].push_back({{"category", l.name}, {"probability", p}});
-  j["keywords_now"] = s.keywords_now;
-  j["text"] = s.text_en;
-  j["text_zh"] = s.text_zh;
-  return j;
 }
 
 std::vector<std::string> Split(const std::string& s) {
@@ -292,6 +260,92 @@ std::vector<std::string> Split(const std::string& s) {
 }
 
 }  // namespace
+
+std::atomic<bool> g_stop{false};
+
+Result<Scope> ParseScope(const std::string& s) {
+  if (s == "read") return Scope::kRead;
+  if (s == "write") return Scope::kWrite;
+  if (s == "admin") return Scope::kAdmin;
+  return Status::InvalidArgument("API key scope must be read, write or admin, got '" + s + "'");
+}
+
+// KEY:SCOPE
+Status AddKey(const std::string& spec, HttpOptions& ho) {
+  auto colon = spec.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return Status::InvalidArgument("API key must be KEY:SCOPE (scope read, write or admin)");
+  auto scope = ParseScope(spec.substr(colon + 1));
+  if (!scope.ok()) return scope.status();
+  ho.keys.push_back({spec.substr(0, colon), *scope});
+  return Status::Ok();
+}
+
+// Configuration: TOML file, then VANE_* environment variables, then command-line flags (given flags win).
+Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, HttpOptions& ho, std::string& model) {
+  if (!path.empty()) {
+    try {
+      toml::table t = toml::parse_file(path);
+      if (!cmd->count("--host")) ho.host = t["server"]["host"].value_or(ho.host);
+      if (!cmd->count("--port")) ho.port = t["server"]["port"].value_or(ho.port);
+      if (!cmd->count("--threads")) ho.threads = t["server"]["threads"].value_or(ho.threads);
+      ho.max_body_bytes = t["server"]["max_body_bytes"].value_or(static_cast<int64_t>(ho.max_body_bytes));
+      if (!cmd->count("--store")) so.store_dir = t["store"]["dir"].value_or(so.store_dir);
+      if (!cmd->count("--model")) model = t["model"]["dir"].value_or(model);
+      so.max_batch = t["server"]["max_batch"].value_or(static_cast<int64_t>(so.max_batch));
+      if (auto* keys = t["keys"].as_array())
+        for (auto& k : *keys) {
+          auto* kt = k.as_table();
+          if (!kt) return Status::InvalidArgument(path + ": [[keys]] entries must be tables");
+          auto key = (*kt)["key"].value<std::string>();
+          auto scope = ParseScope((*kt)["scope"].value_or(std::string("read")));
+          if (!key || key->empty()) return Status::InvalidArgument(path + ": a [[keys]] entry has no key");
+          if (!scope.ok()) return Status::InvalidArgument(path + ": " + scope.status().message());
+          ho.keys.push_back({*key, *scope});
+        }
+    } catch (const toml::parse_error& e) {
+      return Status::InvalidArgument(fmt::format("{}: {} (line {})", path, e.description(), e.source().begin.line));
+    }
+  }
+  auto env = [](const char* n) -> const char* { return std::getenv(n); };
+  if (const char* v = env("VANE_HOST"); v && !cmd->count("--host")) ho.host = v;
+  if (const char* v = env("VANE_PORT"); v && !cmd->count("--port")) ho.port = std::atoi(v);
+  if (const char* v = env("VANE_STORE"); v && !cmd->count("--store")) so.store_dir = v;
+  if (const char* v = env("VANE_MODEL"); v && !cmd->count("--model")) model = v;
+  if (const char* v = env("VANE_API_KEYS"))
+    for (const auto& spec : Split(v)) VANE_RETURN_IF_ERROR(AddKey(spec, ho));
+  return Status::Ok();
+}
+
+int RunServe(const DataFlags& sd, const std::string& config, std::string model, const std::vector<std::string>& keys,
+             ServiceOptions so, HttpOptions ho, CLI::App* cmd) {
+  if (Status c = ApplyConfig(config, cmd, so, ho, model); !c.ok()) return Fail(c);
+  for (const auto& k : keys)
+    if (Status s = AddKey(k, ho); !s.ok()) return Fail(s);
+  Dataset seed;
+  if (Status s = Load(sd, seed); !s.ok()) return Fail(s);
+  if (!model.empty()) {
+    if (Status ms = UseModel(model, seed, so.engine); !ms.ok()) return Fail(ms);
+    so.model_version = model;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto svc = Service::Open(so, &seed);
+  if (!svc.ok()) return Fail(svc.status());
+  auto st = (*svc)->GetStats();
+  std::cerr << fmt::format("store {}: recovered {} events, {} users, {} items in {:.2f} s (replay {:.2f} s)\n",
+                           so.store_dir, st.events, st.users, st.items,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                           st.recovery_seconds);
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  Status r = RunHttpServer(**svc, ho, g_stop, [&](int port) {
+    std::cout << fmt::format("vane serve listening on http://{}:{}/ (try: curl http://{}:{}/v1/recommend/u0)",
+                             ho.host, port, ho.host, port)
+              << std::endl;
+  });
+  if (!r.ok()) return Fail(r);
+  return 0;
+}
 
 int main(int argc, char** argv) {
   CLI::App app{"vane: real-time interest capture and recommendation"};
@@ -451,6 +505,22 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   train_cmd->add_option("--interest-weight", mc.interest_weight, "weight of the interest head in the loss")->capture_default_str();
   train_cmd->add_option("--keyword-weight", mc.keyword_weight, "weight of the keyword head in the loss")->capture_default_str();
+
+  // serve
+  auto* serve_cmd = app.add_subcommand("serve", "the HTTP service: events in, recommendations out, durable (RocksDB)");
+  DataFlags sd;
+  AddDataFlags(serve_cmd, sd);
+  std::string serve_config, serve_model;
+  ServiceOptions so;
+  HttpOptions ho;
+  std::vector<std::string> serve_keys;
+  serve_cmd->add_option("--config", serve_config, "TOML configuration file (docs/http_api.md); flags and VANE_* environment variables override it");
+  serve_cmd->add_option("--host", ho.host, "address to listen on")->capture_default_str();
+  serve_cmd->add_option("--port", ho.port, "port (0 = any free port)")->capture_default_str();
+  serve_cmd->add_option("--store", so.store_dir, "store directory (created when absent; filled from the seed data on first start)")->capture_default_str();
+  serve_cmd->add_option("--model", serve_model, "a `vane train` model directory: the model joins the blend");
+  serve_cmd->add_option("--api-key", serve_keys, "KEY:SCOPE (scope read, write or admin); repeatable");
+  serve_cmd->add_option("--threads", ho.threads, "HTTP worker threads")->capture_default_str();
 
   // demo
   auto* demo_cmd = app.add_subcommand("demo", "the worked example on the built-in data: interests and recommendations");
@@ -775,6 +845,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (*serve_cmd) return RunServe(sd, serve_config, serve_model, serve_keys, so, ho, serve_cmd);
   if (*demo_cmd) {
     Dataset ds;
     Status s = Load(dd, ds);

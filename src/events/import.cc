@@ -738,10 +738,7 @@ Status ImportEventsCsv(const std::string& path, const CsvMapping& mapping, const
   }
 }
 
-namespace {
-
-// Fills raw from one JSON object; on a wrong type names the field and why.
-bool JsonToRaw(const json& j, RawEvent& raw, std::string& field, std::string& err) {
+bool RawEventFromJson(const json& j, RawEvent& raw, std::string& field, std::string& err) {
   raw = RawEvent();
   field = "user";
   if (!JsonId(j, "user", raw.user, err)) return false;
@@ -769,6 +766,54 @@ bool JsonToRaw(const json& j, RawEvent& raw, std::string& field, std::string& er
     raw.context = it->is_string() ? it->get<std::string>() : it->dump(-1, ' ', false, json::error_handler_t::replace);
   return true;
 }
+
+bool ItemFromJson(const json& j, Item& item, std::string& field, std::string& err) {
+  item = Item();
+  auto fail = [&](const char* f, std::string reason) {
+    field = f;
+    err = std::move(reason);
+    return false;
+  };
+  if (!JsonId(j, "id", item.id, err)) return fail("id", err);
+  if (item.id.empty()) return fail("id", "missing");
+  std::string type;
+  if (!JsonString(j, "type", type, err)) return fail("type", err);
+  if (!type.empty()) item.type = std::move(type);
+  if (!JsonString(j, "title", item.title, err)) return fail("title", err);
+  if (!JsonString(j, "text", item.text, err)) return fail("text", err);
+  if (auto it = j.find("categories"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) return fail("categories", "wrong type: expected an array of strings, got " + JsonTypeName(*it));
+    for (size_t k = 0; k < it->size(); ++k) {
+      const json& c = (*it)[k];
+      if (!c.is_string())
+        return fail("categories",
+                    fmt::format("wrong type: expected an array of strings, element {} is {}", k, JsonTypeName(c)));
+      item.categories.push_back(c.get<std::string>());
+    }
+  }
+  if (auto it = j.find("attributes"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) return fail("attributes", "wrong type: expected an object, got " + JsonTypeName(*it));
+    for (const auto& [k, v] : it->items()) {
+      if (v.is_string()) {
+        item.attributes.emplace_back(k, v.get<std::string>());
+      } else if (v.is_number()) {
+        item.attributes.emplace_back(k, v.dump());
+      } else {
+        return fail("attributes",
+                    fmt::format("wrong type: value of {} must be a string or number, got {}", Quote(k), JsonTypeName(v)));
+      }
+    }
+  }
+  if (auto it = j.find("available"); it != j.end() && !it->is_null()) {
+    if (!it->is_boolean()) return fail("available", "wrong type: expected a boolean, got " + JsonTypeName(*it));
+    item.available = it->get<bool>();
+  }
+  bool has_created = false;
+  if (!JsonTime(j, "created", item.created, has_created, err)) return fail("created", err);
+  return true;
+}
+
+namespace {
 
 // Parses a JSONL line into an object, or says why not.
 bool ParseJsonLine(std::string_view line, json& j, std::string& err) {
@@ -802,7 +847,7 @@ Status ImportEventsJsonl(const std::string& path, const ImportOptions& opt, Data
       Status s;
       if (!ParseJsonLine(line, j, err)) {
         s = RejectRecord(opt, report, path, lr.line_no(), "record", err);
-      } else if (!JsonToRaw(j, raw, field, err)) {
+      } else if (!RawEventFromJson(j, raw, field, err)) {
         s = RejectRecord(opt, report, path, lr.line_no(), field, err);
       } else {
         s = cleaner.Add(raw, path, lr.line_no());
@@ -833,42 +878,8 @@ Status ImportItemsJsonl(const std::string& path, const ImportOptions& opt, Datas
       Status s = [&]() -> Status {
         if (!ParseJsonLine(line, j, err)) return reject("record", err);
         Item item;
-        if (!JsonId(j, "id", item.id, err)) return reject("id", err);
-        if (item.id.empty()) return reject("id", "missing");
-        std::string type;
-        if (!JsonString(j, "type", type, err)) return reject("type", err);
-        if (!type.empty()) item.type = std::move(type);
-        if (!JsonString(j, "title", item.title, err)) return reject("title", err);
-        if (!JsonString(j, "text", item.text, err)) return reject("text", err);
-        if (auto it = j.find("categories"); it != j.end() && !it->is_null()) {
-          if (!it->is_array()) return reject("categories", "wrong type: expected an array of strings, got " + JsonTypeName(*it));
-          for (size_t k = 0; k < it->size(); ++k) {
-            const json& c = (*it)[k];
-            if (!c.is_string())
-              return reject("categories", fmt::format("wrong type: expected an array of strings, element {} is {}", k,
-                                                      JsonTypeName(c)));
-            item.categories.push_back(c.get<std::string>());
-          }
-        }
-        if (auto it = j.find("attributes"); it != j.end() && !it->is_null()) {
-          if (!it->is_object()) return reject("attributes", "wrong type: expected an object, got " + JsonTypeName(*it));
-          for (const auto& [k, v] : it->items()) {
-            if (v.is_string()) {
-              item.attributes.emplace_back(k, v.get<std::string>());
-            } else if (v.is_number()) {
-              item.attributes.emplace_back(k, v.dump());
-            } else {
-              return reject("attributes", fmt::format("wrong type: value of {} must be a string or number, got {}",
-                                                      Quote(k), JsonTypeName(v)));
-            }
-          }
-        }
-        if (auto it = j.find("available"); it != j.end() && !it->is_null()) {
-          if (!it->is_boolean()) return reject("available", "wrong type: expected a boolean, got " + JsonTypeName(*it));
-          item.available = it->get<bool>();
-        }
-        bool has_created = false;
-        if (!JsonTime(j, "created", item.created, has_created, err)) return reject("created", err);
+        std::string field;
+        if (!ItemFromJson(j, item, field, err)) return RejectRecord(opt, report, path, ln, field, err);
         ++report.records_read;
         ++report.accepted;
         ds.catalog.Upsert(std::move(item));

@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "vane/core/progress.h"
 #include "vane/core/status.h"
 #include "vane/events/dataset.h"
@@ -97,6 +99,11 @@ Status ImportEventsCsv(const std::string& path, const CsvMapping& mapping, const
 // One JSON object per line: {"user","item","query","action","ts","value","session","context"}; "ts" may be a
 // number (unix seconds) or an ISO-8601 string.
 Status ImportEventsJsonl(const std::string& path, const ImportOptions& opt, Dataset& ds, ImportReport& report);
+
+// One event or item from a parsed JSON object (the JSONL readers and the HTTP API share them). On a wrong type or
+// a missing id returns false with the field and the reason.
+bool RawEventFromJson(const nlohmann::json& j, RawEvent& raw, std::string& field, std::string& err);
+bool ItemFromJson(const nlohmann::json& j, Item& item, std::string& field, std::string& err);
 
 // Catalogue ---------------------------------------------------------------------------------------------------
 // One JSON object per line: {"id","type","title","text","categories":[..],"attributes":{..},"available","created"}.

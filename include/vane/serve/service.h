@@ -1,0 +1,116 @@
+// The service behind `vane serve`: the live Dataset and Engine, kept durable by the Store.
+//
+// Writes (events, items, user deletion) take an exclusive lock, apply to memory, and are made durable before the
+// caller is answered: an acknowledged write survives a crash. Reads (recommendations, interests, items) share the
+// lock and see every acknowledged write (read-your-writes). On start the store is replayed in order, so the state
+// after a restart equals the state before it (catalogue, events and live interest state); an empty store is first
+// filled with the seed data (the embedded demo data by default).
+// Every method returns JSON-ready results or an error with a stable code; the HTTP layer (serve/http.h) only maps
+// them to routes. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "vane/events/import.h"
+#include "vane/interest/describe.h"
+#include "vane/recommend/engine.h"
+#include "vane/serve/store.h"
+
+namespace vane {
+
+// JSON renderings shared by the CLI and the API.
+nlohmann::json RecsJson(const RecommendResponse& r);
+nlohmann::json InterestsJson(const InterestSummary& s);
+
+// An API error: HTTP status, a stable machine-readable code and a message that names the problem.
+struct ApiError {
+  int status = 400;
+  std::string code, message;
+};
+
+template <typename T>
+struct ApiResult {
+  std::optional<T> value;
+  ApiError error;
+  bool ok() const { return value.has_value(); }
+  static ApiResult Ok(T v) { return ApiResult{std::move(v), {}}; }
+  static ApiResult Fail(int status, std::string code, std::string message) {
+    return ApiResult{std::nullopt, {status, std::move(code), std::move(message)}};
+  }
+};
+
+struct ServiceOptions {
+  std::string store_dir = "data/store";
+  std::string action_preset = "ecommerce";
+  size_t max_batch = 10000;  // events per ingestion request
+  EngineConfig engine;       // model_source included when the caller links a model
+  std::string model_version = "none";
+};
+
+class Service {
+ public:
+  // Opens the store, fills it from `seed` when it is empty (may be null), and replays it.
+  static Result<std::unique_ptr<Service>> Open(const ServiceOptions& opt, const Dataset* seed);
+
+  // Ingests an array of events. Valid events are stored and applied even when others are rejected; the result
+  // lists {"accepted", "duplicates", "rejected": [{"index", "field", "reason"}]}.
+  ApiResult<nlohmann::json> IngestEvents(const nlohmann::json& events);
+  // Recommendations (RecsJson plus "user" and "model_version"). The request's `now` is filled with the clock.
+  ApiResult<nlohmann::json> Recommend(RecommendRequest req) const;
+  ApiResult<nlohmann::json> Interests(const std::string& user) const;
+  ApiResult<nlohmann::json> Similar(const std::string& item, size_t n) const;
+  ApiResult<nlohmann::json> PutItems(const nlohmann::json& items);  // an object or an array of objects
+  ApiResult<nlohmann::json> GetItem(const std::string& id) const;
+  ApiResult<nlohmann::json> DeleteItem(const std::string& id);   // marks unavailable and removes it from the store
+  ApiResult<nlohmann::json> GetUser(const std::string& id) const;
+  // Removes the user's events from the store and every derived state (the in-memory state is rebuilt by replay).
+  ApiResult<nlohmann::json> DeleteUser(const std::string& id);
+  // Online feedback: {"user", "item", "type": "impression"|"click"|"conversion", "strategy"}.
+  ApiResult<nlohmann::json> Feedback(const nlohmann::json& fb);
+
+  struct Stats {
+    uint64_t events = 0, users = 0, items = 0, accepted = 0, rejected = 0, duplicates = 0, store_bytes = 0;
+    double recovery_seconds = 0;
+    uint64_t recovered_events = 0;
+    size_t state_bytes = 0;
+  };
+  Stats GetStats() const;
+  // Online counters per strategy: impressions, clicks, conversions.
+  nlohmann::json OnlineStats() const;
+  const ServiceOptions& options() const { return opt_; }
+  bool ready() const { return ready_.load(); }
+
+ private:
+  explicit Service(ServiceOptions opt);
+  Status Rebuild();  // (re)creates dataset and engine from the store; caller holds the exclusive lock
+  Timestamp Now() const;
+
+  ServiceOptions opt_;
+  ActionRegistry actions_;
+  std::unique_ptr<Store> store_;
+  mutable std::shared_mutex mu_;
+  std::unique_ptr<Dataset> ds_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<ImportOptions> import_opt_;
+  std::unique_ptr<ImportReport> report_;
+  std::unique_ptr<EventCleaner> cleaner_;
+  uint64_t next_seq_ = 0;
+  Stats stats_;
+  std::atomic<bool> ready_{false};
+  struct Online {
+    uint64_t impressions = 0, clicks = 0, conversions = 0;
+  };
+  mutable std::mutex online_mu_;
+  std::map<std::string, Online> online_;
+};
+
+}  // namespace vane

@@ -1,0 +1,50 @@
+// The durable store behind `vane serve`: RocksDB (Debian librocksdb-dev), embedded, one directory.
+//
+// Column families: "events" (key: 8-byte big-endian sequence number, value: the accepted event as JSON),
+// "user_events" (key: user id, 0x00, sequence number; empty value: the index that makes deleting a user's events
+// cheap), "items" (key: item id, value: the item as JSON) and the default family (metadata).
+// Every write is synchronous (WriteOptions::sync: the write-ahead log is fsync'ed before the call returns), so a
+// caller may acknowledge once the call returned OK. Concurrent writers are group-committed by RocksDB itself (one
+// leader writes and syncs the log for every waiting writer). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vane/core/status.h"
+#include "vane/events/types.h"
+
+namespace vane {
+
+class Store {
+ public:
+  ~Store();
+  // Opens (creating when absent) the store in `dir`.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir);
+
+  // Appends events with consecutive sequence numbers starting at `first_seq`, durably, in one atomic batch.
+  Status AppendEvents(uint64_t first_seq, const std::vector<RawEvent>& events);
+  Status PutItem(const Item& item);
+  Status DeleteItem(std::string_view id);
+  // Removes every event of `user`; returns how many.
+  Result<uint64_t> DeleteUser(std::string_view user);
+
+  // Reads everything back, items first, then events in sequence order. Returns the next free sequence number.
+  Result<uint64_t> Load(const std::function<void(Item&&)>& on_item,
+                        const std::function<void(uint64_t seq, RawEvent&&)>& on_event) const;
+  uint64_t ApproximateBytes() const;
+
+  static std::string EventToJson(const RawEvent& e);
+  static std::string ItemToJson(const Item& item);
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vane

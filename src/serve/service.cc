@@ -1,0 +1,370 @@
+#include "vane/serve/service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "vane/interest/describe.h"
+
+namespace vane {
+namespace {
+
+using json = nlohmann::json;
+
+// The stored form of an accepted event: the cleaned values (filled timestamp, canonical action), so a replay
+// through the same cleaner reproduces the same event.
+RawEvent Stored(const Dataset& ds, const Event& e, std::string context) {
+  RawEvent r;
+  r.user = ds.users.Name(e.user.v);
+  if (e.item.valid()) r.item = ds.catalog.item(e.item).id;
+  if (e.query != kNoQuery) r.query = ds.queries.Name(e.query);
+  r.action = ds.actions.spec(e.action).name;
+  r.ts = e.ts;
+  r.has_ts = true;
+  r.value = e.value;
+  r.has_value = e.has_value;
+  if (e.session != kNoSession) r.session = ds.sessions.Name(e.session);
+  r.context = std::move(context);
+  return r;
+}
+
+}  // namespace
+
+json RecsJson(const RecommendResponse& r) {
+  auto one = [](const Recommendation& x) {
+    return json{{"id", x.id},         {"type", x.type},        {"title", x.title},       {"score", x.score},
+                {"source", x.source}, {"reason", x.reason_en}, {"reason_zh", x.reason_zh}};
+  };
+  json j;
+  j["strategy"] = StrategyName(r.strategy);
+  j["strategy_reason"] = r.strategy_reason;
+  j["items"] = json::array();
+  for (const auto& x : r.items) j["items"].push_back(one(x));
+  for (const auto& [t, v] : r.slates) {
+    j["slates"][t] = json::array();
+    for (const auto& x : v) j["slates"][t].push_back(one(x));
+  }
+  return j;
+}
+
+json InterestsJson(const InterestSummary& s) {
+  auto line = [](const InterestLine& l) {
+    return json{{"category", l.name},
+                {"category_zh", l.name_zh},
+                {"now_share", l.now_share},
+                {"usual_share", l.usual_share},
+                {"like_probability", l.like_probability},
+                {"trend", TrendName(l.trend)},
+                {"evidence", l.evidence_en},
+                {"evidence_zh", l.evidence_zh}};
+  };
+  json j;
+  for (auto [name, v] : {std::pair{"now", &s.now}, {"usually", &s.usually}, {"rising", &s.rising}, {"fading", &s.fading}}) {
+    j[name] = json::array();
+    for (const auto& l : *v) j[name].push_back(line(l));
+  }
+  j["likely_next"] = json::array();
+  for (const auto& [l, p] : s.likely_next) j["likely_next"].push_back({{"category", l.name}, {"probability", p}});
+  j["keywords_now"] = s.keywords_now;
+  j["text"] = s.text_en;
+  j["text_zh"] = s.text_zh;
+  return j;
+}
+
+Service::Service(ServiceOptions opt) : opt_(std::move(opt)) {}
+
+Timestamp Service::Now() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const Dataset* seed) {
+  auto store = Store::Open(opt.store_dir);
+  if (!store.ok()) return store.status();
+  std::unique_ptr<Service> svc(new Service(opt));
+  svc->store_ = std::move(store.value());
+  if (seed) svc->actions_ = seed->actions;
+  else svc->actions_ = ActionRegistry::Preset(opt.action_preset).value();
+  size_t items = 0, events = 0;
+  auto n = svc->store_->Load([&](Item&&) { ++items; }, [&](uint64_t, RawEvent&&) { ++events; });
+  if (!n.ok()) return n.status();
+  if (items == 0 && events == 0 && seed) {
+    // First start: the seed data becomes the store's content.
+    for (uint32_t i = 0; i < seed->num_items(); ++i)
+      VANE_RETURN_IF_ERROR(svc->store_->PutItem(seed->catalog.item(ItemIdx(i))));
+    std::vector<RawEvent> batch;
+    uint64_t seq = 0;
+    for (const Event& e : seed->events) {
+      batch.push_back(Stored(*seed, e, ""));
+      if (batch.size() == 10000) {
+        VANE_RETURN_IF_ERROR(svc->store_->AppendEvents(seq, batch));
+        seq += batch.size();
+        batch.clear();
+      }
+    }
+    VANE_RETURN_IF_ERROR(svc->store_->AppendEvents(seq, batch));
+  }
+  std::unique_lock lock(svc->mu_);
+  VANE_RETURN_IF_ERROR(svc->Rebuild());
+  svc->ready_ = true;
+  return svc;
+}
+
+Status Service::Rebuild() {
+  auto t0 = std::chrono::steady_clock::now();
+  engine_.reset();
+  cleaner_.reset();
+  auto ds = std::make_unique<Dataset>();
+  ds->name = "live";
+  ds->actions = actions_;
+  auto iopt = std::make_unique<ImportOptions>();
+  iopt->progress = false;
+  iopt->dedup = true;
+  auto report = std::make_unique<ImportReport>();
+  auto cleaner = std::make_unique<EventCleaner>(*ds, *iopt, *report);
+  Status bad = Status::Ok();
+  auto next = store_->Load([&](Item&& it) { ds->catalog.Upsert(std::move(it)); },
+                           [&](uint64_t seq, RawEvent&& e) {
+                             Status s = cleaner->Add(e, "store", seq);
+                             if (!s.ok() && bad.ok()) bad = s;
+                           });
+  if (!next.ok()) return next.status();
+  if (!bad.ok()) return Status::IoError("store replay rejected a stored event: " + bad.ToString());
+  report->issues.clear();
+  auto engine = std::make_unique<Engine>(*ds, opt_.engine);
+  for (const Event& e : ds->events) engine->Ingest(e);
+  ds_ = std::move(ds);
+  import_opt_ = std::move(iopt);
+  report_ = std::move(report);
+  cleaner_ = std::move(cleaner);
+  engine_ = std::move(engine);
+  next_seq_ = *next;
+  stats_.recovery_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stats_.recovered_events = ds_->events.size();
+  return Status::Ok();
+}
+
+ApiResult<json> Service::IngestEvents(const json& events) {
+  using R = ApiResult<json>;
+  if (!events.is_array()) return R::Fail(400, "bad_request", "expected a JSON array of events");
+  if (events.size() > opt_.max_batch)
+    return R::Fail(413, "batch_too_large",
+                   fmt::format("{} events in one request; the limit is {}", events.size(), opt_.max_batch));
+  std::unique_lock lock(mu_);
+  if (!ready_) return R::Fail(503, "not_ready", "the service is not ready (store unavailable)");
+  const size_t first_new = ds_->events.size(), items_before = ds_->num_items();
+  std::vector<RawEvent> to_store;
+  json rejected = json::array();
+  uint64_t duplicates = 0;
+  const Timestamp now = Now();
+  RawEvent raw;
+  std::string field, err;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const json& j = events[i];
+    if (!j.is_object()) {
+      rejected.push_back({{"index", i}, {"field", "record"}, {"reason", "wrong type: expected a JSON object"}});
+      continue;
+    }
+    if (!RawEventFromJson(j, raw, field, err)) {
+      rejected.push_back({{"index", i}, {"field", field}, {"reason", err}});
+      continue;
+    }
+    if (!raw.has_ts) {  // the server's clock is the event time when the client sends none
+      raw.ts = now;
+      raw.has_ts = true;
+    }
+    const size_t before = ds_->events.size();
+    Status s = cleaner_->Add(raw, "request", i);
+    if (!s.ok()) {
+      if (!report_->issues.empty())
+        rejected.push_back({{"index", i}, {"field", report_->issues.back().field}, {"reason", report_->issues.back().reason}});
+      else
+        rejected.push_back({{"index", i}, {"field", "record"}, {"reason", s.message()}});
+    } else if (ds_->events.size() > before) {
+      to_store.push_back(Stored(*ds_, ds_->events.back(), raw.context));
+    } else {
+      ++duplicates;
+    }
+    report_->issues.clear();
+  }
+  // Durable before anything is answered or applied: a failed write leaves the service not ready.
+  if (Status w = store_->AppendEvents(next_seq_, to_store); !w.ok()) {
+    ready_ = false;
+    return R::Fail(503, "store_unavailable", w.ToString());
+  }
+  next_seq_ += to_store.size();
+  if (ds_->num_items() != items_before) engine_->OnCatalogChanged();
+  for (size_t k = first_new; k < ds_->events.size(); ++k) engine_->Ingest(ds_->events[k]);
+  stats_.accepted += to_store.size();
+  stats_.rejected += rejected.size();
+  stats_.duplicates += duplicates;
+  return R::Ok(json{{"accepted", to_store.size()}, {"duplicates", duplicates}, {"rejected", rejected}});
+}
+
+ApiResult<json> Service::Recommend(RecommendRequest req) const {
+  using R = ApiResult<json>;
+  if (req.n == 0 || req.n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", req.n));
+  std::shared_lock lock(mu_);
+  if (req.now == 0) req.now = Now();
+  for (const auto& c : req.categories)
+    if (!ds_->catalog.category_vocab().Find(c))
+      return R::Fail(404, "unknown_category", "no item has category '" + c + "'");
+  RecommendResponse r = engine_->Recommend(req);
+  json j = RecsJson(r);
+  j["user"] = req.user;
+  j["known_user"] = ds_->users.Find(req.user).has_value();
+  j["model_version"] = opt_.model_version;
+  return R::Ok(std::move(j));
+}
+
+ApiResult<json> Service::Interests(const std::string& user) const {
+  using R = ApiResult<json>;
+  std::shared_lock lock(mu_);
+  auto u = ds_->users.Find(user);
+  if (!u) return R::Fail(404, "unknown_user", "user '" + user + "' has no events");
+  json j = InterestsJson(Describe(engine_->interests(), UserIdx(*u), Now()));
+  j["user"] = user;
+  return R::Ok(std::move(j));
+}
+
+ApiResult<json> Service::Similar(const std::string& id, size_t n) const {
+  using R = ApiResult<json>;
+  if (n == 0 || n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
+  std::shared_lock lock(mu_);
+  auto i = ds_->catalog.Find(id);
+  if (!i) return R::Fail(404, "unknown_item", "item '" + id + "' is not in the catalogue");
+  const Item& it = ds_->catalog.item(*i);
+  std::string text = it.title;
+  for (const auto& c : it.categories) text += " " + c;
+  json out = json::array();
+  for (const auto& [j, score] : engine_->content().Search(text, n + 1)) {
+    if (j == *i || !ds_->catalog.item(j).available) continue;
+    if (out.size() == n) break;
+    const Item& x = ds_->catalog.item(j);
+    out.push_back({{"id", x.id}, {"type", x.type}, {"title", x.title}, {"score", score}});
+  }
+  return R::Ok(json{{"item", id}, {"similar", out}});
+}
+
+ApiResult<json> Service::PutItems(const json& body) {
+  using R = ApiResult<json>;
+  std::vector<Item> items;
+  std::string field, err;
+  auto parse = [&](const json& j, size_t index) -> std::optional<ApiError> {
+    Item it;
+    if (!j.is_object()) return ApiError{400, "bad_item", fmt::format("item {}: expected a JSON object", index)};
+    if (!ItemFromJson(j, it, field, err)) return ApiError{400, "bad_item", fmt::format("item {}: {}: {}", index, field, err)};
+    items.push_back(std::move(it));
+    return std::nullopt;
+  };
+  if (body.is_array()) {
+    if (body.size() > opt_.max_batch)
+      return R::Fail(413, "batch_too_large", fmt::format("{} items in one request; the limit is {}", body.size(), opt_.max_batch));
+    for (size_t k = 0; k < body.size(); ++k)
+      if (auto e = parse(body[k], k)) return R::Fail(e->status, e->code, e->message);
+  } else if (auto e = parse(body, 0)) {
+    return R::Fail(e->status, e->code, e->message);
+  }
+  std::unique_lock lock(mu_);
+  for (const Item& it : items)
+    if (Status s = store_->PutItem(it); !s.ok()) {
+      ready_ = false;
+      return R::Fail(503, "store_unavailable", s.ToString());
+    }
+  for (Item& it : items) ds_->catalog.Upsert(std::move(it));
+  engine_->OnCatalogChanged();
+  return R::Ok(json{{"stored", items.size()}});
+}
+
+ApiResult<json> Service::GetItem(const std::string& id) const {
+  using R = ApiResult<json>;
+  std::shared_lock lock(mu_);
+  auto i = ds_->catalog.Find(id);
+  if (!i) return R::Fail(404, "unknown_item", "item '" + id + "' is not in the catalogue");
+  return R::Ok(json::parse(Store::ItemToJson(ds_->catalog.item(*i))));
+}
+
+ApiResult<json> Service::DeleteItem(const std::string& id) {
+  using R = ApiResult<json>;
+  std::unique_lock lock(mu_);
+  auto i = ds_->catalog.Find(id);
+  if (!i) return R::Fail(404, "unknown_item", "item '" + id + "' is not in the catalogue");
+  // Past events keep naming the item, so it stays as a tombstone: unavailable, never recommended.
+  Item it = ds_->catalog.item(*i);
+  it.available = false;
+  if (Status s = store_->PutItem(it); !s.ok()) {
+    ready_ = false;
+    return R::Fail(503, "store_unavailable", s.ToString());
+  }
+  ds_->catalog.SetAvailable(*i, false);
+  return R::Ok(json{{"deleted", id}});
+}
+
+ApiResult<json> Service::GetUser(const std::string& id) const {
+  using R = ApiResult<json>;
+  std::shared_lock lock(mu_);
+  auto u = ds_->users.Find(id);
+  const UserState* st = u ? engine_->interests().Find(UserIdx(*u)) : nullptr;
+  if (!st) return R::Fail(404, "unknown_user", "user '" + id + "' has no events");
+  return R::Ok(json{{"id", id}, {"events", st->num_events}, {"last_ts", st->last_ts}});
+}
+
+ApiResult<json> Service::DeleteUser(const std::string& id) {
+  using R = ApiResult<json>;
+  std::unique_lock lock(mu_);
+  if (!ds_->users.Find(id)) return R::Fail(404, "unknown_user", "user '" + id + "' has no events");
+  auto n = store_->DeleteUser(id);
+  if (!n.ok()) {
+    ready_ = false;
+    return R::Fail(503, "store_unavailable", n.status().ToString());
+  }
+  // Global statistics (co-visitation, popularity) include the user's events too: replay without them.
+  if (Status s = Rebuild(); !s.ok()) {
+    ready_ = false;
+    return R::Fail(500, "rebuild_failed", s.ToString());
+  }
+  return R::Ok(json{{"deleted", id}, {"events", *n}});
+}
+
+ApiResult<json> Service::Feedback(const json& fb) {
+  using R = ApiResult<json>;
+  if (!fb.is_object()) return R::Fail(400, "bad_request", "expected a JSON object");
+  auto str = [&](const char* k) -> std::string {
+    auto it = fb.find(k);
+    return it != fb.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string type = str("type"), strategy = str("strategy");
+  if (type != "impression" && type != "click" && type != "conversion")
+    return R::Fail(400, "bad_feedback", "type must be impression, click or conversion");
+  if (strategy.empty()) strategy = "unknown";
+  std::lock_guard lock(online_mu_);
+  Online& o = online_[strategy];
+  (type == "impression" ? o.impressions : type == "click" ? o.clicks : o.conversions)++;
+  return R::Ok(json{{"recorded", type}, {"strategy", strategy}});
+}
+
+json Service::OnlineStats() const {
+  std::lock_guard lock(online_mu_);
+  json j = json::object();
+  for (const auto& [s, o] : online_) {
+    double imp = static_cast<double>(o.impressions);
+    j[s] = {{"impressions", o.impressions}, {"clicks", o.clicks}, {"conversions", o.conversions},
+            {"ctr", imp > 0 ? o.clicks / imp : 0.0}, {"conversion_rate", imp > 0 ? o.conversions / imp : 0.0}};
+  }
+  return j;
+}
+
+Service::Stats Service::GetStats() const {
+  std::shared_lock lock(mu_);
+  Stats s = stats_;
+  s.events = ds_->events.size();
+  s.users = ds_->num_users();
+  s.items = ds_->num_items();
+  s.store_bytes = store_->ApproximateBytes();
+  s.state_bytes = ds_->num_users() * InterestStore::kStateBytes + engine_->interests().HistoryBytes() +
+                  engine_->SourceMemoryBytes();
+  return s;
+}
+
+}  // namespace vane
