@@ -5,7 +5,9 @@ set -euo pipefail
 PKGS=(build-essential cmake ninja-build
       nlohmann-json3-dev libcli11-dev libfmt-dev libsentencepiece-dev libhnswlib-dev
       libgtest-dev libbenchmark-dev
-      libtorch-dev libopenblas0-openmp)  # OpenBLAS replaces the reference BLAS libtorch would otherwise use
+      libtorch-dev libopenblas0-openmp  # OpenBLAS replaces the reference BLAS libtorch would otherwise use
+      librocksdb-dev libcpp-httplib-dev libtomlplusplus-dev pkg-config  # vane serve: store, HTTP, configuration
+      curl python3)  # the black-box service tests drive the real server with curl and read JSON with python3
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Black-box checks of `vane serve`: the real binary on loopback, real RocksDB store, real HTTP (curl).
+# Covers the native API, bad input, the Gorse subset, API-key scopes, restart recovery, user deletion and a short
+# crash test (kill -9 during batched ingestion: every acknowledged event must be there after the restart).
+# Usage: serve_test.sh path/to/vane
+set -u
+VANE="$1"
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$TMP"; }
+trap cleanup EXIT
+pass=0; fail=0
+ok() { echo "ok   $1"; pass=$((pass+1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail+1)); }
+# jq-like field access with Debian's python3: json_get 'expr' < body  (expr in Python over `d`)
+json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# start NAME STORE [ARGS...]: starts a server on a free port; sets PORT and PID.
+start() {
+  local name="$1" store="$2"; shift 2
+  "$VANE" serve --store "$store" --port 0 --quiet "$@" > "$TMP/$name.out" 2> "$TMP/$name.err" &
+  PID=$!; PIDS+=("$PID")
+  for _ in $(seq 1 300); do
+    PORT=$(grep -oE 'listening on http://127.0.0.1:[0-9]+' "$TMP/$name.out" 2>/dev/null | grep -oE '[0-9]+$')
+    [ -n "$PORT" ] && return 0
+    kill -0 "$PID" 2>/dev/null || { echo "server $name died:"; tail -5 "$TMP/$name.err"; return 1; }
+    sleep 0.1
+  done
+  echo "server $name did not start"; return 1
+}
+# req METHOD PATH [BODY] [extra curl args...]: sets CODE and BODY.
+req() {
+  local m="$1" p="$2" d="${3:-}"; shift 3 2>/dev/null || shift $#
+  if [ -n "$d" ]; then
+    BODY=$(curl -s -o - -w '\n%{http_code}' -X "$m" "http://127.0.0.1:$PORT$p" -H 'Content-Type: application/json' --data-binary "$d" "$@")
+  else
+    BODY=$(curl -s -o - -w '\n%{http_code}' -X "$m" "http://127.0.0.1:$PORT$p" "$@")
+  fi
+  CODE=$(tail -n1 <<<"$BODY"); BODY=$(sed '$d' <<<"$BODY")
+}
+expect() {  # expect NAME CODE PATTERN
+  if [ "$CODE" != "$2" ]; then bad "$1" "status $CODE, want $2: $BODY"; return; fi
+  if [ -n "$3" ] && ! grep -qE -- "$3" <<<"$BODY"; then bad "$1" "body lacks /$3/: ${BODY:0:300}"; return; fi
+  ok "$1"
+}
+
+start main "$TMP/store" || exit 1
+req GET /api/health/live; expect health-live 200 '"Ready":true'
+req GET /api/health/ready; expect health-ready 200 '"Ready":true'
+
+# Ingestion: valid events in a bad batch are kept, each bad one is named by index, field and reason.
+req POST /v1/events '[{"user":"rw","item":"i-trail-running-1","action":"view"},{"user":"","item":"x","action":"view"},{"user":"rw","item":"i-trail-running-2","action":"clik"},7,{"user":"rw","item":"i-trail-running-2","action":"like","ts":"2030-13-01"}]'
+expect ingest-mixed 200 '"accepted":1'
+if [ "$(json_get '[(r["index"],r["field"]) for r in d["rejected"]]' <<<"$BODY")" = "[(1, 'user'), (2, 'action'), (3, 'record'), (4, 'ts')]" ]; then
+  ok ingest-rejections-named; else bad ingest-rejections-named "$BODY"; fi
+req POST /v1/events '{"events": not json'; expect malformed-json 400 '"code":"malformed_json"'
+req POST /v1/events '{"user":"x"}'; expect not-an-array 400 '"code":"bad_request"'
+head -c 9000000 /dev/zero | tr '\0' 'a' > "$TMP/big"
+BODY=$(curl -s -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/v1/events" --data-binary @"$TMP/big"); CODE=$(tail -n1 <<<"$BODY"); BODY=$(sed '$d' <<<"$BODY")
+expect oversize 413 'payload_too_large'
+req GET '/v1/recommend/rw?n=abc'; expect bad-n 400 '"code":"bad_parameter"'
+req GET /v1/users/nobody/interests; expect unknown-user 404 '"code":"unknown_user"'
+req GET /v1/items/nope; expect unknown-item 404 '"code":"unknown_item"'
+req GET /v1/nothing; expect unknown-route 404 '"code":"not_found"'
+
+# Read-your-writes: a new user's acknowledged events shape the very next answer.
+req GET /v1/recommend/fresh; expect new-user 200 '"strategy":"new_user"'
+req POST /v1/events '[{"user":"fresh","action":"search","query":"trail running shoes"},{"user":"fresh","item":"i-trail-running-3","action":"view"},{"user":"fresh","item":"i-trail-running-4","action":"view"},{"user":"fresh","item":"i-trail-running-5","action":"cart"}]'
+expect ingest-fresh 200 '"accepted":4'
+req GET /v1/users/fresh/interests; expect interests-now 200 '"now":\[\{"category":"Trail running'
+req GET '/v1/recommend/fresh?n=5'
+if [ "$CODE" = 200 ] && [ "$(json_get 'sum("trail-running" in x["id"] for x in d["items"])' <<<"$BODY")" -ge 3 ] && grep -q '"known_user":true' <<<"$BODY"; then
+  ok read-your-writes; else bad read-your-writes "${BODY:0:400}"; fi
+
+# Catalogue.
+req POST /v1/items '[{"id":"new-tent","title":"Ultralight tent","categories":["Camping"]},{"id":"x","categories":"oops"}]'
+expect items-bad 400 'item 1: categories'
+req POST /v1/items '{"id":"new-tent","title":"Ultralight tent","categories":["Camping"]}'; expect item-put 200 '"stored":1'
+req GET /v1/items/new-tent; expect item-get 200 '"title":"Ultralight tent"'
+req GET '/v1/items/i-trail-running-1/similar?n=3'; expect similar 200 '"similar":\[\{'
+req DELETE /v1/items/new-tent; expect item-delete 200 '"deleted"'
+req GET /v1/items/new-tent; expect item-tombstone 200 '"available":false'
+
+# Gorse-compatible subset.
+req POST /api/feedback '[{"FeedbackType":"like","UserId":"g1","ItemId":"i-trail-running-6","Timestamp":"2026-11-01T10:00:00Z"},{"FeedbackType":"read","UserId":"g1","ItemId":"i-trail-running-7","Timestamp":""}]'
+expect gorse-feedback 200 '"RowAffected":2'
+req PUT /api/feedback '[{"FeedbackType":"like","UserId":"g1"}]'; expect gorse-feedback-bad 400 'ItemId'
+req GET '/api/recommend/g1?n=3'; expect gorse-recommend 200 '^\["'
+req GET '/api/recommend/g1?n=3' "" -H 'X-API-Version: 2'; expect gorse-recommend-v2 200 '"Id":'
+req POST /api/item '{"ItemId":"g-item","IsHidden":false,"Categories":["Hiking"],"Labels":["boots"],"Comment":"Gorse item","Timestamp":"2026-01-01T00:00:00Z"}'
+expect gorse-item-post 200 '"RowAffected":1'
+req GET /api/item/g-item; expect gorse-item-get 200 '"ItemId":"g-item"'
+req PATCH /api/item/g-item '{"IsHidden":true}'; expect gorse-item-patch 200 '"RowAffected":1'
+req GET /api/item/g-item; expect gorse-item-hidden 200 '"IsHidden":true'
+req GET '/api/item/i-trail-running-1/neighbors?n=2'; expect gorse-neighbors 200 '"Id":'
+req GET /api/user/g1; expect gorse-user 200 '"UserId":"g1"'
+req GET /metrics; expect metrics 200 'vane_http_request_seconds_bucket\{route="/v1/events"'
+
+# Restart: everything acknowledged comes back, the same.
+req GET /v1/users/fresh; before_user="$BODY"
+req GET '/v1/recommend/fresh?n=5&explain=false'; before_recs="$BODY"
+kill -9 "$PID"; wait "$PID" 2>/dev/null
+start main2 "$TMP/store" || exit 1
+req GET /v1/users/fresh
+if [ "$BODY" = "$before_user" ]; then ok restart-user-state; else bad restart-user-state "$before_user vs $BODY"; fi
+req GET '/v1/recommend/fresh?n=5&explain=false'
+if [ "$(json_get '[x["id"] for x in d["items"]]' <<<"$BODY")" = "$(json_get '[x["id"] for x in d["items"]]' <<<"$before_recs")" ]; then
+  ok restart-same-recommendations; else bad restart-same-recommendations "$BODY"; fi
+req GET /v1/items/new-tent; expect restart-tombstone 200 '"available":false'
+
+# User deletion: gone at once and after a restart.
+req DELETE /v1/users/fresh; expect user-delete 200 '"events":4'
+req GET /v1/users/fresh; expect user-gone 404 unknown_user
+kill -9 "$PID"; wait "$PID" 2>/dev/null
+start main3 "$TMP/store" || exit 1
+req GET /v1/users/fresh; expect user-gone-after-restart 404 unknown_user
+
+# Crash test: batches of 50 events (one user per batch) stream in; kill -9 at a random moment; every batch that
+# was acknowledged must be complete after the restart, and an unacknowledged one all or nothing.
+: > "$TMP/acked"
+(
+  for b in $(seq 1 400); do
+    ev=""
+    for k in $(seq 1 50); do ev="$ev{\"user\":\"crash-$b\",\"item\":\"i-trail-running-$((k % 30))\",\"action\":\"view\",\"ts\":$((1790000000 + b * 100 + k))},"; done
+    out=$(curl -s -X POST "http://127.0.0.1:$PORT/v1/events" --data-binary "[${ev%,}]") || break
+    grep -q '"accepted":50' <<<"$out" && echo "$b" >> "$TMP/acked"
+  done
+) &
+STREAM=$!
+sleep "0.$((RANDOM % 9 + 3))"
+kill -9 "$PID"; wait "$STREAM" 2>/dev/null; wait "$PID" 2>/dev/null
+nacked=$(wc -l < "$TMP/acked")
+start main4 "$TMP/store" || exit 1
+missing=0; partial=0
+for b in $(seq 1 400); do
+  req GET "/v1/users/crash-$b"
+  n=0; [ "$CODE" = 200 ] && n=$(json_get 'd["events"]' <<<"$BODY")
+  if grep -qx "$b" "$TMP/acked"; then [ "$n" = 50 ] || missing=$((missing+1))
+  else { [ "$n" = 0 ] || [ "$n" = 50 ]; } || partial=$((partial+1)); [ "$n" = 0 ] && break; fi
+done
+if [ "$nacked" -gt 0 ] && [ "$missing" = 0 ] && [ "$partial" = 0 ]; then ok "crash-test ($nacked acknowledged batches all present)"
+else bad crash-test "acknowledged $nacked, missing $missing, partial $partial"; fi
+
+# API keys: scopes enforced, keys never logged.
+start auth "$TMP/store-auth" --api-key r1:read --api-key w1:write --api-key a1:admin || exit 1
+req GET /v1/recommend/u0; expect auth-no-key 401 unauthorized
+req GET /v1/recommend/u0 "" -H 'X-API-Key: r1'; expect auth-read 200 '"items"'
+req POST /v1/events '[{"user":"k","item":"i-trail-running-1","action":"view"}]' -H 'X-API-Key: r1'; expect auth-read-cannot-write 403 forbidden
+req POST /v1/events '[{"user":"k","item":"i-trail-running-1","action":"view"}]' -H 'X-API-Key: w1'; expect auth-write 200 '"accepted":1'
+req DELETE /v1/users/k "" -H 'X-API-Key: w1'; expect auth-write-cannot-delete 403 forbidden
+req DELETE /v1/users/k "" -H 'X-API-Key: a1'; expect auth-admin-delete 200 deleted
+req GET /v1/recommend/u0 "" -H 'X-API-Key: wrong'; expect auth-wrong-key 401 unauthorized
+if grep -qE 'r1|w1|a1' "$TMP/auth.err"; then bad keys-not-logged "a key appears in the log"; else ok keys-not-logged; fi
+
+echo "serve: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
