@@ -7,7 +7,8 @@ PKGS=(build-essential cmake ninja-build
       libgtest-dev libbenchmark-dev
       libtorch-dev libopenblas0-openmp  # OpenBLAS replaces the reference BLAS libtorch would otherwise use
       librocksdb-dev libcpp-httplib-dev libtomlplusplus-dev pkg-config  # vane serve: store, HTTP, configuration
-      curl python3)  # the black-box service tests drive the real server with curl and read JSON with python3
+      curl python3  # the black-box service tests drive the real server with curl and read JSON with python3
+      nodejs npm)  # the gorsejs client test (npm installs the pinned client into the build folder)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

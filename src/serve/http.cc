@@ -306,14 +306,16 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
   };
   svr.Post("/api/feedback", wrap("/api/feedback", Scope::kWrite, gorse_feedback));
   svr.Put("/api/feedback", wrap("/api/feedback", Scope::kWrite, gorse_feedback));
-  svr.Get(R"(/api/recommend/([^/]+))", wrap("/api/recommend/{user}", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
+  // gorsejs asks /api/recommend/{user}/{category} (category may be empty: a trailing slash).
+  svr.Get(R"(/api/recommend/([^/]+)(?:/([^/]*))?)", wrap("/api/recommend/{user}", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
             size_t n, offset;
             if (!ParseSize(req, "n", 10, n, res) || !ParseSize(req, "offset", 0, offset, res)) return;
             RecommendRequest rq;
             rq.user = req.matches[1];
             rq.n = n + offset;
             rq.explain = false;
-            if (req.has_param("category") && !req.get_param_value("category").empty())
+            if (req.matches.size() > 2 && req.matches[2].length() > 0) rq.categories = {req.matches[2].str()};
+            else if (req.has_param("category") && !req.get_param_value("category").empty())
               rq.categories = {req.get_param_value("category")};
             auto r = service.Recommend(rq);
             if (!r.ok()) return SendError(res, r.error.status, r.error.code, r.error.message);
@@ -349,7 +351,7 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
              if (!body.is_array()) return SendError(res, 400, "bad_request", "expected a JSON array of Item objects");
              put_gorse_items(body, res);
            }));
-  svr.Get(R"(/api/item/([^/]+)/neighbors)", wrap("/api/item/{item}/neighbors", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
+  svr.Get(R"(/api/item/([^/]+)/neighbors(?:/[^/]*)?)", wrap("/api/item/{item}/neighbors", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
             size_t n;
             if (!ParseSize(req, "n", 10, n, res)) return;
             auto r = service.Similar(req.matches[1], n);
@@ -379,10 +381,49 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
                if (!r.ok()) return SendError(res, r.error.status, r.error.code, r.error.message);
                SendJson(res, 200, json{{"RowAffected", 1}});
              }));
+  auto gorse_user = [](const std::string& id, const json& rec) {
+    json u = {{"UserId", id}, {"Labels", json::array()}, {"Comment", ""}, {"Subscribe", json::array()}};
+    for (auto& [k, v] : rec.items()) u[k] = v;
+    u["UserId"] = id;
+    return u;
+  };
+  auto put_gorse_users = [&](const json& list, httplib::Response& res) {
+    for (size_t k = 0; k < list.size(); ++k) {
+      const json& u = list[k];
+      if (!u.is_object() || !u.contains("UserId") || !u["UserId"].is_string() || u["UserId"].get<std::string>().empty())
+        return SendError(res, 400, "bad_user", fmt::format("user {}: UserId missing or not a string", k));
+    }
+    for (const auto& u : list) {
+      auto r = service.PutUserRecord(u["UserId"].get<std::string>(), u);
+      if (!r.ok()) return SendError(res, r.error.status, r.error.code, r.error.message);
+    }
+    SendJson(res, 200, json{{"RowAffected", list.size()}});
+  };
+  svr.Post("/api/user", wrap("/api/user", Scope::kWrite, [&](const httplib::Request& req, httplib::Response& res) {
+             json body;
+             if (!ParseBody(req, res, body)) return;
+             put_gorse_users(json::array({body}), res);
+           }));
+  svr.Post("/api/users", wrap("/api/users", Scope::kWrite, [&](const httplib::Request& req, httplib::Response& res) {
+             json body;
+             if (!ParseBody(req, res, body)) return;
+             if (!body.is_array()) return SendError(res, 400, "bad_request", "expected a JSON array of User objects");
+             put_gorse_users(body, res);
+           }));
+  svr.Patch(R"(/api/user/([^/]+))", wrap("/api/user/{user}", Scope::kWrite, [&](const httplib::Request& req, httplib::Response& res) {
+              json body;
+              if (!ParseBody(req, res, body)) return;
+              if (!body.is_object()) return SendError(res, 400, "bad_request", "expected a JSON object (UserPatch)");
+              auto cur = service.GetUserRecord(req.matches[1]);
+              json u = gorse_user(req.matches[1], cur.ok() ? *cur.value : json::object());
+              for (auto& [k, v] : body.items()) u[k] = v;
+              u["UserId"] = req.matches[1].str();
+              put_gorse_users(json::array({u}), res);
+            }));
   svr.Get(R"(/api/user/([^/]+))", wrap("/api/user/{user}", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
-            auto r = service.GetUser(req.matches[1]);
+            auto r = service.GetUserRecord(req.matches[1]);
             if (!r.ok()) return SendError(res, r.error.status, r.error.code, r.error.message);
-            SendJson(res, 200, json{{"UserId", req.matches[1].str()}, {"Labels", json::array()}, {"Comment", ""}});
+            SendJson(res, 200, gorse_user(req.matches[1], *r.value));
           }));
   svr.Delete(R"(/api/user/([^/]+))", wrap("/api/user/{user}", Scope::kAdmin, [&](const httplib::Request& req, httplib::Response& res) {
                auto r = service.DeleteUser(req.matches[1]);

@@ -310,10 +310,34 @@ ApiResult<json> Service::GetUser(const std::string& id) const {
   return R::Ok(json{{"id", id}, {"events", st->num_events}, {"last_ts", st->last_ts}});
 }
 
+ApiResult<json> Service::PutUserRecord(const std::string& id, const json& record) {
+  using R = ApiResult<json>;
+  if (id.empty()) return R::Fail(400, "bad_user", "user id missing");
+  if (!record.is_object()) return R::Fail(400, "bad_user", "a user record must be a JSON object");
+  std::unique_lock lock(mu_);
+  if (Status s = store_->PutUser(id, record.dump(-1, ' ', false, json::error_handler_t::replace)); !s.ok()) {
+    ready_ = false;
+    return R::Fail(503, "store_unavailable", s.ToString());
+  }
+  return R::Ok(json{{"stored", id}});
+}
+
+ApiResult<json> Service::GetUserRecord(const std::string& id) const {
+  using R = ApiResult<json>;
+  std::shared_lock lock(mu_);
+  if (auto rec = store_->GetUser(id)) {
+    json j = json::parse(*rec, nullptr, false);
+    if (!j.is_discarded()) return R::Ok(std::move(j));
+  }
+  if (ds_->users.Find(id)) return R::Ok(json::object());
+  return R::Fail(404, "unknown_user", "user '" + id + "' has no record and no events");
+}
+
 ApiResult<json> Service::DeleteUser(const std::string& id) {
   using R = ApiResult<json>;
   std::unique_lock lock(mu_);
-  if (!ds_->users.Find(id)) return R::Fail(404, "unknown_user", "user '" + id + "' has no events");
+  if (!ds_->users.Find(id) && !store_->GetUser(id))
+    return R::Fail(404, "unknown_user", "user '" + id + "' has no events");
   auto n = store_->DeleteUser(id);
   if (!n.ok()) {
     ready_ = false;

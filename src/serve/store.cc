@@ -35,7 +35,7 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 struct Store::Impl {
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> cf;  // default, events, user_events, items
+  std::vector<rocksdb::ColumnFamilyHandle*> cf;  // default, events, user_events, items, users
   rocksdb::WriteOptions sync_write;
   ~Impl() {
     for (auto* h : cf)
@@ -44,6 +44,7 @@ struct Store::Impl {
   rocksdb::ColumnFamilyHandle* events() const { return cf[1]; }
   rocksdb::ColumnFamilyHandle* user_events() const { return cf[2]; }
   rocksdb::ColumnFamilyHandle* items() const { return cf[3]; }
+  rocksdb::ColumnFamilyHandle* users() const { return cf[4]; }
 };
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -58,7 +59,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {"events", rocksdb::ColumnFamilyOptions()},
       {"user_events", rocksdb::ColumnFamilyOptions()},
-      {"items", rocksdb::ColumnFamilyOptions()}};
+      {"items", rocksdb::ColumnFamilyOptions()},
+      {"users", rocksdb::ColumnFamilyOptions()}};
   auto impl = std::make_unique<Impl>();
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(opt, dir, cfs, &impl->cf, &raw);
@@ -116,6 +118,19 @@ Status Store::DeleteItem(std::string_view id) {
                    "deleting an item");
 }
 
+Status Store::PutUser(std::string_view id, std::string_view record) {
+  return FromRocks(impl_->db->Put(impl_->sync_write, impl_->users(), rocksdb::Slice(id.data(), id.size()),
+                                  rocksdb::Slice(record.data(), record.size())),
+                   "writing a user");
+}
+
+std::optional<std::string> Store::GetUser(std::string_view id) const {
+  std::string v;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->users(), rocksdb::Slice(id.data(), id.size()), &v);
+  if (!s.ok()) return std::nullopt;
+  return v;
+}
+
 Result<uint64_t> Store::DeleteUser(std::string_view user) {
   std::string prefix = std::string(user) + std::string(1, '\0');
   rocksdb::WriteBatch batch;
@@ -129,6 +144,7 @@ Result<uint64_t> Store::DeleteUser(std::string_view user) {
     ++n;
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading a user's events");
+  batch.Delete(impl_->users(), rocksdb::Slice(user.data(), user.size()));
   VANE_RETURN_IF_ERROR(FromRocks(impl_->db->Write(impl_->sync_write, &batch), "deleting a user's events"));
   return n;
 }

@@ -72,6 +72,10 @@ class Service {
   ApiResult<nlohmann::json> GetItem(const std::string& id) const;
   ApiResult<nlohmann::json> DeleteItem(const std::string& id);   // marks unavailable and removes it from the store
   ApiResult<nlohmann::json> GetUser(const std::string& id) const;
+  // A client's user record (an object stored as given; e.g. Gorse's {UserId, Labels, Comment}); users need no
+  // record to receive events. GetUserRecord: 404 when the user has neither a record nor events.
+  ApiResult<nlohmann::json> PutUserRecord(const std::string& id, const nlohmann::json& record);
+  ApiResult<nlohmann::json> GetUserRecord(const std::string& id) const;
   // Removes the user's events from the store and every derived state (the in-memory state is rebuilt by replay).
   ApiResult<nlohmann::json> DeleteUser(const std::string& id);
   // Online feedback: {"user", "item", "type": "impression"|"click"|"conversion", "strategy"}.

@@ -2,7 +2,8 @@
 //
 // Column families: "events" (key: 8-byte big-endian sequence number, value: the accepted event as JSON),
 // "user_events" (key: user id, 0x00, sequence number; empty value: the index that makes deleting a user's events
-// cheap), "items" (key: item id, value: the item as JSON) and the default family (metadata).
+// cheap), "items" (key: item id, value: the item as JSON), "users" (key: user id, value: the user record a client
+// sent, e.g. Gorse labels, as JSON) and the default family (metadata).
 // Every write is synchronous (WriteOptions::sync: the write-ahead log is fsync'ed before the call returns), so a
 // caller may acknowledge once the call returned OK. Concurrent writers are group-committed by RocksDB itself (one
 // leader writes and syncs the log for every waiting writer). Thread-safe.
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +32,9 @@ class Store {
   Status AppendEvents(uint64_t first_seq, const std::vector<RawEvent>& events);
   Status PutItem(const Item& item);
   Status DeleteItem(std::string_view id);
-  // Removes every event of `user`; returns how many.
+  Status PutUser(std::string_view id, std::string_view record);
+  std::optional<std::string> GetUser(std::string_view id) const;
+  // Removes every event of `user` and its record; returns how many events.
   Result<uint64_t> DeleteUser(std::string_view user);
 
   // Reads everything back, items first, then events in sequence order. Returns the next free sequence number.
