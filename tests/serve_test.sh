@@ -94,6 +94,9 @@ req PATCH /api/item/g-item '{"IsHidden":true}'; expect gorse-item-patch 200 '"Ro
 req GET /api/item/g-item; expect gorse-item-hidden 200 '"IsHidden":true'
 req GET '/api/item/i-trail-running-1/neighbors?n=2'; expect gorse-neighbors 200 '"Id":'
 req GET /api/user/g1; expect gorse-user 200 '"UserId":"g1"'
+req GET /openapi.json
+if [ "$CODE" = 200 ] && [ "$(json_get 'sorted(p for p in d["paths"] if p.startswith("/v1/"))[0]' <<<"$BODY")" = "/v1/events" ]; then
+  ok openapi; else bad openapi "$CODE ${BODY:0:200}"; fi
 req GET /metrics; expect metrics 200 'vane_http_request_seconds_bucket\{route="/v1/events"'
 
 # Restart: everything acknowledged comes back, the same.

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "vane_openapi.h"
+
 namespace vane {
 namespace {
 
@@ -458,6 +460,9 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
     for (auto& [strategy, o] : online.items())
       out += fmt::format("vane_online_ctr{{strategy=\"{}\"}} {}\n", strategy, o["ctr"].get<double>());
     res.set_content(out, "text/plain; version=0.0.4");
+  });
+  svr.Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(kOpenApiJson, "application/json");
   });
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;

@@ -1,0 +1,32 @@
+-- wrk script: POST /v1/events with batches of BATCH new (never duplicate) events each.
+-- Environment: VANE_BATCH (default 1000), VANE_ITEMS (item ids 1..ITEMS, default 3416).
+local batch = tonumber(os.getenv("VANE_BATCH") or "1000")
+local items = tonumber(os.getenv("VANE_ITEMS") or "3416")
+local counter = 0
+local n = 0
+
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+
+function request()
+  n = n + 1
+  local parts = {}
+  for k = 1, batch do
+    -- a fresh user per 50 events: user ids never repeat across threads (thread id in the name)
+    local seq = (n - 1) * batch + k
+    parts[k] = string.format('{"user":"load-%d-%d","item":"%d","action":"view","ts":%d}',
+      id, seq // 50, (seq * 7919) % items + 1, 1800000000 + seq)
+  end
+  return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json"}, "[" .. table.concat(parts, ",") .. "]")
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status +
+                 summary.errors.timeout
+  local secs = summary.duration / 1e6
+  io.write(string.format("batches %d of %d events | %.0f events/s acknowledged | errors %d | batch latency p50 %.2f ms p99 %.2f ms\n",
+    summary.requests, batch, summary.requests * batch / secs, errors, latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000))
+end
