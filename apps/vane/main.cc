@@ -89,7 +89,7 @@ Status Load(const DataFlags& f, Dataset& ds, gen::Generated* gen_out = nullptr) 
 }
 
 // Installs a trained sequence model (a `vane train` directory) as the blend's model source.
-Status UseModel(const std::string& dir, const Dataset& ds, EngineConfig& cfg) {
+Status UseModel(const std::string& dir, const Dataset& ds, EngineConfig& cfg, size_t cache_users = 1000) {
   if (dir.empty()) return Status::Ok();
   auto m = SeqModel::Load(dir);
   if (!m.ok()) return m.status();
@@ -97,8 +97,8 @@ Status UseModel(const std::string& dir, const Dataset& ds, EngineConfig& cfg) {
     return Status::InvalidArgument(fmt::format("{}: the model was trained on {} items, this data has {}", dir,
                                                m->num_items(), ds.num_items()));
   auto shared = std::make_shared<const SeqModel>(std::move(m.value()));
-  cfg.model_source = [shared](const Dataset& ds, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
-    return std::make_unique<ModelSource>(ds, st, shared);
+  cfg.model_source = [shared, cache_users](const Dataset& ds, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+    return std::make_unique<ModelSource>(ds, st, shared, cache_users);
   };
   return Status::Ok();
 }
@@ -292,6 +292,8 @@ Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, H
       ho.max_body_bytes = t["server"]["max_body_bytes"].value_or(static_cast<int64_t>(ho.max_body_bytes));
       if (!cmd->count("--store")) so.store_dir = t["store"]["dir"].value_or(so.store_dir);
       if (!cmd->count("--model")) model = t["model"]["dir"].value_or(model);
+      if (!cmd->count("--model-cache-users"))
+        so.model_cache_users = t["model"]["cache_users"].value_or(static_cast<int64_t>(so.model_cache_users));
       so.max_batch = t["server"]["max_batch"].value_or(static_cast<int64_t>(so.max_batch));
       if (auto* keys = t["keys"].as_array())
         for (auto& k : *keys) {
@@ -325,7 +327,7 @@ int RunServe(const DataFlags& sd, const std::string& config, std::string model, 
   Dataset seed;
   if (Status s = Load(sd, seed); !s.ok()) return Fail(s);
   if (!model.empty()) {
-    if (Status ms = UseModel(model, seed, so.engine); !ms.ok()) return Fail(ms);
+    if (Status ms = UseModel(model, seed, so.engine, so.model_cache_users); !ms.ok()) return Fail(ms);
     so.model_version = model;
   }
   auto t0 = std::chrono::steady_clock::now();
@@ -521,6 +523,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--model", serve_model, "a `vane train` model directory: the model joins the blend");
   serve_cmd->add_option("--api-key", serve_keys, "KEY:SCOPE (scope read, write or admin); repeatable");
   serve_cmd->add_option("--threads", ho.threads, "HTTP worker threads")->capture_default_str();
+  serve_cmd->add_option("--model-cache-users", so.model_cache_users,
+                        "active users whose model state stays cached (about 200 KiB each at width 64, length 200)")
+      ->capture_default_str();
 
   // demo
   auto* demo_cmd = app.add_subcommand("demo", "the worked example on the built-in data: interests and recommendations");

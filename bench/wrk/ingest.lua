@@ -17,7 +17,7 @@ function request()
     -- a fresh user per 50 events: user ids never repeat across threads (thread id in the name)
     local seq = (n - 1) * batch + k
     parts[k] = string.format('{"user":"load-%d-%d","item":"%d","action":"view","ts":%d}',
-      id, seq // 50, (seq * 7919) % items + 1, 1800000000 + seq)
+      id, math.floor(seq / 50), (seq * 7919) % items + 1, 1800000000 + seq)
   end
   return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json"}, "[" .. table.concat(parts, ",") .. "]")
 end

@@ -54,6 +54,7 @@ struct ServiceOptions {
   size_t max_batch = 10000;  // events per ingestion request
   EngineConfig engine;       // model_source included when the caller links a model
   std::string model_version = "none";
+  size_t model_cache_users = 1000;  // LRU bound of the model's per-user state cache (set by the caller's factory)
 };
 
 class Service {
