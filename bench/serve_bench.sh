@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark of `vane serve` on loopback with wrk (Debian): recommendation latency at a fixed request rate,
 # durable batched ingestion throughput, recovery time after a restart, resident memory.
-# Usage: bench/serve_bench.sh [model-dir]   (ML-1M from ../shared/datasets; the model joins the blend when given)
+# Usage: [CACHE=6040] bench/serve_bench.sh [model-dir]   (ML-1M from ../shared/datasets; the model joins the blend
+# when given; CACHE = --model-cache-users, default 1000)
 # The load generator runs on the same 2 cores as the server: figures are for both together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ STORE=$(mktemp -d)/store
 PORT=18187
 echo "# vane serve load benchmark | $(date -u +%FT%TZ) | $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) | $(git rev-parse --short HEAD)"
 args=(serve --format pairs --input "$DATA" --store "$STORE" --port $PORT --quiet)
-[ -n "$MODEL" ] && args+=(--model "$MODEL")
+[ -n "$MODEL" ] && args+=(--model "$MODEL" --model-cache-users "${CACHE:-1000}")
 start() {
   "$VANE" "${args[@]}" > "$STORE.out" 2> "$STORE.err" &
   PID=$!
@@ -23,7 +24,9 @@ t0=$(date +%s.%N); start; t1=$(date +%s.%N)
 echo "first start (fill the store with ML-1M, replay): $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s"
 echo "resident memory after start: $(ps -o rss= -p $PID) KiB"
 curl -s "http://127.0.0.1:$PORT/v1/recommend/1?n=10" > /dev/null
-echo "## recommend, 1,000 requests/s for 30 s (10 connections, random ML-1M users, n=10, explanations on)"
+echo "## warm-up: every user once (as fast as possible, 30 s)"
+VANE_RATE=1000000 VANE_CONNECTIONS=10 wrk -t2 -c10 -d30s --latency -s bench/wrk/recommend.lua "http://127.0.0.1:$PORT" | tail -1
+echo "## recommend, paced at 1,000 requests/s for 30 s (10 connections, random ML-1M users, n=10, explanations on)"
 VANE_RATE=1000 VANE_CONNECTIONS=10 VANE_USERS=6040 wrk -t2 -c10 -d30s --latency -s bench/wrk/recommend.lua "http://127.0.0.1:$PORT" | tail -1
 echo "## recommend, as fast as possible for 20 s (10 connections)"
 VANE_RATE=1000000 VANE_CONNECTIONS=10 wrk -t2 -c10 -d20s --latency -s bench/wrk/recommend.lua "http://127.0.0.1:$PORT" | tail -1
