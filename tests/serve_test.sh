@@ -130,7 +130,9 @@ req GET /v1/users/fresh; expect user-gone-after-restart 404 unknown_user
   done
 ) &
 STREAM=$!
-sleep "0.$((RANDOM % 9 + 3))"
+# Kill at a random moment once the stream is under way (a loaded CI machine may start slowly).
+for _ in $(seq 1 300); do [ -s "$TMP/acked" ] && break; sleep 0.1; done
+sleep "0.$((RANDOM % 9 + 1))"
 kill -9 "$PID"; wait "$STREAM" 2>/dev/null; wait "$PID" 2>/dev/null
 nacked=$(wc -l < "$TMP/acked")
 start main4 "$TMP/store" || exit 1
