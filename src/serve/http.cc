@@ -230,6 +230,9 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
             rq.exclude_ids = SplitList(req.get_param_value("exclude"));
             rq.slate_types = SplitList(req.get_param_value("slates"));
             rq.explain = req.get_param_value("explain") != "false";
+            size_t now = 0;  // "as of" time (unix seconds) instead of the clock: reproducible answers
+            if (!ParseSize(req, "now", 0, now, res)) return;
+            rq.now = static_cast<Timestamp>(now);
             Send(res, service.Recommend(rq));
           }));
   svr.Get(R"(/v1/users/([^/]+)/interests)", wrap("/v1/users/{user}/interests", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
