@@ -122,6 +122,37 @@ req GET /v1/users/fresh; expect user-gone-after-restart 404 unknown_user
 if out=$(bash "$(dirname "$0")/serve_crash.sh" "$VANE" 1 2>&1); then ok "crash-test: $(tail -1 <<<"$out")"
 else bad crash-test "$(tail -3 <<<"$out")"; fi
 
+# A/B variants from the configuration file: sticky per user, both in use, online CTR per variant.
+cat > "$TMP/ab.toml" <<'TOML'
+[[variants]]
+name = "control"
+share = 1
+[[variants]]
+name = "diverse"
+share = 1
+diversity = 0.6
+covisit = 0.5
+TOML
+start ab "$TMP/store-ab" --config "$TMP/ab.toml" || exit 1
+seen=""
+for u in u0 u1 u2 u3 u4 u5 u6 u7 u8 u9; do
+  req GET "/v1/recommend/$u?n=3"; v1=$(json_get 'd["variant"]' <<<"$BODY")
+  req GET "/v1/recommend/$u?n=3"; v2=$(json_get 'd["variant"]' <<<"$BODY")
+  [ "$v1" = "$v2" ] || bad ab-sticky "$u: $v1 then $v2"
+  seen="$seen $v1"
+  req POST /v1/feedback "{\"user\":\"$u\",\"item\":\"x\",\"type\":\"impression\",\"strategy\":\"stable_taste\"}"
+done
+if grep -q control <<<"$seen" && grep -q diverse <<<"$seen"; then ok ab-both-variants-sticky; else bad ab-both-variants "$seen"; fi
+req POST /v1/feedback '{"user":"u0","item":"x","type":"click","strategy":"stable_taste"}'
+req GET /v1/stats
+if [ "$(json_get 'sum(v["impressions"] for v in d["online"]["by_variant"].values())' <<<"$BODY")" = 10 ] &&
+   [ "$(json_get 'd["online"]["by_strategy"]["stable_taste"]["ctr"]' <<<"$BODY")" = 0.1 ]; then ok ab-online-ctr
+else bad ab-online-ctr "$BODY"; fi
+printf '[[variants]]\nname = "x"\nbogus = 1\n' > "$TMP/bad.toml"
+if timeout 30 "$VANE" serve --store "$TMP/store-bad" --port 0 --quiet --config "$TMP/bad.toml" 2>&1 | grep -q "unknown setting 'bogus'"; then
+  ok config-unknown-setting; else bad config-unknown-setting "no clear error"; fi
+kill "$PID"; wait "$PID" 2>/dev/null
+
 # API keys: scopes enforced, keys never logged.
 start auth "$TMP/store-auth" --api-key r1:read --api-key w1:write --api-key a1:admin || exit 1
 req GET /v1/recommend/u0; expect auth-no-key 401 unauthorized

@@ -295,6 +295,26 @@ Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, H
       if (!cmd->count("--model-cache-users"))
         so.model_cache_users = t["model"]["cache_users"].value_or(static_cast<int64_t>(so.model_cache_users));
       so.max_batch = t["server"]["max_batch"].value_or(static_cast<int64_t>(so.max_batch));
+      if (auto* vars = t["variants"].as_array())
+        for (auto& v : *vars) {
+          auto* vt = v.as_table();
+          if (!vt) return Status::InvalidArgument(path + ": [[variants]] entries must be tables");
+          Variant var;
+          var.name = (*vt)["name"].value_or(std::string());
+          if (var.name.empty()) return Status::InvalidArgument(path + ": a [[variants]] entry has no name");
+          var.share = (*vt)["share"].value_or(1.0);
+          var.diversity = static_cast<float>((*vt)["diversity"].value_or(-1.0));
+          for (int i = 0; i < kNumSources; ++i)
+            var.scale[i] = static_cast<float>((*vt)[SourceName(i)].value_or(1.0));
+          for (auto& [k, _] : *vt) {
+            std::string key(k.str());
+            bool known = key == "name" || key == "share" || key == "diversity";
+            for (int i = 0; i < kNumSources; ++i) known |= key == SourceName(i);
+            if (!known)
+              return Status::InvalidArgument(fmt::format("{}: variant '{}': unknown setting '{}'", path, var.name, key));
+          }
+          so.variants.push_back(var);
+        }
       if (auto* keys = t["keys"].as_array())
         for (auto& k : *keys) {
           auto* kt = k.as_table();

@@ -145,12 +145,14 @@ const ScoreBuffer& Engine::ScoreAll(UserIdx u, Timestamp now, const BlendWeights
 }
 
 RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
+  const float diversity = req.diversity >= 0 ? req.diversity : cfg_.diversity;
   RecommendResponse resp;
   Timestamp now = req.now ? req.now : clock_->Now();
   UserIdx u;
   if (auto f = ds_.users.Find(req.user)) u = UserIdx(*f);
   resp.strategy = ChooseStrategy(u, now, &resp.strategy_reason);
   BlendWeights w = WeightsFor(resp.strategy);
+  for (int i = 0; i < kNumSources; ++i) w[i] *= req.weight_scale[i];  // an A/B variant's change, 1 by default
   ScoreBuffer& blend = tl_blend_buf;
   Blend(u, now, w, cfg_.per_source_limit, blend);
 
@@ -243,7 +245,7 @@ RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
         if (used[k]) continue;
         auto cats = ds_.catalog.categories(pool[k].first);
         int c = cats.empty() ? 0 : cat_count[cats[0]];
-        float s = pool[k].second * std::pow(1.0f - cfg_.diversity, static_cast<float>(c));
+        float s = pool[k].second * std::pow(1.0f - diversity, static_cast<float>(c));
         if (s > best_s) {
           best_s = s;
           best = static_cast<int>(k);

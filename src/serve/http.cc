@@ -463,8 +463,11 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
         service.options().model_version);
     json online = service.OnlineStats();
     out += "# TYPE vane_online_ctr gauge\n";
-    for (auto& [strategy, o] : online.items())
+    for (auto& [strategy, o] : online["by_strategy"].items())
       out += fmt::format("vane_online_ctr{{strategy=\"{}\"}} {}\n", strategy, o["ctr"].get<double>());
+    out += "# TYPE vane_online_variant_ctr gauge\n";
+    for (auto& [variant, o] : online["by_variant"].items())
+      out += fmt::format("vane_online_variant_ctr{{variant=\"{}\"}} {}\n", variant, o["ctr"].get<double>());
     res.set_content(out, "text/plain; version=0.0.4");
   });
   svr.Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {

@@ -210,8 +210,14 @@ ApiResult<json> Service::Recommend(RecommendRequest req) const {
   for (const auto& c : req.categories)
     if (!ds_->catalog.category_vocab().Find(c))
       return R::Fail(404, "unknown_category", "no item has category '" + c + "'");
+  const Variant* v = VariantFor(req.user);
+  if (v) {
+    req.weight_scale = v->scale;
+    req.diversity = v->diversity;
+  }
   RecommendResponse r = engine_->Recommend(req);
   json j = RecsJson(r);
+  if (v) j["variant"] = v->name;
   j["user"] = req.user;
   j["known_user"] = ds_->users.Find(req.user).has_value();
   j["model_version"] = opt_.model_version;
@@ -362,21 +368,45 @@ ApiResult<json> Service::Feedback(const json& fb) {
   if (type != "impression" && type != "click" && type != "conversion")
     return R::Fail(400, "bad_feedback", "type must be impression, click or conversion");
   if (strategy.empty()) strategy = "unknown";
+  std::string variant = str("variant");
+  if (variant.empty())
+    if (const Variant* v = VariantFor(str("user"))) variant = v->name;
   std::lock_guard lock(online_mu_);
-  Online& o = online_[strategy];
-  (type == "impression" ? o.impressions : type == "click" ? o.clicks : o.conversions)++;
-  return R::Ok(json{{"recorded", type}, {"strategy", strategy}});
+  auto bump = [&](Online& o) { (type == "impression" ? o.impressions : type == "click" ? o.clicks : o.conversions)++; };
+  bump(online_[strategy]);
+  if (!variant.empty()) bump(online_variant_[variant]);
+  json out = {{"recorded", type}, {"strategy", strategy}};
+  if (!variant.empty()) out["variant"] = variant;
+  return R::Ok(std::move(out));
+}
+
+const Variant* Service::VariantFor(const std::string& user) const {
+  if (opt_.variants.empty()) return nullptr;
+  double total = 0;
+  for (const auto& v : opt_.variants) total += std::max(0.0, v.share);
+  if (total <= 0) return nullptr;
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across runs and builds
+  for (unsigned char c : user) h = (h ^ c) * 1099511628211ULL;
+  double x = static_cast<double>(h % 1000000) / 1000000.0 * total;
+  for (const auto& v : opt_.variants) {
+    x -= std::max(0.0, v.share);
+    if (x < 0) return &v;
+  }
+  return &opt_.variants.back();
 }
 
 json Service::OnlineStats() const {
   std::lock_guard lock(online_mu_);
-  json j = json::object();
-  for (const auto& [s, o] : online_) {
-    double imp = static_cast<double>(o.impressions);
-    j[s] = {{"impressions", o.impressions}, {"clicks", o.clicks}, {"conversions", o.conversions},
-            {"ctr", imp > 0 ? o.clicks / imp : 0.0}, {"conversion_rate", imp > 0 ? o.conversions / imp : 0.0}};
-  }
-  return j;
+  auto render = [](const std::map<std::string, Online>& m) {
+    json j = json::object();
+    for (const auto& [s, o] : m) {
+      double imp = static_cast<double>(o.impressions);
+      j[s] = {{"impressions", o.impressions}, {"clicks", o.clicks}, {"conversions", o.conversions},
+              {"ctr", imp > 0 ? o.clicks / imp : 0.0}, {"conversion_rate", imp > 0 ? o.conversions / imp : 0.0}};
+    }
+    return j;
+  };
+  return json{{"by_strategy", render(online_)}, {"by_variant", render(online_variant_)}};
 }
 
 Service::Stats Service::GetStats() const {

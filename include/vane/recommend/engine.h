@@ -70,6 +70,10 @@ struct RecommendRequest {
   std::vector<std::string> slate_types;   // per-type slates, n_per_slate items each
   size_t n_per_slate = 1;
   Timestamp now = 0;                      // 0 = the engine's clock
+  // Per-request changes (an A/B variant): multipliers of the strategy's source weights, and the diversity penalty
+  // (negative = the configured one).
+  BlendWeights weight_scale = {1, 1, 1, 1, 1, 1, 1};
+  float diversity = -1;
 };
 
 struct Recommendation {

@@ -48,13 +48,23 @@ struct ApiResult {
   }
 };
 
+// An A/B variant: users are bucketed by a hash of their id (sticky), in proportion to `share`; a variant scales the
+// strategy's source weights and may set its own diversity.
+struct Variant {
+  std::string name;
+  double share = 1;
+  BlendWeights scale = {1, 1, 1, 1, 1, 1, 1};
+  float diversity = -1;  // negative: the engine's
+};
+
 struct ServiceOptions {
   std::string store_dir = "data/store";
   std::string action_preset = "ecommerce";
   size_t max_batch = 10000;  // events per ingestion request
   EngineConfig engine;       // model_source included when the caller links a model
   std::string model_version = "none";
-  size_t model_cache_users = 1000;  // LRU bound of the model's per-user state cache (set by the caller's factory)
+  size_t model_cache_users = 1000;
+  std::vector<Variant> variants;    // empty: no experiment (every user gets the configured blend)  // LRU bound of the model's per-user state cache (set by the caller's factory)
 };
 
 class Service {
@@ -79,7 +89,10 @@ class Service {
   ApiResult<nlohmann::json> GetUserRecord(const std::string& id) const;
   // Removes the user's events from the store and every derived state (the in-memory state is rebuilt by replay).
   ApiResult<nlohmann::json> DeleteUser(const std::string& id);
-  // Online feedback: {"user", "item", "type": "impression"|"click"|"conversion", "strategy"}.
+  // The user's A/B variant (nullptr without variants).
+  const Variant* VariantFor(const std::string& user) const;
+  // Online feedback: {"user", "item", "type": "impression"|"click"|"conversion", "strategy"}; the variant is the
+  // user's (or "variant" when given).
   ApiResult<nlohmann::json> Feedback(const nlohmann::json& fb);
 
   struct Stats {
@@ -89,7 +102,8 @@ class Service {
     size_t state_bytes = 0;
   };
   Stats GetStats() const;
-  // Online counters per strategy: impressions, clicks, conversions.
+  // Online counters per strategy and per variant: impressions, clicks, conversions, CTR, conversion rate:
+  // {"by_strategy": {...}, "by_variant": {...}}.
   nlohmann::json OnlineStats() const;
   const ServiceOptions& options() const { return opt_; }
   bool ready() const { return ready_.load(); }
@@ -115,7 +129,7 @@ class Service {
     uint64_t impressions = 0, clicks = 0, conversions = 0;
   };
   mutable std::mutex online_mu_;
-  std::map<std::string, Online> online_;
+  std::map<std::string, Online> online_, online_variant_;
 };
 
 }  // namespace vane
