@@ -122,6 +122,23 @@ req GET /v1/users/fresh; expect user-gone-after-restart 404 unknown_user
 if out=$(bash "$(dirname "$0")/serve_crash.sh" "$VANE" 1 2>&1); then ok "crash-test: $(tail -1 <<<"$out")"
 else bad crash-test "$(tail -3 <<<"$out")"; fi
 
+# Model lifecycle: background training on a snapshot, hot swap, requests served throughout, version survives restart.
+start life "$TMP/life/store" --train-epochs 3 || exit 1
+req POST /v1/models/retrain '{}'; expect retrain-accepted 202 '"training":"v1"'
+req POST /v1/models/retrain '{}'; expect retrain-busy 409 training_in_progress
+fails=0; swapped=0
+for _ in $(seq 1 600); do
+  req GET '/v1/recommend/u1?n=3'; [ "$CODE" = 200 ] || fails=$((fails+1))
+  if grep -q '"model_version":"v1"' <<<"$BODY"; then swapped=1; break; fi
+  sleep 0.1
+done
+if [ "$swapped" = 1 ] && [ "$fails" = 0 ]; then ok hot-swap-no-failed-request; else bad hot-swap "swapped=$swapped failed=$fails"; fi
+req GET /v1/models; expect models-listed 200 '"state":"serving".*"val_ndcg@10"|"val_ndcg@10".*"state":"serving"'
+kill "$PID"; wait "$PID" 2>/dev/null
+start life2 "$TMP/life/store" || exit 1
+req GET '/v1/recommend/u1?n=3'; expect model-after-restart 200 '"model_version":"v1"'
+kill "$PID"; wait "$PID" 2>/dev/null
+
 # A/B variants from the configuration file: sticky per user, both in use, online CTR per variant.
 cat > "$TMP/ab.toml" <<'TOML'
 [[variants]]

@@ -89,11 +89,14 @@ Status Load(const DataFlags& f, Dataset& ds, gen::Generated* gen_out = nullptr) 
 }
 
 // Installs a trained sequence model (a `vane train` directory) as the blend's model source.
-Status UseModel(const std::string& dir, const Dataset& ds, EngineConfig& cfg, size_t cache_users = 1000) {
+// `exact`: the model must have been trained on exactly this catalogue (offline use). The service passes false: its
+// live catalogue only grows (items are interned in arrival order), and items newer than the model are skipped.
+Status UseModel(const std::string& dir, const Dataset& ds, EngineConfig& cfg, size_t cache_users = 1000,
+                bool exact = true) {
   if (dir.empty()) return Status::Ok();
   auto m = SeqModel::Load(dir);
   if (!m.ok()) return m.status();
-  if (m->num_items() != ds.num_items())
+  if (exact && m->num_items() != ds.num_items())
     return Status::InvalidArgument(fmt::format("{}: the model was trained on {} items, this data has {}", dir,
                                                m->num_items(), ds.num_items()));
   auto shared = std::make_shared<const SeqModel>(std::move(m.value()));
@@ -292,6 +295,7 @@ Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, H
       ho.max_body_bytes = t["server"]["max_body_bytes"].value_or(static_cast<int64_t>(ho.max_body_bytes));
       if (!cmd->count("--store")) so.store_dir = t["store"]["dir"].value_or(so.store_dir);
       if (!cmd->count("--model")) model = t["model"]["dir"].value_or(model);
+      if (!cmd->count("--retrain-every")) so.retrain_every_s = t["model"]["retrain_every_s"].value_or(so.retrain_every_s);
       if (!cmd->count("--model-cache-users"))
         so.model_cache_users = t["model"]["cache_users"].value_or(static_cast<int64_t>(so.model_cache_users));
       so.max_batch = t["server"]["max_batch"].value_or(static_cast<int64_t>(so.max_batch));
@@ -339,16 +343,79 @@ Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, H
   return Status::Ok();
 }
 
+// Background training for `vane serve`: a small model (the demo's size) on a snapshot of the live data.
+ModelTrainer MakeTrainer(int epochs, size_t cache_users) {
+  return [epochs, cache_users](const Dataset& snap, const std::string& dir) -> Result<TrainedModel> {
+    SideOptions sso;
+    sso.text_vocab = 2000;
+    sso.keywords = 64;
+    sso.quiet = true;
+    auto side = BuildSideInfo(snap, sso);
+    if (!side.ok()) return side.status();
+    SeqModelConfig mc;
+    mc.dim = 32;
+    mc.epochs = epochs;
+    mc.max_len = 50;
+    mc.batch = 32;
+    mc.lr = 5e-3f;
+    mc.warmup_steps = 10;
+    mc.eval_users = 500;
+    mc.threads = 1;  // one core keeps serving
+    const bool text = side->text.vocab_size > 0;
+    std::vector<EpochLog> log;
+    auto t0 = std::chrono::steady_clock::now();
+    auto m = SeqModel::Train(MakeSeqSplit(snap, text), snap.num_items(), mc, &log, false, text ? &side->text : nullptr,
+                             &side->cats, side->keywords.names.empty() ? nullptr : &side->keywords);
+    if (!m.ok()) return m.status();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    VANE_RETURN_IF_ERROR(m->Save(dir));
+    std::shared_ptr<const text::SubwordTokenizer> tok;
+    if (side->tokenizer) {
+      VANE_RETURN_IF_ERROR(side->tokenizer->Save(dir + "/subword.model"));
+      tok = std::make_shared<const text::SubwordTokenizer>(std::move(*side->tokenizer));
+    }
+    auto shared = std::make_shared<const SeqModel>(std::move(m.value()));
+    TrainedModel tm;
+    tm.factory = [shared, tok, cache_users](const Dataset& d, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+      return std::make_unique<ModelSource>(d, st, shared, cache_users, 50000, tok);
+    };
+    double best = 0, best_hr = 0;
+    for (const auto& e : log)
+      if (e.val_ndcg10 > best) {
+        best = e.val_ndcg10;
+        best_hr = e.val_hr10;
+      }
+    tm.info = {{"epochs", log.size()}, {"val_ndcg@10", best}, {"val_hr@10", best_hr}, {"train_seconds", secs},
+               {"events", snap.events.size()}, {"users", snap.num_users()}, {"items", snap.num_items()}};
+    return tm;
+  };
+}
+
 int RunServe(const DataFlags& sd, const std::string& config, std::string model, const std::vector<std::string>& keys,
-             ServiceOptions so, HttpOptions ho, CLI::App* cmd) {
+             ServiceOptions so, HttpOptions ho, CLI::App* cmd, int train_epochs) {
   if (Status c = ApplyConfig(config, cmd, so, ho, model); !c.ok()) return Fail(c);
+  if (!cmd->count("--models-dir")) {
+    auto parent = std::filesystem::path(so.store_dir).parent_path();
+    so.models_dir = (parent.empty() ? std::filesystem::path("models") : parent / "models").string();
+  }
+  so.trainer = MakeTrainer(train_epochs, so.model_cache_users);
+  std::string model_version = model;
+  if (model.empty()) {
+    // The version a background training swapped in last time.
+    std::ifstream cur(so.models_dir + "/current");
+    std::string v;
+    if (cur >> v && std::filesystem::exists(so.models_dir + "/" + v + "/model.json")) {
+      model = so.models_dir + "/" + v;
+      model_version = v;
+    }
+  }
   for (const auto& k : keys)
     if (Status s = AddKey(k, ho); !s.ok()) return Fail(s);
   Dataset seed;
   if (Status s = Load(sd, seed); !s.ok()) return Fail(s);
   if (!model.empty()) {
-    if (Status ms = UseModel(model, seed, so.engine, so.model_cache_users); !ms.ok()) return Fail(ms);
-    so.model_version = model;
+    if (Status ms = UseModel(model, seed, so.engine, so.model_cache_users, false); !ms.ok()) return Fail(ms);
+    so.model_version = model_version;
   }
   auto t0 = std::chrono::steady_clock::now();
   auto svc = Service::Open(so, &seed);
@@ -536,6 +603,7 @@ int main(int argc, char** argv) {
   ServiceOptions so;
   HttpOptions ho;
   std::vector<std::string> serve_keys;
+  int serve_train_epochs = 10;
   serve_cmd->add_option("--config", serve_config, "TOML configuration file (docs/http_api.md); flags and VANE_* environment variables override it");
   serve_cmd->add_option("--host", ho.host, "address to listen on")->capture_default_str();
   serve_cmd->add_option("--port", ho.port, "port (0 = any free port)")->capture_default_str();
@@ -543,6 +611,11 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--model", serve_model, "a `vane train` model directory: the model joins the blend");
   serve_cmd->add_option("--api-key", serve_keys, "KEY:SCOPE (scope read, write or admin); repeatable");
   serve_cmd->add_option("--threads", ho.threads, "HTTP worker threads")->capture_default_str();
+  serve_cmd->add_option("--retrain-every", so.retrain_every_s,
+                        "retrain the model in the background every this many seconds (0 = only on demand)")
+      ->capture_default_str();
+  serve_cmd->add_option("--train-epochs", serve_train_epochs, "epochs of a background training")->capture_default_str();
+  serve_cmd->add_option("--models-dir", so.models_dir, "where trained versions go (default: models/ beside the store)");
   serve_cmd->add_option("--model-cache-users", so.model_cache_users,
                         "active users whose model state stays cached (about 200 KiB each at width 64, length 200)")
       ->capture_default_str();
@@ -870,7 +943,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (*serve_cmd) return RunServe(sd, serve_config, serve_model, serve_keys, so, ho, serve_cmd);
+  if (*serve_cmd) return RunServe(sd, serve_config, serve_model, serve_keys, so, ho, serve_cmd, serve_train_epochs);
   if (*demo_cmd) {
     Dataset ds;
     Status s = Load(dd, ds);

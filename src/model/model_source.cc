@@ -65,7 +65,8 @@ ModelSource::Entry& ModelSource::Get(UserIdx user) const {
   Entry& en = lru_.front();
   auto hist = interests_.Interacted(user);
   size_t n = std::min<size_t>(hist.size(), static_cast<size_t>(inf_.weights().max_len));
-  for (size_t k = hist.size() - n; k < hist.size(); ++k) Append(en, hist[k].v, 0);
+  for (size_t k = hist.size() - n; k < hist.size(); ++k)
+    if (hist[k].v < inf_.weights().num_items) Append(en, hist[k].v, 0);  // items newer than the model are skipped
   return en;
 }
 
@@ -73,6 +74,7 @@ void ModelSource::Observe(const Event& e, const UserState& before) {
   uint32_t token;
   if (e.item.valid()) {
     if (ds_.actions.EffectiveWeight(e.action, e.value, e.has_value) <= 0) return;
+    if (e.item.v >= inf_.weights().num_items) return;  // an item newer than the model: unknown to it
     token = e.item.v;
   } else if (e.query != kNoQuery && inf_.weights().vocab > 0) {
     token = static_cast<uint32_t>(ds_.num_items()) + e.query;
@@ -99,8 +101,10 @@ void ModelSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) const 
   if (ctx.limit == SIZE_MAX) {
     // Evaluation: the libtorch forward pass over the last max_len items; the serving cache is left alone.
     size_t n = std::min<size_t>(hist.size(), static_cast<size_t>(model_->config().max_len));
-    hist_.resize(n);
-    for (size_t k = 0; k < n; ++k) hist_[k] = hist[hist.size() - n + k].v;
+    hist_.clear();
+    for (size_t k = hist.size() - n; k < hist.size(); ++k)
+      if (hist[k].v < model_->num_items()) hist_.push_back(hist[k].v);
+    if (hist_.empty()) return;
     int attended = -1;
     model_->Score(hist_, scores_, &attended);
     ev.ref = attended >= 0 ? hist_[static_cast<size_t>(attended)] : hist_.back();

@@ -51,6 +51,13 @@ Engine::Engine(const Dataset& ds, EngineConfig cfg, const Clock* clock)
 
 Engine::~Engine() = default;
 
+void Engine::ReplaceModelSource(std::unique_ptr<CandidateSource> model,
+                                std::function<std::unique_ptr<CandidateSource>(const Dataset&, const InterestStore&)> factory) {
+  has_model_ = model != nullptr;
+  sources_[kSrcModel] = model ? std::move(model) : std::make_unique<EmptySource>("model");
+  cfg_.model_source = std::move(factory);
+}
+
 void Engine::Ingest(const Event& e) {
   static const UserState kEmpty{};
   const UserState* before = interests_->Find(e.user);

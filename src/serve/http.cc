@@ -265,6 +265,12 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
              if (!ParseBody(req, res, body)) return;
              Send(res, service.Feedback(body));
            }));
+  svr.Post("/v1/models/retrain", wrap("/v1/models/retrain", Scope::kAdmin, [&](const httplib::Request&, httplib::Response& res) {
+             Send(res, service.Retrain(), 202);
+           }));
+  svr.Get("/v1/models", wrap("/v1/models", Scope::kRead, [&](const httplib::Request&, httplib::Response& res) {
+            SendJson(res, 200, service.Models());
+          }));
   svr.Get("/v1/stats", wrap("/v1/stats", Scope::kRead, [&](const httplib::Request&, httplib::Response& res) {
             auto s = service.GetStats();
             SendJson(res, 200, json{{"events", s.events}, {"users", s.users}, {"items", s.items},

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -75,6 +77,77 @@ json InterestsJson(const InterestSummary& s) {
 
 Service::Service(ServiceOptions opt) : opt_(std::move(opt)) {}
 
+Service::~Service() {
+  stopping_ = true;
+  if (scheduler_.joinable()) scheduler_.join();
+  if (train_thread_.joinable()) train_thread_.join();
+}
+
+ApiResult<json> Service::Retrain() {
+  using R = ApiResult<json>;
+  if (!opt_.trainer) return R::Fail(501, "no_trainer", "this server was started without model training");
+  if (training_.exchange(true)) return R::Fail(409, "training_in_progress", "a model is being trained already");
+  if (train_thread_.joinable()) train_thread_.join();  // the previous one has finished
+  std::string version;
+  {
+    std::lock_guard lock(models_mu_);
+    version = "v" + std::to_string(next_version_++);
+    versions_.push_back({{"version", version}, {"state", "training"}});
+  }
+  train_thread_ = std::thread([this, version] {
+    auto t0 = std::chrono::steady_clock::now();
+    std::unique_ptr<Dataset> snapshot;
+    {
+      std::shared_lock lock(mu_);
+      snapshot = std::make_unique<Dataset>(*ds_);  // training reads the copy; serving goes on
+    }
+    std::string dir = opt_.models_dir + "/" + version;
+    auto trained = opt_.trainer(*snapshot, dir);
+    json entry = {{"version", version}, {"dir", dir}};
+    if (trained.ok()) {
+      // Build the new source under a shared lock (it reads the dataset), swap it under an exclusive one.
+      std::unique_ptr<CandidateSource> src;
+      {
+        std::shared_lock lock(mu_);
+        src = trained->factory(*ds_, engine_->interests());
+      }
+      {
+        std::unique_lock lock(mu_);
+        engine_->ReplaceModelSource(std::move(src), trained->factory);
+        opt_.engine.model_source = trained->factory;
+        opt_.model_version = version;
+      }
+      // The serving version survives a restart (vane serve loads <models_dir>/current when given no --model).
+      std::ofstream(opt_.models_dir + "/current") << version << "\n";
+      entry["state"] = "serving";
+      entry["info"] = trained->info;
+    } else {
+      entry["state"] = "failed";
+      entry["error"] = trained.status().ToString();
+    }
+    entry["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    {
+      std::lock_guard lock(models_mu_);
+      for (auto& v : versions_) {
+        if (v["version"] == version) v = entry;
+        else if (entry["state"] == "serving" && v.value("state", "") == "serving") v["state"] = "retired";
+      }
+    }
+    training_ = false;
+  });
+  return R::Ok(json{{"training", version}});
+}
+
+json Service::Models() const {
+  std::string current;
+  {
+    std::shared_lock lock(mu_);
+    current = opt_.model_version;
+  }
+  std::lock_guard lock(models_mu_);
+  return json{{"current", current}, {"training", training_.load()}, {"versions", versions_}};
+}
+
 Timestamp Service::Now() const {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -105,9 +178,31 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
     }
     VANE_RETURN_IF_ERROR(svc->store_->AppendEvents(seq, batch));
   }
-  std::unique_lock lock(svc->mu_);
-  VANE_RETURN_IF_ERROR(svc->Rebuild());
+  {
+    std::unique_lock lock(svc->mu_);
+    VANE_RETURN_IF_ERROR(svc->Rebuild());
+  }
   svc->ready_ = true;
+  // Versions continue after the highest one already on disk.
+  std::error_code ec;
+  for (const auto& d : std::filesystem::directory_iterator(opt.models_dir, ec)) {
+    std::string n = d.path().filename().string();
+    if (n.size() > 1 && n[0] == 'v' && std::all_of(n.begin() + 1, n.end(), ::isdigit))
+      svc->next_version_ = std::max(svc->next_version_, std::stoi(n.substr(1)) + 1);
+  }
+  if (opt.retrain_every_s > 0 && opt.trainer) {
+    Service* self = svc.get();
+    svc->scheduler_ = std::thread([self] {
+      auto last = std::chrono::steady_clock::now();
+      while (!self->stopping_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last).count() >= self->opt_.retrain_every_s) {
+          self->Retrain();  // 409 when one still runs: skipped this time
+          last = std::chrono::steady_clock::now();
+        }
+      }
+    });
+  }
   return svc;
 }
 

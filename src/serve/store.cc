@@ -1,6 +1,8 @@
 #include "vane/serve/store.h"
 
 #include <rocksdb/db.h>
+
+#include <filesystem>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -51,6 +53,9 @@ Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);  // RocksDB creates the last level only
+  if (ec) return Status::IoError(fmt::format("store: cannot create {}: {}", dir, ec.message()));
   rocksdb::Options opt;
   opt.create_if_missing = true;
   opt.create_missing_column_families = true;

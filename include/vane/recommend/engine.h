@@ -102,6 +102,10 @@ class Engine {
   // Applies an event to the user's state only (global statistics untouched): evaluation phases.
   void IngestUserOnly(const Event& e);
   void OnCatalogChanged();
+  // Hot model swap: the model slot becomes `model` (null: none); `factory` is what later rebuilds use. The new
+  // source must have been built for this engine's dataset and interest store. Needs exclusive access (O(1)).
+  void ReplaceModelSource(std::unique_ptr<CandidateSource> model,
+                          std::function<std::unique_ptr<CandidateSource>(const Dataset&, const InterestStore&)> factory);
 
   RecommendResponse Recommend(const RecommendRequest& req) const;
   // Strategy for a user at time `now`, with the reason in words.

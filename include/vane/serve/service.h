@@ -16,6 +16,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -57,6 +58,17 @@ struct Variant {
   float diversity = -1;  // negative: the engine's
 };
 
+using SourceFactory = std::function<std::unique_ptr<CandidateSource>(const Dataset&, const InterestStore&)>;
+
+// A model trained in the background: the factory of its blend source and what to report of it (epochs, validation
+// figures, training time, data size).
+struct TrainedModel {
+  SourceFactory factory;
+  nlohmann::json info;
+};
+// Trains a model on a snapshot of the data, writing it to `dir`. Supplied by the binary that links the model.
+using ModelTrainer = std::function<Result<TrainedModel>(const Dataset& snapshot, const std::string& dir)>;
+
 struct ServiceOptions {
   std::string store_dir = "data/store";
   std::string action_preset = "ecommerce";
@@ -64,7 +76,10 @@ struct ServiceOptions {
   EngineConfig engine;       // model_source included when the caller links a model
   std::string model_version = "none";
   size_t model_cache_users = 1000;
-  std::vector<Variant> variants;    // empty: no experiment (every user gets the configured blend)  // LRU bound of the model's per-user state cache (set by the caller's factory)
+  std::vector<Variant> variants;    // empty: no experiment (every user gets the configured blend)
+  ModelTrainer trainer;             // unset: no retraining
+  std::string models_dir = "data/models";  // versions v1, v2, ... are written here
+  double retrain_every_s = 0;       // > 0: retrain on this schedule (seconds), besides on demand  // LRU bound of the model's per-user state cache (set by the caller's factory)
 };
 
 class Service {
@@ -89,6 +104,13 @@ class Service {
   ApiResult<nlohmann::json> GetUserRecord(const std::string& id) const;
   // Removes the user's events from the store and every derived state (the in-memory state is rebuilt by replay).
   ApiResult<nlohmann::json> DeleteUser(const std::string& id);
+  // Starts training a new model version in the background on a snapshot of the data; when it is done the model
+  // slot is swapped under a short exclusive lock (requests keep being served meanwhile). 202-style result with the
+  // version name; 409 while a training runs; 501 without a trainer.
+  ApiResult<nlohmann::json> Retrain();
+  // {"current", "training", "versions": [{"version", "state", "info"...}]}.
+  nlohmann::json Models() const;
+  ~Service();
   // The user's A/B variant (nullptr without variants).
   const Variant* VariantFor(const std::string& user) const;
   // Online feedback: {"user", "item", "type": "impression"|"click"|"conversion", "strategy"}; the variant is the
@@ -130,6 +152,12 @@ class Service {
   };
   mutable std::mutex online_mu_;
   std::map<std::string, Online> online_, online_variant_;
+  // Model lifecycle.
+  mutable std::mutex models_mu_;
+  nlohmann::json versions_ = nlohmann::json::array();
+  int next_version_ = 1;
+  std::atomic<bool> training_{false}, stopping_{false};
+  std::thread train_thread_, scheduler_;
 };
 
 }  // namespace vane
