@@ -8,14 +8,7 @@ mkdir -p "$WORK"
 cp "$SRC/package.json" "$SRC/test.js" "$WORK/"
 ( cd "$WORK" && [ -d node_modules/gorsejs ] || npm install --no-audit --no-fund --loglevel=error )
 rm -rf "$WORK/store"
-"$VANE" serve --store "$WORK/store" --port 0 --quiet --api-key gj-secret:admin > "$WORK/serve.out" 2> "$WORK/serve.err" &
-PID=$!
+source "$(dirname "$0")/serve_lib.sh"
+start_server "$VANE" "$WORK/serve.out" "$WORK/serve.err" --store "$WORK/store" --api-key gj-secret:admin
 trap 'kill -9 $PID 2>/dev/null || true' EXIT
-PORT=""
-for _ in $(seq 1 300); do
-  PORT=$(grep -oE 'listening on http://127.0.0.1:[0-9]+' "$WORK/serve.out" 2>/dev/null | grep -oE '[0-9]+$' || true)
-  [ -n "$PORT" ] && break
-  sleep 0.1
-done
-[ -n "$PORT" ] || { echo "server did not start"; tail -5 "$WORK/serve.err"; exit 1; }
 cd "$WORK" && node test.js "http://127.0.0.1:$PORT" gj-secret

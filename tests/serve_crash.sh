@@ -8,18 +8,8 @@ VANE="$1"; ROUNDS="${2:-1}"
 TMP=$(mktemp -d)
 PID=""
 trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$TMP"' EXIT
-start() {
-  : > "$TMP/out"
-  "$VANE" serve --store "$TMP/store" --port 0 --quiet > "$TMP/out" 2>> "$TMP/err" &
-  PID=$!
-  for _ in $(seq 1 600); do
-    PORT=$(grep -oE 'listening on http://127.0.0.1:[0-9]+' "$TMP/out" 2>/dev/null | grep -oE '[0-9]+$')
-    [ -n "$PORT" ] && return 0
-    kill -0 "$PID" 2>/dev/null || { echo "server died"; tail -5 "$TMP/err"; return 1; }
-    sleep 0.1
-  done
-  return 1
-}
+source "$(dirname "$0")/serve_lib.sh"
+start() { start_server "$VANE" "$TMP/out" "$TMP/err" --store "$TMP/store"; }
 count() {  # events of user $1 (0 when unknown)
   local b; b=$(curl -s "http://127.0.0.1:$PORT/v1/users/$1")
   python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d.get('events', 0))" "$b"

@@ -16,17 +16,11 @@ bad() { echo "FAIL $1: $2"; fail=$((fail+1)); }
 json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # start NAME STORE [ARGS...]: starts a server on a free port; sets PORT and PID.
+source "$(dirname "$0")/serve_lib.sh"
 start() {
   local name="$1" store="$2"; shift 2
-  "$VANE" serve --store "$store" --port 0 --quiet "$@" > "$TMP/$name.out" 2> "$TMP/$name.err" &
-  PID=$!; PIDS+=("$PID")
-  for _ in $(seq 1 300); do
-    PORT=$(grep -oE 'listening on http://127.0.0.1:[0-9]+' "$TMP/$name.out" 2>/dev/null | grep -oE '[0-9]+$')
-    [ -n "$PORT" ] && return 0
-    kill -0 "$PID" 2>/dev/null || { echo "server $name died:"; tail -5 "$TMP/$name.err"; return 1; }
-    sleep 0.1
-  done
-  echo "server $name did not start"; return 1
+  start_server "$VANE" "$TMP/$name.out" "$TMP/$name.err" --store "$store" "$@" || return 1
+  PIDS+=("$PID")
 }
 # req METHOD PATH [BODY] [extra curl args...]: sets CODE and BODY.
 req() {

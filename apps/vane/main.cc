@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vane/core/progress.h"
+#include "vane/core/strings.h"
 #include "vane/eval/capture.h"
 #include "vane/eval/evaluator.h"
 #include "vane/eval/plot.h"
@@ -250,18 +251,6 @@ void PrintRecs(const RecommendResponse& r, bool zh) {
   }
 }
 
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> out;
-  size_t a = 0;
-  while (a <= s.size()) {
-    size_t b = s.find(',', a);
-    if (b == std::string::npos) b = s.size();
-    if (b > a) out.push_back(s.substr(a, b - a));
-    a = b + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::atomic<bool> g_stop{false};
@@ -339,7 +328,7 @@ Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, H
   if (const char* v = env("VANE_STORE"); v && !cmd->count("--store")) so.store_dir = v;
   if (const char* v = env("VANE_MODEL"); v && !cmd->count("--model")) model = v;
   if (const char* v = env("VANE_API_KEYS"))
-    for (const auto& spec : Split(v)) VANE_RETURN_IF_ERROR(AddKey(spec, ho));
+    for (const auto& spec : SplitList(v)) VANE_RETURN_IF_ERROR(AddKey(spec, ho));
   return Status::Ok();
 }
 
@@ -724,9 +713,9 @@ int main(int argc, char** argv) {
     if (*rec_cmd) {
       if (!ds.users.Find(rq.user)) std::cerr << "note: user '" << rq.user << "' has no events: new-user strategy\n";
       rq.now = now;
-      rq.exclude_ids = Split(exclude);
-      rq.categories = Split(cats);
-      rq.slate_types = Split(slates);
+      rq.exclude_ids = SplitList(exclude);
+      rq.categories = SplitList(cats);
+      rq.slate_types = SplitList(slates);
       RecommendResponse r = engine.Recommend(rq);
       if (rec_json) std::cout << RecsJson(r).dump(2) << "\n";
       else PrintRecs(r, zh);

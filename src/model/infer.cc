@@ -47,6 +47,18 @@ void Rotate(float* x, int d, int64_t p, const std::vector<double>& inv_freq) {
   }
 }
 
+// softmax(W h + b) over K outputs of a head; empty when the head is absent or nothing was appended yet.
+void SoftmaxHead(const std::vector<float>& W, const std::vector<float>& b, int K, const SeqInference::State& st,
+                 std::vector<float>& out) {
+  out.clear();
+  if (K == 0 || st.h.empty()) return;
+  out.resize(static_cast<size_t>(K));
+  Linear(W, b, st.h.data(), static_cast<int>(st.h.size()), K, out.data());
+  float mx = *std::max_element(out.begin(), out.end()), sum = 0;
+  for (float& z : out) sum += (z = std::exp(z - mx));
+  for (float& z : out) z /= sum;
+}
+
 }  // namespace
 
 SeqInference SeqInference::FromModel(const SeqModel& model) {
@@ -164,25 +176,11 @@ void SeqInference::AppendVector(State& st, const float* e, uint8_t side) const {
 }
 
 void SeqInference::Interest(const State& st, std::vector<float>& out) const {
-  out.clear();
-  if (w_.num_categories == 0 || st.h.empty()) return;
-  const int C = w_.dim, K = w_.num_categories;
-  out.resize(K);
-  Linear(w_.interest_w, w_.interest_b, st.h.data(), C, K, out.data());
-  float mx = *std::max_element(out.begin(), out.end()), sum = 0;
-  for (float& z : out) sum += (z = std::exp(z - mx));
-  for (float& z : out) z /= sum;
+  SoftmaxHead(w_.interest_w, w_.interest_b, w_.num_categories, st, out);
 }
 
 void SeqInference::Keywords(const State& st, std::vector<float>& out) const {
-  out.clear();
-  if (w_.num_keywords == 0 || st.h.empty()) return;
-  const int C = w_.dim, K = w_.num_keywords;
-  out.resize(K);
-  Linear(w_.keyword_w, w_.keyword_b, st.h.data(), C, K, out.data());
-  float mx = *std::max_element(out.begin(), out.end()), sum = 0;
-  for (float& z : out) sum += (z = std::exp(z - mx));
-  for (float& z : out) z /= sum;
+  SoftmaxHead(w_.keyword_w, w_.keyword_b, w_.num_keywords, st, out);
 }
 
 void SeqInference::Score(const State& st, std::vector<float>& out) const {

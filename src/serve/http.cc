@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "vane/core/strings.h"
 #include "vane_openapi.h"
 
 namespace vane {
@@ -100,18 +101,6 @@ bool ParseSize(const httplib::Request& req, const char* name, size_t def, size_t
     SendError(res, 400, "bad_parameter", fmt::format("parameter {} must be a non-negative integer, got '{}'", name, v));
     return false;
   }
-}
-
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  size_t a = 0;
-  while (a <= s.size()) {
-    size_t b = s.find(',', a);
-    if (b == std::string::npos) b = s.size();
-    if (b > a) out.push_back(s.substr(a, b - a));
-    a = b + 1;
-  }
-  return out;
 }
 
 // Gorse feedback types map to vane actions; unknown ones keep their name (the action registry decides).
