@@ -25,11 +25,11 @@ echo "first start (fill the store with ML-1M, replay): $(awk "BEGIN{printf \"%.1
 echo "resident memory after start: $(ps -o rss= -p $PID) KiB"
 curl -s "http://127.0.0.1:$PORT/v1/recommend/1?n=10" > /dev/null
 echo "## warm-up: every user once (as fast as possible, 30 s)"
-VANE_RATE=1000000 VANE_CONNECTIONS=10 wrk -t2 -c10 -d30s --latency -s bench/wrk/recommend.lua "http://127.0.0.1:$PORT" | tail -1
+VANE_RATE=1000000 VANE_THREADS=2 wrk -t2 -c10 -d30s --latency -s bench/wrk/recommend.lua "http://127.0.0.1:$PORT" | tail -1
 echo "## recommend, paced at 1,000 requests/s for 30 s (10 connections, random ML-1M users, n=10, explanations on)"
-VANE_RATE=1000 VANE_CONNECTIONS=10 VANE_USERS=6040 wrk -t2 -c10 -d30s --latency -s bench/wrk/recommend.lua "http://127.0.0.1:$PORT" | tail -1
+VANE_RATE=1000 VANE_THREADS=2 VANE_USERS=6040 wrk -t2 -c10 -d30s --latency -s bench/wrk/recommend.lua "http://127.0.0.1:$PORT" | tail -1
 echo "## recommend, as fast as possible for 20 s (10 connections)"
-VANE_RATE=1000000 VANE_CONNECTIONS=10 wrk -t2 -c10 -d20s --latency -s bench/wrk/recommend.lua "http://127.0.0.1:$PORT" | tail -1
+VANE_RATE=1000000 VANE_THREADS=2 wrk -t2 -c10 -d20s --latency -s bench/wrk/recommend.lua "http://127.0.0.1:$PORT" | tail -1
 echo "## durable ingestion, batches of 1,000 new events, 20 s (4 connections)"
 VANE_BATCH=1000 wrk -t2 -c4 -d20s --latency -s bench/wrk/ingest.lua "http://127.0.0.1:$PORT" | tail -1
 echo "resident memory after the load: $(ps -o rss= -p $PID) KiB"

@@ -235,6 +235,27 @@ TEST(EventCleanerTest, Duplicates) {
   EXPECT_EQ(ds2.events.size(), 2u);
 }
 
+TEST(EventCleanerTest, DuplicatesWithinTheInMemoryWindow) {
+  Dataset ds = Ecommerce();
+  ImportReport r;
+  ImportOptions opt = Quiet();
+  EventCleaner c(ds, opt, r);
+  for (int t = 0; t < 10; ++t) ASSERT_TRUE(c.Add(Ev("u1", "i1", "view", 100 + t), "mem", t).ok());
+  ds.DropOldEvents(4);  // events 0..5 leave memory
+  c.ForgetDropped();
+  EXPECT_EQ(ds.events_base, 6u);
+  ASSERT_EQ(ds.events.size(), 4u);
+  EXPECT_EQ(ds.events.front().ts, 106);
+  ASSERT_TRUE(c.Add(Ev("u1", "i1", "view", 108), "mem", 10).ok());  // still in memory: a duplicate
+  EXPECT_EQ(r.duplicates, 1u);
+  ASSERT_TRUE(c.Add(Ev("u1", "i1", "view", 102), "mem", 11).ok());  // dropped long ago: stored again
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_EQ(ds.events.size(), 5u);
+  ASSERT_TRUE(c.Add(Ev("u1", "i1", "view", 102), "mem", 12).ok());  // and now recognised again
+  EXPECT_EQ(r.duplicates, 2u);
+  ExpectCountsAddUp(r);
+}
+
 TEST(EventCleanerTest, SearchEvents) {
   Dataset ds = Ecommerce();
   ImportReport r;

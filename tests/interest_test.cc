@@ -103,6 +103,29 @@ TEST(InterestStore, MemoryPerUserIsBoundedAndSmall) {
   EXPECT_EQ(st.Find(u)->Recent(1).ref, ds.catalog.Find("x48")->v);
 }
 
+TEST(InterestStore, HistoryCapKeepsTheNewestItems) {
+  Dataset ds;
+  ds.actions = ActionRegistry::Preset("ecommerce").value();
+  for (int i = 0; i < 50; ++i) ds.catalog.Upsert(testing::MakeItem("x" + std::to_string(i), "product", "thing", {"c"}));
+  InterestConfig cfg;
+  cfg.history_cap = 10;
+  InterestStore capped(ds, cfg), whole(ds);
+  UserIdx u;
+  for (int i = 0; i < 50; ++i) {
+    Event e = Ev(ds, "a", "x" + std::to_string(i), "purchase", 1000 + i);
+    u = e.user;
+    capped.Apply(e);
+    whole.Apply(e);
+    ASSERT_LT(capped.Interacted(u).size(), 15u);  // never 1.5 x the cap
+  }
+  EXPECT_EQ(whole.Interacted(u).size(), 50u);
+  auto h = capped.Interacted(u);
+  ASSERT_GE(h.size(), 10u);
+  EXPECT_EQ(h.back().v, ds.catalog.Find("x49")->v);  // the newest kept, in order
+  EXPECT_EQ(h[h.size() - 10].v, ds.catalog.Find("x40")->v);
+  EXPECT_EQ(capped.Consumed(u).size(), h.size());   // purchases consume: the same bound
+}
+
 TEST(InterestStore, MarkovTransitionsMatchHandComputedSmoothing) {
   Dataset ds = TwoTopicDataset();
   InterestStore st(ds);

@@ -118,7 +118,14 @@ TEST(ModelSource, ServingCacheFollowsEveryEventAndMatchesTheFullPass) {
     (void)engine.ScoreSource(kSrcModel, UserIdx(*ds.users.Find(u)), t, 1000);
   }
   EXPECT_EQ(src->cached_users(), 2u);
-  compare();
+  EXPECT_EQ(src->cached_vectors(), 1u);  // "a" left its final hidden state behind
+  compare();                              // scored from the saved vector, no rebuild
+  EXPECT_EQ(src->cached_users(), 2u);
+  engine.Ingest(testing::Ev(ds, "a", "r4", "view", t += 10));  // the saved vector is stale now: dropped
+  EXPECT_EQ(src->cached_vectors(), 0u);
+  compare();                              // rebuilt from history, the new event included
+  EXPECT_EQ(src->cached_users(), 2u);
+  EXPECT_EQ(src->cached_vectors(), 1u);  // the State it displaced left its vector
 }
 
 }  // namespace

@@ -92,17 +92,26 @@ Status Load(const DataFlags& f, Dataset& ds, gen::Generated* gen_out = nullptr) 
 // Installs a trained sequence model (a `vane train` directory) as the blend's model source.
 // `exact`: the model must have been trained on exactly this catalogue (offline use). The service passes false: its
 // live catalogue only grows (items are interned in arrival order), and items newer than the model are skipped.
+// The model at `dir` joins the blend; the subword tokenizer saved beside it (if any) embeds searches of queries the
+// model has not seen. cache_users / cache_vectors bound the two serving caches (model/model_source.h).
 Status UseModel(const std::string& dir, const Dataset& ds, EngineConfig& cfg, size_t cache_users = 1000,
-                bool exact = true) {
+                bool exact = true, size_t cache_vectors = 100000) {
   if (dir.empty()) return Status::Ok();
   auto m = SeqModel::Load(dir);
   if (!m.ok()) return m.status();
   if (exact && m->num_items() != ds.num_items())
     return Status::InvalidArgument(fmt::format("{}: the model was trained on {} items, this data has {}", dir,
                                                m->num_items(), ds.num_items()));
+  std::shared_ptr<const text::SubwordTokenizer> tok;
+  if (std::filesystem::exists(dir + "/subword.model")) {
+    auto t = text::SubwordTokenizer::Load(dir + "/subword.model");
+    if (!t.ok()) return t.status();
+    tok = std::make_shared<const text::SubwordTokenizer>(std::move(t.value()));
+  }
   auto shared = std::make_shared<const SeqModel>(std::move(m.value()));
-  cfg.model_source = [shared, cache_users](const Dataset& ds, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
-    return std::make_unique<ModelSource>(ds, st, shared, cache_users);
+  cfg.model_source = [shared, tok, cache_users, cache_vectors](const Dataset& ds,
+                                                               const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+    return std::make_unique<ModelSource>(ds, st, shared, cache_users, 50000, tok, cache_vectors);
   };
   return Status::Ok();
 }
@@ -287,7 +296,12 @@ Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, H
       if (!cmd->count("--retrain-every")) so.retrain_every_s = t["model"]["retrain_every_s"].value_or(so.retrain_every_s);
       if (!cmd->count("--model-cache-users"))
         so.model_cache_users = t["model"]["cache_users"].value_or(static_cast<int64_t>(so.model_cache_users));
+      if (!cmd->count("--model-cache-vectors"))
+        so.model_cache_vectors = t["model"]["cache_vectors"].value_or(static_cast<int64_t>(so.model_cache_vectors));
       so.max_batch = t["server"]["max_batch"].value_or(static_cast<int64_t>(so.max_batch));
+      so.memory_events = t["memory"]["events"].value_or(static_cast<int64_t>(so.memory_events));
+      so.engine.interest.history_cap =
+          t["memory"]["history_per_user"].value_or(static_cast<int64_t>(so.engine.interest.history_cap));
       if (auto* vars = t["variants"].as_array())
         for (auto& v : *vars) {
           auto* vt = v.as_table();
@@ -333,8 +347,8 @@ Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, H
 }
 
 // Background training for `vane serve`: a small model (the demo's size) on a snapshot of the live data.
-ModelTrainer MakeTrainer(int epochs, size_t cache_users) {
-  return [epochs, cache_users](const Dataset& snap, const std::string& dir) -> Result<TrainedModel> {
+ModelTrainer MakeTrainer(int epochs, size_t cache_users, size_t cache_vectors) {
+  return [epochs, cache_users, cache_vectors](const Dataset& snap, const std::string& dir) -> Result<TrainedModel> {
     SideOptions sso;
     sso.text_vocab = 2000;
     sso.keywords = 64;
@@ -365,8 +379,9 @@ ModelTrainer MakeTrainer(int epochs, size_t cache_users) {
     }
     auto shared = std::make_shared<const SeqModel>(std::move(m.value()));
     TrainedModel tm;
-    tm.factory = [shared, tok, cache_users](const Dataset& d, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
-      return std::make_unique<ModelSource>(d, st, shared, cache_users, 50000, tok);
+    tm.factory = [shared, tok, cache_users, cache_vectors](const Dataset& d,
+                                                           const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+      return std::make_unique<ModelSource>(d, st, shared, cache_users, 50000, tok, cache_vectors);
     };
     double best = 0, best_hr = 0;
     for (const auto& e : log)
@@ -376,18 +391,23 @@ ModelTrainer MakeTrainer(int epochs, size_t cache_users) {
       }
     tm.info = {{"epochs", log.size()}, {"val_ndcg@10", best}, {"val_hr@10", best_hr}, {"train_seconds", secs},
                {"events", snap.events.size()}, {"users", snap.num_users()}, {"items", snap.num_items()}};
+    nlohmann::json curve = nlohmann::json::array();  // per epoch, for the dashboard's training curves
+    for (const auto& e : log)
+      curve.push_back({{"epoch", e.epoch}, {"loss", e.loss}, {"val_ndcg@10", e.val_ndcg10}, {"val_hr@10", e.val_hr10}});
+    tm.info["curve"] = std::move(curve);
     return tm;
   };
 }
 
 int RunServe(const DataFlags& sd, const std::string& config, std::string model, const std::vector<std::string>& keys,
              ServiceOptions so, HttpOptions ho, CLI::App* cmd, int train_epochs) {
+  so.engine.interest.history_cap = 1000;  // a server's per-user history lists stay bounded ([memory] history_per_user)
   if (Status c = ApplyConfig(config, cmd, so, ho, model); !c.ok()) return Fail(c);
   if (!cmd->count("--models-dir")) {
     auto parent = std::filesystem::path(so.store_dir).parent_path();
     so.models_dir = (parent.empty() ? std::filesystem::path("models") : parent / "models").string();
   }
-  so.trainer = MakeTrainer(train_epochs, so.model_cache_users);
+  so.trainer = MakeTrainer(train_epochs, so.model_cache_users, so.model_cache_vectors);
   std::string model_version = model;
   if (model.empty()) {
     // The version a background training swapped in last time.
@@ -403,7 +423,7 @@ int RunServe(const DataFlags& sd, const std::string& config, std::string model, 
   Dataset seed;
   if (Status s = Load(sd, seed); !s.ok()) return Fail(s);
   if (!model.empty()) {
-    if (Status ms = UseModel(model, seed, so.engine, so.model_cache_users, false); !ms.ok()) return Fail(ms);
+    if (Status ms = UseModel(model, seed, so.engine, so.model_cache_users, false, so.model_cache_vectors); !ms.ok()) return Fail(ms);
     so.model_version = model_version;
   }
   auto t0 = std::chrono::steady_clock::now();
@@ -607,6 +627,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--models-dir", so.models_dir, "where trained versions go (default: models/ beside the store)");
   serve_cmd->add_option("--model-cache-users", so.model_cache_users,
                         "active users whose model state stays cached (about 200 KiB each at width 64, length 200)")
+      ->capture_default_str();
+  serve_cmd->add_option("--model-cache-vectors", so.model_cache_vectors,
+                        "users beyond those whose model vector alone stays cached (256 B each at width 64)")
       ->capture_default_str();
 
   // demo

@@ -1,7 +1,9 @@
 -- wrk script: POST /v1/events with batches of BATCH new (never duplicate) events each.
--- Environment: VANE_BATCH (default 1000), VANE_ITEMS (item ids 1..ITEMS, default 3416).
+-- Environment: VANE_BATCH (default 1000), VANE_ITEMS (item ids 1..ITEMS, default 3416), VANE_USERS (0, the
+-- default: a fresh user per 50 events; N > 0: existing users 1..N, as in a soak where the user base is stable).
 local batch = tonumber(os.getenv("VANE_BATCH") or "1000")
 local items = tonumber(os.getenv("VANE_ITEMS") or "3416")
+local users = tonumber(os.getenv("VANE_USERS") or "0")
 local counter = 0
 local n = 0
 
@@ -16,8 +18,10 @@ function request()
   for k = 1, batch do
     -- a fresh user per 50 events: user ids never repeat across threads (thread id in the name)
     local seq = (n - 1) * batch + k
-    parts[k] = string.format('{"user":"load-%d-%d","item":"%d","action":"view","ts":%d}',
-      id, math.floor(seq / 50), (seq * 7919) % items + 1, 1800000000 + seq)
+    local user = string.format("load-%d-%d", id, math.floor(seq / 50))
+    if users > 0 then user = tostring((seq * 104729 + id * 7) % users + 1) end
+    parts[k] = string.format('{"user":"%s","item":"%d","action":"view","ts":%d}',
+      user, (seq * 7919) % items + 1, 1800000000 + seq)
   end
   return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json"}, "[" .. table.concat(parts, ",") .. "]")
 end

@@ -1,8 +1,8 @@
 -- wrk script: GET /v1/recommend/{user} for users drawn from 1..USERS, paced to about RATE requests/s in total.
--- Environment: VANE_USERS (default 6040), VANE_RATE (default 1000), VANE_CONNECTIONS (must equal wrk -c).
+-- Environment: VANE_USERS (default 6040), VANE_RATE (default 1000), VANE_THREADS (must equal wrk -t).
 local users = tonumber(os.getenv("VANE_USERS") or "6040")
 local rate = tonumber(os.getenv("VANE_RATE") or "1000")
-local conns = tonumber(os.getenv("VANE_CONNECTIONS") or "10")
+local threads = tonumber(os.getenv("VANE_THREADS") or "2")
 local counter = 0
 
 function setup(thread)
@@ -14,9 +14,30 @@ function init(args)
   math.randomseed(42 + id)
 end
 
--- Each connection waits conns/rate seconds between its requests, so the total is about `rate` per second.
+-- Each wrk thread (one Lua state for its connections) keeps a schedule on the monotonic clock (LuaJIT FFI): its k-th
+-- request is due at start + k*threads/rate, and delay() waits only for what is left of that slot, so the response
+-- time does not slow the pace (a fixed delay after each response caps the rate at conns/(conns/rate + latency)).
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } vane_timespec;
+int clock_gettime(int clk, vane_timespec* ts);
+]]
+local ts = ffi.new("vane_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local next_due = nil
+
 function delay()
-  return math.floor(1000 * conns / rate)
+  local t = now_ms()
+  local interval = 1000 * threads / rate
+  if next_due == nil then next_due = t + interval * id / threads end  -- spread the threads' phases
+  local wait = next_due - t
+  next_due = next_due + interval
+  if wait < 0 then wait = 0 end
+  if next_due < t - 1000 then next_due = t end  -- more than a second behind: do not burst to catch up
+  return math.floor(wait + math.random())  -- whole milliseconds, unbiased on average
 end
 
 function request()

@@ -91,6 +91,14 @@ uint32_t Dataset::InternQuery(std::string_view text) {
   return id;
 }
 
+void Dataset::DropOldEvents(size_t keep) {
+  if (events.size() <= keep) return;
+  size_t drop = events.size() - keep;
+  events.erase(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(drop));
+  events.shrink_to_fit();
+  events_base += drop;
+}
+
 void Dataset::SortByTime() {
   std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.ts < b.ts; });
 }

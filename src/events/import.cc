@@ -322,6 +322,10 @@ bool SameEvent(const Event& a, const Event& b) {
 
 }  // namespace
 
+void EventCleaner::ForgetDropped() {
+  std::erase_if(seen_, [&](const auto& kv) { return kv.second < ds_.events_base; });
+}
+
 Status EventCleaner::Add(const RawEvent& raw, std::string_view file, uint64_t line) {
   ++report_.records_read;
   auto reject = [&](const char* field, std::string reason) {
@@ -402,12 +406,16 @@ Status EventCleaner::Add(const RawEvent& raw, std::string_view file, uint64_t li
   e.has_value = raw.has_value;
 
   if (opt_.dedup) {
-    auto [it, inserted] = seen_.try_emplace(HashEvent(e), static_cast<uint32_t>(ds_.events.size()));
-    if (!inserted && it->second < ds_.events.size() && SameEvent(ds_.events[it->second], e)) {
-      ++report_.duplicates;
-      return Status::Ok();
+    const uint64_t index = ds_.events_base + ds_.events.size();
+    auto [it, inserted] = seen_.try_emplace(HashEvent(e), index);
+    if (!inserted) {
+      if (it->second >= ds_.events_base && it->second < index && SameEvent(ds_.events[it->second - ds_.events_base], e)) {
+        ++report_.duplicates;
+        return Status::Ok();
+      }
+      // The earlier event left memory: this one takes its slot. (A true hash collision keeps the first slot.)
+      if (it->second < ds_.events_base) it->second = index;
     }
-    // A true hash collision keeps the first event's slot; the new event is stored.
   }
   ds_.events.push_back(e);
   if (last_ts_.size() <= e.user.v) last_ts_.resize(e.user.v + 1, kNoTs);

@@ -167,8 +167,13 @@ void InterestStore::ApplyImpl(const Event& e, bool global) {
     float kw = w * cfg_.keyword_share;
     for (size_t i = 0; i < kws.size() && i < 6; ++i) UpsertKw(st, kws[i], kw);
     if (w > 0) {
-      interacted_[e.user.v].push_back(e.item);
-      if (spec.consumes) consumed_[e.user.v].push_back(e.item);
+      auto push = [&](std::vector<ItemIdx>& list) {
+        list.push_back(e.item);
+        if (cfg_.history_cap > 0 && list.size() >= cfg_.history_cap + cfg_.history_cap / 2)
+          list.erase(list.begin(), list.end() - static_cast<std::ptrdiff_t>(cfg_.history_cap));
+      };
+      push(interacted_[e.user.v]);
+      if (spec.consumes) push(consumed_[e.user.v]);
     }
   }
   if (e.query != kNoQuery && e.query < ds_.query_keywords.size()) {

@@ -183,12 +183,12 @@ void SeqInference::Keywords(const State& st, std::vector<float>& out) const {
   SoftmaxHead(w_.keyword_w, w_.keyword_b, w_.num_keywords, st, out);
 }
 
-void SeqInference::Score(const State& st, std::vector<float>& out) const {
+void SeqInference::Score(const float* h, std::vector<float>& out) const {
   const int C = w_.dim;
   out.resize(w_.num_items);
   for (size_t i = 0; i < w_.num_items; ++i) {
     const float* e = w_.table.data() + (i + 1) * C;
-    out[i] = Dot(st.h.data(), e, C);
+    out[i] = Dot(h, e, C);
   }
 }
 

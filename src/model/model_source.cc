@@ -7,12 +7,13 @@ namespace vane {
 
 ModelSource::ModelSource(const Dataset& ds, const InterestStore& interests, std::shared_ptr<const SeqModel> model,
                          size_t max_states, size_t ann_min_items,
-                         std::shared_ptr<const text::SubwordTokenizer> tokenizer)
+                         std::shared_ptr<const text::SubwordTokenizer> tokenizer, size_t max_vectors)
     : ds_(ds),
       interests_(interests),
       model_(std::move(model)),
       inf_(SeqInference::FromModel(*model_)),
       max_states_(std::max<size_t>(1, max_states)),
+      max_vectors_(max_vectors),
       tokenizer_(std::move(tokenizer)) {
   const SeqWeights& w = inf_.weights();
   side_ = !w.act.empty();
@@ -23,14 +24,25 @@ ModelSource::ModelSource(const Dataset& ds, const InterestStore& interests, std:
   }
 }
 
+namespace {
+thread_local std::vector<float> tl_scores;
+thread_local std::vector<uint32_t> tl_idx;
+}  // namespace
+
 size_t ModelSource::cached_users() const {
   std::lock_guard<std::mutex> lock(mu_);
   return lru_.size();
 }
 
+size_t ModelSource::cached_vectors() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return vec_lru_.size();
+}
+
 size_t ModelSource::MemoryBytes() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return lru_.size() * (inf_.StateBytes() + inf_.weights().max_len * sizeof(uint32_t));
+  return lru_.size() * (inf_.StateBytes() + inf_.weights().max_len * sizeof(uint32_t)) +
+         vec_lru_.size() * (inf_.weights().dim * sizeof(float) + sizeof(Vector) + 4 * sizeof(void*));
 }
 
 void ModelSource::Append(Entry& en, uint32_t token, uint8_t side) const {
@@ -50,24 +62,60 @@ void ModelSource::Append(Entry& en, uint32_t token, uint8_t side) const {
   inf_.Append(en.state, token, side);
 }
 
-ModelSource::Entry& ModelSource::Get(UserIdx user) const {
-  auto it = index_.find(user.v);
-  if (it != index_.end()) {
+int64_t ModelSource::AttendedToken(const Entry& en) const {
+  size_t L = static_cast<size_t>(inf_.weights().max_len);
+  return en.state.attended >= 0 ? en.items[static_cast<size_t>(en.state.attended) % L] : -1;
+}
+
+bool ModelSource::Lookup(uint32_t user, Vector& v) const {
+  if (auto it = index_.find(user); it != index_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second);
-    return lru_.front();
+    const Entry& en = lru_.front();
+    if (en.state.h.empty()) return false;
+    v.h.assign(en.state.h.begin(), en.state.h.end());
+    v.ref = AttendedToken(en);
+    return true;
   }
-  if (lru_.size() >= max_states_) {
-    index_.erase(lru_.back().user);
-    lru_.pop_back();
+  if (auto it = vec_index_.find(user); it != vec_index_.end()) {
+    vec_lru_.splice(vec_lru_.begin(), vec_lru_, it->second);
+    v.h = vec_lru_.front().second.h;
+    v.ref = vec_lru_.front().second.ref;
+    return true;
   }
-  lru_.push_front(Entry{user.v, {}, {}});
-  index_[user.v] = lru_.begin();
-  Entry& en = lru_.front();
+  return false;
+}
+
+ModelSource::Entry ModelSource::Build(UserIdx user) const {
+  Entry en{user.v, {}, {}};
   auto hist = interests_.Interacted(user);
   size_t n = std::min<size_t>(hist.size(), static_cast<size_t>(inf_.weights().max_len));
   for (size_t k = hist.size() - n; k < hist.size(); ++k)
     if (hist[k].v < inf_.weights().num_items) Append(en, hist[k].v, 0);  // items newer than the model are skipped
   return en;
+}
+
+void ModelSource::Insert(Entry&& en) const {
+  if (index_.count(en.user)) return;
+  if (auto it = vec_index_.find(en.user); it != vec_index_.end()) {
+    vec_lru_.erase(it->second);
+    vec_index_.erase(it);
+  }
+  if (lru_.size() >= max_states_) {
+    // The evicted State leaves its hidden state behind: enough to score the user until their next event.
+    Entry& old = lru_.back();
+    if (!old.state.h.empty() && max_vectors_ > 0) {
+      if (vec_lru_.size() >= max_vectors_) {
+        vec_index_.erase(vec_lru_.back().first);
+        vec_lru_.pop_back();
+      }
+      vec_lru_.emplace_front(old.user, Vector{std::move(old.state.h), AttendedToken(old)});
+      vec_index_[old.user] = vec_lru_.begin();
+    }
+    index_.erase(old.user);
+    lru_.pop_back();
+  }
+  lru_.push_front(std::move(en));
+  index_[lru_.front().user] = lru_.begin();
 }
 
 void ModelSource::Observe(const Event& e, const UserState& before) {
@@ -83,7 +131,14 @@ void ModelSource::Observe(const Event& e, const UserState& before) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(e.user.v);
-  if (it == index_.end()) return;  // not active: rebuilt from history on its next request
+  if (it == index_.end()) {
+    // Not active: a saved vector no longer describes the user; the State is rebuilt on their next request.
+    if (auto v = vec_index_.find(e.user.v); v != vec_index_.end()) {
+      vec_lru_.erase(v->second);
+      vec_index_.erase(v);
+    }
+    return;
+  }
   uint8_t side = 0;
   if (side_) {
     int gap = ds_.has_timestamps && before.num_events > 0 ? GapBucket(static_cast<int64_t>(e.ts) - before.last_ts) : 0;
@@ -95,44 +150,58 @@ void ModelSource::Observe(const Event& e, const UserState& before) {
 void ModelSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) const {
   auto hist = interests_.Interacted(ctx.user);
   if (hist.empty()) return;
-  std::lock_guard<std::mutex> lock(mu_);
   Evidence ev;
   ev.kind = EvidenceKind::kModel;
+  std::vector<float>& scores = tl_scores;
   if (ctx.limit == SIZE_MAX) {
-    // Evaluation: the libtorch forward pass over the last max_len items; the serving cache is left alone.
+    // Evaluation: the libtorch forward pass over the last max_len items; the serving caches are left alone.
+    std::lock_guard<std::mutex> lock(eval_mu_);
     size_t n = std::min<size_t>(hist.size(), static_cast<size_t>(model_->config().max_len));
-    hist_.clear();
+    std::vector<uint32_t> items;
     for (size_t k = hist.size() - n; k < hist.size(); ++k)
-      if (hist[k].v < model_->num_items()) hist_.push_back(hist[k].v);
-    if (hist_.empty()) return;
+      if (hist[k].v < model_->num_items()) items.push_back(hist[k].v);
+    if (items.empty()) return;
     int attended = -1;
-    model_->Score(hist_, scores_, &attended);
-    ev.ref = attended >= 0 ? hist_[static_cast<size_t>(attended)] : hist_.back();
-  } else {
-    Entry& en = Get(ctx.user);
-    size_t L = static_cast<size_t>(inf_.weights().max_len);
-    ev.ref = en.state.attended >= 0 ? en.items[static_cast<size_t>(en.state.attended) % L] : hist.back().v;
-    if (ann_) {  // large catalogue: the index finds the best `limit` items without scoring the rest
-      auto top = ann_->Search(en.state.h.data(), ctx.limit);
-      float mx = top.empty() ? 0.0f : top.front().second;
-      for (const auto& [i, s] : top) out.Add(ItemIdx(i), std::exp(s - mx), ev);
-      return;
-    }
-    inf_.Score(en.state, scores_);
-  }
-  size_t items = std::min(scores_.size(), ds_.num_items());
-  float mx = *std::max_element(scores_.begin(), scores_.begin() + static_cast<std::ptrdiff_t>(items));
-  if (ctx.limit == SIZE_MAX) {
-    for (size_t i = 0; i < items; ++i) out.Add(ItemIdx(static_cast<uint32_t>(i)), std::exp(scores_[i] - mx), ev);
+    model_->Score(items, scores, &attended);
+    ev.ref = attended >= 0 ? items[static_cast<size_t>(attended)] : items.back();
+    size_t count = std::min(scores.size(), ds_.num_items());
+    float mx = *std::max_element(scores.begin(), scores.begin() + static_cast<std::ptrdiff_t>(count));
+    for (size_t i = 0; i < count; ++i) out.Add(ItemIdx(static_cast<uint32_t>(i)), std::exp(scores[i] - mx), ev);
     return;
   }
-  // Serving: only the best `limit` items enter the blend.
-  std::vector<uint32_t> idx(items);
-  for (uint32_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  size_t k = std::min(ctx.limit, idx.size());
-  std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(),
-                    [&](uint32_t a, uint32_t b) { return scores_[a] > scores_[b]; });
-  for (size_t j = 0; j < k; ++j) out.Add(ItemIdx(idx[j]), std::exp(scores_[idx[j]] - mx), ev);
+  thread_local Vector v;
+  bool found;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    found = Lookup(ctx.user.v, v);
+  }
+  if (!found) {
+    Entry en = Build(ctx.user);  // outside the lock: other users' requests go on meanwhile
+    if (en.state.h.empty()) return;
+    v.h.assign(en.state.h.begin(), en.state.h.end());
+    v.ref = AttendedToken(en);
+    std::lock_guard<std::mutex> lock(mu_);
+    Insert(std::move(en));
+  }
+  ev.ref = v.ref >= 0 ? static_cast<uint32_t>(v.ref) : hist.back().v;
+  if (ann_) {  // large catalogue: the index finds the best `limit` items without scoring the rest
+    auto top = ann_->Search(v.h.data(), ctx.limit);
+    float mx = top.empty() ? 0.0f : top.front().second;
+    for (const auto& [i, s] : top) out.Add(ItemIdx(i), std::exp(s - mx), ev);
+    return;
+  }
+  inf_.Score(v.h.data(), scores);
+  // Only the best `limit` items enter the blend.
+  size_t count = std::min(scores.size(), ds_.num_items());
+  std::vector<uint32_t>& idx = tl_idx;
+  idx.resize(count);
+  for (uint32_t i = 0; i < count; ++i) idx[i] = i;
+  size_t k = std::min(ctx.limit, count);
+  auto better = [&](uint32_t a, uint32_t b) { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b); };
+  std::nth_element(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(), better);
+  if (k == 0) return;
+  float mx = scores[*std::min_element(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), better)];
+  for (size_t j = 0; j < k; ++j) out.Add(ItemIdx(idx[j]), std::exp(scores[idx[j]] - mx), ev);
 }
 
 }  // namespace vane

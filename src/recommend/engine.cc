@@ -163,16 +163,30 @@ RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
   ScoreBuffer& blend = tl_blend_buf;
   Blend(u, now, w, cfg_.per_source_limit, blend);
 
-  // Filters.
-  std::unordered_set<uint32_t> excluded;
+  // Filters. Excluded items are marked in a thread-local array stamped per request (no per-request allocation).
+  thread_local std::vector<uint32_t> excl_stamp;
+  thread_local uint32_t excl_gen = 0;
+  if (excl_stamp.size() < ds_.num_items()) excl_stamp.resize(ds_.num_items(), 0);
+  if (++excl_gen == 0) {
+    std::fill(excl_stamp.begin(), excl_stamp.end(), 0);
+    excl_gen = 1;
+  }
+  size_t num_excluded = 0;
+  auto exclude = [&](uint32_t i) {
+    if (i < excl_stamp.size() && excl_stamp[i] != excl_gen) {
+      excl_stamp[i] = excl_gen;
+      ++num_excluded;
+    }
+  };
+  auto is_excluded = [&](uint32_t i) { return i < excl_stamp.size() && excl_stamp[i] == excl_gen; };
   for (const auto& id : req.exclude_ids)
-    if (auto f = ds_.catalog.Find(id)) excluded.insert(f->v);
+    if (auto f = ds_.catalog.Find(id)) exclude(f->v);
   if (!req.include_consumed && u.valid()) {
-    for (ItemIdx i : interests_->Consumed(u)) excluded.insert(i.v);
+    for (ItemIdx i : interests_->Consumed(u)) exclude(i.v);
     // What the user acted on moments ago is not news to them, whatever the action.
     if (const UserState* st = interests_->Find(u))
       for (int k = 0; k < st->num_recent; ++k)
-        if (!st->Recent(k).is_query) excluded.insert(st->Recent(k).ref);
+        if (!st->Recent(k).is_query) exclude(st->Recent(k).ref);
   }
   std::optional<uint32_t> type_id;
   bool type_unknown = false;
@@ -185,7 +199,7 @@ RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
     if (auto f = ds_.catalog.category_vocab().Find(c)) cat_ids.push_back(*f);
   bool cats_unknown = !req.categories.empty() && cat_ids.empty();
   auto pass = [&](ItemIdx i, std::optional<uint32_t> want_type) {
-    if (!ds_.catalog.item(i).available || excluded.count(i.v)) return false;
+    if (!ds_.catalog.item(i).available || is_excluded(i.v)) return false;
     if (want_type && ds_.catalog.type_id(i) != *want_type) return false;
     if (!cat_ids.empty()) {
       bool hit = false;
@@ -195,13 +209,13 @@ RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
     return true;
   };
 
-  std::vector<std::pair<ItemIdx, float>> ranked;
-  ranked.reserve(blend.touched().size());
+  thread_local std::vector<std::pair<ItemIdx, float>> ranked;
+  ranked.clear();
   for (uint32_t i : blend.touched()) ranked.emplace_back(ItemIdx(i), blend.Score(ItemIdx(i)));
   // Only the head is needed: sort the best M (enough for the list, the slates and whatever the filters remove); the
   // tail stays unsorted and is reached only when filters reject nearly everything.
   auto better = [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); };
-  size_t want = (req.n + req.slate_types.size() * req.n_per_slate) * 4 + 40 + excluded.size();
+  size_t want = (req.n + req.slate_types.size() * req.n_per_slate) * 4 + 40 + num_excluded;
   if (ranked.size() > want) {
     std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(want), ranked.end(), better);
   } else {

@@ -126,6 +126,10 @@ ApiResult<json> Service::Retrain() {
       entry["error"] = trained.status().ToString();
     }
     entry["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // The record stays beside the weights, so the version list survives a restart.
+    std::error_code mk;
+    std::filesystem::create_directories(dir, mk);
+    std::ofstream(dir + "/version.json") << entry.dump(2) << "\n";
     {
       std::lock_guard lock(models_mu_);
       for (auto& v : versions_) {
@@ -183,13 +187,25 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
     VANE_RETURN_IF_ERROR(svc->Rebuild());
   }
   svc->ready_ = true;
-  // Versions continue after the highest one already on disk.
+  // Versions continue after the highest one already on disk; each one's record (figures, state) is listed again.
   std::error_code ec;
+  std::vector<std::pair<int, json>> found;
   for (const auto& d : std::filesystem::directory_iterator(opt.models_dir, ec)) {
     std::string n = d.path().filename().string();
-    if (n.size() > 1 && n[0] == 'v' && std::all_of(n.begin() + 1, n.end(), ::isdigit))
-      svc->next_version_ = std::max(svc->next_version_, std::stoi(n.substr(1)) + 1);
+    if (n.size() < 2 || n[0] != 'v' || !std::all_of(n.begin() + 1, n.end(), ::isdigit)) continue;
+    int num = std::stoi(n.substr(1));
+    svc->next_version_ = std::max(svc->next_version_, num + 1);
+    std::ifstream in(d.path() / "version.json");
+    json entry = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (entry.is_discarded() || !entry.is_object()) entry = {{"version", n}, {"dir", d.path().string()}, {"state", "unknown"}};
+    if (entry.value("state", "") == "serving" || entry.value("state", "") == "training")
+      entry["state"] = n == opt.model_version ? "serving" : "retired";  // training: interrupted by the stop
+    else if (n == opt.model_version)
+      entry["state"] = "serving";
+    found.emplace_back(num, std::move(entry));
   }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [num, entry] : found) svc->versions_.push_back(std::move(entry));
   if (opt.retrain_every_s > 0 && opt.trainer) {
     Service* self = svc.get();
     svc->scheduler_ = std::thread([self] {
@@ -236,8 +252,16 @@ Status Service::Rebuild() {
   engine_ = std::move(engine);
   next_seq_ = *next;
   stats_.recovery_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  stats_.recovered_events = ds_->events.size();
+  stats_.recovered_events = ds_->events_base + ds_->events.size();
+  TrimMemory();
   return Status::Ok();
+}
+
+void Service::TrimMemory() {
+  const size_t keep = opt_.memory_events;
+  if (keep == 0 || ds_->events.size() < keep + keep / 4) return;
+  ds_->DropOldEvents(keep);
+  cleaner_->ForgetDropped();
 }
 
 ApiResult<json> Service::IngestEvents(const json& events) {
@@ -291,6 +315,7 @@ ApiResult<json> Service::IngestEvents(const json& events) {
   next_seq_ += to_store.size();
   if (ds_->num_items() != items_before) engine_->OnCatalogChanged();
   for (size_t k = first_new; k < ds_->events.size(); ++k) engine_->Ingest(ds_->events[k]);
+  TrimMemory();
   stats_.accepted += to_store.size();
   stats_.rejected += rejected.size();
   stats_.duplicates += duplicates;
@@ -507,7 +532,10 @@ json Service::OnlineStats() const {
 Service::Stats Service::GetStats() const {
   std::shared_lock lock(mu_);
   Stats s = stats_;
-  s.events = ds_->events.size();
+  s.events = ds_->events_base + ds_->events.size();
+  s.events_in_memory = ds_->events.size();
+  s.hot_state_bytes_per_user = InterestStore::kStateBytes;
+  s.model_version = opt_.model_version;
   s.users = ds_->num_users();
   s.items = ds_->num_items();
   s.store_bytes = store_->ApproximateBytes();

@@ -82,6 +82,9 @@ struct Dataset {
   Vocab queries;                               // normalised query text <-> query id
   std::vector<std::vector<uint32_t>> query_keywords;  // keyword ids of each query (catalog keyword vocab)
   std::vector<Event> events;
+  // Absolute index of events[0]: a long-running server keeps only a window of recent events in memory (the store
+  // has them all), see DropOldEvents. 0 for data loaded whole.
+  uint64_t events_base = 0;
   bool has_timestamps = true;                  // false for order-only benchmark files (times are synthetic)
 
   UserIdx InternUser(std::string_view id) { return UserIdx(users.Intern(id)); }
@@ -89,6 +92,8 @@ struct Dataset {
   size_t num_users() const { return users.size(); }
   size_t num_items() const { return catalog.size(); }
 
+  // Drops all but the newest `keep` events from memory (events_base advances by the number dropped).
+  void DropOldEvents(size_t keep);
   // Stable sort of events by timestamp (ties keep import order).
   void SortByTime();
   // Item sequences per user in event order, for events whose action is not negative and has an item.

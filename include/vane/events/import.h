@@ -80,13 +80,16 @@ class EventCleaner {
  public:
   EventCleaner(Dataset& ds, const ImportOptions& opt, ImportReport& report);
   Status Add(const RawEvent& raw, std::string_view file, uint64_t line);
+  // After Dataset::DropOldEvents: forgets the de-duplication entries of dropped events (duplicates are then
+  // recognised within the in-memory window only), so this index stays bounded too.
+  void ForgetDropped();
 
  private:
   Dataset& ds_;
   const ImportOptions& opt_;
   ImportReport& report_;
   std::vector<Timestamp> last_ts_;   // per user, for the missing-timestamp fill rule
-  std::unordered_map<uint64_t, uint32_t> seen_;  // hashes of stored events for de-duplication
+  std::unordered_map<uint64_t, uint64_t> seen_;  // hash of a stored event -> its absolute index (events_base + k)
 };
 
 // Counts one record read and rejects it as a whole (a line that cannot even be turned into a RawEvent or Item):

@@ -34,6 +34,9 @@ struct InterestConfig {
   float markov_user_beta = 3.0f;               // per-user smoothing strength towards the global model
   float markov_global_gamma = 1.0f;            // global smoothing towards the category prior
   float bayes_alpha = 2.0f;                    // prior strength of the Bayesian interest estimate
+  // 0: the per-user history lists (consumed, interacted) keep every item. Otherwise each keeps its newest
+  // history_cap items (trimmed when 1.5 times that is reached), so a long-running server's memory is bounded.
+  size_t history_cap = 0;
 };
 
 struct InterestNode {

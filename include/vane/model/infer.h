@@ -37,7 +37,9 @@ class SeqInference {
   // The keyword head's distribution (softmax over SeqModel::keyword_names()); empty without the head.
   void Keywords(const State& st, std::vector<float>& out) const;
   // out[i] = score of item i as the next one (the model's logits). REQUIRES: at least one event appended.
-  void Score(const State& st, std::vector<float>& out) const;
+  void Score(const State& st, std::vector<float>& out) const { Score(st.h.data(), out); }
+  // The same from a saved final hidden state `h` (dim floats): a user's scores need nothing else of the State.
+  void Score(const float* h, std::vector<float>& out) const;
   // P(next interest = c) from the interest head (softmax over categories); empty without the head.
   void Interest(const State& st, std::vector<float>& out) const;
   // Bytes of one user's State once it holds max_len events.

@@ -1,16 +1,21 @@
 // The sequence model as a candidate source of the blend (slot kSrcModel): scores every item as the user's next one.
 //
-// Serving path: each active user has an incremental inference State (model/infer.h: per-layer keys and values of
-// their last max_len events) kept in an LRU cache bounded by `max_states`; every event of a cached user is appended
-// at once (Observe, read-your-writes), and a request scores the catalogue from the cached state (one dot product
-// per item). A user not in the cache is rebuilt from their history on their next bounded request.
+// Serving path, two bounded LRU caches:
+// - states: each active user's incremental inference State (model/infer.h: per-layer keys and values of their last
+//   max_len events, ~200 KiB at width 64 and length 200), at most `max_states`; every event of a cached user is
+//   appended at once (Observe, read-your-writes);
+// - vectors: the final hidden state alone (dim floats, 256 B at width 64) of users whose State was evicted, at most
+//   `max_vectors`. Scoring needs nothing more, so a returning user with no new event costs one dot product per item.
+//   A new event for such a user drops their vector (it is stale): the next request rebuilds the State from history.
+// A request scores the catalogue from the saved vector outside the cache lock (thread-local buffers), so requests
+// of different users run in parallel; a State is rebuilt from history outside the lock as well.
 // Searches enter the state as positions too (a training query by its learnt vector, a new one through the subword
 // tokenizer when one is given), and each event carries its action and the time since the user's previous event.
 // A user rebuilt from history gets their items only (actions and gaps unknown: the model is trained to expect that).
 // Evaluation path (unbounded limit) uses the libtorch forward pass over the last max_len items, without touching
 // the cache. Scores are softmax probabilities (non-negative, as the blend expects). Explanations point at the
 // history item the newest position attended to most.
-// Observe needs exclusive access (as every source's); Generate is const and serialised by an internal mutex.
+// Observe needs exclusive access (as every source's); Generate is const and thread-safe.
 #pragma once
 
 #include <list>
@@ -32,12 +37,13 @@ class ModelSource final : public CandidateSource {
   // (retrieve/ann.h) instead of scoring every item.
   ModelSource(const Dataset& ds, const InterestStore& interests, std::shared_ptr<const SeqModel> model,
               size_t max_states = 1000, size_t ann_min_items = 50000,
-              std::shared_ptr<const text::SubwordTokenizer> tokenizer = nullptr);
+              std::shared_ptr<const text::SubwordTokenizer> tokenizer = nullptr, size_t max_vectors = 100000);
   std::string_view name() const override { return "model"; }
   void Observe(const Event& e, const UserState& before) override;
   void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const override;
   size_t MemoryBytes() const override;
-  size_t cached_users() const;
+  size_t cached_users() const;    // users with a full State
+  size_t cached_vectors() const;  // users with a saved vector only
 
  private:
   struct Entry {
@@ -45,15 +51,25 @@ class ModelSource final : public CandidateSource {
     SeqInference::State state;
     std::vector<uint32_t> items;  // ring of the tokens in the state's slots (num_items + query id for a search)
   };
-  // Returns the cached entry of `user`, building it from history when absent. Caller holds mu_.
-  Entry& Get(UserIdx user) const;
+  struct Vector {
+    std::vector<float> h;
+    int64_t ref = -1;  // the token the newest position attended to most (-1: unknown)
+  };
+  // Copies `user`'s hidden state and attended token into `v`, from either cache. Caller holds mu_.
+  bool Lookup(uint32_t user, Vector& v) const;
+  // Builds `user`'s State from their history (no lock needed: history is stable while requests run).
+  Entry Build(UserIdx user) const;
+  // Inserts a built State (a concurrent request may have inserted it first: then it is kept). Caller holds mu_.
+  void Insert(Entry&& en) const;
   void Append(Entry& en, uint32_t token, uint8_t side) const;
+  int64_t AttendedToken(const Entry& en) const;
 
   const Dataset& ds_;
   const InterestStore& interests_;
   std::shared_ptr<const SeqModel> model_;
   SeqInference inf_;
   size_t max_states_;
+  size_t max_vectors_;
   std::unique_ptr<VectorIndex> ann_;
   std::shared_ptr<const text::SubwordTokenizer> tokenizer_;
   bool side_ = false;     // the model reads actions and gaps
@@ -61,8 +77,9 @@ class ModelSource final : public CandidateSource {
   mutable std::mutex mu_;
   mutable std::list<Entry> lru_;  // most recent first
   mutable std::unordered_map<uint32_t, std::list<Entry>::iterator> index_;
-  mutable std::vector<float> scores_;
-  mutable std::vector<uint32_t> hist_;
+  mutable std::list<std::pair<uint32_t, Vector>> vec_lru_;  // most recent first
+  mutable std::unordered_map<uint32_t, std::list<std::pair<uint32_t, Vector>>::iterator> vec_index_;
+  mutable std::mutex eval_mu_;  // the libtorch evaluation path
 };
 
 }  // namespace vane

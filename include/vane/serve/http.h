@@ -24,7 +24,10 @@ struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 8087;
   size_t max_body_bytes = 8 << 20;
-  int threads = 8;
+  // cpp-httplib gives each open connection a worker thread for its whole keep-alive life (and each live dashboard
+  // stream one too): threads must exceed the concurrent connections, or new ones queue behind idle ones.
+  int threads = 64;
+  int keep_alive_max_requests = 10000;  // requests on one connection before the server closes it
   // Without keys every route is open (a warning is logged at start); with keys, reads need a read key, writes a
   // write key, deletions and admin routes an admin key (X-API-Key header; a higher scope includes the lower).
   std::vector<ApiKey> keys;

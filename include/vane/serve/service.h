@@ -76,10 +76,14 @@ struct ServiceOptions {
   EngineConfig engine;       // model_source included when the caller links a model
   std::string model_version = "none";
   size_t model_cache_users = 1000;
+  size_t model_cache_vectors = 100000;
   std::vector<Variant> variants;    // empty: no experiment (every user gets the configured blend)
   ModelTrainer trainer;             // unset: no retraining
   std::string models_dir = "data/models";  // versions v1, v2, ... are written here
-  double retrain_every_s = 0;       // > 0: retrain on this schedule (seconds), besides on demand  // LRU bound of the model's per-user state cache (set by the caller's factory)
+  double retrain_every_s = 0;       // > 0: retrain on this schedule (seconds), besides on demand
+  // Events kept in memory (the store keeps them all): the newest memory_events, trimmed once a quarter more has
+  // arrived; background training and duplicate detection see this window. 0 = keep every event.
+  size_t memory_events = 5000000;
 };
 
 class Service {
@@ -122,6 +126,9 @@ class Service {
     double recovery_seconds = 0;
     uint64_t recovered_events = 0;
     size_t state_bytes = 0;
+    uint64_t events_in_memory = 0;  // the window kept in memory (ServiceOptions::memory_events)
+    size_t hot_state_bytes_per_user = 0;
+    std::string model_version;
   };
   Stats GetStats() const;
   // Online counters per strategy and per variant: impressions, clicks, conversions, CTR, conversion rate:
@@ -133,6 +140,7 @@ class Service {
  private:
   explicit Service(ServiceOptions opt);
   Status Rebuild();  // (re)creates dataset and engine from the store; caller holds the exclusive lock
+  void TrimMemory();  // drops events beyond the in-memory window; caller holds the exclusive lock
   Timestamp Now() const;
 
   ServiceOptions opt_;
