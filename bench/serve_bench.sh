@@ -6,7 +6,7 @@
 # The load generator runs on the same 2 cores as the server: figures are for both together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VANE=./build/release/apps/vane/vane
+VANE=${VANE:-./build/release/apps/vane/vane}
 DATA=../shared/datasets/ml-1m/ml-1m_sasrec.txt
 MODEL="${1:-}"
 STORE=$(mktemp -d)/store

@@ -7,7 +7,7 @@
 # Usage: bench/soak_bench.sh [model-dir] [MINUTES]   (MEMORY_EVENTS = [memory] events, default 1,000,000 here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VANE=./build/release/apps/vane/vane
+VANE=${VANE:-./build/release/apps/vane/vane}
 DATA=../shared/datasets/ml-1m/ml-1m_sasrec.txt
 MODEL="${1:-}"
 MINUTES="${2:-10}"

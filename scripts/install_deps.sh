@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs every build, test and run dependency of vane from Debian 12 packages.
-# Idempotent; needs root (or sudo). Nothing else is downloaded at build or run time.
+# Installs every build, test and run dependency of vane: Debian 12 packages, and the dashboard's npm packages
+# (web/, pinned by its package-lock.json). Idempotent; needs root (or sudo). Nothing is downloaded at build or run time.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake ninja-build
       nlohmann-json3-dev libcli11-dev libfmt-dev libsentencepiece-dev libhnswlib-dev
       libgtest-dev libbenchmark-dev
       libtorch-dev libopenblas0-openmp  # OpenBLAS replaces the reference BLAS libtorch would otherwise use
       librocksdb-dev libcpp-httplib-dev libtomlplusplus-dev pkg-config  # vane serve: store, HTTP, configuration
-      curl python3)  # the black-box service tests drive the real server with curl and read JSON with python3
+      curl python3  # the black-box service tests drive the real server with curl and read JSON with python3
+      chromium fonts-wqy-zenhei)  # the dashboard's browser test (headless Chromium; a CJK font for Chinese text)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,4 +22,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# The dashboard's front-end packages (web/package-lock.json), bundled into the binary at build time.
+if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi

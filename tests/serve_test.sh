@@ -66,6 +66,27 @@ req GET '/v1/recommend/fresh?n=5'
 if [ "$CODE" = 200 ] && [ "$(json_get 'sum("trail-running" in x["id"] for x in d["items"])' <<<"$BODY")" -ge 3 ] && grep -q '"known_user":true' <<<"$BODY"; then
   ok read-your-writes; else bad read-your-writes "${BODY:0:400}"; fi
 
+# The user's own views: search by id, recent events newest first, the interest graph, the live stream.
+req GET '/v1/users?q=fres&n=5'; expect user-search 200 '"id":"fresh"'
+req GET '/v1/users/fresh/events?n=2'
+if [ "$CODE" = 200 ] && [ "$(json_get '[(e["action"], e["item"]) for e in d["events"]]' <<<"$BODY")" = "[('cart', 'i-trail-running-5'), ('view', 'i-trail-running-4')]" ]; then
+  ok user-events-newest-first; else bad user-events-newest-first "$CODE ${BODY:0:300}"; fi
+req GET /v1/users/fresh/interests
+if [ "$CODE" = 200 ] && [ "$(json_get '"c:Trail running" in [n["id"] for n in d["graph"]["nodes"] if n["kind"] == "category"]' <<<"$BODY")" = True ]; then
+  ok interest-graph-nodes; else bad interest-graph-nodes "${BODY:0:300}"; fi
+curl -sN --max-time 4 "http://127.0.0.1:$PORT/v1/stream/users/fresh?n=3" > "$TMP/sse.txt" &
+SSE=$!
+sleep 1
+req POST /v1/events '[{"user":"fresh","item":"i-hiking-tours-1","action":"like"}]'
+wait $SSE
+states=$(grep -c '^event: state' "$TMP/sse.txt")
+last=$(grep '^data: ' "$TMP/sse.txt" | tail -1 | cut -c7-)
+if [ "$states" -ge 2 ] && [ "$(json_get 'd["events"][0]["item"]' <<<"$last")" = i-hiking-tours-1 ]; then
+  ok stream-follows-events; else bad stream-follows-events "$states states; last ${last:0:200}"; fi
+req GET /v1/stream/users/nobody; expect stream-unknown-user 404 unknown_user
+req GET /; expect dashboard-page 200 '<html'
+req GET /assets/app.js; expect dashboard-script 200 ''
+
 # Catalogue.
 req POST /v1/items '[{"id":"new-tent","title":"Ultralight tent","categories":["Camping"]},{"id":"x","categories":"oops"}]'
 expect items-bad 400 'item 1: categories'
@@ -88,6 +109,15 @@ req PATCH /api/item/g-item '{"IsHidden":true}'; expect gorse-item-patch 200 '"Ro
 req GET /api/item/g-item; expect gorse-item-hidden 200 '"IsHidden":true'
 req GET '/api/item/i-trail-running-1/neighbors?n=2'; expect gorse-neighbors 200 '"Id":'
 req GET /api/user/g1; expect gorse-user 200 '"UserId":"g1"'
+req GET /api/user/g1/feedback
+if [ "$CODE" = 200 ] && [ "$(json_get 'sorted((f["FeedbackType"], f["ItemId"]) for f in d)' <<<"$BODY")" = "[('like', 'i-trail-running-6'), ('view', 'i-trail-running-7')]" ]; then
+  ok gorse-user-feedback; else bad gorse-user-feedback "$CODE ${BODY:0:300}"; fi
+req GET /api/user/g1/feedback/like
+if [ "$(json_get '[f["ItemId"] for f in d]' <<<"$BODY")" = "['i-trail-running-6']" ]; then ok gorse-user-feedback-type; else bad gorse-user-feedback-type "${BODY:0:300}"; fi
+req GET '/api/popular?n=3'; expect gorse-popular 200 '^\[\{"Id":'
+req GET '/api/popular/Trail%20running?n=2'; expect gorse-popular-category 200 '"Id":"i-trail-running'
+req GET '/api/latest?n=2'; expect gorse-latest 200 '^\[\{"Id":'
+req GET '/api/popular/NoSuchCategory'; expect gorse-popular-unknown-category 404 unknown_category
 req GET /openapi.json
 if [ "$CODE" = 200 ] && [ "$(json_get 'sorted(p for p in d["paths"] if p.startswith("/v1/"))[0]' <<<"$BODY")" = "/v1/events" ]; then
   ok openapi; else bad openapi "$CODE ${BODY:0:200}"; fi
@@ -106,7 +136,7 @@ if [ "$(json_get '[x["id"] for x in d["items"]]' <<<"$BODY")" = "$(json_get '[x[
 req GET /v1/items/new-tent; expect restart-tombstone 200 '"available":false'
 
 # User deletion: gone at once and after a restart.
-req DELETE /v1/users/fresh; expect user-delete 200 '"events":4'
+req DELETE /v1/users/fresh; expect user-delete 200 '"events":5'
 req GET /v1/users/fresh; expect user-gone 404 unknown_user
 kill -9 "$PID"; wait "$PID" 2>/dev/null
 start main3 "$TMP/store" || exit 1
@@ -131,6 +161,7 @@ req GET /v1/models; expect models-listed 200 '"state":"serving".*"val_ndcg@10"|"
 kill "$PID"; wait "$PID" 2>/dev/null
 start life2 "$TMP/life/store" || exit 1
 req GET '/v1/recommend/u1?n=3'; expect model-after-restart 200 '"model_version":"v1"'
+req GET /v1/models; expect versions-after-restart 200 '"current":"v1".*"state":"serving"'
 kill "$PID"; wait "$PID" 2>/dev/null
 
 # A/B variants from the configuration file: sticky per user, both in use, online CTR per variant.
@@ -173,7 +204,10 @@ req POST /v1/events '[{"user":"k","item":"i-trail-running-1","action":"view"}]' 
 req DELETE /v1/users/k "" -H 'X-API-Key: w1'; expect auth-write-cannot-delete 403 forbidden
 req DELETE /v1/users/k "" -H 'X-API-Key: a1'; expect auth-admin-delete 200 deleted
 req GET /v1/recommend/u0 "" -H 'X-API-Key: wrong'; expect auth-wrong-key 401 unauthorized
-if grep -qE 'r1|w1|a1' "$TMP/auth.err"; then bad keys-not-logged "a key appears in the log"; else ok keys-not-logged; fi
+if curl -sN --max-time 2 "http://127.0.0.1:$PORT/v1/stream/users/u0?api_key=r1" | grep -q '^event: state'; then
+  ok auth-stream-key-in-url; else bad auth-stream-key-in-url "no state with ?api_key"; fi
+req GET '/v1/users?q=u' "" ; expect auth-users-needs-key 401 unauthorized
+if grep -qE 'r1|w1|a1' "$TMP/auth.err"; then bad keys-not-logged "a key appears in the log: $(grep -m1 -E 'r1|w1|a1' "$TMP/auth.err")"; else ok keys-not-logged; fi
 
 echo "serve: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

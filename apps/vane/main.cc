@@ -300,6 +300,8 @@ Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, H
         so.model_cache_vectors = t["model"]["cache_vectors"].value_or(static_cast<int64_t>(so.model_cache_vectors));
       so.max_batch = t["server"]["max_batch"].value_or(static_cast<int64_t>(so.max_batch));
       so.memory_events = t["memory"]["events"].value_or(static_cast<int64_t>(so.memory_events));
+      so.store_memtable_mb = t["store"]["memtable_mb"].value_or(static_cast<int64_t>(so.store_memtable_mb));
+      so.store_block_cache_mb = t["store"]["block_cache_mb"].value_or(static_cast<int64_t>(so.store_block_cache_mb));
       so.engine.interest.history_cap =
           t["memory"]["history_per_user"].value_or(static_cast<int64_t>(so.engine.interest.history_cap));
       if (auto* vars = t["variants"].as_array())

@@ -9,10 +9,12 @@
 #include <mutex>
 #include <thread>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "vane/core/strings.h"
 #include "vane_openapi.h"
+#include "vane_web.h"
 
 namespace vane {
 namespace {
@@ -181,7 +183,10 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
       uint64_t id = ++request_ids;
       res.set_header("X-Request-Id", std::to_string(id));
       if (!opt.keys.empty()) {
-        int have = scope_of(req.get_header_value("X-API-Key"));
+        std::string key = req.get_header_value("X-API-Key");
+        // A browser's EventSource cannot send headers: live streams also take the key as ?api_key=.
+        if (key.empty() && route.starts_with("/v1/stream/")) key = req.get_param_value("api_key");
+        int have = scope_of(key);
         if (have < 0) {
           SendError(res, 401, "unauthorized", "a valid X-API-Key header is required");
         } else if (have < static_cast<int>(need)) {
@@ -230,8 +235,71 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
   svr.Get(R"(/v1/users/([^/]+)/interests)", wrap("/v1/users/{user}/interests", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
             Send(res, service.Interests(req.matches[1]));
           }));
+  svr.Get(R"(/v1/users/([^/]+)/events)", wrap("/v1/users/{user}/events", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
+            size_t n;
+            if (!ParseSize(req, "n", 20, n, res)) return;
+            Send(res, service.UserEvents(req.matches[1], n));
+          }));
   svr.Get(R"(/v1/users/([^/]+))", wrap("/v1/users/{user}", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
             Send(res, service.GetUser(req.matches[1]));
+          }));
+  auto native_list = [&](bool latest) {
+    return [&, latest](const httplib::Request& req, httplib::Response& res) {
+      size_t n, offset;
+      if (!ParseSize(req, "n", 10, n, res) || !ParseSize(req, "offset", 0, offset, res)) return;
+      std::string category = req.get_param_value("category");
+      Send(res, latest ? service.Latest(category, n, offset) : service.Popular(category, n, offset));
+    };
+  };
+  svr.Get("/v1/popular", wrap("/v1/popular", Scope::kRead, native_list(false)));
+  svr.Get("/v1/latest", wrap("/v1/latest", Scope::kRead, native_list(true)));
+  svr.Get("/v1/users", wrap("/v1/users", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
+            size_t n;
+            if (!ParseSize(req, "n", 20, n, res)) return;
+            Send(res, service.ListUsers(req.get_param_value("q"), n));
+          }));
+  // Live view of one user (server-sent events): a "state" message (UserSnapshot) at once, after every change of
+  // the user's state, and every 10 s (interests decay with time; this also finds closed connections).
+  svr.Get(R"(/v1/stream/users/([^/]+))", wrap("/v1/stream/users/{user}", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
+            std::string user = req.matches[1];
+            size_t n;
+            if (!ParseSize(req, "n", 10, n, res)) return;
+            auto first = service.UserSnapshot(user, n);
+            if (!first.ok()) return Send(res, first);
+            res.set_header("Cache-Control", "no-cache");
+            res.set_header("X-Accel-Buffering", "no");
+            struct StreamState {
+              std::optional<json> pending;
+              uint64_t sent_version = 0, seen_seq = 0;
+              std::chrono::steady_clock::time_point sent_at;
+            };
+            auto st = std::make_shared<StreamState>();
+            st->pending = std::move(*first.value);
+            st->seen_seq = service.ChangeSeq();
+            res.set_chunked_content_provider("text/event-stream", [&service, &stop, user, n, st](size_t, httplib::DataSink& sink) {
+              if (stop) return false;
+              if (!st->pending) {
+                st->seen_seq = service.WaitForChange(st->seen_seq, std::chrono::milliseconds(1000));
+                bool due = std::chrono::steady_clock::now() - st->sent_at >= std::chrono::seconds(10);
+                if (service.UserChangeSeq(user) != st->sent_version || due) {
+                  auto snap = service.UserSnapshot(user, n);
+                  if (!snap.ok()) {  // the user was deleted: say so and end the stream
+                    std::string msg = "event: gone\ndata: " + json{{"error", {{"code", snap.error.code}, {"message", snap.error.message}}}}.dump() + "\n\n";
+                    sink.write(msg.data(), msg.size());
+                    sink.done();
+                    return true;
+                  }
+                  st->pending = std::move(*snap.value);
+                } else {
+                  return true;  // nothing new: wait again (a state goes out at least every 10 s)
+                }
+              }
+              st->sent_version = st->pending->value("version", uint64_t{0});
+              std::string msg = "event: state\ndata: " + st->pending->dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+              st->pending.reset();
+              st->sent_at = std::chrono::steady_clock::now();
+              return sink.write(msg.data(), msg.size());
+            });
           }));
   svr.Delete(R"(/v1/users/([^/]+))", wrap("/v1/users/{user}", Scope::kAdmin, [&](const httplib::Request& req, httplib::Response& res) {
                Send(res, service.DeleteUser(req.matches[1]));
@@ -443,6 +511,38 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
   auto health = [&](const httplib::Request&, httplib::Response& res) {
     SendJson(res, 200, json{{"Ready", service.ready()}, {"DataStoreConnected", service.ready()}});
   };
+  // Non-personalised lists: [{"Id", "Score"}] (popularity, or the creation time as unix seconds for "latest").
+  auto gorse_list = [&](bool latest) {
+    return [&, latest](const httplib::Request& req, httplib::Response& res) {
+      size_t n, offset;
+      if (!ParseSize(req, "n", 10, n, res) || !ParseSize(req, "offset", 0, offset, res)) return;
+      std::string category = req.matches.size() > 1 ? std::string(req.matches[1]) : "";
+      auto r = latest ? service.Latest(category, n, offset) : service.Popular(category, n, offset);
+      if (!r.ok()) return SendError(res, r.error.status, r.error.code, r.error.message);
+      json out = json::array();
+      for (const auto& x : (*r.value)["items"]) out.push_back({{"Id", x["id"]}, {"Score", x["score"]}});
+      SendJson(res, 200, out);
+    };
+  };
+  svr.Get(R"(/api/popular(?:/([^/]+))?)", wrap("/api/popular", Scope::kRead, gorse_list(false)));
+  svr.Get(R"(/api/latest(?:/([^/]+))?)", wrap("/api/latest", Scope::kRead, gorse_list(true)));
+  // A user's feedback, newest first (Gorse's Feedback objects; the FeedbackType is vane's action name).
+  svr.Get(R"(/api/user/([^/]+)/feedback(?:/([^/]+))?)", wrap("/api/user/{user}/feedback", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
+            size_t n;
+            if (!ParseSize(req, "n", 100, n, res)) return;
+            std::string type = req.matches.size() > 2 ? std::string(req.matches[2]) : "";
+            auto r = service.UserEvents(req.matches[1], type.empty() ? n : 1000);
+            if (!r.ok()) return SendError(res, r.error.status, r.error.code, r.error.message);
+            json out = json::array();
+            for (const auto& e : (*r.value)["events"]) {
+              if (e["item"].get<std::string>().empty()) continue;  // searches are not Gorse feedback
+              if (!type.empty() && e["action"] != GorseAction(type) && e["action"] != type) continue;
+              if (out.size() == n) break;
+              out.push_back({{"FeedbackType", e["action"]}, {"UserId", std::string(req.matches[1])}, {"ItemId", e["item"]},
+                             {"Value", e["value"]}, {"Timestamp", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(e["ts"].get<int64_t>())))}});
+            }
+            SendJson(res, 200, out);
+          }));
   svr.Get("/api/health/live", wrap("/api/health/live", Scope::kRead, health));
   svr.Get("/api/health/ready", wrap("/api/health/ready", Scope::kRead, [&](const httplib::Request& r, httplib::Response& res) {
             health(r, res);
@@ -471,6 +571,13 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
       out += fmt::format("vane_online_variant_ctr{{variant=\"{}\"}} {}\n", variant, o["ctr"].get<double>());
     res.set_content(out, "text/plain; version=0.0.4");
   });
+  // The dashboard (web/, embedded at build time). The page holds no data: its API calls carry the key.
+  for (const auto& f : vane_web::kFiles) {
+    svr.Get(f.path, [&f](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(reinterpret_cast<const char*>(f.data), f.size, std::string(f.type) + "; charset=utf-8");
+    });
+  }
   svr.Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(kOpenApiJson, "application/json");
   });

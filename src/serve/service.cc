@@ -79,6 +79,10 @@ Service::Service(ServiceOptions opt) : opt_(std::move(opt)) {}
 
 Service::~Service() {
   stopping_ = true;
+  {
+    std::lock_guard l(change_mu_);
+  }
+  change_cv_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();
   if (train_thread_.joinable()) train_thread_.join();
 }
@@ -116,6 +120,7 @@ ApiResult<json> Service::Retrain() {
         engine_->ReplaceModelSource(std::move(src), trained->factory);
         opt_.engine.model_source = trained->factory;
         opt_.model_version = version;
+        NoteChange({});  // every user's recommendations may change
       }
       // The serving version survives a restart (vane serve loads <models_dir>/current when given no --model).
       std::ofstream(opt_.models_dir + "/current") << version << "\n";
@@ -157,7 +162,7 @@ Timestamp Service::Now() const {
 }
 
 Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const Dataset* seed) {
-  auto store = Store::Open(opt.store_dir);
+  auto store = Store::Open(opt.store_dir, opt.store_memtable_mb, opt.store_block_cache_mb);
   if (!store.ok()) return store.status();
   std::unique_ptr<Service> svc(new Service(opt));
   svc->store_ = std::move(store.value());
@@ -253,6 +258,8 @@ Status Service::Rebuild() {
   next_seq_ = *next;
   stats_.recovery_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   stats_.recovered_events = ds_->events_base + ds_->events.size();
+  user_change_.clear();
+  NoteChange({});
   TrimMemory();
   return Status::Ok();
 }
@@ -314,7 +321,12 @@ ApiResult<json> Service::IngestEvents(const json& events) {
   }
   next_seq_ += to_store.size();
   if (ds_->num_items() != items_before) engine_->OnCatalogChanged();
-  for (size_t k = first_new; k < ds_->events.size(); ++k) engine_->Ingest(ds_->events[k]);
+  std::vector<uint32_t> touched;
+  for (size_t k = first_new; k < ds_->events.size(); ++k) {
+    engine_->Ingest(ds_->events[k]);
+    touched.push_back(ds_->events[k].user.v);
+  }
+  if (!touched.empty()) NoteChange(touched);
   TrimMemory();
   stats_.accepted += to_store.size();
   stats_.rejected += rejected.size();
@@ -349,9 +361,159 @@ ApiResult<json> Service::Interests(const std::string& user) const {
   std::shared_lock lock(mu_);
   auto u = ds_->users.Find(user);
   if (!u) return R::Fail(404, "unknown_user", "user '" + user + "' has no events");
-  json j = InterestsJson(Describe(engine_->interests(), UserIdx(*u), Now()));
+  const Timestamp now = Now();
+  const InterestStore& st = engine_->interests();
+  json j = InterestsJson(Describe(st, UserIdx(*u), now));
   j["user"] = user;
+  // The graph itself: category and keyword nodes with their short- and long-term weights (decayed to now), and the
+  // user's transitions between categories.
+  const Catalog& cat = ds_->catalog;
+  json nodes = json::array(), edges = json::array();
+  for (const auto& c : st.Categories(UserIdx(*u), now))
+    nodes.push_back({{"id", "c:" + cat.category_vocab().Name(c.id)}, {"kind", "category"},
+                     {"name", cat.category_vocab().Name(c.id)}, {"s", c.s}, {"l", c.l}});
+  for (const auto& k : st.Keywords(UserIdx(*u), now))
+    nodes.push_back({{"id", "k:" + cat.keyword_vocab().Name(k.id)}, {"kind", "keyword"},
+                     {"name", cat.keyword_vocab().Name(k.id)}, {"s", k.s}, {"l", k.l}});
+  if (const UserState* us = st.Find(UserIdx(*u)))
+    for (int e = 0; e < us->num_edges; ++e) {
+      const auto& edge = us->edges[static_cast<size_t>(e)];
+      if (edge.from >= us->num_cats || edge.to >= us->num_cats) continue;
+      edges.push_back({{"from", "c:" + cat.category_vocab().Name(us->cats[edge.from].id)},
+                       {"to", "c:" + cat.category_vocab().Name(us->cats[edge.to].id)},
+                       {"count", edge.count}});
+    }
+  j["graph"] = {{"nodes", std::move(nodes)}, {"edges", std::move(edges)}};
   return R::Ok(std::move(j));
+}
+
+ApiResult<json> Service::Popular(const std::string& category, size_t n, size_t offset) const {
+  using R = ApiResult<json>;
+  if (n == 0 || n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
+  std::shared_lock lock(mu_);
+  std::optional<uint32_t> cat;
+  if (!category.empty()) {
+    cat = ds_->catalog.category_vocab().Find(category);
+    if (!cat) return R::Fail(404, "unknown_category", "no item has category '" + category + "'");
+  }
+  const PopularitySource& pop = engine_->popularity();
+  std::vector<ItemIdx> ranked = cat ? pop.RankedInCategory(*cat) : pop.Ranked();  // a copy: the ranking may be redone
+  json out = json::array();
+  size_t skipped = 0;
+  for (ItemIdx i : ranked) {
+    if (out.size() == n) break;
+    if (!ds_->catalog.item(i).available || pop.Popularity(i) <= 0) continue;
+    if (skipped++ < offset) continue;
+    out.push_back({{"id", ds_->catalog.item(i).id}, {"title", ds_->catalog.item(i).title}, {"score", pop.Popularity(i)}});
+  }
+  return R::Ok(json{{"items", std::move(out)}});
+}
+
+ApiResult<json> Service::Latest(const std::string& category, size_t n, size_t offset) const {
+  using R = ApiResult<json>;
+  if (n == 0 || n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
+  std::shared_lock lock(mu_);
+  std::optional<uint32_t> cat;
+  if (!category.empty()) {
+    cat = ds_->catalog.category_vocab().Find(category);
+    if (!cat) return R::Fail(404, "unknown_category", "no item has category '" + category + "'");
+  }
+  std::vector<std::pair<Timestamp, uint32_t>> items;
+  for (uint32_t i = 0; i < ds_->num_items(); ++i) {
+    const Item& it = ds_->catalog.item(ItemIdx(i));
+    if (!it.available) continue;
+    if (cat) {
+      auto cats = ds_->catalog.categories(ItemIdx(i));
+      if (std::find(cats.begin(), cats.end(), *cat) == cats.end()) continue;
+    }
+    items.emplace_back(it.created, i);
+  }
+  size_t k = std::min(items.size(), offset + n);
+  std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(k), items.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  json out = json::array();
+  for (size_t j = offset; j < k; ++j) {
+    const Item& it = ds_->catalog.item(ItemIdx(items[j].second));
+    out.push_back({{"id", it.id}, {"title", it.title}, {"score", items[j].first}});
+  }
+  return R::Ok(json{{"items", std::move(out)}});
+}
+
+ApiResult<json> Service::ListUsers(const std::string& q, size_t n) const {
+  using R = ApiResult<json>;
+  if (n == 0 || n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
+  std::shared_lock lock(mu_);
+  std::vector<std::pair<uint32_t, uint32_t>> found;  // (last_ts, user)
+  for (uint32_t u = 0; u < ds_->num_users(); ++u) {
+    const UserState* st = engine_->interests().Find(UserIdx(u));
+    if (!st || st->num_events == 0) continue;  // deleted users keep their slot, without events
+    if (!q.empty() && ds_->users.Name(u).find(q) == std::string::npos) continue;
+    found.emplace_back(st->last_ts, u);
+  }
+  size_t k = std::min(n, found.size());
+  std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(k), found.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  json users = json::array();
+  for (size_t i = 0; i < k; ++i) {
+    const UserState* st = engine_->interests().Find(UserIdx(found[i].second));
+    users.push_back({{"id", ds_->users.Name(found[i].second)}, {"events", st->num_events}, {"last_ts", st->last_ts}});
+  }
+  return R::Ok(json{{"users", std::move(users)}});
+}
+
+ApiResult<json> Service::UserEvents(const std::string& id, size_t n) const {
+  using R = ApiResult<json>;
+  if (n == 0 || n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
+  auto events = store_->UserEvents(id, n);
+  if (!events.ok()) return R::Fail(503, "store_unavailable", events.status().ToString());
+  std::shared_lock lock(mu_);
+  if (events->empty() && !ds_->users.Find(id)) return R::Fail(404, "unknown_user", "user '" + id + "' has no events");
+  json out = json::array();
+  for (const auto& [seq, e] : *events) {
+    std::string title;
+    if (!e.item.empty())
+      if (auto i = ds_->catalog.Find(e.item)) title = ds_->catalog.item(*i).title;
+    out.push_back({{"seq", seq}, {"item", e.item}, {"title", title}, {"action", e.action}, {"query", e.query},
+                   {"ts", e.ts}, {"value", e.value}});
+  }
+  return R::Ok(json{{"user", id}, {"events", std::move(out)}});
+}
+
+void Service::NoteChange(std::span<const uint32_t> users) {
+  uint64_t seq = ++change_seq_;
+  if (user_change_.size() < ds_->num_users()) user_change_.resize(ds_->num_users(), seq);
+  if (users.empty()) std::fill(user_change_.begin(), user_change_.end(), seq);
+  for (uint32_t u : users) user_change_[u] = seq;
+  { std::lock_guard l(change_mu_); }  // a waiter between its check and its wait cannot miss the notification
+  change_cv_.notify_all();
+}
+
+uint64_t Service::UserChangeSeq(const std::string& id) const {
+  std::shared_lock lock(mu_);
+  auto u = ds_->users.Find(id);
+  return u && *u < user_change_.size() ? user_change_[*u] : 0;
+}
+
+uint64_t Service::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
+  std::unique_lock l(change_mu_);
+  change_cv_.wait_for(l, timeout, [&] { return change_seq_.load() != seen || stopping_.load(); });
+  return change_seq_.load();
+}
+
+ApiResult<json> Service::UserSnapshot(const std::string& id, size_t n) const {
+  using R = ApiResult<json>;
+  uint64_t version = UserChangeSeq(id);
+  auto interests = Interests(id);
+  if (!interests.ok()) return interests;
+  RecommendRequest req;
+  req.user = id;
+  req.n = n;
+  auto recs = Recommend(req);
+  if (!recs.ok()) return recs;
+  auto events = UserEvents(id, 20);
+  if (!events.ok()) return events;
+  return R::Ok(json{{"user", id}, {"version", version}, {"interests", std::move(*interests.value)},
+                    {"recommend", std::move(*recs.value)}, {"events", std::move((*events.value)["events"])}});
 }
 
 ApiResult<json> Service::Similar(const std::string& id, size_t n) const {
@@ -400,6 +562,7 @@ ApiResult<json> Service::PutItems(const json& body) {
     }
   for (Item& it : items) ds_->catalog.Upsert(std::move(it));
   engine_->OnCatalogChanged();
+  NoteChange({});
   return R::Ok(json{{"stored", items.size()}});
 }
 
@@ -424,6 +587,7 @@ ApiResult<json> Service::DeleteItem(const std::string& id) {
     return R::Fail(503, "store_unavailable", s.ToString());
   }
   ds_->catalog.SetAvailable(*i, false);
+  NoteChange({});
   return R::Ok(json{{"deleted", id}});
 }
 

@@ -3,7 +3,9 @@
 #include <rocksdb/db.h>
 
 #include <filesystem>
+#include <rocksdb/cache.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <fmt/format.h>
@@ -52,7 +54,7 @@ struct Store::Impl {
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, size_t memtable_mb, size_t block_cache_mb) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);  // RocksDB creates the last level only
   if (ec) return Status::IoError(fmt::format("store: cannot create {}: {}", dir, ec.message()));
@@ -60,12 +62,19 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   opt.create_if_missing = true;
   opt.create_missing_column_families = true;
   opt.IncreaseParallelism(2);
+  opt.db_write_buffer_size = memtable_mb << 20;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(block_cache_mb << 20);
+  table.cache_index_and_filter_blocks = true;
+  rocksdb::ColumnFamilyOptions cf_opt;
+  cf_opt.write_buffer_size = std::max<size_t>(4, memtable_mb / 4) << 20;
+  cf_opt.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"events", rocksdb::ColumnFamilyOptions()},
-      {"user_events", rocksdb::ColumnFamilyOptions()},
-      {"items", rocksdb::ColumnFamilyOptions()},
-      {"users", rocksdb::ColumnFamilyOptions()}};
+      {rocksdb::kDefaultColumnFamilyName, cf_opt},
+      {"events", cf_opt},
+      {"user_events", cf_opt},
+      {"items", cf_opt},
+      {"users", cf_opt}};
   auto impl = std::make_unique<Impl>();
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(opt, dir, cfs, &impl->cf, &raw);
@@ -152,6 +161,29 @@ Result<uint64_t> Store::DeleteUser(std::string_view user) {
   batch.Delete(impl_->users(), rocksdb::Slice(user.data(), user.size()));
   VANE_RETURN_IF_ERROR(FromRocks(impl_->db->Write(impl_->sync_write, &batch), "deleting a user's events"));
   return n;
+}
+
+Result<std::vector<std::pair<uint64_t, RawEvent>>> Store::UserEvents(std::string_view user, size_t limit) const {
+  std::vector<std::pair<uint64_t, RawEvent>> out;
+  std::string prefix = std::string(user) + std::string(1, '\0');
+  std::string end = std::string(user) + std::string(1, '\1');  // just past every key of the user
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->user_events()));
+  std::string value, field, err;
+  for (it->SeekForPrev(end); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Prev()) {
+    std::string_view seq_key(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+    rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->events(),
+                                       rocksdb::Slice(seq_key.data(), seq_key.size()), &value);
+    if (s.IsNotFound()) continue;
+    VANE_RETURN_IF_ERROR(FromRocks(s, "reading a user's event"));
+    uint64_t seq = SeqFromKey(seq_key);
+    json j = json::parse(value, nullptr, false);
+    RawEvent e;
+    if (j.is_discarded() || !RawEventFromJson(j, e, field, err))
+      return Status::IoError(fmt::format("store: event {} is corrupt ({} {})", seq, field, err));
+    out.emplace_back(seq, std::move(e));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading a user's events");
+  return out;
 }
 
 Result<uint64_t> Store::Load(const std::function<void(Item&&)>& on_item,

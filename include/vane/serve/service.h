@@ -10,6 +10,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <span>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -84,6 +87,8 @@ struct ServiceOptions {
   // Events kept in memory (the store keeps them all): the newest memory_events, trimmed once a quarter more has
   // arrived; background training and duplicate detection see this window. 0 = keep every event.
   size_t memory_events = 5000000;
+  size_t store_memtable_mb = 64;     // RocksDB memtables, all column families together
+  size_t store_block_cache_mb = 32;  // RocksDB block cache (index and filter blocks included)
 };
 
 class Service {
@@ -102,6 +107,24 @@ class Service {
   ApiResult<nlohmann::json> GetItem(const std::string& id) const;
   ApiResult<nlohmann::json> DeleteItem(const std::string& id);   // marks unavailable and removes it from the store
   ApiResult<nlohmann::json> GetUser(const std::string& id) const;
+  // Available items by decayed popularity / by creation time (newest first), optionally of one category:
+  // {"items": [{"id", "title", "score"}]} (score: popularity, or the creation time in unix seconds).
+  ApiResult<nlohmann::json> Popular(const std::string& category, size_t n, size_t offset) const;
+  ApiResult<nlohmann::json> Latest(const std::string& category, size_t n, size_t offset) const;
+  // Users whose id contains `q` (all when empty), most recently active first, at most n:
+  // {"users": [{"id", "events", "last_ts"}]}.
+  ApiResult<nlohmann::json> ListUsers(const std::string& q, size_t n) const;
+  // The user's newest n events from the store, newest first: {"user", "events": [{"seq", "item", "title", "action",
+  // "query", "ts", "value"}]}.
+  ApiResult<nlohmann::json> UserEvents(const std::string& id, size_t n) const;
+  // Live views (the dashboard's stream). ChangeSeq grows with every change of any user's state (ingestion, user
+  // deletion, model swap); UserChangeSeq is the value it had at the user's last change (0: unknown user).
+  // WaitForChange blocks until ChangeSeq() != seen or the timeout passes, and returns ChangeSeq().
+  uint64_t ChangeSeq() const { return change_seq_.load(); }
+  uint64_t UserChangeSeq(const std::string& id) const;
+  uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
+  // Everything the dashboard shows of a user in one answer: {"user", "version", "interests", "recommend", "events"}.
+  ApiResult<nlohmann::json> UserSnapshot(const std::string& id, size_t n) const;
   // A client's user record (an object stored as given; e.g. Gorse's {UserId, Labels, Comment}); users need no
   // record to receive events. GetUserRecord: 404 when the user has neither a record nor events.
   ApiResult<nlohmann::json> PutUserRecord(const std::string& id, const nlohmann::json& record);
@@ -141,6 +164,7 @@ class Service {
   explicit Service(ServiceOptions opt);
   Status Rebuild();  // (re)creates dataset and engine from the store; caller holds the exclusive lock
   void TrimMemory();  // drops events beyond the in-memory window; caller holds the exclusive lock
+  void NoteChange(std::span<const uint32_t> users);  // caller holds the exclusive lock; empty: every user
   Timestamp Now() const;
 
   ServiceOptions opt_;
@@ -155,6 +179,11 @@ class Service {
   uint64_t next_seq_ = 0;
   Stats stats_;
   std::atomic<bool> ready_{false};
+  // Change tracking for live views.
+  std::atomic<uint64_t> change_seq_{0};
+  std::vector<uint64_t> user_change_;  // by UserIdx; guarded by mu_
+  mutable std::mutex change_mu_;
+  mutable std::condition_variable change_cv_;
   struct Online {
     uint64_t impressions = 0, clicks = 0, conversions = 0;
   };

@@ -25,8 +25,10 @@ namespace vane {
 class Store {
  public:
   ~Store();
-  // Opens (creating when absent) the store in `dir`.
-  static Result<std::unique_ptr<Store>> Open(const std::string& dir);
+  // Opens (creating when absent) the store in `dir`. RocksDB's memory is bounded: every column family's memtables
+  // share `memtable_mb` (a write-buffer manager flushes beyond it) and every table reader's blocks, index and
+  // filter blocks included, share one `block_cache_mb` LRU cache.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, size_t memtable_mb = 64, size_t block_cache_mb = 32);
 
   // Appends events with consecutive sequence numbers starting at `first_seq`, durably, in one atomic batch.
   Status AppendEvents(uint64_t first_seq, const std::vector<RawEvent>& events);
@@ -36,6 +38,9 @@ class Store {
   std::optional<std::string> GetUser(std::string_view id) const;
   // Removes every event of `user` and its record; returns how many events.
   Result<uint64_t> DeleteUser(std::string_view user);
+
+  // The newest `limit` events of `user` (newest first) with their sequence numbers, through the per-user index.
+  Result<std::vector<std::pair<uint64_t, RawEvent>>> UserEvents(std::string_view user, size_t limit) const;
 
   // Reads everything back, items first, then events in sequence order. Returns the next free sequence number.
   Result<uint64_t> Load(const std::function<void(Item&&)>& on_item,

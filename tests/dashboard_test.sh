@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The dashboard in a real browser: Debian's Chromium, driven headless by playwright-core (pinned in
+# tests/dashboard/package.json; it downloads no browser), against the real `vane serve` on loopback with the
+# embedded demo data. tests/dashboard/test.mjs picks a user with the keyboard, types a search and checks that the
+# interest graph, the interest text and the recommendations change; screenshots (laptop and phone widths) are
+# kept in ARTIFACTS. Usage: dashboard_test.sh path/to/vane work-folder artifacts-folder
+set -euo pipefail
+VANE="$1"; WORK="$2"; ARTIFACTS="$3"
+SRC="$(cd "$(dirname "$0")" && pwd)/dashboard"
+mkdir -p "$WORK" "$ARTIFACTS"
+cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/test.mjs" "$WORK/"
+( cd "$WORK" && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error )
+rm -rf "$WORK/store"
+source "$(dirname "$0")/serve_lib.sh"
+start_server "$VANE" "$WORK/serve.out" "$WORK/serve.err" --store "$WORK/store"
+trap 'kill -9 $PID 2>/dev/null || true' EXIT
+cd "$WORK" && QUERY="${QUERY:-hiking boots}" EXPECT_NODE="${EXPECT_NODE:-hiking}" node test.mjs "http://127.0.0.1:$PORT" "$ARTIFACTS"

@@ -1,0 +1,272 @@
+// "Live user": pick a user, follow their state over Server-Sent Events, play events as them.
+import { api, streamUrl } from './api.js';
+import { h, $, num, when } from './util.js';
+import { InterestGraph } from './graph.js';
+import { LineChart, History } from './charts.js';
+
+const ACTIONS = ['view', 'like', 'cart', 'purchase', 'dislike'];
+const HISTORY = 720; // points kept in the interest time series (2 h at the stream's 10 s heartbeat)
+const TOP = 6; // interests drawn in the time series
+
+let user = null; // the selected user id
+let source = null; // the EventSource of that user
+let graph;
+let chart;
+let series; // History of the short-term weights of the interests
+let shown; // JSON of what is on screen per part, to skip re-rendering (and re-announcing) unchanged parts
+
+export function initLive() {
+  graph = new InterestGraph($('#graph'));
+  chart = new LineChart($('#interest-chart'), { label: 'Short-term weight of the top interests over time', height: 180 });
+  initPicker();
+  $('#query-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const q = $('#query').value.trim();
+    if (q) sendEvent({ action: 'search', query: q }, `“${q}”`).then((ok) => ok && ($('#query').value = ''));
+  });
+  for (const list of [$('#recs'), $('#recent')]) {
+    list.addEventListener('click', (e) => {
+      const button = e.target.closest('button[data-action]');
+      if (!button) return;
+      const li = button.closest('li');
+      sendEvent({ action: button.dataset.action, item: li.dataset.itemId }, li.dataset.title);
+    });
+  }
+  reset();
+}
+
+/** Opens the stream again (after the API key changed). */
+export function reconnect() {
+  if (user) connect();
+}
+
+// --- the user picker: a combobox (type, ↓/↑, Enter; a click works too) ---
+
+function initPicker() {
+  const input = $('#user-search');
+  const list = $('#user-results');
+  let options = [];
+  let active = -1;
+  let seq = 0; // answers to older keystrokes are dropped
+  let timer;
+
+  const setActive = (i) => {
+    active = i;
+    options.forEach((li, j) => li.setAttribute('aria-selected', String(j === i)));
+    if (i >= 0) {
+      input.setAttribute('aria-activedescendant', options[i].id);
+      options[i].scrollIntoView({ block: 'nearest' });
+    } else input.removeAttribute('aria-activedescendant');
+  };
+  const open = (show) => {
+    list.hidden = !show;
+    input.setAttribute('aria-expanded', String(show));
+    if (!show) setActive(-1);
+  };
+  const choose = (id) => {
+    open(false);
+    input.value = id;
+    selectUser(id);
+  };
+  const search = async () => {
+    const q = input.value.trim();
+    const mine = ++seq;
+    if (!q) return open(false);
+    let users;
+    try {
+      users = (await api(`/v1/users?q=${encodeURIComponent(q)}&n=20`)).users;
+    } catch (e) {
+      if (mine === seq) showError(e.message);
+      return;
+    }
+    if (mine !== seq) return;
+    showError('');
+    options = users.map((u, i) =>
+      h('li', { id: `user-opt-${i}`, role: 'option', 'aria-selected': 'false', dataset: { userId: u.id },
+        onmousedown: (e) => e.preventDefault(), // keep the focus in the input
+        onclick: () => choose(u.id) },
+      h('span', { class: 'uid' }, u.id),
+      h('span', { class: 'meta' }, `${num(u.events)} events · ${when(u.last_ts)}`)));
+    list.replaceChildren(...(options.length ? options : [h('li', { role: 'option', 'aria-disabled': 'true', class: 'none' }, 'no matching user (Enter opens the id as typed)')]));
+    open(true);
+    setActive(-1);
+  };
+
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(search, 150);
+  });
+  input.addEventListener('blur', () => open(false));
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      if (!options.length) return;
+      if (list.hidden) open(true);
+      const step = e.key === 'ArrowDown' ? 1 : -1;
+      setActive(Math.max(0, Math.min(options.length - 1, active + step)));
+    } else if (e.key === 'Enter') {
+      e.preventDefault();
+      const id = active >= 0 && !list.hidden ? options[active].dataset.userId : input.value.trim();
+      if (id) choose(id);
+    } else if (e.key === 'Escape') {
+      open(false);
+    }
+  });
+}
+
+// --- the stream ---
+
+function selectUser(id) {
+  user = id;
+  $('#current-user').textContent = id;
+  $('#query').disabled = $('#query-send').disabled = false;
+  $('#play-status').textContent = '';
+  reset();
+  connect();
+}
+
+function connect() {
+  source?.close();
+  setStatus('connecting', 'connecting…');
+  const es = new EventSource(streamUrl(user));
+  source = es;
+  es.onopen = () => setStatus('live', 'live');
+  es.addEventListener('state', (e) => {
+    if (source !== es) return;
+    try {
+      render(JSON.parse(e.data));
+    } catch (err) {
+      showError(`bad state message: ${err.message}`);
+    }
+  });
+  es.onerror = () => {
+    if (source !== es) return;
+    if (es.readyState === EventSource.CONNECTING) return setStatus('connecting', 'reconnecting…');
+    // Closed for good (an error status): EventSource cannot read the answer, so ask the API why.
+    setStatus('closed', 'disconnected');
+    const id = user;
+    api(`/v1/users/${encodeURIComponent(id)}`).then(
+      () => {
+        if (source !== es) return;
+        showError('The stream closed; trying again in 5 s.');
+        setTimeout(() => source === es && connect(), 5000);
+      },
+      (err) => source === es && showError(err.message),
+    );
+  };
+}
+
+function setStatus(state, text) {
+  const el = $('#stream-status');
+  el.dataset.state = state;
+  el.textContent = text;
+}
+
+function showError(message) {
+  const el = $('#live-error');
+  el.textContent = message;
+  el.hidden = !message;
+}
+
+/** Clears everything shown about the previous user. */
+function reset() {
+  series = new History(HISTORY);
+  shown = {};
+  graph.update({ nodes: [], edges: [] });
+  chart.set([], [[]]);
+  for (const id of ['#recs', '#recent', '#strategy']) $(id).replaceChildren();
+  $('#interest-text').replaceChildren(h('p', { class: 'help' }, user ? 'Waiting for the first state…' : 'Pick a user to see their interests.'));
+}
+
+// --- rendering a state message ---
+
+function render(state) {
+  showError('');
+  const interests = state.interests || {};
+  const g = interests.graph || { nodes: [], edges: [] };
+  changed('text', [interests.text, interests.text_zh], () =>
+    $('#interest-text').replaceChildren(
+      h('p', { class: 'en' }, interests.text || ''),
+      h('p', { class: 'zh', lang: 'zh' }, interests.text_zh || '')));
+  changed('graph', g, () => graph.update(g));
+  appendSeries(g.nodes);
+  const rec = state.recommend || {};
+  changed('strategy', [rec.strategy, rec.strategy_reason, rec.variant, rec.model_version], () =>
+    $('#strategy').replaceChildren(
+      h('strong', {}, rec.strategy || '–'), ' — ', rec.strategy_reason || '',
+      h('span', { class: 'meta' }, ` (model ${rec.model_version || 'none'}${rec.variant ? `, variant ${rec.variant}` : ''})`)));
+  changed('recs', rec.items, () => keepFocus($('#recs'), () => $('#recs').replaceChildren(...(rec.items || []).map(recItem))));
+  changed('recent', state.events, () => keepFocus($('#recent'), () => $('#recent').replaceChildren(...(state.events || []).map(recentItem))));
+}
+
+/** Runs draw() when value differs from what the part shows now. */
+function changed(part, value, draw) {
+  const key = JSON.stringify(value ?? null);
+  if (shown[part] === key) return;
+  shown[part] = key;
+  draw();
+}
+
+/** Re-rendering a list must not throw away the keyboard focus of someone working its buttons. */
+function keepFocus(list, draw) {
+  const focused = document.activeElement;
+  const inside = list.contains(focused) && focused.dataset.action;
+  const itemId = inside && focused.closest('li').dataset.itemId;
+  const index = inside && [...list.querySelectorAll('button')].indexOf(focused);
+  draw();
+  if (!inside) return;
+  const again = list.querySelector(`li[data-item-id="${CSS.escape(itemId)}"] button[data-action="${focused.dataset.action}"]`) ||
+    list.querySelectorAll('button')[index] || list.querySelector('button');
+  again?.focus();
+}
+
+function actionButtons(title) {
+  return h('div', { class: 'actions' },
+    ACTIONS.map((a) => h('button', { type: 'button', dataset: { action: a }, 'aria-label': `${a}: ${title}` }, a)));
+}
+
+function recItem(it) {
+  const title = it.title || it.id;
+  return h('li', { dataset: { itemId: it.id, title } },
+    h('div', { class: 'title' }, title),
+    h('div', { class: 'meta' }, `score ${num(it.score, 2)} · ${it.source || '–'} · ${it.type || 'item'} · ${it.id}`),
+    it.reason && h('p', { class: 'reason' }, it.reason),
+    it.reason_zh && h('p', { class: 'reason zh', lang: 'zh' }, it.reason_zh),
+    actionButtons(title));
+}
+
+function recentItem(ev) {
+  const what = ev.item ? ev.title || ev.item : `“${ev.query}”`;
+  const attrs = ev.item ? { dataset: { itemId: ev.item, title: what, seq: ev.seq } } : { dataset: { seq: ev.seq } };
+  return h('li', attrs,
+    h('div', {}, h('span', { class: `act act-${ev.action}` }, ev.action), ' ', h('span', { class: 'title' }, what)),
+    h('div', { class: 'meta' }, when(ev.ts), ev.item && ev.query ? ` · searched “${ev.query}”` : ''),
+    ev.item && actionButtons(what));
+}
+
+/** Appends the current short-term weights to the time series and draws its top interests. */
+function appendSeries(nodes) {
+  const now = new Map(nodes.map((n) => [n.kind === 'keyword' ? `“${n.name}”` : n.name, n.s ?? null]));
+  series.push(Date.now() / 1000, now);
+  // The strongest interests now, in a stable (alphabetical) order so colours stay put while the set does.
+  const top = [...now].filter(([, s]) => s != null).sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([n]) => n).sort();
+  chart.set(top.map((name) => ({ label: name })), series.data(top));
+}
+
+/** Posts one event of the selected user; answers whether it was accepted. */
+async function sendEvent(ev, label) {
+  const status = $('#play-status');
+  status.className = 'play-status';
+  status.textContent = `Sending ${ev.action}…`;
+  try {
+    const r = await api('/v1/events', { method: 'POST', body: [{ user, ...ev }] });
+    if (r.accepted) status.textContent = `Sent ${ev.action}: ${label}`;
+    else if (r.duplicates) status.textContent = `Already recorded (duplicate): ${ev.action} ${label}`;
+    else throw new Error('rejected: ' + (r.rejected || []).map((x) => `${x.field} ${x.reason}`).join('; '));
+    return r.accepted > 0;
+  } catch (e) {
+    status.className = 'play-status error';
+    status.textContent = e.message;
+    return false;
+  }
+}
