@@ -193,6 +193,9 @@ else bad ab-online-ctr "$BODY"; fi
 printf '[[variants]]\nname = "x"\nbogus = 1\n' > "$TMP/bad.toml"
 if timeout 30 "$VANE" serve --store "$TMP/store-bad" --port 0 --quiet --config "$TMP/bad.toml" 2>&1 | grep -q "unknown setting 'bogus'"; then
   ok config-unknown-setting; else bad config-unknown-setting "no clear error"; fi
+printf '[training]\nwidth = 64\n' > "$TMP/bad2.toml"
+if timeout 30 "$VANE" serve --store "$TMP/store-bad2" --port 0 --quiet --config "$TMP/bad2.toml" 2>&1 | grep -q "\[training\] width: unknown setting"; then
+  ok config-unknown-training-setting; else bad config-unknown-training-setting "no clear error"; fi
 kill "$PID"; wait "$PID" 2>/dev/null
 
 # API keys: scopes enforced, keys never logged.

@@ -282,8 +282,17 @@ Status AddKey(const std::string& spec, HttpOptions& ho) {
   return Status::Ok();
 }
 
+// The model `vane serve` trains in the background. The defaults are the demo's size (seconds on the demo data); the
+// [training] section of the configuration sets the full size (e.g. dim 64, max_len 200, batch 128, lr 0.001,
+// threads 2 for the ML-1M configuration of BENCHMARKS.md §4).
+struct TrainerSpec {
+  int dim = 32, layers = 2, max_len = 50, batch = 32, epochs = 10, patience = 5, negatives = 0, threads = 1;
+  double lr = 5e-3;
+};
+
 // Configuration: TOML file, then VANE_* environment variables, then command-line flags (given flags win).
-Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, HttpOptions& ho, std::string& model) {
+Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, HttpOptions& ho, std::string& model,
+                   TrainerSpec& spec) {
   if (!path.empty()) {
     try {
       toml::table t = toml::parse_file(path);
@@ -300,6 +309,21 @@ Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, H
         so.model_cache_vectors = t["model"]["cache_vectors"].value_or(static_cast<int64_t>(so.model_cache_vectors));
       so.max_batch = t["server"]["max_batch"].value_or(static_cast<int64_t>(so.max_batch));
       so.memory_events = t["memory"]["events"].value_or(static_cast<int64_t>(so.memory_events));
+      if (auto* tr = t["training"].as_table()) {
+        for (auto& [k, v] : *tr) {
+          std::string key(k.str());
+          int* field = key == "dim" ? &spec.dim : key == "layers" ? &spec.layers : key == "max_len" ? &spec.max_len
+                     : key == "batch" ? &spec.batch : key == "epochs" ? &spec.epochs : key == "patience" ? &spec.patience
+                     : key == "negatives" ? &spec.negatives : key == "threads" ? &spec.threads : nullptr;
+          if (field && v.is_integer()) {
+            if (key != "epochs" || !cmd->count("--train-epochs")) *field = static_cast<int>(*v.value<int64_t>());
+          } else if (key == "lr" && (v.is_floating_point() || v.is_integer())) {
+            spec.lr = *v.value<double>();
+          } else {
+            return Status::InvalidArgument(fmt::format("{}: [training] {}: unknown setting or not a number", path, key));
+          }
+        }
+      }
       so.store_memtable_mb = t["store"]["memtable_mb"].value_or(static_cast<int64_t>(so.store_memtable_mb));
       so.store_block_cache_mb = t["store"]["block_cache_mb"].value_or(static_cast<int64_t>(so.store_block_cache_mb));
       so.engine.interest.history_cap =
@@ -348,9 +372,9 @@ Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, H
   return Status::Ok();
 }
 
-// Background training for `vane serve`: a small model (the demo's size) on a snapshot of the live data.
-ModelTrainer MakeTrainer(int epochs, size_t cache_users, size_t cache_vectors) {
-  return [epochs, cache_users, cache_vectors](const Dataset& snap, const std::string& dir) -> Result<TrainedModel> {
+// Background training for `vane serve` on a snapshot of the live data.
+ModelTrainer MakeTrainer(const TrainerSpec& spec, size_t cache_users, size_t cache_vectors) {
+  return [spec, cache_users, cache_vectors](const Dataset& snap, const std::string& dir) -> Result<TrainedModel> {
     SideOptions sso;
     sso.text_vocab = 2000;
     sso.keywords = 64;
@@ -358,14 +382,17 @@ ModelTrainer MakeTrainer(int epochs, size_t cache_users, size_t cache_vectors) {
     auto side = BuildSideInfo(snap, sso);
     if (!side.ok()) return side.status();
     SeqModelConfig mc;
-    mc.dim = 32;
-    mc.epochs = epochs;
-    mc.max_len = 50;
-    mc.batch = 32;
-    mc.lr = 5e-3f;
+    mc.dim = spec.dim;
+    mc.layers = spec.layers;
+    mc.epochs = spec.epochs;
+    mc.patience = spec.patience;
+    mc.max_len = spec.max_len;
+    mc.batch = spec.batch;
+    mc.lr = static_cast<float>(spec.lr);
+    mc.negatives = spec.negatives;
     mc.warmup_steps = 10;
     mc.eval_users = 500;
-    mc.threads = 1;  // one core keeps serving
+    mc.threads = spec.threads;  // 1 by default: the other core keeps serving
     const bool text = side->text.vocab_size > 0;
     std::vector<EpochLog> log;
     auto t0 = std::chrono::steady_clock::now();
@@ -402,14 +429,14 @@ ModelTrainer MakeTrainer(int epochs, size_t cache_users, size_t cache_vectors) {
 }
 
 int RunServe(const DataFlags& sd, const std::string& config, std::string model, const std::vector<std::string>& keys,
-             ServiceOptions so, HttpOptions ho, CLI::App* cmd, int train_epochs) {
+             ServiceOptions so, HttpOptions ho, CLI::App* cmd, TrainerSpec spec) {
   so.engine.interest.history_cap = 1000;  // a server's per-user history lists stay bounded ([memory] history_per_user)
-  if (Status c = ApplyConfig(config, cmd, so, ho, model); !c.ok()) return Fail(c);
+  if (Status c = ApplyConfig(config, cmd, so, ho, model, spec); !c.ok()) return Fail(c);
   if (!cmd->count("--models-dir")) {
     auto parent = std::filesystem::path(so.store_dir).parent_path();
     so.models_dir = (parent.empty() ? std::filesystem::path("models") : parent / "models").string();
   }
-  so.trainer = MakeTrainer(train_epochs, so.model_cache_users, so.model_cache_vectors);
+  so.trainer = MakeTrainer(spec, so.model_cache_users, so.model_cache_vectors);
   std::string model_version = model;
   if (model.empty()) {
     // The version a background training swapped in last time.
@@ -614,7 +641,7 @@ int main(int argc, char** argv) {
   ServiceOptions so;
   HttpOptions ho;
   std::vector<std::string> serve_keys;
-  int serve_train_epochs = 10;
+  TrainerSpec serve_train;
   serve_cmd->add_option("--config", serve_config, "TOML configuration file (docs/http_api.md); flags and VANE_* environment variables override it");
   serve_cmd->add_option("--host", ho.host, "address to listen on")->capture_default_str();
   serve_cmd->add_option("--port", ho.port, "port (0 = any free port)")->capture_default_str();
@@ -625,7 +652,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--retrain-every", so.retrain_every_s,
                         "retrain the model in the background every this many seconds (0 = only on demand)")
       ->capture_default_str();
-  serve_cmd->add_option("--train-epochs", serve_train_epochs, "epochs of a background training")->capture_default_str();
+  serve_cmd->add_option("--train-epochs", serve_train.epochs, "epochs of a background training")->capture_default_str();
   serve_cmd->add_option("--models-dir", so.models_dir, "where trained versions go (default: models/ beside the store)");
   serve_cmd->add_option("--model-cache-users", so.model_cache_users,
                         "active users whose model state stays cached (about 200 KiB each at width 64, length 200)")
@@ -957,7 +984,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (*serve_cmd) return RunServe(sd, serve_config, serve_model, serve_keys, so, ho, serve_cmd, serve_train_epochs);
+  if (*serve_cmd) return RunServe(sd, serve_config, serve_model, serve_keys, so, ho, serve_cmd, serve_train);
   if (*demo_cmd) {
     Dataset ds;
     Status s = Load(dd, ds);

@@ -6,6 +6,8 @@
 // Environment: CHROMIUM (browser binary, default /usr/bin/chromium), DASH_USER (default u42: a user of the
 // generated demo data), QUERY (default "hiking boots"), EXPECT_NODE (a substring, case-insensitive, that must
 // appear among the graph's node names after the search; default: any word of QUERY).
+// Run it on a fresh store (as tests/dashboard_test.sh does): a user who already searched the same words several
+// times may get the same recommendations again, and (c) then fails for want of anything new to show.
 import { chromium } from 'playwright-core';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';

@@ -23,18 +23,9 @@ export function setApiKey(value) {
   }
 }
 
-/** An error answer of the server: {"error": {"code", "message"}}. */
-export class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
 /**
  * Fetches a route with the API key; answers the parsed JSON (or the text with {text: true}).
- * Non-2xx answers throw an ApiError carrying the server's message.
+ * Failures throw an Error whose message is the server's (errors are {"error": {"code", "message"}}).
  */
 export async function api(path, { method = 'GET', body, text = false } = {}) {
   const headers = {};
@@ -44,18 +35,16 @@ export async function api(path, { method = 'GET', body, text = false } = {}) {
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (e) {
-    throw new ApiError(0, 'network', `cannot reach the server (${e.message})`);
+    throw new Error(`cannot reach the server (${e.message})`);
   }
   if (!res.ok) {
-    let code = 'http_' + res.status;
     let message = `${res.status} ${res.statusText}`;
     try {
-      const err = (await res.json()).error;
-      if (err && err.message) ({ code, message } = err);
+      message = (await res.json()).error.message || message;
     } catch {
-      // not JSON: keep the status line
+      // not the JSON error: keep the status line
     }
-    throw new ApiError(res.status, code, message);
+    throw new Error(message);
   }
   return text ? res.text() : res.json();
 }

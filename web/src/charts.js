@@ -2,7 +2,7 @@
 import uPlot from 'uplot';
 
 // Series colours, each at least 4.5:1 against the white background.
-export const PALETTE = ['#1f5fbf', '#b34700', '#2e7d32', '#8e24aa', '#c62828', '#00695c', '#6d4c41', '#455a64'];
+const PALETTE = ['#1f5fbf', '#b34700', '#2e7d32', '#8e24aa', '#c62828', '#00695c', '#6d4c41', '#455a64'];
 
 export class LineChart {
   /**

@@ -144,8 +144,7 @@ function connect() {
     if (es.readyState === EventSource.CONNECTING) return setStatus('connecting', 'reconnecting…');
     // Closed for good (an error status): EventSource cannot read the answer, so ask the API why.
     setStatus('closed', 'disconnected');
-    const id = user;
-    api(`/v1/users/${encodeURIComponent(id)}`).then(
+    api(`/v1/users/${encodeURIComponent(user)}`).then(
       () => {
         if (source !== es) return;
         showError('The stream closed; trying again in 5 s.');

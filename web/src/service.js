@@ -119,7 +119,7 @@ function renderRoutes(samples, hist) {
   $('#routes-table tbody').replaceChildren(...routes.map((r) => {
     const x = hist[r];
     const stream = isStream(r);
-    return h('tr', {}, h('th', { scope: 'row' }, r, stream ? ' (open streams: durations)' : ''),
+    return h('tr', {}, h('th', { scope: 'row' }, r, stream ? h('div', { class: 'meta' }, 'connection lifetimes') : null),
       h('td', { class: 'n' }, num(total[r] ?? x?.count)), h('td', { class: 'n' }, num(errors[r] || 0)),
       h('td', { class: 'n' }, x?.count ? num((x.sum / x.count) * 1000, 2) : '–'),
       h('td', { class: 'n' }, x ? num(ms(quantile(0.5, x.buckets)), 2) : '–'),
