@@ -4,7 +4,9 @@
 # recommendations; resident memory and the server's own counters are sampled every 20 s. With every cache bounded
 # (model states and vectors, the in-memory event window, per-user history lists) resident memory must level off
 # while the store on disk keeps growing.
-# Usage: bench/soak_bench.sh [model-dir] [MINUTES]   (MEMORY_EVENTS = [memory] events, default 1,000,000 here)
+# Usage: bench/soak_bench.sh [model-dir] [MINUTES]   (MEMORY_EVENTS, HISTORY, EDGES = [memory] events,
+# history_per_user, edges_per_item: 1,000,000, 200 and 200 here, smaller than the server's defaults so that every
+# bound is reached within minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VANE=${VANE:-./build/release/apps/vane/vane}
@@ -16,7 +18,8 @@ PORT=18188
 cat > "$DIR/vane.toml" <<TOML
 [memory]
 events = ${MEMORY_EVENTS:-1000000}
-history_per_user = 1000
+history_per_user = ${HISTORY:-200}
+edges_per_item = ${EDGES:-200}
 [model]
 cache_users = 1000
 cache_vectors = 100000
@@ -28,7 +31,7 @@ args=(serve --config "$DIR/vane.toml" --format pairs --input "$DATA" --store "$D
 "$VANE" "${args[@]}" > "$DIR/out" 2> "$DIR/err" &
 PID=$!
 until grep -q listening "$DIR/out" 2>/dev/null; do sleep 0.2; kill -0 $PID || { tail "$DIR/err"; exit 1; }; done
-VANE_BATCH=1000 VANE_USERS=6040 wrk -t1 -c2 -d${MINUTES}m --latency -s bench/wrk/ingest.lua "http://127.0.0.1:$PORT" > "$DIR/ingest.txt" &
+VANE_BATCH=1000 VANE_USERS=6040 wrk -t1 -c2 -d${MINUTES}m --timeout 10s --latency -s bench/wrk/ingest.lua "http://127.0.0.1:$PORT" > "$DIR/ingest.txt" &
 W1=$!
 VANE_RATE=200 VANE_THREADS=1 wrk -t1 -c4 -d${MINUTES}m --latency -s bench/wrk/recommend.lua "http://127.0.0.1:$PORT" > "$DIR/rec.txt" &
 W2=$!

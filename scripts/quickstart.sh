@@ -10,7 +10,9 @@ VANE=./build/release/apps/vane/vane
 $VANE generate --out data/demo
 $VANE demo --format vane --input data/demo
 echo
-echo "Starting vane serve on the demo data (Ctrl-C to stop). Try:"
+echo "Starting vane serve on the demo data (Ctrl-C to stop)."
+echo "  Live dashboard: open http://127.0.0.1:8087/ in a browser (pick a user, search as them, watch the graph move)"
+echo "  Or try:"
 echo "  curl 'http://127.0.0.1:8087/v1/recommend/u0?n=5'"
 echo "  curl -X POST http://127.0.0.1:8087/v1/events -d '[{\"user\":\"u0\",\"action\":\"search\",\"query\":\"trail running shoes\"}]'"
 echo "  curl http://127.0.0.1:8087/v1/users/u0/interests"

@@ -33,6 +33,40 @@ TEST(Covisit, EdgesFollowOrderWithReverseShareAndDistance) {
   EXPECT_FLOAT_EQ(cov.Weight(id("h0"), id("h1")), 0.0f);
 }
 
+TEST(Covisit, EdgeCapKeepsTheStrongestNeighbours) {
+  Dataset ds = TwoTopicDataset();
+  EngineConfig cfg;
+  cfg.covisit.window = 1;
+  cfg.covisit.reverse_weight = 0;
+  cfg.covisit.max_edges_per_item = 2;
+  Engine engine(ds, cfg);
+  auto id = [&](const char* s) { return *ds.catalog.Find(s); };
+  // r0 is followed by r1 three times, r2 twice, then once each by h0..h3: r0's edges reach twice the cap.
+  Timestamp t = 1000;
+  int user = 0;
+  auto pair = [&](const char* next) {
+    std::string u = "p" + std::to_string(user++);
+    engine.Ingest(Ev(ds, u, "r0", "view", t += 10));
+    engine.Ingest(Ev(ds, u, next, "view", t += 10));
+  };
+  for (const char* next : {"r1", "r1", "r1", "r2", "r2", "h0", "h1", "h2", "h3"}) pair(next);
+  const auto& cov = dynamic_cast<const CovisitSource&>(engine.source(kSrcCovisit));
+  EXPECT_FLOAT_EQ(cov.Weight(id("r0"), id("r1")), 3.0f);  // the strongest survive the pruning
+  EXPECT_FLOAT_EQ(cov.Weight(id("r0"), id("r2")), 2.0f);
+  // The fifth edge (h2) found four: the two weakest (h0, h1) went, h2 and h3 came after.
+  EXPECT_EQ(cov.Weight(id("r0"), id("h0")), 0.0f);
+  EXPECT_EQ(cov.Weight(id("r0"), id("h1")), 0.0f);
+  EXPECT_FLOAT_EQ(cov.Weight(id("r0"), id("h3")), 1.0f);
+  EXPECT_EQ(cov.num_edges(), 4u);
+
+  EngineConfig all = cfg;
+  all.covisit.max_edges_per_item = 0;  // unbounded: every edge stays
+  Engine whole(ds, all);
+  for (const auto& e : ds.events) whole.Ingest(e);
+  const auto& wc = dynamic_cast<const CovisitSource&>(whole.source(kSrcCovisit));
+  EXPECT_EQ(wc.num_edges(), 6u);
+}
+
 TEST(Covisit, GenerateScoresNeighboursOfRecentItemsWithEvidence) {
   Dataset ds = TwoTopicDataset();
   Engine engine(ds);

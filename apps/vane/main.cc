@@ -328,6 +328,8 @@ Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, H
       so.store_block_cache_mb = t["store"]["block_cache_mb"].value_or(static_cast<int64_t>(so.store_block_cache_mb));
       so.engine.interest.history_cap =
           t["memory"]["history_per_user"].value_or(static_cast<int64_t>(so.engine.interest.history_cap));
+      so.engine.covisit.max_edges_per_item =
+          t["memory"]["edges_per_item"].value_or(static_cast<int64_t>(so.engine.covisit.max_edges_per_item));
       if (auto* vars = t["variants"].as_array())
         for (auto& v : *vars) {
           auto* vt = v.as_table();
@@ -431,6 +433,7 @@ ModelTrainer MakeTrainer(const TrainerSpec& spec, size_t cache_users, size_t cac
 int RunServe(const DataFlags& sd, const std::string& config, std::string model, const std::vector<std::string>& keys,
              ServiceOptions so, HttpOptions ho, CLI::App* cmd, TrainerSpec spec) {
   so.engine.interest.history_cap = 1000;  // a server's per-user history lists stay bounded ([memory] history_per_user)
+  so.engine.covisit.max_edges_per_item = 500;  // and each item's co-visitation edges ([memory] edges_per_item)
   if (Status c = ApplyConfig(config, cmd, so, ho, model, spec); !c.ok()) return Fail(c);
   if (!cmd->count("--models-dir")) {
     auto parent = std::filesystem::path(so.store_dir).parent_path();
@@ -466,7 +469,7 @@ int RunServe(const DataFlags& sd, const std::string& config, std::string model, 
   std::signal(SIGINT, [](int) { g_stop = true; });
   std::signal(SIGTERM, [](int) { g_stop = true; });
   Status r = RunHttpServer(**svc, ho, g_stop, [&](int port) {
-    std::cout << fmt::format("vane serve listening on http://{}:{}/ (try: curl http://{}:{}/v1/recommend/u0)",
+    std::cout << fmt::format("vane serve listening on http://{}:{}/ (dashboard: open it in a browser; API: curl http://{}:{}/v1/recommend/u0)",
                              ho.host, port, ho.host, port)
               << std::endl;
   });

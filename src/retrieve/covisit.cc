@@ -22,22 +22,38 @@ CovisitSource::CovisitSource(const Dataset& ds, Config cfg, const InterestStore*
   VANE_CHECK(!cfg_.history_mode || interests_, "history mode needs the interest store");
 }
 
+void CovisitSource::Rehash(Table& t, size_t cap, size_t keep) {
+  std::vector<std::pair<float, uint32_t>> edges;
+  edges.reserve(t.size);
+  for (size_t i = 0; i < t.keys.size(); ++i)
+    if (t.keys[i]) edges.emplace_back(t.vals[i], t.keys[i]);
+  if (keep < edges.size()) {
+    std::nth_element(edges.begin(), edges.begin() + static_cast<std::ptrdiff_t>(keep), edges.end(),
+                     [](const auto& x, const auto& y) { return x.first > y.first || (x.first == y.first && x.second < y.second); });
+    num_edges_ -= edges.size() - keep;
+    edges.resize(keep);
+  }
+  std::vector<uint32_t> keys(cap, 0);
+  std::vector<float> vals(cap, 0);
+  for (const auto& [v, k] : edges) {
+    size_t p = Hash(k) & (cap - 1);
+    while (keys[p]) p = (p + 1) & (cap - 1);
+    keys[p] = k;
+    vals[p] = v;
+  }
+  t.keys.swap(keys);
+  t.vals.swap(vals);
+  t.size = static_cast<uint32_t>(edges.size());
+}
+
 void CovisitSource::AddEdge(uint32_t a, uint32_t b, float w) {
   if (a >= out_.size()) out_.resize(std::max<size_t>(a + 1, ds_.num_items()));
   Table& t = out_[a];
-  if ((t.size + 1) * 4 > t.keys.size() * 3) {  // load factor 0.75
-    size_t cap = t.keys.empty() ? 8 : t.keys.size() * 2;
-    std::vector<uint32_t> keys(cap, 0);
-    std::vector<float> vals(cap, 0);
-    for (size_t i = 0; i < t.keys.size(); ++i) {
-      if (!t.keys[i]) continue;
-      size_t p = Hash(t.keys[i]) & (cap - 1);
-      while (keys[p]) p = (p + 1) & (cap - 1);
-      keys[p] = t.keys[i];
-      vals[p] = t.vals[i];
-    }
-    t.keys.swap(keys);
-    t.vals.swap(vals);
+  const size_t max_edges = cfg_.max_edges_per_item;
+  if (max_edges > 0 && t.size >= 2 * max_edges) {
+    Rehash(t, t.keys.size(), max_edges);  // the weakest half goes; the table keeps its size for the next ones
+  } else if ((t.size + 1) * 4 > t.keys.size() * 3) {  // load factor 0.75
+    Rehash(t, t.keys.empty() ? 8 : t.keys.size() * 2, SIZE_MAX);
   }
   uint32_t key = b + 1;
   size_t mask = t.keys.size() - 1;

@@ -84,6 +84,10 @@ class CovisitSource final : public CandidateSource {
     // Serving (bounded ctx.limit) reads each item's `serve_neighbours` strongest neighbours from a cache that is
     // rebuilt when the item's edges grew by more than 10%; evaluation (unbounded limit) reads every edge.
     size_t serve_neighbours = 100;
+    // 0: every edge is kept. Otherwise an item whose out-edges reach twice this many keeps only its
+    // max_edges_per_item strongest (the weights of the dropped ones stay in its total, so kept edges keep their
+    // share): bounded memory for a long-running server, at the price of forgetting rare pairs.
+    size_t max_edges_per_item = 0;
     bool history_mode = false;
     int history_items = 50;
     float history_decay = 0.95f;
@@ -107,6 +111,8 @@ class CovisitSource final : public CandidateSource {
     float total = 0;
   };
   void AddEdge(uint32_t a, uint32_t b, float w);
+  // Rebuilds `t` with room for `cap` slots, keeping its `keep` strongest edges (all when keep >= size).
+  void Rehash(Table& t, size_t cap, size_t keep);
   void ScoreNeighbours(uint32_t item, float w, bool all, const Evidence& ev, ScoreBuffer& out) const;
   struct TopList {
     std::vector<std::pair<uint32_t, float>> items;  // (neighbour, weight / total), strongest first
