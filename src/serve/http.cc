@@ -248,7 +248,7 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
       size_t n, offset;
       if (!ParseSize(req, "n", 10, n, res) || !ParseSize(req, "offset", 0, offset, res)) return;
       std::string category = req.get_param_value("category");
-      Send(res, latest ? service.Latest(category, n, offset) : service.Popular(category, n, offset));
+      Send(res, service.ItemList(latest ? Service::ListKind::kLatest : Service::ListKind::kPopular, category, n, offset));
     };
   };
   svr.Get("/v1/popular", wrap("/v1/popular", Scope::kRead, native_list(false)));
@@ -517,7 +517,7 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
       size_t n, offset;
       if (!ParseSize(req, "n", 10, n, res) || !ParseSize(req, "offset", 0, offset, res)) return;
       std::string category = req.matches.size() > 1 ? std::string(req.matches[1]) : "";
-      auto r = latest ? service.Latest(category, n, offset) : service.Popular(category, n, offset);
+      auto r = service.ItemList(latest ? Service::ListKind::kLatest : Service::ListKind::kPopular, category, n, offset);
       if (!r.ok()) return SendError(res, r.error.status, r.error.code, r.error.message);
       json out = json::array();
       for (const auto& x : (*r.value)["items"]) out.push_back({{"Id", x["id"]}, {"Score", x["score"]}});

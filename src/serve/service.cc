@@ -387,7 +387,7 @@ ApiResult<json> Service::Interests(const std::string& user) const {
   return R::Ok(std::move(j));
 }
 
-ApiResult<json> Service::Popular(const std::string& category, size_t n, size_t offset) const {
+ApiResult<json> Service::ItemList(ListKind kind, const std::string& category, size_t n, size_t offset) const {
   using R = ApiResult<json>;
   if (n == 0 || n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
   std::shared_lock lock(mu_);
@@ -396,46 +396,33 @@ ApiResult<json> Service::Popular(const std::string& category, size_t n, size_t o
     cat = ds_->catalog.category_vocab().Find(category);
     if (!cat) return R::Fail(404, "unknown_category", "no item has category '" + category + "'");
   }
-  const PopularitySource& pop = engine_->popularity();
-  std::vector<ItemIdx> ranked = cat ? pop.RankedInCategory(*cat) : pop.Ranked();  // a copy: the ranking may be redone
   json out = json::array();
-  size_t skipped = 0;
-  for (ItemIdx i : ranked) {
-    if (out.size() == n) break;
-    if (!ds_->catalog.item(i).available || pop.Popularity(i) <= 0) continue;
-    if (skipped++ < offset) continue;
-    out.push_back({{"id", ds_->catalog.item(i).id}, {"title", ds_->catalog.item(i).title}, {"score", pop.Popularity(i)}});
-  }
-  return R::Ok(json{{"items", std::move(out)}});
-}
-
-ApiResult<json> Service::Latest(const std::string& category, size_t n, size_t offset) const {
-  using R = ApiResult<json>;
-  if (n == 0 || n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
-  std::shared_lock lock(mu_);
-  std::optional<uint32_t> cat;
-  if (!category.empty()) {
-    cat = ds_->catalog.category_vocab().Find(category);
-    if (!cat) return R::Fail(404, "unknown_category", "no item has category '" + category + "'");
-  }
-  std::vector<std::pair<Timestamp, uint32_t>> items;
-  for (uint32_t i = 0; i < ds_->num_items(); ++i) {
-    const Item& it = ds_->catalog.item(ItemIdx(i));
-    if (!it.available) continue;
-    if (cat) {
-      auto cats = ds_->catalog.categories(ItemIdx(i));
-      if (std::find(cats.begin(), cats.end(), *cat) == cats.end()) continue;
+  auto add = [&](ItemIdx i, double score) {
+    const Item& it = ds_->catalog.item(i);
+    out.push_back({{"id", it.id}, {"title", it.title}, {"score", score}});
+  };
+  if (kind == ListKind::kPopular) {
+    const PopularitySource& pop = engine_->popularity();
+    std::vector<ItemIdx> ranked = cat ? pop.RankedInCategory(*cat) : pop.Ranked();  // a copy: it may be redone
+    size_t skipped = 0;
+    for (ItemIdx i : ranked) {
+      if (out.size() == n) break;
+      if (!ds_->catalog.item(i).available || pop.Popularity(i) <= 0) continue;
+      if (skipped++ >= offset) add(i, pop.Popularity(i));
     }
-    items.emplace_back(it.created, i);
+    return R::Ok(json{{"items", std::move(out)}});
+  }
+  std::vector<std::pair<Timestamp, uint32_t>> items;  // newest first by creation time
+  for (uint32_t i = 0; i < ds_->num_items(); ++i) {
+    if (!ds_->catalog.item(ItemIdx(i)).available) continue;
+    auto cats = ds_->catalog.categories(ItemIdx(i));
+    if (cat && std::find(cats.begin(), cats.end(), *cat) == cats.end()) continue;
+    items.emplace_back(ds_->catalog.item(ItemIdx(i)).created, i);
   }
   size_t k = std::min(items.size(), offset + n);
   std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(k), items.end(),
                     [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
-  json out = json::array();
-  for (size_t j = offset; j < k; ++j) {
-    const Item& it = ds_->catalog.item(ItemIdx(items[j].second));
-    out.push_back({{"id", it.id}, {"title", it.title}, {"score", items[j].first}});
-  }
+  for (size_t j = offset; j < k; ++j) add(ItemIdx(items[j].second), static_cast<double>(items[j].first));
   return R::Ok(json{{"items", std::move(out)}});
 }
 

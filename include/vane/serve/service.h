@@ -107,10 +107,10 @@ class Service {
   ApiResult<nlohmann::json> GetItem(const std::string& id) const;
   ApiResult<nlohmann::json> DeleteItem(const std::string& id);   // marks unavailable and removes it from the store
   ApiResult<nlohmann::json> GetUser(const std::string& id) const;
-  // Available items by decayed popularity / by creation time (newest first), optionally of one category:
+  // Available items by decayed popularity, or by creation time (newest first), optionally of one category:
   // {"items": [{"id", "title", "score"}]} (score: popularity, or the creation time in unix seconds).
-  ApiResult<nlohmann::json> Popular(const std::string& category, size_t n, size_t offset) const;
-  ApiResult<nlohmann::json> Latest(const std::string& category, size_t n, size_t offset) const;
+  enum class ListKind { kPopular, kLatest };
+  ApiResult<nlohmann::json> ItemList(ListKind kind, const std::string& category, size_t n, size_t offset) const;
   // Users whose id contains `q` (all when empty), most recently active first, at most n:
   // {"users": [{"id", "events", "last_ts"}]}.
   ApiResult<nlohmann::json> ListUsers(const std::string& q, size_t n) const;
