@@ -118,6 +118,13 @@ req GET '/api/popular?n=3'; expect gorse-popular 200 '^\[\{"Id":'
 req GET '/api/popular/Trail%20running?n=2'; expect gorse-popular-category 200 '"Id":"i-trail-running'
 req GET '/api/latest?n=2'; expect gorse-latest 200 '^\[\{"Id":'
 req GET '/api/popular/NoSuchCategory'; expect gorse-popular-unknown-category 404 unknown_category
+req GET '/v1/popular?n=2&category=Trail%20running'
+if [ "$CODE" = 200 ] && [ "$(json_get 'len(d["items"]) == 2 and all("trail-running" in x["id"] for x in d["items"]) and d["items"][0]["score"] >= d["items"][1]["score"]' <<<"$BODY")" = True ]; then
+  ok popular-by-category; else bad popular-by-category "$CODE ${BODY:0:300}"; fi
+req GET '/v1/latest?n=3&offset=1'
+if [ "$CODE" = 200 ] && [ "$(json_get 'len(d["items"]) == 3 and d["items"][0]["score"] >= d["items"][1]["score"] >= d["items"][2]["score"]' <<<"$BODY")" = True ]; then
+  ok latest-newest-first; else bad latest-newest-first "$CODE ${BODY:0:300}"; fi
+req GET '/v1/latest?n=0'; expect latest-bad-n 400 bad_parameter
 req GET /openapi.json
 if [ "$CODE" = 200 ] && [ "$(json_get 'sorted(p for p in d["paths"] if p.startswith("/v1/"))[0]' <<<"$BODY")" = "/v1/events" ]; then
   ok openapi; else bad openapi "$CODE ${BODY:0:200}"; fi
@@ -211,6 +218,31 @@ if curl -sN --max-time 2 "http://127.0.0.1:$PORT/v1/stream/users/u0?api_key=r1" 
   ok auth-stream-key-in-url; else bad auth-stream-key-in-url "no state with ?api_key"; fi
 req GET '/v1/users?q=u' "" ; expect auth-users-needs-key 401 unauthorized
 if grep -qE 'r1|w1|a1' "$TMP/auth.err"; then bad keys-not-logged "a key appears in the log: $(grep -m1 -E 'r1|w1|a1' "$TMP/auth.err")"; else ok keys-not-logged; fi
+
+# A small in-memory event window changes nothing the engine answers, live or after a restart (the replay trims
+# as it goes), and duplicates within the window are still recognised.
+printf '[memory]\nevents = 1000\n' > "$TMP/window.toml"
+start win "$TMP/store-win" --config "$TMP/window.toml" || exit 1
+WIN_PORT=$PORT; WIN_PID=$PID
+start full "$TMP/store-full" || exit 1
+FULL_PORT=$PORT
+batch='['
+for k in $(seq 1 300); do batch="$batch{\"user\":\"w$((k % 7))\",\"item\":\"i-hiking-tours-$((k % 29))\",\"action\":\"view\",\"ts\":$((1790000000 + k))},"; done
+batch="${batch%,}]"
+for p in $WIN_PORT $FULL_PORT; do PORT=$p; req POST /v1/events "$batch"; done
+PORT=$WIN_PORT; req POST /v1/events "$batch"; expect window-duplicates-recognised 200 '"duplicates":300'
+recs() { local out=""; for u in w1 w3 u5 u9; do req GET "/v1/recommend/$u?n=5&explain=false&now=1790001000"; out="$out $(json_get '[x["id"] for x in d["items"]]' <<<"$BODY")"; done; echo "$out"; }
+PORT=$FULL_PORT; want=$(recs)
+PORT=$WIN_PORT; got=$(recs)
+req GET /v1/stats
+if [ "$got" = "$want" ] && [ "$(json_get 'd["events_in_memory"] <= 1250 and d["events"] > 10000' <<<"$BODY")" = True ]; then
+  ok window-same-answers; else bad window-same-answers "$(json_get '(d["events"], d["events_in_memory"])' <<<"$BODY"): $got vs $want"; fi
+kill "$WIN_PID"; wait "$WIN_PID" 2>/dev/null
+start win2 "$TMP/store-win" --config "$TMP/window.toml" || exit 1
+got=$(recs)
+req GET /v1/stats
+if [ "$got" = "$want" ] && [ "$(json_get 'd["events_in_memory"] <= 1250' <<<"$BODY")" = True ]; then
+  ok window-restart-same-answers; else bad window-restart-same-answers "$(json_get 'd["events_in_memory"]' <<<"$BODY"): $got vs $want"; fi
 
 echo "serve: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -18,6 +18,7 @@ ModelSource::ModelSource(const Dataset& ds, const InterestStore& interests, std:
   const SeqWeights& w = inf_.weights();
   side_ = !w.act.empty();
   for (size_t k = 1; k < ds.events.size() && !actions_; ++k) actions_ = ds.events[k].action != ds.events[0].action;
+  if (!ds.events.empty()) first_action_ = ds.events[0].action;
   if (w.num_items >= ann_min_items) {
     ann_ = MakeHnswIndex();
     ann_->Build(w.table.data() + w.dim, w.num_items, w.dim);  // rows 1..N (row 0 is padding)
@@ -119,6 +120,10 @@ void ModelSource::Insert(Entry&& en) const {
 }
 
 void ModelSource::Observe(const Event& e, const UserState& before) {
+  if (!actions_) {
+    if (first_action_ < 0) first_action_ = e.action;
+    else actions_ = e.action != first_action_;
+  }
   uint32_t token;
   if (e.item.valid()) {
     if (ds_.actions.EffectiveWeight(e.action, e.value, e.has_value) <= 0) return;

@@ -239,17 +239,39 @@ Status Service::Rebuild() {
   iopt->dedup = true;
   auto report = std::make_unique<ImportReport>();
   auto cleaner = std::make_unique<EventCleaner>(*ds, *iopt, *report);
+  // The log is replayed in chunks, as the live path ingests batches: each chunk is cleaned, then (after one
+  // catalogue refresh when its events named new items) applied to the engine; the in-memory window applies as
+  // the replay goes, so a restart needs no more memory than the running server.
   Status bad = Status::Ok();
+  std::unique_ptr<Engine> engine;
+  size_t applied = 0, items_known = 0;
+  auto apply = [&] {
+    if (!engine) {
+      engine = std::make_unique<Engine>(*ds, opt_.engine);  // every stored item is loaded before the events
+      items_known = ds->num_items();
+    }
+    if (ds->num_items() != items_known) {
+      engine->OnCatalogChanged();
+      items_known = ds->num_items();
+    }
+    for (; applied < ds->events.size(); ++applied) engine->Ingest(ds->events[applied]);
+    const size_t keep = opt_.memory_events;
+    if (keep > 0 && ds->events.size() >= keep + keep / 4) {
+      ds->DropOldEvents(keep);
+      cleaner->ForgetDropped();
+      applied = ds->events.size();
+    }
+  };
   auto next = store_->Load([&](Item&& it) { ds->catalog.Upsert(std::move(it)); },
                            [&](uint64_t seq, RawEvent&& e) {
                              Status s = cleaner->Add(e, "store", seq);
                              if (!s.ok() && bad.ok()) bad = s;
+                             if (ds->events.size() - applied >= 10000) apply();
                            });
   if (!next.ok()) return next.status();
   if (!bad.ok()) return Status::IoError("store replay rejected a stored event: " + bad.ToString());
   report->issues.clear();
-  auto engine = std::make_unique<Engine>(*ds, opt_.engine);
-  for (const Event& e : ds->events) engine->Ingest(e);
+  apply();
   ds_ = std::move(ds);
   import_opt_ = std::move(iopt);
   report_ = std::move(report);

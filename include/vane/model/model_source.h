@@ -73,7 +73,9 @@ class ModelSource final : public CandidateSource {
   std::unique_ptr<VectorIndex> ann_;
   std::shared_ptr<const text::SubwordTokenizer> tokenizer_;
   bool side_ = false;     // the model reads actions and gaps
-  bool actions_ = false;  // the data has more than one action (else the action slot stays unknown, as in training)
+  bool actions_ = false;  // the data has more than one action (else the action slot stays unknown, as in training);
+                          // also learnt from observed events (a replay builds the source before any event)
+  int first_action_ = -1;
   mutable std::mutex mu_;
   mutable std::list<Entry> lru_;  // most recent first
   mutable std::unordered_map<uint32_t, std::list<Entry>::iterator> index_;
