@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <atomic>
+#include <thread>
 
 #include "test_util.h"
 #include "vane/recommend/engine.h"
@@ -126,6 +128,61 @@ TEST(ModelSource, ServingCacheFollowsEveryEventAndMatchesTheFullPass) {
   compare();                              // rebuilt from history, the new event included
   EXPECT_EQ(src->cached_users(), 2u);
   EXPECT_EQ(src->cached_vectors(), 1u);  // the State it displaced left its vector
+}
+
+TEST(ModelSource, ConcurrentRequestsGiveTheSequentialAnswers) {
+  // Requests of many users at once (the server's worker threads) share the caches: states built, evicted to
+  // vectors and rebuilt concurrently must give exactly what one thread gets.
+  Dataset ds = testing::TwoTopicDataset();
+  SeqSplit split;
+  for (int u = 0; u < 30; ++u) {
+    split.train.push_back({static_cast<uint32_t>(u % 12), static_cast<uint32_t>((u + 1) % 12), static_cast<uint32_t>((u + 3) % 12)});
+    split.val_target.push_back(UINT32_MAX);
+    split.test_target.push_back(UINT32_MAX);
+  }
+  SeqModelConfig c;
+  c.dim = 16;
+  c.layers = 1;
+  c.max_len = 8;
+  c.epochs = 1;
+  c.threads = 1;
+  auto m = SeqModel::Train(split, ds.num_items(), c, nullptr, false);
+  ASSERT_TRUE(m.ok());
+  auto model = std::make_shared<const SeqModel>(std::move(m.value()));
+  EngineConfig cfg;
+  cfg.model_source = [&](const Dataset& d, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+    return std::make_unique<ModelSource>(d, st, model, /*max_states=*/3, 50000, nullptr, /*max_vectors=*/4);
+  };
+  Engine engine(ds, cfg);
+  const char* items[] = {"r0", "r1", "r2", "r3", "h0", "h1", "h2", "h3"};
+  std::vector<UserIdx> users;
+  Timestamp t = 1000;
+  for (int u = 0; u < 12; ++u) {
+    for (int k = 0; k < 3 + u % 4; ++k)
+      engine.Ingest(testing::Ev(ds, "c" + std::to_string(u), items[(u + 2 * k) % 8], "view", t += 10));
+    users.push_back(UserIdx(*ds.users.Find("c" + std::to_string(u))));
+  }
+  auto scores = [&](UserIdx u) {
+    const ScoreBuffer& b = engine.ScoreSource(kSrcModel, u, t, 1000);
+    std::vector<float> out(ds.num_items());
+    for (uint32_t i = 0; i < ds.num_items(); ++i) out[i] = b.Score(ItemIdx(i));
+    return out;
+  };
+  std::vector<std::vector<float>> want;
+  for (UserIdx u : users) want.push_back(scores(u));
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < 4; ++th)
+    threads.emplace_back([&, th] {
+      for (int r = 0; r < 300; ++r) {
+        size_t k = static_cast<size_t>((r * 7 + th * 5) % static_cast<int>(users.size()));
+        auto got = scores(users[k]);
+        for (size_t i = 0; i < got.size(); ++i)
+          if (std::fabs(got[i] - want[k][i]) > 1e-5f) ++mismatches;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 }  // namespace
