@@ -59,6 +59,29 @@ RawEvent Ev(std::string user, std::string item, std::string action, Timestamp ts
 
 // EventCleaner ------------------------------------------------------------------------------------------------
 
+TEST(ActionRegistryTest, JsonRoundTripOfEveryPresetAndNamedErrors) {
+  for (const auto& name : ActionRegistry::PresetNames()) {
+    ActionRegistry a = ActionRegistry::Preset(name).value();
+    auto b = ActionRegistry::FromJson(a.ToJson());
+    ASSERT_TRUE(b.ok()) << name << ": " << b.status().ToString();
+    ASSERT_EQ(b->size(), a.size()) << name;
+    for (ActionId i = 0; i < a.size(); ++i) {
+      const ActionSpec &x = a.spec(i), &y = b->spec(i);
+      EXPECT_EQ(x.name, y.name);
+      EXPECT_EQ(x.weight, y.weight);
+      EXPECT_EQ(x.consumes, y.consumes);
+      EXPECT_EQ(x.is_search, y.is_search);
+      EXPECT_EQ(x.value_kind, y.value_kind);
+      EXPECT_EQ(x.aliases, y.aliases);
+      for (float v : {0.0f, 2.0f, 4.5f, 120.0f}) EXPECT_EQ(a.EffectiveWeight(i, v, true), b->EffectiveWeight(i, v, true));
+    }
+    EXPECT_EQ(a.search_action(), b->search_action()) << name;
+  }
+  auto bad = ActionRegistry::FromJson(R"({"actions":[{"name":"view","weight":1},{"name":"x","weight":"heavy"}]})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("actions[1].weight"), std::string::npos) << bad.status().ToString();
+}
+
 TEST(EventCleanerTest, AcceptsAndInterns) {
   Dataset ds = Ecommerce();
   ImportReport r;

@@ -244,5 +244,14 @@ req GET /v1/stats
 if [ "$got" = "$want" ] && [ "$(json_get 'd["events_in_memory"] <= 1250' <<<"$BODY")" = True ]; then
   ok window-restart-same-answers; else bad window-restart-same-answers "$(json_get 'd["events_in_memory"]' <<<"$BODY"): $got vs $want"; fi
 
+# The store keeps the action registry its events were accepted under: a restart with other seed data replays them.
+FIX="$(cd "$(dirname "$0")" && pwd)/fixtures/formats/pairs/plain.txt"
+start pairs "$TMP/store-pairs" --format pairs --input "$FIX" || exit 1
+req POST /v1/events '[{"user":"p1","item":"a","action":"interact"}]'; expect pairs-ingest 200 '"accepted":1'
+kill "$PID"; wait "$PID" 2>/dev/null
+start pairs2 "$TMP/store-pairs" || exit 1
+req GET /v1/users/p1; expect registry-survives-other-seed 200 '"events":1'
+kill "$PID"; wait "$PID" 2>/dev/null
+
 echo "serve: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -148,6 +148,19 @@ Result<ActionRegistry> ActionRegistry::FromJson(std::string_view json_text) {
   return r;
 }
 
+std::string ActionRegistry::ToJson() const {
+  nlohmann::json actions = nlohmann::json::array();
+  for (const ActionSpec& s : specs_) {
+    const char* kind = s.value_kind == ValueKind::kDwell ? "dwell" : s.value_kind == ValueKind::kRating ? "rating"
+                     : s.value_kind == ValueKind::kQuantity ? "quantity" : "none";
+    nlohmann::json a = {{"name", s.name}, {"weight", s.weight}, {"consumes", s.consumes}, {"search", s.is_search},
+                        {"value", kind}, {"aliases", s.aliases}};
+    if (s.value_kind != ValueKind::kNone) a["value_max"] = s.value_max;
+    actions.push_back(std::move(a));
+  }
+  return nlohmann::json{{"actions", std::move(actions)}}.dump();
+}
+
 ActionId ActionRegistry::Add(ActionSpec spec) {
   for (size_t i = 0; i < specs_.size(); ++i) {
     if (IEquals(specs_[i].name, spec.name)) {

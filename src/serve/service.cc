@@ -166,8 +166,16 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   if (!store.ok()) return store.status();
   std::unique_ptr<Service> svc(new Service(opt));
   svc->store_ = std::move(store.value());
-  if (seed) svc->actions_ = seed->actions;
-  else svc->actions_ = ActionRegistry::Preset(opt.action_preset).value();
+  // The action registry the stored events were accepted under is part of the store: a restart with other seed
+  // data (or none) replays them under the same one. A store without it (older, or new) takes the seed's.
+  if (auto stored = svc->store_->GetMeta("actions")) {
+    auto r = ActionRegistry::FromJson(*stored);
+    if (!r.ok()) return Status::IoError("store: the stored action registry is unreadable: " + r.status().ToString());
+    svc->actions_ = std::move(r.value());
+  } else {
+    svc->actions_ = seed ? seed->actions : ActionRegistry::Preset(opt.action_preset).value();
+    VANE_RETURN_IF_ERROR(svc->store_->PutMeta("actions", svc->actions_.ToJson()));
+  }
   size_t items = 0, events = 0;
   auto n = svc->store_->Load([&](Item&&) { ++items; }, [&](uint64_t, RawEvent&&) { ++events; });
   if (!n.ok()) return n.status();

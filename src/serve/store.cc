@@ -138,6 +138,19 @@ Status Store::PutUser(std::string_view id, std::string_view record) {
                    "writing a user");
 }
 
+Status Store::PutMeta(std::string_view key, std::string_view value) {
+  return FromRocks(impl_->db->Put(impl_->sync_write, impl_->cf[0], rocksdb::Slice(key.data(), key.size()),
+                                  rocksdb::Slice(value.data(), value.size())),
+                   "writing store settings");
+}
+
+std::optional<std::string> Store::GetMeta(std::string_view key) const {
+  std::string v;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[0], rocksdb::Slice(key.data(), key.size()), &v);
+  if (!s.ok()) return std::nullopt;
+  return v;
+}
+
 std::optional<std::string> Store::GetUser(std::string_view id) const {
   std::string v;
   auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->users(), rocksdb::Slice(id.data(), id.size()), &v);

@@ -46,6 +46,8 @@ class ActionRegistry {
   // Reads {"actions":[{"name":..,"weight":..,"consumes":..,"search":..,"value":"dwell|rating|quantity|none",
   // "value_max":..,"aliases":[..]}]}. Errors name the entry index and field.
   static Result<ActionRegistry> FromJson(std::string_view json_text);
+  // The same format (FromJson(ToJson()) gives an equal registry; its preset name becomes "custom").
+  std::string ToJson() const;
 
   // Adds or replaces (by name) an action. REQUIRES: size() < kMaxActions.
   ActionId Add(ActionSpec spec);

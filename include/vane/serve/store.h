@@ -36,6 +36,10 @@ class Store {
   Status DeleteItem(std::string_view id);
   Status PutUser(std::string_view id, std::string_view record);
   std::optional<std::string> GetUser(std::string_view id) const;
+  // Store-wide settings (the default column family), e.g. the action registry the stored events were checked
+  // against. GetMeta: nullopt when absent.
+  Status PutMeta(std::string_view key, std::string_view value);
+  std::optional<std::string> GetMeta(std::string_view key) const;
   // Removes every event of `user` and its record; returns how many events.
   Result<uint64_t> DeleteUser(std::string_view user);
 
