@@ -13,6 +13,26 @@
 namespace vane {
 namespace {
 
+// A one-layer model of width 16 trained on 30 users' three-item sequences (u, u+1, u+third_step mod 12): enough
+// for the serving-path tests, which compare paths with each other, not with a target. Null when training failed.
+std::shared_ptr<const SeqModel> TinyModel(const Dataset& ds, uint32_t third_step, int epochs) {
+  SeqSplit split;
+  for (uint32_t u = 0; u < 30; ++u) {
+    split.train.push_back({u % 12, (u + 1) % 12, (u + third_step) % 12});
+    split.val_target.push_back(UINT32_MAX);
+    split.test_target.push_back(UINT32_MAX);
+  }
+  SeqModelConfig c;
+  c.dim = 16;
+  c.layers = 1;
+  c.max_len = 8;
+  c.epochs = epochs;
+  c.threads = 1;
+  auto m = SeqModel::Train(split, ds.num_items(), c, nullptr, false);
+  if (!m.ok()) return nullptr;
+  return std::make_shared<const SeqModel>(std::move(m.value()));
+}
+
 TEST(ModelSource, ScoresAreTheModelsSoftmaxOverTheUsersHistory) {
   Dataset ds = testing::TwoTopicDataset();
   // Train a tiny model on chains r0 -> r1 -> r2 -> ... of varied lengths over the dataset's items.
@@ -134,21 +154,8 @@ TEST(ModelSource, ConcurrentRequestsGiveTheSequentialAnswers) {
   // Requests of many users at once (the server's worker threads) share the caches: states built, evicted to
   // vectors and rebuilt concurrently must give exactly what one thread gets.
   Dataset ds = testing::TwoTopicDataset();
-  SeqSplit split;
-  for (int u = 0; u < 30; ++u) {
-    split.train.push_back({static_cast<uint32_t>(u % 12), static_cast<uint32_t>((u + 1) % 12), static_cast<uint32_t>((u + 3) % 12)});
-    split.val_target.push_back(UINT32_MAX);
-    split.test_target.push_back(UINT32_MAX);
-  }
-  SeqModelConfig c;
-  c.dim = 16;
-  c.layers = 1;
-  c.max_len = 8;
-  c.epochs = 1;
-  c.threads = 1;
-  auto m = SeqModel::Train(split, ds.num_items(), c, nullptr, false);
-  ASSERT_TRUE(m.ok());
-  auto model = std::make_shared<const SeqModel>(std::move(m.value()));
+  auto model = TinyModel(ds, /*third_step=*/3, /*epochs=*/1);
+  ASSERT_TRUE(model);
   EngineConfig cfg;
   cfg.model_source = [&](const Dataset& d, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
     return std::make_unique<ModelSource>(d, st, model, /*max_states=*/3, 50000, nullptr, /*max_vectors=*/4);
@@ -193,21 +200,8 @@ namespace {
 
 TEST(ModelSource, HnswServingFindsTheSameTopItemsOnASmallCatalogue) {
   Dataset ds = testing::TwoTopicDataset();
-  SeqSplit split;
-  for (int u = 0; u < 30; ++u) {
-    split.train.push_back({static_cast<uint32_t>(u % 12), static_cast<uint32_t>((u + 1) % 12), static_cast<uint32_t>((u + 2) % 12)});
-    split.val_target.push_back(UINT32_MAX);
-    split.test_target.push_back(UINT32_MAX);
-  }
-  SeqModelConfig c;
-  c.dim = 16;
-  c.layers = 1;
-  c.max_len = 8;
-  c.epochs = 2;
-  c.threads = 1;
-  auto m = SeqModel::Train(split, ds.num_items(), c, nullptr, false);
-  ASSERT_TRUE(m.ok());
-  auto model = std::make_shared<const SeqModel>(std::move(m.value()));
+  auto model = TinyModel(ds, /*third_step=*/2, /*epochs=*/2);
+  ASSERT_TRUE(model);
   Engine engine(ds);
   engine.Ingest(testing::Ev(ds, "a", "r0", "view", 1000));
   engine.Ingest(testing::Ev(ds, "a", "h2", "view", 1010));
