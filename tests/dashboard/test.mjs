@@ -130,6 +130,11 @@ try {
       `nodes: ${after.nodes.join(', ') || 'none'}`);
     check('(c) the recommendations changed after the search', after.recs.join() !== before.recs.join(), `still: ${after.recs.join(', ')}`);
     check('the search is listed in #recent', after.recent.includes(QUERY), 'not in the recent events');
+    // Acting on a recommended item is a click for the strategy that listed it (the page reports impressions too).
+    await step('"like" on the first recommendation is sent', async () => {
+      await page.click('#recs li[data-item-id] button[data-action="like"]');
+      await page.waitForFunction(() => document.querySelector('#play-status').textContent.startsWith('Sent like'));
+    });
   }
   await page.screenshot({ path: path.join(artifacts, 'dashboard.png') });
 
@@ -144,6 +149,14 @@ try {
     await page.waitForSelector('#routes-table tbody tr');
     await page.waitForSelector('#p50-chart canvas'); // drawn from the second poll on (2 s)
   });
+  if (listed) {
+    await step('online feedback: impressions and the click are counted per strategy', async () => {
+      await page.waitForFunction(() => [...document.querySelectorAll('#by-strategy tbody tr')].some((tr) => {
+        const cells = [...tr.querySelectorAll('td')].map((td) => Number(td.textContent.replace(/[^0-9.]/g, '')));
+        return cells.length >= 2 && cells[0] > 0 && cells[1] >= 1;
+      }), null, { timeout: 6000 });
+    });
+  }
 
   // Phone width: one column, no horizontal scroll on any tab.
   await page.setViewportSize({ width: 375, height: 800 });

@@ -14,6 +14,10 @@ let graph;
 let chart;
 let series; // History of the short-term weights of the interests
 let shown; // JSON of what is on screen per part, to skip re-rendering (and re-announcing) unchanged parts
+let impressed; // "strategy|item" already reported as shown to this user (one impression each per page visit)
+let shownUnder = new Map(); // item id -> the strategy it is listed under now (for click/conversion feedback)
+// Acting on a recommended item is online feedback for the strategy that listed it (docs/http_api.md, /v1/feedback).
+const FEEDBACK = { view: 'click', like: 'click', cart: 'conversion', purchase: 'conversion' };
 
 export function initLive() {
   graph = new InterestGraph($('#graph'));
@@ -29,7 +33,11 @@ export function initLive() {
       const button = e.target.closest('button[data-action]');
       if (!button) return;
       const li = button.closest('li');
-      sendEvent({ action: button.dataset.action, item: li.dataset.itemId }, li.dataset.title);
+      const action = button.dataset.action;
+      const strategy = shownUnder.get(li.dataset.itemId); // now: the event itself may bring a new list
+      sendEvent({ action, item: li.dataset.itemId }, li.dataset.title).then((ok) => {
+        if (ok && list.id === 'recs' && strategy && FEEDBACK[action]) feedback(li.dataset.itemId, FEEDBACK[action], strategy);
+      });
     });
   }
   reset();
@@ -171,6 +179,8 @@ function showError(message) {
 function reset() {
   series = new History(HISTORY);
   shown = {};
+  impressed = new Set();
+  shownUnder = new Map();
   graph.update({ nodes: [], edges: [] });
   chart.set([], [[]]);
   for (const id of ['#recs', '#recent', '#strategy']) $(id).replaceChildren();
@@ -194,7 +204,17 @@ function render(state) {
     $('#strategy').replaceChildren(
       h('strong', {}, rec.strategy || '–'), ' — ', rec.strategy_reason || '',
       h('span', { class: 'meta' }, ` (model ${rec.model_version || 'none'}${rec.variant ? `, variant ${rec.variant}` : ''})`)));
-  changed('recs', rec.items, () => keepFocus($('#recs'), () => $('#recs').replaceChildren(...(rec.items || []).map(recItem))));
+  changed('recs', rec.items, () => {
+    keepFocus($('#recs'), () => $('#recs').replaceChildren(...(rec.items || []).map(recItem)));
+    shownUnder = new Map((rec.items || []).map((it) => [it.id, rec.strategy]));
+    for (const it of rec.items || []) {
+      const k = `${rec.strategy}|${it.id}`;
+      if (!impressed.has(k)) {
+        impressed.add(k);
+        feedback(it.id, 'impression', rec.strategy);
+      }
+    }
+  });
   changed('recent', state.events, () => keepFocus($('#recent'), () => $('#recent').replaceChildren(...(state.events || []).map(recentItem))));
 }
 
@@ -250,6 +270,20 @@ function appendSeries(nodes) {
   // The strongest interests now, in a stable (alphabetical) order so colours stay put while the set does.
   const top = [...now].filter(([, s]) => s != null).sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([n]) => n).sort();
   chart.set(top.map((name) => ({ label: name })), series.data(top));
+}
+
+/** Reports what the page showed and what was done with it (online CTR and conversion per strategy). Best effort:
+ * a refused report (e.g. a read-only key) is shown once in the status line and does not stop the page. */
+async function feedback(item, type, strategy) {
+  try {
+    await api('/v1/feedback', { method: 'POST', body: { user, item, type, strategy } });
+  } catch (e) {
+    const status = $('#play-status');
+    if (!status.textContent.startsWith('Feedback')) {
+      status.className = 'play-status error';
+      status.textContent = `Feedback not recorded: ${e.message}`;
+    }
+  }
 }
 
 /** Posts one event of the selected user; answers whether it was accepted. */
