@@ -93,6 +93,23 @@ Status Load(const DataFlags& f, Dataset& ds, gen::Generated* gen_out = nullptr) 
 }
 
 // Installs a trained sequence model (a `vane train` directory) as the blend's model source.
+// The subword tokenizer saved beside a model (`dir`/subword.model): it embeds searches of queries the model has not
+// seen. Null when the model has none.
+Result<std::shared_ptr<const text::SubwordTokenizer>> LoadModelTokenizer(const std::string& dir) {
+  if (!std::filesystem::exists(dir + "/subword.model")) return std::shared_ptr<const text::SubwordTokenizer>();
+  auto t = text::SubwordTokenizer::Load(dir + "/subword.model");
+  if (!t.ok()) return t.status();
+  return std::make_shared<const text::SubwordTokenizer>(std::move(t.value()));
+}
+
+// The blend's model slot for a trained model, with the two serving caches bounded (model/model_source.h).
+SourceFactory ModelSourceFactory(std::shared_ptr<const SeqModel> model, std::shared_ptr<const text::SubwordTokenizer> tok,
+                                 size_t cache_users, size_t cache_vectors) {
+  return [model, tok, cache_users, cache_vectors](const Dataset& ds, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+    return std::make_unique<ModelSource>(ds, st, model, cache_users, 50000, tok, cache_vectors);
+  };
+}
+
 // `exact`: the model must have been trained on exactly this catalogue (offline use). The service passes false: its
 // live catalogue only grows (items are interned in arrival order), and items newer than the model are skipped.
 // The model at `dir` joins the blend; the subword tokenizer saved beside it (if any) embeds searches of queries the
@@ -105,17 +122,10 @@ Status UseModel(const std::string& dir, const Dataset& ds, EngineConfig& cfg, si
   if (exact && m->num_items() != ds.num_items())
     return Status::InvalidArgument(fmt::format("{}: the model was trained on {} items, this data has {}", dir,
                                                m->num_items(), ds.num_items()));
-  std::shared_ptr<const text::SubwordTokenizer> tok;
-  if (std::filesystem::exists(dir + "/subword.model")) {
-    auto t = text::SubwordTokenizer::Load(dir + "/subword.model");
-    if (!t.ok()) return t.status();
-    tok = std::make_shared<const text::SubwordTokenizer>(std::move(t.value()));
-  }
-  auto shared = std::make_shared<const SeqModel>(std::move(m.value()));
-  cfg.model_source = [shared, tok, cache_users, cache_vectors](const Dataset& ds,
-                                                               const InterestStore& st) -> std::unique_ptr<CandidateSource> {
-    return std::make_unique<ModelSource>(ds, st, shared, cache_users, 50000, tok, cache_vectors);
-  };
+  auto tok = LoadModelTokenizer(dir);
+  if (!tok.ok()) return tok.status();
+  cfg.model_source = ModelSourceFactory(std::make_shared<const SeqModel>(std::move(m.value())), tok.value(), cache_users,
+                                        cache_vectors);
   return Status::Ok();
 }
 
@@ -411,12 +421,8 @@ ModelTrainer MakeTrainer(const TrainerSpec& spec, size_t cache_users, size_t cac
       VANE_RETURN_IF_ERROR(side->tokenizer->Save(dir + "/subword.model"));
       tok = std::make_shared<const text::SubwordTokenizer>(std::move(*side->tokenizer));
     }
-    auto shared = std::make_shared<const SeqModel>(std::move(m.value()));
     TrainedModel tm;
-    tm.factory = [shared, tok, cache_users, cache_vectors](const Dataset& d,
-                                                           const InterestStore& st) -> std::unique_ptr<CandidateSource> {
-      return std::make_unique<ModelSource>(d, st, shared, cache_users, 50000, tok, cache_vectors);
-    };
+    tm.factory = ModelSourceFactory(std::make_shared<const SeqModel>(std::move(m.value())), tok, cache_users, cache_vectors);
     double best = 0, best_hr = 0;
     for (const auto& e : log)
       if (e.val_ndcg10 > best) {
@@ -838,7 +844,7 @@ int main(int argc, char** argv) {
     std::optional<SeqInference> cinf;
     std::unordered_map<uint32_t, SeqInference::State> cstates;
     std::unordered_map<uint32_t, Timestamp> clast;
-    std::optional<text::SubwordTokenizer> ctok;
+    std::shared_ptr<const text::SubwordTokenizer> ctok;
     std::vector<float> dist;
     if (!cap_model.empty()) {
       auto m = SeqModel::Load(cap_model);
@@ -847,11 +853,9 @@ int main(int argc, char** argv) {
         return Fail(Status::InvalidArgument(cap_model + ": not trained on this generated data with categories"));
       cinf = SeqInference::FromModel(*m);
       // The tokenizer saved with the model embeds the searches (this data's query ids need not be the training's).
-      if (std::filesystem::exists(cap_model + "/subword.model")) {
-        auto tok = text::SubwordTokenizer::Load(cap_model + "/subword.model");
-        if (!tok.ok()) return Fail(tok.status());
-        ctok = std::move(tok.value());
-      }
+      auto tok = LoadModelTokenizer(cap_model);
+      if (!tok.ok()) return Fail(tok.status());
+      ctok = tok.value();
       const bool side = !cinf->weights().act.empty();
       // Each positive item event and each search goes into the user's incremental state with its action and the
       // time since the user's previous event; the top of the interest head is the model's answer to "what does

@@ -95,12 +95,16 @@ ModelSource::Entry ModelSource::Build(UserIdx user) const {
   return en;
 }
 
-void ModelSource::Insert(Entry&& en) const {
-  if (index_.count(en.user)) return;
-  if (auto it = vec_index_.find(en.user); it != vec_index_.end()) {
+void ModelSource::DropVector(uint32_t user) const {
+  if (auto it = vec_index_.find(user); it != vec_index_.end()) {
     vec_lru_.erase(it->second);
     vec_index_.erase(it);
   }
+}
+
+void ModelSource::Insert(Entry&& en) const {
+  if (index_.count(en.user)) return;
+  DropVector(en.user);
   if (lru_.size() >= max_states_) {
     // The evicted State leaves its hidden state behind: enough to score the user until their next event.
     Entry& old = lru_.back();
@@ -137,11 +141,7 @@ void ModelSource::Observe(const Event& e, const UserState& before) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(e.user.v);
   if (it == index_.end()) {
-    // Not active: a saved vector no longer describes the user; the State is rebuilt on their next request.
-    if (auto v = vec_index_.find(e.user.v); v != vec_index_.end()) {
-      vec_lru_.erase(v->second);
-      vec_index_.erase(v);
-    }
+    DropVector(e.user.v);  // not active: a saved vector no longer describes the user (rebuilt on their next request)
     return;
   }
   uint8_t side = 0;

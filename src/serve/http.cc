@@ -243,16 +243,20 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
   svr.Get(R"(/v1/users/([^/]+))", wrap("/v1/users/{user}", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
             Send(res, service.GetUser(req.matches[1]));
           }));
-  auto native_list = [&](bool latest) {
-    return [&, latest](const httplib::Request& req, httplib::Response& res) {
-      size_t n, offset;
-      if (!ParseSize(req, "n", 10, n, res) || !ParseSize(req, "offset", 0, offset, res)) return;
-      std::string category = req.get_param_value("category");
-      Send(res, service.ItemList(latest ? Service::ListKind::kLatest : Service::ListKind::kPopular, category, n, offset));
+  // Popular or latest items: n and offset from the query; nullopt when a parameter was bad (answered already).
+  auto item_list = [&](const httplib::Request& req, httplib::Response& res, Service::ListKind kind,
+                       const std::string& category) -> std::optional<ApiResult<json>> {
+    size_t n, offset;
+    if (!ParseSize(req, "n", 10, n, res) || !ParseSize(req, "offset", 0, offset, res)) return std::nullopt;
+    return service.ItemList(kind, category, n, offset);
+  };
+  auto native_list = [&](Service::ListKind kind) {
+    return [&, kind](const httplib::Request& req, httplib::Response& res) {
+      if (auto r = item_list(req, res, kind, req.get_param_value("category"))) Send(res, *r);
     };
   };
-  svr.Get("/v1/popular", wrap("/v1/popular", Scope::kRead, native_list(false)));
-  svr.Get("/v1/latest", wrap("/v1/latest", Scope::kRead, native_list(true)));
+  svr.Get("/v1/popular", wrap("/v1/popular", Scope::kRead, native_list(Service::ListKind::kPopular)));
+  svr.Get("/v1/latest", wrap("/v1/latest", Scope::kRead, native_list(Service::ListKind::kLatest)));
   svr.Get("/v1/users", wrap("/v1/users", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
             size_t n;
             if (!ParseSize(req, "n", 20, n, res)) return;
@@ -512,20 +516,18 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic
     SendJson(res, 200, json{{"Ready", service.ready()}, {"DataStoreConnected", service.ready()}});
   };
   // Non-personalised lists: [{"Id", "Score"}] (popularity, or the creation time as unix seconds for "latest").
-  auto gorse_list = [&](bool latest) {
-    return [&, latest](const httplib::Request& req, httplib::Response& res) {
-      size_t n, offset;
-      if (!ParseSize(req, "n", 10, n, res) || !ParseSize(req, "offset", 0, offset, res)) return;
-      std::string category = req.matches.size() > 1 ? std::string(req.matches[1]) : "";
-      auto r = service.ItemList(latest ? Service::ListKind::kLatest : Service::ListKind::kPopular, category, n, offset);
-      if (!r.ok()) return SendError(res, r.error.status, r.error.code, r.error.message);
+  auto gorse_list = [&](Service::ListKind kind) {
+    return [&, kind](const httplib::Request& req, httplib::Response& res) {
+      auto r = item_list(req, res, kind, req.matches.size() > 1 ? std::string(req.matches[1]) : "");
+      if (!r) return;
+      if (!r->ok()) return SendError(res, r->error.status, r->error.code, r->error.message);
       json out = json::array();
-      for (const auto& x : (*r.value)["items"]) out.push_back({{"Id", x["id"]}, {"Score", x["score"]}});
+      for (const auto& x : (*r->value)["items"]) out.push_back({{"Id", x["id"]}, {"Score", x["score"]}});
       SendJson(res, 200, out);
     };
   };
-  svr.Get(R"(/api/popular(?:/([^/]+))?)", wrap("/api/popular", Scope::kRead, gorse_list(false)));
-  svr.Get(R"(/api/latest(?:/([^/]+))?)", wrap("/api/latest", Scope::kRead, gorse_list(true)));
+  svr.Get(R"(/api/popular(?:/([^/]+))?)", wrap("/api/popular", Scope::kRead, gorse_list(Service::ListKind::kPopular)));
+  svr.Get(R"(/api/latest(?:/([^/]+))?)", wrap("/api/latest", Scope::kRead, gorse_list(Service::ListKind::kLatest)));
   // A user's feedback, newest first (Gorse's Feedback objects; the FeedbackType is vane's action name).
   svr.Get(R"(/api/user/([^/]+)/feedback(?:/([^/]+))?)", wrap("/api/user/{user}/feedback", Scope::kRead, [&](const httplib::Request& req, httplib::Response& res) {
             size_t n;

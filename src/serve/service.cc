@@ -15,6 +15,21 @@ namespace {
 
 using json = nlohmann::json;
 
+// The answer to a list size outside 1..1000 (n of recommendations, users, items, events); nullopt when fine.
+std::optional<ApiResult<json>> BadCount(size_t n) {
+  if (n >= 1 && n <= 1000) return std::nullopt;
+  return ApiResult<json>::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
+}
+
+// Keeps the newest `keep` events in memory once a quarter more has arrived (0: keep all); the cleaner forgets the
+// dropped ones' de-duplication entries. Returns whether anything was dropped.
+bool TrimWindow(Dataset& ds, EventCleaner& cleaner, size_t keep) {
+  if (keep == 0 || ds.events.size() < keep + keep / 4) return false;
+  ds.DropOldEvents(keep);
+  cleaner.ForgetDropped();
+  return true;
+}
+
 // The stored form of an accepted event: the cleaned values (filled timestamp, canonical action), so a replay
 // through the same cleaner reproduces the same event.
 RawEvent Stored(const Dataset& ds, const Event& e, std::string context) {
@@ -263,12 +278,7 @@ Status Service::Rebuild() {
       items_known = ds->num_items();
     }
     for (; applied < ds->events.size(); ++applied) engine->Ingest(ds->events[applied]);
-    const size_t keep = opt_.memory_events;
-    if (keep > 0 && ds->events.size() >= keep + keep / 4) {
-      ds->DropOldEvents(keep);
-      cleaner->ForgetDropped();
-      applied = ds->events.size();
-    }
+    if (TrimWindow(*ds, *cleaner, opt_.memory_events)) applied = ds->events.size();
   };
   auto next = store_->Load([&](Item&& it) { ds->catalog.Upsert(std::move(it)); },
                            [&](uint64_t seq, RawEvent&& e) {
@@ -290,15 +300,7 @@ Status Service::Rebuild() {
   stats_.recovered_events = ds_->events_base + ds_->events.size();
   user_change_.clear();
   NoteChange({});
-  TrimMemory();
   return Status::Ok();
-}
-
-void Service::TrimMemory() {
-  const size_t keep = opt_.memory_events;
-  if (keep == 0 || ds_->events.size() < keep + keep / 4) return;
-  ds_->DropOldEvents(keep);
-  cleaner_->ForgetDropped();
 }
 
 ApiResult<json> Service::IngestEvents(const json& events) {
@@ -357,7 +359,7 @@ ApiResult<json> Service::IngestEvents(const json& events) {
     touched.push_back(ds_->events[k].user.v);
   }
   if (!touched.empty()) NoteChange(touched);
-  TrimMemory();
+  TrimWindow(*ds_, *cleaner_, opt_.memory_events);
   stats_.accepted += to_store.size();
   stats_.rejected += rejected.size();
   stats_.duplicates += duplicates;
@@ -366,7 +368,7 @@ ApiResult<json> Service::IngestEvents(const json& events) {
 
 ApiResult<json> Service::Recommend(RecommendRequest req) const {
   using R = ApiResult<json>;
-  if (req.n == 0 || req.n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", req.n));
+  if (auto bad = BadCount(req.n)) return *bad;
   std::shared_lock lock(mu_);
   if (req.now == 0) req.now = Now();
   for (const auto& c : req.categories)
@@ -419,7 +421,7 @@ ApiResult<json> Service::Interests(const std::string& user) const {
 
 ApiResult<json> Service::ItemList(ListKind kind, const std::string& category, size_t n, size_t offset) const {
   using R = ApiResult<json>;
-  if (n == 0 || n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
+  if (auto bad = BadCount(n)) return *bad;
   std::shared_lock lock(mu_);
   std::optional<uint32_t> cat;
   if (!category.empty()) {
@@ -458,7 +460,7 @@ ApiResult<json> Service::ItemList(ListKind kind, const std::string& category, si
 
 ApiResult<json> Service::ListUsers(const std::string& q, size_t n) const {
   using R = ApiResult<json>;
-  if (n == 0 || n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
+  if (auto bad = BadCount(n)) return *bad;
   std::shared_lock lock(mu_);
   std::vector<std::pair<uint32_t, uint32_t>> found;  // (last_ts, user)
   for (uint32_t u = 0; u < ds_->num_users(); ++u) {
@@ -480,7 +482,7 @@ ApiResult<json> Service::ListUsers(const std::string& q, size_t n) const {
 
 ApiResult<json> Service::UserEvents(const std::string& id, size_t n) const {
   using R = ApiResult<json>;
-  if (n == 0 || n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
+  if (auto bad = BadCount(n)) return *bad;
   auto events = store_->UserEvents(id, n);
   if (!events.ok()) return R::Fail(503, "store_unavailable", events.status().ToString());
   std::shared_lock lock(mu_);
@@ -535,7 +537,7 @@ ApiResult<json> Service::UserSnapshot(const std::string& id, size_t n) const {
 
 ApiResult<json> Service::Similar(const std::string& id, size_t n) const {
   using R = ApiResult<json>;
-  if (n == 0 || n > 1000) return R::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
+  if (auto bad = BadCount(n)) return *bad;
   std::shared_lock lock(mu_);
   auto i = ds_->catalog.Find(id);
   if (!i) return R::Fail(404, "unknown_item", "item '" + id + "' is not in the catalogue");

@@ -35,6 +35,23 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return Status::IoError(fmt::format("store: {}: {}", what, s.ToString()));
 }
 
+// A stored event (JSON) read back; a value that does not parse is corruption, named by its sequence number.
+Result<RawEvent> ParseStoredEvent(uint64_t seq, std::string_view value) {
+  json j = json::parse(value, nullptr, false);
+  RawEvent e;
+  std::string field, err;
+  if (j.is_discarded() || !RawEventFromJson(j, e, field, err))
+    return Status::IoError(fmt::format("store: event {} is corrupt ({} {})", seq, field, err));
+  return e;
+}
+
+// The value at `key` in column family `cf`; nullopt when absent or unreadable.
+std::optional<std::string> GetValue(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
+  std::string v;
+  if (!db.Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()), &v).ok()) return std::nullopt;
+  return v;
+}
+
 }  // namespace
 
 struct Store::Impl {
@@ -144,19 +161,9 @@ Status Store::PutMeta(std::string_view key, std::string_view value) {
                    "writing store settings");
 }
 
-std::optional<std::string> Store::GetMeta(std::string_view key) const {
-  std::string v;
-  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[0], rocksdb::Slice(key.data(), key.size()), &v);
-  if (!s.ok()) return std::nullopt;
-  return v;
-}
+std::optional<std::string> Store::GetMeta(std::string_view key) const { return GetValue(*impl_->db, impl_->cf[0], key); }
 
-std::optional<std::string> Store::GetUser(std::string_view id) const {
-  std::string v;
-  auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->users(), rocksdb::Slice(id.data(), id.size()), &v);
-  if (!s.ok()) return std::nullopt;
-  return v;
-}
+std::optional<std::string> Store::GetUser(std::string_view id) const { return GetValue(*impl_->db, impl_->users(), id); }
 
 Result<uint64_t> Store::DeleteUser(std::string_view user) {
   std::string prefix = std::string(user) + std::string(1, '\0');
@@ -181,7 +188,7 @@ Result<std::vector<std::pair<uint64_t, RawEvent>>> Store::UserEvents(std::string
   std::string prefix = std::string(user) + std::string(1, '\0');
   std::string end = std::string(user) + std::string(1, '\1');  // just past every key of the user
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->user_events()));
-  std::string value, field, err;
+  std::string value;
   for (it->SeekForPrev(end); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Prev()) {
     std::string_view seq_key(it->key().data() + prefix.size(), it->key().size() - prefix.size());
     rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->events(),
@@ -189,11 +196,9 @@ Result<std::vector<std::pair<uint64_t, RawEvent>>> Store::UserEvents(std::string
     if (s.IsNotFound()) continue;
     VANE_RETURN_IF_ERROR(FromRocks(s, "reading a user's event"));
     uint64_t seq = SeqFromKey(seq_key);
-    json j = json::parse(value, nullptr, false);
-    RawEvent e;
-    if (j.is_discarded() || !RawEventFromJson(j, e, field, err))
-      return Status::IoError(fmt::format("store: event {} is corrupt ({} {})", seq, field, err));
-    out.emplace_back(seq, std::move(e));
+    auto e = ParseStoredEvent(seq, value);
+    if (!e.ok()) return e.status();
+    out.emplace_back(seq, std::move(e.value()));
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading a user's events");
   return out;
@@ -217,11 +222,9 @@ Result<uint64_t> Store::Load(const std::function<void(Item&&)>& on_item,
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->events()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     uint64_t seq = SeqFromKey(it->key().ToStringView());
-    json j = json::parse(it->value().ToStringView(), nullptr, false);
-    RawEvent e;
-    if (j.is_discarded() || !RawEventFromJson(j, e, field, err))
-      return Status::IoError(fmt::format("store: event {} is corrupt ({} {})", seq, field, err));
-    on_event(seq, std::move(e));
+    auto e = ParseStoredEvent(seq, it->value().ToStringView());
+    if (!e.ok()) return e.status();
+    on_event(seq, std::move(e.value()));
     next = seq + 1;
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading events");

@@ -61,6 +61,7 @@ class ModelSource final : public CandidateSource {
   Entry Build(UserIdx user) const;
   // Inserts a built State (a concurrent request may have inserted it first: then it is kept). Caller holds mu_.
   void Insert(Entry&& en) const;
+  void DropVector(uint32_t user) const;  // forgets the user's saved vector, if any. Caller holds mu_.
   void Append(Entry& en, uint32_t token, uint8_t side) const;
   int64_t AttendedToken(const Entry& en) const;
 

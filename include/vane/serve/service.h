@@ -163,7 +163,6 @@ class Service {
  private:
   explicit Service(ServiceOptions opt);
   Status Rebuild();  // (re)creates dataset and engine from the store; caller holds the exclusive lock
-  void TrimMemory();  // drops events beyond the in-memory window; caller holds the exclusive lock
   void NoteChange(std::span<const uint32_t> users);  // caller holds the exclusive lock; empty: every user
   Timestamp Now() const;
 
