@@ -15,6 +15,10 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kFailedPrecondition: return "failed_precondition";
     case StatusCode::kResourceExhausted: return "resource_exhausted";
     case StatusCode::kInternal: return "internal";
+    case StatusCode::kConflict: return "conflict";
+    case StatusCode::kTooLarge: return "too_large";
+    case StatusCode::kUnavailable: return "unavailable";
+    case StatusCode::kNotImplemented: return "not_implemented";
   }
   return "unknown";
 }
@@ -22,6 +26,11 @@ std::string_view StatusCodeName(StatusCode code) {
 std::string Status::ToString() const {
   if (ok()) return "ok";
   return std::string(StatusCodeName(code_)) + ": " + message_;
+}
+
+Status Status::Prefixed(std::string_view prefix) const {
+  if (ok()) return *this;
+  return Status(code_, reason_, std::string(prefix) + message_);
 }
 
 void CheckFailed(const char* file, int line, const char* expr, std::string_view why) {

@@ -3,6 +3,14 @@
 // Every fallible call in vane returns a Status (or a Result<T> holding either a value or a non-OK Status).
 // Bugs are not Statuses: they abort through VANE_CHECK with file:line and a reason. No exception crosses a
 // module boundary. Status is cheap to copy when OK (no allocation). Thread-compatible.
+//
+// This is the one error type of the library, the store and the service. A Status carries
+//   - a code: the kind of failure, rich enough for the HTTP edge to pick a status (serve/http/errors.cc holds the
+//     one mapping: invalid 400, not found 404, conflict 409, too large 413, unavailable 503, not implemented 501,
+//     internal 500);
+//   - a reason: the stable machine-readable error code the API returns ("unknown_user", "malformed_json", ...);
+//     when none was given it is the code's name ("invalid_argument");
+//   - a message naming the record, field or value and why.
 #pragma once
 
 #include <string>
@@ -21,6 +29,10 @@ enum class StatusCode {
   kFailedPrecondition,
   kResourceExhausted,
   kInternal,
+  kConflict,        // the request clashes with the current state (e.g. a training already runs)
+  kTooLarge,        // a batch, body or value beyond a configured limit
+  kUnavailable,     // the store or the service cannot take requests now; retrying later may succeed
+  kNotImplemented,  // the feature is not configured on this instance
 };
 
 // Returns a stable lower_snake name for `code` ("invalid_argument", ...), used in JSON error bodies.
@@ -30,6 +42,8 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string reason, std::string message)
+      : code_(code), reason_(std::move(reason)), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
   static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
@@ -38,15 +52,32 @@ class [[nodiscard]] Status {
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
+  static Status TooLarge(std::string m) { return {StatusCode::kTooLarge, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+  static Status NotImplemented(std::string m) { return {StatusCode::kNotImplemented, std::move(m)}; }
+  // With a machine-readable reason: Status::NotFound("unknown_user", "user 'x' has no events").
+  static Status InvalidArgument(std::string r, std::string m) { return {StatusCode::kInvalidArgument, std::move(r), std::move(m)}; }
+  static Status NotFound(std::string r, std::string m) { return {StatusCode::kNotFound, std::move(r), std::move(m)}; }
+  static Status Internal(std::string r, std::string m) { return {StatusCode::kInternal, std::move(r), std::move(m)}; }
+  static Status Conflict(std::string r, std::string m) { return {StatusCode::kConflict, std::move(r), std::move(m)}; }
+  static Status TooLarge(std::string r, std::string m) { return {StatusCode::kTooLarge, std::move(r), std::move(m)}; }
+  static Status Unavailable(std::string r, std::string m) { return {StatusCode::kUnavailable, std::move(r), std::move(m)}; }
+  static Status NotImplemented(std::string r, std::string m) { return {StatusCode::kNotImplemented, std::move(r), std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
+  // The machine-readable reason ("unknown_user"); the code's name when none was given.
+  std::string_view reason() const { return reason_.empty() ? StatusCodeName(code_) : std::string_view(reason_); }
   const std::string& message() const { return message_; }
   // "invalid_argument: <message>", or "ok".
   std::string ToString() const;
+  // The same failure with another message prefix ("store: " + message), code and reason kept.
+  Status Prefixed(std::string_view prefix) const;
 
  private:
   StatusCode code_ = StatusCode::kOk;
+  std::string reason_;
   std::string message_;
 };
 
