@@ -30,7 +30,9 @@ std::string Status::ToString() const {
 
 Status Status::Prefixed(std::string_view prefix) const {
   if (ok()) return *this;
-  return Status(code_, reason_, std::string(prefix) + message_);
+  Status s(code_, reason_, std::string(prefix) + message_);
+  s.field_ = field_;
+  return s;
 }
 
 void CheckFailed(const char* file, int line, const char* expr, std::string_view why) {

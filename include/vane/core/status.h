@@ -72,6 +72,13 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   // "invalid_argument: <message>", or "ok".
   std::string ToString() const;
+  // The input field the failure is about ("ts", "item", "record"); empty when none. Record-level rejections
+  // (an ingestion batch's {"index", "field", "reason"}) read it instead of parsing the message.
+  const std::string& field() const { return field_; }
+  Status WithField(std::string field) && {
+    field_ = std::move(field);
+    return std::move(*this);
+  }
   // The same failure with another message prefix ("store: " + message), code and reason kept.
   Status Prefixed(std::string_view prefix) const;
 
@@ -79,6 +86,7 @@ class [[nodiscard]] Status {
   StatusCode code_ = StatusCode::kOk;
   std::string reason_;
   std::string message_;
+  std::string field_;
 };
 
 // Holds a T or a non-OK Status. REQUIRES: value() only when ok().
@@ -113,3 +121,12 @@ class [[nodiscard]] Result {
 
 #define VANE_RETURN_IF_ERROR(expr) \
   do { ::vane::Status vane_s_ = (expr); if (!vane_s_.ok()) return vane_s_; } while (0)
+
+#define VANE_STATUS_CONCAT_INNER_(a, b) a##b
+#define VANE_STATUS_CONCAT_(a, b) VANE_STATUS_CONCAT_INNER_(a, b)
+// `VANE_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from a Result's value, or returns its Status.
+#define VANE_ASSIGN_OR_RETURN(decl, expr) VANE_ASSIGN_OR_RETURN_IMPL_(VANE_STATUS_CONCAT_(vane_r_, __LINE__), decl, expr)
+#define VANE_ASSIGN_OR_RETURN_IMPL_(tmp, decl, expr) \
+  auto tmp = (expr);                                 \
+  if (!tmp.ok()) return tmp.status();                \
+  decl = std::move(tmp).value()
