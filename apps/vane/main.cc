@@ -30,7 +30,9 @@
 #include "vane/model/interest_text.h"
 #include "vane/model/model_source.h"
 #include "vane/model/seq_model.h"
+#include "vane/model/registry.h"
 #include "vane/serve/http.h"
+#include "vane/serve/json.h"
 #include "vane/serve/service.h"
 #include "vane/text/subword.h"
 #include "vane/text/word_vectors.h"
@@ -337,12 +339,10 @@ Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, H
           }
         }
       }
-      so.store_memtable_mb = t["store"]["memtable_mb"].value_or(static_cast<int64_t>(so.store_memtable_mb));
-      so.store_block_cache_mb = t["store"]["block_cache_mb"].value_or(static_cast<int64_t>(so.store_block_cache_mb));
-      so.engine.interest.history_cap =
-          t["memory"]["history_per_user"].value_or(static_cast<int64_t>(so.engine.interest.history_cap));
-      so.engine.covisit.max_edges_per_item =
-          t["memory"]["edges_per_item"].value_or(static_cast<int64_t>(so.engine.covisit.max_edges_per_item));
+      so.store.memtable_mb = t["store"]["memtable_mb"].value_or(static_cast<int64_t>(so.store.memtable_mb));
+      so.store.block_cache_mb = t["store"]["block_cache_mb"].value_or(static_cast<int64_t>(so.store.block_cache_mb));
+      so.history_per_user = t["memory"]["history_per_user"].value_or(static_cast<int64_t>(so.history_per_user));
+      so.edges_per_item = t["memory"]["edges_per_item"].value_or(static_cast<int64_t>(so.edges_per_item));
       if (auto* vars = t["variants"].as_array())
         for (auto& v : *vars) {
           auto* vt = v.as_table();
@@ -446,8 +446,6 @@ int RunServe(const DataFlags& sd, const std::string& config, std::string model, 
   // per core it stayed flat (BENCHMARKS.md §5). MALLOC_ARENA_MAX in the environment still decides when set.
   if (!std::getenv("MALLOC_ARENA_MAX"))
     mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
-  so.engine.interest.history_cap = 1000;  // a server's per-user history lists stay bounded ([memory] history_per_user)
-  so.engine.covisit.max_edges_per_item = 500;  // and each item's co-visitation edges ([memory] edges_per_item)
   if (Status c = ApplyConfig(config, cmd, so, ho, model, spec); !c.ok()) return Fail(c);
   if (!cmd->count("--models-dir")) {
     auto parent = std::filesystem::path(so.store_dir).parent_path();
@@ -457,11 +455,9 @@ int RunServe(const DataFlags& sd, const std::string& config, std::string model, 
   std::string model_version = model;
   if (model.empty()) {
     // The version a background training swapped in last time.
-    std::ifstream cur(so.models_dir + "/current");
-    std::string v;
-    if (cur >> v && std::filesystem::exists(so.models_dir + "/" + v + "/model.json")) {
-      model = so.models_dir + "/" + v;
-      model_version = v;
+    if (auto v = ModelRegistry::ReadCurrent(so.models_dir)) {
+      model = so.models_dir + "/" + *v;
+      model_version = *v;
     }
   }
   for (const auto& k : keys)

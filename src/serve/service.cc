@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <mutex>
 
 #include <fmt/format.h>
 
@@ -13,12 +10,15 @@
 namespace vane {
 namespace {
 
-using json = nlohmann::json;
+// A list size outside 1..1000 (n of recommendations, users, items, events).
+Status CheckCount(size_t n) {
+  if (n >= 1 && n <= 1000) return Status::Ok();
+  return Status::InvalidArgument("bad_parameter", fmt::format("n must be 1..1000, got {}", n));
+}
 
-// The answer to a list size outside 1..1000 (n of recommendations, users, items, events); nullopt when fine.
-std::optional<ApiResult<json>> BadCount(size_t n) {
-  if (n >= 1 && n <= 1000) return std::nullopt;
-  return ApiResult<json>::Fail(400, "bad_parameter", fmt::format("n must be 1..1000, got {}", n));
+Status UnknownUser(const std::string& id) { return Status::NotFound("unknown_user", "user '" + id + "' has no events"); }
+Status UnknownItem(const std::string& id) {
+  return Status::NotFound("unknown_item", "item '" + id + "' is not in the catalogue");
 }
 
 // Keeps the newest `keep` events in memory once a quarter more has arrived (0: keep all); the cleaner forgets the
@@ -47,207 +47,78 @@ RawEvent Stored(const Dataset& ds, const Event& e, std::string context) {
   return r;
 }
 
+Status AppendSeed(Store& store, const Dataset& seed) {
+  std::vector<Item> items;
+  for (uint32_t i = 0; i < seed.num_items(); ++i) items.push_back(seed.catalog.item(ItemIdx(i)));
+  VANE_RETURN_IF_ERROR(store.PutItems(items));
+  std::vector<RawEvent> batch;
+  uint64_t seq = 0;
+  for (const Event& e : seed.events) {
+    batch.push_back(Stored(seed, e, ""));
+    if (batch.size() == 10000) {
+      VANE_RETURN_IF_ERROR(store.AppendEvents(seq, batch));
+      seq += batch.size();
+      batch.clear();
+    }
+  }
+  return store.AppendEvents(seq, batch);
+}
+
 }  // namespace
 
-json RecsJson(const RecommendResponse& r) {
-  auto one = [](const Recommendation& x) {
-    return json{{"id", x.id},         {"type", x.type},        {"title", x.title},       {"score", x.score},
-                {"source", x.source}, {"reason", x.reason_en}, {"reason_zh", x.reason_zh}};
-  };
-  json j;
-  j["strategy"] = StrategyName(r.strategy);
-  j["strategy_reason"] = r.strategy_reason;
-  j["items"] = json::array();
-  for (const auto& x : r.items) j["items"].push_back(one(x));
-  for (const auto& [t, v] : r.slates) {
-    j["slates"][t] = json::array();
-    for (const auto& x : v) j["slates"][t].push_back(one(x));
-  }
-  return j;
+Service::Service(ServiceOptions opt)
+    : opt_(std::move(opt)), experiments_(opt_.variants), registry_(opt_.models_dir) {
+  opt_.engine.interest.history_cap = opt_.history_per_user;
+  opt_.engine.covisit.max_edges_per_item = opt_.edges_per_item;
+  if (!opt_.clock) opt_.clock = std::make_shared<SystemClock>();
 }
-
-json InterestsJson(const InterestSummary& s) {
-  auto line = [](const InterestLine& l) {
-    return json{{"category", l.name},
-                {"category_zh", l.name_zh},
-                {"now_share", l.now_share},
-                {"usual_share", l.usual_share},
-                {"like_probability", l.like_probability},
-                {"trend", TrendName(l.trend)},
-                {"evidence", l.evidence_en},
-                {"evidence_zh", l.evidence_zh}};
-  };
-  json j;
-  for (auto [name, v] : {std::pair{"now", &s.now}, {"usually", &s.usually}, {"rising", &s.rising}, {"fading", &s.fading}}) {
-    j[name] = json::array();
-    for (const auto& l : *v) j[name].push_back(line(l));
-  }
-  j["likely_next"] = json::array();
-  for (const auto& [l, p] : s.likely_next) j["likely_next"].push_back({{"category", l.name}, {"probability", p}});
-  j["keywords_now"] = s.keywords_now;
-  j["text"] = s.text_en;
-  j["text_zh"] = s.text_zh;
-  return j;
-}
-
-Service::Service(ServiceOptions opt) : opt_(std::move(opt)) {}
 
 Service::~Service() {
-  stopping_ = true;
-  {
-    std::lock_guard l(change_mu_);
-  }
-  change_cv_.notify_all();
-  if (scheduler_.joinable()) scheduler_.join();
+  scheduler_.reset();
+  notify_.Stop();
   if (train_thread_.joinable()) train_thread_.join();
 }
 
-ApiResult<json> Service::Retrain() {
-  using R = ApiResult<json>;
-  if (!opt_.trainer) return R::Fail(501, "no_trainer", "this server was started without model training");
-  if (training_.exchange(true)) return R::Fail(409, "training_in_progress", "a model is being trained already");
-  if (train_thread_.joinable()) train_thread_.join();  // the previous one has finished
-  std::string version;
-  {
-    std::lock_guard lock(models_mu_);
-    version = "v" + std::to_string(next_version_++);
-    versions_.push_back({{"version", version}, {"state", "training"}});
+Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const Dataset* seed,
+                                               std::unique_ptr<Store> store) {
+  if (!store) {
+    VANE_ASSIGN_OR_RETURN(store, OpenRocksDbStore(opt.store_dir, opt.store));
   }
-  train_thread_ = std::thread([this, version] {
-    auto t0 = std::chrono::steady_clock::now();
-    std::unique_ptr<Dataset> snapshot;
-    {
-      std::shared_lock lock(mu_);
-      snapshot = std::make_unique<Dataset>(*ds_);  // training reads the copy; serving goes on
-    }
-    std::string dir = opt_.models_dir + "/" + version;
-    auto trained = opt_.trainer(*snapshot, dir);
-    json entry = {{"version", version}, {"dir", dir}};
-    if (trained.ok()) {
-      // Build the new source under a shared lock (it reads the dataset), swap it under an exclusive one.
-      std::unique_ptr<CandidateSource> src;
-      {
-        std::shared_lock lock(mu_);
-        src = trained->factory(*ds_, engine_->interests());
-      }
-      {
-        std::unique_lock lock(mu_);
-        engine_->ReplaceModelSource(std::move(src), trained->factory);
-        opt_.engine.model_source = trained->factory;
-        opt_.model_version = version;
-        NoteChange({});  // every user's recommendations may change
-      }
-      // The serving version survives a restart (vane serve loads <models_dir>/current when given no --model).
-      std::ofstream(opt_.models_dir + "/current") << version << "\n";
-      entry["state"] = "serving";
-      entry["info"] = trained->info;
-    } else {
-      entry["state"] = "failed";
-      entry["error"] = trained.status().ToString();
-    }
-    entry["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    // The record stays beside the weights, so the version list survives a restart.
-    std::error_code mk;
-    std::filesystem::create_directories(dir, mk);
-    std::ofstream(dir + "/version.json") << entry.dump(2) << "\n";
-    {
-      std::lock_guard lock(models_mu_);
-      for (auto& v : versions_) {
-        if (v["version"] == version) v = entry;
-        else if (entry["state"] == "serving" && v.value("state", "") == "serving") v["state"] = "retired";
-      }
-    }
-    training_ = false;
-  });
-  return R::Ok(json{{"training", version}});
-}
-
-json Service::Models() const {
-  std::string current;
-  {
-    std::shared_lock lock(mu_);
-    current = opt_.model_version;
-  }
-  std::lock_guard lock(models_mu_);
-  return json{{"current", current}, {"training", training_.load()}, {"versions", versions_}};
-}
-
-Timestamp Service::Now() const {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const Dataset* seed) {
-  auto store = Store::Open(opt.store_dir, opt.store_memtable_mb, opt.store_block_cache_mb);
-  if (!store.ok()) return store.status();
   std::unique_ptr<Service> svc(new Service(opt));
-  svc->store_ = std::move(store.value());
-  // The action registry the stored events were accepted under is part of the store: a restart with other seed
-  // data (or none) replays them under the same one. A store without it (older, or new) takes the seed's.
-  if (auto stored = svc->store_->GetMeta("actions")) {
-    auto r = ActionRegistry::FromJson(*stored);
-    if (!r.ok()) return Status::IoError("store: the stored action registry is unreadable: " + r.status().ToString());
-    svc->actions_ = std::move(r.value());
-  } else {
-    svc->actions_ = seed ? seed->actions : ActionRegistry::Preset(opt.action_preset).value();
-    VANE_RETURN_IF_ERROR(svc->store_->PutMeta("actions", svc->actions_.ToJson()));
-  }
-  size_t items = 0, events = 0;
-  auto n = svc->store_->Load([&](Item&&) { ++items; }, [&](uint64_t, RawEvent&&) { ++events; });
-  if (!n.ok()) return n.status();
-  if (items == 0 && events == 0 && seed) {
-    // First start: the seed data becomes the store's content.
-    for (uint32_t i = 0; i < seed->num_items(); ++i)
-      VANE_RETURN_IF_ERROR(svc->store_->PutItem(seed->catalog.item(ItemIdx(i))));
-    std::vector<RawEvent> batch;
-    uint64_t seq = 0;
-    for (const Event& e : seed->events) {
-      batch.push_back(Stored(*seed, e, ""));
-      if (batch.size() == 10000) {
-        VANE_RETURN_IF_ERROR(svc->store_->AppendEvents(seq, batch));
-        seq += batch.size();
-        batch.clear();
-      }
-    }
-    VANE_RETURN_IF_ERROR(svc->store_->AppendEvents(seq, batch));
-  }
+  svc->store_ = std::move(store);
+  VANE_RETURN_IF_ERROR(svc->InitStore(seed));
   {
     std::unique_lock lock(svc->mu_);
     VANE_RETURN_IF_ERROR(svc->Rebuild());
   }
   svc->ready_ = true;
-  // Versions continue after the highest one already on disk; each one's record (figures, state) is listed again.
-  std::error_code ec;
-  std::vector<std::pair<int, json>> found;
-  for (const auto& d : std::filesystem::directory_iterator(opt.models_dir, ec)) {
-    std::string n = d.path().filename().string();
-    if (n.size() < 2 || n[0] != 'v' || !std::all_of(n.begin() + 1, n.end(), ::isdigit)) continue;
-    int num = std::stoi(n.substr(1));
-    svc->next_version_ = std::max(svc->next_version_, num + 1);
-    std::ifstream in(d.path() / "version.json");
-    json entry = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (entry.is_discarded() || !entry.is_object()) entry = {{"version", n}, {"dir", d.path().string()}, {"state", "unknown"}};
-    if (entry.value("state", "") == "serving" || entry.value("state", "") == "training")
-      entry["state"] = n == opt.model_version ? "serving" : "retired";  // training: interrupted by the stop
-    else if (n == opt.model_version)
-      entry["state"] = "serving";
-    found.emplace_back(num, std::move(entry));
-  }
-  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [num, entry] : found) svc->versions_.push_back(std::move(entry));
+  svc->registry_.Scan(opt.model_version);
   if (opt.retrain_every_s > 0 && opt.trainer) {
     Service* self = svc.get();
-    svc->scheduler_ = std::thread([self] {
-      auto last = std::chrono::steady_clock::now();
-      while (!self->stopping_) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last).count() >= self->opt_.retrain_every_s) {
-          self->Retrain();  // 409 when one still runs: skipped this time
-          last = std::chrono::steady_clock::now();
-        }
-      }
+    svc->scheduler_ = std::make_unique<PeriodicTask>(opt.retrain_every_s, [self] {
+      (void)self->Retrain();  // Conflict when one still runs: skipped this time
     });
   }
   return svc;
+}
+
+// The action registry the stored events were accepted under is part of the store: a restart with other seed data
+// (or none) replays them under the same one. A store without it (older, or new) takes the seed's. An empty store
+// is filled with the seed.
+Status Service::InitStore(const Dataset* seed) {
+  VANE_ASSIGN_OR_RETURN(auto stored, store_->GetMeta("actions"));
+  if (stored) {
+    auto r = ActionRegistry::FromJson(*stored);
+    if (!r.ok()) return Status::IoError("store: the stored action registry is unreadable: " + r.status().ToString());
+    actions_ = std::move(r.value());
+  } else {
+    actions_ = seed ? seed->actions : ActionRegistry::Preset(opt_.action_preset).value();
+    VANE_RETURN_IF_ERROR(store_->PutMeta("actions", actions_.ToJson()));
+  }
+  size_t items = 0, events = 0;
+  VANE_RETURN_IF_ERROR(store_->Load([&](Item&&) { ++items; }, [&](uint64_t, RawEvent&&) { ++events; }).status());
+  if (items == 0 && events == 0 && seed) return AppendSeed(*store_, *seed);  // first start
+  return Status::Ok();
 }
 
 Status Service::Rebuild() {
@@ -298,140 +169,143 @@ Status Service::Rebuild() {
   next_seq_ = *next;
   stats_.recovery_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   stats_.recovered_events = ds_->events_base + ds_->events.size();
-  user_change_.clear();
-  NoteChange({});
+  notify_.Reset(ds_->num_users());
   return Status::Ok();
 }
 
-ApiResult<json> Service::IngestEvents(const json& events) {
-  using R = ApiResult<json>;
-  if (!events.is_array()) return R::Fail(400, "bad_request", "expected a JSON array of events");
-  if (events.size() > opt_.max_batch)
-    return R::Fail(413, "batch_too_large",
-                   fmt::format("{} events in one request; the limit is {}", events.size(), opt_.max_batch));
-  std::unique_lock lock(mu_);
-  if (!ready_) return R::Fail(503, "not_ready", "the service is not ready (store unavailable)");
-  const size_t first_new = ds_->events.size(), items_before = ds_->num_items();
-  std::vector<RawEvent> to_store;
-  json rejected = json::array();
-  uint64_t duplicates = 0;
-  const Timestamp now = Now();
-  RawEvent raw;
-  std::string field, err;
-  for (size_t i = 0; i < events.size(); ++i) {
-    const json& j = events[i];
-    if (!j.is_object()) {
-      rejected.push_back({{"index", i}, {"field", "record"}, {"reason", "wrong type: expected a JSON object"}});
-      continue;
-    }
-    if (!RawEventFromJson(j, raw, field, err)) {
-      rejected.push_back({{"index", i}, {"field", field}, {"reason", err}});
-      continue;
-    }
-    if (!raw.has_ts) {  // the server's clock is the event time when the client sends none
-      raw.ts = now;
-      raw.has_ts = true;
-    }
-    const size_t before = ds_->events.size();
-    Status s = cleaner_->Add(raw, "request", i);
-    if (!s.ok()) {
-      if (!report_->issues.empty())
-        rejected.push_back({{"index", i}, {"field", report_->issues.back().field}, {"reason", report_->issues.back().reason}});
-      else
-        rejected.push_back({{"index", i}, {"field", "record"}, {"reason", s.message()}});
-    } else if (ds_->events.size() > before) {
-      to_store.push_back(Stored(*ds_, ds_->events.back(), raw.context));
-    } else {
-      ++duplicates;
-    }
-    report_->issues.clear();
+Status Service::StoreFailed(const Status& s) {
+  ready_ = false;
+  return Status::Unavailable("store_unavailable", s.ToString());
+}
+
+Status Service::CheckBatch(size_t n, const char* what) const {
+  if (n <= opt_.max_batch) return Status::Ok();
+  return Status::TooLarge("batch_too_large", fmt::format("{} {} in one request; the limit is {}", n, what, opt_.max_batch));
+}
+
+void Service::CleanRecord(size_t index, const Result<RawEvent>& record, Timestamp now, std::vector<RawEvent>& to_store,
+                          IngestResult& out) {
+  if (!record.ok()) {
+    out.rejected.push_back({index, record.status().field(), record.status().message()});
+    return;
   }
-  // Durable before anything is answered or applied: a failed write leaves the service not ready.
-  if (Status w = store_->AppendEvents(next_seq_, to_store); !w.ok()) {
-    ready_ = false;
-    return R::Fail(503, "store_unavailable", w.ToString());
+  RawEvent raw = record.value();
+  if (!raw.has_ts) {  // the server's clock is the event time when the client sends none
+    raw.ts = now;
+    raw.has_ts = true;
   }
-  next_seq_ += to_store.size();
+  const size_t before = ds_->events.size();
+  Status s = cleaner_->Add(raw, "request", index);
+  if (!s.ok()) {
+    if (!report_->issues.empty())
+      out.rejected.push_back({index, report_->issues.back().field, report_->issues.back().reason});
+    else
+      out.rejected.push_back({index, "record", s.message()});
+  } else if (ds_->events.size() > before) {
+    to_store.push_back(Stored(*ds_, ds_->events.back(), raw.context));
+  } else {
+    ++out.duplicates;
+  }
+  report_->issues.clear();
+}
+
+void Service::ApplyNewEvents(size_t first_new, size_t items_before) {
   if (ds_->num_items() != items_before) engine_->OnCatalogChanged();
   std::vector<uint32_t> touched;
   for (size_t k = first_new; k < ds_->events.size(); ++k) {
     engine_->Ingest(ds_->events[k]);
     touched.push_back(ds_->events[k].user.v);
   }
-  if (!touched.empty()) NoteChange(touched);
+  if (!touched.empty()) notify_.Note(touched, ds_->num_users());
   TrimWindow(*ds_, *cleaner_, opt_.memory_events);
-  stats_.accepted += to_store.size();
-  stats_.rejected += rejected.size();
-  stats_.duplicates += duplicates;
-  return R::Ok(json{{"accepted", to_store.size()}, {"duplicates", duplicates}, {"rejected", rejected}});
 }
 
-ApiResult<json> Service::Recommend(RecommendRequest req) const {
-  using R = ApiResult<json>;
-  if (auto bad = BadCount(req.n)) return *bad;
+Result<IngestResult> Service::IngestEvents(std::span<const Result<RawEvent>> records) {
+  VANE_RETURN_IF_ERROR(CheckBatch(records.size(), "events"));
+  std::unique_lock lock(mu_);
+  if (!ready_) return Status::Unavailable("not_ready", "the service is not ready (store unavailable)");
+  const size_t first_new = ds_->events.size(), items_before = ds_->num_items();
+  std::vector<RawEvent> to_store;
+  IngestResult out;
+  const Timestamp now = Now();
+  for (size_t i = 0; i < records.size(); ++i) CleanRecord(i, records[i], now, to_store, out);
+  // Durable before anything is answered or applied: a failed write leaves the service not ready.
+  if (Status w = store_->AppendEvents(next_seq_, to_store); !w.ok()) return StoreFailed(w);
+  next_seq_ += to_store.size();
+  ApplyNewEvents(first_new, items_before);
+  out.accepted = to_store.size();
+  stats_.accepted += out.accepted;
+  stats_.rejected += out.rejected.size();
+  stats_.duplicates += out.duplicates;
+  return out;
+}
+
+std::optional<uint32_t> Service::FindCategory(const std::string& name) const {
+  return ds_->catalog.category_vocab().Find(name);
+}
+
+Result<ServedRecommendation> Service::Recommend(RecommendRequest req) const {
+  VANE_RETURN_IF_ERROR(CheckCount(req.n));
   std::shared_lock lock(mu_);
   if (req.now == 0) req.now = Now();
   for (const auto& c : req.categories)
-    if (!ds_->catalog.category_vocab().Find(c))
-      return R::Fail(404, "unknown_category", "no item has category '" + c + "'");
-  const Variant* v = VariantFor(req.user);
-  if (v) {
+    if (!FindCategory(c)) return Status::NotFound("unknown_category", "no item has category '" + c + "'");
+  ServedRecommendation out;
+  if (const Variant* v = VariantFor(req.user)) {
     req.weight_scale = v->scale;
     req.diversity = v->diversity;
+    out.variant = v->name;
   }
-  RecommendResponse r = engine_->Recommend(req);
-  json j = RecsJson(r);
-  if (v) j["variant"] = v->name;
-  j["user"] = req.user;
-  j["known_user"] = ds_->users.Find(req.user).has_value();
-  j["model_version"] = opt_.model_version;
-  return R::Ok(std::move(j));
+  out.response = engine_->Recommend(req);
+  out.user = req.user;
+  out.known_user = ds_->users.Find(req.user).has_value();
+  out.model_version = opt_.model_version;
+  return out;
 }
 
-ApiResult<json> Service::Interests(const std::string& user) const {
-  using R = ApiResult<json>;
+Result<UserInterests> Service::Interests(const std::string& user) const {
   std::shared_lock lock(mu_);
   auto u = ds_->users.Find(user);
-  if (!u) return R::Fail(404, "unknown_user", "user '" + user + "' has no events");
+  if (!u) return UnknownUser(user);
   const Timestamp now = Now();
   const InterestStore& st = engine_->interests();
-  json j = InterestsJson(Describe(st, UserIdx(*u), now));
-  j["user"] = user;
+  UserInterests out;
+  out.user = user;
+  out.summary = Describe(st, UserIdx(*u), now);
   // The graph itself: category and keyword nodes with their short- and long-term weights (decayed to now), and the
   // user's transitions between categories.
   const Catalog& cat = ds_->catalog;
-  json nodes = json::array(), edges = json::array();
-  for (const auto& c : st.Categories(UserIdx(*u), now))
-    nodes.push_back({{"id", "c:" + cat.category_vocab().Name(c.id)}, {"kind", "category"},
-                     {"name", cat.category_vocab().Name(c.id)}, {"s", c.s}, {"l", c.l}});
-  for (const auto& k : st.Keywords(UserIdx(*u), now))
-    nodes.push_back({{"id", "k:" + cat.keyword_vocab().Name(k.id)}, {"kind", "keyword"},
-                     {"name", cat.keyword_vocab().Name(k.id)}, {"s", k.s}, {"l", k.l}});
+  for (const auto& c : st.Categories(UserIdx(*u), now)) {
+    const std::string& name = cat.category_vocab().Name(c.id);
+    out.nodes.push_back({"c:" + name, "category", name, c.s, c.l});
+  }
+  for (const auto& k : st.Keywords(UserIdx(*u), now)) {
+    const std::string& name = cat.keyword_vocab().Name(k.id);
+    out.nodes.push_back({"k:" + name, "keyword", name, k.s, k.l});
+  }
   if (const UserState* us = st.Find(UserIdx(*u)))
     for (int e = 0; e < us->num_edges; ++e) {
       const auto& edge = us->edges[static_cast<size_t>(e)];
       if (edge.from >= us->num_cats || edge.to >= us->num_cats) continue;
-      edges.push_back({{"from", "c:" + cat.category_vocab().Name(us->cats[edge.from].id)},
-                       {"to", "c:" + cat.category_vocab().Name(us->cats[edge.to].id)},
-                       {"count", edge.count}});
+      out.edges.push_back({"c:" + cat.category_vocab().Name(us->cats[edge.from].id),
+                           "c:" + cat.category_vocab().Name(us->cats[edge.to].id), edge.count});
     }
-  j["graph"] = {{"nodes", std::move(nodes)}, {"edges", std::move(edges)}};
-  return R::Ok(std::move(j));
+  return out;
 }
 
-ApiResult<json> Service::ItemList(ListKind kind, const std::string& category, size_t n, size_t offset) const {
-  using R = ApiResult<json>;
-  if (auto bad = BadCount(n)) return *bad;
+Result<std::vector<ScoredItem>> Service::ItemList(ListKind kind, const std::string& category, size_t n,
+                                                  size_t offset) const {
+  VANE_RETURN_IF_ERROR(CheckCount(n));
   std::shared_lock lock(mu_);
   std::optional<uint32_t> cat;
   if (!category.empty()) {
-    cat = ds_->catalog.category_vocab().Find(category);
-    if (!cat) return R::Fail(404, "unknown_category", "no item has category '" + category + "'");
+    cat = FindCategory(category);
+    if (!cat) return Status::NotFound("unknown_category", "no item has category '" + category + "'");
   }
-  json out = json::array();
+  std::vector<ScoredItem> out;
   auto add = [&](ItemIdx i, double score) {
     const Item& it = ds_->catalog.item(i);
-    out.push_back({{"id", it.id}, {"title", it.title}, {"score", score}});
+    out.push_back({it.id, it.type, it.title, score});
   };
   if (kind == ListKind::kPopular) {
     const PopularitySource& pop = engine_->popularity();
@@ -442,7 +316,7 @@ ApiResult<json> Service::ItemList(ListKind kind, const std::string& category, si
       if (!ds_->catalog.item(i).available || pop.Popularity(i) <= 0) continue;
       if (skipped++ >= offset) add(i, pop.Popularity(i));
     }
-    return R::Ok(json{{"items", std::move(out)}});
+    return out;
   }
   std::vector<std::pair<Timestamp, uint32_t>> items;  // newest first by creation time
   for (uint32_t i = 0; i < ds_->num_items(); ++i) {
@@ -455,12 +329,11 @@ ApiResult<json> Service::ItemList(ListKind kind, const std::string& category, si
   std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(k), items.end(),
                     [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
   for (size_t j = offset; j < k; ++j) add(ItemIdx(items[j].second), static_cast<double>(items[j].first));
-  return R::Ok(json{{"items", std::move(out)}});
+  return out;
 }
 
-ApiResult<json> Service::ListUsers(const std::string& q, size_t n) const {
-  using R = ApiResult<json>;
-  if (auto bad = BadCount(n)) return *bad;
+Result<std::vector<UserInfo>> Service::ListUsers(const std::string& q, size_t n) const {
+  VANE_RETURN_IF_ERROR(CheckCount(n));
   std::shared_lock lock(mu_);
   std::vector<std::pair<uint32_t, uint32_t>> found;  // (last_ts, user)
   for (uint32_t u = 0; u < ds_->num_users(); ++u) {
@@ -472,244 +345,191 @@ ApiResult<json> Service::ListUsers(const std::string& q, size_t n) const {
   size_t k = std::min(n, found.size());
   std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(k), found.end(),
                     [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
-  json users = json::array();
+  std::vector<UserInfo> users;
   for (size_t i = 0; i < k; ++i) {
     const UserState* st = engine_->interests().Find(UserIdx(found[i].second));
-    users.push_back({{"id", ds_->users.Name(found[i].second)}, {"events", st->num_events}, {"last_ts", st->last_ts}});
+    users.push_back({ds_->users.Name(found[i].second), st->num_events, st->last_ts});
   }
-  return R::Ok(json{{"users", std::move(users)}});
+  return users;
 }
 
-ApiResult<json> Service::UserEvents(const std::string& id, size_t n) const {
-  using R = ApiResult<json>;
-  if (auto bad = BadCount(n)) return *bad;
+Result<std::vector<UserEvent>> Service::UserEvents(const std::string& id, size_t n) const {
+  VANE_RETURN_IF_ERROR(CheckCount(n));
   auto events = store_->UserEvents(id, n);
-  if (!events.ok()) return R::Fail(503, "store_unavailable", events.status().ToString());
+  if (!events.ok()) return Status::Unavailable("store_unavailable", events.status().ToString());
   std::shared_lock lock(mu_);
-  if (events->empty() && !ds_->users.Find(id)) return R::Fail(404, "unknown_user", "user '" + id + "' has no events");
-  json out = json::array();
-  for (const auto& [seq, e] : *events) {
+  if (events->empty() && !ds_->users.Find(id)) return UnknownUser(id);
+  std::vector<UserEvent> out;
+  for (auto& [seq, e] : *events) {
     std::string title;
     if (!e.item.empty())
       if (auto i = ds_->catalog.Find(e.item)) title = ds_->catalog.item(*i).title;
-    out.push_back({{"seq", seq}, {"item", e.item}, {"title", title}, {"action", e.action}, {"query", e.query},
-                   {"ts", e.ts}, {"value", e.value}});
+    out.push_back({seq, std::move(e), std::move(title)});
   }
-  return R::Ok(json{{"user", id}, {"events", std::move(out)}});
-}
-
-void Service::NoteChange(std::span<const uint32_t> users) {
-  uint64_t seq = ++change_seq_;
-  if (user_change_.size() < ds_->num_users()) user_change_.resize(ds_->num_users(), seq);
-  if (users.empty()) std::fill(user_change_.begin(), user_change_.end(), seq);
-  for (uint32_t u : users) user_change_[u] = seq;
-  { std::lock_guard l(change_mu_); }  // a waiter between its check and its wait cannot miss the notification
-  change_cv_.notify_all();
+  return out;
 }
 
 uint64_t Service::UserChangeSeq(const std::string& id) const {
   std::shared_lock lock(mu_);
   auto u = ds_->users.Find(id);
-  return u && *u < user_change_.size() ? user_change_[*u] : 0;
+  return u ? notify_.UserSeq(*u) : 0;
 }
 
-uint64_t Service::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
-  std::unique_lock l(change_mu_);
-  change_cv_.wait_for(l, timeout, [&] { return change_seq_.load() != seen || stopping_.load(); });
-  return change_seq_.load();
-}
-
-ApiResult<json> Service::UserSnapshot(const std::string& id, size_t n) const {
-  using R = ApiResult<json>;
-  uint64_t version = UserChangeSeq(id);
-  auto interests = Interests(id);
-  if (!interests.ok()) return interests;
+Result<UserSnapshot> Service::Snapshot(const std::string& id, size_t n) const {
+  UserSnapshot out;
+  out.user = id;
+  out.version = UserChangeSeq(id);
+  VANE_ASSIGN_OR_RETURN(out.interests, Interests(id));
   RecommendRequest req;
   req.user = id;
   req.n = n;
-  auto recs = Recommend(req);
-  if (!recs.ok()) return recs;
-  auto events = UserEvents(id, 20);
-  if (!events.ok()) return events;
-  return R::Ok(json{{"user", id}, {"version", version}, {"interests", std::move(*interests.value)},
-                    {"recommend", std::move(*recs.value)}, {"events", std::move((*events.value)["events"])}});
+  VANE_ASSIGN_OR_RETURN(out.recommend, Recommend(req));
+  VANE_ASSIGN_OR_RETURN(out.events, UserEvents(id, 20));
+  return out;
 }
 
-ApiResult<json> Service::Similar(const std::string& id, size_t n) const {
-  using R = ApiResult<json>;
-  if (auto bad = BadCount(n)) return *bad;
+Result<std::vector<ScoredItem>> Service::Similar(const std::string& id, size_t n) const {
+  VANE_RETURN_IF_ERROR(CheckCount(n));
   std::shared_lock lock(mu_);
   auto i = ds_->catalog.Find(id);
-  if (!i) return R::Fail(404, "unknown_item", "item '" + id + "' is not in the catalogue");
+  if (!i) return UnknownItem(id);
   const Item& it = ds_->catalog.item(*i);
   std::string text = it.title;
   for (const auto& c : it.categories) text += " " + c;
-  json out = json::array();
+  std::vector<ScoredItem> out;
   for (const auto& [j, score] : engine_->content().Search(text, n + 1)) {
     if (j == *i || !ds_->catalog.item(j).available) continue;
     if (out.size() == n) break;
     const Item& x = ds_->catalog.item(j);
-    out.push_back({{"id", x.id}, {"type", x.type}, {"title", x.title}, {"score", score}});
+    out.push_back({x.id, x.type, x.title, score});
   }
-  return R::Ok(json{{"item", id}, {"similar", out}});
+  return out;
 }
 
-ApiResult<json> Service::PutItems(const json& body) {
-  using R = ApiResult<json>;
-  std::vector<Item> items;
-  std::string field, err;
-  auto parse = [&](const json& j, size_t index) -> std::optional<ApiError> {
-    Item it;
-    if (!j.is_object()) return ApiError{400, "bad_item", fmt::format("item {}: expected a JSON object", index)};
-    if (!ItemFromJson(j, it, field, err)) return ApiError{400, "bad_item", fmt::format("item {}: {}: {}", index, field, err)};
-    items.push_back(std::move(it));
-    return std::nullopt;
-  };
-  if (body.is_array()) {
-    if (body.size() > opt_.max_batch)
-      return R::Fail(413, "batch_too_large", fmt::format("{} items in one request; the limit is {}", body.size(), opt_.max_batch));
-    for (size_t k = 0; k < body.size(); ++k)
-      if (auto e = parse(body[k], k)) return R::Fail(e->status, e->code, e->message);
-  } else if (auto e = parse(body, 0)) {
-    return R::Fail(e->status, e->code, e->message);
-  }
+Result<size_t> Service::PutItems(std::vector<Item> items) {
+  VANE_RETURN_IF_ERROR(CheckBatch(items.size(), "items"));
   std::unique_lock lock(mu_);
-  for (const Item& it : items)
-    if (Status s = store_->PutItem(it); !s.ok()) {
-      ready_ = false;
-      return R::Fail(503, "store_unavailable", s.ToString());
-    }
+  if (Status s = store_->PutItems(items); !s.ok()) return StoreFailed(s);
   for (Item& it : items) ds_->catalog.Upsert(std::move(it));
   engine_->OnCatalogChanged();
-  NoteChange({});
-  return R::Ok(json{{"stored", items.size()}});
+  notify_.Note({}, ds_->num_users());
+  return items.size();
 }
 
-ApiResult<json> Service::GetItem(const std::string& id) const {
-  using R = ApiResult<json>;
+Result<Item> Service::GetItem(const std::string& id) const {
   std::shared_lock lock(mu_);
   auto i = ds_->catalog.Find(id);
-  if (!i) return R::Fail(404, "unknown_item", "item '" + id + "' is not in the catalogue");
-  return R::Ok(json::parse(Store::ItemToJson(ds_->catalog.item(*i))));
+  if (!i) return UnknownItem(id);
+  return ds_->catalog.item(*i);
 }
 
-ApiResult<json> Service::DeleteItem(const std::string& id) {
-  using R = ApiResult<json>;
+Status Service::DeleteItem(const std::string& id) {
   std::unique_lock lock(mu_);
   auto i = ds_->catalog.Find(id);
-  if (!i) return R::Fail(404, "unknown_item", "item '" + id + "' is not in the catalogue");
+  if (!i) return UnknownItem(id);
   // Past events keep naming the item, so it stays as a tombstone: unavailable, never recommended.
   Item it = ds_->catalog.item(*i);
   it.available = false;
-  if (Status s = store_->PutItem(it); !s.ok()) {
-    ready_ = false;
-    return R::Fail(503, "store_unavailable", s.ToString());
-  }
+  if (Status s = store_->PutItem(it); !s.ok()) return StoreFailed(s);
   ds_->catalog.SetAvailable(*i, false);
-  NoteChange({});
-  return R::Ok(json{{"deleted", id}});
+  notify_.Note({}, ds_->num_users());
+  return Status::Ok();
 }
 
-ApiResult<json> Service::GetUser(const std::string& id) const {
-  using R = ApiResult<json>;
+Result<UserInfo> Service::GetUser(const std::string& id) const {
   std::shared_lock lock(mu_);
   auto u = ds_->users.Find(id);
   const UserState* st = u ? engine_->interests().Find(UserIdx(*u)) : nullptr;
-  if (!st) return R::Fail(404, "unknown_user", "user '" + id + "' has no events");
-  return R::Ok(json{{"id", id}, {"events", st->num_events}, {"last_ts", st->last_ts}});
+  if (!st) return UnknownUser(id);
+  return UserInfo{id, st->num_events, st->last_ts};
 }
 
-ApiResult<json> Service::PutUserRecord(const std::string& id, const json& record) {
-  using R = ApiResult<json>;
-  if (id.empty()) return R::Fail(400, "bad_user", "user id missing");
-  if (!record.is_object()) return R::Fail(400, "bad_user", "a user record must be a JSON object");
+Status Service::PutUserRecord(const std::string& id, const std::string& record_json) {
+  if (id.empty()) return Status::InvalidArgument("bad_user", "user id missing");
   std::unique_lock lock(mu_);
-  if (Status s = store_->PutUser(id, record.dump(-1, ' ', false, json::error_handler_t::replace)); !s.ok()) {
-    ready_ = false;
-    return R::Fail(503, "store_unavailable", s.ToString());
-  }
-  return R::Ok(json{{"stored", id}});
+  if (Status s = store_->PutUser(id, record_json); !s.ok()) return StoreFailed(s);
+  return Status::Ok();
 }
 
-ApiResult<json> Service::GetUserRecord(const std::string& id) const {
-  using R = ApiResult<json>;
+Result<std::string> Service::GetUserRecord(const std::string& id) const {
   std::shared_lock lock(mu_);
-  if (auto rec = store_->GetUser(id)) {
-    json j = json::parse(*rec, nullptr, false);
-    if (!j.is_discarded()) return R::Ok(std::move(j));
-  }
-  if (ds_->users.Find(id)) return R::Ok(json::object());
-  return R::Fail(404, "unknown_user", "user '" + id + "' has no record and no events");
+  auto rec = store_->GetUser(id);
+  if (!rec.ok()) return Status::Unavailable("store_unavailable", rec.status().ToString());
+  if (*rec) return std::move(**rec);
+  if (ds_->users.Find(id)) return std::string("{}");
+  return Status::NotFound("unknown_user", "user '" + id + "' has no record and no events");
 }
 
-ApiResult<json> Service::DeleteUser(const std::string& id) {
-  using R = ApiResult<json>;
+Result<uint64_t> Service::DeleteUser(const std::string& id) {
   std::unique_lock lock(mu_);
-  if (!ds_->users.Find(id) && !store_->GetUser(id))
-    return R::Fail(404, "unknown_user", "user '" + id + "' has no events");
-  auto n = store_->DeleteUser(id);
-  if (!n.ok()) {
-    ready_ = false;
-    return R::Fail(503, "store_unavailable", n.status().ToString());
+  if (!ds_->users.Find(id)) {
+    auto rec = store_->GetUser(id);
+    if (!rec.ok()) return Status::Unavailable("store_unavailable", rec.status().ToString());
+    if (!*rec) return UnknownUser(id);
   }
+  auto n = store_->DeleteUser(id);
+  if (!n.ok()) return StoreFailed(n.status());
   // Global statistics (co-visitation, popularity) include the user's events too: replay without them.
   if (Status s = Rebuild(); !s.ok()) {
     ready_ = false;
-    return R::Fail(500, "rebuild_failed", s.ToString());
+    return Status::Internal("rebuild_failed", s.ToString());
   }
-  return R::Ok(json{{"deleted", id}, {"events", *n}});
+  return *n;
 }
 
-ApiResult<json> Service::Feedback(const json& fb) {
-  using R = ApiResult<json>;
-  if (!fb.is_object()) return R::Fail(400, "bad_request", "expected a JSON object");
-  auto str = [&](const char* k) -> std::string {
-    auto it = fb.find(k);
-    return it != fb.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  std::string type = str("type"), strategy = str("strategy");
-  if (type != "impression" && type != "click" && type != "conversion")
-    return R::Fail(400, "bad_feedback", "type must be impression, click or conversion");
-  if (strategy.empty()) strategy = "unknown";
-  std::string variant = str("variant");
-  if (variant.empty())
-    if (const Variant* v = VariantFor(str("user"))) variant = v->name;
-  std::lock_guard lock(online_mu_);
-  auto bump = [&](Online& o) { (type == "impression" ? o.impressions : type == "click" ? o.clicks : o.conversions)++; };
-  bump(online_[strategy]);
-  if (!variant.empty()) bump(online_variant_[variant]);
-  json out = {{"recorded", type}, {"strategy", strategy}};
-  if (!variant.empty()) out["variant"] = variant;
-  return R::Ok(std::move(out));
+Result<std::string> Service::Retrain() {
+  if (!opt_.trainer) return Status::NotImplemented("no_trainer", "this server was started without model training");
+  if (training_.exchange(true)) return Status::Conflict("training_in_progress", "a model is being trained already");
+  if (train_thread_.joinable()) train_thread_.join();  // the previous one has finished
+  std::string version = registry_.Reserve();
+  train_thread_ = std::thread([this, version] { TrainInBackground(version); });
+  return version;
 }
 
-const Variant* Service::VariantFor(const std::string& user) const {
-  if (opt_.variants.empty()) return nullptr;
-  double total = 0;
-  for (const auto& v : opt_.variants) total += std::max(0.0, v.share);
-  if (total <= 0) return nullptr;
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across runs and builds
-  for (unsigned char c : user) h = (h ^ c) * 1099511628211ULL;
-  double x = static_cast<double>(h % 1000000) / 1000000.0 * total;
-  for (const auto& v : opt_.variants) {
-    x -= std::max(0.0, v.share);
-    if (x < 0) return &v;
+void Service::TrainInBackground(const std::string& version) {
+  auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<Dataset> snapshot;
+  {
+    std::shared_lock lock(mu_);
+    snapshot = std::make_unique<Dataset>(*ds_);  // training reads the copy; serving goes on
   }
-  return &opt_.variants.back();
-}
-
-json Service::OnlineStats() const {
-  std::lock_guard lock(online_mu_);
-  auto render = [](const std::map<std::string, Online>& m) {
-    json j = json::object();
-    for (const auto& [s, o] : m) {
-      double imp = static_cast<double>(o.impressions);
-      j[s] = {{"impressions", o.impressions}, {"clicks", o.clicks}, {"conversions", o.conversions},
-              {"ctr", imp > 0 ? o.clicks / imp : 0.0}, {"conversion_rate", imp > 0 ? o.conversions / imp : 0.0}};
+  const std::string dir = registry_.VersionDir(version);
+  auto trained = opt_.trainer(*snapshot, dir);
+  nlohmann::json entry = {{"version", version}, {"dir", dir}};
+  if (trained.ok()) {
+    // Build the new source under a shared lock (it reads the dataset), swap it under an exclusive one.
+    std::unique_ptr<CandidateSource> src;
+    {
+      std::shared_lock lock(mu_);
+      src = trained->factory(*ds_, engine_->interests());
     }
-    return j;
-  };
-  return json{{"by_strategy", render(online_)}, {"by_variant", render(online_variant_)}};
+    {
+      std::unique_lock lock(mu_);
+      engine_->ReplaceModelSource(std::move(src), trained->factory);
+      opt_.engine.model_source = trained->factory;
+      opt_.model_version = version;
+      notify_.Note({}, ds_->num_users());  // every user's recommendations may change
+    }
+    entry["state"] = "serving";
+    entry["info"] = trained->info;
+  } else {
+    entry["state"] = "failed";
+    entry["error"] = trained.status().ToString();
+  }
+  entry["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (Status s = registry_.Finish(std::move(entry)); !s.ok()) std::fprintf(stderr, "warning: %s\n", s.ToString().c_str());
+  training_ = false;
+}
+
+ModelsInfo Service::Models() const {
+  ModelsInfo out;
+  {
+    std::shared_lock lock(mu_);
+    out.current = opt_.model_version;
+  }
+  out.training = training_.load();
+  out.versions = registry_.Versions();
+  return out;
 }
 
 Service::Stats Service::GetStats() const {

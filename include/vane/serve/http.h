@@ -34,9 +34,10 @@ struct HttpOptions {
   bool log_requests = true;
 };
 
-// Serves until `stop` becomes true (checked every 100 ms) or the process is signalled. `on_listening` is called
-// once the port is bound (with the port, useful when 0 asked for any free port).
-Status RunHttpServer(Service& service, const HttpOptions& opt, const std::atomic<bool>& stop,
+// Serves until `stop` becomes true (checked every 100 ms) or the process is signalled; sets `stop` when the server
+// ends on its own (live streams watch it). `on_listening` is called once the port is bound (with the port, useful
+// when 0 asked for any free port). Routes: src/serve/http/server.cc holds the table.
+Status RunHttpServer(Service& service, const HttpOptions& opt, std::atomic<bool>& stop,
                      const std::function<void(int port)>& on_listening = nullptr);
 
 }  // namespace vane

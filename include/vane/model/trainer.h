@@ -1,0 +1,30 @@
+// What a background training hands the service: the factory of the model's blend source and what to report of it.
+// Declared apart from the trainer itself so that the service never sees libtorch (model/pipeline.h builds one).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "vane/core/status.h"
+#include "vane/events/dataset.h"
+#include "vane/interest/user_state.h"
+#include "vane/retrieve/source.h"
+
+namespace vane {
+
+using SourceFactory = std::function<std::unique_ptr<CandidateSource>(const Dataset&, const InterestStore&)>;
+
+// A trained model: the factory of its blend source and what to report of it (epochs, validation figures,
+// training time, data size, the per-epoch curve).
+struct TrainedModel {
+  SourceFactory factory;
+  nlohmann::json info;
+};
+
+// Trains a model on a snapshot of the data, writing it to `dir`.
+using ModelTrainer = std::function<Result<TrainedModel>(const Dataset& snapshot, const std::string& dir)>;
+
+}  // namespace vane

@@ -1,0 +1,288 @@
+// The Gorse-compatible API under /api: Gorse clients switch to vane by changing the URL (docs/http_api.md lists
+// what is covered).
+#include <ctime>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "vane/core/strings.h"
+#include "vane/events/import.h"
+#include "internal.h"
+
+namespace vane::http::gorse {
+namespace {
+
+// Gorse feedback types map to vane actions; unknown ones keep their name (the action registry decides).
+std::string GorseAction(const std::string& t) {
+  static const std::map<std::string, std::string> kMap = {{"star", "like"}, {"read", "view"}, {"watch", "view"}};
+  auto it = kMap.find(t);
+  return it == kMap.end() ? t : it->second;
+}
+
+json GorseItem(const Item& it) {
+  json g = {{"ItemId", it.id}, {"IsHidden", !it.available}, {"Categories", it.categories}, {"Comment", it.title},
+            {"Labels", json::array()}, {"Timestamp", ""}};
+  if (!it.text.empty())
+    for (const auto& l : SplitList(it.text)) g["Labels"].push_back(l);
+  return g;
+}
+
+// A Gorse Item (ItemId, IsHidden, Categories, Labels, Comment, Timestamp) as a vane item record.
+Result<json> FromGorseItem(const json& g) {
+  auto bad = [](std::string m) { return Status::InvalidArgument(std::move(m)); };
+  if (!g.is_object()) return bad("expected a JSON object");
+  auto id = g.find("ItemId");
+  if (id == g.end() || !id->is_string() || id->get<std::string>().empty()) return bad("ItemId: missing or not a string");
+  json out = {{"id", id->get<std::string>()}};
+  if (auto h = g.find("IsHidden"); h != g.end() && !h->is_null()) {
+    if (!h->is_boolean()) return bad("IsHidden: expected a boolean");
+    out["available"] = !h->get<bool>();
+  }
+  if (auto c = g.find("Categories"); c != g.end() && !c->is_null()) {
+    if (!c->is_array()) return bad("Categories: expected an array of strings");
+    out["categories"] = *c;
+  }
+  if (auto c = g.find("Comment"); c != g.end() && !c->is_null()) {
+    if (!c->is_string()) return bad("Comment: expected a string");
+    out["title"] = *c;
+  }
+  if (auto l = g.find("Labels"); l != g.end() && !l->is_null()) {
+    std::string text;
+    if (l->is_array()) {
+      for (const auto& x : *l) {
+        if (!x.is_string()) return bad("Labels: expected strings");
+        text += (text.empty() ? "" : ",") + x.get<std::string>();
+      }
+    } else if (!l->is_object()) {
+      return bad("Labels: expected an array of strings");
+    }
+    if (!text.empty()) out["text"] = text;
+  }
+  return out;
+}
+
+void PutItems(const Ctx& c, const json& list, Res& res) {
+  std::vector<Item> items;
+  std::string field, err;
+  for (size_t k = 0; k < list.size(); ++k) {
+    auto rec = FromGorseItem(list[k]);
+    if (!rec.ok()) return SendError(res, Status::InvalidArgument("bad_item", fmt::format("item {}: {}", k, rec.status().message())));
+    Item it;
+    if (!ItemFromJson(rec.value(), it, field, err))
+      return SendError(res, Status::InvalidArgument("bad_item", fmt::format("item {}: {}: {}", k, field, err)));
+    items.push_back(std::move(it));
+  }
+  if (Status s = c.service.CheckBatch(items.size(), "items"); !s.ok()) return SendError(res, s);
+  Reply(res, c.service.PutItems(std::move(items)), [](size_t n) { return json{{"RowAffected", n}}; });
+}
+
+json GorseUser(const std::string& id, const json& rec) {
+  json u = {{"UserId", id}, {"Labels", json::array()}, {"Comment", ""}, {"Subscribe", json::array()}};
+  if (rec.is_object())
+    for (auto& [k, v] : rec.items()) u[k] = v;
+  u["UserId"] = id;
+  return u;
+}
+
+void PutUsers(const Ctx& c, const json& list, Res& res) {
+  for (size_t k = 0; k < list.size(); ++k) {
+    const json& u = list[k];
+    if (!u.is_object() || !u.contains("UserId") || !u["UserId"].is_string() || u["UserId"].get<std::string>().empty())
+      return SendError(res, Status::InvalidArgument("bad_user", fmt::format("user {}: UserId missing or not a string", k)));
+  }
+  for (const auto& u : list)
+    if (Status s = c.service.PutUserRecord(u["UserId"].get<std::string>(), u.dump(-1, ' ', false, json::error_handler_t::replace));
+        !s.ok())
+      return SendError(res, s);
+  SendJson(res, 200, json{{"RowAffected", list.size()}});
+}
+
+// Feedback objects as event records; the first malformed one refuses the request (Status), naming it.
+Result<json> FeedbackEvents(const json& body) {
+  json events = json::array();
+  for (size_t k = 0; k < body.size(); ++k) {
+    const json& f = body[k];
+    auto bad = [&](const std::string& why) { return Status::InvalidArgument("bad_feedback", fmt::format("feedback {}: {}", k, why)); };
+    if (!f.is_object()) return bad("expected a JSON object");
+    json e = json::object();
+    for (auto [from, to] : {std::pair{"UserId", "user"}, {"ItemId", "item"}}) {
+      auto it = f.find(from);
+      if (it == f.end() || !it->is_string()) return bad(fmt::format("{} missing or not a string", from));
+      e[to] = *it;
+    }
+    auto t = f.find("FeedbackType");
+    if (t == f.end() || !t->is_string()) return bad("FeedbackType missing or not a string");
+    e["action"] = GorseAction(t->get<std::string>());
+    if (auto v = f.find("Value"); v != f.end() && v->is_number()) e["value"] = *v;
+    if (auto ts = f.find("Timestamp"); ts != f.end() && ts->is_string() && !ts->get<std::string>().empty()) e["ts"] = *ts;
+    events.push_back(e);
+  }
+  return events;
+}
+
+void List(const Ctx& c, const Req& req, Res& res, Service::ListKind kind) {
+  auto r = native::ItemList(c, req, res, kind, req.matches.size() > 1 ? std::string(req.matches[1]) : "");
+  if (!r) return;
+  // Non-personalised lists: [{"Id", "Score"}] (popularity, or the creation time as unix seconds for "latest").
+  Reply(res, *r, [](const auto& items) {
+    json out = json::array();
+    for (const auto& x : items) out.push_back({{"Id", x.id}, {"Score", x.score}});
+    return out;
+  });
+}
+
+void Health(const Ctx& c, Res& res) {
+  SendJson(res, 200, json{{"Ready", c.service.ready()}, {"DataStoreConnected", c.service.ready()}});
+}
+
+}  // namespace
+
+void PostFeedback(const Ctx& c, const Req& req, Res& res) {
+  auto body = ParseBody(req, res);
+  if (!body) return;
+  if (!body->is_array())
+    return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON array of Feedback objects"));
+  auto events = FeedbackEvents(*body);
+  if (!events.ok()) return SendError(res, events.status());
+  if (Status s = c.service.CheckBatch(events->size(), "events"); !s.ok()) return SendError(res, s);
+  auto r = c.service.IngestEvents(EventRecords(*events));
+  if (!r.ok()) return SendError(res, r.status());
+  if (!r->rejected.empty()) {
+    const Rejection& first = r->rejected[0];
+    return SendError(res, Status::InvalidArgument(
+                              "bad_feedback", fmt::format("{} of {} feedback rejected; first: feedback {}: {}: {} ({} accepted)",
+                                                          r->rejected.size(), body->size(), first.index, first.field,
+                                                          first.reason, r->accepted)));
+  }
+  SendJson(res, 200, json{{"RowAffected", r->accepted + r->duplicates}});
+}
+
+// gorsejs asks /api/recommend/{user}/{category} (category may be empty: a trailing slash).
+void Recommend(const Ctx& c, const Req& req, Res& res) {
+  auto n = ParseSize(req, "n", 10, res);
+  if (!n) return;
+  auto offset = ParseSize(req, "offset", 0, res);
+  if (!offset) return;
+  RecommendRequest rq;
+  rq.user = req.matches[1];
+  rq.n = *n + *offset;
+  rq.explain = false;
+  if (req.matches.size() > 2 && req.matches[2].length() > 0) rq.categories = {req.matches[2].str()};
+  else if (req.has_param("category") && !req.get_param_value("category").empty())
+    rq.categories = {req.get_param_value("category")};
+  const bool scored = req.get_header_value("X-API-Version") == "2";
+  const size_t skip = *offset;
+  Reply(res, c.service.Recommend(rq), [&](const ServedRecommendation& r) {
+    json out = json::array();
+    const auto& items = r.response.items;
+    for (size_t k = skip; k < items.size(); ++k) {
+      if (scored) out.push_back({{"Id", items[k].id}, {"Score", items[k].score}});
+      else out.push_back(items[k].id);
+    }
+    return out;
+  });
+}
+
+void PostItem(const Ctx& c, const Req& req, Res& res) {
+  if (auto body = ParseBody(req, res)) PutItems(c, json::array({*body}), res);
+}
+
+void PostItems(const Ctx& c, const Req& req, Res& res) {
+  auto body = ParseBody(req, res);
+  if (!body) return;
+  if (!body->is_array()) return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON array of Item objects"));
+  PutItems(c, *body, res);
+}
+
+void ItemNeighbors(const Ctx& c, const Req& req, Res& res) {
+  auto n = ParseSize(req, "n", 10, res);
+  if (!n) return;
+  Reply(res, c.service.Similar(req.matches[1], *n), [](const auto& items) {
+    json out = json::array();
+    for (const auto& s : items) out.push_back({{"Id", s.id}, {"Score", s.score}});
+    return out;
+  });
+}
+
+void GetItem(const Ctx& c, const Req& req, Res& res) { Reply(res, c.service.GetItem(req.matches[1]), GorseItem); }
+
+void PatchItem(const Ctx& c, const Req& req, Res& res) {
+  auto body = ParseBody(req, res);
+  if (!body) return;
+  if (!body->is_object()) return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON object (ItemPatch)"));
+  auto cur = c.service.GetItem(req.matches[1]);
+  if (!cur.ok()) return SendError(res, cur.status());
+  json g = GorseItem(cur.value());
+  for (auto& [k, v] : body->items()) g[k] = v;
+  g["ItemId"] = req.matches[1].str();
+  PutItems(c, json::array({g}), res);
+}
+
+void DeleteItem(const Ctx& c, const Req& req, Res& res) {
+  if (Status s = c.service.DeleteItem(req.matches[1]); !s.ok()) return SendError(res, s);
+  SendJson(res, 200, json{{"RowAffected", 1}});
+}
+
+void PostUser(const Ctx& c, const Req& req, Res& res) {
+  if (auto body = ParseBody(req, res)) PutUsers(c, json::array({*body}), res);
+}
+
+void PostUsers(const Ctx& c, const Req& req, Res& res) {
+  auto body = ParseBody(req, res);
+  if (!body) return;
+  if (!body->is_array()) return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON array of User objects"));
+  PutUsers(c, *body, res);
+}
+
+void PatchUser(const Ctx& c, const Req& req, Res& res) {
+  auto body = ParseBody(req, res);
+  if (!body) return;
+  if (!body->is_object()) return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON object (UserPatch)"));
+  const std::string id = req.matches[1];
+  auto cur = c.service.GetUserRecord(id);
+  json u = GorseUser(id, cur.ok() ? json::parse(cur.value(), nullptr, false) : json::object());
+  for (auto& [k, v] : body->items()) u[k] = v;
+  u["UserId"] = id;
+  PutUsers(c, json::array({u}), res);
+}
+
+void GetUser(const Ctx& c, const Req& req, Res& res) {
+  const std::string id = req.matches[1];
+  Reply(res, c.service.GetUserRecord(id), [&](const std::string& rec) { return GorseUser(id, json::parse(rec, nullptr, false)); });
+}
+
+void DeleteUser(const Ctx& c, const Req& req, Res& res) {
+  Reply(res, c.service.DeleteUser(req.matches[1]), [](uint64_t) { return json{{"RowAffected", 1}}; });
+}
+
+void Popular(const Ctx& c, const Req& req, Res& res) { List(c, req, res, Service::ListKind::kPopular); }
+void Latest(const Ctx& c, const Req& req, Res& res) { List(c, req, res, Service::ListKind::kLatest); }
+
+// A user's feedback, newest first (Gorse's Feedback objects; the FeedbackType is vane's action name).
+void UserFeedback(const Ctx& c, const Req& req, Res& res) {
+  auto n = ParseSize(req, "n", 100, res);
+  if (!n) return;
+  const std::string user = req.matches[1];
+  const std::string type = req.matches.size() > 2 ? std::string(req.matches[2]) : "";
+  Reply(res, c.service.UserEvents(user, type.empty() ? *n : 1000), [&](const std::vector<UserEvent>& events) {
+    json out = json::array();
+    for (const auto& x : events) {
+      const RawEvent& e = x.event;
+      if (e.item.empty()) continue;  // searches are not Gorse feedback
+      if (!type.empty() && e.action != GorseAction(type) && e.action != type) continue;
+      if (out.size() == *n) break;
+      out.push_back({{"FeedbackType", e.action}, {"UserId", user}, {"ItemId", e.item}, {"Value", e.value},
+                     {"Timestamp", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(e.ts)))}});
+    }
+    return out;
+  });
+}
+
+void HealthLive(const Ctx& c, const Req&, Res& res) { Health(c, res); }
+
+void HealthReady(const Ctx& c, const Req&, Res& res) {
+  Health(c, res);
+  if (!c.service.ready()) res.status = 503;
+}
+
+}  // namespace vane::http::gorse

@@ -1,0 +1,128 @@
+// Internal to the HTTP front (src/serve/http/): the handler signature, the helpers every route file shares, and
+// the handlers the route table (server.cc) names. Not a public header: nothing outside src/serve/http includes it.
+#pragma once
+
+#include <httplib.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "vane/serve/http.h"
+#include "vane/serve/json.h"
+#include "vane/serve/service.h"
+
+namespace vane::http {
+
+using json = nlohmann::json;
+using Req = httplib::Request;
+using Res = httplib::Response;
+
+// Prometheus metrics: request counts by route and status, latency histograms by route. Thread-safe.
+class Metrics {
+ public:
+  static constexpr std::array<double, 12> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+  void Observe(const std::string& route, int status, double seconds);
+  std::string Text() const;
+
+ private:
+  struct Hist {
+    std::array<uint64_t, kBounds.size()> buckets{};
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> count_;
+  std::map<std::string, Hist> hist_;
+};
+
+// What every handler may use.
+struct Ctx {
+  Service& service;
+  const HttpOptions& opt;
+  const std::atomic<bool>& stop;
+  Metrics& metrics;
+};
+using Handler = void (*)(const Ctx&, const Req&, Res&);
+
+// ---- errors.cc: the one Status -> HTTP mapping ----
+int HttpStatus(StatusCode code);
+// {"error": {"code": <reason>, "message"}} with the status's HTTP code.
+void SendError(Res& res, const Status& s);
+void SendJson(Res& res, int status, const json& j);
+// The Result's value rendered by `render`, or its error.
+template <typename T, typename F>
+void Reply(Res& res, const Result<T>& r, F render, int ok_status = 200) {
+  if (r.ok()) SendJson(res, ok_status, render(r.value()));
+  else SendError(res, r.status());
+}
+// Parses the body as JSON; nullopt after answering 400 (malformed_json).
+std::optional<json> ParseBody(const Req& req, Res& res);
+// A non-negative integer query parameter (`def` when absent); nullopt after answering 400 (bad_parameter).
+std::optional<size_t> ParseSize(const Req& req, const char* name, size_t def, Res& res);
+// The error page of routes that do not exist and of httplib's own refusals (413 and the like).
+void ErrorHandler(const Req& req, Res& res);
+
+// ---- native_routes.cc ----
+namespace native {
+void PostEvents(const Ctx&, const Req&, Res&);
+void Recommend(const Ctx&, const Req&, Res&);
+void Interests(const Ctx&, const Req&, Res&);
+void UserEvents(const Ctx&, const Req&, Res&);
+void GetUser(const Ctx&, const Req&, Res&);
+void DeleteUser(const Ctx&, const Req&, Res&);
+void ListUsers(const Ctx&, const Req&, Res&);
+void Popular(const Ctx&, const Req&, Res&);
+void Latest(const Ctx&, const Req&, Res&);
+void Similar(const Ctx&, const Req&, Res&);
+void GetItem(const Ctx&, const Req&, Res&);
+void DeleteItem(const Ctx&, const Req&, Res&);
+void PostItems(const Ctx&, const Req&, Res&);
+void Feedback(const Ctx&, const Req&, Res&);
+void Retrain(const Ctx&, const Req&, Res&);
+void Models(const Ctx&, const Req&, Res&);
+void Stats(const Ctx&, const Req&, Res&);
+// Popular or latest items with n and offset from the query (shared with the Gorse lists); nullopt when a
+// parameter was bad (answered already).
+std::optional<Result<std::vector<ScoredItem>>> ItemList(const Ctx& c, const Req& req, Res& res, Service::ListKind kind,
+                                                        const std::string& category);
+}  // namespace native
+
+// ---- stream_routes.cc ----
+namespace stream {
+void User(const Ctx&, const Req&, Res&);
+}
+
+// ---- gorse_routes.cc ----
+namespace gorse {
+void PostFeedback(const Ctx&, const Req&, Res&);
+void Recommend(const Ctx&, const Req&, Res&);
+void PostItem(const Ctx&, const Req&, Res&);
+void PostItems(const Ctx&, const Req&, Res&);
+void ItemNeighbors(const Ctx&, const Req&, Res&);
+void GetItem(const Ctx&, const Req&, Res&);
+void PatchItem(const Ctx&, const Req&, Res&);
+void DeleteItem(const Ctx&, const Req&, Res&);
+void PostUser(const Ctx&, const Req&, Res&);
+void PostUsers(const Ctx&, const Req&, Res&);
+void PatchUser(const Ctx&, const Req&, Res&);
+void GetUser(const Ctx&, const Req&, Res&);
+void DeleteUser(const Ctx&, const Req&, Res&);
+void Popular(const Ctx&, const Req&, Res&);
+void Latest(const Ctx&, const Req&, Res&);
+void UserFeedback(const Ctx&, const Req&, Res&);
+void HealthLive(const Ctx&, const Req&, Res&);
+void HealthReady(const Ctx&, const Req&, Res&);
+}  // namespace gorse
+
+// ---- metrics.cc ----
+void MetricsPage(const Ctx&, const Req&, Res&);
+
+}  // namespace vane::http

@@ -1,0 +1,151 @@
+#include "vane/serve/json.h"
+
+#include "vane/events/import.h"
+#include "vane/store/store.h"
+
+namespace vane {
+
+using json = nlohmann::json;
+
+json RecsJson(const RecommendResponse& r) {
+  auto one = [](const Recommendation& x) {
+    return json{{"id", x.id},         {"type", x.type},        {"title", x.title},       {"score", x.score},
+                {"source", x.source}, {"reason", x.reason_en}, {"reason_zh", x.reason_zh}};
+  };
+  json j;
+  j["strategy"] = StrategyName(r.strategy);
+  j["strategy_reason"] = r.strategy_reason;
+  j["items"] = json::array();
+  for (const auto& x : r.items) j["items"].push_back(one(x));
+  for (const auto& [t, v] : r.slates) {
+    j["slates"][t] = json::array();
+    for (const auto& x : v) j["slates"][t].push_back(one(x));
+  }
+  return j;
+}
+
+json InterestsJson(const InterestSummary& s) {
+  auto line = [](const InterestLine& l) {
+    return json{{"category", l.name},
+                {"category_zh", l.name_zh},
+                {"now_share", l.now_share},
+                {"usual_share", l.usual_share},
+                {"like_probability", l.like_probability},
+                {"trend", TrendName(l.trend)},
+                {"evidence", l.evidence_en},
+                {"evidence_zh", l.evidence_zh}};
+  };
+  json j;
+  for (auto [name, v] : {std::pair{"now", &s.now}, {"usually", &s.usually}, {"rising", &s.rising}, {"fading", &s.fading}}) {
+    j[name] = json::array();
+    for (const auto& l : *v) j[name].push_back(line(l));
+  }
+  j["likely_next"] = json::array();
+  for (const auto& [l, p] : s.likely_next) j["likely_next"].push_back({{"category", l.name}, {"probability", p}});
+  j["keywords_now"] = s.keywords_now;
+  j["text"] = s.text_en;
+  j["text_zh"] = s.text_zh;
+  return j;
+}
+
+json ServedJson(const ServedRecommendation& r) {
+  json j = RecsJson(r.response);
+  if (!r.variant.empty()) j["variant"] = r.variant;
+  j["user"] = r.user;
+  j["known_user"] = r.known_user;
+  j["model_version"] = r.model_version;
+  return j;
+}
+
+json UserInterestsJson(const UserInterests& u) {
+  json j = InterestsJson(u.summary);
+  j["user"] = u.user;
+  json nodes = json::array(), edges = json::array();
+  for (const auto& n : u.nodes) nodes.push_back({{"id", n.id}, {"kind", n.kind}, {"name", n.name}, {"s", n.s}, {"l", n.l}});
+  for (const auto& e : u.edges) edges.push_back({{"from", e.from}, {"to", e.to}, {"count", e.count}});
+  j["graph"] = {{"nodes", std::move(nodes)}, {"edges", std::move(edges)}};
+  return j;
+}
+
+json ItemJson(const Item& item) { return json::parse(ItemToJson(item)); }
+
+json ScoredItemsJson(const std::vector<ScoredItem>& items, bool with_type) {
+  json out = json::array();
+  for (const auto& x : items) {
+    json j = {{"id", x.id}, {"title", x.title}, {"score", x.score}};
+    if (with_type) j["type"] = x.type;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+json UserInfoJson(const UserInfo& u) { return json{{"id", u.id}, {"events", u.events}, {"last_ts", u.last_ts}}; }
+
+json UserEventsJson(const std::vector<UserEvent>& events) {
+  json out = json::array();
+  for (const auto& x : events)
+    out.push_back({{"seq", x.seq}, {"item", x.event.item}, {"title", x.title}, {"action", x.event.action},
+                   {"query", x.event.query}, {"ts", x.event.ts}, {"value", x.event.value}});
+  return out;
+}
+
+json SnapshotJson(const UserSnapshot& s) {
+  return json{{"user", s.user}, {"version", s.version}, {"interests", UserInterestsJson(s.interests)},
+              {"recommend", ServedJson(s.recommend)}, {"events", UserEventsJson(s.events)}};
+}
+
+json IngestJson(const IngestResult& r) {
+  json rejected = json::array();
+  for (const auto& x : r.rejected) rejected.push_back({{"index", x.index}, {"field", x.field}, {"reason", x.reason}});
+  return json{{"accepted", r.accepted}, {"duplicates", r.duplicates}, {"rejected", std::move(rejected)}};
+}
+
+json ModelsJson(const ModelsInfo& m) {
+  return json{{"current", m.current}, {"training", m.training}, {"versions", m.versions}};
+}
+
+json OnlineJson(const OnlineStats& s) {
+  auto render = [](const std::map<std::string, OnlineCounts>& m) {
+    json j = json::object();
+    for (const auto& [k, o] : m)
+      j[k] = {{"impressions", o.impressions}, {"clicks", o.clicks}, {"conversions", o.conversions},
+              {"ctr", o.ctr()}, {"conversion_rate", o.conversion_rate()}};
+    return j;
+  };
+  return json{{"by_strategy", render(s.by_strategy)}, {"by_variant", render(s.by_variant)}};
+}
+
+json StatsJson(const Service::Stats& s, const OnlineStats& online) {
+  return json{{"events", s.events},
+              {"users", s.users},
+              {"items", s.items},
+              {"accepted", s.accepted},
+              {"rejected", s.rejected},
+              {"duplicates", s.duplicates},
+              {"store_bytes", s.store_bytes},
+              {"state_bytes", s.state_bytes},
+              {"events_in_memory", s.events_in_memory},
+              {"hot_state_bytes_per_user", s.hot_state_bytes_per_user},
+              {"recovery_seconds", s.recovery_seconds},
+              {"recovered_events", s.recovered_events},
+              {"model_version", s.model_version},
+              {"online", OnlineJson(online)}};
+}
+
+std::vector<Result<RawEvent>> EventRecords(const json& array) {
+  std::vector<Result<RawEvent>> out;
+  out.reserve(array.size());
+  std::string field, err;
+  for (const json& j : array) {
+    RawEvent raw;
+    if (!j.is_object())
+      out.emplace_back(Status::InvalidArgument("wrong type: expected a JSON object").WithField("record"));
+    else if (!RawEventFromJson(j, raw, field, err))
+      out.emplace_back(Status::InvalidArgument(err).WithField(field));
+    else
+      out.emplace_back(std::move(raw));
+  }
+  return out;
+}
+
+}  // namespace vane

@@ -1,0 +1,144 @@
+// The native API under /v1 (docs/http_api.md).
+#include "vane/core/strings.h"
+#include "vane/events/import.h"
+#include "internal.h"
+
+#include <fmt/format.h>
+
+namespace vane::http::native {
+
+void PostEvents(const Ctx& c, const Req& req, Res& res) {
+  auto body = ParseBody(req, res);
+  if (!body) return;
+  const json& events = body->is_object() && body->contains("events") ? (*body)["events"] : *body;
+  if (!events.is_array()) return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON array of events"));
+  if (Status s = c.service.CheckBatch(events.size(), "events"); !s.ok()) return SendError(res, s);
+  auto records = EventRecords(events);
+  Reply(res, c.service.IngestEvents(records), IngestJson);
+}
+
+void Recommend(const Ctx& c, const Req& req, Res& res) {
+  RecommendRequest rq;
+  rq.user = req.matches[1];
+  auto n = ParseSize(req, "n", 10, res);
+  if (!n) return;
+  rq.n = *n;
+  rq.item_type = req.get_param_value("type");
+  rq.categories = SplitList(req.get_param_value("categories"));
+  rq.exclude_ids = SplitList(req.get_param_value("exclude"));
+  rq.slate_types = SplitList(req.get_param_value("slates"));
+  rq.explain = req.get_param_value("explain") != "false";
+  auto now = ParseSize(req, "now", 0, res);  // "as of" time (unix seconds) instead of the clock: reproducible answers
+  if (!now) return;
+  rq.now = static_cast<Timestamp>(*now);
+  Reply(res, c.service.Recommend(rq), ServedJson);
+}
+
+void Interests(const Ctx& c, const Req& req, Res& res) { Reply(res, c.service.Interests(req.matches[1]), UserInterestsJson); }
+
+void UserEvents(const Ctx& c, const Req& req, Res& res) {
+  auto n = ParseSize(req, "n", 20, res);
+  if (!n) return;
+  const std::string user = req.matches[1];
+  Reply(res, c.service.UserEvents(user, *n),
+        [&](const auto& ev) { return json{{"user", user}, {"events", UserEventsJson(ev)}}; });
+}
+
+void GetUser(const Ctx& c, const Req& req, Res& res) { Reply(res, c.service.GetUser(req.matches[1]), UserInfoJson); }
+
+void DeleteUser(const Ctx& c, const Req& req, Res& res) {
+  const std::string user = req.matches[1];
+  Reply(res, c.service.DeleteUser(user), [&](uint64_t n) { return json{{"deleted", user}, {"events", n}}; });
+}
+
+void ListUsers(const Ctx& c, const Req& req, Res& res) {
+  auto n = ParseSize(req, "n", 20, res);
+  if (!n) return;
+  Reply(res, c.service.ListUsers(req.get_param_value("q"), *n), [](const auto& users) {
+    json out = json::array();
+    for (const auto& u : users) out.push_back(UserInfoJson(u));
+    return json{{"users", std::move(out)}};
+  });
+}
+
+std::optional<Result<std::vector<ScoredItem>>> ItemList(const Ctx& c, const Req& req, Res& res, Service::ListKind kind,
+                                                        const std::string& category) {
+  auto n = ParseSize(req, "n", 10, res);
+  if (!n) return std::nullopt;
+  auto offset = ParseSize(req, "offset", 0, res);
+  if (!offset) return std::nullopt;
+  return c.service.ItemList(kind, category, *n, *offset);
+}
+
+namespace {
+void List(const Ctx& c, const Req& req, Res& res, Service::ListKind kind) {
+  if (auto r = ItemList(c, req, res, kind, req.get_param_value("category")))
+    Reply(res, *r, [](const auto& items) { return json{{"items", ScoredItemsJson(items, false)}}; });
+}
+}  // namespace
+
+void Popular(const Ctx& c, const Req& req, Res& res) { List(c, req, res, Service::ListKind::kPopular); }
+void Latest(const Ctx& c, const Req& req, Res& res) { List(c, req, res, Service::ListKind::kLatest); }
+
+void Similar(const Ctx& c, const Req& req, Res& res) {
+  auto n = ParseSize(req, "n", 10, res);
+  if (!n) return;
+  const std::string item = req.matches[1];
+  Reply(res, c.service.Similar(item, *n),
+        [&](const auto& items) { return json{{"item", item}, {"similar", ScoredItemsJson(items, true)}}; });
+}
+
+void GetItem(const Ctx& c, const Req& req, Res& res) { Reply(res, c.service.GetItem(req.matches[1]), ItemJson); }
+
+void DeleteItem(const Ctx& c, const Req& req, Res& res) {
+  const std::string item = req.matches[1];
+  if (Status s = c.service.DeleteItem(item); !s.ok()) return SendError(res, s);
+  SendJson(res, 200, json{{"deleted", item}});
+}
+
+void PostItems(const Ctx& c, const Req& req, Res& res) {
+  auto body = ParseBody(req, res);
+  if (!body) return;
+  const json list = body->is_array() ? *body : json::array({*body});
+  if (body->is_array())
+    if (Status s = c.service.CheckBatch(list.size(), "items"); !s.ok()) return SendError(res, s);
+  std::vector<Item> items;
+  std::string field, err;
+  for (size_t k = 0; k < list.size(); ++k) {
+    Item it;
+    if (!list[k].is_object())
+      return SendError(res, Status::InvalidArgument("bad_item", fmt::format("item {}: expected a JSON object", k)));
+    if (!ItemFromJson(list[k], it, field, err))
+      return SendError(res, Status::InvalidArgument("bad_item", fmt::format("item {}: {}: {}", k, field, err)));
+    items.push_back(std::move(it));
+  }
+  Reply(res, c.service.PutItems(std::move(items)), [](size_t n) { return json{{"stored", n}}; });
+}
+
+void Feedback(const Ctx& c, const Req& req, Res& res) {
+  auto body = ParseBody(req, res);
+  if (!body) return;
+  if (!body->is_object()) return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON object"));
+  auto str = [&](const char* k) -> std::string {
+    auto it = body->find(k);
+    return it != body->end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  Reply(res, c.service.Feedback({str("user"), str("item"), str("type"), str("strategy"), str("variant")}),
+        [](const FeedbackRecord& fb) {
+          json out = {{"recorded", fb.type}, {"strategy", fb.strategy}};
+          if (!fb.variant.empty()) out["variant"] = fb.variant;
+          return out;
+        });
+}
+
+void Retrain(const Ctx& c, const Req&, Res& res) {
+  Reply(res, c.service.Retrain(), [](const std::string& v) { return json{{"training", v}}; }, 202);
+}
+
+void Models(const Ctx& c, const Req&, Res& res) { SendJson(res, 200, ModelsJson(c.service.Models())); }
+
+void Stats(const Ctx& c, const Req&, Res& res) {
+  SendJson(res, 200, StatsJson(c.service.GetStats(), c.service.Online()));
+}
+
+}  // namespace vane::http::native
