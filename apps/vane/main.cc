@@ -30,7 +30,7 @@
 #include "vane/model/interest_text.h"
 #include "vane/model/model_source.h"
 #include "vane/model/seq_model.h"
-#include "vane/model/registry.h"
+#include "vane/registry/registry.h"
 #include "vane/serve/http.h"
 #include "vane/serve/json.h"
 #include "vane/serve/service.h"

@@ -141,7 +141,7 @@ Status Service::Rebuild() {
   size_t applied = 0, items_known = 0;
   auto apply = [&] {
     if (!engine) {
-      engine = std::make_unique<Engine>(*ds, opt_.engine);  // every stored item is loaded before the events
+      engine = std::make_unique<Engine>(*ds, opt_.engine, opt_.clock.get());  // items are loaded before events
       items_known = ds->num_items();
     }
     if (ds->num_items() != items_known) {

@@ -1,7 +1,7 @@
 // Model versions on disk: <models_dir>/vN/ (weights, tokenizer, version.json with the validation figures and the
 // per-epoch curve) and <models_dir>/current (the version that serves; a restart loads it). The registry numbers
 // versions, keeps their records, moves the `current` pointer on promotion, and runs the retrain schedule.
-// No libtorch here: training itself is the caller's (model/trainer.h). Thread-safe.
+// No libtorch here: training itself is the caller's (registry/trainer.h declares what it hands over). Thread-safe.
 #pragma once
 
 #include <atomic>

@@ -1,4 +1,4 @@
-#include "vane/model/registry.h"
+#include "vane/registry/registry.h"
 
 #include <algorithm>
 #include <chrono>

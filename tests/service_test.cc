@@ -1,0 +1,257 @@
+// The service over an in-memory store with injected failures and a manual clock: what it answers, what it keeps,
+// and what a restart on the same store gives back.
+#include "vane/serve/service.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+
+#include "test_util.h"
+
+namespace vane {
+namespace {
+
+// A non-owning view of a store: lets a test restart a service on the same store object.
+class StoreRef : public Store {
+ public:
+  explicit StoreRef(Store& s) : s_(s) {}
+  Status AppendEvents(uint64_t f, std::span<const RawEvent> e) override { return s_.AppendEvents(f, e); }
+  Result<std::vector<std::pair<uint64_t, RawEvent>>> UserEvents(std::string_view u, size_t n) const override {
+    return s_.UserEvents(u, n);
+  }
+  Result<uint64_t> DeleteUser(std::string_view u) override { return s_.DeleteUser(u); }
+  Result<uint64_t> LoadEvents(uint64_t f, const std::function<void(uint64_t, RawEvent&&)>& cb) const override {
+    return s_.LoadEvents(f, cb);
+  }
+  Status PutItems(std::span<const Item> i) override { return s_.PutItems(i); }
+  Status DeleteItem(std::string_view id) override { return s_.DeleteItem(id); }
+  Status LoadItems(const std::function<void(Item&&)>& cb) const override { return s_.LoadItems(cb); }
+  Status PutUser(std::string_view id, std::string_view r) override { return s_.PutUser(id, r); }
+  Result<std::optional<std::string>> GetUser(std::string_view id) const override { return s_.GetUser(id); }
+  Status AddCounters(std::span<const std::pair<std::string, int64_t>> d) override { return s_.AddCounters(d); }
+  Result<std::map<std::string, int64_t>> Counters(std::string_view p) const override { return s_.Counters(p); }
+  Status PutMeta(std::string_view k, std::string_view v) override { return s_.PutMeta(k, v); }
+  Result<std::optional<std::string>> GetMeta(std::string_view k) const override { return s_.GetMeta(k); }
+  uint64_t ApproximateBytes() const override { return 0; }
+
+ private:
+  Store& s_;
+};
+
+Result<RawEvent> Raw(std::string user, std::string item, std::string action = "view", Timestamp ts = 0) {
+  RawEvent e;
+  e.user = std::move(user);
+  e.item = std::move(item);
+  e.action = std::move(action);
+  if (ts) {
+    e.ts = ts;
+    e.has_ts = true;
+  }
+  return e;
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    seed_ = testing::TwoTopicDataset();
+    testing::Ev(seed_, "seed", "r0", "view", 1000);
+    testing::Ev(seed_, "seed", "r1", "view", 1060);
+    clock_ = std::make_shared<ManualClock>(100000);
+    opt_.clock = clock_;
+    opt_.models_dir = (std::filesystem::temp_directory_path() / ("vane_service_test_" + std::to_string(::getpid()))).string();
+    Open();
+  }
+  void TearDown() override {
+    svc_.reset();
+    std::filesystem::remove_all(opt_.models_dir);
+  }
+  void Open() {
+    svc_.reset();
+    faults_ = new FaultStore(std::make_unique<StoreRef>(*store_));
+    auto s = Service::Open(opt_, &seed_, std::unique_ptr<Store>(faults_));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    svc_ = std::move(s.value());
+  }
+  Result<IngestResult> Ingest(std::vector<Result<RawEvent>> records) { return svc_->IngestEvents(records); }
+
+  Dataset seed_;
+  std::unique_ptr<Store> store_ = NewMemoryStore();
+  std::shared_ptr<ManualClock> clock_;
+  ServiceOptions opt_;
+  FaultStore* faults_ = nullptr;  // owned by the service
+  std::unique_ptr<Service> svc_;
+};
+
+TEST_F(ServiceTest, SeedsAnEmptyStoreOnceAndReplaysItOnRestart) {
+  EXPECT_EQ(svc_->GetStats().events, 2u);
+  ASSERT_TRUE(Ingest({Raw("u1", "h0", "view", 2000)}).ok());
+  Open();
+  EXPECT_EQ(svc_->GetStats().events, 3u) << "the seed is not added twice; the acknowledged event is back";
+  EXPECT_EQ(svc_->GetUser("u1").value().events, 1u);
+}
+
+TEST_F(ServiceTest, EventsWithoutATimeTakeTheClocks) {
+  clock_->Set(123456);
+  auto r = Ingest({Raw("u1", "h0")});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->accepted, 1u);
+  auto ev = svc_->UserEvents("u1", 5);
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(ev->size(), 1u);
+  EXPECT_EQ((*ev)[0].event.ts, 123456);
+  EXPECT_EQ((*ev)[0].title, "hiking boots alpine 0");
+}
+
+TEST_F(ServiceTest, RejectionsNameTheIndexAndFieldAndTheRestIsKept) {
+  std::vector<Result<RawEvent>> batch = {Raw("u1", "h0", "view", 2000),
+                                         Status::InvalidArgument("expected a string").WithField("item"),
+                                         Raw("u1", "h1", "teleport", 2001), Raw("u1", "h0", "view", 2000)};
+  auto r = Ingest(batch);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->accepted, 1u);
+  EXPECT_EQ(r->duplicates, 1u);
+  ASSERT_EQ(r->rejected.size(), 2u);
+  EXPECT_EQ(r->rejected[0].index, 1u);
+  EXPECT_EQ(r->rejected[0].field, "item");
+  EXPECT_EQ(r->rejected[1].index, 2u);
+  EXPECT_EQ(r->rejected[1].field, "action");
+}
+
+TEST_F(ServiceTest, LimitsAndUnknownsAreStatusesWithReasons) {
+  opt_.max_batch = 2;
+  Open();
+  auto big = Ingest({Raw("u", "h0"), Raw("u", "h1"), Raw("u", "h2")});
+  EXPECT_EQ(big.status().code(), StatusCode::kTooLarge);
+  EXPECT_EQ(big.status().reason(), "batch_too_large");
+  RecommendRequest req;
+  req.user = "u";
+  req.n = 0;
+  EXPECT_EQ(svc_->Recommend(req).status().reason(), "bad_parameter");
+  req.n = 5;
+  req.categories = {"Knitting"};
+  EXPECT_EQ(svc_->Recommend(req).status().reason(), "unknown_category");
+  EXPECT_EQ(svc_->Interests("nobody").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(svc_->Interests("nobody").status().reason(), "unknown_user");
+  EXPECT_EQ(svc_->GetItem("nothing").status().reason(), "unknown_item");
+  EXPECT_EQ(svc_->Retrain().status().code(), StatusCode::kNotImplemented);
+  EXPECT_EQ(svc_->Feedback({"u", "r0", "stare", "", ""}).status().reason(), "bad_feedback");
+}
+
+TEST_F(ServiceTest, AFailedEventWriteIsNotAcknowledgedAndStopsWrites) {
+  ASSERT_TRUE(Ingest({Raw("u1", "h0", "view", 2000)}).ok());
+  faults_->FailNext(FaultStore::Op::kAppend);
+  auto r = Ingest({Raw("u1", "h1", "view", 2001)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().reason(), "store_unavailable");
+  EXPECT_FALSE(svc_->ready());
+  auto after = Ingest({Raw("u1", "h2", "view", 2002)});
+  EXPECT_EQ(after.status().reason(), "not_ready") << "no write is taken once the store failed";
+  EXPECT_TRUE(svc_->GetUser("u1").ok()) << "reads go on";
+  Open();
+  auto ev = svc_->UserEvents("u1", 10);
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(ev->size(), 1u) << "a restart has exactly the acknowledged event";
+  EXPECT_EQ((*ev)[0].event.item, "h0");
+}
+
+TEST_F(ServiceTest, AFailedItemWriteLeavesTheCatalogueAsItWas) {
+  Item it = testing::MakeItem("new1", "product", "a new tent", {"Hiking"});
+  faults_->FailNext(FaultStore::Op::kPutItems);
+  auto r = svc_->PutItems({it});
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(svc_->GetItem("new1").status().reason(), "unknown_item");
+  Open();
+  EXPECT_EQ(svc_->PutItems({it}).value(), 1u);
+  EXPECT_EQ(svc_->GetItem("new1").value().title, "a new tent");
+}
+
+TEST_F(ServiceTest, AFailedUserDeletionKeepsTheUser) {
+  ASSERT_TRUE(Ingest({Raw("u1", "h0", "view", 2000)}).ok());
+  faults_->FailNext(FaultStore::Op::kDeleteUser);
+  EXPECT_EQ(svc_->DeleteUser("u1").status().code(), StatusCode::kUnavailable);
+  Open();
+  EXPECT_TRUE(svc_->GetUser("u1").ok());
+  EXPECT_EQ(svc_->DeleteUser("u1").value(), 1u);
+  EXPECT_EQ(svc_->GetUser("u1").status().reason(), "unknown_user");
+  Open();
+  EXPECT_EQ(svc_->GetUser("u1").status().reason(), "unknown_user") << "deleted for good";
+}
+
+TEST_F(ServiceTest, AStoreThatCannotBeReadRefusesToOpen) {
+  svc_.reset();
+  auto* f = new FaultStore(std::make_unique<StoreRef>(*store_));
+  f->SetReadsFail(true);
+  auto s = Service::Open(opt_, &seed_, std::unique_ptr<Store>(f));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(ServiceTest, ReadsSeeTheWriteThatWasAcknowledged) {
+  uint64_t seq = svc_->ChangeSeq();
+  ASSERT_TRUE(Ingest({Raw("u2", "h0", "view", 99990), Raw("u2", "h1", "like", 99995)}).ok());
+  EXPECT_GT(svc_->ChangeSeq(), seq);
+  EXPECT_GT(svc_->UserChangeSeq("u2"), seq);
+  auto in = svc_->Interests("u2");
+  ASSERT_TRUE(in.ok());
+  ASSERT_FALSE(in->nodes.empty());
+  EXPECT_EQ(in->nodes[0].id, "c:Hiking");
+  RecommendRequest req;
+  req.user = "u2";
+  req.n = 3;
+  auto rec = svc_->Recommend(req);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_TRUE(rec->known_user);
+  EXPECT_EQ(rec->response.items.size(), 3u);
+  auto snap = svc_->Snapshot("u2", 3);
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->events.size(), 2u);
+}
+
+TEST_F(ServiceTest, RetrainingRunsOneAtATimeAndRecordsItsOutcome) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false;
+  opt_.trainer = [&](const Dataset& snap, const std::string&) -> Result<TrainedModel> {
+    EXPECT_EQ(snap.events.size(), 2u);
+    std::unique_lock l(m);
+    cv.wait(l, [&] { return release; });
+    return Status::Internal("the test trainer always fails");
+  };
+  Open();
+  auto v = svc_->Retrain();
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, "v1");
+  EXPECT_EQ(svc_->Retrain().status().code(), StatusCode::kConflict);
+  EXPECT_TRUE(svc_->Models().training);
+  {
+    std::lock_guard l(m);
+    release = true;
+  }
+  cv.notify_all();
+  for (int i = 0; i < 200 && svc_->Models().training; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ModelsInfo info = svc_->Models();
+  EXPECT_FALSE(info.training);
+  ASSERT_EQ(info.versions.size(), 1u);
+  EXPECT_EQ(info.versions[0]["state"], "failed");
+  EXPECT_EQ(info.current, "none") << "a failed version does not serve";
+}
+
+TEST_F(ServiceTest, OnlineFeedbackIsCountedPerStrategyAndVariant) {
+  opt_.variants = {{"a", 1, {1, 1, 1, 1, 1, 1, 1}, -1}, {"b", 1, {1, 1, 1, 1, 1, 1, 1}, -1}};
+  Open();
+  auto fb = svc_->Feedback({"u9", "r0", "impression", "", ""});
+  ASSERT_TRUE(fb.ok());
+  EXPECT_EQ(fb->strategy, "unknown");
+  EXPECT_FALSE(fb->variant.empty());
+  ASSERT_TRUE(svc_->Feedback({"u9", "r0", "click", "session_intent", ""}).ok());
+  OnlineStats s = svc_->Online();
+  EXPECT_EQ(s.by_strategy["unknown"].impressions, 1u);
+  EXPECT_EQ(s.by_strategy["session_intent"].clicks, 1u);
+  EXPECT_EQ(s.by_variant[fb->variant].impressions + s.by_variant[fb->variant].clicks, 2u);
+}
+
+}  // namespace
+}  // namespace vane
