@@ -1,0 +1,112 @@
+#include "vane/recommend/blend_config.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace vane {
+
+using json = nlohmann::json;
+
+namespace {
+
+json WeightsJson(const BlendWeights& w) {
+  json j = json::object();
+  for (int s = 0; s < kNumSources; ++s) j[SourceName(s)] = w[s];
+  return j;
+}
+
+Result<BlendWeights> WeightsFromJson(const json& j, const std::string& where) {
+  if (!j.is_object()) return Status::InvalidArgument(where + ": expected an object of weights by source").WithField(where);
+  BlendWeights w{};
+  for (int s = 0; s < kNumSources; ++s) {
+    auto it = j.find(SourceName(s));
+    if (it == j.end() || !it->is_number())
+      return Status::InvalidArgument(fmt::format("{}.{}: missing or not a number", where, SourceName(s))).WithField(where);
+    double v = it->get<double>();
+    if (!std::isfinite(v) || v < 0)
+      return Status::InvalidArgument(fmt::format("{}.{}: must be a finite number >= 0, got {}", where, SourceName(s), v))
+          .WithField(where);
+    w[s] = static_cast<float>(v);
+  }
+  for (const auto& [k, _] : j.items()) {
+    bool known = false;
+    for (int s = 0; s < kNumSources; ++s) known |= k == SourceName(s);
+    if (!known) return Status::InvalidArgument(fmt::format("{}: unknown source '{}'", where, k)).WithField(where);
+  }
+  return w;
+}
+
+}  // namespace
+
+BlendConfig BlendConfig::From(const EngineConfig& cfg) {
+  BlendConfig b;
+  b.base = cfg.base;
+  b.multipliers = cfg.strategy_multipliers;
+  return b;
+}
+
+void BlendConfig::ApplyTo(EngineConfig& cfg) const {
+  cfg.base = base;
+  cfg.strategy_multipliers = multipliers;
+}
+
+json BlendConfig::ToJson() const {
+  json j = {{"format", kFormat}, {"fitted", fitted}, {"base", WeightsJson(base)}};
+  j["strategy_multipliers"] = json::object();
+  for (int st = 0; st < 3; ++st) j["strategy_multipliers"][StrategyName(static_cast<Strategy>(st))] = WeightsJson(multipliers[st]);
+  j["source"] = source;
+  j["validation"] = validation;
+  return j;
+}
+
+Result<BlendConfig> BlendConfig::FromJson(const json& j) {
+  if (!j.is_object()) return Status::InvalidArgument("a blend configuration is a JSON object");
+  auto f = j.find("format");
+  if (f == j.end() || !f->is_number_integer() || f->get<int>() < 1 || f->get<int>() > kFormat)
+    return Status::InvalidArgument(fmt::format("format: expected 1..{}", kFormat)).WithField("format");
+  BlendConfig b;
+  b.fitted = j.value("fitted", false);
+  VANE_ASSIGN_OR_RETURN(b.base, WeightsFromJson(j.value("base", json()), "base"));
+  const json m = j.value("strategy_multipliers", json());
+  if (!m.is_object()) return Status::InvalidArgument("strategy_multipliers: expected an object by strategy").WithField("strategy_multipliers");
+  for (int st = 0; st < 3; ++st) {
+    const std::string name = StrategyName(static_cast<Strategy>(st));
+    VANE_ASSIGN_OR_RETURN(b.multipliers[st], WeightsFromJson(m.value(name, json()), "strategy_multipliers." + name));
+  }
+  b.source = j.value("source", json::object());
+  b.validation = j.value("validation", json::object());
+  return b;
+}
+
+Status BlendConfig::Save(const std::string& path) const {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    if (!out) return Status::IoError(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
+    out << ToJson().dump(2) << "\n";
+    if (!out.flush()) return Status::IoError(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
+  }
+  std::filesystem::rename(tmp, path, ec);  // the old file stays whole until the new one is
+  if (ec) return Status::IoError(fmt::format("cannot write {}: {}", path, ec.message()));
+  return Status::Ok();
+}
+
+Result<BlendConfig> BlendConfig::Load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  json j = json::parse(in, nullptr, false);
+  if (j.is_discarded()) return Status::InvalidArgument(path + ": not valid JSON");
+  auto b = FromJson(j);
+  if (!b.ok()) return b.status().Prefixed(path + ": ");
+  return b;
+}
+
+}  // namespace vane
