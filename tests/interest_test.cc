@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "test_util.h"
 #include "vane/interest/describe.h"
@@ -166,6 +168,53 @@ TEST(InterestStore, BayesianLikeProbabilityMatchesFormula) {
   EXPECT_FLOAT_EQ(st.LikeProbability(e.user, run, 1000), (a * st.CategoryPrior(run) + 1) / (a + 1));
   EXPECT_FLOAT_EQ(st.LikeProbability(e.user, hike, 1000), (a * st.CategoryPrior(hike)) / (a + 1));
   EXPECT_GT(st.LikeProbability(e.user, run, 1000), st.CategoryPrior(run));
+}
+
+TEST(InterestStore, AReturningUserKeepsTheLongTermProfileTheyLeftWith) {
+  Dataset ds = TwoTopicDataset();
+  InterestStore st(ds);
+  Timestamp t = 1000;
+  for (int k = 0; k < 5; ++k) st.Apply(Ev(ds, "a", "h" + std::to_string(k % 5), "like", t += 60));
+  st.Apply(Ev(ds, "a", "r0", "view", t += 60));
+  UserIdx u(*ds.users.Find("a"));
+  const float hike_before = CatL(st, u, ds, "Hiking", t), run_before = CatL(st, u, ds, "Trail running", t);
+  // A year away: "now" is empty, the long-term distribution is the one they left with.
+  const Timestamp back = t + 365 * 86400;
+  EXPECT_LT(CatS(st, u, ds, "Hiking", back), 1e-6f);
+  EXPECT_NEAR(CatL(st, u, ds, "Hiking", back) / CatL(st, u, ds, "Trail running", back), hike_before / run_before, 1e-4);
+  uint32_t hike = *ds.catalog.category_vocab().Find("Hiking");
+  const float p_left = st.LikeProbability(u, hike, t), prior = st.CategoryPrior(hike);
+  ASSERT_GT(p_left, prior);
+  EXPECT_GT(st.LikeProbability(u, hike, back) - prior, 0.5f * (p_left - prior)) << "the evidence did not evaporate";
+  // One new event on the minor interest: the long-term top is still the old one.
+  st.Apply(Ev(ds, "a", "r1", "view", back));
+  auto cats = st.Categories(u, back);
+  ASSERT_EQ(cats.size(), 2u);
+  auto strongest_long = std::max_element(cats.begin(), cats.end(), [](auto& x, auto& y) { return x.l < y.l; });
+  EXPECT_EQ(strongest_long->id, hike);
+  EXPECT_NE(cats[0].id, hike) << "the short-term top is what they just did";
+}
+
+TEST(InterestStore, AnEventWithSeveralCategoriesNeverEvictsItsOwnNodes) {
+  Dataset ds;
+  ds.actions = ActionRegistry::Preset("ecommerce").value();
+  for (int i = 0; i < UserState::kCats; ++i)
+    ds.catalog.Upsert(testing::MakeItem("x" + std::to_string(i), "product", "thing", {"c" + std::to_string(i)}));
+  ds.catalog.Upsert(testing::MakeItem("film", "video", "a film", {"Animation", "Children's", "Musical"}));
+  InterestStore st(ds);
+  Timestamp t = 1000;
+  // A full graph: seven categories liked three times (stronger than any one event) and one viewed once.
+  for (int r = 0; r < 3; ++r)
+    for (int i = 0; i + 1 < UserState::kCats; ++i) st.Apply(Ev(ds, "a", "x" + std::to_string(i), "purchase", t += 10));
+  st.Apply(Ev(ds, "a", "x" + std::to_string(UserState::kCats - 1), "view", t += 10));
+  // The film's first category takes the weak slot; its other two find no weaker slot than the one it just wrote.
+  st.Apply(Ev(ds, "a", "film", "purchase", t += 10));
+  UserIdx u(*ds.users.Find("a"));
+  std::set<std::string> held;
+  for (auto& c : st.Categories(u, t)) held.insert(ds.catalog.category_vocab().Name(c.id));
+  EXPECT_TRUE(held.count("Animation")) << "the event's first category was replaced by its own later ones";
+  EXPECT_FALSE(held.count("c7")) << "the weak interest made room";
+  EXPECT_EQ(held.size(), static_cast<size_t>(UserState::kCats));
 }
 
 TEST(Describe, SaysWhatIsNowAndWhatIsFadingInBothLanguages) {

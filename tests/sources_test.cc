@@ -169,6 +169,32 @@ TEST(Popularity, StaysFiniteOverDecadesOfDecayedCounts) {
   for (uint32_t i : buf.touched()) EXPECT_TRUE(std::isfinite(buf.Score(ItemIdx(i))));
 }
 
+TEST(Popularity, AnEventDatedDecadesAheadErasesNobody) {
+  Dataset ds = testing::TwoTopicDataset();
+  Engine engine(ds);
+  Timestamp t = 1'767'225'600;  // 2026
+  for (int k = 0; k < 3; ++k) engine.Ingest(testing::Ev(ds, "a" + std::to_string(k), "r0", "view", t += 60));
+  engine.Ingest(testing::Ev(ds, "b", "r1", "view", t += 60));
+  engine.Ingest(testing::Ev(ds, "c", "h1", "view", 2'208'988'800));  // 2040
+  const PopularitySource& pop = engine.popularity();
+  ItemIdx r0 = *ds.catalog.Find("r0"), r1 = *ds.catalog.Find("r1"), h1 = *ds.catalog.Find("h1");
+  EXPECT_GT(pop.Popularity(r0), 0.0f);
+  EXPECT_GT(pop.Popularity(r1), 0.0f);
+  EXPECT_NEAR(pop.Relative(r1, r0), 1.0f / 3.0f, 1e-3) << "the old counts keep their proportions";
+  const auto& ranked = pop.Ranked();
+  ASSERT_GE(ranked.size(), 3u);
+  EXPECT_EQ(ranked[0], h1);
+  EXPECT_EQ(ranked[1], r0);
+  EXPECT_EQ(ranked[2], r1);
+  RecommendRequest req;
+  req.user = "newcomer";
+  req.n = 3;
+  req.now = t;
+  auto r = engine.Recommend(req);
+  ASSERT_EQ(r.items.size(), 3u);
+  EXPECT_EQ(r.items[1].id, "r0") << "a new user still gets the popular items, not catalogue order";
+}
+
 TEST(ItemKnn, UsesTheWholeHistoryThroughSharedEdges) {
   Dataset ds = testing::TwoTopicDataset();
   Engine engine(ds);

@@ -11,6 +11,19 @@ uint64_t Key(uint32_t i, uint32_t j) { return (static_cast<uint64_t>(i) << 32) |
 // Relevance used to pick the node to evict: the larger of its short and long weight.
 float Strength(const InterestNode& n) { return std::max(n.s, n.l); }
 
+// The weakest of the first n nodes that is not in `written`; -1 when every node is.
+int WeakestSlot(const InterestNode* nodes, int n, uint32_t written) {
+  int slot = -1;
+  for (int i = 0; i < n; ++i)
+    if (!(written & (1u << i)) && (slot < 0 || Strength(nodes[i]) < Strength(nodes[slot]))) slot = i;
+  return slot;
+}
+
+// The long-term decay factor over a gap of dt seconds: the user's own time, capped (InterestConfig::long_idle_cap_s).
+double LongDecay(double dt, const InterestConfig& cfg) {
+  return std::exp2(-std::min(dt, cfg.long_idle_cap_s) / cfg.long_half_life_s);
+}
+
 }  // namespace
 
 InterestStore::InterestStore(const Dataset& ds, InterestConfig cfg) : ds_(ds), cfg_(cfg) {
@@ -57,11 +70,12 @@ UserState& InterestStore::Touch(UserIdx u) {
   return users_[u.v];
 }
 
-int InterestStore::UpsertCat(UserState& st, uint32_t id, float w) {
+int InterestStore::UpsertCat(UserState& st, uint32_t id, float w, uint32_t& written) {
   for (int i = 0; i < st.num_cats; ++i) {
     if (st.cats[i].id == id) {
       st.cats[i].s += w;
       st.cats[i].l += w;
+      written |= 1u << i;
       return i;
     }
   }
@@ -70,10 +84,8 @@ int InterestStore::UpsertCat(UserState& st, uint32_t id, float w) {
   if (st.num_cats < UserState::kCats) {
     slot = st.num_cats++;
   } else {
-    slot = 0;
-    for (int i = 1; i < st.num_cats; ++i)
-      if (Strength(st.cats[i]) < Strength(st.cats[slot])) slot = i;
-    if (Strength(st.cats[slot]) > w) return -1;  // every held interest is stronger than this one event
+    slot = WeakestSlot(st.cats.data(), st.num_cats, written);
+    if (slot < 0 || Strength(st.cats[slot]) > w) return -1;  // every held interest is stronger than this event
     // Edges of the evicted slot refer to another category now: drop them.
     int k = 0;
     for (int e = 0; e < st.num_edges; ++e)
@@ -82,14 +94,16 @@ int InterestStore::UpsertCat(UserState& st, uint32_t id, float w) {
     if (st.current_cat == slot) st.current_cat = -1;
   }
   st.cats[slot] = InterestNode{id, w, w};
+  written |= 1u << slot;
   return slot;
 }
 
-void InterestStore::UpsertKw(UserState& st, uint32_t id, float w) {
+void InterestStore::UpsertKw(UserState& st, uint32_t id, float w, uint32_t& written) {
   for (int i = 0; i < st.num_kws; ++i) {
     if (st.kws[i].id == id) {
       st.kws[i].s += w;
       st.kws[i].l += w;
+      written |= 1u << i;
       return;
     }
   }
@@ -98,12 +112,11 @@ void InterestStore::UpsertKw(UserState& st, uint32_t id, float w) {
   if (st.num_kws < UserState::kKeywords) {
     slot = st.num_kws++;
   } else {
-    slot = 0;
-    for (int i = 1; i < st.num_kws; ++i)
-      if (Strength(st.kws[i]) < Strength(st.kws[slot])) slot = i;
-    if (Strength(st.kws[slot]) > w) return;
+    slot = WeakestSlot(st.kws.data(), st.num_kws, written);
+    if (slot < 0 || Strength(st.kws[slot]) > w) return;
   }
   st.kws[slot] = InterestNode{id, w, w};
+  written |= 1u << slot;
 }
 
 void InterestStore::AddEdge(UserState& st, int from, int to) {
@@ -136,7 +149,7 @@ void InterestStore::ApplyImpl(const Event& e, bool global) {
   if (st.num_events > 0 && ts > st.last_ts) {
     double dt = ts - st.last_ts;
     auto fs = static_cast<float>(std::exp2(-dt / cfg_.short_half_life_s));
-    auto fl = static_cast<float>(std::exp2(-dt / cfg_.long_half_life_s));
+    auto fl = static_cast<float>(LongDecay(dt, cfg_));
     for (int i = 0; i < st.num_cats; ++i) { st.cats[i].s *= fs; st.cats[i].l *= fl; }
     for (int i = 0; i < st.num_kws; ++i) { st.kws[i].s *= fs; st.kws[i].l *= fl; }
     if (dt > cfg_.session_gap_s) {
@@ -152,10 +165,11 @@ void InterestStore::ApplyImpl(const Event& e, bool global) {
 
   float w = ds_.actions.EffectiveWeight(e.action, e.value, e.has_value);
   int primary = -1;  // slot of the event's main category
+  uint32_t cats_written = 0, kws_written = 0;  // this event's nodes: never evicted by its own later nodes
   if (e.item.valid()) {
     auto cats = ds_.catalog.categories(e.item);
     for (uint32_t c : cats) {
-      int slot = UpsertCat(st, c, w);
+      int slot = UpsertCat(st, c, w, cats_written);
       if (primary < 0) primary = slot;
       if (global && w > 0) {
         if (c >= cat_pop_.size()) cat_pop_.resize(c + 1, 0);
@@ -165,7 +179,7 @@ void InterestStore::ApplyImpl(const Event& e, bool global) {
     }
     auto kws = ds_.catalog.keywords(e.item);
     float kw = w * cfg_.keyword_share;
-    for (size_t i = 0; i < kws.size() && i < 6; ++i) UpsertKw(st, kws[i], kw);
+    for (size_t i = 0; i < kws.size() && i < 6; ++i) UpsertKw(st, kws[i], kw, kws_written);
     if (w > 0) {
       auto push = [&](std::vector<ItemIdx>& list) {
         list.push_back(e.item);
@@ -183,7 +197,7 @@ void InterestStore::ApplyImpl(const Event& e, bool global) {
     scratch_cats_.clear();
     std::vector<std::pair<uint32_t, float>> qc;
     for (uint32_t k : qk) {
-      UpsertKw(st, k, w);
+      UpsertKw(st, k, w, kws_written);
       for (auto [c, share] : KeywordCategories(k)) {
         auto it = std::find_if(qc.begin(), qc.end(), [c = c](auto& p) { return p.first == c; });
         if (it == qc.end()) qc.emplace_back(c, share);
@@ -194,7 +208,7 @@ void InterestStore::ApplyImpl(const Event& e, bool global) {
     for (auto& p : qc) total += p.second;
     std::sort(qc.begin(), qc.end(), [](auto& a, auto& b) { return a.second > b.second; });
     for (auto& [c, share] : qc) {
-      int slot = UpsertCat(st, c, w * cfg_.search_category_share * share / total);
+      int slot = UpsertCat(st, c, w * cfg_.search_category_share * share / total, cats_written);
       if (primary < 0) primary = slot;
     }
   }
@@ -248,7 +262,7 @@ std::vector<WeightedInterest> Decayed(const InterestNode* nodes, int n, const Us
                                       const InterestConfig& cfg) {
   double dt = now > st.last_ts ? static_cast<double>(now - st.last_ts) : 0.0;
   auto fs = static_cast<float>(std::exp2(-dt / cfg.short_half_life_s));
-  auto fl = static_cast<float>(std::exp2(-dt / cfg.long_half_life_s));
+  auto fl = static_cast<float>(LongDecay(dt, cfg));
   std::vector<WeightedInterest> out;
   out.reserve(n);
   for (int i = 0; i < n; ++i) out.push_back({nodes[i].id, nodes[i].s * fs, nodes[i].l * fl});

@@ -50,11 +50,10 @@ void AffinitySource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) con
     auto [c, w] = aff[a];
     const auto& items = pop_.RankedInCategory(c);
     if (items.empty()) continue;
-    float top = std::max(1e-9f, pop_.Popularity(items[0]));
     size_t n = all ? items.size() : std::min(items.size(), cfg_.per_category);
     Evidence ev{c, 0, kinds[a], 0, 0};
     for (size_t k = 0; k < n; ++k) {
-      float rel = pop_.Popularity(items[k]) / top;
+      float rel = pop_.Relative(items[k], items[0]);
       out.Add(items[k], w * std::sqrt(std::max(0.0f, rel)), ev);
     }
   }

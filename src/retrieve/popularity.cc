@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "vane/retrieve/sources.h"
 
@@ -8,8 +9,8 @@ namespace vane {
 PopularitySource::PopularitySource(const Dataset& ds, Config cfg) : ds_(ds), cfg_(cfg) { Grow(); }
 
 void PopularitySource::Grow() {
-  pop_.resize(ds_.num_items(), 0);
-  trend_.resize(ds_.num_items(), 0);
+  pop_.resize(ds_.num_items(), -INFINITY);
+  trend_.resize(ds_.num_items(), -INFINITY);
 }
 
 void PopularitySource::OnCatalogChanged() {
@@ -17,21 +18,19 @@ void PopularitySource::OnCatalogChanged() {
   ++version_;
 }
 
-// Exponential decay without touching every item: an event at time t adds 2^((t - t0)/h) and all counts are
-// compared at the same reference, which equals decaying them all. The scale is renormalised before it overflows.
-double PopularitySource::Inc(double half_life, double& ref_log2, std::vector<double>& v, double& total, Timestamp ts) {
-  if (half_life <= 0) return 1.0;
-  double e = static_cast<double>(ts - t0_) / half_life - ref_log2;
-  // Keep every count within float range (scores leave this class as floats): renormalise past 2^60.
-  if (e > 60) {
-    double shift = std::floor(e);
-    double f = std::exp2(-shift);
-    for (double& x : v) x *= f;
-    total *= f;
-    ref_log2 += shift;
-    e -= shift;
+void PopularitySource::LogAdd(double& acc, double x) {
+  if (std::isinf(acc)) {
+    acc = x;
+  } else {
+    double hi = std::max(acc, x), lo = std::min(acc, x);
+    acc = hi + std::log2(1.0 + std::exp2(lo - hi));
   }
-  return std::exp2(e);
+}
+
+float PopularitySource::Scaled(const std::vector<double>& v, double ref, ItemIdx i) {
+  if (i.v >= v.size() || std::isinf(v[i.v])) return 0.0f;
+  // A counted item is never 0: the smallest positive float keeps "has popularity" true far in the past.
+  return std::max(static_cast<float>(std::exp2(v[i.v] - ref)), std::numeric_limits<float>::denorm_min());
 }
 
 void PopularitySource::Observe(const Event& e, const UserState&) {
@@ -43,14 +42,16 @@ void PopularitySource::Observe(const Event& e, const UserState&) {
     t0_ = e.ts;
     t0_set_ = true;
   }
-  double hl = ds_.has_timestamps ? cfg_.half_life_s : 0;
-  double th = ds_.has_timestamps ? cfg_.trend_half_life_s : 0;
-  double ip = w * Inc(hl, pop_ref_, pop_, pop_total_, e.ts);
-  double it = w * Inc(th, trend_ref_, trend_, trend_total_, e.ts);
-  pop_[e.item.v] += ip;
-  pop_total_ += ip;
-  trend_[e.item.v] += it;
-  trend_total_ += it;
+  auto exponent = [&](double half_life) {
+    return ds_.has_timestamps && half_life > 0 ? static_cast<double>(e.ts - t0_) / half_life : 0.0;
+  };
+  const double ep = exponent(cfg_.half_life_s), et = exponent(cfg_.trend_half_life_s), lw = std::log2(w);
+  LogAdd(pop_[e.item.v], lw + ep);
+  LogAdd(pop_total_, lw + ep);
+  LogAdd(trend_[e.item.v], lw + et);
+  LogAdd(trend_total_, lw + et);
+  pop_ref_ = std::max(pop_ref_, ep);
+  trend_ref_ = std::max(trend_ref_, et);
   ++version_;
 }
 
@@ -82,8 +83,8 @@ const std::vector<ItemIdx>& PopularitySource::RankedInCategory(uint32_t c) const
       version_ - by_cat_version_[c] > std::max<uint64_t>(1000, pop_.size() / 100)) {
     v = by[c];
     std::stable_sort(v.begin(), v.end(), [&](ItemIdx a, ItemIdx b) {
-      float pa = a.v < pop_.size() ? static_cast<float>(pop_[a.v]) : 0.0f;
-      float pb = b.v < pop_.size() ? static_cast<float>(pop_[b.v]) : 0.0f;
+      double pa = a.v < pop_.size() ? pop_[a.v] : -INFINITY;
+      double pb = b.v < pop_.size() ? pop_[b.v] : -INFINITY;
       return pa > pb;
     });
     by_cat_version_[c] = version_;
@@ -97,18 +98,18 @@ void PopularitySource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) c
   bool trending = ds_.has_timestamps;
   for (size_t k = 0; k < n; ++k) {
     ItemIdx i = ranked[k];
-    if (pop_[i.v] <= 0) break;
+    if (std::isinf(pop_[i.v])) break;
     Evidence ev;
     ev.kind = EvidenceKind::kPopular;
     auto cats = ds_.catalog.categories(i);
     // "Trending in X today" when the item's share of today's activity is at least 1.5 times its share of the
     // longer horizon's.
-    if (trending && !cats.empty() && trend_total_ > 0 && pop_total_ > 0 &&
-        trend_[i.v] / trend_total_ >= 1.5 * pop_[i.v] / pop_total_) {
+    if (trending && !cats.empty() && !std::isinf(trend_[i.v]) &&
+        trend_[i.v] - trend_total_ >= std::log2(1.5) + pop_[i.v] - pop_total_) {
       ev.kind = EvidenceKind::kTrending;
       ev.ref = cats[0];
     }
-    out.Add(i, static_cast<float>(pop_[i.v]), ev);
+    out.Add(i, Popularity(i), ev);
   }
 }
 

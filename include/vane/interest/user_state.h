@@ -28,6 +28,11 @@ namespace vane {
 struct InterestConfig {
   double short_half_life_s = 120;               // "now": half-life of 2 minutes (see docs/interest.md)
   double long_half_life_s = 30 * 24 * 3600.0;  // "usually": half-life of 30 days
+  // Long-term weights decay with the user's own time, not the calendar: a gap between two of the user's events
+  // (or between the last one and a read) counts for at most this long. A user who was away for a year comes back
+  // with the long-term profile they left with; the short-term weights decay over the whole gap ("now" is empty
+  // until they act). docs/interest.md.
+  double long_idle_cap_s = 7 * 24 * 3600.0;
   double session_gap_s = 30 * 60;              // idle gap that starts a new session
   float keyword_share = 0.5f;                  // share of an event's weight each keyword node receives
   float search_category_share = 2.0f;          // a search's weight spread over its keywords' categories
@@ -132,8 +137,10 @@ class InterestStore {
  private:
   void ApplyImpl(const Event& e, bool global);
   UserState& Touch(UserIdx u);
-  int UpsertCat(UserState& st, uint32_t id, float w);
-  void UpsertKw(UserState& st, uint32_t id, float w);
+  // Adds w to the node `id` or takes a slot for it (the weakest node is replaced when the graph is full); slots
+  // set in `written` (this event's own nodes) are never replaced. Returns the slot, or -1 when none was taken.
+  int UpsertCat(UserState& st, uint32_t id, float w, uint32_t& written);
+  void UpsertKw(UserState& st, uint32_t id, float w, uint32_t& written);
   void AddEdge(UserState& st, int from_slot, int to_slot);
 
   const Dataset& ds_;

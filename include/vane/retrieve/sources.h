@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <cmath>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -39,9 +40,14 @@ class PopularitySource final : public CandidateSource {
   void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const override;
   size_t MemoryBytes() const override;
 
-  // Decayed popularity of an item at the last observed time (comparable across items).
-  float Popularity(ItemIdx i) const { return i.v < pop_.size() ? static_cast<float>(pop_[i.v]) : 0.0f; }
-  float Trend(ItemIdx i) const { return i.v < trend_.size() ? static_cast<float>(trend_[i.v]) : 0.0f; }
+  // Decayed popularity of an item at the latest observed event time (comparable across items; 0 when none).
+  float Popularity(ItemIdx i) const { return Scaled(pop_, pop_ref_, i); }
+  float Trend(ItemIdx i) const { return Scaled(trend_, trend_ref_, i); }
+  // Popularity of `i` relative to `top`'s (0 when either has none), exact however old both are.
+  float Relative(ItemIdx i, ItemIdx top) const {
+    if (i.v >= pop_.size() || top.v >= pop_.size() || std::isinf(pop_[i.v]) || std::isinf(pop_[top.v])) return 0.0f;
+    return static_cast<float>(std::exp2(pop_[i.v] - pop_[top.v]));
+  }
   // Items by decreasing popularity (cached; refreshed when stale).
   const std::vector<ItemIdx>& Ranked() const;
   // Items of a category by decreasing popularity (cached per category).
@@ -49,12 +55,17 @@ class PopularitySource final : public CandidateSource {
 
  private:
   void Grow();
-  double Inc(double half_life, double& ref_scale, std::vector<double>& v, double& total, Timestamp ts);
+  // Counts are kept in the log domain: an event at time t adds w * 2^((t - t0)/h), i.e. log2(w) + (t - t0)/h is
+  // log-added to the item's log2 count, which equals decaying every count without touching them. Nothing
+  // overflows or underflows however far apart the events are (an event dated decades ahead cannot zero the
+  // others: the comparison stays in logs). `ref` is the exponent of the latest event, the time counts are read at.
+  static void LogAdd(double& acc, double x);
+  static float Scaled(const std::vector<double>& v, double ref, ItemIdx i);
   const Dataset& ds_;
   Config cfg_;
-  std::vector<double> pop_, trend_;
-  double pop_ref_ = 0, trend_ref_ = 0;     // log2 of the scale applied to increments
-  double pop_total_ = 0, trend_total_ = 0;  // sums of the counts, on the same scale
+  std::vector<double> pop_, trend_;         // log2 of the decayed counts; -inf: none
+  double pop_ref_ = 0, trend_ref_ = 0;      // exponent of the latest event
+  double pop_total_ = -INFINITY, trend_total_ = -INFINITY;  // log2 of the sums
   Timestamp t0_ = 0;
   bool t0_set_ = false;
   uint64_t version_ = 0;
