@@ -26,6 +26,7 @@
 
 #include "vane/events/import.h"
 #include "vane/interest/describe.h"
+#include "vane/model/trainer.h"
 #include "vane/recommend/engine.h"
 #include "vane/serve/store.h"
 
@@ -60,17 +61,6 @@ struct Variant {
   BlendWeights scale = {1, 1, 1, 1, 1, 1, 1};
   float diversity = -1;  // negative: the engine's
 };
-
-using SourceFactory = std::function<std::unique_ptr<CandidateSource>(const Dataset&, const InterestStore&)>;
-
-// A model trained in the background: the factory of its blend source and what to report of it (epochs, validation
-// figures, training time, data size).
-struct TrainedModel {
-  SourceFactory factory;
-  nlohmann::json info;
-};
-// Trains a model on a snapshot of the data, writing it to `dir`. Supplied by the binary that links the model.
-using ModelTrainer = std::function<Result<TrainedModel>(const Dataset& snapshot, const std::string& dir)>;
 
 struct ServiceOptions {
   std::string store_dir = "data/store";
