@@ -96,6 +96,37 @@ ItemKeywords BuildKeywords(const Dataset& ds, int top) {
   return out;
 }
 
+// What the service reports of a background training: the best validation figures and the per-epoch curve (for the
+// dashboard's training curves).
+nlohmann::json TrainingInfo(const TrainedSeqModel& t, const Dataset& snap) {
+  double best = 0, best_hr = 0;
+  for (const auto& e : t.log)
+    if (e.val_ndcg10 > best) {
+      best = e.val_ndcg10;
+      best_hr = e.val_hr10;
+    }
+  nlohmann::json info = {{"epochs", t.log.size()}, {"val_ndcg@10", best}, {"val_hr@10", best_hr},
+                         {"train_seconds", t.seconds}, {"events", snap.events.size()}, {"users", snap.num_users()},
+                         {"items", snap.num_items()}};
+  nlohmann::json curve = nlohmann::json::array();
+  for (const auto& e : t.log)
+    curve.push_back({{"epoch", e.epoch}, {"loss", e.loss}, {"val_ndcg@10", e.val_ndcg10}, {"val_hr@10", e.val_hr10}});
+  info["curve"] = std::move(curve);
+  return info;
+}
+
+// The model's incremental state per user in the capture benchmark's replay.
+struct CaptureState {
+  explicit CaptureState(SeqInference model) : inf(std::move(model)) {}
+  SeqInference inf;
+  std::shared_ptr<const text::SubwordTokenizer> tok;
+  std::unordered_map<uint32_t, SeqInference::State> states;
+  std::unordered_map<uint32_t, Timestamp> last;
+  std::vector<float> dist;
+
+  uint32_t Top() const { return static_cast<uint32_t>(std::max_element(dist.begin(), dist.end()) - dist.begin()); }
+};
+
 }  // namespace
 
 std::vector<std::string> ItemTexts(const Dataset& ds) {
@@ -194,29 +225,6 @@ SeqModelConfig BackgroundModelConfig() {
   return mc;
 }
 
-namespace {
-
-// What the service reports of a background training: the best validation figures and the per-epoch curve (for the
-// dashboard's training curves).
-nlohmann::json TrainingInfo(const TrainedSeqModel& t, const Dataset& snap) {
-  double best = 0, best_hr = 0;
-  for (const auto& e : t.log)
-    if (e.val_ndcg10 > best) {
-      best = e.val_ndcg10;
-      best_hr = e.val_hr10;
-    }
-  nlohmann::json info = {{"epochs", t.log.size()}, {"val_ndcg@10", best}, {"val_hr@10", best_hr},
-                         {"train_seconds", t.seconds}, {"events", snap.events.size()}, {"users", snap.num_users()},
-                         {"items", snap.num_items()}};
-  nlohmann::json curve = nlohmann::json::array();
-  for (const auto& e : t.log)
-    curve.push_back({{"epoch", e.epoch}, {"loss", e.loss}, {"val_ndcg@10", e.val_ndcg10}, {"val_hr@10", e.val_hr10}});
-  info["curve"] = std::move(curve);
-  return info;
-}
-
-}  // namespace
-
 ModelTrainer MakeTrainer(const TrainerSpec& spec, size_t cache_users, size_t cache_vectors) {
   return [spec, cache_users, cache_vectors](const Dataset& snap, const std::string& dir) -> Result<TrainedModel> {
     VANE_ASSIGN_OR_RETURN(TrainedSeqModel t, TrainWithSideInfo(snap, spec.model, SmallSideOptions()));
@@ -279,22 +287,6 @@ ModelInterest DescribeModelInterest(const SeqModel& model, const InterestStore& 
   AddModelKeywords(mi, model.PredictKeywords(SeqInput{hist, {}}), model.keyword_names());
   return mi;
 }
-
-namespace {
-
-// The model's incremental state per user in the capture benchmark's replay.
-struct CaptureState {
-  explicit CaptureState(SeqInference model) : inf(std::move(model)) {}
-  SeqInference inf;
-  std::shared_ptr<const text::SubwordTokenizer> tok;
-  std::unordered_map<uint32_t, SeqInference::State> states;
-  std::unordered_map<uint32_t, Timestamp> last;
-  std::vector<float> dist;
-
-  uint32_t Top() const { return static_cast<uint32_t>(std::max_element(dist.begin(), dist.end()) - dist.begin()); }
-};
-
-}  // namespace
 
 Status AddModelToCapture(const std::string& dir, const Dataset& ds, CaptureOptions& co) {
   VANE_ASSIGN_OR_RETURN(SeqModel m, SeqModel::Load(dir));
