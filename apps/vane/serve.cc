@@ -1,0 +1,117 @@
+// vane serve: the HTTP service over a durable store, with background training of the model.
+#include <malloc.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "config_toml.h"
+#include "vane/model/pipeline.h"
+#include "vane/registry/registry.h"
+#include "vane/serve/http.h"
+#include "vane/serve/service.h"
+
+namespace vane::cli {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+struct ServeArgs {
+  DataFlags data;
+  std::string config, model;
+  ServiceOptions so;
+  HttpOptions ho;
+  std::vector<std::string> keys;
+  TrainerSpec train;
+};
+
+int RunServe(const DataFlags& sd, const std::string& config, std::string model, const std::vector<std::string>& keys,
+             ServiceOptions so, HttpOptions ho, CLI::App* cmd, TrainerSpec spec) {
+  // glibc gives threads up to 8 malloc arenas per core and keeps what each frees: with 64 workers allocating,
+  // resident memory crept up by ~280 MB over a 10-minute soak while vane's own state was constant; with one arena
+  // per core it stayed flat (BENCHMARKS.md §5). MALLOC_ARENA_MAX in the environment still decides when set.
+  if (!std::getenv("MALLOC_ARENA_MAX"))
+    mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+  if (Status c = ApplyConfig(config, cmd, so, ho, model, spec); !c.ok()) return Fail(c);
+  if (!cmd->count("--models-dir")) {
+    auto parent = std::filesystem::path(so.store_dir).parent_path();
+    so.models_dir = (parent.empty() ? std::filesystem::path("models") : parent / "models").string();
+  }
+  so.trainer = MakeTrainer(spec, so.model_cache_users, so.model_cache_vectors);
+  std::string model_version = model;
+  if (model.empty()) {
+    // The version a background training swapped in last time.
+    if (auto v = ModelRegistry::ReadCurrent(so.models_dir)) {
+      model = so.models_dir + "/" + *v;
+      model_version = *v;
+    }
+  }
+  for (const auto& k : keys)
+    if (Status s = AddKey(k, ho); !s.ok()) return Fail(s);
+  Dataset seed;
+  if (Status s = Load(sd, seed); !s.ok()) return Fail(s);
+  if (!model.empty()) {
+    UseModelOptions mo{.exact = false, .cache_users = so.model_cache_users, .cache_vectors = so.model_cache_vectors};
+    if (Status ms = UseModel(model, seed, so.engine, mo); !ms.ok()) return Fail(ms);
+    so.model_version = model_version;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto svc = Service::Open(so, &seed);
+  if (!svc.ok()) return Fail(svc.status());
+  auto st = (*svc)->GetStats();
+  std::cerr << fmt::format("store {}: recovered {} events, {} users, {} items in {:.2f} s (replay {:.2f} s)\n",
+                           so.store_dir, st.events, st.users, st.items,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                           st.recovery_seconds);
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  Status r = RunHttpServer(**svc, ho, g_stop, [&](int port) {
+    std::cout << fmt::format("vane serve listening on http://{}:{}/ (dashboard: open it in a browser; API: curl http://{}:{}/v1/recommend/u0)",
+                             ho.host, port, ho.host, port)
+              << std::endl;
+  });
+  if (!r.ok()) return Fail(r);
+  return 0;
+}
+
+}  // namespace
+
+Command AddServeCommand(CLI::App& app) {
+  auto a = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand("serve", "the HTTP service: events in, recommendations out, durable (RocksDB)");
+  AddDataFlags(cmd, a->data);
+  ServiceOptions& so = a->so;
+  HttpOptions& ho = a->ho;
+  cmd->add_option("--config", a->config, "TOML configuration file (docs/http_api.md); flags and VANE_* environment variables override it");
+  cmd->add_option("--host", ho.host, "address to listen on")->capture_default_str();
+  cmd->add_option("--port", ho.port, "port (0 = any free port)")->capture_default_str();
+  cmd->add_option("--store", so.store_dir, "store directory (created when absent; filled from the seed data on first start)")->capture_default_str();
+  cmd->add_option("--model", a->model, "a `vane train` model directory: the model joins the blend");
+  cmd->add_option("--api-key", a->keys, "KEY:SCOPE (scope read, write or admin); repeatable");
+  cmd->add_option("--threads", ho.threads, "HTTP worker threads")->capture_default_str();
+  cmd->add_option("--retrain-every", so.retrain_every_s,
+                  "retrain the model in the background every this many seconds (0 = only on demand)")
+      ->capture_default_str();
+  cmd->add_option("--train-epochs", a->train.model.epochs, "epochs of a background training")->capture_default_str();
+  cmd->add_option("--models-dir", so.models_dir, "where trained versions go (default: models/ beside the store)");
+  cmd->add_option("--model-cache-users", so.model_cache_users,
+                  "active users whose model state stays cached (about 200 KiB each at width 64, length 200)")
+      ->capture_default_str();
+  cmd->add_option("--model-cache-vectors", so.model_cache_vectors,
+                  "users beyond those whose model vector alone stays cached (256 B each at width 64)")
+      ->capture_default_str();
+  return {cmd, [a, cmd] { return RunServe(a->data, a->config, a->model, a->keys, a->so, a->ho, cmd, a->train); }};
+}
+
+}  // namespace vane::cli
