@@ -23,7 +23,8 @@ Status BuildGeneratedDataset(const gen::Generated& g, Dataset& ds, ImportReport&
   EventCleaner cleaner(ds, opt, report);
   for (size_t i = 0; i < g.events.size(); ++i) {
     Status s = cleaner.Add(g.events[i], "generated", i + 1);
-    if (!s.ok()) return Status::Internal("generated event " + std::to_string(i) + " rejected: " + s.message());
+    if (!s.ok())
+      return Status::Internal("generated event " + std::to_string(i) + " rejected: " + AtRecord(s, "generated", i + 1).message());
   }
   if (ds.events.size() != g.events.size()) return Status::Internal("generated events and dataset events differ");
   return Status::Ok();

@@ -13,6 +13,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "vane/core/strings.h"
+#include "vane/events/csv.h"
+#include "vane/events/iso8601.h"
+#include "vane/events/jsonl.h"
+#include "vane/events/line_reader.h"
 #include "vane/text/tokenize.h"
 
 namespace vane {
@@ -103,13 +108,6 @@ void SplitWs(std::string_view s, std::vector<std::string_view>& out) {
   }
 }
 
-std::string_view Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
-  return s.substr(b, e - b);
-}
-
 bool ToInt(std::string_view s, int64_t& v) {
   s = Trim(s);
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -172,11 +170,11 @@ class Loader {
         --report_.items_created;
       }
     }
-    return Stop(std::move(s));
+    return Stop(s, file, line);
   }
 
   Status Reject(const std::string& file, uint64_t line, std::string field, std::string reason) {
-    return Stop(RejectRecord(opt_.import, report_, file, line, std::move(field), std::move(reason)));
+    return Stop(RejectRecord(opt_.import, report_, file, line, std::move(field), std::move(reason)), file, line);
   }
 
   bool Full() const { return opt_.max_events && report_.accepted - base_ >= opt_.max_events; }
@@ -185,8 +183,9 @@ class Loader {
   std::unordered_map<std::string, Item> meta;  // item id -> metadata, joined on first sight
 
  private:
-  Status Stop(Status s) const {
-    if (!s.ok() && opt_.import.on_error == OnError::kFail) return s;
+  // A rejected record stops the load (located in its file) only under OnError::kFail.
+  Status Stop(const Status& s, std::string_view file, uint64_t line) const {
+    if (!s.ok() && opt_.import.on_error == OnError::kFail) return AtRecord(s, file, line);
     return Status::Ok();
   }
 
