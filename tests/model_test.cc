@@ -1,5 +1,7 @@
 #include "vane/model/seq_model.h"
 
+#include "vane/model/infer.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -110,18 +112,94 @@ TEST(SeqModel, ClearErrors) {
 namespace vane {
 namespace {
 
-TEST(SeqModelChecks, GradientsMatchFiniteDifferences) {
-  SeqSplit s = Chains(6, 9, 6, 1);
+// The training objective, computed by hand from the plain C++ inference's outputs: mean next-item cross-entropy
+// over the item targets (a search is no target; the item nobody chose stays out of the softmax), plus the weighted
+// mean cross-entropies of the interest head (targets with a category) and of the keyword head (the uniform
+// distribution over a target's keywords).
+TEST(SeqModelChecks, TrainingLossMatchesAHandComputation) {
+  constexpr uint32_t kItems = 10, kQueries = 2;  // item 9 never occurs; tokens 10 and 11 are searches
+  SeqSplit s;
+  s.num_queries = kQueries;
+  s.train = {{0, 1, 2, 3}, {4, 10, 5, 6, 7}, {2, 3, 11, 8}, {8, 7}, {5}};
+  for (size_t u = 0; u < s.train.size(); ++u) {
+    s.val_target.push_back(UINT32_MAX);
+    s.test_target.push_back(UINT32_MAX);
+  }
+  ItemText text;
+  text.vocab_size = 5;
+  for (uint32_t i = 0; i < kItems; ++i) text.pieces.push_back({static_cast<int>(i % 5)});
+  text.query_pieces = {{1, 2}, {3}};
+  ItemCategories cats;
+  cats.num_categories = 3;
+  cats.main = {0, 0, 1, 1, 2, 2, -1, 0, 1, 2};  // item 6 has none
+  ItemKeywords kws;
+  kws.names = {"a", "b", "c", "d"};
+  kws.ids = {{0}, {0, 1}, {1}, {}, {2, 3}, {3}, {0, 2}, {}, {1, 3}, {2}};
   SeqModelConfig c = Tiny();
-  c.dim = 8;
-  c.max_len = 5;
-  auto r = CheckGradients(s, 9, c, 60);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_GT(r->checked, 40);
-  EXPECT_GT(r->loss, 0);
-  EXPECT_LT(r->max_rel_error, 1e-4);
-  // An untrained model is near uniform: loss close to ln(9).
-  EXPECT_NEAR(r->loss, std::log(9.0), 0.5);
+  c.epochs = 2;
+  c.interest_weight = 0.3f;
+  c.keyword_weight = 0.2f;
+  auto m = SeqModel::Train(s, kItems, c, nullptr, false, &text, &cats, &kws);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto loss = m->TrainingLoss(s);
+  ASSERT_TRUE(loss.ok()) << loss.status().ToString();
+
+  SeqInference inf = SeqInference::FromModel(*m);
+  double item_sum = 0, cat_sum = 0, kw_sum = 0;
+  int item_n = 0, cat_n = 0, kw_n = 0;
+  std::vector<float> scores, interest, keywords;
+  for (const auto& seq : s.train) {
+    SeqInference::State st;
+    for (size_t k = 0; k + 1 < seq.size(); ++k) {
+      inf.Append(st, seq[k]);
+      const uint32_t target = seq[k + 1];
+      if (target >= kItems) continue;
+      inf.Score(st, scores);
+      double z = 0;
+      for (uint32_t i = 0; i + 1 < kItems; ++i) z += std::exp(static_cast<double>(scores[i]));  // not item 9
+      item_sum += std::log(z) - scores[target];
+      ++item_n;
+      if (cats.main[target] >= 0) {
+        inf.Interest(st, interest);
+        cat_sum -= std::log(static_cast<double>(interest[static_cast<size_t>(cats.main[target])]));
+        ++cat_n;
+      }
+      if (!kws.ids[target].empty()) {
+        inf.Keywords(st, keywords);
+        double sum = 0;
+        for (int w : kws.ids[target]) sum -= std::log(static_cast<double>(keywords[static_cast<size_t>(w)]));
+        kw_sum += sum / static_cast<double>(kws.ids[target].size());
+        ++kw_n;
+      }
+    }
+  }
+  ASSERT_EQ(item_n, 9);
+  ASSERT_EQ(cat_n, 8);
+  ASSERT_EQ(kw_n, 5);
+  double want = item_sum / item_n + 0.3 * cat_sum / cat_n + 0.2 * kw_sum / kw_n;
+  EXPECT_NEAR(*loss, want, 1e-4 * want);
+  // Without the heads' weights only the next-item term is left.
+  SeqModelConfig plain = c;
+  plain.interest_weight = 0;
+  plain.keyword_weight = 0;
+  auto m0 = SeqModel::Train(s, kItems, plain, nullptr, false, &text);
+  ASSERT_TRUE(m0.ok());
+  SeqInference inf0 = SeqInference::FromModel(*m0);
+  double sum0 = 0;
+  for (const auto& seq : s.train) {
+    SeqInference::State st;
+    for (size_t k = 0; k + 1 < seq.size(); ++k) {
+      inf0.Append(st, seq[k]);
+      if (seq[k + 1] >= kItems) continue;
+      inf0.Score(st, scores);
+      double z = 0;
+      for (uint32_t i = 0; i + 1 < kItems; ++i) z += std::exp(static_cast<double>(scores[i]));
+      sum0 += std::log(z) - scores[seq[k + 1]];
+    }
+  }
+  auto loss0 = m0->TrainingLoss(s);
+  ASSERT_TRUE(loss0.ok());
+  EXPECT_NEAR(*loss0, sum0 / 9, 1e-4 * sum0 / 9);
 }
 
 TEST(SeqModelChecks, AttentionIsCausal) {
