@@ -131,6 +131,17 @@ class InterestStore {
 
  private:
   void ApplyImpl(const Event& e, bool global);
+  // The stages of ApplyImpl. Decays every node to `ts` and opens a new session after a long gap; counts the event.
+  void DecayAndCount(UserState& st, uint32_t ts);
+  // An item event: weight to its categories (and, globally, the category prior), its keywords and history lists.
+  // Returns the slot of its main category (-1: none).
+  int ApplyItem(UserState& st, const Event& e, float w, bool global);
+  // A search: weight to its keywords and to the categories they point to. Returns the slot of the strongest one
+  // (-1: none).
+  int ApplyQuery(UserState& st, const Event& e, float w);
+  // The transition from the current category to `primary` (user edge and, globally, the Markov counts).
+  void ApplyTransition(UserState& st, int primary, bool global);
+  static void PushRecent(UserState& st, const Event& e, uint32_t ts);
   UserState& Touch(UserIdx u);
   int UpsertCat(UserState& st, uint32_t id, float w);
   void UpsertKw(UserState& st, uint32_t id, float w);
