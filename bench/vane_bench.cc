@@ -99,6 +99,177 @@ double Pct(std::vector<double>& v, double p) {
   return v[i];
 }
 
+double UsSince(Steady::time_point t) { return std::chrono::duration<double, std::micro>(Steady::now() - t).count(); }
+
+// Engine over every event of ds; returns the last event time.
+Timestamp IngestAll(const Dataset& ds, Engine& engine) {
+  Timestamp last = 0;
+  for (const Event& e : ds.events) {
+    engine.Ingest(e);
+    last = std::max(last, e.ts);
+  }
+  return last;
+}
+
+// ingest: replays every event `repeats` times into a fresh engine (best and median rate); memory: the state sizes.
+int BenchIngestOrMemory(const Dataset& ds, const std::string& what, size_t repeats) {
+  std::vector<double> rates;
+  size_t state_bytes = 0, history_bytes = 0, source_bytes = 0, users = 0;
+  for (size_t r = 0; r < repeats; ++r) {
+    Engine engine(ds);
+    auto t = Steady::now();
+    for (const Event& e : ds.events) engine.Ingest(e);
+    double sec = std::chrono::duration<double>(Steady::now() - t).count();
+    rates.push_back(static_cast<double>(ds.events.size()) / sec);
+    users = engine.interests().num_users();
+    state_bytes = users * InterestStore::kStateBytes;
+    history_bytes = engine.interests().HistoryBytes();
+    source_bytes = engine.SourceMemoryBytes();
+  }
+  std::sort(rates.begin(), rates.end());
+  if (what == "ingest")
+    std::cout << fmt::format("protocol: replay every event in file order into the live state (interest graph + all "
+                             "sources), one thread, {} repeats\n",
+                             repeats)
+              << fmt::format("ingest: best {:.0f} events/s, median {:.0f} events/s ({:.3f} us/event)\n",
+                             rates.back(), rates[rates.size() / 2], 1e6 / rates[rates.size() / 2]);
+  std::cout << fmt::format(
+      "memory: hot interest state {} B/user ({:.3f} KiB) x {} users = {:.2f} MiB | per-user history lists {:.1f} "
+      "B/user | global source statistics {:.2f} MiB\n",
+      InterestStore::kStateBytes, InterestStore::kStateBytes / 1024.0, users, state_bytes / 1048576.0,
+      users ? static_cast<double>(history_bytes) / users : 0.0, source_bytes / 1048576.0);
+  return 0;
+}
+
+// The model's incremental update alone: states of up to `active` users, one event appended at a time, then the
+// catalogue scored from each state.
+void BenchModelInference(const Dataset& ds, const SeqModel& model, size_t active) {
+  SeqInference inf = SeqInference::FromModel(model);
+  const size_t max_len = static_cast<size_t>(model.config().max_len);
+  std::vector<SeqInference::State> states(std::min(active, ds.num_users()));
+  auto seqs = ds.UserItemSequences();
+  std::vector<double> append_us, score_us;
+  std::vector<float> scores;
+  for (size_t u = 0; u < states.size(); ++u) {
+    const auto& q = seqs[u];
+    size_t n = std::min<size_t>(q.size(), max_len);
+    for (size_t k = q.size() - n; k < q.size(); ++k) {
+      auto t = Steady::now();
+      inf.Append(states[u], q[k].v);
+      append_us.push_back(UsSince(t));
+    }
+    auto t = Steady::now();
+    inf.Score(states[u], scores);
+    score_us.push_back(UsSince(t));
+  }
+  // Only appends into a full window (the steady state of an active user) count for the p99.
+  std::vector<double> full;
+  size_t idx = 0;
+  for (size_t u = 0; u < states.size(); ++u) {
+    size_t n = std::min<size_t>(seqs[u].size(), max_len);
+    for (size_t k = 0; k < n; ++k, ++idx)
+      if (k + 1 == max_len) full.push_back(append_us[idx]);
+  }
+  std::cout << fmt::format("model: dim {} layers {} heads {} max_len {} | state {} KiB per active user\n",
+                           model.config().dim, model.config().layers, model.config().heads, model.config().max_len,
+                           inf.StateBytes() / 1024)
+            << fmt::format("per-event update (append one event to a cached state), one core: p50 {:.0f} us | p99 {:.0f} us "
+                           "| at a full {}-event window: p50 {:.0f} us p99 {:.0f} us ({} samples)\n",
+                           Pct(append_us, 0.5), Pct(append_us, 0.99), model.config().max_len, Pct(full, 0.5),
+                           Pct(full, 0.99), full.size())
+            << fmt::format("score the catalogue from a cached state ({} items): p50 {:.0f} us | p99 {:.0f} us\n",
+                           ds.num_items(), Pct(score_us, 0.5), Pct(score_us, 0.99));
+}
+
+// Recommend with the model in the blend (warm cache), then ingesting one new event of each cached user.
+void BenchModelInEngine(const Dataset& ds, std::shared_ptr<const SeqModel> model, size_t active) {
+  std::mt19937_64 rng(11);
+  EngineConfig cfg;
+  cfg.model_source = [&](const Dataset& d, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+    return std::make_unique<ModelSource>(d, st, model, active);
+  };
+  Engine engine(ds, cfg);
+  const Timestamp last = IngestAll(ds, engine);
+  std::vector<std::string> users;
+  for (size_t k = 0; k < std::min(active, ds.num_users()); ++k) users.push_back(ds.users.Name(static_cast<uint32_t>(rng() % ds.num_users())));
+  std::vector<double> rec_us, ingest_us;
+  for (int pass = 0; pass < 2; ++pass) {
+    rec_us.clear();
+    for (const auto& u : users) {
+      RecommendRequest req;
+      req.user = u;
+      req.now = last + 60;
+      auto t = Steady::now();
+      RecommendResponse r = engine.Recommend(req);
+      rec_us.push_back(UsSince(t));
+    }
+  }
+  // Ingest a new event for cached users: every source plus the model's incremental update.
+  for (const auto& u : users) {
+    Event e;
+    e.user = UserIdx(*ds.users.Find(u));
+    e.item = ItemIdx(static_cast<uint32_t>(rng() % ds.num_items()));
+    e.action = 0;
+    e.ts = last + 120;
+    auto t = Steady::now();
+    engine.Ingest(e);
+    ingest_us.push_back(UsSince(t));
+  }
+  std::cout << fmt::format("recommend with the model in the blend (n=10, explanations, filters), warm: p50 {:.0f} us | p99 {:.0f} us\n",
+                           Pct(rec_us, 0.5), Pct(rec_us, 0.99))
+            << fmt::format("ingest one event of an active user (all sources + model update): p50 {:.0f} us | p99 {:.0f} us\n",
+                           Pct(ingest_us, 0.5), Pct(ingest_us, 0.99));
+}
+
+int BenchModel(const Dataset& ds, const std::string& model_dir, size_t active) {
+  auto m = SeqModel::Load(model_dir);
+  if (!m.ok()) {
+    std::cerr << "error: " << m.status().ToString() << "\n";
+    return 1;
+  }
+  auto model = std::make_shared<const SeqModel>(std::move(m.value()));
+  BenchModelInference(ds, *model, active);
+  BenchModelInEngine(ds, model, active);
+  return 0;
+}
+
+// Recommend latency for random users after ingesting every event: a cold pass (the per-item neighbour caches
+// build), then the warm pass a running server is in. Both are reported.
+int BenchLatency(const Dataset& ds, size_t requests) {
+  Engine engine(ds);
+  const Timestamp last = IngestAll(ds, engine);
+  std::mt19937_64 rng(7);
+  std::vector<double> cold, us;
+  us.reserve(requests);
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) {
+      cold = us;
+      us.clear();
+    }
+    for (size_t k = 0; k < requests; ++k) {
+      RecommendRequest req;
+      req.user = ds.users.Name(static_cast<uint32_t>(rng() % ds.num_users()));
+      req.n = 10;
+      req.now = last + 60;
+      auto t = Steady::now();
+      RecommendResponse r = engine.Recommend(req);
+      us.push_back(UsSince(t));
+      if (r.items.empty()) std::cerr << "warning: empty recommendation for " << req.user << "\n";
+    }
+  }
+  double mean = 0;
+  for (double x : us) mean += x;
+  mean /= static_cast<double>(us.size());
+  std::cout << fmt::format("cold pass (caches building): p50 {:.0f} us | p99 {:.0f} us | max {:.0f} us\n", Pct(cold, 0.5),
+                           Pct(cold, 0.99), Pct(cold, 1.0));
+  std::cout << fmt::format("protocol: warm pass, {} Recommend calls (n=10, explanations on, filters on) for random users after "
+                           "ingesting all events, one thread, in-process\n",
+                           requests)
+            << fmt::format("latency: p50 {:.0f} us | p90 {:.0f} us | p99 {:.0f} us | max {:.0f} us | mean {:.0f} us\n",
+                           Pct(us, 0.5), Pct(us, 0.9), Pct(us, 0.99), Pct(us, 1.0), mean);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,160 +303,7 @@ int main(int argc, char** argv) {
   std::cout << "command: " << cmd << "\nmachine: " << Machine() << "\n";
   std::cout << fmt::format("dataset: {} | {} users | {} items | {} events | loaded in {:.2f} s\n", ds.name,
                            ds.num_users(), ds.num_items(), ds.events.size(), load_s);
-
-  if (what == "ingest" || what == "memory") {
-    std::vector<double> rates;
-    size_t state_bytes = 0, history_bytes = 0, source_bytes = 0, users = 0;
-    for (size_t r = 0; r < repeats; ++r) {
-      Engine engine(ds);
-      auto t = Steady::now();
-      for (const Event& e : ds.events) engine.Ingest(e);
-      double sec = std::chrono::duration<double>(Steady::now() - t).count();
-      rates.push_back(static_cast<double>(ds.events.size()) / sec);
-      users = engine.interests().num_users();
-      state_bytes = users * InterestStore::kStateBytes;
-      history_bytes = engine.interests().HistoryBytes();
-      source_bytes = engine.SourceMemoryBytes();
-    }
-    std::sort(rates.begin(), rates.end());
-    if (what == "ingest")
-      std::cout << fmt::format("protocol: replay every event in file order into the live state (interest graph + all "
-                               "sources), one thread, {} repeats\n",
-                               repeats)
-                << fmt::format("ingest: best {:.0f} events/s, median {:.0f} events/s ({:.3f} us/event)\n",
-                               rates.back(), rates[rates.size() / 2], 1e6 / rates[rates.size() / 2]);
-    std::cout << fmt::format(
-        "memory: hot interest state {} B/user ({:.3f} KiB) x {} users = {:.2f} MiB | per-user history lists {:.1f} "
-        "B/user | global source statistics {:.2f} MiB\n",
-        InterestStore::kStateBytes, InterestStore::kStateBytes / 1024.0, users, state_bytes / 1048576.0,
-        users ? static_cast<double>(history_bytes) / users : 0.0, source_bytes / 1048576.0);
-    return 0;
-  }
-
-  if (what == "model") {
-    auto m = SeqModel::Load(model_dir);
-    if (!m.ok()) {
-      std::cerr << "error: " << m.status().ToString() << "\n";
-      return 1;
-    }
-    auto model = std::make_shared<const SeqModel>(std::move(m.value()));
-    SeqInference inf = SeqInference::FromModel(*model);
-    // 1. The incremental update alone: states of `active` users, one event appended at a time.
-    std::mt19937_64 rng(11);
-    std::vector<SeqInference::State> states(std::min(active, ds.num_users()));
-    auto seqs = ds.UserItemSequences();
-    std::vector<double> append_us, score_us;
-    std::vector<float> scores;
-    for (size_t u = 0; u < states.size(); ++u) {
-      const auto& q = seqs[u];
-      size_t n = std::min<size_t>(q.size(), static_cast<size_t>(model->config().max_len));
-      for (size_t k = q.size() - n; k < q.size(); ++k) {
-        auto t = Steady::now();
-        inf.Append(states[u], q[k].v);
-        append_us.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t).count());
-      }
-      auto t = Steady::now();
-      inf.Score(states[u], scores);
-      score_us.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t).count());
-    }
-    // Only appends into a full window (the steady state of an active user) count for the p99.
-    std::vector<double> full;
-    size_t idx = 0;
-    for (size_t u = 0; u < states.size(); ++u) {
-      size_t n = std::min<size_t>(seqs[u].size(), static_cast<size_t>(model->config().max_len));
-      for (size_t k = 0; k < n; ++k, ++idx)
-        if (k + 1 == static_cast<size_t>(model->config().max_len)) full.push_back(append_us[idx]);
-    }
-    std::cout << fmt::format("model: dim {} layers {} heads {} max_len {} | state {} KiB per active user\n",
-                             model->config().dim, model->config().layers, model->config().heads,
-                             model->config().max_len, inf.StateBytes() / 1024)
-              << fmt::format("per-event update (append one event to a cached state), one core: p50 {:.0f} us | p99 {:.0f} us "
-                             "| at a full {}-event window: p50 {:.0f} us p99 {:.0f} us ({} samples)\n",
-                             Pct(append_us, 0.5), Pct(append_us, 0.99), model->config().max_len, Pct(full, 0.5),
-                             Pct(full, 0.99), full.size())
-              << fmt::format("score the catalogue from a cached state ({} items): p50 {:.0f} us | p99 {:.0f} us\n",
-                             ds.num_items(), Pct(score_us, 0.5), Pct(score_us, 0.99));
-    // 2. Recommend with the model in the blend, warm cache.
-    EngineConfig cfg;
-    cfg.model_source = [&](const Dataset& d, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
-      return std::make_unique<ModelSource>(d, st, model, active);
-    };
-    Engine engine(ds, cfg);
-    Timestamp last = 0;
-    for (const Event& e : ds.events) {
-      engine.Ingest(e);
-      last = std::max(last, e.ts);
-    }
-    std::vector<std::string> users;
-    for (size_t k = 0; k < std::min(active, ds.num_users()); ++k) users.push_back(ds.users.Name(static_cast<uint32_t>(rng() % ds.num_users())));
-    std::vector<double> rec_us, ingest_us;
-    for (int pass = 0; pass < 2; ++pass) {
-      rec_us.clear();
-      for (const auto& u : users) {
-        RecommendRequest req;
-        req.user = u;
-        req.now = last + 60;
-        auto t = Steady::now();
-        RecommendResponse r = engine.Recommend(req);
-        rec_us.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t).count());
-      }
-    }
-    // 3. Ingest a new event for cached users: every source plus the model's incremental update.
-    for (const auto& u : users) {
-      Event e;
-      e.user = UserIdx(*ds.users.Find(u));
-      e.item = ItemIdx(static_cast<uint32_t>(rng() % ds.num_items()));
-      e.action = 0;
-      e.ts = last + 120;
-      auto t = Steady::now();
-      engine.Ingest(e);
-      ingest_us.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t).count());
-    }
-    std::cout << fmt::format("recommend with the model in the blend (n=10, explanations, filters), warm: p50 {:.0f} us | p99 {:.0f} us\n",
-                             Pct(rec_us, 0.5), Pct(rec_us, 0.99))
-              << fmt::format("ingest one event of an active user (all sources + model update): p50 {:.0f} us | p99 {:.0f} us\n",
-                             Pct(ingest_us, 0.5), Pct(ingest_us, 0.99));
-    return 0;
-  }
-
-  // latency
-  Engine engine(ds);
-  Timestamp last = 0;
-  for (const Event& e : ds.events) {
-    engine.Ingest(e);
-    last = std::max(last, e.ts);
-  }
-  std::mt19937_64 rng(7);
-  std::vector<double> us;
-  us.reserve(requests);
-  // Two passes over the same number of random users: the first (cold) builds the per-item neighbour caches, the
-  // second measures the steady state a running server is in. Both are reported.
-  std::vector<double> cold;
-  for (int pass = 0; pass < 2; ++pass) {
-  if (pass == 1) {
-    cold = us;
-    us.clear();
-  }
-  for (size_t k = 0; k < requests; ++k) {
-    RecommendRequest req;
-    req.user = ds.users.Name(static_cast<uint32_t>(rng() % ds.num_users()));
-    req.n = 10;
-    req.now = last + 60;
-    auto t = Steady::now();
-    RecommendResponse r = engine.Recommend(req);
-    us.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t).count());
-    if (r.items.empty()) std::cerr << "warning: empty recommendation for " << req.user << "\n";
-  }
-  }
-  double mean = 0;
-  for (double x : us) mean += x;
-  mean /= static_cast<double>(us.size());
-  std::cout << fmt::format("cold pass (caches building): p50 {:.0f} us | p99 {:.0f} us | max {:.0f} us\n", Pct(cold, 0.5),
-                           Pct(cold, 0.99), Pct(cold, 1.0));
-  std::cout << fmt::format("protocol: warm pass, {} Recommend calls (n=10, explanations on, filters on) for random users after "
-                           "ingesting all events, one thread, in-process\n",
-                           requests)
-            << fmt::format("latency: p50 {:.0f} us | p90 {:.0f} us | p99 {:.0f} us | max {:.0f} us | mean {:.0f} us\n",
-                           Pct(us, 0.5), Pct(us, 0.9), Pct(us, 0.99), Pct(us, 1.0), mean);
-  return 0;
+  if (what == "ingest" || what == "memory") return BenchIngestOrMemory(ds, what, repeats);
+  if (what == "model") return BenchModel(ds, model_dir, active);
+  return BenchLatency(ds, requests);
 }

@@ -1,4 +1,8 @@
-#include "vane/events/import.h"
+#include "vane/events/cleaner.h"
+#include "vane/events/csv.h"
+#include "vane/events/iso8601.h"
+#include "vane/events/json_records.h"
+#include "vane/events/jsonl.h"
 
 #include <cmath>
 #include <fstream>
@@ -157,6 +161,9 @@ TEST(EventCleanerTest, RejectsWithFieldNames) {
     ++line;
     Status s = c.Add(k.e, "mem", line);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << k.field << " " << k.reason_part;
+    // The Status names the field and the reason, as the report does.
+    EXPECT_EQ(s.field(), k.field);
+    EXPECT_NE(s.message().find(k.reason_part), std::string::npos) << s.message();
     ASSERT_EQ(r.issues.size(), line);
     EXPECT_EQ(r.issues.back().field, k.field);
     EXPECT_NE(r.issues.back().reason.find(k.reason_part), std::string::npos) << r.issues.back().reason;
@@ -309,7 +316,13 @@ TEST(EventCleanerTest, FailModeStatusNamesFileLineField) {
   d.has_value = true;
   Status s = c.Add(d, "clicks.csv", 3);
   ASSERT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("clicks.csv:3: value: negative dwell"), std::string::npos) << s.message();
+  EXPECT_EQ(s.field(), "value");
+  EXPECT_EQ(s.message(), "negative dwell: -1");
+  // A reader stopping on it names the file and line.
+  Status located = AtRecord(s, "clicks.csv", 3);
+  EXPECT_EQ(located.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(located.field(), "value");
+  EXPECT_EQ(located.message(), "clicks.csv:3: value: negative dwell: -1");
   EXPECT_TRUE(r.issues.empty());
   EXPECT_EQ(r.rejected, 1u);
   ExpectCountsAddUp(r);
@@ -595,6 +608,35 @@ TEST(ImportJsonlTest, Items) {
     EXPECT_EQ(is->field, w.field) << "line " << w.line;
     EXPECT_NE(is->reason.find(w.reason), std::string::npos) << is->reason;
   }
+}
+
+TEST(JsonRecordsTest, ResultsNameTheField) {
+  auto ev = RawEventFromJson(nlohmann::json::parse(R"({"user":42,"item":"i","action":"view","ts":"2024-05-01",
+                                                       "value":2.5,"context":{"page":"home"}})"));
+  ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+  EXPECT_EQ(ev->user, "42");
+  EXPECT_TRUE(ev->has_ts);
+  EXPECT_EQ(ev->ts, 1714521600);
+  EXPECT_TRUE(ev->has_value);
+  EXPECT_EQ(ev->context, R"({"page":"home"})");
+  auto bad = RawEventFromJson(nlohmann::json::parse(R"({"user":"u","value":"much"})"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().field(), "value");
+  EXPECT_EQ(bad.status().message(), "wrong type: expected a number, got string");
+
+  auto item = ItemFromJson(nlohmann::json::parse(R"({"id":"p1","categories":["a","b"],"attributes":{"price":9}})"));
+  ASSERT_TRUE(item.ok()) << item.status().ToString();
+  EXPECT_EQ(item->categories.size(), 2u);
+  EXPECT_EQ(item->attributes[0].second, "9");
+  auto no_id = ItemFromJson(nlohmann::json::parse(R"({"title":"t"})"));
+  ASSERT_FALSE(no_id.ok());
+  EXPECT_EQ(no_id.status().field(), "id");
+  EXPECT_EQ(no_id.status().message(), "missing");
+  auto bad_cat = ItemFromJson(nlohmann::json::parse(R"({"id":"p","categories":["a",3]})"));
+  ASSERT_FALSE(bad_cat.ok());
+  EXPECT_EQ(bad_cat.status().field(), "categories");
+  EXPECT_NE(bad_cat.status().message().find("element 1 is number"), std::string::npos);
 }
 
 // Report ------------------------------------------------------------------------------------------------------

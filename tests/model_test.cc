@@ -1,5 +1,8 @@
 #include "vane/model/seq_model.h"
 
+#include "model_test_util.h"
+#include "vane/model/infer.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,57 +12,8 @@
 namespace vane {
 namespace {
 
-// Planted pattern: every user walks a chain i -> i+1 -> ... (mod n) from a random start.
-SeqSplit Chains(int users, int items, int len, uint64_t seed) {
-  SeqSplit s;
-  uint64_t x = seed;
-  for (int u = 0; u < users; ++u) {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    uint32_t start = static_cast<uint32_t>((x >> 33) % static_cast<uint64_t>(items));
-    std::vector<uint32_t> q;
-    for (int k = 0; k < len; ++k) q.push_back((start + k) % items);
-    s.val_target.push_back(q[len - 2]);
-    s.test_target.push_back(q[len - 1]);
-    q.resize(len - 2);
-    s.train.push_back(q);
-  }
-  return s;
-}
-
-SeqModelConfig Tiny() {
-  SeqModelConfig c;
-  c.dim = 16;
-  c.layers = 1;
-  c.heads = 2;
-  c.max_len = 8;
-  c.dropout = 0.0f;
-  c.epochs = 30;
-  c.batch = 32;
-  c.lr = 1e-2f;
-  c.warmup_steps = 5;
-  c.patience = 30;
-  c.eval_users = 0;
-  c.threads = 1;
-  return c;
-}
-
-TEST(SeqModel, LearnsAPlantedSequence) {
-  SeqSplit s = Chains(200, 20, 8, 3);
-  std::vector<EpochLog> log;
-  auto m = SeqModel::Train(s, 20, Tiny(), &log, false);
-  ASSERT_TRUE(m.ok()) << m.status().ToString();
-  ASSERT_FALSE(log.empty());
-  EXPECT_LT(log.back().loss, log.front().loss);
-  double best = 0;
-  for (const auto& e : log) best = std::max(best, e.val_hr10);
-  EXPECT_GT(best, 0.9);
-  // The top-scored next item after ..., 5, 6 is 7.
-  std::vector<float> scores;
-  std::vector<uint32_t> hist = {3, 4, 5, 6};
-  m->Score(hist, scores);
-  ASSERT_EQ(scores.size(), 20u);
-  EXPECT_EQ(std::max_element(scores.begin(), scores.end()) - scores.begin(), 7);
-}
+using testing::Chains;
+using testing::Tiny;
 
 TEST(SeqModel, SaveLoadGivesTheSameScores) {
   SeqSplit s = Chains(50, 12, 6, 5);
@@ -110,18 +64,90 @@ TEST(SeqModel, ClearErrors) {
 namespace vane {
 namespace {
 
-TEST(SeqModelChecks, GradientsMatchFiniteDifferences) {
-  SeqSplit s = Chains(6, 9, 6, 1);
+// Hand computation of the training objective from the plain C++ inference's outputs. Per item target of each
+// sequence (a search is no target): the next-item cross-entropy over every item but `untrained` (left out of the
+// softmax, as in training), the interest head's cross-entropy when the target has a category, and the keyword
+// head's cross-entropy against the uniform distribution over the target's keywords when it has any.
+struct HandLoss {
+  double item = 0, interest = 0, keyword = 0;
+  int items = 0, interests = 0, keywords = 0;
+};
+
+HandLoss ComputeHandLoss(const SeqInference& inf, const SeqSplit& s, uint32_t num_items, uint32_t untrained,
+                         const ItemCategories* cats, const ItemKeywords* kws) {
+  HandLoss h;
+  std::vector<float> scores, probs;
+  for (const auto& seq : s.train) {
+    SeqInference::State st;
+    for (size_t k = 0; k + 1 < seq.size(); ++k) {
+      inf.Append(st, seq[k]);
+      const uint32_t target = seq[k + 1];
+      if (target >= num_items) continue;
+      inf.Score(st, scores);
+      double z = 0;
+      for (uint32_t i = 0; i < num_items; ++i)
+        if (i != untrained) z += std::exp(static_cast<double>(scores[i]));
+      h.item += std::log(z) - scores[target];
+      ++h.items;
+      if (cats && cats->main[target] >= 0) {
+        inf.Interest(st, probs);
+        h.interest -= std::log(static_cast<double>(probs[static_cast<size_t>(cats->main[target])]));
+        ++h.interests;
+      }
+      if (kws && !kws->ids[target].empty()) {
+        inf.Keywords(st, probs);
+        double sum = 0;
+        for (int w : kws->ids[target]) sum -= std::log(static_cast<double>(probs[static_cast<size_t>(w)]));
+        h.keyword += sum / static_cast<double>(kws->ids[target].size());
+        ++h.keywords;
+      }
+    }
+  }
+  return h;
+}
+
+TEST(SeqModelChecks, TrainingLossMatchesAHandComputation) {
+  constexpr uint32_t kItems = 10, kUntrained = 9;  // item 9 never occurs; tokens 10 and 11 are searches
+  SeqSplit s;
+  s.num_queries = 2;
+  s.train = {{0, 1, 2, 3}, {4, 10, 5, 6, 7}, {2, 3, 11, 8}, {8, 7}, {5}};
+  s.val_target.assign(s.train.size(), UINT32_MAX);
+  s.test_target.assign(s.train.size(), UINT32_MAX);
+  ItemText text;
+  text.vocab_size = 5;
+  for (uint32_t i = 0; i < kItems; ++i) text.pieces.push_back({static_cast<int>(i % 5)});
+  text.query_pieces = {{1, 2}, {3}};
+  ItemCategories cats;
+  cats.num_categories = 3;
+  cats.main = {0, 0, 1, 1, 2, 2, -1, 0, 1, 2};  // item 6 has none
+  ItemKeywords kws;
+  kws.names = {"a", "b", "c", "d"};
+  kws.ids = {{0}, {0, 1}, {1}, {}, {2, 3}, {3}, {0, 2}, {}, {1, 3}, {2}};
   SeqModelConfig c = Tiny();
-  c.dim = 8;
-  c.max_len = 5;
-  auto r = CheckGradients(s, 9, c, 60);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_GT(r->checked, 40);
-  EXPECT_GT(r->loss, 0);
-  EXPECT_LT(r->max_rel_error, 1e-4);
-  // An untrained model is near uniform: loss close to ln(9).
-  EXPECT_NEAR(r->loss, std::log(9.0), 0.5);
+  c.epochs = 2;
+  c.interest_weight = 0.3f;
+  c.keyword_weight = 0.2f;
+  auto m = SeqModel::Train(s, kItems, c, nullptr, false, &text, &cats, &kws);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto loss = m->TrainingLoss(s);
+  ASSERT_TRUE(loss.ok()) << loss.status().ToString();
+  HandLoss h = ComputeHandLoss(SeqInference::FromModel(*m), s, kItems, kUntrained, &cats, &kws);
+  ASSERT_EQ(h.items, 9);
+  ASSERT_EQ(h.interests, 8);
+  ASSERT_EQ(h.keywords, 5);
+  double want = h.item / h.items + 0.3 * h.interest / h.interests + 0.2 * h.keyword / h.keywords;
+  EXPECT_NEAR(*loss, want, 1e-4 * want);
+
+  // Without the heads only the next-item term is left.
+  SeqModelConfig plain = c;
+  plain.interest_weight = 0;
+  plain.keyword_weight = 0;
+  auto m0 = SeqModel::Train(s, kItems, plain, nullptr, false, &text);
+  ASSERT_TRUE(m0.ok()) << m0.status().ToString();
+  auto loss0 = m0->TrainingLoss(s);
+  ASSERT_TRUE(loss0.ok()) << loss0.status().ToString();
+  HandLoss h0 = ComputeHandLoss(SeqInference::FromModel(*m0), s, kItems, kUntrained, nullptr, nullptr);
+  EXPECT_NEAR(*loss0, h0.item / h0.items, 1e-4 * h0.item / h0.items);
 }
 
 TEST(SeqModelChecks, AttentionIsCausal) {
@@ -154,52 +180,6 @@ TEST(SeqModelProcess, TokenizerWorksBesideLibtorch) {
 }  // namespace
 }  // namespace vane
 
-namespace vane {
-namespace {
-
-// Items 0..7 are "alpha" items, 8..15 "beta" items, 16 is an alpha item nobody ever chose. Sequences stay within
-// a group. With text, the cold alpha item must outrank every beta item after an alpha history.
-TEST(SeqModelText, ItemsWithTextButNoInteractionsAreScoredByTheirText) {
-  SeqSplit s;
-  uint64_t x = 7;
-  for (int u = 0; u < 120; ++u) {
-    std::vector<uint32_t> q;
-    uint32_t base = (u % 2) ? 8 : 0;
-    for (int k = 0; k < 6; ++k) {
-      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-      q.push_back(base + static_cast<uint32_t>((x >> 33) % 8));
-    }
-    s.train.push_back(q);
-    s.val_target.push_back(UINT32_MAX);
-    s.test_target.push_back(UINT32_MAX);
-  }
-  ItemText text;
-  text.vocab_size = 4;  // piece 0: "alpha", 1: "beta", 2/3: per-item noise words
-  for (uint32_t i = 0; i < 17; ++i) text.pieces.push_back({i < 8 || i == 16 ? 0 : 1, static_cast<int>(2 + i % 2)});
-  SeqModelConfig c = Tiny();
-  c.epochs = 30;
-  auto m = SeqModel::Train(s, 17, c, nullptr, false, &text);
-  ASSERT_TRUE(m.ok()) << m.status().ToString();
-  EXPECT_TRUE(m->has_text());
-  std::vector<float> sc;
-  std::vector<uint32_t> hist = {1, 3, 2, 5};
-  m->Score(hist, sc);
-  ASSERT_EQ(sc.size(), 17u);
-  float best_beta = *std::max_element(sc.begin() + 8, sc.begin() + 16);
-  EXPECT_GT(sc[16], best_beta);
-  // Saved and loaded with its text tables.
-  auto dir = (std::filesystem::temp_directory_path() / "vane_model_text_test").string();
-  ASSERT_TRUE(m->Save(dir).ok());
-  auto back = SeqModel::Load(dir);
-  ASSERT_TRUE(back.ok()) << back.status().ToString();
-  std::vector<float> sc2;
-  back->Score(hist, sc2);
-  for (size_t i = 0; i < sc.size(); ++i) EXPECT_FLOAT_EQ(sc[i], sc2[i]);
-  std::filesystem::remove_all(dir);
-}
-
-}  // namespace
-}  // namespace vane
 
 namespace vane {
 namespace {

@@ -23,113 +23,149 @@ Status BuildGeneratedDataset(const gen::Generated& g, Dataset& ds, ImportReport&
   EventCleaner cleaner(ds, opt, report);
   for (size_t i = 0; i < g.events.size(); ++i) {
     Status s = cleaner.Add(g.events[i], "generated", i + 1);
-    if (!s.ok()) return Status::Internal("generated event " + std::to_string(i) + " rejected: " + s.message());
+    if (!s.ok())
+      return Status::Internal("generated event " + std::to_string(i) + " rejected: " + AtRecord(s, "generated", i + 1).message());
   }
   if (ds.events.size() != g.events.size()) return Status::Internal("generated events and dataset events differ");
   return Status::Ok();
 }
 
-CaptureReport MeasureCapture(const gen::Generated& g, const Dataset& ds, const EngineConfig& cfg,
-                             const CaptureOptions& opt) {
-  auto t0 = std::chrono::steady_clock::now();
-  CaptureReport rep;
-  Engine engine(ds, cfg);
+namespace {
+
+// The replay of the capture benchmark: one engine fed the events in order, and the counts it is scored on.
+class CaptureReplay {
+ public:
+  CaptureReplay(const Dataset& ds, const EngineConfig& cfg, const CaptureOptions& opt)
+      : ds_(ds), opt_(opt), engine_(ds, cfg), open_(ds.num_users()), last_segment_(ds.num_users(), UINT32_MAX) {}
+
+  void Step(const Event& e, const gen::TruthRow& t, CaptureReport& rep) {
+    noise_ += t.noise;
+    auto intent = ds_.catalog.category_vocab().Find(t.intent);
+    Open& o = open_[e.user.v];
+    if (t.switch_point) {
+      Switch(e, t, intent, o);
+      ++rep.switches;
+    } else if (o.active && o.segment != t.segment) {
+      lags_.push_back(o.seen + 1.0);
+      o.active = false;
+    }
+    engine_.Ingest(e);
+    ScoreInterest(e, t, intent);
+    if (o.active && o.segment == t.segment) CheckCaptured(e, intent, o, rep);
+  }
+
+  void Fill(CaptureReport& rep) {
+    for (const Open& o : open_)
+      if (o.active) lags_.push_back(o.seen + 1.0);
+    auto share = [](size_t part, size_t whole) { return static_cast<double>(part) / static_cast<double>(whole); };
+    rep.events = ds_.events.size();
+    rep.interest_accuracy = rep.events ? share(acc_, rep.events) : 0;
+    rep.interest_accuracy_settled = settled_ ? share(acc_settled_, settled_) : 0;
+    rep.next_interest_accuracy = rep.switches ? share(next_hits_, rep.switches) : 0;
+    rep.noise = rep.events ? share(noise_, rep.events) : 0;
+    if (opt_.model_next_interest && rep.switches) rep.model_next_interest = share(model_next_hits_, rep.switches);
+    if (opt_.model_interest && rep.events) {
+      rep.model_interest_accuracy = share(model_hits_, rep.events);
+      rep.model_interest_settled = settled_ ? share(model_hits_settled_, settled_) : 0;
+    }
+    if (!lags_.empty()) {
+      std::sort(lags_.begin(), lags_.end());
+      size_t n = lags_.size();
+      rep.median_lag = n % 2 ? lags_[n / 2] : (lags_[n / 2 - 1] + lags_[n / 2]) / 2;
+      double s = 0;
+      for (double l : lags_) s += l;
+      rep.mean_lag = s / static_cast<double>(n);
+    }
+  }
+
+ private:
   // Per user: the open switch (segment id and how many of its events were seen) until captured.
   struct Open {
     uint32_t segment = UINT32_MAX;
     uint32_t seen = 0;
     bool active = false;
   };
-  std::vector<Open> open(ds.num_users());
-  std::vector<uint32_t> last_segment(ds.num_users(), UINT32_MAX);
-  std::vector<double> lags;
-  size_t acc = 0, acc_settled = 0, settled = 0, next_hits = 0;
-  size_t noise = 0;
-  size_t model_hits = 0, model_hits_settled = 0, model_next_hits = 0;
+
+  // A switch opens; a previous one still open was never captured: its lag is its length + 1. The next-interest
+  // predictions (made before the switch event) are scored against the new intent.
+  void Switch(const Event& e, const gen::TruthRow& t, std::optional<uint32_t> intent, Open& o) {
+    if (o.active) lags_.push_back(o.seen + 1.0);
+    o = Open{t.segment, 0, true};
+    auto pred = engine_.interests().PredictNextCategory(e.user, 1, /*exclude_current=*/true);
+    if (!pred.empty() && intent && pred[0].first == *intent) ++next_hits_;
+    if (opt_.model_next_interest) {
+      auto now_cats = engine_.interests().Categories(e.user, e.ts);
+      auto mp = opt_.model_next_interest(e.user, now_cats.empty() ? UINT32_MAX : now_cats[0].id);
+      model_next_hits_ += mp && intent && *mp == *intent;
+    }
+  }
+
+  // After the event: is the user's top short-term interest (and the model's, when given) the true intent?
+  void ScoreInterest(const Event& e, const gen::TruthRow& t, std::optional<uint32_t> intent) {
+    auto cats = engine_.interests().Categories(e.user, e.ts);
+    bool right = !cats.empty() && intent && cats[0].id == *intent;
+    acc_ += right;
+    bool first_of_segment = last_segment_[e.user.v] != t.segment;
+    if (opt_.model_interest) {
+      std::optional<uint32_t> mi = opt_.model_interest(e);
+      bool hit = mi && intent && *mi == *intent;
+      model_hits_ += hit;
+      if (!first_of_segment) model_hits_settled_ += hit;
+    }
+    last_segment_[e.user.v] = t.segment;
+    if (!first_of_segment) {
+      ++settled_;
+      acc_settled_ += right;
+    }
+  }
+
+  // An open switch is captured once `need` of the top-k recommendations belong to the new intent.
+  void CheckCaptured(const Event& e, std::optional<uint32_t> intent, Open& o, CaptureReport& rep) {
+    ++o.seen;
+    RecommendRequest req;
+    req.user = ds_.users.Name(e.user.v);
+    req.n = opt_.k;
+    req.explain = false;
+    req.now = e.ts;
+    RecommendResponse r = engine_.Recommend(req);
+    size_t on = 0;
+    for (const auto& rec : r.items) {
+      auto c = ds_.catalog.categories(rec.item);
+      on += intent && std::find(c.begin(), c.end(), *intent) != c.end();
+    }
+    if (on >= opt_.need) {
+      lags_.push_back(o.seen);
+      ++rep.captured;
+      rep.captured_within_1 += o.seen <= 1;
+      o.active = false;
+    }
+  }
+
+  const Dataset& ds_;
+  const CaptureOptions& opt_;
+  Engine engine_;
+  std::vector<Open> open_;
+  std::vector<uint32_t> last_segment_;
+  std::vector<double> lags_;
+  size_t acc_ = 0, acc_settled_ = 0, settled_ = 0, next_hits_ = 0, noise_ = 0;
+  size_t model_hits_ = 0, model_hits_settled_ = 0, model_next_hits_ = 0;
+};
+
+}  // namespace
+
+CaptureReport MeasureCapture(const gen::Generated& g, const Dataset& ds, const EngineConfig& cfg,
+                             const CaptureOptions& opt) {
+  auto t0 = std::chrono::steady_clock::now();
+  CaptureReport rep;
+  CaptureReplay replay(ds, cfg, opt);
   Progress bar("capture replay", ds.events.size(), "events", false);
   if (!opt.progress) bar.Finish();
   for (size_t i = 0; i < ds.events.size(); ++i) {
-    const Event& e = ds.events[i];
-    const gen::TruthRow& t = g.truth[i];
-    noise += t.noise;
-    Open& o = open[e.user.v];
-    auto intent = ds.catalog.category_vocab().Find(t.intent);
-    if (t.switch_point) {
-      // A previous switch still open was never captured: its lag is its length + 1.
-      if (o.active) lags.push_back(o.seen + 1.0);
-      o = Open{t.segment, 0, true};
-      ++rep.switches;
-      auto pred = engine.interests().PredictNextCategory(e.user, 1, /*exclude_current=*/true);
-      if (!pred.empty() && intent && pred[0].first == *intent) ++next_hits;
-      if (opt.model_next_interest) {
-        auto now_cats = engine.interests().Categories(e.user, e.ts);
-        auto mp = opt.model_next_interest(e.user, now_cats.empty() ? UINT32_MAX : now_cats[0].id);
-        model_next_hits += mp && intent && *mp == *intent;
-      }
-    } else if (o.active && o.segment != t.segment) {
-      lags.push_back(o.seen + 1.0);
-      o.active = false;
-    }
-    engine.Ingest(e);
-    auto cats = engine.interests().Categories(e.user, e.ts);
-    bool right = !cats.empty() && intent && cats[0].id == *intent;
-    acc += right;
-    bool first_of_segment = last_segment[e.user.v] != t.segment;
-    if (opt.model_interest) {
-      std::optional<uint32_t> mi = opt.model_interest(e);
-      bool hit = mi && intent && *mi == *intent;
-      model_hits += hit;
-      if (!first_of_segment) model_hits_settled += hit;
-    }
-    last_segment[e.user.v] = t.segment;
-    if (!first_of_segment) {
-      ++settled;
-      acc_settled += right;
-    }
-    if (o.active && o.segment == t.segment) {
-      ++o.seen;
-      RecommendRequest req;
-      req.user = ds.users.Name(e.user.v);
-      req.n = opt.k;
-      req.explain = false;
-      req.now = e.ts;
-      RecommendResponse r = engine.Recommend(req);
-      size_t on = 0;
-      for (const auto& rec : r.items) {
-        auto c = ds.catalog.categories(rec.item);
-        on += intent && std::find(c.begin(), c.end(), *intent) != c.end();
-      }
-      if (on >= opt.need) {
-        lags.push_back(o.seen);
-        ++rep.captured;
-        rep.captured_within_1 += o.seen <= 1;
-        o.active = false;
-      }
-    }
+    replay.Step(ds.events[i], g.truth[i], rep);
     if (opt.progress) bar.Update(i + 1);
   }
-  for (const Open& o : open)
-    if (o.active) lags.push_back(o.seen + 1.0);
+  replay.Fill(rep);
   bar.Finish();
-  rep.events = ds.events.size();
-  rep.interest_accuracy = rep.events ? static_cast<double>(acc) / static_cast<double>(rep.events) : 0;
-  rep.interest_accuracy_settled = settled ? static_cast<double>(acc_settled) / static_cast<double>(settled) : 0;
-  rep.next_interest_accuracy = rep.switches ? static_cast<double>(next_hits) / static_cast<double>(rep.switches) : 0;
-  rep.noise = rep.events ? static_cast<double>(noise) / static_cast<double>(rep.events) : 0;
-  if (opt.model_next_interest && rep.switches)
-    rep.model_next_interest = static_cast<double>(model_next_hits) / static_cast<double>(rep.switches);
-  if (opt.model_interest && rep.events) {
-    rep.model_interest_accuracy = static_cast<double>(model_hits) / static_cast<double>(rep.events);
-    rep.model_interest_settled = settled ? static_cast<double>(model_hits_settled) / static_cast<double>(settled) : 0;
-  }
-  if (!lags.empty()) {
-    std::sort(lags.begin(), lags.end());
-    size_t n = lags.size();
-    rep.median_lag = n % 2 ? lags[n / 2] : (lags[n / 2 - 1] + lags[n / 2]) / 2;
-    double s = 0;
-    for (double l : lags) s += l;
-    rep.mean_lag = s / static_cast<double>(n);
-  }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
 }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <ostream>
 #include <random>
 
@@ -156,22 +157,9 @@ double FitObjective(const std::vector<FitCase>& cases, const BlendWeights& w) {
   return cases.empty() ? 0 : sum / static_cast<double>(cases.size());
 }
 
-}  // namespace
-
-Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const EvalOptions& opt) {
-  auto t0 = Steady::now();
-  if (opt.protocol != "loo" && opt.protocol != "temporal")
-    return Status::InvalidArgument("protocol must be 'loo' or 'temporal', got '" + opt.protocol + "'");
-  if (opt.protocol == "temporal" && !ds.has_timestamps)
-    return Status::InvalidArgument("the temporal protocol needs timestamps; dataset '" + ds.name + "' is order-only");
-  EvalReport rep;
-  rep.dataset = ds.name;
-  rep.protocol = opt.protocol == "loo" ? "leave-one-out, full ranking" : "temporal, full ranking";
-  rep.items = ds.num_items();
-  rep.events = ds.events.size();
-
-  std::vector<uint32_t> order = Order(ds);
-  Split split = opt.protocol == "loo" ? MakeLooSplit(ds, order) : MakeTemporalSplit(ds, order, opt.temporal_test_share);
+// The users evaluated: a seeded sample of at most max_users test users (with their validation targets), and only
+// those whose test target is a selected item when test_items is set.
+Status SelectUsers(const Dataset& ds, const EvalOptions& opt, Split& split) {
   if (split.test.empty()) return Status::FailedPrecondition("no user has enough events to evaluate");
   if (opt.max_users > 0 && split.test.size() > opt.max_users) {
     std::mt19937_64 rng(opt.seed);
@@ -190,145 +178,220 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
     });
     if (split.test.empty()) return Status::FailedPrecondition("no test target is among the selected items");
   }
-  rep.users = split.test.size();
+  return Status::Ok();
+}
 
-  EngineConfig cfg = cfg_in;
-  Engine engine(ds, cfg);
-  // Interaction counts of the training events (novelty, long tail).
+// Ingests the training events (phase 0) in order; returns their interaction counts per item (novelty, long tail).
+std::vector<uint32_t> IngestTraining(const Dataset& ds, const std::vector<uint32_t>& order, const Split& split,
+                                     Engine& engine, bool progress) {
   std::vector<uint32_t> counts(ds.num_items(), 0);
-  {
-    Progress bar("train events", order.size(), "events", false);
-    if (!opt.progress) bar.Finish();
-    size_t k = 0;
-    for (uint32_t idx : order) {
-      if (split.phase[idx] == 0) {
-        const Event& e = ds.events[idx];
-        engine.Ingest(e);
-        if (Positive(ds, e)) ++counts[e.item.v];
-      }
-      if (opt.progress && (++k & 4095) == 0) bar.Update(k);
+  Progress bar("train events", order.size(), "events", false);
+  if (!progress) bar.Finish();
+  size_t k = 0;
+  for (uint32_t idx : order) {
+    if (split.phase[idx] == 0) {
+      const Event& e = ds.events[idx];
+      engine.Ingest(e);
+      if (Positive(ds, e)) ++counts[e.item.v];
     }
-    bar.Finish();
+    if (progress && (++k & 4095) == 0) bar.Update(k);
   }
+  bar.Finish();
+  return counts;
+}
 
-  // Validation: fit the base blend on a seeded sample of validation users.
-  std::vector<Target> fit = split.val;
+// One validation target's per-source scores: the target's, and those of the union of every source's top
+// candidates (the user's earlier items excluded), each source normalised by its maximum.
+FitCase ScoreFitCase(const Dataset& ds, const Engine& engine, const EngineConfig& cfg, const Target& t,
+                     std::vector<uint8_t>& mask) {
+  const Event& e = ds.events[t.event];
+  FitCase c;
+  Strategy st = engine.ChooseStrategy(t.user, e.ts);
+  c.mult = cfg.strategy_multipliers[static_cast<int>(st)];
+  c.strategy = static_cast<int>(st);
+  if (!cfg.use_strategies) c.mult.fill(1.0f);
+  auto hist = engine.interests().Interacted(t.user);
+  for (ItemIdx i : hist) mask[i.v] = 1;
+  mask[e.item.v] = 0;
+  std::unordered_map<uint32_t, size_t> slot;
+  std::vector<std::pair<ItemIdx, float>> top;
+  for (int s = 0; s < kNumSources; ++s) {
+    const ScoreBuffer& buf = engine.ScoreSource(s, t.user, e.ts, SIZE_MAX);
+    float mx = buf.MaxScore();
+    if (mx <= 0) continue;
+    c.target[s] = buf.Score(e.item) / mx;
+    TopK(buf, 200 + hist.size(), top);
+    size_t kept = 0;
+    for (auto& [i, sc] : top) {
+      if (mask[i.v] || i == e.item) continue;
+      auto [it, fresh] = slot.emplace(i.v, c.cand.size());
+      if (fresh) c.cand.emplace_back(i.v, std::array<float, kNumSources>{});
+      (void)sc;
+      if (++kept >= 200) break;
+    }
+  }
+  // Second pass: every source's score for every candidate (a candidate from one source's head usually has a
+  // score in the others too; leaving those at 0 would favour the target, which gets all of its scores).
+  for (int s = 0; s < kNumSources; ++s) {
+    const ScoreBuffer& buf = engine.ScoreSource(s, t.user, e.ts, SIZE_MAX);
+    float mx = buf.MaxScore();
+    if (mx <= 0) continue;
+    for (auto& [i, sc] : c.cand) sc[s] = buf.Score(ItemIdx(i)) / mx;
+  }
+  for (ItemIdx i : hist) mask[i.v] = 0;
+  return c;
+}
+
+std::vector<FitCase> ScoreFitCases(const Dataset& ds, const Engine& engine, const EngineConfig& cfg,
+                                   const std::vector<Target>& fit, bool progress) {
+  std::vector<FitCase> cases;
+  cases.reserve(fit.size());
+  std::vector<uint8_t> mask(ds.num_items(), 0);
+  Progress bar("fit: scoring validation", fit.size(), "users", false);
+  if (!progress) bar.Finish();
+  size_t done = 0;
+  for (const Target& t : fit) {
+    cases.push_back(ScoreFitCase(ds, engine, cfg, t, mask));
+    if (progress) bar.Update(++done);
+  }
+  bar.Finish();
+  return cases;
+}
+
+// Multiplicative steps of the coordinate ascent.
+constexpr float kFitSteps[] = {0.0f, 0.25f, 0.5f, 0.7f, 1.4f, 2.0f, 4.0f};
+
+// Coordinate ascent over the base weights, multiplicative steps, from `w`; `best` is the objective at `w` and
+// returns the objective reached.
+BlendWeights FitBaseWeights(const std::vector<FitCase>& cases, BlendWeights w, double& best,
+                            std::vector<std::string>& fit_log) {
+  for (int round = 0; round < 3; ++round) {
+    bool improved = false;
+    for (int s = 0; s < kNumSources; ++s) {
+      BlendWeights bw = w;
+      for (float f : kFitSteps) {
+        BlendWeights cand = w;
+        cand[s] = w[s] == 0 && f > 0 ? 0.05f * f : w[s] * f;
+        double v = FitObjective(cases, cand);
+        if (v > best + 1e-6) {
+          best = v;
+          bw = cand;
+          improved = true;
+        }
+      }
+      w = bw;
+    }
+    std::string ws;
+    for (int s = 0; s < kNumSources; ++s) ws += fmt::format("{}{}={:.3f}", s ? " " : "", SourceName(s), w[s]);
+    fit_log.push_back(fmt::format("round {} {:.4f} weights {}", round + 1, best, ws));
+    if (!improved) break;
+  }
+  return w;
+}
+
+// One strategy's multipliers, fitted on the validation users that strategy serves (at least 50), the base `w`
+// fixed. Returns nullopt when too few users have that strategy.
+std::optional<BlendWeights> FitStrategyMultipliers(std::vector<FitCase>& cases, int st, BlendWeights mult,
+                                                   const BlendWeights& w, double& best,
+                                                   std::vector<std::string>& fit_log) {
+  auto apply = [&](const BlendWeights& m) {
+    for (FitCase& c : cases)
+      if (c.strategy == st) c.mult = m;
+  };
+  size_t n = 0;
+  for (const FitCase& c : cases) n += c.strategy == st;
+  if (n < 50) return std::nullopt;  // too few users to fit on
+  for (int round = 0; round < 2; ++round) {
+    for (int s = 0; s < kNumSources; ++s) {
+      BlendWeights bm = mult;
+      for (float f : kFitSteps) {
+        BlendWeights cand = mult;
+        cand[s] = mult[s] == 0 && f > 0 ? 0.25f * f : mult[s] * f;
+        apply(cand);
+        double v = FitObjective(cases, w);
+        if (v > best + 1e-6) {
+          best = v;
+          bm = cand;
+        }
+      }
+      mult = bm;
+      apply(mult);
+    }
+  }
+  std::string ms;
+  for (int s = 0; s < kNumSources; ++s) ms += fmt::format("{}{}={:.2f}", s ? " " : "", SourceName(s), mult[s]);
+  fit_log.push_back(fmt::format("strategy {} ({} users): {:.4f} multipliers {}", StrategyName(static_cast<Strategy>(st)),
+                                n, best, ms));
+  return mult;
+}
+
+// Fits the base blend, then each strategy's multipliers, on a seeded sample of validation users; the fitted
+// values go into both `cfg` and the engine's configuration.
+void FitBlend(const Dataset& ds, const std::vector<Target>& val, const EvalOptions& opt, EngineConfig& cfg,
+              Engine& engine, std::vector<std::string>& fit_log) {
+  std::vector<Target> fit = val;
   if (fit.size() > opt.fit_users) {
     std::mt19937_64 rng(opt.seed + 1);
     std::shuffle(fit.begin(), fit.end(), rng);
     fit.resize(opt.fit_users);
   }
-  if (opt.fit_weights && !fit.empty()) {
-    std::vector<FitCase> cases;
-    cases.reserve(fit.size());
-    std::vector<uint8_t> mask(ds.num_items(), 0);
-    std::vector<std::pair<ItemIdx, float>> top;
-    Progress bar("fit: scoring validation", fit.size(), "users", false);
-    if (!opt.progress) bar.Finish();
-    size_t done = 0;
-    for (const Target& t : fit) {
-      const Event& e = ds.events[t.event];
-      FitCase c;
-      Strategy st = engine.ChooseStrategy(t.user, e.ts);
-      c.mult = cfg.strategy_multipliers[static_cast<int>(st)];
-      c.strategy = static_cast<int>(st);
-      if (!cfg.use_strategies) c.mult.fill(1.0f);
-      auto hist = engine.interests().Interacted(t.user);
-      for (ItemIdx i : hist) mask[i.v] = 1;
-      mask[e.item.v] = 0;
-      std::unordered_map<uint32_t, size_t> slot;
-      for (int s = 0; s < kNumSources; ++s) {
-        const ScoreBuffer& buf = engine.ScoreSource(s, t.user, e.ts, SIZE_MAX);
-        float mx = buf.MaxScore();
-        if (mx <= 0) continue;
-        c.target[s] = buf.Score(e.item) / mx;
-        TopK(buf, 200 + hist.size(), top);
-        size_t kept = 0;
-        for (auto& [i, sc] : top) {
-          if (mask[i.v] || i == e.item) continue;
-          auto [it, fresh] = slot.emplace(i.v, c.cand.size());
-          if (fresh) c.cand.emplace_back(i.v, std::array<float, kNumSources>{});
-          (void)sc;
-          if (++kept >= 200) break;
-        }
-      }
-      // Second pass: every source's score for every candidate (a candidate from one source's head usually has a
-      // score in the others too; leaving those at 0 would favour the target, which gets all of its scores).
-      for (int s = 0; s < kNumSources; ++s) {
-        const ScoreBuffer& buf = engine.ScoreSource(s, t.user, e.ts, SIZE_MAX);
-        float mx = buf.MaxScore();
-        if (mx <= 0) continue;
-        for (auto& [i, sc] : c.cand) sc[s] = buf.Score(ItemIdx(i)) / mx;
-      }
-      for (ItemIdx i : hist) mask[i.v] = 0;
-      cases.push_back(std::move(c));
-      if (opt.progress) bar.Update(++done);
-    }
-    bar.Finish();
-    // Coordinate ascent over the base weights, multiplicative steps, from the configured start.
-    BlendWeights w = cfg.base;
-    double best = FitObjective(cases, w);
-    rep.fit_log.push_back(fmt::format("start {:.4f} ndcg@10 (validation, {} users)", best, cases.size()));
-    const float steps[] = {0.0f, 0.25f, 0.5f, 0.7f, 1.4f, 2.0f, 4.0f};
-    for (int round = 0; round < 3; ++round) {
-      bool improved = false;
-      for (int s = 0; s < kNumSources; ++s) {
-        BlendWeights bw = w;
-        for (float f : steps) {
-          BlendWeights cand = w;
-          cand[s] = w[s] == 0 && f > 0 ? 0.05f * f : w[s] * f;
-          double v = FitObjective(cases, cand);
-          if (v > best + 1e-6) {
-            best = v;
-            bw = cand;
-            improved = true;
-          }
-        }
-        w = bw;
-      }
-      std::string ws;
-      for (int s = 0; s < kNumSources; ++s) ws += fmt::format("{}{}={:.3f}", s ? " " : "", SourceName(s), w[s]);
-      rep.fit_log.push_back(fmt::format("round {} {:.4f} weights {}", round + 1, best, ws));
-      if (!improved) break;
-    }
-    cfg.base = w;
-    engine.config().base = w;
-    // Second stage: each strategy's multipliers, on the validation users that strategy serves. The base stays.
-    if (cfg.use_strategies) {
-      for (int st = 0; st < 3; ++st) {
-        auto mult = cfg.strategy_multipliers[st];
-        auto apply = [&](const BlendWeights& m) {
-          for (FitCase& c : cases)
-            if (c.strategy == st) c.mult = m;
-        };
-        size_t n = 0;
-        for (const FitCase& c : cases) n += c.strategy == st;
-        if (n < 50) continue;  // too few users to fit on
-        for (int round = 0; round < 2; ++round) {
-          for (int s = 0; s < kNumSources; ++s) {
-            BlendWeights bm = mult;
-            for (float f : steps) {
-              BlendWeights cand = mult;
-              cand[s] = mult[s] == 0 && f > 0 ? 0.25f * f : mult[s] * f;
-              apply(cand);
-              double v = FitObjective(cases, w);
-              if (v > best + 1e-6) {
-                best = v;
-                bm = cand;
-              }
-            }
-            mult = bm;
-            apply(mult);
-          }
-        }
-        cfg.strategy_multipliers[st] = mult;
-        engine.config().strategy_multipliers[st] = mult;
-        std::string ms;
-        for (int s = 0; s < kNumSources; ++s) ms += fmt::format("{}{}={:.2f}", s ? " " : "", SourceName(s), mult[s]);
-        rep.fit_log.push_back(fmt::format("strategy {} ({} users): {:.4f} multipliers {}", StrategyName(static_cast<Strategy>(st)), n, best, ms));
-      }
+  if (!opt.fit_weights || fit.empty()) return;
+  std::vector<FitCase> cases = ScoreFitCases(ds, engine, cfg, fit, opt.progress);
+  double best = FitObjective(cases, cfg.base);
+  fit_log.push_back(fmt::format("start {:.4f} ndcg@10 (validation, {} users)", best, cases.size()));
+  BlendWeights w = FitBaseWeights(cases, cfg.base, best, fit_log);
+  cfg.base = w;
+  engine.config().base = w;
+  if (!cfg.use_strategies) return;
+  for (int st = 0; st < 3; ++st) {
+    auto mult = FitStrategyMultipliers(cases, st, cfg.strategy_multipliers[st], w, best, fit_log);
+    if (!mult) continue;
+    cfg.strategy_multipliers[st] = *mult;
+    engine.config().strategy_multipliers[st] = *mult;
+  }
+}
+
+// The test phase: each source alone (when per_source), the fixed blend (no strategy selection) and the blend.
+void RunTests(const Dataset& ds, Engine& engine, const std::vector<Target>& test, std::span<const uint32_t> counts,
+              const EvalOptions& opt, EvalReport& rep) {
+  auto blend_scorer = [&](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreAll(u, now); };
+  if (opt.per_source) {
+    for (int s = 0; s < kNumSources; ++s) {
+      if (!engine.source_active(s)) continue;
+      auto scorer = [&, s](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreSource(s, u, now, SIZE_MAX); };
+      rep.test.push_back({SourceName(s), RunTargets(ds, engine, test, counts, scorer, SourceName(s), opt.progress)});
     }
   }
+  bool saved = engine.config().use_strategies;
+  engine.config().use_strategies = false;
+  rep.test.push_back({"blend_fixed", RunTargets(ds, engine, test, counts, blend_scorer, "blend_fixed", opt.progress)});
+  engine.config().use_strategies = saved;
+  rep.test.push_back({"blend", RunTargets(ds, engine, test, counts, blend_scorer, "blend", opt.progress)});
+}
+
+}  // namespace
+
+Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const EvalOptions& opt) {
+  auto t0 = Steady::now();
+  if (opt.protocol != "loo" && opt.protocol != "temporal")
+    return Status::InvalidArgument("protocol must be 'loo' or 'temporal', got '" + opt.protocol + "'");
+  if (opt.protocol == "temporal" && !ds.has_timestamps)
+    return Status::InvalidArgument("the temporal protocol needs timestamps; dataset '" + ds.name + "' is order-only");
+  EvalReport rep;
+  rep.dataset = ds.name;
+  rep.protocol = opt.protocol == "loo" ? "leave-one-out, full ranking" : "temporal, full ranking";
+  rep.items = ds.num_items();
+  rep.events = ds.events.size();
+
+  std::vector<uint32_t> order = Order(ds);
+  Split split = opt.protocol == "loo" ? MakeLooSplit(ds, order) : MakeTemporalSplit(ds, order, opt.temporal_test_share);
+  VANE_RETURN_IF_ERROR(SelectUsers(ds, opt, split));
+  rep.users = split.test.size();
+
+  EngineConfig cfg = cfg_in;
+  Engine engine(ds, cfg);
+  std::vector<uint32_t> counts = IngestTraining(ds, order, split, engine, opt.progress);
+  FitBlend(ds, split.val, opt, cfg, engine, rep.fit_log);
   rep.weights = engine.config().base;
   rep.multipliers = engine.config().strategy_multipliers;
 
@@ -342,21 +405,7 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
     if (opt.protocol == "loo") engine.IngestUserOnly(ds.events[idx]);
     else engine.Ingest(ds.events[idx]);
   }
-
-  if (opt.per_source) {
-    for (int s = 0; s < kNumSources; ++s) {
-      if (!engine.source_active(s)) continue;
-      auto scorer = [&, s](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreSource(s, u, now, SIZE_MAX); };
-      rep.test.push_back({SourceName(s), RunTargets(ds, engine, split.test, counts, scorer, SourceName(s), opt.progress)});
-    }
-  }
-  {
-    bool saved = engine.config().use_strategies;
-    engine.config().use_strategies = false;
-    rep.test.push_back({"blend_fixed", RunTargets(ds, engine, split.test, counts, blend_scorer, "blend_fixed", opt.progress)});
-    engine.config().use_strategies = saved;
-  }
-  rep.test.push_back({"blend", RunTargets(ds, engine, split.test, counts, blend_scorer, "blend", opt.progress)});
+  RunTests(ds, engine, split.test, counts, opt, rep);
   rep.seconds = Since(t0);
   return rep;
 }

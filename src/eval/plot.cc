@@ -166,104 +166,128 @@ std::string ProtocolName(const std::string& p) {
   return p;
 }
 
-std::string MetricsSvg(const EvalReport& rep) {
-  struct Metric {
-    const char* label;
-    const char* key;
-    double RankingMetrics::*field;
+struct Metric {
+  const char* label;
+  const char* key;
+  double RankingMetrics::*field;
+};
+constexpr Metric kMetrics[] = {{"HR@10", "hr@10", &RankingMetrics::hr10},
+                               {"NDCG@10", "ndcg@10", &RankingMetrics::ndcg10},
+                               {"HR@20", "hr@20", &RankingMetrics::hr20},
+                               {"NDCG@20", "ndcg@20", &RankingMetrics::ndcg20},
+                               {"MRR", "mrr", &RankingMetrics::mrr}};
+
+// Where everything of the metrics chart goes: one group of bars per metric, one bar per strategy.
+struct BarChartLayout {
+  static constexpr double kWidth = 960, kLeft = 110, kRight = 96, kPlotW = kWidth - kLeft - kRight;
+  static constexpr double kBarH = 16, kBarGap = 3, kGroupGap = 20;
+  struct LegendItem {
+    double x, y;
   };
-  static constexpr Metric kMetrics[] = {{"HR@10", "hr@10", &RankingMetrics::hr10},
-                                        {"NDCG@10", "ndcg@10", &RankingMetrics::ndcg10},
-                                        {"HR@20", "hr@20", &RankingMetrics::hr20},
-                                        {"NDCG@20", "ndcg@20", &RankingMetrics::ndcg20},
-                                        {"MRR", "mrr", &RankingMetrics::mrr}};
+  std::vector<LegendItem> legend;  // per strategy, wrapped to the plot width
+  double plot_top = 0, group_h = 0, plot_h = 0, axis_y = 0, height = 0;
+  double step = 0, axis_max = 0;  // tick step and the axis end (a whole number of steps)
+  int ticks = 0, decimals = 0;
+
+  double X(double v) const { return kLeft + std::clamp(v, 0.0, axis_max) / axis_max * kPlotW; }
+};
+
+BarChartLayout LayOutBars(const std::vector<StrategyResult>& strategies) {
+  BarChartLayout lay;
+  const size_t n = strategies.size();
+  lay.legend.resize(n);
+  double lx = lay.kLeft, ly = 88;
+  for (size_t i = 0; i < n; ++i) {
+    double item_w = 26 + 7.5 * static_cast<double>(DisplayUnits(strategies[i].name)) + 22;
+    if (lx > lay.kLeft && lx + item_w > lay.kWidth - 20) {
+      lx = lay.kLeft;
+      ly += 22;
+    }
+    lay.legend[i] = {lx, ly};
+    lx += item_w;
+  }
+  lay.plot_top = (n ? ly : 70) + 26;
+  lay.group_h = n ? static_cast<double>(n) * (lay.kBarH + lay.kBarGap) - lay.kBarGap : lay.kBarH;
+  lay.plot_h = 10 + 5 * lay.group_h + 4 * lay.kGroupGap + 10;
+  lay.axis_y = lay.plot_top + lay.plot_h;
+  lay.height = lay.axis_y + 62;
+  double vmax = 0;
+  for (const auto& s : strategies)
+    for (const auto& m : kMetrics) vmax = std::max(vmax, s.metrics.*m.field);
+  lay.step = vmax > 0 ? NiceStep(vmax / 5) : 0.2;
+  lay.ticks = std::max(vmax > 0 ? static_cast<int>(std::ceil(vmax / lay.step - 1e-9)) : 5, 1);
+  lay.axis_max = lay.step * lay.ticks;
+  lay.decimals = StepDecimals(lay.step);
+  return lay;
+}
+
+void DrawBarLegend(std::string& out, const BarChartLayout& lay, const std::vector<StrategyResult>& strategies) {
+  for (size_t i = 0; i < strategies.size(); ++i) {
+    const char* color = kPalette[i % std::size(kPalette)];
+    Put(out, "<rect x=\"{}\" y=\"{}\" width=\"18\" height=\"12\" fill=\"{}\"/>\n", F(lay.legend[i].x), F(lay.legend[i].y - 10), color);
+    Text(out, lay.legend[i].x + 24, lay.legend[i].y, strategies[i].name, fmt::format("font-size=\"13\" fill=\"{}\"", kInk));
+  }
+}
+
+// Grid, ticks and the value axis.
+void DrawValueAxis(std::string& out, const BarChartLayout& lay) {
+  const double left = lay.kLeft, plot_w = lay.kPlotW;
+  out += "<g class=\"axis\">\n";
+  for (int t = 0; t <= lay.ticks; ++t) {
+    double v = lay.step * t, x = lay.X(v);
+    Put(out, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"1\"/>\n", F(x), F(lay.plot_top), F(lay.axis_y), kGrid);
+    Put(out, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"1\"/>\n", F(x), F(lay.axis_y), F(lay.axis_y + 5), kAxis);
+    Text(out, x, lay.axis_y + 20, fmt::format("{:.{}f}", v, lay.decimals), fmt::format("text-anchor=\"middle\" font-size=\"12\" fill=\"{}\"", kMuted));
+  }
+  Put(out, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"1\"/>\n", F(left), F(lay.axis_y), F(left + plot_w), kAxis);
+  Put(out, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"1\"/>\n", F(left), F(lay.plot_top), F(lay.axis_y), kAxis);
+  Text(out, left + plot_w / 2, lay.axis_y + 44, "score on the test set (higher is better)",
+       fmt::format("text-anchor=\"middle\" font-size=\"13\" fill=\"{}\"", kMuted));
+  out += "</g>\n";
+}
+
+// Bars, grouped by metric.
+void DrawBars(std::string& out, const BarChartLayout& lay, const std::vector<StrategyResult>& strategies) {
+  const double left = lay.kLeft;
+  double y = lay.plot_top + 10;
+  for (const auto& m : kMetrics) {
+    Text(out, left - 10, y + lay.group_h / 2 + 5, m.label,
+         fmt::format("text-anchor=\"end\" font-size=\"14\" font-weight=\"bold\" fill=\"{}\"", kInk));
+    for (size_t i = 0; i < strategies.size(); ++i) {
+      double v = strategies[i].metrics.*m.field;
+      double by = y + static_cast<double>(i) * (lay.kBarH + lay.kBarGap);
+      double w = lay.X(v) - left;
+      std::string value = fmt::format("{:.4f}", v);
+      Put(out,
+          "<rect class=\"bar\" data-strategy=\"{0}\" data-metric=\"{1}\" data-value=\"{2}\" x=\"{3}\" y=\"{4}\" "
+          "width=\"{5}\" height=\"{6}\" fill=\"{7}\"><title>{0} {8}: {2}</title></rect>\n",
+          XmlEscape(strategies[i].name), m.key, value, F(left), F(by), F(w), F(lay.kBarH),
+          kPalette[i % std::size(kPalette)], m.label);
+      Text(out, left + w + 5, by + lay.kBarH - 3.5, value, fmt::format("font-size=\"12\" fill=\"{}\"", kInk));
+    }
+    y += lay.group_h + lay.kGroupGap;
+  }
+}
+
+std::string MetricsSvg(const EvalReport& rep) {
   const auto& strategies = rep.test;
   const size_t n = strategies.size();
-  const double width = 960, left = 110, right = 96;
-  const double plot_w = width - left - right;
-  const double bar_h = 16, bar_gap = 3, group_gap = 20;
-
   std::string title = "Test metrics: " + (rep.dataset.empty() ? std::string("dataset") : rep.dataset) +
                       ", protocol " + rep.protocol + " (" + ProtocolName(rep.protocol) + ")";
   size_t test_users = n ? strategies[0].metrics.users : 0;
   std::string subtitle = fmt::format("{} test users ranked against all items; {} users, {} items, {} events",
                                      test_users, rep.users, rep.items, rep.events);
-
-  // Legend rows, wrapped to the plot width.
-  struct LegendItem {
-    double x, y;
-  };
-  std::vector<LegendItem> legend(n);
-  double lx = left, ly = 88;
-  for (size_t i = 0; i < n; ++i) {
-    double item_w = 26 + 7.5 * static_cast<double>(DisplayUnits(strategies[i].name)) + 22;
-    if (lx > left && lx + item_w > width - 20) {
-      lx = left;
-      ly += 22;
-    }
-    legend[i] = {lx, ly};
-    lx += item_w;
-  }
-  const double plot_top = (n ? ly : 70) + 26;
-  const double group_h = n ? static_cast<double>(n) * (bar_h + bar_gap) - bar_gap : bar_h;
-  const double plot_h = 10 + 5 * group_h + 4 * group_gap + 10;
-  const double axis_y = plot_top + plot_h;
-  const double height = axis_y + 62;
-
-  double vmax = 0;
-  for (const auto& s : strategies)
-    for (const auto& m : kMetrics) vmax = std::max(vmax, s.metrics.*m.field);
-  double step = vmax > 0 ? NiceStep(vmax / 5) : 0.2;
-  int ticks = vmax > 0 ? static_cast<int>(std::ceil(vmax / step - 1e-9)) : 5;
-  ticks = std::max(ticks, 1);
-  const double axis_max = step * ticks;
-  const int decimals = StepDecimals(step);
-  auto xof = [&](double v) { return left + std::clamp(v, 0.0, axis_max) / axis_max * plot_w; };
+  const BarChartLayout lay = LayOutBars(strategies);
+  const double width = lay.kWidth;
 
   std::string out;
-  Open(out, width, height, title);
+  Open(out, width, lay.height, title);
   Text(out, width / 2, 34, title, fmt::format("text-anchor=\"middle\" font-size=\"20\" font-weight=\"bold\" fill=\"{}\"", kInk));
   Text(out, width / 2, 58, subtitle, fmt::format("text-anchor=\"middle\" font-size=\"13\" fill=\"{}\"", kMuted));
-  for (size_t i = 0; i < n; ++i) {
-    const char* color = kPalette[i % std::size(kPalette)];
-    Put(out, "<rect x=\"{}\" y=\"{}\" width=\"18\" height=\"12\" fill=\"{}\"/>\n", F(legend[i].x), F(legend[i].y - 10), color);
-    Text(out, legend[i].x + 24, legend[i].y, strategies[i].name, fmt::format("font-size=\"13\" fill=\"{}\"", kInk));
-  }
-  if (n == 0) Text(out, width / 2, plot_top + plot_h / 2, "No test results", fmt::format("text-anchor=\"middle\" font-size=\"16\" fill=\"{}\"", kMuted));
-
-  // Grid, ticks and axis.
-  out += "<g class=\"axis\">\n";
-  for (int t = 0; t <= ticks; ++t) {
-    double v = step * t, x = xof(v);
-    Put(out, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"1\"/>\n", F(x), F(plot_top), F(axis_y), kGrid);
-    Put(out, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"1\"/>\n", F(x), F(axis_y), F(axis_y + 5), kAxis);
-    Text(out, x, axis_y + 20, fmt::format("{:.{}f}", v, decimals), fmt::format("text-anchor=\"middle\" font-size=\"12\" fill=\"{}\"", kMuted));
-  }
-  Put(out, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"1\"/>\n", F(left), F(axis_y), F(left + plot_w), kAxis);
-  Put(out, "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"1\"/>\n", F(left), F(plot_top), F(axis_y), kAxis);
-  Text(out, left + plot_w / 2, axis_y + 44, "score on the test set (higher is better)",
-       fmt::format("text-anchor=\"middle\" font-size=\"13\" fill=\"{}\"", kMuted));
-  out += "</g>\n";
-
-  // Bars, grouped by metric.
-  double y = plot_top + 10;
-  for (const auto& m : kMetrics) {
-    Text(out, left - 10, y + group_h / 2 + 5, m.label,
-         fmt::format("text-anchor=\"end\" font-size=\"14\" font-weight=\"bold\" fill=\"{}\"", kInk));
-    for (size_t i = 0; i < n; ++i) {
-      double v = strategies[i].metrics.*m.field;
-      double by = y + static_cast<double>(i) * (bar_h + bar_gap);
-      double w = xof(v) - left;
-      std::string value = fmt::format("{:.4f}", v);
-      Put(out,
-          "<rect class=\"bar\" data-strategy=\"{0}\" data-metric=\"{1}\" data-value=\"{2}\" x=\"{3}\" y=\"{4}\" "
-          "width=\"{5}\" height=\"{6}\" fill=\"{7}\"><title>{0} {8}: {2}</title></rect>\n",
-          XmlEscape(strategies[i].name), m.key, value, F(left), F(by), F(w), F(bar_h),
-          kPalette[i % std::size(kPalette)], m.label);
-      Text(out, left + w + 5, by + bar_h - 3.5, value, fmt::format("font-size=\"12\" fill=\"{}\"", kInk));
-    }
-    y += group_h + group_gap;
-  }
+  DrawBarLegend(out, lay, strategies);
+  if (n == 0) Text(out, width / 2, lay.plot_top + lay.plot_h / 2, "No test results", fmt::format("text-anchor=\"middle\" font-size=\"16\" fill=\"{}\"", kMuted));
+  DrawValueAxis(out, lay);
+  DrawBars(out, lay, strategies);
   out += "</svg>\n";
   return out;
 }
@@ -313,109 +337,135 @@ void DrawNode(std::string& out, const Node& n, const char* cls, const char* fill
   Put(out, "<title>{}: now {}, usually {}</title>\n</g>\n", XmlEscape(name), Weight(n.s), Weight(n.l));
 }
 
-std::string InterestSvg(const InterestStore& store, UserIdx user, Timestamp now, const UserState& st) {
-  const Dataset& ds = store.dataset();
-  const Catalog& cat = ds.catalog;
-  const double width = 1000, cx = 500, cy = 420, r_cat = 150, r_kw = 290;
+// The interest graph's geometry: categories on an inner circle, keywords on an outer one, around (kCx, kCy).
+constexpr double kGraphWidth = 1000, kCx = 500, kCy = 420, kRCat = 150, kRKw = 290;
 
+std::string CategoryName(const Catalog& cat, uint32_t id) {
+  return id < cat.category_vocab().size() ? cat.category_vocab().Name(id) : fmt::format("category {}", id);
+}
+
+std::string KeywordName(const Catalog& cat, uint32_t id) {
+  return id < cat.keyword_vocab().size() ? cat.keyword_vocab().Name(id) : fmt::format("keyword {}", id);
+}
+
+// A keyword's link to a category it points to (index into InterestGraph::cats) and the share it points there.
+struct KwLink {
+  size_t cat;
+  float share;
+};
+
+struct InterestGraph {
   std::vector<Node> cats, kws;
-  for (const auto& c : store.Categories(user, now)) cats.push_back({c.id, c.s, c.l});
-  for (const auto& k : store.Keywords(user, now)) kws.push_back({k.id, k.s, k.l});
-  SizeNodes(cats, 44);
-  SizeNodes(kws, 24);
-  auto cat_name = [&](uint32_t id) -> std::string {
-    return id < cat.category_vocab().size() ? cat.category_vocab().Name(id) : fmt::format("category {}", id);
-  };
-  auto kw_name = [&](uint32_t id) -> std::string {
-    return id < cat.keyword_vocab().size() ? cat.keyword_vocab().Name(id) : fmt::format("keyword {}", id);
-  };
+  std::vector<std::vector<KwLink>> links;  // per keyword, at most 3
 
-  // Categories on the inner circle, strongest short-term first, clockwise from the top (a lone one in the centre).
-  for (size_t i = 0; i < cats.size(); ++i) {
-    if (cats.size() == 1) {
-      cats[i].x = cx;
-      cats[i].y = cy;
-      continue;
-    }
-    cats[i].angle = -kPi / 2 + 2 * kPi * static_cast<double>(i) / static_cast<double>(cats.size());
-    cats[i].x = cx + r_cat * std::cos(cats[i].angle);
-    cats[i].y = cy + r_cat * std::sin(cats[i].angle);
-  }
-  auto find_cat = [&](uint32_t id) -> const Node* {
+  const Node* FindCat(uint32_t id) const {
     for (const auto& c : cats)
       if (c.id == id) return &c;
     return nullptr;
-  };
+  }
+};
 
-  // Keywords on the outer circle, ordered by the angle of the category they point to most, evenly spaced and
-  // rotated to sit as close as possible to those categories.
-  struct KwLink {
-    const Node* cat;
-    float share;
-  };
-  std::vector<std::vector<KwLink>> links(kws.size());
+// Categories on the inner circle, strongest short-term first, clockwise from the top (a lone one in the centre).
+void PlaceCategories(std::vector<Node>& cats) {
+  for (size_t i = 0; i < cats.size(); ++i) {
+    if (cats.size() == 1) {
+      cats[i].x = kCx;
+      cats[i].y = kCy;
+      continue;
+    }
+    cats[i].angle = -kPi / 2 + 2 * kPi * static_cast<double>(i) / static_cast<double>(cats.size());
+    cats[i].x = kCx + kRCat * std::cos(cats[i].angle);
+    cats[i].y = kCy + kRCat * std::sin(cats[i].angle);
+  }
+}
+
+// Keywords on the outer circle, ordered by the angle of the category they point to most, evenly spaced and
+// rotated to sit as close as possible to those categories. Fills g.links.
+void PlaceKeywords(const InterestStore& store, InterestGraph& g) {
+  std::vector<Node>& kws = g.kws;
+  g.links.assign(kws.size(), {});
   std::vector<std::pair<double, size_t>> order;
   for (size_t k = 0; k < kws.size(); ++k) {
     for (const auto& [c, share] : store.KeywordCategories(kws[k].id)) {
-      if (links[k].size() >= 3 || share < 0.05f) break;
-      if (const Node* n = find_cat(c)) links[k].push_back({n, share});
+      if (g.links[k].size() >= 3 || share < 0.05f) break;
+      if (const Node* n = g.FindCat(c)) g.links[k].push_back({static_cast<size_t>(n - g.cats.data()), share});
     }
     double pref = -kPi / 2 + 2 * kPi * static_cast<double>(k) / static_cast<double>(std::max<size_t>(kws.size(), 1));
-    if (!links[k].empty()) pref = links[k][0].cat->angle;
+    if (!g.links[k].empty()) pref = g.cats[g.links[k][0].cat].angle;
     order.emplace_back(pref, k);
   }
   std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  if (!kws.empty()) {
-    const double kn = static_cast<double>(kws.size());
-    double sx = 0, sy = 0;
-    for (size_t j = 0; j < order.size(); ++j) {
-      double d = order[j].first - 2 * kPi * static_cast<double>(j) / kn;
-      sx += std::cos(d);
-      sy += std::sin(d);
-    }
-    double base = std::hypot(sx, sy) > 1e-6 ? std::atan2(sy, sx) : -kPi / 2;
-    for (size_t j = 0; j < order.size(); ++j) {
-      Node& n = kws[order[j].second];
-      n.angle = base + 2 * kPi * static_cast<double>(j) / kn;
-      n.x = cx + r_kw * std::cos(n.angle);
-      n.y = cy + r_kw * std::sin(n.angle);
-    }
+  if (kws.empty()) return;
+  const double kn = static_cast<double>(kws.size());
+  double sx = 0, sy = 0;
+  for (size_t j = 0; j < order.size(); ++j) {
+    double d = order[j].first - 2 * kPi * static_cast<double>(j) / kn;
+    sx += std::cos(d);
+    sy += std::sin(d);
   }
+  double base = std::hypot(sx, sy) > 1e-6 ? std::atan2(sy, sx) : -kPi / 2;
+  for (size_t j = 0; j < order.size(); ++j) {
+    Node& n = kws[order[j].second];
+    n.angle = base + 2 * kPi * static_cast<double>(j) / kn;
+    n.x = kCx + kRKw * std::cos(n.angle);
+    n.y = kCy + kRKw * std::sin(n.angle);
+  }
+}
 
-  std::string title = "Interest graph of user " +
-                      (user.v < ds.users.size() ? ds.users.Name(user.v) : fmt::format("#{}", user.v));
-  std::string subtitle = fmt::format("{} at {}; {} events, {} categories, {} keywords",
-                                     ds.name.empty() ? std::string("dataset") : ds.name,
-                                     FormatTime(now, ds.has_timestamps), st.num_events, cats.size(), kws.size());
-  const double graph_bottom = cy + r_kw + 44;
-  InterestSummary sum = Describe(store, user, now);
-  std::vector<std::string> en = Wrap(sum.text_en, 116), zh = Wrap(sum.text_zh, 112);
-  const double legend_y = graph_bottom + 8;
-  const double text_y = legend_y + 64;
-  const double height = text_y + 30 + 21.0 * static_cast<double>(en.size()) + 36 + 21.0 * static_cast<double>(zh.size()) + 20;
+InterestGraph LayOutGraph(const InterestStore& store, UserIdx user, Timestamp now) {
+  InterestGraph g;
+  for (const auto& c : store.Categories(user, now)) g.cats.push_back({c.id, c.s, c.l});
+  for (const auto& k : store.Keywords(user, now)) g.kws.push_back({k.id, k.s, k.l});
+  SizeNodes(g.cats, 44);
+  SizeNodes(g.kws, 24);
+  PlaceCategories(g.cats);
+  PlaceKeywords(store, g);
+  return g;
+}
 
-  std::string out;
-  Open(out, width, height, title);
-  out +=
-      "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" "
-      "markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\" fill=\"#2d3748\"/></marker></defs>\n";
-  Text(out, width / 2, 36, title, fmt::format("text-anchor=\"middle\" font-size=\"20\" font-weight=\"bold\" fill=\"{}\"", kInk));
-  Text(out, width / 2, 60, subtitle, fmt::format("text-anchor=\"middle\" font-size=\"13\" fill=\"{}\"", kMuted));
-  Put(out, "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"none\" stroke=\"{}\" stroke-dasharray=\"2 6\"/>\n", F(cx), F(cy), F(r_kw), kGrid);
-  if (cats.empty() && kws.empty())
-    Text(out, cx, cy, "No interests yet", fmt::format("text-anchor=\"middle\" font-size=\"16\" fill=\"{}\"", kMuted));
-
-  // Keyword -> category links.
+void DrawKeywordLinks(std::string& out, const InterestGraph& g) {
   out += "<g class=\"keyword-links\">\n";
-  for (size_t k = 0; k < kws.size(); ++k)
-    for (const auto& ln : links[k])
+  for (size_t k = 0; k < g.kws.size(); ++k)
+    for (const auto& ln : g.links[k])
       Put(out,
           "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#a0aec0\" stroke-width=\"{}\" stroke-dasharray=\"5 4\"/>\n",
-          F(kws[k].x), F(kws[k].y), F(ln.cat->x), F(ln.cat->y), fmt::format("{:.1f}", 1.0 + 2.0 * ln.share));
+          F(g.kws[k].x), F(g.kws[k].y), F(g.cats[ln.cat].x), F(g.cats[ln.cat].y), fmt::format("{:.1f}", 1.0 + 2.0 * ln.share));
   out += "</g>\n";
+}
 
-  // Transitions between category slots.
-  auto slot_node = [&](int slot) -> const Node* { return slot < st.num_cats ? find_cat(st.cats[slot].id) : nullptr; };
+// A self-loop (staying with the interest), drawn outside node a, away from the centre. Returns where its count
+// label goes.
+std::pair<double, double> DrawSelfLoop(std::string& out, const Node& a, bool lone, const std::string& attrs) {
+  double ux = std::cos(a.angle), uy = std::sin(a.angle);
+  if (lone) ux = 0, uy = -1;
+  double r = a.Extent() + 2, far = r + 46;
+  double px = -uy, py = ux;
+  double x0 = a.x + r * (ux * 0.87 + px * 0.5), y0 = a.y + r * (uy * 0.87 + py * 0.5);
+  double x1 = a.x + r * (ux * 0.87 - px * 0.5), y1 = a.y + r * (uy * 0.87 - py * 0.5);
+  double c0x = a.x + far * ux + 28 * px, c0y = a.y + far * uy + 28 * py;
+  double c1x = a.x + far * ux - 28 * px, c1y = a.y + far * uy - 28 * py;
+  Put(out, "<path d=\"M{},{} C{},{} {},{} {},{}\" {}/>\n", F(x0), F(y0), F(c0x), F(c0y), F(c1x), F(c1y), F(x1), F(y1), attrs);
+  return {a.x + (r + 36) * ux, a.y + (r + 36) * uy};
+}
+
+// An arrow from a to b, bent to its left and cut at both nodes' edges. Returns where its count label goes.
+std::pair<double, double> DrawArrow(std::string& out, const Node& a, const Node& b, const std::string& attrs) {
+  double dx = b.x - a.x, dy = b.y - a.y, d = std::hypot(dx, dy);
+  double ux = dx / d, uy = dy / d, bend = 0.18 * d;
+  double mx = (a.x + b.x) / 2 + bend * uy, my = (a.y + b.y) / 2 - bend * ux;  // control point, to the left
+  auto trim = [&](const Node& n, double tx, double ty) {
+    double vx = tx - n.x, vy = ty - n.y, vd = std::max(std::hypot(vx, vy), 1e-9), r = n.Extent() + 3;
+    return std::pair<double, double>(n.x + vx / vd * r, n.y + vy / vd * r);
+  };
+  auto [x0, y0] = trim(a, mx, my);
+  auto [x1, y1] = trim(b, mx, my);
+  Put(out, "<path d=\"M{},{} Q{},{} {},{}\" {}/>\n", F(x0), F(y0), F(mx), F(my), F(x1), F(y1), attrs);
+  return {0.25 * x0 + 0.5 * mx + 0.25 * x1, 0.25 * y0 + 0.5 * my + 0.25 * y1};
+}
+
+// The user's transitions between category slots (thickness = count). Returns the count labels, drawn later on top.
+std::string DrawTransitions(std::string& out, const InterestGraph& g, const UserState& st, const Catalog& cat) {
+  auto slot_node = [&](int slot) -> const Node* { return slot < st.num_cats ? g.FindCat(st.cats[slot].id) : nullptr; };
   uint16_t max_count = 1;
   for (int e = 0; e < st.num_edges; ++e) max_count = std::max(max_count, st.edges[e].count);
   out += "<g class=\"transitions\" fill=\"none\" stroke=\"#2d3748\">\n";
@@ -425,54 +475,26 @@ std::string InterestSvg(const InterestStore& store, UserIdx user, Timestamp now,
     const Node* a = slot_node(edge.from);
     const Node* b = slot_node(edge.to);
     if (!a || !b || edge.count == 0) continue;
+    if (a != b && std::hypot(b->x - a->x, b->y - a->y) < 1) continue;
     double sw = 1.5 + 5.0 * edge.count / max_count;
     std::string attrs = fmt::format("class=\"edge\" data-from=\"{}\" data-to=\"{}\" data-count=\"{}\" stroke-width=\"{:.1f}\" "
                                     "stroke-opacity=\"0.75\" marker-end=\"url(#arrow)\"",
-                                    XmlEscape(cat_name(a->id)), XmlEscape(cat_name(b->id)), edge.count, sw);
-    double lx, ly;
-    if (a == b) {
-      // Self-loop: staying with the interest. Drawn outside the node, away from the centre.
-      double ux = std::cos(a->angle), uy = std::sin(a->angle);
-      if (cats.size() == 1) ux = 0, uy = -1;
-      double r = a->Extent() + 2, far = r + 46;
-      double px = -uy, py = ux;
-      double x0 = a->x + r * (ux * 0.87 + px * 0.5), y0 = a->y + r * (uy * 0.87 + py * 0.5);
-      double x1 = a->x + r * (ux * 0.87 - px * 0.5), y1 = a->y + r * (uy * 0.87 - py * 0.5);
-      double c0x = a->x + far * ux + 28 * px, c0y = a->y + far * uy + 28 * py;
-      double c1x = a->x + far * ux - 28 * px, c1y = a->y + far * uy - 28 * py;
-      Put(out, "<path d=\"M{},{} C{},{} {},{} {},{}\" {}/>\n", F(x0), F(y0), F(c0x), F(c0y), F(c1x), F(c1y), F(x1), F(y1), attrs);
-      lx = a->x + (r + 36) * ux;
-      ly = a->y + (r + 36) * uy;
-    } else {
-      double dx = b->x - a->x, dy = b->y - a->y, d = std::hypot(dx, dy);
-      if (d < 1) continue;
-      double ux = dx / d, uy = dy / d, bend = 0.18 * d;
-      double mx = (a->x + b->x) / 2 + bend * uy, my = (a->y + b->y) / 2 - bend * ux;  // control point, to the left
-      auto trim = [&](const Node* n, double tx, double ty) {
-        double vx = tx - n->x, vy = ty - n->y, vd = std::max(std::hypot(vx, vy), 1e-9), r = n->Extent() + 3;
-        return std::pair<double, double>(n->x + vx / vd * r, n->y + vy / vd * r);
-      };
-      auto [x0, y0] = trim(a, mx, my);
-      auto [x1, y1] = trim(b, mx, my);
-      Put(out, "<path d=\"M{},{} Q{},{} {},{}\" {}/>\n", F(x0), F(y0), F(mx), F(my), F(x1), F(y1), attrs);
-      lx = 0.25 * x0 + 0.5 * mx + 0.25 * x1;
-      ly = 0.25 * y0 + 0.5 * my + 0.25 * y1;
-    }
+                                    XmlEscape(CategoryName(cat, a->id)), XmlEscape(CategoryName(cat, b->id)), edge.count, sw);
+    auto [lx, ly] = a == b ? DrawSelfLoop(out, *a, g.cats.size() == 1, attrs) : DrawArrow(out, *a, *b, attrs);
     Put(counts,
         "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" font-weight=\"bold\" fill=\"{}\" stroke=\"#ffffff\" "
         "stroke-width=\"3\" paint-order=\"stroke\">{}</text>\n",
         F(lx), F(ly + 4), kInk, fmt::format("×{}", edge.count));
   }
   out += "</g>\n";
+  return counts;
+}
 
-  // Nodes.
-  for (const auto& n : kws) DrawNode(out, n, "keyword", "#f0a04b", "#9c4221", kw_name(n.id));
-  for (const auto& n : cats) DrawNode(out, n, "category", "#4a90d9", "#1a365d", cat_name(n.id));
-
-  // Labels last, so they sit on top.
+// Node labels (names, weights) and the transition counts, last so they sit on top.
+void DrawGraphLabels(std::string& out, const InterestGraph& g, const Catalog& cat, const std::string& counts) {
   out += "<g class=\"labels\">\n";
-  for (const auto& n : cats) {
-    std::string name = cat_name(n.id), zh = CategoryNameZh(cat, n.id);
+  for (const auto& n : g.cats) {
+    std::string name = CategoryName(cat, n.id), zh = CategoryNameZh(cat, n.id);
     double y = n.y + n.Extent() + 16;
     std::string halo = " stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"";
     Text(out, n.x, y, name, fmt::format("text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\" fill=\"{}\"{}", kInk, halo));
@@ -483,19 +505,20 @@ std::string InterestSvg(const InterestStore& store, UserIdx user, Timestamp now,
     Text(out, n.x, y + 15, "now " + Weight(n.s) + " · usually " + Weight(n.l),
          fmt::format("text-anchor=\"middle\" font-size=\"11\" fill=\"{}\"{}", kMuted, halo));
   }
-  for (const auto& n : kws) {
+  for (const auto& n : g.kws) {
     double ux = std::cos(n.angle), uy = std::sin(n.angle);
     double r = n.Extent() + 8;
     double x = n.x + r * ux, y = n.y + r * uy + 4;
     const char* anchor = ux > 0.3 ? "start" : ux < -0.3 ? "end" : "middle";
     if (uy > 0.3 && std::abs(ux) <= 0.3) y += 8;
-    Text(out, x, y, kw_name(n.id), fmt::format("text-anchor=\"{}\" font-size=\"13\" fill=\"{}\"", anchor, kInk));
+    Text(out, x, y, KeywordName(cat, n.id), fmt::format("text-anchor=\"{}\" font-size=\"13\" fill=\"{}\"", anchor, kInk));
     Text(out, x, y + 14, Weight(n.s) + " / " + Weight(n.l), fmt::format("text-anchor=\"{}\" font-size=\"11\" fill=\"{}\"", anchor, kMuted));
   }
   out += counts;
   out += "</g>\n";
+}
 
-  // Legend.
+void DrawGraphLegend(std::string& out, double legend_y) {
   out += "<g class=\"legend\">\n";
   double x = 40, y = legend_y;
   std::string t13 = fmt::format("font-size=\"13\" fill=\"{}\"", kInk);
@@ -513,10 +536,13 @@ std::string InterestSvg(const InterestStore& store, UserIdx user, Timestamp now,
   Put(out, "<circle cx=\"{}\" cy=\"{}\" r=\"8\" fill=\"#c53030\"/>\n", F(x + 640), F(y));
   Text(out, x + 654, y + 5, "negative weight (disliked)", t13);
   out += "</g>\n";
+}
 
-  // The same interests in words.
+// The same interests in words, English then Chinese, from text_y down.
+void DrawDescription(std::string& out, double text_y, const std::vector<std::string>& en,
+                     const std::vector<std::string>& zh) {
   out += "<g class=\"describe\">\n";
-  y = text_y;
+  double y = text_y;
   Text(out, 40, y, "In words", fmt::format("font-size=\"15\" font-weight=\"bold\" fill=\"{}\"", kInk));
   y += 24;
   for (const auto& line : en) {
@@ -530,7 +556,42 @@ std::string InterestSvg(const InterestStore& store, UserIdx user, Timestamp now,
     Text(out, 40, y, line, fmt::format("class=\"zh\" font-size=\"14\" fill=\"{}\"", kInk));
     y += 21;
   }
-  out += "</g>\n</svg>\n";
+  out += "</g>\n";
+}
+
+std::string InterestSvg(const InterestStore& store, UserIdx user, Timestamp now, const UserState& st) {
+  const Dataset& ds = store.dataset();
+  const InterestGraph g = LayOutGraph(store, user, now);
+  std::string title = "Interest graph of user " +
+                      (user.v < ds.users.size() ? ds.users.Name(user.v) : fmt::format("#{}", user.v));
+  std::string subtitle = fmt::format("{} at {}; {} events, {} categories, {} keywords",
+                                     ds.name.empty() ? std::string("dataset") : ds.name,
+                                     FormatTime(now, ds.has_timestamps), st.num_events, g.cats.size(), g.kws.size());
+  const double graph_bottom = kCy + kRKw + 44;
+  InterestSummary sum = Describe(store, user, now);
+  std::vector<std::string> en = Wrap(sum.text_en, 116), zh = Wrap(sum.text_zh, 112);
+  const double legend_y = graph_bottom + 8;
+  const double text_y = legend_y + 64;
+  const double height = text_y + 30 + 21.0 * static_cast<double>(en.size()) + 36 + 21.0 * static_cast<double>(zh.size()) + 20;
+
+  std::string out;
+  Open(out, kGraphWidth, height, title);
+  out +=
+      "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" "
+      "markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\" fill=\"#2d3748\"/></marker></defs>\n";
+  Text(out, kGraphWidth / 2, 36, title, fmt::format("text-anchor=\"middle\" font-size=\"20\" font-weight=\"bold\" fill=\"{}\"", kInk));
+  Text(out, kGraphWidth / 2, 60, subtitle, fmt::format("text-anchor=\"middle\" font-size=\"13\" fill=\"{}\"", kMuted));
+  Put(out, "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"none\" stroke=\"{}\" stroke-dasharray=\"2 6\"/>\n", F(kCx), F(kCy), F(kRKw), kGrid);
+  if (g.cats.empty() && g.kws.empty())
+    Text(out, kCx, kCy, "No interests yet", fmt::format("text-anchor=\"middle\" font-size=\"16\" fill=\"{}\"", kMuted));
+  DrawKeywordLinks(out, g);
+  std::string counts = DrawTransitions(out, g, st, ds.catalog);
+  for (const auto& n : g.kws) DrawNode(out, n, "keyword", "#f0a04b", "#9c4221", KeywordName(ds.catalog, n.id));
+  for (const auto& n : g.cats) DrawNode(out, n, "category", "#4a90d9", "#1a365d", CategoryName(ds.catalog, n.id));
+  DrawGraphLabels(out, g, ds.catalog, counts);
+  DrawGraphLegend(out, legend_y);
+  DrawDescription(out, text_y, en, zh);
+  out += "</svg>\n";
   return out;
 }
 

@@ -34,7 +34,8 @@ Result<SeedExampleResult> RunSeedExample(Dataset& ds, Engine& engine, const std:
     e.ts = t;
     e.has_ts = true;
     e.session = user + "-demo";
-    VANE_RETURN_IF_ERROR(cleaner.Add(e, "scenario", res.steps.size() + 1));
+    const uint64_t line = res.steps.size() + 1;
+    if (Status s = cleaner.Add(e, "scenario", line); !s.ok()) return AtRecord(s, "scenario", line);
     engine.Ingest(ds.events.back());
     res.steps.push_back({action, item, query, std::move(what), t});
     t += 40;

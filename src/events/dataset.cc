@@ -21,6 +21,19 @@ std::optional<uint32_t> Vocab::Find(std::string_view name) const {
   return it->second;
 }
 
+std::string ItemFullText(const Item& item) {
+  std::string all = item.title;
+  for (const auto& c : item.categories) {
+    all += ' ';
+    all += c;
+  }
+  if (!item.text.empty()) {
+    all += ' ';
+    all += item.text;
+  }
+  return all;
+}
+
 std::vector<uint32_t> Catalog::InternKeywords(std::string_view txt, size_t max) {
   std::vector<uint32_t> out;
   for (const std::string& tok : text::Tokenize(txt)) {
@@ -64,10 +77,7 @@ void Catalog::Index(uint32_t idx) {
     if (by_cat_.size() <= id) by_cat_.resize(id + 1);
     by_cat_[id].push_back(ItemIdx(idx));
   }
-  std::string all = it.title;
-  for (const auto& c : it.categories) { all += ' '; all += c; }
-  if (!it.text.empty()) { all += ' '; all += it.text; }
-  kws_[idx] = InternKeywords(all);
+  kws_[idx] = InternKeywords(ItemFullText(it));
 }
 
 ItemIdx Catalog::FindOrAdd(std::string_view id) {

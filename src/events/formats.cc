@@ -13,6 +13,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "vane/core/strings.h"
+#include "vane/events/csv.h"
+#include "vane/events/iso8601.h"
+#include "vane/events/jsonl.h"
+#include "vane/events/line_reader.h"
 #include "vane/text/tokenize.h"
 
 namespace vane {
@@ -103,13 +108,6 @@ void SplitWs(std::string_view s, std::vector<std::string_view>& out) {
   }
 }
 
-std::string_view Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
-  return s.substr(b, e - b);
-}
-
 bool ToInt(std::string_view s, int64_t& v) {
   s = Trim(s);
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -172,11 +170,11 @@ class Loader {
         --report_.items_created;
       }
     }
-    return Stop(std::move(s));
+    return Stop(s, file, line);
   }
 
   Status Reject(const std::string& file, uint64_t line, std::string field, std::string reason) {
-    return Stop(RejectRecord(opt_.import, report_, file, line, std::move(field), std::move(reason)));
+    return Stop(RejectRecord(opt_.import, report_, file, line, std::move(field), std::move(reason)), file, line);
   }
 
   bool Full() const { return opt_.max_events && report_.accepted - base_ >= opt_.max_events; }
@@ -185,8 +183,9 @@ class Loader {
   std::unordered_map<std::string, Item> meta;  // item id -> metadata, joined on first sight
 
  private:
-  Status Stop(Status s) const {
-    if (!s.ok() && opt_.import.on_error == OnError::kFail) return s;
+  // A rejected record stops the load (located in its file) only under OnError::kFail.
+  Status Stop(const Status& s, std::string_view file, uint64_t line) const {
+    if (!s.ok() && opt_.import.on_error == OnError::kFail) return AtRecord(s, file, line);
     return Status::Ok();
   }
 
@@ -641,6 +640,36 @@ void AddCategories(Dataset& ds, const std::unordered_map<std::string, std::vecto
   }
 }
 
+// One record of the RecSys'15 challenge layout: a click (session,ISO time,item,category) or a buy
+// (session,time,item,price,quantity). A click's category code is collected in `cats` for its item.
+Status AddYoochooseRow(Loader& L, const std::string& file, uint64_t line, const std::vector<std::string_view>& f,
+                       RawEvent& raw, std::unordered_map<std::string, std::vector<std::string>>& cats) {
+  if (f.size() != 4 && f.size() != 5)
+    return L.Reject(file, line, "record", fmt::format("wrong field count: expected 4 (clicks) or 5 (buys) fields, got {}", f.size()));
+  auto t = ParseIso8601(f[1]);
+  double qty = 0;
+  if (!t.ok()) return L.Reject(file, line, "ts", t.status().message());
+  if (f.size() == 5 && !ToDouble(f[4], qty)) return L.Reject(file, line, "value", "not a quantity: " + Shown(f[4]));
+  raw.ts = t.value();
+  raw.user.assign(Trim(f[0]));
+  raw.session = raw.user;
+  raw.item.assign(Trim(f[2]));
+  raw.action = f.size() == 5 ? "purchase" : "click";
+  raw.has_value = f.size() == 5;
+  raw.value = qty;
+  Status s = L.Add(raw, file, line);
+  if (f.size() == 4) {
+    // "0" means unknown, "S" a special offer, 1-12 a category, longer numbers a brand.
+    std::string_view c = Trim(f[3]);
+    if (!c.empty() && c != "0" && L.Known(raw.item) && text::IsValidUtf8(c)) {
+      std::string cat = c == "S" ? "special offer" : (c.size() > 2 ? "brand:" : "cat:") + std::string(c);
+      auto& list = cats[raw.item];
+      if (std::find(list.begin(), list.end(), cat) == list.end()) list.push_back(std::move(cat));
+    }
+  }
+  return s;
+}
+
 Status LoadYoochoose(const std::string& path, const LoadOptions& opt, Dataset& ds, ImportReport& report) {
   auto data = MainFile(path, {"yoochoose-clicks.dat", "yoochoose-clicks-100k_train_full.txt"}, "yoochoose");
   VANE_RETURN_IF_ERROR(data.status());
@@ -692,34 +721,8 @@ Status LoadYoochoose(const std::string& path, const LoadOptions& opt, Dataset& d
         raw.item.assign(Trim(f[ci]));
         s = L.Add(raw, *data, lr.line_no());
       }
-    } else if (f.size() != 4 && f.size() != 5) {
-      s = L.Reject(*data, lr.line_no(), "record", fmt::format("wrong field count: expected 4 (clicks) or 5 (buys) fields, got {}", f.size()));
     } else {
-      auto t = ParseIso8601(f[1]);
-      double qty = 0;
-      if (!t.ok()) {
-        s = L.Reject(*data, lr.line_no(), "ts", t.status().message());
-      } else if (f.size() == 5 && !ToDouble(f[4], qty)) {
-        s = L.Reject(*data, lr.line_no(), "value", "not a quantity: " + Shown(f[4]));
-      } else {
-        raw.ts = t.value();
-        raw.user.assign(Trim(f[0]));
-        raw.session = raw.user;
-        raw.item.assign(Trim(f[2]));
-        raw.action = f.size() == 5 ? "purchase" : "click";
-        raw.has_value = f.size() == 5;
-        raw.value = qty;
-        s = L.Add(raw, *data, lr.line_no());
-        if (f.size() == 4) {
-          // "0" means unknown, "S" a special offer, 1-12 a category, longer numbers a brand.
-          std::string_view c = Trim(f[3]);
-          if (!c.empty() && c != "0" && L.Known(raw.item) && text::IsValidUtf8(c)) {
-            std::string cat = c == "S" ? "special offer" : (c.size() > 2 ? "brand:" : "cat:") + std::string(c);
-            auto& list = cats[raw.item];
-            if (std::find(list.begin(), list.end(), cat) == list.end()) list.push_back(std::move(cat));
-          }
-        }
-      }
+      s = AddYoochooseRow(L, *data, lr.line_no(), f, raw, cats);
     }
     VANE_RETURN_IF_ERROR(s);
   }
@@ -727,15 +730,10 @@ Status LoadYoochoose(const std::string& path, const LoadOptions& opt, Dataset& d
   return lr.error();
 }
 
-Status LoadDiginetica(const std::string& path, const LoadOptions& opt, Dataset& ds, ImportReport& report) {
-  auto data = MainFile(path, {"train-item-views.csv", "sample_train-item-views.csv"}, "diginetica");
-  VANE_RETURN_IF_ERROR(data.status());
-  std::string dir = DirOf(*data);
-  if (ds.name.empty()) ds.name = Stem(*data);
-  Loader L(ds, opt, report);
+// The optional product files of the full Diginetica release (hashed name tokens, log2 price, category) as item
+// metadata.
+Status ReadDigineticaProducts(const std::string& dir, Loader& L) {
   std::vector<std::string> header;
-
-  // Optional product files of the full release: hashed name tokens, log2 price, category.
   if (IsFile(Join(dir, "products.csv"))) {
     VANE_RETURN_IF_ERROR(ForEachCsvRow(Join(dir, "products.csv"), ';', header, [&](auto& f, uint64_t) {
       int ci = Column(header, {"itemId", "item_id"}), cp = Column(header, {"pricelog2"}),
@@ -759,6 +757,16 @@ Status LoadDiginetica(const std::string& path, const LoadOptions& opt, Dataset& 
       item.categories.push_back("cat:" + std::string(Trim(f[cc])));
     }));
   }
+  return Status::Ok();
+}
+
+Status LoadDiginetica(const std::string& path, const LoadOptions& opt, Dataset& ds, ImportReport& report) {
+  auto data = MainFile(path, {"train-item-views.csv", "sample_train-item-views.csv"}, "diginetica");
+  VANE_RETURN_IF_ERROR(data.status());
+  std::string dir = DirOf(*data);
+  if (ds.name.empty()) ds.name = Stem(*data);
+  Loader L(ds, opt, report);
+  VANE_RETURN_IF_ERROR(ReadDigineticaProducts(dir, L));
 
   LineReader lr;
   VANE_RETURN_IF_ERROR(OpenData(lr, *data, opt));
@@ -810,6 +818,27 @@ Status LoadDiginetica(const std::string& path, const LoadOptions& opt, Dataset& 
     VANE_RETURN_IF_ERROR(s);
   }
   return lr.error();
+}
+
+// The item a Taobao row describes (name, category, brand, price columns; -1 = absent); false when any of its text
+// is not valid UTF-8.
+bool TaobaoRowItem(const std::vector<std::string>& f, int cn, int cc, int ccid, int cb, int cbid, int cp, Item& item) {
+  auto col = [&](int c) { return c >= 0 ? std::string(Trim(f[c])) : std::string(); };
+  item = Item();
+  item.type = "product";
+  item.title = col(cn);
+  if (!col(cc).empty()) item.categories.push_back(col(cc));
+  if (!col(ccid).empty()) item.attributes.emplace_back("category_id", col(ccid));
+  if (!col(cb).empty()) {
+    item.attributes.emplace_back("brand", col(cb));
+    item.text = col(cb);
+  }
+  if (!col(cbid).empty()) item.attributes.emplace_back("brand_id", col(cbid));
+  if (!col(cp).empty()) item.attributes.emplace_back("price", col(cp));
+  bool utf8 = text::IsValidUtf8(item.title) && text::IsValidUtf8(item.text);
+  for (const auto& c : item.categories) utf8 = utf8 && text::IsValidUtf8(c);
+  for (const auto& a : item.attributes) utf8 = utf8 && text::IsValidUtf8(a.second);
+  return utf8;
 }
 
 Status LoadTaobao(const std::string& path, const LoadOptions& opt, Dataset& ds, ImportReport& report) {
@@ -867,26 +896,10 @@ Status LoadTaobao(const std::string& path, const LoadOptions& opt, Dataset& ds, 
       raw.item.assign(Trim(f[ci]));
       raw.action.assign(Trim(f[cact]));
       raw.ts = ts;
+      // Item text is fixed per item in this file: the first row describes it.
       const Item* meta = nullptr;
-      if (!raw.item.empty() && !L.Known(raw.item)) {
-        // Item text is fixed per item in this file: the first row describes it.
-        auto col = [&](int c) { return c >= 0 ? std::string(Trim(f[c])) : std::string(); };
-        row_item = Item();
-        row_item.type = "product";
-        row_item.title = col(cn);
-        if (!col(cc).empty()) row_item.categories.push_back(col(cc));
-        if (!col(ccid).empty()) row_item.attributes.emplace_back("category_id", col(ccid));
-        if (!col(cb).empty()) {
-          row_item.attributes.emplace_back("brand", col(cb));
-          row_item.text = col(cb);
-        }
-        if (!col(cbid).empty()) row_item.attributes.emplace_back("brand_id", col(cbid));
-        if (!col(cp).empty()) row_item.attributes.emplace_back("price", col(cp));
-        bool utf8 = text::IsValidUtf8(row_item.title) && text::IsValidUtf8(row_item.text);
-        for (const auto& c : row_item.categories) utf8 = utf8 && text::IsValidUtf8(c);
-        for (const auto& a : row_item.attributes) utf8 = utf8 && text::IsValidUtf8(a.second);
-        if (utf8) meta = &row_item;
-      }
+      if (!raw.item.empty() && !L.Known(raw.item) && TaobaoRowItem(f, cn, cc, ccid, cb, cbid, cp, row_item))
+        meta = &row_item;
       s = L.Add(raw, *data, lr.line_no(), meta);
     }
     VANE_RETURN_IF_ERROR(s);

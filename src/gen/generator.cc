@@ -374,12 +374,98 @@ struct UserGen {
 
   void Step() { now += rng.Int(20, 90); }
 
+  // The state of the intent segment being generated.
+  struct SegmentState {
+    size_t topic = 0;
+    const Topic* tp = nullptr;
+    bool shop = false, trip = false;
+    std::vector<std::string> cart;
+    size_t last_item = SIZE_MAX;
+    size_t pending_word = SIZE_MAX;  // the first word of the last query: the next view tends to match it
+  };
+
+  void Search(SegmentState& s, bool sw) {
+    const auto& words = zh ? s.tp->words_zh : s.tp->words_en;
+    std::vector<size_t> w = rng.Distinct(words.size(), static_cast<size_t>(rng.Int(1, 3)));
+    std::string q;
+    for (size_t i = 0; i < w.size(); ++i) q += (i && !zh ? " " : "") + words[w[i]];
+    s.pending_word = w.empty() ? SIZE_MAX : w[0];
+    Emit(s.topic, false, sw, "search", "", q, 0, false);
+  }
+
+  // A view (sometimes a click) of an item of the topic, matching the last query's first word when there was one.
+  void View(SegmentState& s, bool sw) {
+    size_t i = s.pending_word != SIZE_MAX ? PickMatching(s.topic, s.pending_word) : PickItem(s.topic);
+    s.pending_word = SIZE_MAX;
+    if (i == SIZE_MAX) return Search(s, sw);
+    s.last_item = i;
+    Emit(s.topic, false, sw, rng.Chance(0.15) ? "click" : "view", g.items[i].id, "", 0, false);
+  }
+
+  // An off-intent view or click (noise); false, and nothing emitted, when the other topic drawn has no item.
+  bool EmitNoise(SegmentState& s) {
+    size_t other = rng.Index(g.topics.size() - 1);
+    if (other >= s.topic) ++other;
+    size_t i = PickItem(other);
+    if (i == SIZE_MAX) return false;
+    Emit(s.topic, true, false, rng.Chance(0.3) ? "click" : "view", g.items[i].id, "", 0, false);
+    return true;
+  }
+
+  // A negative action: taking an item out of the cart, or a skip, dislike or hide of an item of the topic.
+  void EmitNegative(SegmentState& s) {
+    if (!s.cart.empty() && rng.Chance(0.5)) {
+      size_t c = rng.Index(s.cart.size());
+      Emit(s.topic, false, false, "remove_from_cart", s.cart[c], "", 0, false);
+      s.cart.erase(s.cart.begin() + static_cast<std::ptrdiff_t>(c));
+      return;
+    }
+    size_t i = PickItem(s.topic);
+    if (i == SIZE_MAX) return Search(s, false);
+    double u = rng.Uniform();
+    const char* a = s.tp->domain == "video" || s.tp->domain == "news" ? (u < 0.6 ? "skip" : u < 0.9 ? "dislike" : "hide")
+                                                                      : (u < 0.7 ? "dislike" : u < 0.85 ? "skip" : "hide");
+    Emit(s.topic, false, false, a, g.items[i].id, "", 0, false);
+  }
+
+  // An ordinary on-intent event: dwell on or like/share the item just viewed, cart and purchase (shops and trips),
+  // a refining search, or another view.
+  void EmitEngaged(SegmentState& s) {
+    const double u = rng.Uniform();
+    if (s.last_item != SIZE_MAX && u < 0.18) {
+      // Dwell on the item just viewed: log-uniform 3 s .. 10 min.
+      double secs = std::round(3.0 * std::exp(rng.Uniform() * std::log(200.0)));
+      Emit(s.topic, false, false, "dwell", g.items[s.last_item].id, "", secs, true);
+    } else if (s.last_item != SIZE_MAX && u < 0.28) {
+      Emit(s.topic, false, false, rng.Chance(0.75) ? "like" : "share", g.items[s.last_item].id, "", 0, false);
+    } else if ((s.shop || s.trip) && s.last_item != SIZE_MAX && u < 0.36 && g.items[s.last_item].type != "page" &&
+               g.items[s.last_item].available) {
+      const std::string& id = g.items[s.last_item].id;
+      if (std::find(s.cart.begin(), s.cart.end(), id) == s.cart.end()) {
+        s.cart.push_back(id);
+        Emit(s.topic, false, false, "cart", id, "", 1, s.shop);
+      } else {
+        Emit(s.topic, false, false, "purchase", id, "", 1, s.shop);
+        s.cart.erase(std::find(s.cart.begin(), s.cart.end(), id));
+      }
+    } else if ((s.shop || s.trip) && !s.cart.empty() && u < 0.45) {
+      size_t c = rng.Index(s.cart.size());
+      Emit(s.topic, false, false, "purchase", s.cart[c], "", static_cast<double>(rng.Int(1, 2)), s.shop);
+      s.cart.erase(s.cart.begin() + static_cast<std::ptrdiff_t>(c));
+    } else if (u >= 0.45 && u < 0.51) {  // a refining search
+      Search(s, false);
+    } else {
+      View(s, false);
+    }
+  }
+
   void Segment() {
-    const size_t topic = PickIntent();
-    const Topic& tp = g.topics[topic];
+    SegmentState s;
+    s.topic = PickIntent();
+    s.tp = &g.topics[s.topic];
+    s.shop = s.tp->domain == "ecommerce";
+    s.trip = s.tp->domain == "travel";
     const bool first_of_user = segment == 0;
-    const bool shop = tp.domain == "ecommerce";
-    const bool trip = tp.domain == "travel";
     const int n = static_cast<int>(rng.Int(std::max(1, opt.events_per_intent_min),
                                            std::max(std::max(1, opt.events_per_intent_min),
                                                     opt.events_per_intent_max)));
@@ -388,89 +474,18 @@ struct UserGen {
     // Likewise negatives, drawn among the events that are not noise.
     const double p_neg =
         n > 1 && p_noise < 1 ? std::min(1.0, opt.negative_share * n / ((n - 1) * (1 - p_noise))) : 0.0;
-    std::vector<std::string> cart;
-    size_t last_item = SIZE_MAX;
-    size_t pending_word = SIZE_MAX;  // the first word of the last query: the next view tends to match it
-
-    auto search = [&](bool sw) {
-      const auto& words = zh ? tp.words_zh : tp.words_en;
-      std::vector<size_t> w = rng.Distinct(words.size(), static_cast<size_t>(rng.Int(1, 3)));
-      std::string q;
-      for (size_t i = 0; i < w.size(); ++i) q += (i && !zh ? " " : "") + words[w[i]];
-      pending_word = w.empty() ? SIZE_MAX : w[0];
-      Emit(topic, false, sw, "search", "", q, 0, false);
-    };
-    auto view = [&](bool sw) {
-      size_t i = pending_word != SIZE_MAX ? PickMatching(topic, pending_word) : PickItem(topic);
-      pending_word = SIZE_MAX;
-      if (i == SIZE_MAX) return search(sw);
-      last_item = i;
-      Emit(topic, false, sw, rng.Chance(0.15) ? "click" : "view", g.items[i].id, "", 0, false);
-    };
-
     for (int k = 0; k < n; ++k) {
-      const bool sw = k == 0 && !first_of_user;
       if (k == 0) {
-        if (rng.Chance(0.5)) search(sw);
-        else view(sw);
-        Step();
-        continue;
-      }
-      if (rng.Chance(p_noise)) {
-        size_t other = rng.Index(g.topics.size() - 1);
-        if (other >= topic) ++other;
-        size_t i = PickItem(other);
-        if (i != SIZE_MAX) {
-          Emit(topic, true, false, rng.Chance(0.3) ? "click" : "view", g.items[i].id, "", 0, false);
-          Step();
-          continue;
-        }
-      }
-      if (rng.Chance(p_neg)) {
-        if (!cart.empty() && rng.Chance(0.5)) {
-          size_t c = rng.Index(cart.size());
-          Emit(topic, false, false, "remove_from_cart", cart[c], "", 0, false);
-          cart.erase(cart.begin() + static_cast<std::ptrdiff_t>(c));
-        } else {
-          size_t i = PickItem(topic);
-          if (i == SIZE_MAX) { search(false); Step(); continue; }
-          double u = rng.Uniform();
-          const char* a = tp.domain == "video" || tp.domain == "news" ? (u < 0.6 ? "skip" : u < 0.9 ? "dislike" : "hide")
-                                                                     : (u < 0.7 ? "dislike" : u < 0.85 ? "skip" : "hide");
-          Emit(topic, false, false, a, g.items[i].id, "", 0, false);
-        }
-        Step();
-        continue;
-      }
-      const double u = rng.Uniform();
-      if (last_item != SIZE_MAX && u < 0.18) {
-        // Dwell on the item just viewed: log-uniform 3 s .. 10 min.
-        double secs = std::round(3.0 * std::exp(rng.Uniform() * std::log(200.0)));
-        Emit(topic, false, false, "dwell", g.items[last_item].id, "", secs, true);
-      } else if (last_item != SIZE_MAX && u < 0.28) {
-        Emit(topic, false, false, rng.Chance(0.75) ? "like" : "share", g.items[last_item].id, "", 0, false);
-      } else if ((shop || trip) && last_item != SIZE_MAX && u < 0.36 && g.items[last_item].type != "page" &&
-                 g.items[last_item].available) {
-        const std::string& id = g.items[last_item].id;
-        if (std::find(cart.begin(), cart.end(), id) == cart.end()) {
-          cart.push_back(id);
-          Emit(topic, false, false, "cart", id, "", 1, shop);
-        } else {
-          Emit(topic, false, false, "purchase", id, "", 1, shop);
-          cart.erase(std::find(cart.begin(), cart.end(), id));
-        }
-      } else if ((shop || trip) && !cart.empty() && u < 0.45) {
-        size_t c = rng.Index(cart.size());
-        Emit(topic, false, false, "purchase", cart[c], "", static_cast<double>(rng.Int(1, 2)), shop);
-        cart.erase(cart.begin() + static_cast<std::ptrdiff_t>(c));
-      } else if (u >= 0.45 && u < 0.51) {  // a refining search
-        search(false);
-      } else {
-        view(false);
+        const bool sw = !first_of_user;  // the first event of a later segment is a switch
+        if (rng.Chance(0.5)) Search(s, sw);
+        else View(s, sw);
+      } else if (!(rng.Chance(p_noise) && EmitNoise(s))) {
+        if (rng.Chance(p_neg)) EmitNegative(s);
+        else EmitEngaged(s);
       }
       Step();
     }
-    prev_intent = topic;
+    prev_intent = s.topic;
     ++segment;
   }
 

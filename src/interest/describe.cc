@@ -83,15 +83,11 @@ std::string CategoryNameZh(const Catalog& cat, uint32_t category) {
   return cat.category_vocab().Name(category);
 }
 
-InterestSummary Describe(const InterestStore& store, UserIdx user, Timestamp now) {
-  InterestSummary out;
-  const UserState* st = store.Find(user);
+namespace {
+
+// One line per category of the user, ordered by short-term weight: shares now and usually, trend, evidence.
+std::vector<InterestLine> CategoryLines(const InterestStore& store, const UserState& st, UserIdx user, Timestamp now) {
   const Catalog& cat = store.dataset().catalog;
-  if (!st || st->num_events == 0) {
-    out.text_en = "No activity yet: showing what is popular.";
-    out.text_zh = "暂无行为：先推荐热门内容。";
-    return out;
-  }
   auto cats = store.Categories(user, now);
   float ts = 0, tl = 0;
   for (auto& c : cats) { ts += std::max(0.0f, c.s); tl += std::max(0.0f, c.l); }
@@ -106,9 +102,15 @@ InterestSummary Describe(const InterestStore& store, UserIdx user, Timestamp now
     line.like_probability = store.LikeProbability(user, c.id, now);
     if (line.now_share >= 0.15f && line.now_share > 1.3f * line.usual_share) line.trend = Trend::kRising;
     else if (line.usual_share >= 0.15f && line.now_share < 0.5f * line.usual_share) line.trend = Trend::kFading;
-    Evidence(store, *st, now, line);
+    Evidence(store, st, now, line);
     lines.push_back(std::move(line));
   }
+  return lines;
+}
+
+// Sorts the lines into now (top two of at least 20% now), usually (top three of at least 10% usually), rising and
+// fading.
+void SelectLines(const std::vector<InterestLine>& lines, InterestSummary& out) {
   // Lines are ordered by short-term weight already.
   for (auto& l : lines)
     if (l.now_share >= 0.2f && out.now.size() < 2) out.now.push_back(l);
@@ -120,6 +122,11 @@ InterestSummary Describe(const InterestStore& store, UserIdx user, Timestamp now
     if (l.trend == Trend::kRising) out.rising.push_back(l);
     if (l.trend == Trend::kFading) out.fading.push_back(l);
   }
+}
+
+// The likely next interests (Markov prediction) and the strongest keywords now.
+void AddOutlook(const InterestStore& store, UserIdx user, Timestamp now, InterestSummary& out) {
+  const Catalog& cat = store.dataset().catalog;
   for (auto [c, p] : store.PredictNextCategory(user, 3, /*exclude_current=*/true)) {
     InterestLine l;
     l.category = c;
@@ -131,27 +138,34 @@ InterestSummary Describe(const InterestStore& store, UserIdx user, Timestamp now
     if (out.keywords_now.size() >= 5 || k.s <= 0) break;
     out.keywords_now.push_back(cat.keyword_vocab().Name(k.id));
   }
+}
 
-  // English.
-  std::string en, zh;
-  if (!out.now.empty()) {
-    en += "Now: ";
-    zh += "现在：";
-    for (size_t i = 0; i < out.now.size(); ++i) {
-      const auto& l = out.now[i];
-      std::string d = l.trend == Trend::kRising ? "rising" : "";
-      std::string dz = l.trend == Trend::kRising ? "上升中" : "";
-      if (!l.evidence_en.empty()) d += (d.empty() ? "" : ", ") + l.evidence_en;
-      if (!l.evidence_zh.empty()) dz += (dz.empty() ? "" : "，") + l.evidence_zh;
-      en += (i ? "; " : "") + l.name + (d.empty() ? "" : " (" + d + ")");
-      zh += (i ? "；" : "") + l.name_zh + (dz.empty() ? "" : "（" + dz + "）");
-    }
-    en += ". ";
-    zh += "。";
-  } else {
+// "Now: <name> (rising, <evidence>); ... ." in English and Chinese.
+void WriteNow(const InterestSummary& out, std::string& en, std::string& zh) {
+  if (out.now.empty()) {
     en += "Nothing in particular right now. ";
     zh += "目前没有明显的即时兴趣。";
+    return;
   }
+  en += "Now: ";
+  zh += "现在：";
+  for (size_t i = 0; i < out.now.size(); ++i) {
+    const auto& l = out.now[i];
+    std::string d = l.trend == Trend::kRising ? "rising" : "";
+    std::string dz = l.trend == Trend::kRising ? "上升中" : "";
+    if (!l.evidence_en.empty()) d += (d.empty() ? "" : ", ") + l.evidence_en;
+    if (!l.evidence_zh.empty()) dz += (dz.empty() ? "" : "，") + l.evidence_zh;
+    en += (i ? "; " : "") + l.name + (d.empty() ? "" : " (" + d + ")");
+    zh += (i ? "；" : "") + l.name_zh + (dz.empty() ? "" : "（" + dz + "）");
+  }
+  en += ". ";
+  zh += "。";
+}
+
+// The summary in words: now, usually, rising (beyond those named under now), fading, likely next.
+void WriteText(InterestSummary& out) {
+  std::string en, zh;
+  WriteNow(out, en, zh);
   if (!out.usually.empty()) {
     en += "Usually: " + JoinNames(out.usually, false) + ". ";
     zh += "一直喜欢：" + JoinNames(out.usually, true) + "。";
@@ -175,6 +189,21 @@ InterestSummary Describe(const InterestStore& store, UserIdx user, Timestamp now
   while (!en.empty() && en.back() == ' ') en.pop_back();
   out.text_en = std::move(en);
   out.text_zh = std::move(zh);
+}
+
+}  // namespace
+
+InterestSummary Describe(const InterestStore& store, UserIdx user, Timestamp now) {
+  InterestSummary out;
+  const UserState* st = store.Find(user);
+  if (!st || st->num_events == 0) {
+    out.text_en = "No activity yet: showing what is popular.";
+    out.text_zh = "暂无行为：先推荐热门内容。";
+    return out;
+  }
+  SelectLines(CategoryLines(store, *st, user, now), out);
+  AddOutlook(store, user, now, out);
+  WriteText(out);
   return out;
 }
 

@@ -70,12 +70,12 @@ UserState& InterestStore::Touch(UserIdx u) {
   return users_[u.v];
 }
 
-int InterestStore::UpsertCat(UserState& st, uint32_t id, float w, uint32_t& written) {
+int InterestStore::UpsertCat(UserState& st, uint32_t id, float w) {
   for (int i = 0; i < st.num_cats; ++i) {
     if (st.cats[i].id == id) {
       st.cats[i].s += w;
       st.cats[i].l += w;
-      written |= 1u << i;
+      cats_written_ |= 1u << i;
       return i;
     }
   }
@@ -84,7 +84,7 @@ int InterestStore::UpsertCat(UserState& st, uint32_t id, float w, uint32_t& writ
   if (st.num_cats < UserState::kCats) {
     slot = st.num_cats++;
   } else {
-    slot = WeakestSlot(st.cats.data(), st.num_cats, written);
+    slot = WeakestSlot(st.cats.data(), st.num_cats, cats_written_);
     if (slot < 0 || Strength(st.cats[slot]) > w) return -1;  // every held interest is stronger than this event
     // Edges of the evicted slot refer to another category now: drop them.
     int k = 0;
@@ -94,16 +94,16 @@ int InterestStore::UpsertCat(UserState& st, uint32_t id, float w, uint32_t& writ
     if (st.current_cat == slot) st.current_cat = -1;
   }
   st.cats[slot] = InterestNode{id, w, w};
-  written |= 1u << slot;
+  cats_written_ |= 1u << slot;
   return slot;
 }
 
-void InterestStore::UpsertKw(UserState& st, uint32_t id, float w, uint32_t& written) {
+void InterestStore::UpsertKw(UserState& st, uint32_t id, float w) {
   for (int i = 0; i < st.num_kws; ++i) {
     if (st.kws[i].id == id) {
       st.kws[i].s += w;
       st.kws[i].l += w;
-      written |= 1u << i;
+      kws_written_ |= 1u << i;
       return;
     }
   }
@@ -112,11 +112,11 @@ void InterestStore::UpsertKw(UserState& st, uint32_t id, float w, uint32_t& writ
   if (st.num_kws < UserState::kKeywords) {
     slot = st.num_kws++;
   } else {
-    slot = WeakestSlot(st.kws.data(), st.num_kws, written);
+    slot = WeakestSlot(st.kws.data(), st.num_kws, kws_written_);
     if (slot < 0 || Strength(st.kws[slot]) > w) return;
   }
   st.kws[slot] = InterestNode{id, w, w};
-  written |= 1u << slot;
+  kws_written_ |= 1u << slot;
 }
 
 void InterestStore::AddEdge(UserState& st, int from, int to) {
@@ -142,9 +142,21 @@ void InterestStore::ApplyUserOnly(const Event& e) { ApplyImpl(e, false); }
 
 void InterestStore::ApplyImpl(const Event& e, bool global) {
   UserState& st = Touch(e.user);
-  const ActionSpec& spec = ds_.actions.spec(e.action);
   auto ts = static_cast<uint32_t>(std::max<Timestamp>(0, e.ts));
+  DecayAndCount(st, ts);
+  cats_written_ = kws_written_ = 0;  // this event's nodes: never evicted by its own later nodes
+  float w = ds_.actions.EffectiveWeight(e.action, e.value, e.has_value);
+  int primary = -1;  // slot of the event's main category
+  if (e.item.valid()) primary = ApplyItem(st, e, w, global);
+  if (e.query != kNoQuery && e.query < ds_.query_keywords.size()) {
+    int q = ApplyQuery(st, e, w);
+    if (primary < 0) primary = q;
+  }
+  if (w > 0 && primary >= 0) ApplyTransition(st, primary, global);
+  PushRecent(st, e, ts);
+}
 
+void InterestStore::DecayAndCount(UserState& st, uint32_t ts) {
   // Decay every node to the event's time: exact because all nodes share the user's last update time.
   if (st.num_events > 0 && ts > st.last_ts) {
     double dt = ts - st.last_ts;
@@ -162,75 +174,79 @@ void InterestStore::ApplyImpl(const Event& e, bool global) {
   st.last_ts = std::max(st.last_ts, ts);
   ++st.num_events;
   ++st.session_events;
+}
 
-  float w = ds_.actions.EffectiveWeight(e.action, e.value, e.has_value);
-  int primary = -1;  // slot of the event's main category
-  uint32_t cats_written = 0, kws_written = 0;  // this event's nodes: never evicted by its own later nodes
-  if (e.item.valid()) {
-    auto cats = ds_.catalog.categories(e.item);
-    for (uint32_t c : cats) {
-      int slot = UpsertCat(st, c, w, cats_written);
-      if (primary < 0) primary = slot;
-      if (global && w > 0) {
-        if (c >= cat_pop_.size()) cat_pop_.resize(c + 1, 0);
-        cat_pop_[c] += w;
-        cat_pop_total_ += w;
-      }
-    }
-    auto kws = ds_.catalog.keywords(e.item);
-    float kw = w * cfg_.keyword_share;
-    for (size_t i = 0; i < kws.size() && i < 6; ++i) UpsertKw(st, kws[i], kw, kws_written);
-    if (w > 0) {
-      auto push = [&](std::vector<ItemIdx>& list) {
-        list.push_back(e.item);
-        if (cfg_.history_cap > 0 && list.size() >= cfg_.history_cap + cfg_.history_cap / 2)
-          list.erase(list.begin(), list.end() - static_cast<std::ptrdiff_t>(cfg_.history_cap));
-      };
-      push(interacted_[e.user.v]);
-      if (spec.consumes) push(consumed_[e.user.v]);
+int InterestStore::ApplyItem(UserState& st, const Event& e, float w, bool global) {
+  int primary = -1;
+  auto cats = ds_.catalog.categories(e.item);
+  for (uint32_t c : cats) {
+    int slot = UpsertCat(st, c, w);
+    if (primary < 0) primary = slot;
+    if (global && w > 0) {
+      if (c >= cat_pop_.size()) cat_pop_.resize(c + 1, 0);
+      cat_pop_[c] += w;
+      cat_pop_total_ += w;
     }
   }
-  if (e.query != kNoQuery && e.query < ds_.query_keywords.size()) {
-    ++st.session_searches;
-    const auto& qk = ds_.query_keywords[e.query];
-    // Categories the query's words point to, merged over the words.
-    scratch_cats_.clear();
-    std::vector<std::pair<uint32_t, float>> qc;
-    for (uint32_t k : qk) {
-      UpsertKw(st, k, w, kws_written);
-      for (auto [c, share] : KeywordCategories(k)) {
-        auto it = std::find_if(qc.begin(), qc.end(), [c = c](auto& p) { return p.first == c; });
-        if (it == qc.end()) qc.emplace_back(c, share);
-        else it->second += share;
-      }
-    }
-    float total = 0;
-    for (auto& p : qc) total += p.second;
-    std::sort(qc.begin(), qc.end(), [](auto& a, auto& b) { return a.second > b.second; });
-    for (auto& [c, share] : qc) {
-      int slot = UpsertCat(st, c, w * cfg_.search_category_share * share / total, cats_written);
-      if (primary < 0) primary = slot;
+  auto kws = ds_.catalog.keywords(e.item);
+  float kw = w * cfg_.keyword_share;
+  for (size_t i = 0; i < kws.size() && i < 6; ++i) UpsertKw(st, kws[i], kw);
+  if (w > 0) {
+    auto push = [&](std::vector<ItemIdx>& list) {
+      list.push_back(e.item);
+      if (cfg_.history_cap > 0 && list.size() >= cfg_.history_cap + cfg_.history_cap / 2)
+        list.erase(list.begin(), list.end() - static_cast<std::ptrdiff_t>(cfg_.history_cap));
+    };
+    push(interacted_[e.user.v]);
+    if (ds_.actions.spec(e.action).consumes) push(consumed_[e.user.v]);
+  }
+  return primary;
+}
+
+int InterestStore::ApplyQuery(UserState& st, const Event& e, float w) {
+  int primary = -1;
+  ++st.session_searches;
+  const auto& qk = ds_.query_keywords[e.query];
+  // Categories the query's words point to, merged over the words.
+  scratch_cats_.clear();
+  std::vector<std::pair<uint32_t, float>> qc;
+  for (uint32_t k : qk) {
+    UpsertKw(st, k, w);
+    for (auto [c, share] : KeywordCategories(k)) {
+      auto it = std::find_if(qc.begin(), qc.end(), [c = c](auto& p) { return p.first == c; });
+      if (it == qc.end()) qc.emplace_back(c, share);
+      else it->second += share;
     }
   }
-
-  if (w > 0 && primary >= 0) {
-    if (st.current_cat >= 0) {
-      AddEdge(st, st.current_cat, primary);
-      if (global) {
-        uint32_t from = st.cats[st.current_cat].id, to = st.cats[primary].id;
-        float& cnt = trans_[Key(from, to)];
-        if (cnt == 0) {
-          if (from >= trans_succ_.size()) trans_succ_.resize(from + 1);
-          trans_succ_[from].push_back(to);
-        }
-        cnt += 1;
-        if (from >= trans_row_.size()) trans_row_.resize(from + 1, 0);
-        trans_row_[from] += 1;
-      }
-    }
-    st.current_cat = static_cast<int8_t>(primary);
+  float total = 0;
+  for (auto& p : qc) total += p.second;
+  std::sort(qc.begin(), qc.end(), [](auto& a, auto& b) { return a.second > b.second; });
+  for (auto& [c, share] : qc) {
+    int slot = UpsertCat(st, c, w * cfg_.search_category_share * share / total);
+    if (primary < 0) primary = slot;
   }
+  return primary;
+}
 
+void InterestStore::ApplyTransition(UserState& st, int primary, bool global) {
+  if (st.current_cat >= 0) {
+    AddEdge(st, st.current_cat, primary);
+    if (global) {
+      uint32_t from = st.cats[st.current_cat].id, to = st.cats[primary].id;
+      float& cnt = trans_[Key(from, to)];
+      if (cnt == 0) {
+        if (from >= trans_succ_.size()) trans_succ_.resize(from + 1);
+        trans_succ_[from].push_back(to);
+      }
+      cnt += 1;
+      if (from >= trans_row_.size()) trans_row_.resize(from + 1, 0);
+      trans_row_[from] += 1;
+    }
+  }
+  st.current_cat = static_cast<int8_t>(primary);
+}
+
+void InterestStore::PushRecent(UserState& st, const Event& e, uint32_t ts) {
   RecentEvent& r = st.recent[st.recent_head];
   r.ref = e.item.valid() ? e.item.v : e.query;
   r.is_query = !e.item.valid();

@@ -276,17 +276,123 @@ std::pair<torch::Tensor, torch::Tensor> InputTensors(SeqInput in, int max_len) {
           torch::from_blob(side.data(), {1, L}, torch::kLong).clone()};
 }
 
-// Mean cross-entropy of next-item prediction over the non-padded positions of a batch. x, y: (B, T) ids + 1.
-torch::Tensor BatchLoss(Net& net, const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& side = {}) {
-  auto yf = y.reshape({-1});
-  auto valid = yf.ne(0);
-  auto table = net->Table();
-  auto h = net->forward(x, table, side).reshape({yf.size(0), -1}).index({valid});
-  return torch::nn::functional::cross_entropy(net->Logits(h, table), yf.index({valid}) - 1);
-}
-
 using Clock = std::chrono::steady_clock;
 double Sec(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// What the training objective adds to the plain next-item cross-entropy over the whole catalogue.
+struct LossTerms {
+  int negatives = 0;          // 0 < K < N: sampled softmax with K uniform negatives shared by the batch
+  torch::Tensor untrained;    // (N) bool: items without a training event, kept out of the softmax; undefined: none
+  float id_dropout = 0;       // share of the items this batch sees through their text alone (input and output)
+  float interest_weight = 0;  // weight of the interest head's cross-entropy (when the net has that head)
+  float keyword_weight = 0;   // weight of the keyword head's loss (when the net has that head)
+};
+
+// Next-item cross-entropy of hidden states h (M, C) against targets (M, ids + 1) over the item table.
+torch::Tensor NextItemLoss(Net& net, const torch::Tensor& h, const torch::Tensor& table, const torch::Tensor& target,
+                           const LossTerms& terms) {
+  const int64_t n_items = net->n_items;
+  if (terms.negatives > 0 && terms.negatives < n_items) {
+    // Sampled softmax: K uniform negatives shared by the batch. Under uniform sampling the log-Q correction is a
+    // constant and cancels; accidental hits (a negative equal to the target) are masked out.
+    auto neg = torch::randint(1, n_items + 1, {terms.negatives}, torch::kLong);
+    auto pos_logit = (h * table.index_select(0, target)).sum(-1, /*keepdim=*/true);    // (M, 1)
+    auto neg_logit = torch::matmul(h, table.index_select(0, neg).t());                   // (M, K)
+    neg_logit = neg_logit.masked_fill(target.unsqueeze(1).eq(neg.unsqueeze(0)), -1e9f);
+    if (terms.untrained.defined())
+      neg_logit = neg_logit.masked_fill(terms.untrained.index_select(0, neg - 1).unsqueeze(0), -1e9f);
+    auto logits = torch::cat({pos_logit, neg_logit}, 1);
+    return torch::nn::functional::cross_entropy(logits, torch::zeros({logits.size(0)}, torch::kLong));
+  }
+  auto logits = net->Logits(h, table);
+  if (terms.untrained.defined()) logits = logits.masked_fill(terms.untrained.unsqueeze(0), -1e9f);
+  return torch::nn::functional::cross_entropy(logits, target - 1);
+}
+
+// The training loss of a batch: mean next-item cross-entropy over the non-padded targets, plus the weighted
+// interest and keyword terms. x, y: (B, T) ids + 1 (0 = padding); side: (B, T) packed side bytes, or undefined.
+// `trunk_done`, when given, receives the time the trunk's forward pass ended (the profile splits the step there).
+torch::Tensor BatchLoss(Net& net, const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& side,
+                        const LossTerms& terms, Clock::time_point* trunk_done = nullptr) {
+  auto yf = y.reshape({-1});
+  auto valid = yf.ne(0);
+  torch::Tensor id_keep;  // (N+1, 1): 0 for the items seen through their text alone in this batch
+  if (terms.id_dropout > 0 && net->sub)
+    id_keep = torch::rand({net->n_items + 1, 1}).ge(terms.id_dropout).to(torch::kFloat);
+  auto table = net->Table(id_keep);
+  auto h = net->forward(x, table, side).reshape({yf.size(0), -1}).index({valid});
+  if (trunk_done) *trunk_done = Clock::now();
+  auto target = yf.index({valid});  // ids + 1
+  torch::Tensor loss = NextItemLoss(net, h, table, target, terms);
+  if (net->interest && terms.interest_weight > 0) {
+    auto cat = net->item_cat.index_select(0, target);  // main category of each next item (-1: none)
+    if (cat.ge(0).any().item<bool>())
+      loss = loss + terms.interest_weight *
+                        torch::nn::functional::cross_entropy(
+                            net->interest(h), cat, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1));
+  }
+  if (net->keyword) loss = loss + terms.keyword_weight * net->KeywordLoss(h, target);
+  return loss;
+}
+
+// One batch of training sequences: (n, L) inputs and targets (ids + 1, 0 = padding) and side bytes (undefined
+// when the net has no side embeddings).
+struct Batch {
+  torch::Tensor x, y, side;
+};
+
+// The batch of `users` (each with two or more training tokens): each sequence but its last token as input, shifted
+// by one as target (searches are no targets), cut to the longest sequence (at most max_len). With `drop_side`,
+// each known side byte becomes unknown with its probability (drawn from `rng`).
+Batch MakeBatch(const SeqSplit& split, std::span<const uint32_t> users, int max_len, size_t num_items, bool with_side,
+                std::bernoulli_distribution* drop_side = nullptr, std::mt19937_64* rng = nullptr) {
+  const int64_t n = static_cast<int64_t>(users.size());
+  size_t longest = 1;
+  for (uint32_t u : users) longest = std::max(longest, split.train[u].size() - 1);
+  const int L = static_cast<int>(std::min<size_t>(longest, static_cast<size_t>(max_len)));
+  std::vector<int64_t> in(n * L), tgt(n * L), sides;
+  if (with_side) sides.resize(n * L);
+  for (int64_t k = 0; k < n; ++k) {
+    const auto& s = split.train[users[k]];
+    std::span<const uint32_t> whole(s);
+    Window(whole.first(s.size() - 1), L, in.data() + k * L);                                        // inputs
+    Window(whole.subspan(1), L, tgt.data() + k * L, static_cast<uint32_t>(num_items), true);        // targets
+    if (with_side) {
+      int64_t* sw = sides.data() + k * L;
+      SideWindow(split.side[users[k]], s.size() - 1, L, sw);
+      // Some positions train with "unknown": serving rebuilt from a plain history knows no action or gap.
+      if (drop_side)
+        for (int j = 0; j < L; ++j)
+          if (sw[j] != 0 && (*drop_side)(*rng)) sw[j] = 0;
+    }
+  }
+  Batch b;
+  b.x = torch::from_blob(in.data(), {n, L}, torch::kLong).clone();
+  b.y = torch::from_blob(tgt.data(), {n, L}, torch::kLong).clone();
+  if (with_side) b.side = torch::from_blob(sides.data(), {n, L}, torch::kLong).clone();
+  return b;
+}
+
+// (N) bool over items: true for the items without a training event; undefined when every item has one.
+torch::Tensor UntrainedMask(const std::vector<int64_t>& untrained_ids, size_t num_items) {
+  if (untrained_ids.empty()) return {};
+  auto mask = torch::zeros({static_cast<int64_t>(num_items)}, torch::kBool);
+  mask.index_fill_(0, torch::tensor(untrained_ids, torch::kLong), true);
+  return mask;
+}
+
+// Items with no training event (new or held out) stay out of the loss: as never-positive negatives they would
+// only learn to score low. After training their id embedding is zero, so their text alone scores them.
+std::vector<int64_t> UntrainedItems(const SeqSplit& split, size_t num_items) {
+  std::vector<uint8_t> trained(num_items, 0);
+  for (const auto& q : split.train)
+    for (uint32_t t : q)
+      if (t < num_items) trained[t] = 1;
+  std::vector<int64_t> ids;
+  for (uint32_t i = 0; i < num_items; ++i)
+    if (!trained[i]) ids.push_back(i);
+  return ids;
+}
 
 double LrAt(const SeqModelConfig& cfg, int64_t step, int64_t total) {
   // Warm-up takes at most a tenth of the run (small data has few steps per epoch).
@@ -520,6 +626,286 @@ std::pair<double, double> Validate(Net& net, const SeqSplit& split, const SeqMod
   return {ndcg / std::max<size_t>(1, users.size()), hr / std::max<size_t>(1, users.size())};
 }
 
+// Copies a checkpoint's epoch log entry back into an EpochLog.
+EpochLog EpochLogFromJson(const nlohmann::json& e) {
+  EpochLog l;
+  l.epoch = e.at("epoch");
+  l.loss = e.at("loss");
+  l.val_ndcg10 = e.at("val_ndcg10");
+  l.val_hr10 = e.at("val_hr10");
+  l.seconds = e.at("seconds");
+  l.tokens_per_s = e.at("tokens_per_s");
+  l.lr = e.at("lr");
+  return l;
+}
+
+nlohmann::json EpochLogToJson(const EpochLog& l) {
+  return {{"epoch", l.epoch}, {"loss", l.loss}, {"val_ndcg10", l.val_ndcg10}, {"val_hr10", l.val_hr10},
+          {"seconds", l.seconds}, {"tokens_per_s", l.tokens_per_s}, {"lr", l.lr}};
+}
+
+// The state of torch's default CPU generator (dropout masks, sampled negatives, id dropout).
+torch::Tensor TorchRngState() {
+  auto gen = at::globalContext().defaultGenerator(at::DeviceType::CPU);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void SetTorchRngState(const torch::Tensor& state) {
+  auto gen = at::globalContext().defaultGenerator(at::DeviceType::CPU);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
+// One training run of a constructed net: the epochs with their batches, validation, early stopping on validation
+// NDCG@10 and checkpoints. Everything that decides the rest of a run lives here, so a checkpoint can restore it.
+class Trainer {
+ public:
+  Trainer(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg, Net& net, std::vector<EpochLog>* log,
+          bool progress)
+      : split_(split), num_items_(num_items), cfg_(cfg), net_(net), log_(log), progress_(progress),
+        opt_(net->parameters(), torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay)), rng_(cfg.seed) {}
+
+  // Trains and leaves the selected epoch's weights in the net.
+  Status Run() {
+    VANE_RETURN_IF_ERROR(SelectUsers());
+    untrained_ids_ = UntrainedItems(split_, num_items_);
+    terms_ = LossTerms{cfg_.negatives, UntrainedMask(untrained_ids_, num_items_), cfg_.id_dropout,
+                       cfg_.interest_weight, cfg_.keyword_weight};
+    total_steps_ = (static_cast<int64_t>(users_.size()) + cfg_.batch - 1) / cfg_.batch * cfg_.epochs;
+    t_start_ = Clock::now();
+    VANE_RETURN_IF_ERROR(MaybeResume());
+    all_log_ = log_ ? *log_ : std::vector<EpochLog>{};
+    for (int epoch = first_epoch_; epoch <= cfg_.epochs && !stopped_; ++epoch) {
+      if (cfg_.stop_after_epoch > 0 && epoch > cfg_.stop_after_epoch) break;
+      EpochLog e = RunEpoch(epoch);
+      if (log_) log_->push_back(e);
+      PrintEpoch(e);
+      all_log_.push_back(e);
+      SelectEpoch(e);
+      if (!cfg_.checkpoint_dir.empty()) SaveCheckpoint(epoch);
+    }
+    Finish();
+    return Status::Ok();
+  }
+
+ private:
+  // Users trained on (two or more tokens) and validated on (a seeded sample of those with a validation target).
+  Status SelectUsers() {
+    for (uint32_t u = 0; u < split_.train.size(); ++u) {
+      if (split_.train[u].size() >= 2) users_.push_back(u);
+      if (split_.val_target[u] != UINT32_MAX && !split_.train[u].empty()) val_users_.push_back(u);
+    }
+    if (users_.empty()) return Status::InvalidArgument("sequence model: no user has two or more training items");
+    if (cfg_.eval_users > 0 && val_users_.size() > static_cast<size_t>(cfg_.eval_users)) {
+      std::shuffle(val_users_.begin(), val_users_.end(), rng_);
+      val_users_.resize(cfg_.eval_users);
+    }
+    return Status::Ok();
+  }
+
+  // Length bucketing: shuffle, sort within chunks of 50 batches by length, shuffle the batches. A batch is cut to
+  // its longest sequence, which saves most of the padding (ML-1M: median 96 of max 200). Returns the batch starts.
+  std::vector<size_t> PlanBatches() {
+    std::shuffle(users_.begin(), users_.end(), rng_);
+    size_t chunk = static_cast<size_t>(cfg_.batch) * 50;
+    for (size_t a = 0; a < users_.size(); a += chunk) {
+      auto end = users_.begin() + static_cast<std::ptrdiff_t>(std::min(users_.size(), a + chunk));
+      std::stable_sort(users_.begin() + static_cast<std::ptrdiff_t>(a), end,
+                       [&](uint32_t x, uint32_t y) { return split_.train[x].size() < split_.train[y].size(); });
+    }
+    std::vector<size_t> starts;
+    for (size_t a = 0; a < users_.size(); a += cfg_.batch) starts.push_back(a);
+    std::shuffle(starts.begin(), starts.end(), rng_);
+    return starts;
+  }
+
+  EpochLog RunEpoch(int epoch) {
+    net_->train();
+    std::vector<size_t> starts = PlanBatches();
+    auto t0 = Clock::now();
+    double loss_sum = 0;
+    int64_t tokens = 0, batches = 0;
+    std::array<double, 5> prof{};  // batch assembly, trunk forward, head forward, backward, update
+    for (size_t a : starts) {
+      size_t b = std::min(users_.size(), a + cfg_.batch);
+      auto [loss, batch_tokens] = TrainStep(std::span<const uint32_t>(users_).subspan(a, b - a), prof);
+      loss_sum += loss;
+      tokens += batch_tokens;
+      ++batches;
+    }
+    double sec = Sec(Clock::now() - t0);
+    auto [ndcg, hr] = Validate(net_, split_, cfg_, val_users_);
+    EpochLog e{epoch, loss_sum / std::max<int64_t>(1, batches), ndcg, hr, sec, tokens / std::max(1e-9, sec),
+               LrAt(cfg_, step_ - 1, total_steps_)};
+    e.profile = prof;
+    return e;
+  }
+
+  // One optimiser step on a batch of users; returns the batch's loss and its number of target tokens, and adds the
+  // time of each part of the step to `prof`.
+  std::pair<double, int64_t> TrainStep(std::span<const uint32_t> batch_users, std::array<double, 5>& prof) {
+    auto tb = Clock::now();
+    std::bernoulli_distribution drop_side(cfg_.side_dropout);
+    Batch batch = MakeBatch(split_, batch_users, cfg_.max_len, num_items_, static_cast<bool>(net_->act), &drop_side,
+                            &rng_);
+    auto tp0 = Clock::now(), tp1 = tp0;
+    torch::Tensor loss = BatchLoss(net_, batch.x, batch.y, batch.side, terms_, &tp1);
+    auto tp2 = Clock::now();
+    double lr = LrAt(cfg_, step_, total_steps_);
+    for (auto& group : opt_.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    opt_.zero_grad();
+    loss.backward();
+    auto tp3 = Clock::now();
+    torch::nn::utils::clip_grad_norm_(net_->parameters(), cfg_.clip);
+    opt_.step();
+    auto tp4 = Clock::now();
+    prof[0] += Sec(tp0 - tb);
+    prof[1] += Sec(tp1 - tp0);
+    prof[2] += Sec(tp2 - tp1);
+    prof[3] += Sec(tp3 - tp2);
+    prof[4] += Sec(tp4 - tp3);
+    {
+      torch::NoGradGuard g;
+      net_->item->weight[0].zero_();  // padding row stays zero (AdamW decay would move it)
+    }
+    ++step_;
+    return {loss.item<double>(), batch.y.ne(0).sum().item<int64_t>()};
+  }
+
+  void PrintEpoch(const EpochLog& e) const {
+    if (!progress_) return;
+    double elapsed = Sec(Clock::now() - t_start_);
+    std::fprintf(stderr, "epoch %3d/%d | loss %.4f | val ndcg@10 %.4f hr@10 %.4f | %.0f tokens/s | lr %.2e | %.1f s | ETA %s\n",
+                 e.epoch, cfg_.epochs, e.loss, e.val_ndcg10, e.val_hr10, e.tokens_per_s, e.lr, e.seconds,
+                 FormatDuration(elapsed / e.epoch * (cfg_.epochs - e.epoch)).c_str());
+    if (cfg_.profile)
+      std::fprintf(stderr, "  time: batches %.1f s | trunk fwd %.1f s | head fwd %.1f s | backward %.1f s | update %.1f s\n",
+                   e.profile[0], e.profile[1], e.profile[2], e.profile[3], e.profile[4]);
+  }
+
+  // Early stopping: keeps the weights of the best validation epoch; stops after `patience` epochs without gain.
+  void SelectEpoch(const EpochLog& e) {
+    if (val_users_.empty()) {
+      // Nothing to select on: the last epoch is the model.
+      best_state_.str("");
+    } else if (e.val_ndcg10 > best_) {
+      best_ = e.val_ndcg10;
+      since_best_ = 0;
+      best_state_.str("");
+      torch::save(net_, best_state_);
+    } else if (++since_best_ >= cfg_.patience) {
+      if (progress_) std::fprintf(stderr, "early stop: no validation gain for %d epochs\n", cfg_.patience);
+      stopped_ = true;
+    }
+  }
+
+  // Resume: everything that decides the rest of the run comes back (weights, optimiser moments, both random
+  // generators, the user order, early-stopping state), so the result equals an uninterrupted run.
+  Status MaybeResume() {
+    const std::string& ck = cfg_.checkpoint_dir;
+    if (ck.empty() || !cfg_.resume) return Status::Ok();
+    if (!std::filesystem::exists(ck + "/state.json") && std::filesystem::exists(ck + ".next/state.json"))
+      std::filesystem::rename(ck + ".next", ck);  // the crash came between the two steps of a save
+    if (!std::filesystem::exists(ck + "/state.json")) return Status::Ok();
+    std::ifstream in(ck + "/state.json");
+    nlohmann::json st = nlohmann::json::parse(in, nullptr, false);
+    if (st.is_discarded() || st.value("version", 0) != kFormatVersion)
+      return Status::InvalidArgument(ck + "/state.json: not a checkpoint of this version");
+    first_epoch_ = st.at("epoch").get<int>() + 1;
+    step_ = st.at("step").get<int64_t>();
+    best_ = st.at("best").get<double>();
+    since_best_ = st.at("since_best").get<int>();
+    stopped_ = st.at("stopped").get<bool>();
+    users_ = st.at("users").get<std::vector<uint32_t>>();
+    std::istringstream rs(st.at("rng").get<std::string>());
+    rs >> rng_;
+    torch::load(net_, ck + "/net.pt");
+    torch::load(opt_, ck + "/optim.pt");
+    torch::Tensor gen_state;
+    torch::load(gen_state, ck + "/torch_rng.pt");
+    SetTorchRngState(gen_state);
+    std::ifstream bf(ck + "/best.pt", std::ios::binary);
+    best_state_ << bf.rdbuf();
+    if (log_)
+      for (const auto& e : st.at("log")) log_->push_back(EpochLogFromJson(e));
+    if (progress_) std::fprintf(stderr, "resumed from %s after epoch %d\n", ck.c_str(), first_epoch_ - 1);
+    return Status::Ok();
+  }
+
+  // Everything goes to <ck>.next first, which then replaces <ck>: a crash at any point leaves one complete
+  // checkpoint (resume also accepts a complete .next left behind).
+  void SaveCheckpoint(int epoch) {
+    const std::string& ck = cfg_.checkpoint_dir;
+    const std::string nx = ck + ".next";
+    std::filesystem::remove_all(nx);
+    std::filesystem::create_directories(nx);
+    torch::save(net_, nx + "/net.pt");
+    torch::save(opt_, nx + "/optim.pt");
+    torch::save(TorchRngState(), nx + "/torch_rng.pt");
+    std::ofstream(nx + "/best.pt", std::ios::binary) << best_state_.str();
+    std::ostringstream rs;
+    rs << rng_;
+    nlohmann::json st = {{"version", kFormatVersion}, {"epoch", epoch}, {"step", step_}, {"best", best_},
+                         {"since_best", since_best_}, {"stopped", stopped_}, {"users", users_}, {"rng", rs.str()}};
+    st["log"] = nlohmann::json::array();
+    for (const auto& l : all_log_) st["log"].push_back(EpochLogToJson(l));
+    std::ofstream(nx + "/state.json") << st.dump();
+    std::filesystem::remove_all(ck);
+    std::filesystem::rename(nx, ck);
+  }
+
+  // The selected weights back in the net (none selected: the last epoch's stay); untrained items' id embeddings
+  // zeroed, so their text alone scores them.
+  void Finish() {
+    if (!best_state_.str().empty()) torch::load(net_, best_state_);
+    if (!untrained_ids_.empty()) {
+      torch::NoGradGuard g;
+      net_->item->weight.index_fill_(0, torch::tensor(untrained_ids_, torch::kLong) + 1, 0.0);
+    }
+  }
+
+  const SeqSplit& split_;
+  const size_t num_items_;
+  const SeqModelConfig& cfg_;
+  Net& net_;
+  std::vector<EpochLog>* log_;
+  const bool progress_;
+  torch::optim::AdamW opt_;
+  std::mt19937_64 rng_;
+  std::vector<uint32_t> users_, val_users_;
+  std::vector<int64_t> untrained_ids_;
+  LossTerms terms_;
+  int64_t total_steps_ = 0, step_ = 0;
+  double best_ = -1;
+  int since_best_ = 0;
+  std::stringstream best_state_;
+  int first_epoch_ = 1;
+  bool stopped_ = false;
+  std::vector<EpochLog> all_log_;
+  Clock::time_point t_start_;
+};
+
+// Drops side inputs that carry nothing (no vocabulary, no categories, no keywords or no keyword weight).
+void DropEmptySideInputs(const SeqModelConfig& cfg, const ItemText*& text, const ItemCategories*& cats,
+                         const ItemKeywords*& keywords) {
+  if (text && text->vocab_size <= 0) text = nullptr;
+  if (cats && cats->num_categories <= 0) cats = nullptr;
+  if (keywords && (keywords->names.empty() || cfg.keyword_weight <= 0)) keywords = nullptr;
+}
+
+// Search tokens need the query text; anything beyond the known tokens is a caller error.
+Status CheckTokens(const SeqSplit& split, size_t num_items, const ItemText* text) {
+  const uint64_t known_tokens = num_items + (text ? text->query_pieces.size() : 0);
+  for (const auto& q : split.train)
+    for (uint32_t t : q)
+      if (t >= known_tokens)
+        return Status::InvalidArgument(fmt::format(
+            "sequence model: token {} is neither an item (< {}) nor a query with text (< {})", t, num_items,
+            known_tokens));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg,
@@ -528,20 +914,11 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
   try {
     torch::manual_seed(cfg.seed);
     torch::set_num_threads(cfg.threads);
+    DropEmptySideInputs(cfg, text, cats, keywords);
+    VANE_RETURN_IF_ERROR(CheckTokens(split, num_items, text));
     auto impl = std::make_unique<Impl>();
     impl->cfg = cfg;
     impl->num_items = num_items;
-    if (text && text->vocab_size <= 0) text = nullptr;
-    if (cats && cats->num_categories <= 0) cats = nullptr;
-    if (keywords && (keywords->names.empty() || cfg.keyword_weight <= 0)) keywords = nullptr;
-    // Search tokens need the query text; anything beyond the known tokens is a caller error.
-    const uint64_t known_tokens = num_items + (text ? text->query_pieces.size() : 0);
-    for (const auto& q : split.train)
-      for (uint32_t t : q)
-        if (t >= known_tokens)
-          return Status::InvalidArgument(fmt::format(
-              "sequence model: token {} is neither an item (< {}) nor a query with text (< {})", t, num_items,
-              known_tokens));
     NetShape shape;
     shape.items = static_cast<int64_t>(num_items);
     for (const auto& sd : split.side)
@@ -551,320 +928,30 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
     impl->shape.pieces = impl->net->piece_ids.defined() ? impl->net->piece_ids.numel() : 0;
     impl->shape.query_pieces = impl->net->qpiece_ids.defined() ? impl->net->qpiece_ids.numel() : 0;
     if (keywords) impl->keyword_names = keywords->names;
-    Net& net = impl->net;
-    torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
-
-    std::vector<uint32_t> users, val_users;
-    for (uint32_t u = 0; u < split.train.size(); ++u) {
-      if (split.train[u].size() >= 2) users.push_back(u);
-      if (split.val_target[u] != UINT32_MAX && !split.train[u].empty()) val_users.push_back(u);
-    }
-    if (users.empty()) return Status::InvalidArgument("sequence model: no user has two or more training items");
-    std::mt19937_64 rng(cfg.seed);
-    if (cfg.eval_users > 0 && val_users.size() > static_cast<size_t>(cfg.eval_users)) {
-      std::shuffle(val_users.begin(), val_users.end(), rng);
-      val_users.resize(cfg.eval_users);
-    }
-    // Items with no training event (new or held out) stay out of the loss: as never-positive negatives they would
-    // only learn to score low. After training their id embedding is zero, so their text alone scores them.
-    std::vector<uint8_t> trained(num_items, 0);
-    for (const auto& q : split.train)
-      for (uint32_t t : q)
-        if (t < num_items) trained[t] = 1;
-    std::vector<int64_t> untrained_ids;
-    for (uint32_t i = 0; i < num_items; ++i)
-      if (!trained[i]) untrained_ids.push_back(i);
-    torch::Tensor untrained;  // (N) bool over items, undefined when every item has training events
-    if (!untrained_ids.empty()) {
-      untrained = torch::zeros({static_cast<int64_t>(num_items)}, torch::kBool);
-      untrained.index_fill_(0, torch::tensor(untrained_ids, torch::kLong), true);
-    }
-    int64_t steps_per_epoch = (static_cast<int64_t>(users.size()) + cfg.batch - 1) / cfg.batch;
-    int64_t total = steps_per_epoch * cfg.epochs, step = 0;
-    double best = -1;
-    int since_best = 0;
-    std::stringstream best_state;
-    auto t_start = std::chrono::steady_clock::now();
-    int first_epoch = 1;
-    bool stopped = false;
-    const std::string& ck = cfg.checkpoint_dir;
-    if (!ck.empty() && cfg.resume && !std::filesystem::exists(ck + "/state.json") &&
-        std::filesystem::exists(ck + ".next/state.json"))
-      std::filesystem::rename(ck + ".next", ck);  // the crash came between the two steps of a save
-    if (!ck.empty() && cfg.resume && std::filesystem::exists(ck + "/state.json")) {
-      // Resume: everything that decides the rest of the run comes back (weights, optimiser moments, both random
-      // generators, the user order, early-stopping state), so the result equals an uninterrupted run.
-      std::ifstream in(ck + "/state.json");
-      nlohmann::json st = nlohmann::json::parse(in, nullptr, false);
-      if (st.is_discarded() || st.value("version", 0) != kFormatVersion)
-        return Status::InvalidArgument(ck + "/state.json: not a checkpoint of this version");
-      first_epoch = st.at("epoch").get<int>() + 1;
-      step = st.at("step").get<int64_t>();
-      best = st.at("best").get<double>();
-      since_best = st.at("since_best").get<int>();
-      stopped = st.at("stopped").get<bool>();
-      users = st.at("users").get<std::vector<uint32_t>>();
-      std::istringstream rs(st.at("rng").get<std::string>());
-      rs >> rng;
-      torch::load(net, ck + "/net.pt");
-      torch::load(opt, ck + "/optim.pt");
-      torch::Tensor gen_state;
-      torch::load(gen_state, ck + "/torch_rng.pt");
-      {
-        auto gen = at::globalContext().defaultGenerator(at::DeviceType::CPU);
-        std::lock_guard<std::mutex> lock(gen.mutex());
-        gen.set_state(gen_state);
-      }
-      std::ifstream bf(ck + "/best.pt", std::ios::binary);
-      best_state << bf.rdbuf();
-      if (log)
-        for (const auto& e : st.at("log")) {
-          EpochLog l;
-          l.epoch = e.at("epoch");
-          l.loss = e.at("loss");
-          l.val_ndcg10 = e.at("val_ndcg10");
-          l.val_hr10 = e.at("val_hr10");
-          l.seconds = e.at("seconds");
-          l.tokens_per_s = e.at("tokens_per_s");
-          l.lr = e.at("lr");
-          log->push_back(l);
-        }
-      if (progress) std::fprintf(stderr, "resumed from %s after epoch %d\n", ck.c_str(), first_epoch - 1);
-    }
-    std::vector<EpochLog> all_log = log ? *log : std::vector<EpochLog>{};
-    for (int epoch = first_epoch; epoch <= cfg.epochs && !stopped; ++epoch) {
-      if (cfg.stop_after_epoch > 0 && epoch > cfg.stop_after_epoch) break;
-      net->train();
-      // Length bucketing: shuffle, sort within chunks of 50 batches by length, shuffle the batches. A batch is cut
-      // to its longest sequence, which saves most of the padding (ML-1M: median 96 of max 200).
-      std::shuffle(users.begin(), users.end(), rng);
-      size_t chunk = static_cast<size_t>(cfg.batch) * 50;
-      for (size_t a = 0; a < users.size(); a += chunk) {
-        auto end = users.begin() + static_cast<std::ptrdiff_t>(std::min(users.size(), a + chunk));
-        std::stable_sort(users.begin() + static_cast<std::ptrdiff_t>(a), end,
-                         [&](uint32_t x, uint32_t y) { return split.train[x].size() < split.train[y].size(); });
-      }
-      std::vector<size_t> starts;
-      for (size_t a = 0; a < users.size(); a += cfg.batch) starts.push_back(a);
-      std::shuffle(starts.begin(), starts.end(), rng);
-      auto t0 = std::chrono::steady_clock::now();
-      double loss_sum = 0;
-      int64_t tokens = 0, batches = 0;
-      std::array<double, 5> prof{};  // batch assembly, trunk forward, head forward, backward, update
-      for (size_t a : starts) {
-        auto tb = Clock::now();
-        size_t b = std::min(users.size(), a + cfg.batch);
-        int64_t n = static_cast<int64_t>(b - a);
-        size_t longest = 1;
-        for (size_t k = a; k < b; ++k) longest = std::max(longest, split.train[users[k]].size() - 1);
-        int L = static_cast<int>(std::min<size_t>(longest, static_cast<size_t>(cfg.max_len)));
-        std::vector<int64_t> in(n * L), tgt(n * L), sides;
-        const bool with_side = static_cast<bool>(net->act);
-        if (with_side) sides.resize(n * L);
-        std::bernoulli_distribution drop_side(cfg.side_dropout);
-        for (size_t k = a; k < b; ++k) {
-          const auto& s = split.train[users[k]];
-          std::span<const uint32_t> whole(s);
-          Window(whole.first(s.size() - 1), L, in.data() + (k - a) * L);   // inputs: all but the last
-          Window(whole.subspan(1), L, tgt.data() + (k - a) * L, static_cast<uint32_t>(num_items), true);  // targets
-          if (with_side) {
-            int64_t* sw = sides.data() + (k - a) * L;
-            SideWindow(split.side[users[k]], s.size() - 1, L, sw);
-            // Some positions train with "unknown": serving rebuilt from a plain history knows no action or gap.
-            for (int j = 0; j < L; ++j)
-              if (sw[j] != 0 && drop_side(rng)) sw[j] = 0;
-          }
-        }
-        auto x = torch::from_blob(in.data(), {n, L}, torch::kLong).clone();
-        auto y = torch::from_blob(tgt.data(), {n, L}, torch::kLong).clone();
-        torch::Tensor sd;
-        if (with_side) sd = torch::from_blob(sides.data(), {n, L}, torch::kLong).clone();
-        auto tp0 = Clock::now();
-        // Same computation as BatchLoss, timed in parts (trunk, output head, backward, update).
-        auto yf = y.reshape({-1});
-        auto valid = yf.ne(0);
-        // Id dropout: in this batch a share of the items is seen through its text alone (input and output), so
-        // the text part learns to score on its own and items without interactions can compete.
-        torch::Tensor id_keep;
-        if (cfg.id_dropout > 0 && net->sub)
-          id_keep = torch::rand({static_cast<int64_t>(num_items) + 1, 1}).ge(cfg.id_dropout).to(torch::kFloat);
-        auto table = net->Table(id_keep);
-        auto h = net->forward(x, table, sd).reshape({yf.size(0), -1}).index({valid});
-        auto tp1 = Clock::now();
-        auto target = yf.index({valid});  // ids + 1
-        torch::Tensor loss;
-        if (cfg.negatives > 0 && cfg.negatives < static_cast<int>(num_items)) {
-          // Sampled softmax: K uniform negatives shared by the batch. Under uniform sampling the log-Q correction
-          // is a constant and cancels; accidental hits (a negative equal to the target) are masked out.
-          auto neg = torch::randint(1, static_cast<int64_t>(num_items) + 1, {cfg.negatives}, torch::kLong);
-          auto pos_logit = (h * table.index_select(0, target)).sum(-1, /*keepdim=*/true);    // (N, 1)
-          auto neg_logit = torch::matmul(h, table.index_select(0, neg).t());                   // (N, K)
-          neg_logit = neg_logit.masked_fill(target.unsqueeze(1).eq(neg.unsqueeze(0)), -1e9f);
-          if (untrained.defined()) neg_logit = neg_logit.masked_fill(untrained.index_select(0, neg - 1).unsqueeze(0), -1e9f);
-          auto logits = torch::cat({pos_logit, neg_logit}, 1);
-          loss = torch::nn::functional::cross_entropy(logits, torch::zeros({logits.size(0)}, torch::kLong));
-        } else {
-          auto logits = net->Logits(h, table);
-          if (untrained.defined()) logits = logits.masked_fill(untrained.unsqueeze(0), -1e9f);
-          loss = torch::nn::functional::cross_entropy(logits, target - 1);
-        }
-        if (net->interest && cfg.interest_weight > 0) {
-          auto cat = net->item_cat.index_select(0, target);  // main category of each next item (-1: none)
-          if (cat.ge(0).any().item<bool>())
-            loss = loss + cfg.interest_weight *
-                              torch::nn::functional::cross_entropy(
-                                  net->interest(h), cat, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1));
-        }
-        if (net->keyword) loss = loss + cfg.keyword_weight * net->KeywordLoss(h, target);
-        auto tp2 = Clock::now();
-        double lr = LrAt(cfg, step, total);
-        for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-        opt.zero_grad();
-        loss.backward();
-        auto tp3 = Clock::now();
-        torch::nn::utils::clip_grad_norm_(net->parameters(), cfg.clip);
-        opt.step();
-        auto tp4 = Clock::now();
-        prof[0] += Sec(tp0 - tb);
-        prof[1] += Sec(tp1 - tp0);
-        prof[2] += Sec(tp2 - tp1);
-        prof[3] += Sec(tp3 - tp2);
-        prof[4] += Sec(tp4 - tp3);
-        {
-          torch::NoGradGuard g;
-          net->item->weight[0].zero_();  // padding row stays zero (AdamW decay would move it)
-        }
-        loss_sum += loss.item<double>();
-        tokens += y.ne(0).sum().item<int64_t>();
-        ++batches;
-        ++step;
-      }
-      double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      auto [ndcg, hr] = Validate(net, split, cfg, val_users);
-      EpochLog e{epoch, loss_sum / std::max<int64_t>(1, batches), ndcg, hr, sec, tokens / std::max(1e-9, sec),
-                 LrAt(cfg, step - 1, total)};
-      e.profile = prof;
-      if (log) log->push_back(e);
-      double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-      if (progress)
-        std::fprintf(stderr, "epoch %3d/%d | loss %.4f | val ndcg@10 %.4f hr@10 %.4f | %.0f tokens/s | lr %.2e | %.1f s | ETA %s\n",
-                     epoch, cfg.epochs, e.loss, ndcg, hr, e.tokens_per_s, e.lr, sec,
-                     FormatDuration(elapsed / epoch * (cfg.epochs - epoch)).c_str());
-      if (progress && cfg.profile)
-        std::fprintf(stderr, "  time: batches %.1f s | trunk fwd %.1f s | head fwd %.1f s | backward %.1f s | update %.1f s\n",
-                     prof[0], prof[1], prof[2], prof[3], prof[4]);
-      all_log.push_back(e);
-      if (val_users.empty()) {
-        // Nothing to select on: the last epoch is the model.
-        best_state.str("");
-      } else if (ndcg > best) {
-        best = ndcg;
-        since_best = 0;
-        best_state.str("");
-        torch::save(net, best_state);
-      } else if (++since_best >= cfg.patience) {
-        if (progress) std::fprintf(stderr, "early stop: no validation gain for %d epochs\n", cfg.patience);
-        stopped = true;
-      }
-      if (!ck.empty()) {
-        // Everything goes to <ck>.next first, which then replaces <ck>: a crash at any point leaves one complete
-        // checkpoint (resume also accepts a complete .next left behind).
-        const std::string nx = ck + ".next";
-        std::filesystem::remove_all(nx);
-        std::filesystem::create_directories(nx);
-        torch::save(net, nx + "/net.pt");
-        torch::save(opt, nx + "/optim.pt");
-        torch::Tensor gen_state;
-        {
-          auto gen = at::globalContext().defaultGenerator(at::DeviceType::CPU);
-          std::lock_guard<std::mutex> lock(gen.mutex());
-          gen_state = gen.get_state();
-        }
-        torch::save(gen_state, nx + "/torch_rng.pt");
-        std::ofstream(nx + "/best.pt", std::ios::binary) << best_state.str();
-        std::ostringstream rs;
-        rs << rng;
-        nlohmann::json st = {{"version", kFormatVersion}, {"epoch", epoch}, {"step", step}, {"best", best},
-                             {"since_best", since_best}, {"stopped", stopped}, {"users", users}, {"rng", rs.str()}};
-        st["log"] = nlohmann::json::array();
-        for (const auto& l : all_log)
-          st["log"].push_back({{"epoch", l.epoch}, {"loss", l.loss}, {"val_ndcg10", l.val_ndcg10},
-                               {"val_hr10", l.val_hr10}, {"seconds", l.seconds}, {"tokens_per_s", l.tokens_per_s},
-                               {"lr", l.lr}});
-        std::ofstream(nx + "/state.json") << st.dump();
-        std::filesystem::remove_all(ck);
-        std::filesystem::rename(nx, ck);
-      }
-    }
-    if (!best_state.str().empty()) torch::load(net, best_state);  // empty: keep the last epoch's weights
-    if (!untrained_ids.empty()) {
-      torch::NoGradGuard g;
-      net->item->weight.index_fill_(0, torch::tensor(untrained_ids, torch::kLong) + 1, 0.0);
-    }
+    Trainer trainer(split, num_items, cfg, impl->net, log, progress);
+    VANE_RETURN_IF_ERROR(trainer.Run());
     return SeqModel(std::move(impl));
   } catch (const std::exception& ex) {
     return Status::Internal(std::string("sequence model training failed: ") + ex.what());
   }
 }
 
-Result<GradientCheckResult> CheckGradients(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg_in,
-                                           int samples) {
+Result<double> SeqModel::TrainingLoss(const SeqSplit& split) const {
   try {
-    SeqModelConfig cfg = cfg_in;
-    cfg.dropout = 0;  // deterministic forward
-    torch::manual_seed(cfg.seed);
-    NetShape shape;
-    shape.items = static_cast<int64_t>(num_items);
-    Net net(cfg, shape);
-    net->to(torch::kDouble);
-    net->train();
-    int L = cfg.max_len;
-    std::vector<int64_t> in, tgt;
-    int64_t n = 0;
-    for (const auto& s : split.train) {
-      if (s.size() < 2) continue;
-      in.resize((n + 1) * L);
-      tgt.resize((n + 1) * L);
-      std::span<const uint32_t> whole(s);
-      Window(whole.first(s.size() - 1), L, in.data() + n * L);
-      Window(whole.subspan(1), L, tgt.data() + n * L);
-      ++n;
-    }
-    if (n == 0) return Status::InvalidArgument("gradient check: no sequence with two items");
-    auto x = torch::from_blob(in.data(), {n, L}, torch::kLong).clone();
-    auto y = torch::from_blob(tgt.data(), {n, L}, torch::kLong).clone();
-    auto loss = BatchLoss(net, x, y);
-    net->zero_grad();
-    loss.backward();
-    GradientCheckResult r;
-    r.loss = loss.item<double>();
-    std::mt19937_64 rng(cfg.seed);
-    const double eps = 1e-6;
-    auto params = net->named_parameters();
-    for (int k = 0; k < samples; ++k) {
-      auto& p = params[rng() % params.size()];
-      auto flat = p.value().view({-1});
-      int64_t i = static_cast<int64_t>(rng() % static_cast<uint64_t>(flat.numel()));
-      if (p.key() == "item.weight" && i < cfg.dim) continue;  // padding row: no gradient by design
-      double analytic = p.value().grad().view({-1})[i].item<double>();
-      double numeric;
-      {
-        torch::NoGradGuard g;
-        double orig = flat[i].item<double>();
-        flat[i] = orig + eps;
-        double up = BatchLoss(net, x, y).item<double>();
-        flat[i] = orig - eps;
-        double down = BatchLoss(net, x, y).item<double>();
-        flat[i] = orig;
-        numeric = (up - down) / (2 * eps);
-      }
-      double err = std::abs(analytic - numeric) / std::max(1e-6, std::abs(analytic) + std::abs(numeric));
-      r.max_rel_error = std::max(r.max_rel_error, err);
-      ++r.checked;
-    }
-    return r;
+    torch::NoGradGuard g;
+    Net& net = impl_->net;
+    net->eval();
+    std::vector<uint32_t> users;
+    for (uint32_t u = 0; u < split.train.size(); ++u)
+      if (split.train[u].size() >= 2) users.push_back(u);
+    if (users.empty()) return Status::InvalidArgument("training loss: no user has two or more training items");
+    const SeqModelConfig& cfg = impl_->cfg;
+    LossTerms terms{0, UntrainedMask(UntrainedItems(split, impl_->num_items), impl_->num_items), 0,
+                    cfg.interest_weight, cfg.keyword_weight};
+    Batch batch = MakeBatch(split, users, cfg.max_len, impl_->num_items, static_cast<bool>(net->act));
+    return BatchLoss(net, batch.x, batch.y, batch.side, terms).item<double>();
   } catch (const std::exception& ex) {
-    return Status::Internal(std::string("gradient check failed: ") + ex.what());
+    return Status::Internal(std::string("training loss failed: ") + ex.what());
   }
 }
 

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "vane/core/status.h"
 
@@ -11,6 +15,139 @@ namespace {
 
 thread_local ScoreBuffer tl_source_buf;
 thread_local ScoreBuffer tl_blend_buf;
+// Per-thread scratch of Recommend: exclusion stamps (one generation per request, no per-request clearing) and the
+// ranked head of the blend.
+thread_local std::vector<uint32_t> tl_excl_stamp;
+thread_local uint32_t tl_excl_gen = 0;
+thread_local std::vector<std::pair<ItemIdx, float>> tl_ranked;
+
+// A request's filters: available items only, not excluded (the request's ids and, unless include_consumed, the
+// user's consumed items and the items of their last few events), of the wanted type and in one of the wanted
+// categories. Excluded items are stamped in a thread-local array (no per-request allocation).
+class RequestFilter {
+ public:
+  RequestFilter(const Dataset& ds, const InterestStore& interests, const RecommendRequest& req, UserIdx u) : ds_(ds) {
+    if (tl_excl_stamp.size() < ds_.num_items()) tl_excl_stamp.resize(ds_.num_items(), 0);
+    if (++tl_excl_gen == 0) {
+      std::fill(tl_excl_stamp.begin(), tl_excl_stamp.end(), 0);
+      tl_excl_gen = 1;
+    }
+    for (const auto& id : req.exclude_ids)
+      if (auto f = ds_.catalog.Find(id)) Exclude(f->v);
+    if (!req.include_consumed && u.valid()) {
+      for (ItemIdx i : interests.Consumed(u)) Exclude(i.v);
+      // What the user acted on moments ago is not news to them, whatever the action.
+      if (const UserState* st = interests.Find(u))
+        for (int k = 0; k < st->num_recent; ++k)
+          if (!st->Recent(k).is_query) Exclude(st->Recent(k).ref);
+    }
+    if (!req.item_type.empty()) {
+      type_id_ = ds_.catalog.type_vocab().Find(req.item_type);
+      type_unknown_ = !type_id_.has_value();
+    }
+    for (const auto& c : req.categories)
+      if (auto f = ds_.catalog.category_vocab().Find(c)) cat_ids_.push_back(*f);
+    cats_unknown_ = !req.categories.empty() && cat_ids_.empty();
+  }
+
+  bool Pass(ItemIdx i, std::optional<uint32_t> want_type) const {
+    if (!ds_.catalog.item(i).available || IsExcluded(i.v)) return false;
+    if (want_type && ds_.catalog.type_id(i) != *want_type) return false;
+    if (!cat_ids_.empty()) {
+      bool hit = false;
+      for (uint32_t c : ds_.catalog.categories(i)) hit |= std::find(cat_ids_.begin(), cat_ids_.end(), c) != cat_ids_.end();
+      if (!hit) return false;
+    }
+    return true;
+  }
+  // The request names a type or categories the catalogue does not know: no item can pass.
+  bool impossible() const { return type_unknown_ || cats_unknown_; }
+  std::optional<uint32_t> type_id() const { return type_id_; }
+  size_t num_excluded() const { return num_excluded_; }
+
+ private:
+  void Exclude(uint32_t i) {
+    if (i < tl_excl_stamp.size() && tl_excl_stamp[i] != tl_excl_gen) {
+      tl_excl_stamp[i] = tl_excl_gen;
+      ++num_excluded_;
+    }
+  }
+  bool IsExcluded(uint32_t i) const { return i < tl_excl_stamp.size() && tl_excl_stamp[i] == tl_excl_gen; }
+
+  const Dataset& ds_;
+  size_t num_excluded_ = 0;
+  std::optional<uint32_t> type_id_;
+  bool type_unknown_ = false;
+  std::vector<uint32_t> cat_ids_;
+  bool cats_unknown_ = false;
+};
+
+// The blended items, best first. Only the head is needed: the best `want` are sorted (enough for the lists and
+// whatever the filters remove); the tail stays unsorted and is reached only when filters reject nearly everything.
+const std::vector<std::pair<ItemIdx, float>>& RankHead(const ScoreBuffer& blend, size_t want) {
+  auto& ranked = tl_ranked;
+  ranked.clear();
+  for (uint32_t i : blend.touched()) ranked.emplace_back(ItemIdx(i), blend.Score(ItemIdx(i)));
+  auto better = [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); };
+  if (ranked.size() > want) {
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(want), ranked.end(), better);
+  } else {
+    std::sort(ranked.begin(), ranked.end(), better);
+  }
+  return ranked;
+}
+
+// Candidates of one list: the best-ranked items that pass the filters (up to 4n + 20). So that a list is never
+// empty while the catalogue has eligible items, the most popular eligible ones fill up to that size (score 0)
+// when fewer than n pass.
+std::vector<std::pair<ItemIdx, float>> CandidatePool(const std::vector<std::pair<ItemIdx, float>>& ranked,
+                                                     const RequestFilter& filter, std::optional<uint32_t> want_type,
+                                                     size_t n, const PopularitySource& pop, const ScoreBuffer& blend) {
+  std::vector<std::pair<ItemIdx, float>> pool;
+  for (const auto& p : ranked) {
+    if (!filter.Pass(p.first, want_type)) continue;
+    pool.push_back(p);
+    if (pool.size() >= n * 4 + 20) break;
+  }
+  if (pool.size() < n) {
+    for (ItemIdx i : pop.Ranked()) {
+      if (pool.size() >= n * 4 + 20) break;
+      if (blend.Has(i) || !filter.Pass(i, want_type)) continue;
+      pool.emplace_back(i, 0.0f);
+    }
+  }
+  return pool;
+}
+
+// Greedy diversified selection of up to n candidates: each earlier pick of the same main category multiplies a
+// score by (1 - diversity), re-evaluated lazily (the list is short). Returns (index into pool, diversified score).
+std::vector<std::pair<size_t, float>> DiversePicks(const Catalog& catalog,
+                                                   const std::vector<std::pair<ItemIdx, float>>& pool, size_t n,
+                                                   float diversity) {
+  std::vector<std::pair<size_t, float>> picks;
+  std::unordered_map<uint32_t, int> cat_count;
+  std::vector<bool> used(pool.size(), false);
+  while (picks.size() < n) {
+    int best = -1;
+    float best_s = -1e30f;
+    for (size_t k = 0; k < pool.size(); ++k) {
+      if (used[k]) continue;
+      auto cats = catalog.categories(pool[k].first);
+      int c = cats.empty() ? 0 : cat_count[cats[0]];
+      float s = pool[k].second * std::pow(1.0f - diversity, static_cast<float>(c));
+      if (s > best_s) {
+        best_s = s;
+        best = static_cast<int>(k);
+      }
+    }
+    if (best < 0) break;
+    used[best] = true;
+    auto cats = catalog.categories(pool[best].first);
+    if (!cats.empty()) ++cat_count[cats[0]];
+    picks.emplace_back(static_cast<size_t>(best), best_s);
+  }
+  return picks;
+}
 
 }  // namespace
 
@@ -152,141 +289,27 @@ const ScoreBuffer& Engine::ScoreAll(UserIdx u, Timestamp now, const BlendWeights
 }
 
 RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
-  const float diversity = req.diversity >= 0 ? req.diversity : cfg_.diversity;
   RecommendResponse resp;
-  Timestamp now = req.now ? req.now : clock_->Now();
+  const Timestamp now = req.now ? req.now : clock_->Now();
   UserIdx u;
   if (auto f = ds_.users.Find(req.user)) u = UserIdx(*f);
+  // Strategy, then the blend of the sources under its weights.
   resp.strategy = ChooseStrategy(u, now, &resp.strategy_reason);
   BlendWeights w = WeightsFor(resp.strategy);
   for (int i = 0; i < kNumSources; ++i) w[i] *= req.weight_scale[i];  // an A/B variant's change, 1 by default
   ScoreBuffer& blend = tl_blend_buf;
   Blend(u, now, w, cfg_.per_source_limit, blend);
-
-  // Filters. Excluded items are marked in a thread-local array stamped per request (no per-request allocation).
-  thread_local std::vector<uint32_t> excl_stamp;
-  thread_local uint32_t excl_gen = 0;
-  if (excl_stamp.size() < ds_.num_items()) excl_stamp.resize(ds_.num_items(), 0);
-  if (++excl_gen == 0) {
-    std::fill(excl_stamp.begin(), excl_stamp.end(), 0);
-    excl_gen = 1;
-  }
-  size_t num_excluded = 0;
-  auto exclude = [&](uint32_t i) {
-    if (i < excl_stamp.size() && excl_stamp[i] != excl_gen) {
-      excl_stamp[i] = excl_gen;
-      ++num_excluded;
-    }
-  };
-  auto is_excluded = [&](uint32_t i) { return i < excl_stamp.size() && excl_stamp[i] == excl_gen; };
-  for (const auto& id : req.exclude_ids)
-    if (auto f = ds_.catalog.Find(id)) exclude(f->v);
-  if (!req.include_consumed && u.valid()) {
-    for (ItemIdx i : interests_->Consumed(u)) exclude(i.v);
-    // What the user acted on moments ago is not news to them, whatever the action.
-    if (const UserState* st = interests_->Find(u))
-      for (int k = 0; k < st->num_recent; ++k)
-        if (!st->Recent(k).is_query) exclude(st->Recent(k).ref);
-  }
-  std::optional<uint32_t> type_id;
-  bool type_unknown = false;
-  if (!req.item_type.empty()) {
-    type_id = ds_.catalog.type_vocab().Find(req.item_type);
-    type_unknown = !type_id.has_value();
-  }
-  std::vector<uint32_t> cat_ids;
-  for (const auto& c : req.categories)
-    if (auto f = ds_.catalog.category_vocab().Find(c)) cat_ids.push_back(*f);
-  bool cats_unknown = !req.categories.empty() && cat_ids.empty();
-  auto pass = [&](ItemIdx i, std::optional<uint32_t> want_type) {
-    if (!ds_.catalog.item(i).available || is_excluded(i.v)) return false;
-    if (want_type && ds_.catalog.type_id(i) != *want_type) return false;
-    if (!cat_ids.empty()) {
-      bool hit = false;
-      for (uint32_t c : ds_.catalog.categories(i)) hit |= std::find(cat_ids.begin(), cat_ids.end(), c) != cat_ids.end();
-      if (!hit) return false;
-    }
-    return true;
-  };
-
-  thread_local std::vector<std::pair<ItemIdx, float>> ranked;
-  ranked.clear();
-  for (uint32_t i : blend.touched()) ranked.emplace_back(ItemIdx(i), blend.Score(ItemIdx(i)));
-  // Only the head is needed: sort the best M (enough for the list, the slates and whatever the filters remove); the
-  // tail stays unsorted and is reached only when filters reject nearly everything.
-  auto better = [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); };
-  size_t want = (req.n + req.slate_types.size() * req.n_per_slate) * 4 + 40 + num_excluded;
-  if (ranked.size() > want) {
-    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(want), ranked.end(), better);
-  } else {
-    std::sort(ranked.begin(), ranked.end(), better);
-  }
-
-  auto make = [&](ItemIdx i, float score) {
-    Recommendation r;
-    r.item = i;
-    const Item& it = ds_.catalog.item(i);
-    r.id = it.id;
-    r.type = it.type;
-    r.title = it.title;
-    r.score = score;
-    const Evidence& ev = blend.EvidenceOf(i);
-    r.source = SourceName(ev.source);
-    if (req.explain) {
-      r.reason_en = Explain(ev, now, false);
-      r.reason_zh = Explain(ev, now, true);
-    }
-    return r;
-  };
-
-  // Greedy diversified selection: each earlier pick of the same main category multiplies the score by
-  // (1 - diversity), re-evaluated lazily (the list is short).
+  // Filters, diversity and explanations, per list: the main one, then one per slate type.
+  const RequestFilter filter(ds_, *interests_, req, u);
+  const auto& ranked = RankHead(blend, (req.n + req.slate_types.size() * req.n_per_slate) * 4 + 40 + filter.num_excluded());
+  const float diversity = req.diversity >= 0 ? req.diversity : cfg_.diversity;
   auto select = [&](size_t n, std::optional<uint32_t> want_type, std::vector<Recommendation>& out) {
-    if (type_unknown || cats_unknown) return;
-    std::vector<std::pair<ItemIdx, float>> pool;
-    for (const auto& p : ranked) {
-      if (!pass(p.first, want_type)) continue;
-      pool.push_back(p);
-      if (pool.size() >= n * 4 + 20) break;
-    }
-    // Fallback so a slate is never empty while the catalogue has eligible items: most popular of that kind.
-    if (pool.size() < n) {
-      for (ItemIdx i : pop_->Ranked()) {
-        if (pool.size() >= n * 4 + 20) break;
-        if (blend.Has(i) || !pass(i, want_type)) continue;
-        pool.emplace_back(i, 0.0f);
-      }
-    }
-    std::unordered_map<uint32_t, int> cat_count;
-    std::vector<bool> used(pool.size(), false);
-    while (out.size() < n) {
-      int best = -1;
-      float best_s = -1e30f;
-      for (size_t k = 0; k < pool.size(); ++k) {
-        if (used[k]) continue;
-        auto cats = ds_.catalog.categories(pool[k].first);
-        int c = cats.empty() ? 0 : cat_count[cats[0]];
-        float s = pool[k].second * std::pow(1.0f - diversity, static_cast<float>(c));
-        if (s > best_s) {
-          best_s = s;
-          best = static_cast<int>(k);
-        }
-      }
-      if (best < 0) break;
-      used[best] = true;
-      auto cats = ds_.catalog.categories(pool[best].first);
-      if (!cats.empty()) ++cat_count[cats[0]];
-      Recommendation r = make(pool[best].first, best_s);
-      if (pool[best].second == 0.0f && req.explain) {
-        r.reason_en = "popular " + r.type + " (no closer match for you yet)";
-        r.reason_zh = "热门" + r.type + "（暂无更贴近你的推荐）";
-        r.source = "popular";
-      }
-      out.push_back(std::move(r));
-    }
+    if (filter.impossible()) return;
+    auto pool = CandidatePool(ranked, filter, want_type, n, *pop_, blend);
+    for (const auto& [k, score] : DiversePicks(ds_.catalog, pool, n, diversity))
+      out.push_back(Explained(pool[k].first, score, pool[k].second == 0.0f, blend, now, req.explain));
   };
-
-  select(req.n, type_id, resp.items);
+  select(req.n, filter.type_id(), resp.items);
   for (const auto& t : req.slate_types) {
     std::vector<Recommendation> slate;
     auto tid = ds_.catalog.type_vocab().Find(t);
@@ -294,6 +317,29 @@ RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
     resp.slates.emplace_back(t, std::move(slate));
   }
   return resp;
+}
+
+Recommendation Engine::Explained(ItemIdx i, float score, bool fallback, const ScoreBuffer& blend, Timestamp now,
+                                 bool explain) const {
+  Recommendation r;
+  r.item = i;
+  const Item& it = ds_.catalog.item(i);
+  r.id = it.id;
+  r.type = it.type;
+  r.title = it.title;
+  r.score = score;
+  const Evidence& ev = blend.EvidenceOf(i);
+  r.source = SourceName(ev.source);
+  if (!explain) return r;
+  if (fallback) {  // no source scored it: a popular item of the wanted kind
+    r.reason_en = "popular " + r.type + " (no closer match for you yet)";
+    r.reason_zh = "热门" + r.type + "（暂无更贴近你的推荐）";
+    r.source = "popular";
+  } else {
+    r.reason_en = Explain(ev, now, false);
+    r.reason_zh = Explain(ev, now, true);
+  }
+  return r;
 }
 
 }  // namespace vane

@@ -197,10 +197,7 @@ void Service::CleanRecord(size_t index, const Result<RawEvent>& record, Timestam
   const size_t before = ds_->events.size();
   Status s = cleaner_->Add(raw, "request", index);
   if (!s.ok()) {
-    if (!report_->issues.empty())
-      out.rejected.push_back({index, report_->issues.back().field, report_->issues.back().reason});
-    else
-      out.rejected.push_back({index, "record", s.message()});
+    out.rejected.push_back({index, s.field().empty() ? "record" : s.field(), s.message()});
   } else if (ds_->events.size() > before) {
     to_store.push_back(Stored(*ds_, ds_->events.back(), raw.context));
   } else {

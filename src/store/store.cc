@@ -45,19 +45,21 @@ std::string ItemToJson(const Item& it) {
 
 Result<RawEvent> StoredEventFromJson(uint64_t seq, std::string_view value) {
   json j = json::parse(value, nullptr, false);
-  RawEvent e;
-  std::string field, err;
-  if (j.is_discarded() || !RawEventFromJson(j, e, field, err))
-    return Status(StatusCode::kIoError, "store_corrupt", fmt::format("store: event {} is corrupt ({} {})", seq, field, err));
+  if (j.is_discarded()) return Status(StatusCode::kIoError, "store_corrupt", fmt::format("store: event {} is corrupt (not JSON)", seq));
+  auto e = RawEventFromJson(j);
+  if (!e.ok())
+    return Status(StatusCode::kIoError, "store_corrupt",
+                  fmt::format("store: event {} is corrupt ({} {})", seq, e.status().field(), e.status().message()));
   return e;
 }
 
 Result<Item> StoredItemFromJson(std::string_view key, std::string_view value) {
   json j = json::parse(value, nullptr, false);
-  Item item;
-  std::string field, err;
-  if (j.is_discarded() || !ItemFromJson(j, item, field, err))
-    return Status(StatusCode::kIoError, "store_corrupt", fmt::format("store: item {} is corrupt ({} {})", key, field, err));
+  if (j.is_discarded()) return Status(StatusCode::kIoError, "store_corrupt", fmt::format("store: item {} is corrupt (not JSON)", key));
+  auto item = ItemFromJson(j);
+  if (!item.ok())
+    return Status(StatusCode::kIoError, "store_corrupt",
+                  fmt::format("store: item {} is corrupt ({} {})", key, item.status().field(), item.status().message()));
   return item;
 }
 

@@ -1,4 +1,4 @@
-// Small string helpers shared by the CLI and the HTTP API.
+// Small string helpers shared by the library, the CLI and the HTTP API.
 #pragma once
 
 #include <string>
@@ -6,6 +6,14 @@
 #include <vector>
 
 namespace vane {
+
+// `s` without leading and trailing spaces, tabs and carriage returns.
+inline std::string_view Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
+  return s.substr(b, e - b);
+}
 
 // "a,b,,c" -> {"a", "b", "c"}: comma-separated values, empty ones dropped.
 inline std::vector<std::string> SplitList(std::string_view s) {

@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "vane/events/import.h"
+#include "vane/events/cleaner.h"
 #include "vane/gen/generator.h"
 #include "vane/recommend/engine.h"
 

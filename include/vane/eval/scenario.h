@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "vane/events/import.h"
+#include "vane/events/cleaner.h"
 #include "vane/interest/describe.h"
 #include "vane/recommend/engine.h"
 

@@ -36,6 +36,10 @@ class Vocab {
   std::vector<std::string> names_;
 };
 
+// The words an item is known by: its title, each category and its text, joined by spaces. The catalogue's keywords
+// come from it, and so do the subword tokenizer's corpus and the model's item text.
+std::string ItemFullText(const Item& item);
+
 class Catalog {
  public:
   static constexpr size_t kMaxKeywordsPerItem = 24;

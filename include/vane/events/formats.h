@@ -1,7 +1,7 @@
 // Ready converters for public datasets and the sequential-recommendation literature's files.
 //
 // LoadDataset reads a file (or a dataset folder) in one of the known formats, joins item metadata found beside it
-// (titles, genres, tags, attributes) and fills a Dataset through the same cleaning rules as import.h.
+// (titles, genres, tags, attributes) and fills a Dataset through the same cleaning rules as cleaner.h.
 #pragma once
 
 #include <string>
@@ -10,7 +10,7 @@
 
 #include "vane/core/status.h"
 #include "vane/events/dataset.h"
-#include "vane/events/import.h"
+#include "vane/events/cleaner.h"
 
 namespace vane {
 

@@ -136,11 +136,23 @@ class InterestStore {
 
  private:
   void ApplyImpl(const Event& e, bool global);
+  // The stages of ApplyImpl. Decays every node to `ts` and opens a new session after a long gap; counts the event.
+  void DecayAndCount(UserState& st, uint32_t ts);
+  // An item event: weight to its categories (and, globally, the category prior), its keywords and history lists.
+  // Returns the slot of its main category (-1: none).
+  int ApplyItem(UserState& st, const Event& e, float w, bool global);
+  // A search: weight to its keywords and to the categories they point to. Returns the slot of the strongest one
+  // (-1: none).
+  int ApplyQuery(UserState& st, const Event& e, float w);
+  // The transition from the current category to `primary` (user edge and, globally, the Markov counts).
+  void ApplyTransition(UserState& st, int primary, bool global);
+  static void PushRecent(UserState& st, const Event& e, uint32_t ts);
   UserState& Touch(UserIdx u);
-  // Adds w to the node `id` or takes a slot for it (the weakest node is replaced when the graph is full); slots
-  // set in `written` (this event's own nodes) are never replaced. Returns the slot, or -1 when none was taken.
-  int UpsertCat(UserState& st, uint32_t id, float w, uint32_t& written);
-  void UpsertKw(UserState& st, uint32_t id, float w, uint32_t& written);
+  // Adds w to the node `id` or takes a slot for it (the weakest node is replaced when the graph is full); the
+  // slots the current event already wrote (cats_written_, kws_written_) are never replaced. Returns the slot, or
+  // -1 when none was taken.
+  int UpsertCat(UserState& st, uint32_t id, float w);
+  void UpsertKw(UserState& st, uint32_t id, float w);
   void AddEdge(UserState& st, int from_slot, int to_slot);
 
   const Dataset& ds_;
@@ -155,6 +167,7 @@ class InterestStore {
   double cat_pop_total_ = 0;
   std::vector<std::vector<std::pair<uint32_t, float>>> kw_cats_;
   std::vector<uint32_t> scratch_cats_;
+  uint32_t cats_written_ = 0, kws_written_ = 0;  // slots written by the event being applied (bit masks)
 };
 
 // A short name for relative times: "just now", "2 minutes ago", "yesterday", "3 days ago" (en) / "2 分钟前" (zh).

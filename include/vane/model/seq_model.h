@@ -111,16 +111,8 @@ struct SeqInput {
   std::span<const uint8_t> side;
 };
 
-// Checks against independent references, for tests. CheckGradients compares autograd gradients of the training
-// loss with central finite differences at `samples` random parameters of a freshly initialised model in double
-// precision (dropout off). CheckCausality verifies that changing the newest event changes only the newest position's
-// output.
-struct GradientCheckResult {
-  double loss = 0, max_rel_error = 0;
-  int checked = 0;
-};
-Result<GradientCheckResult> CheckGradients(const SeqSplit& split, size_t num_items, const SeqModelConfig& cfg,
-                                           int samples);
+// A check for tests: changing the newest event of a freshly initialised model's input changes only the newest
+// position's output.
 Result<bool> CheckCausality(size_t num_items, const SeqModelConfig& cfg);
 
 // The trained weights as plain arrays (row-major, torch's (out, in) layout for linear layers), for inference
@@ -166,6 +158,10 @@ class SeqModel {
   // P(keyword k) of the next item's keywords (softmax over keyword_names()). Empty without the keyword head.
   std::vector<float> PredictKeywords(SeqInput history) const;
   SeqWeights Export() const;
+  // The training objective on split.train as one batch, without its randomness (no dropout, full softmax, no id or
+  // side dropout): the mean next-item cross-entropy over every item target (items without a training event left
+  // out of the softmax, as in training) plus the configured interest and keyword terms. For tests.
+  Result<double> TrainingLoss(const SeqSplit& split) const;
   static Result<SeqModel> Load(const std::string& dir);
   Status Save(const std::string& dir) const;
 

@@ -135,6 +135,10 @@ class Engine {
 
  private:
   void Blend(UserIdx u, Timestamp now, const BlendWeights& w, size_t limit, ScoreBuffer& blend) const;
+  // One list entry for item i at its diversified score, with its source and, when `explain`, its reasons (from
+  // the evidence of its largest blend contribution; a popularity `fallback` item has a reason of its own).
+  Recommendation Explained(ItemIdx i, float score, bool fallback, const ScoreBuffer& blend, Timestamp now,
+                           bool explain) const;
 
   const Dataset& ds_;
   EngineConfig cfg_;

@@ -63,14 +63,14 @@ Result<json> FromGorseItem(const json& g) {
 
 void PutItems(const Ctx& c, const json& list, Res& res) {
   std::vector<Item> items;
-  std::string field, err;
   for (size_t k = 0; k < list.size(); ++k) {
     auto rec = FromGorseItem(list[k]);
     if (!rec.ok()) return SendError(res, Status::InvalidArgument("bad_item", fmt::format("item {}: {}", k, rec.status().message())));
-    Item it;
-    if (!ItemFromJson(rec.value(), it, field, err))
-      return SendError(res, Status::InvalidArgument("bad_item", fmt::format("item {}: {}: {}", k, field, err)));
-    items.push_back(std::move(it));
+    auto it = ItemFromJson(rec.value());
+    if (!it.ok())
+      return SendError(res, Status::InvalidArgument(
+                                "bad_item", fmt::format("item {}: {}: {}", k, it.status().field(), it.status().message())));
+    items.push_back(std::move(it).value());
   }
   if (Status s = c.service.CheckBatch(items.size(), "items"); !s.ok()) return SendError(res, s);
   Reply(res, c.service.PutItems(std::move(items)), [](size_t n) { return json{{"RowAffected", n}}; });

@@ -135,15 +135,9 @@ json StatsJson(const Service::Stats& s, const OnlineStats& online) {
 std::vector<Result<RawEvent>> EventRecords(const json& array) {
   std::vector<Result<RawEvent>> out;
   out.reserve(array.size());
-  std::string field, err;
   for (const json& j : array) {
-    RawEvent raw;
-    if (!j.is_object())
-      out.emplace_back(Status::InvalidArgument("wrong type: expected a JSON object").WithField("record"));
-    else if (!RawEventFromJson(j, raw, field, err))
-      out.emplace_back(Status::InvalidArgument(err).WithField(field));
-    else
-      out.emplace_back(std::move(raw));
+    if (!j.is_object()) out.emplace_back(Status::InvalidArgument("wrong type: expected a JSON object").WithField("record"));
+    else out.emplace_back(RawEventFromJson(j));
   }
   return out;
 }

@@ -103,14 +103,14 @@ void PostItems(const Ctx& c, const Req& req, Res& res) {
   if (body->is_array())
     if (Status s = c.service.CheckBatch(list.size(), "items"); !s.ok()) return SendError(res, s);
   std::vector<Item> items;
-  std::string field, err;
   for (size_t k = 0; k < list.size(); ++k) {
-    Item it;
     if (!list[k].is_object())
       return SendError(res, Status::InvalidArgument("bad_item", fmt::format("item {}: expected a JSON object", k)));
-    if (!ItemFromJson(list[k], it, field, err))
-      return SendError(res, Status::InvalidArgument("bad_item", fmt::format("item {}: {}: {}", k, field, err)));
-    items.push_back(std::move(it));
+    auto it = ItemFromJson(list[k]);
+    if (!it.ok())
+      return SendError(res, Status::InvalidArgument(
+                                "bad_item", fmt::format("item {}: {}: {}", k, it.status().field(), it.status().message())));
+    items.push_back(std::move(it).value());
   }
   Reply(res, c.service.PutItems(std::move(items)), [](size_t n) { return json{{"stored", n}}; });
 }
