@@ -2,6 +2,8 @@
 GET /v1/stream/users/{user} (server-sent events), as the dashboard sees it. Python standard library only.
 Usage: python3 bench/stream_latency.py PORT USER ROUNDS   (bench/stream_latency.sh starts a server for it)"""
 import http.client, json, sys, time, threading, statistics
+
+BASE_TS = int(time.time()) - 365 * 86400  # a year back: the server refuses times beyond its clock-error bound
 port = int(sys.argv[1]); user = sys.argv[2]; rounds = int(sys.argv[3])
 c = http.client.HTTPConnection("127.0.0.1", port)
 c.request("GET", f"/v1/stream/users/{user}?n=10")
@@ -16,7 +18,7 @@ lat = []
 items = ["i-hiking-tours-1", "i-trail-running-2", "i-cooking-shows-3", "i-skincare-4"]
 for k in range(rounds):
     p = http.client.HTTPConnection("127.0.0.1", port)
-    body = json.dumps([{"user": user, "item": items[k % len(items)], "action": "view", "ts": 1800000000 + k}])
+    body = json.dumps([{"user": user, "item": items[k % len(items)], "action": "view", "ts": BASE_TS + k}])
     t0 = time.perf_counter()
     p.request("POST", "/v1/events", body, {"Content-Type": "application/json"})
     p.getresponse().read()

@@ -40,6 +40,20 @@ check tokenizer 0 "pieces, written to" -- "$VANE" tokenizer --format vane --inpu
 check train 0 "test users [0-9]+ \| hr@10" -- "$VANE" train --format vane --input "$TMP/gen" --epochs 2 --out "$TMP/model" --quiet
 check eval-model 0 "^model " -- "$VANE" eval --format vane --input "$TMP/gen" --model "$TMP/model" --quiet
 check eval-model-mismatch 2 "trained on [0-9]+ items" -- "$VANE" eval --format pairs --input "$(dirname "$0")/fixtures/formats/pairs/plain.txt" --model "$TMP/model" --quiet
+# The fitted blend is an artefact: eval writes it (creating the folder), recommend reads it; bad files are refused.
+check eval-save-blend 0 "wrote the blend configuration" -- "$VANE" eval --format vane --input "$TMP/gen" --quiet --save-blend "$TMP/new/dir/blend.json" --json "$TMP/new/dir/e.json"
+check blend-file 0 '"fitted": true' -- cat "$TMP/new/dir/blend.json"
+check recommend-blend 0 '"strategy"' -- "$VANE" recommend --format vane --input "$TMP/gen" --user u1 --json --quiet --blend "$TMP/new/dir/blend.json"
+echo '{"format":1,"base":{}}' > "$TMP/bad_blend.json"
+check recommend-bad-blend 2 "base.popular" -- "$VANE" recommend --format vane --input "$TMP/gen" --user u1 --quiet --blend "$TMP/bad_blend.json"
+# --now: the same user judged at two times; a bad value is refused.
+last=$(python3 -c "
+import json
+print(max(json.loads(l)['ts'] for l in open('$TMP/gen/events.jsonl') if json.loads(l)['user'] == 'u1'))")
+check interests-now-fresh 0 "Now:" -- "$VANE" interests --format vane --input "$TMP/gen" --user u1 --quiet --now "$((last + 30))"
+check interests-now-later 0 "Nothing in particular right now|Usually:" -- "$VANE" interests --format vane --input "$TMP/gen" --user u1 --quiet --now "$((last + 86400))"
+check interests-now-iso 0 "Now:|Usually:" -- "$VANE" interests --format vane --input "$TMP/gen" --user u1 --quiet --now 2026-06-01T00:00:00Z
+check interests-bad-now 2 "--now: expected" -- "$VANE" interests --format vane --input "$TMP/gen" --user u1 --quiet --now yesterday
 check demo 0 "because you searched" -- "$VANE" demo --users 60 --quiet
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

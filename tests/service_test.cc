@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "test_util.h"
@@ -39,6 +40,19 @@ class StoreRef : public Store {
  private:
   Store& s_;
 };
+
+// A model slot that scores nothing: enough for the lifecycle (which version serves), not for ranking.
+class EmptySource : public CandidateSource {
+ public:
+  std::string_view name() const override { return "model"; }
+  void Observe(const Event&, const UserState&) override {}
+  void Generate(const RetrievalContext&, ScoreBuffer&) const override {}
+  size_t MemoryBytes() const override { return 0; }
+};
+
+SourceFactory EmptyFactory() {
+  return [](const Dataset&, const InterestStore&) -> std::unique_ptr<CandidateSource> { return std::make_unique<EmptySource>(); };
+}
 
 Result<RawEvent> Raw(std::string user, std::string item, std::string action = "view", Timestamp ts = 0) {
   RawEvent e;
@@ -251,6 +265,156 @@ TEST_F(ServiceTest, OnlineFeedbackIsCountedPerStrategyAndVariant) {
   EXPECT_EQ(s.by_strategy["unknown"].impressions, 1u);
   EXPECT_EQ(s.by_strategy["session_intent"].clicks, 1u);
   EXPECT_EQ(s.by_variant[fb->variant].impressions + s.by_variant[fb->variant].clicks, 2u);
+}
+
+TEST_F(ServiceTest, EventsBeyondTheClockErrorBoundAreRejected) {
+  clock_->Set(1'800'000'000);
+  opt_.max_future_s = 600;
+  Open();
+  auto r = Ingest({Raw("u1", "h0", "view", 1'800'000'000 + 599), Raw("u1", "h1", "view", 2'208'988'800)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->accepted, 1u);
+  ASSERT_EQ(r->rejected.size(), 1u);
+  EXPECT_EQ(r->rejected[0].index, 1u);
+  EXPECT_EQ(r->rejected[0].field, "ts");
+  EXPECT_NE(r->rejected[0].reason.find("clock-error bound"), std::string::npos) << r->rejected[0].reason;
+  auto pop = svc_->ItemList(Service::ListKind::kPopular, "", 5, 0);
+  ASSERT_TRUE(pop.ok());
+  EXPECT_GE(pop->size(), 2u) << "the seed's items keep their popularity";
+}
+
+TEST_F(ServiceTest, ImportedHistoryIsStoredInTimeOrder) {
+  seed_ = testing::TwoTopicDataset();
+  testing::Ev(seed_, "s", "r0", "view", 3000);
+  testing::Ev(seed_, "s", "h0", "view", 1000);
+  testing::Ev(seed_, "s", "r1", "view", 2000);
+  store_ = NewMemoryStore();
+  Open();
+  std::vector<Timestamp> order;
+  ASSERT_TRUE(store_->LoadEvents(0, [&](uint64_t, RawEvent&& e) { order.push_back(e.ts); }).ok());
+  EXPECT_EQ(order, (std::vector<Timestamp>{1000, 2000, 3000}));
+  auto in = svc_->Interests("s");
+  ASSERT_TRUE(in.ok());
+  EXPECT_EQ(in->nodes[0].id, "c:Trail running") << "the latest event (r0 at 3000) decides what is now";
+}
+
+TEST_F(ServiceTest, TheBlendIsFittedOnceStoredAndReloaded) {
+  int fits = 0;
+  BlendConfig fitted = BlendConfig::From(EngineConfig{});
+  fitted.base[kSrcCovisit] = 7.5f;
+  fitted.fitted = true;
+  opt_.blend_fitter = [&](const Dataset& snap, const EngineConfig&) -> Result<BlendConfig> {
+    ++fits;
+    EXPECT_EQ(snap.events.size(), 2u);
+    return fitted;
+  };
+  Open();
+  EXPECT_EQ(fits, 1);
+  ModelsInfo m = svc_->Models();
+  EXPECT_EQ(m.blend["state"], "fitted");
+  EXPECT_FLOAT_EQ(m.blend["config"]["base"]["covisit"].get<float>(), 7.5f);
+  Open();
+  EXPECT_EQ(fits, 1) << "a restart loads the stored blend without refitting";
+  EXPECT_EQ(svc_->Models().blend["state"], "stored");
+  EXPECT_FLOAT_EQ(svc_->Models().blend["config"]["base"]["covisit"].get<float>(), 7.5f);
+  BlendConfig given = fitted;
+  given.base[kSrcCovisit] = 0.25f;
+  opt_.blend = given;
+  Open();
+  EXPECT_EQ(fits, 1);
+  EXPECT_EQ(svc_->Models().blend["state"], "given");
+  opt_.blend.reset();
+  Open();
+  EXPECT_FLOAT_EQ(svc_->Models().blend["config"]["base"]["covisit"].get<float>(), 0.25f) << "the given blend was kept";
+}
+
+TEST_F(ServiceTest, AFailedFitLeavesTheBuiltInBlendServing) {
+  opt_.blend_fitter = [](const Dataset&, const EngineConfig&) -> Result<BlendConfig> {
+    return Status::FailedPrecondition("no user has enough events to evaluate");
+  };
+  Open();
+  ModelsInfo m = svc_->Models();
+  EXPECT_EQ(m.blend["state"], "failed");
+  EXPECT_NE(m.blend["error"].get<std::string>().find("enough events"), std::string::npos);
+  RecommendRequest req;
+  req.user = "seed";
+  req.n = 2;
+  EXPECT_TRUE(svc_->Recommend(req).ok());
+}
+
+// Waits for the background training to end.
+void WaitTrained(Service& svc) {
+  for (int i = 0; i < 500 && svc.Models().training; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_FALSE(svc.Models().training);
+}
+
+std::string StateOf(const ModelsInfo& m, const std::string& version) {
+  for (const auto& v : m.versions)
+    if (v.value("version", "") == version) return v.value("state", "");
+  return "absent";
+}
+
+TEST_F(ServiceTest, AWorseVersionIsKeptAsACandidateAndCanBePromotedByHand) {
+  std::vector<double> figures = {0.20, 0.15, 0.199};
+  size_t next = 0;
+  opt_.registry.tolerance = 0.01;
+  opt_.trainer = [&](const Dataset&, const std::string& dir) -> Result<TrainedModel> {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/model.json") << "{}";  // what the registry looks for; the loader below ignores it
+    return TrainedModel{EmptyFactory(), {{"val_ndcg@10", figures[next++]}}};
+  };
+  int loads = 0;
+  opt_.model_loader = [&](const std::string&) -> Result<SourceFactory> {
+    ++loads;
+    return EmptyFactory();
+  };
+  Open();
+  ASSERT_EQ(svc_->Retrain().value(), "v1");
+  WaitTrained(*svc_);
+  EXPECT_EQ(svc_->Models().current, "v1") << "nothing served: the first version is promoted";
+  EXPECT_EQ(svc_->Retrain().status().reason(), "no_new_events");
+  ASSERT_TRUE(Ingest({Raw("u5", "h0", "view", 5000)}).ok());
+  ASSERT_EQ(svc_->Retrain().value(), "v2");
+  WaitTrained(*svc_);
+  ModelsInfo m = svc_->Models();
+  EXPECT_EQ(m.current, "v1") << "0.15 is worse than 0.20";
+  EXPECT_EQ(StateOf(m, "v2"), "candidate");
+  ASSERT_TRUE(Ingest({Raw("u5", "h1", "view", 5001)}).ok());
+  ASSERT_EQ(svc_->Retrain().value(), "v3");
+  WaitTrained(*svc_);
+  EXPECT_EQ(svc_->Models().current, "v3") << "0.199 is within 1% of 0.20";
+  EXPECT_EQ(StateOf(svc_->Models(), "v1"), "retired");
+  // Rollback to v1, and the candidate v2 by hand; unknown versions are refused.
+  ASSERT_TRUE(svc_->PromoteVersion("v1").ok());
+  EXPECT_EQ(svc_->Models().current, "v1");
+  EXPECT_EQ(StateOf(svc_->Models(), "v3"), "retired");
+  ASSERT_TRUE(svc_->PromoteVersion("v2").ok());
+  EXPECT_EQ(loads, 2);
+  EXPECT_EQ(svc_->PromoteVersion("v9").reason(), "unknown_version");
+  // The promotion survives a restart: `current` names it.
+  EXPECT_EQ(ModelRegistry::ReadCurrent(opt_.models_dir).value_or(""), "v2");
+}
+
+TEST_F(ServiceTest, OnlyTheNewestVersionsAreKeptOnDisk) {
+  opt_.registry.keep = 2;
+  opt_.trainer = [&](const Dataset&, const std::string& dir) -> Result<TrainedModel> {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/model.json") << "{}";
+    return TrainedModel{EmptyFactory(), nlohmann::json{{"val_ndcg@10", 0.1}}};
+  };
+  Open();
+  for (int k = 0; k < 4; ++k) {
+    ASSERT_TRUE(Ingest({Raw("u6", k % 2 ? "h0" : "h1", "view", 6000 + k)}).ok());
+    ASSERT_TRUE(svc_->Retrain().ok());
+    WaitTrained(*svc_);
+  }
+  ModelsInfo m = svc_->Models();
+  EXPECT_EQ(m.current, "v4");
+  ASSERT_EQ(m.versions.size(), 2u);
+  EXPECT_EQ(m.versions[0]["version"], "v3");
+  EXPECT_FALSE(std::filesystem::exists(opt_.models_dir + "/v1"));
+  EXPECT_FALSE(std::filesystem::exists(opt_.models_dir + "/v2"));
+  EXPECT_TRUE(std::filesystem::exists(opt_.models_dir + "/v4/version.json"));
 }
 
 }  // namespace

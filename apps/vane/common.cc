@@ -1,12 +1,18 @@
 #include "common.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include <fmt/format.h>
 
 #include "vane/eval/capture.h"
+#include "vane/events/iso8601.h"
 
 namespace vane::cli {
 
@@ -73,6 +79,28 @@ Timestamp DataNow(const Dataset& ds) {
   Timestamp t = 0;
   for (const Event& e : ds.events) t = std::max(t, e.ts);
   return t + 60;
+}
+
+Result<Timestamp> ParseNow(const std::string& text, Timestamp fallback) {
+  if (text.empty()) return fallback;
+  Timestamp t = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), t);
+  if (ec == std::errc() && end == text.data() + text.size() && t >= 0) return t;
+  auto iso = ParseIso8601(text);
+  if (iso.ok()) return iso;
+  return Status::InvalidArgument("--now: expected unix seconds or an ISO-8601 time, got '" + text + "'");
+}
+
+Status WriteText(const std::string& path, const std::string& text) {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) return Status::IoError(fmt::format("cannot create {}: {}", parent.string(), ec.message()));
+  std::ofstream out(path);
+  if (!out) return Status::IoError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  out << text;
+  if (!out.flush()) return Status::IoError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  return Status::Ok();
 }
 
 void PrintRecs(const RecommendResponse& r, bool zh) {

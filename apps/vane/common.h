@@ -52,6 +52,12 @@ void IngestAll(const Dataset& ds, Engine& engine, bool quiet);
 // A minute after the data's last event: "now" for requests against a replayed dataset.
 Timestamp DataNow(const Dataset& ds);
 
+// --now: unix seconds or ISO-8601; empty gives `fallback`. Invalid input is an InvalidArgument naming the value.
+Result<Timestamp> ParseNow(const std::string& text, Timestamp fallback);
+
+// Writes `text` to `path`, creating its folder; failures carry the operating system's reason.
+Status WriteText(const std::string& path, const std::string& text);
+
 void PrintRecs(const RecommendResponse& r, bool zh);
 
 }  // namespace vane::cli

@@ -33,6 +33,8 @@ void ApplyModel(const toml::table& t, CLI::App* cmd, ServiceOptions& so, std::st
     so.model_cache_users = t["model"]["cache_users"].value_or(static_cast<int64_t>(so.model_cache_users));
   if (!cmd->count("--model-cache-vectors"))
     so.model_cache_vectors = t["model"]["cache_vectors"].value_or(static_cast<int64_t>(so.model_cache_vectors));
+  so.registry.tolerance = t["model"]["promotion_tolerance"].value_or(so.registry.tolerance);
+  so.registry.keep = t["model"]["keep_versions"].value_or(static_cast<int64_t>(so.registry.keep));
 }
 
 void ApplyMemory(const toml::table& t, ServiceOptions& so) {

@@ -2,6 +2,9 @@
 #include <iostream>
 #include <memory>
 
+#include <ctime>
+
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "commands.h"
@@ -52,7 +55,9 @@ void PrintContrastUser(const Dataset& ds, const Engine& engine) {
   if (!ds.users.Find("u0")) return;
   UserIdx u0(*ds.users.Find("u0"));
   Timestamp now = engine.interests().Find(u0)->last_ts + 60;
-  std::cout << "\nUser u0 (generated history of " << engine.interests().Find(u0)->num_events << " events):\n  "
+  // Judged a minute after u0's own last event, and said so: `vane interests --user u0 --now <that time>` agrees.
+  std::cout << fmt::format("\nUser u0 (generated history of {} events), as of {:%Y-%m-%dT%H:%M:%SZ} (--now {}):\n  ",
+                           engine.interests().Find(u0)->num_events, fmt::gmtime(static_cast<std::time_t>(now)), now)
             << Describe(engine.interests(), u0, now).text_en << "\n";
   RecommendRequest rq;
   rq.user = "u0";

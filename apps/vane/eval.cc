@@ -20,7 +20,7 @@ struct EvalArgs {
   DataFlags data;
   EvalOptions eo;
   EngineConfig cfg;
-  std::string json, svg, model;
+  std::string json, svg, model, save_blend;
   size_t stream_every = 0;
   bool no_fit = false;
   double cold = 0;
@@ -60,10 +60,11 @@ int RunEval(const EvalArgs& a) {
     if (Status ps = WriteMetricsSvg(*rep, a.svg); !ps.ok()) return Fail(ps);
     std::cout << "wrote " << a.svg << "\n";
   }
-  if (!a.json.empty()) {
-    std::ofstream out(a.json);
-    if (!out) return Fail(Status::IoError("cannot write " + a.json));
-    out << j.dump(2) << "\n";
+  if (!a.json.empty())
+    if (Status w = WriteText(a.json, j.dump(2) + "\n"); !w.ok()) return Fail(w);
+  if (!a.save_blend.empty()) {
+    if (Status w = FittedBlend(*rep, eo.fit_weights).Save(a.save_blend); !w.ok()) return Fail(w);
+    std::cout << "wrote the blend configuration to " << a.save_blend << "\n";
   }
   return 0;
 }
@@ -81,6 +82,9 @@ Command AddEvalCommand(CLI::App& app) {
   cmd->add_option("--fit-users", eo.fit_users, "validation users used to fit the blend")->capture_default_str();
   cmd->add_flag("--no-fit", a->no_fit, "keep the configured blend weights");
   cmd->add_option("--json", a->json, "write the report as JSON to this file");
+  cmd->add_option("--save-blend", a->save_blend,
+                  "write the blend it chose (weights, multipliers, validation figures) to this file, for "
+                  "`vane recommend --blend` and `vane serve --blend`");
   cmd->add_option("--plot", a->svg, "write a bar chart of the test metrics (SVG) to this file");
   cmd->add_option("--stream-every", a->stream_every, "also run the streaming replay, predicting every N-th event");
   cmd->add_option("--model", a->model, "a `vane train` model directory: adds the model to the sources");

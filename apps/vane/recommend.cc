@@ -27,18 +27,35 @@ struct LiveState {
   Timestamp now = 0;
 };
 
-Status Prepare(const DataFlags& f, const std::string& model, LiveState& live) {
+// What every command that replays the data shares: --now (default: a minute after the data's last event) and the
+// fitted blend (--blend, from `vane eval --save-blend`).
+struct TimeFlags {
+  std::string now, blend;
+};
+
+void AddTimeFlags(CLI::App* cmd, TimeFlags& t, bool blend) {
+  cmd->add_option("--now", t.now,
+                  "judge the user at this time (unix seconds or ISO-8601; default: a minute after the data's last event)");
+  if (blend) cmd->add_option("--blend", t.blend, "the fitted blend configuration `vane eval --save-blend` wrote");
+}
+
+Status Prepare(const DataFlags& f, const std::string& model, const TimeFlags& t, LiveState& live) {
   VANE_RETURN_IF_ERROR(Load(f, live.ds));
   EngineConfig cfg;
   VANE_RETURN_IF_ERROR(UseModel(model, live.ds, cfg));
+  if (!t.blend.empty()) {
+    VANE_ASSIGN_OR_RETURN(BlendConfig b, BlendConfig::Load(t.blend));
+    b.ApplyTo(cfg);
+  }
   live.engine = std::make_unique<Engine>(live.ds, cfg);
   IngestAll(live.ds, *live.engine, f.quiet);
-  live.now = DataNow(live.ds);
+  VANE_ASSIGN_OR_RETURN(live.now, ParseNow(t.now, DataNow(live.ds)));
   return Status::Ok();
 }
 
 struct RecommendArgs {
   DataFlags data;
+  TimeFlags time;
   RecommendRequest rq;
   std::string exclude, categories, slates, model;
   bool json = false, zh = false;
@@ -46,7 +63,7 @@ struct RecommendArgs {
 
 int RunRecommend(const RecommendArgs& a) {
   LiveState live;
-  if (Status s = Prepare(a.data, a.model, live); !s.ok()) return Fail(s);
+  if (Status s = Prepare(a.data, a.model, a.time, live); !s.ok()) return Fail(s);
   RecommendRequest rq = a.rq;
   if (!live.ds.users.Find(rq.user)) std::cerr << "note: user '" << rq.user << "' has no events: new-user strategy\n";
   rq.now = live.now;
@@ -61,6 +78,7 @@ int RunRecommend(const RecommendArgs& a) {
 
 struct InterestsArgs {
   DataFlags data;
+  TimeFlags time;
   std::string user, svg, model;
   bool json = false;
 };
@@ -93,7 +111,7 @@ void PrintInterestsText(const LiveState& live, UserIdx u, const InterestSummary&
 
 int RunInterests(const InterestsArgs& a) {
   LiveState live;
-  if (Status s = Prepare(a.data, "", live); !s.ok()) return Fail(s);
+  if (Status s = Prepare(a.data, "", a.time, live); !s.ok()) return Fail(s);
   auto found = live.ds.users.Find(a.user);
   if (!found) return Fail(Status::NotFound("user '" + a.user + "' has no events in this data"));
   const UserIdx u(*found);
@@ -132,6 +150,7 @@ Command AddRecommendCommand(CLI::App& app) {
   cmd->add_flag("--json", a->json, "print JSON");
   cmd->add_flag("--zh", a->zh, "explanations in Chinese");
   cmd->add_option("--model", a->model, "a `vane train` model directory: adds the model to the sources");
+  AddTimeFlags(cmd, a->time, true);
   return {cmd, [a] { return RunRecommend(*a); }};
 }
 
@@ -143,6 +162,7 @@ Command AddInterestsCommand(CLI::App& app) {
   cmd->add_flag("--json", a->json, "print JSON");
   cmd->add_option("--model", a->model, "a `vane train` model: add what the model says the user wants now");
   cmd->add_option("--plot", a->svg, "draw the interest graph (SVG) to this file");
+  AddTimeFlags(cmd, a->time, false);
   return {cmd, [a] { return RunInterests(*a); }};
 }
 

@@ -16,6 +16,7 @@
 
 #include "commands.h"
 #include "config_toml.h"
+#include "vane/eval/evaluator.h"
 #include "vane/model/pipeline.h"
 #include "vane/registry/registry.h"
 #include "vane/serve/http.h"
@@ -34,10 +35,29 @@ struct ServeArgs {
   HttpOptions ho;
   std::vector<std::string> keys;
   TrainerSpec train;
+  std::string blend;  // --blend FILE
+  bool no_fit = false;
 };
 
-int RunServe(const DataFlags& sd, const std::string& config, std::string model, const std::vector<std::string>& keys,
-             ServiceOptions so, HttpOptions ho, CLI::App* cmd, TrainerSpec spec) {
+// The blend: given with --blend, else the store's, else fitted in the background (unless --no-fit).
+Status SetUpBlend(const ServeArgs& a, ServiceOptions& so) {
+  if (!a.blend.empty()) {
+    VANE_ASSIGN_OR_RETURN(BlendConfig b, BlendConfig::Load(a.blend));
+    so.blend = b;
+  }
+  if (!a.no_fit)
+    so.blend_fitter = [](const Dataset& snapshot, const EngineConfig& cfg) { return FitBlend(snapshot, cfg); };
+  return Status::Ok();
+}
+
+int RunServe(const ServeArgs& a, CLI::App* cmd) {
+  const DataFlags& sd = a.data;
+  const std::string& config = a.config;
+  std::string model = a.model;
+  const std::vector<std::string>& keys = a.keys;
+  ServiceOptions so = a.so;
+  HttpOptions ho = a.ho;
+  TrainerSpec spec = a.train;
   // glibc gives threads up to 8 malloc arenas per core and keeps what each frees: with 64 workers allocating,
   // resident memory crept up by ~280 MB over a 10-minute soak while vane's own state was constant; with one arena
   // per core it stayed flat (BENCHMARKS.md §5). MALLOC_ARENA_MAX in the environment still decides when set.
@@ -49,6 +69,14 @@ int RunServe(const DataFlags& sd, const std::string& config, std::string model, 
     so.models_dir = (parent.empty() ? std::filesystem::path("models") : parent / "models").string();
   }
   so.trainer = MakeTrainer(spec, so.model_cache_users, so.model_cache_vectors);
+  // A kept version, loaded for a rollback or a promoted candidate.
+  so.model_loader = [cu = so.model_cache_users, cv = so.model_cache_vectors](const std::string& dir) -> Result<SourceFactory> {
+    static const Dataset kLive;  // not exact: the live catalogue only grows
+    EngineConfig cfg;
+    VANE_RETURN_IF_ERROR(UseModel(dir, kLive, cfg, {.exact = false, .cache_users = cu, .cache_vectors = cv}));
+    return SourceFactory(cfg.model_source);
+  };
+  if (Status b = SetUpBlend(a, so); !b.ok()) return Fail(b);
   std::string model_version = model;
   if (model.empty()) {
     // The version a background training swapped in last time.
@@ -111,7 +139,14 @@ Command AddServeCommand(CLI::App& app) {
   cmd->add_option("--model-cache-vectors", so.model_cache_vectors,
                   "users beyond those whose model vector alone stays cached (256 B each at width 64)")
       ->capture_default_str();
-  return {cmd, [a, cmd] { return RunServe(a->data, a->config, a->model, a->keys, a->so, a->ho, cmd, a->train); }};
+  cmd->add_option("--blend", a->blend,
+                  "the fitted blend `vane eval --save-blend` wrote (kept in the store; default: the store's, else "
+                  "fitted in the background on the data)");
+  cmd->add_flag("--no-fit", a->no_fit, "do not fit the blend when none is given or stored (the built-in weights serve)");
+  cmd->add_option("--max-future", so.max_future_s,
+                  "reject events dated more than this many seconds ahead of the server's clock")
+      ->capture_default_str();
+  return {cmd, [a, cmd] { return RunServe(*a, cmd); }};
 }
 
 }  // namespace vane::cli

@@ -6,6 +6,8 @@ local items = tonumber(os.getenv("VANE_ITEMS") or "3416")
 local users = tonumber(os.getenv("VANE_USERS") or "0")
 local counter = 0
 local n = 0
+-- Event times start a year back (the server refuses times beyond its clock-error bound) and grow by a second each.
+local base = os.time() - 365 * 86400
 
 function setup(thread)
   thread:set("id", counter)
@@ -21,7 +23,7 @@ function request()
     local user = string.format("load-%d-%d", id, math.floor(seq / 50))
     if users > 0 then user = tostring((seq * 104729 + id * 7) % users + 1) end
     parts[k] = string.format('{"user":"%s","item":"%d","action":"view","ts":%d}',
-      user, (seq * 7919) % items + 1, 1800000000 + seq)
+      user, (seq * 7919) % items + 1, base + seq)
   end
   return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json"}, "[" .. table.concat(parts, ",") .. "]")
 end

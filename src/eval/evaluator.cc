@@ -538,4 +538,28 @@ std::vector<uint8_t> MakeColdItems(Dataset& ds, double share, uint64_t seed) {
   return cold;
 }
 
+BlendConfig FittedBlend(const EvalReport& rep, bool fitted) {
+  BlendConfig b;
+  b.base = rep.weights;
+  b.multipliers = rep.multipliers;
+  b.fitted = fitted;
+  b.source = {{"dataset", rep.dataset}, {"protocol", rep.protocol}, {"users", rep.users}, {"items", rep.items},
+              {"events", rep.events}};
+  for (const auto& v : rep.validation)
+    if (v.name == "blend")
+      b.validation = {{"users", v.metrics.users}, {"hr@10", v.metrics.hr10}, {"ndcg@10", v.metrics.ndcg10},
+                      {"mrr", v.metrics.mrr}};
+  return b;
+}
+
+Result<BlendConfig> FitBlend(const Dataset& ds, const EngineConfig& cfg, size_t fit_users) {
+  EvalOptions eo;
+  eo.fit_weights = true;
+  eo.fit_users = fit_users;
+  eo.per_source = false;
+  eo.progress = false;
+  VANE_ASSIGN_OR_RETURN(EvalReport rep, Evaluate(ds, cfg, eo));
+  return FittedBlend(rep, true);
+}
+
 }  // namespace vane

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
+
 namespace vane {
 
 using json = nlohmann::json;
@@ -49,27 +51,104 @@ std::string ModelRegistry::Reserve() {
   return version;
 }
 
+ModelRegistry::Decision ModelRegistry::Decide(const json& info) const {
+  const json* fresh = info.is_object() && info.contains("val_ndcg@10") ? &info["val_ndcg@10"] : nullptr;
+  std::lock_guard l(mu_);
+  for (const auto& v : versions_) {
+    if (v.value("state", "") != "serving") continue;
+    const json& old = v.contains("info") ? v["info"] : json();
+    if (!old.is_object() || !old.contains("val_ndcg@10") || !old["val_ndcg@10"].is_number())
+      return {true, "the serving version has no validation figures"};
+    if (!fresh || !fresh->is_number()) return {false, "the new version has no validation figures"};
+    const double a = fresh->get<double>(), b = old["val_ndcg@10"].get<double>();
+    if (a >= b * (1.0 - opt_.tolerance))
+      return {true, fmt::format("validation ndcg@10 {:.4f} against the serving {}'s {:.4f}", a, v.value("version", "?"), b)};
+    return {false, fmt::format("validation ndcg@10 {:.4f} is below the serving {}'s {:.4f} (tolerance {:.0f}%)", a,
+                               v.value("version", "?"), b, opt_.tolerance * 100)};
+  }
+  return {true, "no version serves yet"};
+}
+
+namespace {
+Status WriteRecord(const std::string& dir, const json& entry) {
+  std::error_code mk;
+  std::filesystem::create_directories(dir, mk);
+  std::ofstream out(dir + "/version.json");
+  out << entry.dump(2) << "\n";
+  if (!out) return Status::IoError("cannot write " + dir + "/version.json");
+  return Status::Ok();
+}
+}  // namespace
+
+Status ModelRegistry::MarkServingLocked(const std::string& version) {
+  // The serving version survives a restart (vane serve loads <models_dir>/current when given no --model).
+  std::ofstream cur(dir_ + "/current");
+  cur << version << "\n";
+  if (!cur) return Status::IoError("cannot write " + dir_ + "/current");
+  Status st = Status::Ok();
+  for (auto& v : versions_) {
+    const std::string name = v.value("version", "");
+    if (name == version) v["state"] = "serving";
+    else if (v.value("state", "") == "serving") v["state"] = "retired";
+    else continue;
+    if (Status w = WriteRecord(VersionDir(name), v); !w.ok() && st.ok()) st = w;
+  }
+  return st;
+}
+
 Status ModelRegistry::Finish(json entry) {
   const std::string version = entry.value("version", "");
   const bool serving = entry.value("state", "") == "serving";
-  const std::string dir = VersionDir(version);
-  std::error_code mk;
-  std::filesystem::create_directories(dir, mk);
   // The record stays beside the weights, so the version list survives a restart.
-  std::ofstream(dir + "/version.json") << entry.dump(2) << "\n";
-  Status st = Status::Ok();
-  if (serving) {
-    // The serving version survives a restart (vane serve loads <models_dir>/current when given no --model).
-    std::ofstream cur(dir_ + "/current");
-    cur << version << "\n";
-    if (!cur) st = Status::IoError("cannot write " + dir_ + "/current");
-  }
+  Status st = WriteRecord(VersionDir(version), entry);
   std::lock_guard l(mu_);
-  for (auto& v : versions_) {
+  for (auto& v : versions_)
     if (v["version"] == version) v = entry;
-    else if (serving && v.value("state", "") == "serving") v["state"] = "retired";
-  }
+  if (serving)
+    if (Status m = MarkServingLocked(version); !m.ok() && st.ok()) st = m;
+  PruneLocked();
   return st;
+}
+
+Status ModelRegistry::CanPromoteLocked(const std::string& version) const {
+  for (const auto& v : versions_) {
+    if (v.value("version", "") != version) continue;
+    const std::string state = v.value("state", "");
+    if (state == "failed" || state == "training" || state == "unknown")
+      return Status::Conflict("not_promotable", "version " + version + " is " + state + ": it has no usable model");
+    if (!std::filesystem::exists(VersionDir(version) + "/model.json"))
+      return Status::NotFound("unknown_version", "version " + version + " has no model on disk");
+    return Status::Ok();
+  }
+  return Status::NotFound("unknown_version", "no version " + version + " is kept");
+}
+
+Status ModelRegistry::CanPromote(const std::string& version) const {
+  std::lock_guard l(mu_);
+  return CanPromoteLocked(version);
+}
+
+Status ModelRegistry::Promote(const std::string& version) {
+  std::lock_guard l(mu_);
+  VANE_RETURN_IF_ERROR(CanPromoteLocked(version));
+  return MarkServingLocked(version);
+}
+
+void ModelRegistry::PruneLocked() {
+  size_t settled = 0;
+  for (const auto& v : versions_) settled += v.value("state", "") != "training";
+  json kept = json::array();
+  for (const auto& v : versions_) {
+    const std::string state = v.value("state", "");
+    if (settled > opt_.keep && state != "serving" && state != "training") {
+      std::error_code ec;
+      std::filesystem::remove_all(VersionDir(v.value("version", "")), ec);
+      --settled;
+      continue;
+    }
+    kept.push_back(v);
+  }
+  versions_ = std::move(kept);
 }
 
 json ModelRegistry::Versions() const {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include <fmt/format.h>
 
@@ -51,10 +52,16 @@ Status AppendSeed(Store& store, const Dataset& seed) {
   std::vector<Item> items;
   for (uint32_t i = 0; i < seed.num_items(); ++i) items.push_back(seed.catalog.item(ItemIdx(i)));
   VANE_RETURN_IF_ERROR(store.PutItems(items));
+  // Imported history is stored in time order (ties in file order), as the CLI and `vane eval` replay it; live
+  // events are stored in arrival order. A replay of the store therefore builds the state the CLI builds.
+  std::vector<uint32_t> order(seed.events.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (seed.has_timestamps)
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return seed.events[a].ts < seed.events[b].ts; });
   std::vector<RawEvent> batch;
   uint64_t seq = 0;
-  for (const Event& e : seed.events) {
-    batch.push_back(Stored(seed, e, ""));
+  for (uint32_t i : order) {
+    batch.push_back(Stored(seed, seed.events[i], ""));
     if (batch.size() == 10000) {
       VANE_RETURN_IF_ERROR(store.AppendEvents(seq, batch));
       seq += batch.size();
@@ -67,7 +74,7 @@ Status AppendSeed(Store& store, const Dataset& seed) {
 }  // namespace
 
 Service::Service(ServiceOptions opt)
-    : opt_(std::move(opt)), experiments_(opt_.variants), registry_(opt_.models_dir) {
+    : opt_(std::move(opt)), experiments_(opt_.variants), registry_(opt_.models_dir, opt_.registry) {
   opt_.engine.interest.history_cap = opt_.history_per_user;
   opt_.engine.covisit.max_edges_per_item = opt_.edges_per_item;
   if (!opt_.clock) opt_.clock = std::make_shared<SystemClock>();
@@ -92,6 +99,7 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
     VANE_RETURN_IF_ERROR(svc->Rebuild());
   }
   svc->ready_ = true;
+  VANE_RETURN_IF_ERROR(svc->InitBlend());
   svc->registry_.Scan(opt.model_version);
   if (opt.retrain_every_s > 0 && opt.trainer) {
     Service* self = svc.get();
@@ -193,6 +201,11 @@ void Service::CleanRecord(size_t index, const Result<RawEvent>& record, Timestam
   if (!raw.has_ts) {  // the server's clock is the event time when the client sends none
     raw.ts = now;
     raw.has_ts = true;
+  } else if (raw.ts > now + opt_.max_future_s) {
+    out.rejected.push_back({index, "ts",
+                            fmt::format("{} s ahead of the server's clock (the clock-error bound is {} s)", raw.ts - now,
+                                        opt_.max_future_s)});
+    return;
   }
   const size_t before = ds_->events.size();
   Status s = cleaner_->Add(raw, "request", index);
@@ -477,6 +490,14 @@ Result<uint64_t> Service::DeleteUser(const std::string& id) {
 Result<std::string> Service::Retrain() {
   if (!opt_.trainer) return Status::NotImplemented("no_trainer", "this server was started without model training");
   if (training_.exchange(true)) return Status::Conflict("training_in_progress", "a model is being trained already");
+  {
+    std::unique_lock lock(mu_);
+    if (next_seq_ == trained_at_seq_) {
+      training_ = false;
+      return Status::Conflict("no_new_events", "no event arrived since the last training");
+    }
+    trained_at_seq_ = next_seq_;
+  }
   if (train_thread_.joinable()) train_thread_.join();  // the previous one has finished
   std::string version = registry_.Reserve();
   train_thread_ = std::thread([this, version] { TrainInBackground(version); });
@@ -493,29 +514,48 @@ void Service::TrainInBackground(const std::string& version) {
   const std::string dir = registry_.VersionDir(version);
   auto trained = opt_.trainer(*snapshot, dir);
   nlohmann::json entry = {{"version", version}, {"dir", dir}};
-  if (trained.ok()) {
-    // Build the new source under a shared lock (it reads the dataset), swap it under an exclusive one.
-    std::unique_ptr<CandidateSource> src;
-    {
-      std::shared_lock lock(mu_);
-      src = trained->factory(*ds_, engine_->interests());
-    }
-    {
-      std::unique_lock lock(mu_);
-      engine_->ReplaceModelSource(std::move(src), trained->factory);
-      opt_.engine.model_source = trained->factory;
-      opt_.model_version = version;
-      notify_.Note({}, ds_->num_users());  // every user's recommendations may change
-    }
-    entry["state"] = "serving";
-    entry["info"] = trained->info;
-  } else {
+  if (!trained.ok()) {
     entry["state"] = "failed";
     entry["error"] = trained.status().ToString();
+  } else if (ModelRegistry::Decision d = registry_.Decide(trained->info); !d.promote) {
+    entry["state"] = "candidate";  // kept on disk; POST /v1/models/{version}/promote makes it serve
+    entry["decision"] = d.why;
+    entry["info"] = trained->info;
+  } else {
+    SwapModel(trained->factory, version);
+    entry["state"] = "serving";
+    entry["decision"] = d.why;
+    entry["info"] = trained->info;
   }
   entry["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const bool serving = entry["state"] == "serving";
   if (Status s = registry_.Finish(std::move(entry)); !s.ok()) std::fprintf(stderr, "warning: %s\n", s.ToString().c_str());
+  if (serving && opt_.blend_fitter) FitBlend(dir);  // the new model's weight in the blend is fitted with it
   training_ = false;
+}
+
+void Service::SwapModel(const SourceFactory& factory, const std::string& version) {
+  // Build the new source under a shared lock (it reads the dataset), swap it under an exclusive one.
+  std::unique_ptr<CandidateSource> src;
+  {
+    std::shared_lock lock(mu_);
+    src = factory(*ds_, engine_->interests());
+  }
+  std::unique_lock lock(mu_);
+  engine_->ReplaceModelSource(std::move(src), factory);
+  opt_.engine.model_source = factory;
+  opt_.model_version = version;
+  notify_.Note({}, ds_->num_users());  // every user's recommendations may change
+}
+
+Status Service::PromoteVersion(const std::string& version) {
+  if (!opt_.model_loader) return Status::NotImplemented("no_loader", "this server cannot load kept model versions");
+  VANE_RETURN_IF_ERROR(registry_.CanPromote(version));
+  auto factory = opt_.model_loader(registry_.VersionDir(version));
+  if (!factory.ok()) return factory.status().Prefixed("version " + version + ": ");
+  VANE_RETURN_IF_ERROR(registry_.Promote(version));
+  SwapModel(*factory, version);
+  return Status::Ok();
 }
 
 ModelsInfo Service::Models() const {
@@ -526,6 +566,8 @@ ModelsInfo Service::Models() const {
   }
   out.training = training_.load();
   out.versions = registry_.Versions();
+  std::lock_guard l(blend_mu_);
+  out.blend = blend_info_;
   return out;
 }
 
@@ -542,6 +584,59 @@ Service::Stats Service::GetStats() const {
   s.state_bytes = ds_->num_users() * InterestStore::kStateBytes + engine_->interests().HistoryBytes() +
                   engine_->SourceMemoryBytes();
   return s;
+}
+
+Status Service::InitBlend() {
+  if (opt_.blend) {
+    VANE_RETURN_IF_ERROR(store_->PutMeta("blend", opt_.blend->ToJson().dump()));
+    std::unique_lock lock(mu_);
+    ApplyBlend(*opt_.blend, "given");
+    return Status::Ok();
+  }
+  VANE_ASSIGN_OR_RETURN(auto stored, store_->GetMeta("blend"));
+  if (stored) {
+    nlohmann::json j = nlohmann::json::parse(*stored, nullptr, false);
+    auto b = BlendConfig::FromJson(j);
+    if (!b.ok()) return b.status().Prefixed("store: the stored blend is unreadable: ");
+    std::unique_lock lock(mu_);
+    ApplyBlend(*b, "stored");
+    return Status::Ok();
+  }
+  // First start: fitted before the service listens (deterministic answers from the first request on; seconds on
+  // the demo data, about a minute on ML-1M). A failed fit leaves the built-in weights serving, and says why.
+  if (opt_.blend_fitter) FitBlend("");
+  return Status::Ok();
+}
+
+void Service::ApplyBlend(const BlendConfig& b, const char* state) {
+  b.ApplyTo(opt_.engine);
+  b.ApplyTo(engine_->config());
+  notify_.Note({}, ds_->num_users());  // every user's recommendations may change
+  std::lock_guard l(blend_mu_);
+  blend_info_ = {{"state", state}, {"config", b.ToJson()}};
+}
+
+void Service::FitBlend(const std::string& dir) {
+  std::unique_ptr<Dataset> snapshot;
+  EngineConfig cfg;
+  {
+    std::shared_lock lock(mu_);
+    snapshot = std::make_unique<Dataset>(*ds_);
+    cfg = opt_.engine;
+  }
+  auto fitted = opt_.blend_fitter(*snapshot, cfg);
+  Status st = fitted.status();
+  if (fitted.ok()) st = store_->PutMeta("blend", fitted->ToJson().dump());
+  if (fitted.ok() && st.ok() && !dir.empty()) st = fitted->Save(dir + "/blend.json");
+  if (!st.ok()) {
+    std::fprintf(stderr, "warning: fitting the blend failed: %s\n", st.ToString().c_str());
+    std::lock_guard l(blend_mu_);
+    blend_info_["state"] = "failed";
+    blend_info_["error"] = st.ToString();
+    return;
+  }
+  std::unique_lock lock(mu_);
+  ApplyBlend(*fitted, "fitted");
 }
 
 }  // namespace vane

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "vane/eval/metrics.h"
+#include "vane/recommend/blend_config.h"
 #include "vane/recommend/engine.h"
 
 namespace vane {
@@ -56,6 +57,14 @@ struct EvalReport {
 };
 
 Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg, const EvalOptions& opt);
+
+// The blend an evaluation chose, as the artefact `vane recommend --blend` and `vane serve --blend` read: its weights
+// and multipliers, whether they were fitted, the validation figures of the blend and where it came from.
+BlendConfig FittedBlend(const EvalReport& rep, bool fitted);
+
+// Fits the blend on `ds` as `vane eval` does (leave-one-out, validation NDCG@10, `fit_users` validation users), with
+// no per-source report and no progress line: what `vane serve` runs in the background.
+Result<BlendConfig> FitBlend(const Dataset& ds, const EngineConfig& cfg, size_t fit_users = 6000);
 
 struct StreamingReport {
   size_t predictions = 0, events = 0;

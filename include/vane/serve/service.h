@@ -43,6 +43,8 @@ struct ServiceOptions {
   size_t model_cache_vectors = 100000;
   std::vector<Variant> variants;    // empty: no experiment (every user gets the configured blend)
   ModelTrainer trainer;             // unset: no retraining
+  ModelLoader model_loader;         // unset: kept versions cannot be promoted by hand
+  RegistryOptions registry;         // promotion tolerance and how many versions stay on disk
   std::string models_dir = "data/models";  // versions v1, v2, ... are written here
   double retrain_every_s = 0;       // > 0: retrain on this schedule (seconds), besides on demand
   // Memory bounds of a long-running server. Events kept in memory (the store keeps them all): the newest
@@ -54,6 +56,14 @@ struct ServiceOptions {
   size_t edges_per_item = 500;
   RocksDbOptions store;              // RocksDB memtables and block cache
   std::shared_ptr<const Clock> clock = std::make_shared<SystemClock>();  // "now" of requests without one
+  // Events dated more than this many seconds ahead of the clock are rejected (field "ts"): the clock-error bound.
+  int64_t max_future_s = 600;
+  // The blend that serves. Given (`vane serve --blend`): used, and kept in the store. Otherwise the store's (from an
+  // earlier start or retraining). Otherwise, with a fitter, fitted on the data as `vane eval` fits it, during the
+  // first start (before the service answers), and kept in the store, so a restart loads it without refitting.
+  // Every retraining refits it with the new model, in the background.
+  std::optional<BlendConfig> blend;
+  BlendFitter blend_fitter;
 };
 
 // One rejected record of a write batch: its index in the request, the field and why.
@@ -121,7 +131,10 @@ struct UserSnapshot {
 struct ModelsInfo {
   std::string current;
   bool training = false;
-  nlohmann::json versions;  // the registry's records (model/registry.h)
+  nlohmann::json versions;  // the registry's records (registry/registry.h)
+  // The blend that serves: {"state": "default"|"given"|"stored"|"fitting"|"fitted"|"failed", "config": BlendConfig
+  // JSON, "error" when failed}.
+  nlohmann::json blend;
 };
 
 class Service {
@@ -170,10 +183,15 @@ class Service {
   Result<std::string> GetUserRecord(const std::string& id) const;
   // Removes the user's events from the store and every derived state (rebuilt by replay); returns how many events.
   Result<uint64_t> DeleteUser(const std::string& id);
-  // Starts training a new model version in the background on a snapshot of the data; when it is done the model
-  // slot is swapped under a short exclusive lock (requests keep being served meanwhile). Returns the version name;
-  // Conflict while a training runs; NotImplemented without a trainer.
+  // Starts training a new model version in the background on a snapshot of the data. When it is done and its
+  // validation figures pass the registry's gate, the model slot is swapped under a short exclusive lock (requests
+  // keep being served meanwhile); otherwise it is kept as a candidate. Returns the version name; Conflict while a
+  // training runs ("training_in_progress") or when no event arrived since the last training ("no_new_events");
+  // NotImplemented without a trainer.
   Result<std::string> Retrain();
+  // Makes a kept version serve (a rollback, or a candidate the gate held back). NotFound for an unknown or removed
+  // version; NotImplemented without a model loader.
+  Status PromoteVersion(const std::string& version);
   ModelsInfo Models() const;
   const Variant* VariantFor(const std::string& user) const { return experiments_.VariantFor(user); }
   Result<FeedbackRecord> Feedback(FeedbackRecord fb) { return experiments_.Record(std::move(fb)); }
@@ -204,6 +222,15 @@ class Service {
                    IngestResult& out);
   void ApplyNewEvents(size_t first_new, size_t items_before);
   void TrainInBackground(const std::string& version);
+  // Puts a model into the blend's model slot and names the serving version.
+  void SwapModel(const SourceFactory& factory, const std::string& version);
+  // The blend at start: given, stored, or fitted in the background (see ServiceOptions::blend).
+  Status InitBlend();
+  // Fits the blend on a snapshot with the serving configuration, applies and stores it (and writes it to `dir`
+  // when not empty). Called at the first start and from the training thread.
+  void FitBlend(const std::string& dir);
+  // Applies a blend to the engine and to the configuration rebuilds use; caller holds the exclusive lock.
+  void ApplyBlend(const BlendConfig& b, const char* state);
   std::optional<uint32_t> FindCategory(const std::string& name) const;
 
   ServiceOptions opt_;
@@ -222,8 +249,11 @@ class Service {
   Experiments experiments_;
   ModelRegistry registry_;
   std::atomic<bool> training_{false};
+  uint64_t trained_at_seq_ = UINT64_MAX;  // the log position the last training's snapshot ended at; guarded by mu_
   std::thread train_thread_;
   std::unique_ptr<PeriodicTask> scheduler_;
+  mutable std::mutex blend_mu_;
+  nlohmann::json blend_info_ = {{"state", "default"}};  // guarded by blend_mu_
 };
 
 }  // namespace vane

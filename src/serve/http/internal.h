@@ -87,6 +87,7 @@ void DeleteItem(const Ctx&, const Req&, Res&);
 void PostItems(const Ctx&, const Req&, Res&);
 void Feedback(const Ctx&, const Req&, Res&);
 void Retrain(const Ctx&, const Req&, Res&);
+void PromoteVersion(const Ctx&, const Req&, Res&);
 void Models(const Ctx&, const Req&, Res&);
 void Stats(const Ctx&, const Req&, Res&);
 // Popular or latest items with n and offset from the query (shared with the Gorse lists); nullopt when a

@@ -101,7 +101,7 @@ json IngestJson(const IngestResult& r) {
 }
 
 json ModelsJson(const ModelsInfo& m) {
-  return json{{"current", m.current}, {"training", m.training}, {"versions", m.versions}};
+  return json{{"current", m.current}, {"training", m.training}, {"versions", m.versions}, {"blend", m.blend}};
 }
 
 json OnlineJson(const OnlineStats& s) {

@@ -135,6 +135,12 @@ void Retrain(const Ctx& c, const Req&, Res& res) {
   Reply(res, c.service.Retrain(), [](const std::string& v) { return json{{"training", v}}; }, 202);
 }
 
+void PromoteVersion(const Ctx& c, const Req& req, Res& res) {
+  const std::string version = req.matches[1];
+  if (Status s = c.service.PromoteVersion(version); !s.ok()) return SendError(res, s);
+  SendJson(res, 200, json{{"serving", version}});
+}
+
 void Models(const Ctx& c, const Req&, Res& res) { SendJson(res, 200, ModelsJson(c.service.Models())); }
 
 void Stats(const Ctx& c, const Req&, Res& res) {

@@ -43,6 +43,7 @@ const Route kRoutes[] = {
     {Method::kPost, "/v1/items", "/v1/items", Scope::kWrite, native::PostItems},
     {Method::kPost, "/v1/feedback", "/v1/feedback", Scope::kWrite, native::Feedback},
     {Method::kPost, "/v1/models/retrain", "/v1/models/retrain", Scope::kAdmin, native::Retrain},
+    {Method::kPost, R"(/v1/models/(v[0-9]+)/promote)", "/v1/models/{version}/promote", Scope::kAdmin, native::PromoteVersion},
     {Method::kGet, "/v1/models", "/v1/models", Scope::kRead, native::Models},
     {Method::kGet, "/v1/stats", "/v1/stats", Scope::kRead, native::Stats},
     // Gorse-compatible API
