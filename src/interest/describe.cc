@@ -127,7 +127,9 @@ void SelectLines(const std::vector<InterestLine>& lines, InterestSummary& out) {
 // The likely next interests (Markov prediction) and the strongest keywords now.
 void AddOutlook(const InterestStore& store, UserIdx user, Timestamp now, InterestSummary& out) {
   const Catalog& cat = store.dataset().catalog;
-  for (auto [c, p] : store.PredictNextCategory(user, 3, /*exclude_current=*/true)) {
+  // The five most likely switches: the Markov candidates the affinity source scores (docs/interest.md), so every
+  // "your interests often move on to C next" reason names a category listed here.
+  for (auto [c, p] : store.PredictNextCategory(user, 5, /*exclude_current=*/true)) {
     InterestLine l;
     l.category = c;
     l.name = cat.category_vocab().Name(c);

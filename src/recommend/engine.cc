@@ -336,8 +336,8 @@ Recommendation Engine::Explained(ItemIdx i, float score, bool fallback, const Sc
     r.reason_zh = "热门" + r.type + "（暂无更贴近你的推荐）";
     r.source = "popular";
   } else {
-    r.reason_en = Explain(ev, now, false);
-    r.reason_zh = Explain(ev, now, true);
+    r.reason_en = Explain(ev, i, now, false);
+    r.reason_zh = Explain(ev, i, now, true);
   }
   return r;
 }

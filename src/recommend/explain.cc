@@ -27,7 +27,17 @@ std::pair<std::string, std::string> Verb(const ActionSpec& a) {
 
 }  // namespace
 
-std::string Engine::Explain(const Evidence& ev, Timestamp now, bool zh) const {
+namespace {
+bool ShareACategory(const Catalog& cat, ItemIdx a, ItemIdx b) {
+  if (!a.valid() || !b.valid() || a.v >= cat.size() || b.v >= cat.size()) return false;
+  for (uint32_t x : cat.categories(a))
+    for (uint32_t y : cat.categories(b))
+      if (x == y) return true;
+  return false;
+}
+}  // namespace
+
+std::string Engine::Explain(const Evidence& ev, ItemIdx item, Timestamp now, bool zh) const {
   const Catalog& cat = ds_.catalog;
   auto cat_name = [&](uint32_t c) {
     if (c >= cat.category_vocab().size()) return std::string("?");
@@ -83,7 +93,8 @@ std::string Engine::Explain(const Evidence& ev, Timestamp now, bool zh) const {
         if (zh) return "行为序列模型预测，主要依据你搜索的「" + q + "」";
         return "predicted from your sequence of actions, mostly from your search '" + q + "'";
       }
-      if (ev.ref >= cat.size()) return zh ? "模型根据你的行为序列推荐" : "predicted from your sequence of actions";
+      if (ev.ref >= cat.size() || !ShareACategory(cat, ItemIdx(ev.ref), item))
+        return zh ? "模型根据你的行为序列推荐" : "predicted from your sequence of actions";
       const Item& it = cat.item(ItemIdx(ev.ref));
       std::string title = it.title.empty() ? it.id : it.title;
       if (zh) return "行为序列模型预测，主要依据你看过的「" + title + "」";

@@ -24,12 +24,17 @@ void AffinitySource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) con
           aff.emplace_back(c.id, c.s / total);
           kinds.push_back(EvidenceKind::kCategoryNow);
         }
-    // Markov: where the user's interests usually go next from the current one.
+    // Markov: where the user's interests usually go next from the current one. Describe lists the same five (less
+    // the current one) as "likely next", so a "move on to C next" reason always names a listed category.
+    // The current category enters only through the user's own short-term weight: when that is not positive (the
+    // user just turned away from it) its self-transition does not bring it back as a "move on" reason.
+    const UserState* st = interests_.Find(ctx.user);
+    const int64_t current = st && st->current_cat >= 0 ? st->cats[static_cast<size_t>(st->current_cat)].id : -1;
     for (auto [c, p] : interests_.PredictNextCategory(ctx.user, 5)) {
       auto it = std::find_if(aff.begin(), aff.end(), [c = c](auto& a) { return a.first == c; });
       if (it != aff.end()) {
         it->second += cfg_.markov_weight * p;
-      } else {
+      } else if (static_cast<int64_t>(c) != current) {
         aff.emplace_back(c, cfg_.markov_weight * p);
         kinds.push_back(EvidenceKind::kNextCategory);
       }

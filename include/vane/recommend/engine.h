@@ -131,7 +131,9 @@ class Engine {
   size_t SourceMemoryBytes() const;
 
   // Text of one explanation.
-  std::string Explain(const Evidence& ev, Timestamp now, bool zh) const;
+  // One sentence for the evidence of recommending `item`. A model reason names the history item the model
+  // attended to only when it shares a category with `item` (otherwise it would explain something unrelated).
+  std::string Explain(const Evidence& ev, ItemIdx item, Timestamp now, bool zh) const;
 
  private:
   void Blend(UserIdx u, Timestamp now, const BlendWeights& w, size_t limit, ScoreBuffer& blend) const;
