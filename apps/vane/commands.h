@@ -18,5 +18,6 @@ Command AddTokenizerCommand(CLI::App& app);
 Command AddTrainCommand(CLI::App& app);
 Command AddServeCommand(CLI::App& app);
 Command AddDemoCommand(CLI::App& app);
+Command AddReplayCommand(CLI::App& app);
 
 }  // namespace vane::cli

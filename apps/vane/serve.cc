@@ -142,6 +142,11 @@ Command AddServeCommand(CLI::App& app) {
   cmd->add_option("--blend", a->blend,
                   "the fitted blend `vane eval --save-blend` wrote (kept in the store; default: the store's, else "
                   "fitted in the background on the data)");
+  cmd->add_flag("!--catalogue-only", so.seed_events,
+                "a new store takes only the catalogue of the seed data, not its events (for `vane replay`)");
+  cmd->add_option("--diversity", so.engine.diversity,
+                  "penalty per earlier item of the same category in a list (0 = off, as `vane eval` ranks)")
+      ->capture_default_str();
   cmd->add_flag("--no-fit", a->no_fit, "do not fit the blend when none is given or stored (the built-in weights serve)");
   cmd->add_option("--max-future", so.max_future_s,
                   "reject events dated more than this many seconds ahead of the server's clock")

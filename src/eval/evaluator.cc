@@ -1,6 +1,7 @@
 #include "vane/eval/evaluator.h"
 
 #include <algorithm>
+#include <functional>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -106,7 +107,8 @@ Split MakeTemporalSplit(const Dataset& ds, const std::vector<uint32_t>& order, d
 // Evaluates one scorer over targets; `score` fills the buffer for (user, now).
 template <class Scorer>
 RankingMetrics RunTargets(const Dataset& ds, const Engine& engine, const std::vector<Target>& targets,
-                          std::span<const uint32_t> counts, Scorer score, const std::string& label, bool progress) {
+                          std::span<const uint32_t> counts, Scorer score, const std::string& label, bool progress,
+                          bool strict = false, const std::function<void(const Target&)>& before = nullptr) {
   auto t0 = Steady::now();
   MetricAccumulator acc(ds.catalog, counts);
   std::vector<uint8_t> mask(ds.num_items(), 0);
@@ -114,16 +116,29 @@ RankingMetrics RunTargets(const Dataset& ds, const Engine& engine, const std::ve
   if (!progress) bar.Finish();
   size_t done = 0;
   for (const Target& t : targets) {
+    if (before) before(t);
     const Event& e = ds.events[t.event];
     auto hist = engine.interests().Interacted(t.user);
     size_t excluded = 0;
     for (ItemIdx i : hist)
       if (!mask[i.v] && i != e.item) { mask[i.v] = 1; ++excluded; }
+    // Strict: also what a served list filters (docs/evaluation.md): consumed items and the items of the last events.
+    std::vector<uint32_t> served_filter;
+    if (strict) {
+      for (ItemIdx i : engine.interests().Consumed(t.user)) served_filter.push_back(i.v);
+      if (const UserState* st = engine.interests().Find(t.user))
+        for (int k = 0; k < st->num_recent; ++k)
+          if (!st->Recent(k).is_query) served_filter.push_back(st->Recent(k).ref);
+      for (uint32_t i : served_filter)
+        if (i < mask.size() && !mask[i] && i != e.item.v) { mask[i] = 1; ++excluded; }
+    }
     const ScoreBuffer& buf = score(t.user, e.ts);
     RankResult r = RankTarget(e.item, buf.touched(), [&](uint32_t i) { return buf.Score(ItemIdx(i)); }, mask,
-                              excluded, ds.num_items(), 10);
+                              excluded, ds.num_items(), 10, strict);
     acc.Add(r.rank, r.top);
     for (ItemIdx i : hist) mask[i.v] = 0;
+    for (uint32_t i : served_filter)
+      if (i < mask.size()) mask[i] = 0;
     if (progress) bar.Update(++done);
   }
   bar.Finish();
@@ -359,14 +374,14 @@ void RunTests(const Dataset& ds, Engine& engine, const std::vector<Target>& test
     for (int s = 0; s < kNumSources; ++s) {
       if (!engine.source_active(s)) continue;
       auto scorer = [&, s](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreSource(s, u, now, SIZE_MAX); };
-      rep.test.push_back({SourceName(s), RunTargets(ds, engine, test, counts, scorer, SourceName(s), opt.progress)});
+      rep.test.push_back({SourceName(s), RunTargets(ds, engine, test, counts, scorer, SourceName(s), opt.progress, opt.strict)});
     }
   }
   bool saved = engine.config().use_strategies;
   engine.config().use_strategies = false;
-  rep.test.push_back({"blend_fixed", RunTargets(ds, engine, test, counts, blend_scorer, "blend_fixed", opt.progress)});
+  rep.test.push_back({"blend_fixed", RunTargets(ds, engine, test, counts, blend_scorer, "blend_fixed", opt.progress, opt.strict)});
   engine.config().use_strategies = saved;
-  rep.test.push_back({"blend", RunTargets(ds, engine, test, counts, blend_scorer, "blend", opt.progress)});
+  rep.test.push_back({"blend", RunTargets(ds, engine, test, counts, blend_scorer, "blend", opt.progress, opt.strict)});
 }
 
 }  // namespace
@@ -398,6 +413,20 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
   auto blend_scorer = [&](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreAll(u, now); };
   rep.validation.push_back({"blend", RunTargets(ds, engine, split.val, counts, blend_scorer, "validation", opt.progress)});
 
+  if (opt.strict && opt.protocol == "loo") {
+    // The protocol a live server can follow (`vane replay`): per test user in turn, the events from the validation
+    // target up to the test target are ingested fully (a server learns from every event it is sent), then the user
+    // is asked. Only the blend is scored this way.
+    std::vector<std::vector<uint32_t>> middle(ds.num_users());
+    for (uint32_t idx : order)
+      if (split.phase[idx] == 1) middle[ds.events[idx].user.v].push_back(idx);
+    auto before = [&](const Target& t) {
+      for (uint32_t idx : middle[t.user.v]) engine.Ingest(ds.events[idx]);
+    };
+    rep.test.push_back({"blend", RunTargets(ds, engine, split.test, counts, blend_scorer, "blend", opt.progress, true, before)});
+    rep.seconds = Since(t0);
+    return rep;
+  }
   // Between validation and test: LOO lets the user's own state see the validation event (global statistics stay
   // on training data); temporal ingests the middle period fully.
   for (uint32_t idx : order) {
@@ -560,6 +589,19 @@ Result<BlendConfig> FitBlend(const Dataset& ds, const EngineConfig& cfg, size_t 
   eo.progress = false;
   VANE_ASSIGN_OR_RETURN(EvalReport rep, Evaluate(ds, cfg, eo));
   return FittedBlend(rep, true);
+}
+
+Result<LooPlan> PlanLeaveOneOut(const Dataset& ds, size_t max_users, uint64_t seed) {
+  LooPlan plan;
+  plan.order = Order(ds);
+  Split split = MakeLooSplit(ds, plan.order);
+  EvalOptions opt;
+  opt.max_users = max_users;
+  opt.seed = seed;
+  VANE_RETURN_IF_ERROR(SelectUsers(ds, opt, split));
+  plan.phase = std::move(split.phase);
+  for (const Target& t : split.test) plan.test.push_back(t.event);
+  return plan;
 }
 
 }  // namespace vane

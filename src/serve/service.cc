@@ -48,10 +48,11 @@ RawEvent Stored(const Dataset& ds, const Event& e, std::string context) {
   return r;
 }
 
-Status AppendSeed(Store& store, const Dataset& seed) {
+Status AppendSeed(Store& store, const Dataset& seed, bool events) {
   std::vector<Item> items;
   for (uint32_t i = 0; i < seed.num_items(); ++i) items.push_back(seed.catalog.item(ItemIdx(i)));
   VANE_RETURN_IF_ERROR(store.PutItems(items));
+  if (!events) return Status::Ok();
   // Imported history is stored in time order (ties in file order), as the CLI and `vane eval` replay it; live
   // events are stored in arrival order. A replay of the store therefore builds the state the CLI builds.
   std::vector<uint32_t> order(seed.events.size());
@@ -125,7 +126,7 @@ Status Service::InitStore(const Dataset* seed) {
   }
   size_t items = 0, events = 0;
   VANE_RETURN_IF_ERROR(store_->Load([&](Item&&) { ++items; }, [&](uint64_t, RawEvent&&) { ++events; }).status());
-  if (items == 0 && events == 0 && seed) return AppendSeed(*store_, *seed);  // first start
+  if (items == 0 && events == 0 && seed) return AppendSeed(*store_, *seed, opt_.seed_events);  // first start
   return Status::Ok();
 }
 

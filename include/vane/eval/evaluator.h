@@ -31,6 +31,12 @@ struct EvalOptions {
   bool per_source = true;         // also report each source alone
   bool progress = true;
   std::vector<uint8_t> test_items;  // non-empty: only users whose test target is a flagged item are tested
+  // The test as a live server can be tested (`vane replay`), leave-one-out only: targets ranked as a served list
+  // ranks them (ties by catalogue order, not counted half; besides the user's earlier items, what the server filters
+  // too: consumed items, the items of the user's last 8 events), and per test user in turn the events from the
+  // validation target on are ingested fully (a server learns from every event) before the user is scored. Only the
+  // blend is tested; validation and fitting are unchanged.
+  bool strict = false;
 };
 
 // Cold-start protocol: marks a seeded `share` of the items that are some user's leave-one-out test target as cold
@@ -57,6 +63,17 @@ struct EvalReport {
 };
 
 Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg, const EvalOptions& opt);
+
+// The leave-one-out protocol as a plan to play into a running server (`vane replay`): the events in the order
+// Evaluate ingests them, each event's phase (0: history before the user's validation target, sent first; 1: from the
+// validation target up to the test target, sent per user before asking; 2: the test target and later, never sent),
+// and per evaluated user the test target event. Users are the ones Evaluate tests (max_users, seed).
+struct LooPlan {
+  std::vector<uint32_t> order;  // event indices in ingestion order (time order; file order for order-only data)
+  std::vector<uint8_t> phase;   // per event
+  std::vector<uint32_t> test;   // per evaluated user, the test target's event index
+};
+Result<LooPlan> PlanLeaveOneOut(const Dataset& ds, size_t max_users = 0, uint64_t seed = 42);
 
 // The blend an evaluation chose, as the artefact `vane recommend --blend` and `vane serve --blend` read: its weights
 // and multipliers, whether they were fitted, the validation figures of the blend and where it came from.

@@ -52,9 +52,13 @@ struct RankResult {
   std::vector<ItemIdx> top;
 };
 // `scores(i)` must return the score of item i; `touched` lists items with a (possibly) non-zero score.
+// Ties count half (the expected rank under a random order), or with `strict` as a served list breaks them: items
+// of equal score by catalogue order, so a tied item before the target ranks above it, and a target nobody scored
+// ranks behind every eligible item.
 template <class ScoreFn>
 RankResult RankTarget(ItemIdx target, const std::vector<uint32_t>& touched, ScoreFn scores,
-                      const std::vector<uint8_t>& excluded, size_t num_excluded, size_t num_items, size_t k);
+                      const std::vector<uint8_t>& excluded, size_t num_excluded, size_t num_items, size_t k,
+                      bool strict = false);
 
 }  // namespace vane
 

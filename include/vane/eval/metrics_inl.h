@@ -7,10 +7,11 @@ namespace vane {
 
 template <class ScoreFn>
 RankResult RankTarget(ItemIdx target, const std::vector<uint32_t>& touched, ScoreFn scores,
-                      const std::vector<uint8_t>& excluded, size_t num_excluded, size_t num_items, size_t k) {
+                      const std::vector<uint8_t>& excluded, size_t num_excluded, size_t num_items, size_t k,
+                      bool strict) {
   RankResult r;
   float ts = scores(target.v);
-  size_t greater = 0, ties = 0, touched_eligible = 0, touched_zero = 0;
+  size_t greater = 0, ties = 0, ties_before = 0, touched_eligible = 0, touched_zero = 0;
   std::vector<std::pair<float, uint32_t>> best;
   best.reserve(touched.size());
   for (uint32_t i : touched) {
@@ -19,7 +20,10 @@ RankResult RankTarget(ItemIdx target, const std::vector<uint32_t>& touched, Scor
     float s = scores(i);
     if (s == 0) ++touched_zero;
     if (s > ts) ++greater;
-    else if (s == ts) ++ties;
+    else if (s == ts) {
+      ++ties;
+      ties_before += i < target.v;
+    }
     if (s > 0) best.emplace_back(s, i);
   }
   if (ts == 0) {
@@ -27,7 +31,8 @@ RankResult RankTarget(ItemIdx target, const std::vector<uint32_t>& touched, Scor
     size_t eligible = num_items - num_excluded - (excluded[target.v] ? 0 : 1);
     ties = eligible - touched_eligible + touched_zero;
   }
-  r.rank = 1.0 + static_cast<double>(greater) + static_cast<double>(ties) / 2.0;
+  if (!strict) r.rank = 1.0 + static_cast<double>(greater) + static_cast<double>(ties) / 2.0;
+  else r.rank = 1.0 + static_cast<double>(greater) + static_cast<double>(ts == 0 ? ties : ties_before);
   if (ts > 0) best.emplace_back(ts, target.v);
   auto better = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
   if (best.size() > k) {

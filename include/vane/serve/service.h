@@ -64,6 +64,9 @@ struct ServiceOptions {
   // Every retraining refits it with the new model, in the background.
   std::optional<BlendConfig> blend;
   BlendFitter blend_fitter;
+  // false: an empty store takes the seed's catalogue only, not its events (`vane serve --catalogue-only`, the start
+  // of a `vane replay` evaluation).
+  bool seed_events = true;
 };
 
 // One rejected record of a write batch: its index in the request, the field and why.
