@@ -77,7 +77,7 @@ TEST(ModelSource, ScoresAreTheModelsSoftmaxOverTheUsersHistory) {
   ItemIdx r2 = *ds.catalog.Find("r2");
   EXPECT_FLOAT_EQ(buf.Score(r2), 1.0f);
   // The explanation names an item of the user's history.
-  std::string why = engine.Explain(buf.EvidenceOf(r2), 1020, false);
+  std::string why = engine.Explain(buf.EvidenceOf(r2), r2, 1020, false);  // r2 shares the history item's category
   EXPECT_NE(why.find("predicted from your sequence of actions, mostly from \"trail running shoes model"), std::string::npos)
       << why;
   // Without a model the slot is inactive and scores nothing.

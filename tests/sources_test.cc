@@ -81,7 +81,7 @@ TEST(Covisit, GenerateScoresNeighboursOfRecentItemsWithEvidence) {
   ASSERT_TRUE(buf.Has(h3));
   EXPECT_EQ(buf.EvidenceOf(h3).kind, EvidenceKind::kAfterItem);
   EXPECT_EQ(buf.EvidenceOf(h3).ref, ds.catalog.Find("r0")->v);
-  EXPECT_EQ(engine.Explain(buf.EvidenceOf(h3), 2010 + 86400, false),
+  EXPECT_EQ(engine.Explain(buf.EvidenceOf(h3), h3, 2010 + 86400, false),
             "often chosen after \"trail running shoes model 0\", which you bought yesterday");
 }
 
@@ -130,8 +130,8 @@ TEST(Content, RecentSearchScoresMatchingItemsWithEvidence) {
   ASSERT_TRUE(buf.Has(h0));
   EXPECT_FALSE(buf.Has(*ds.catalog.Find("r0")));
   EXPECT_EQ(buf.EvidenceOf(h0).kind, EvidenceKind::kSearched);
-  EXPECT_EQ(engine.Explain(buf.EvidenceOf(h0), 5120, false), "because you searched 'alpine boots' 2 minutes ago");
-  EXPECT_EQ(engine.Explain(buf.EvidenceOf(h0), 5120, true), "因为你2 分钟前搜索了「alpine boots」");
+  EXPECT_EQ(engine.Explain(buf.EvidenceOf(h0), h0, 5120, false), "because you searched 'alpine boots' 2 minutes ago");
+  EXPECT_EQ(engine.Explain(buf.EvidenceOf(h0), h0, 5120, true), "因为你2 分钟前搜索了「alpine boots」");
 }
 
 TEST(Affinity, ScoresItemsOfHeldCategories) {
@@ -212,7 +212,7 @@ TEST(ItemKnn, UsesTheWholeHistoryThroughSharedEdges) {
   const ScoreBuffer& knn = engine.ScoreSource(kSrcItemKnn, a, t, 100);
   ASSERT_TRUE(knn.Has(h4));
   EXPECT_EQ(knn.EvidenceOf(h4).ref, ds.catalog.Find("h0")->v);
-  EXPECT_EQ(engine.Explain(knn.EvidenceOf(h4), t, false), "often chosen with \"hiking boots alpine 0\", from your history");
+  EXPECT_EQ(engine.Explain(knn.EvidenceOf(h4), h4, t, false), "often chosen with \"hiking boots alpine 0\", from your history");
 }
 
 }  // namespace

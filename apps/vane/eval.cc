@@ -81,6 +81,8 @@ Command AddEvalCommand(CLI::App& app) {
   cmd->add_option("--max-users", eo.max_users, "evaluate a seeded sample of users (0 = all)");
   cmd->add_option("--fit-users", eo.fit_users, "validation users used to fit the blend")->capture_default_str();
   cmd->add_flag("--no-fit", a->no_fit, "keep the configured blend weights");
+  cmd->add_option("--dump-lists", eo.dump_lists,
+                  "with --strict: write each test user's ranked list (top 20) as JSON lines to this file");
   cmd->add_flag("--strict", eo.strict,
                 "rank test targets as a served list does: ties by catalogue order, and the items the server filters "
                 "(consumed, the last 8 events) left out; what `vane replay` is compared with");

@@ -8,6 +8,7 @@
 // and the blend `vane eval --save-blend` chose on the same data (`--blend`). docs/evaluation.md.
 #include <httplib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -28,7 +29,7 @@ using json = nlohmann::json;
 
 struct ReplayArgs {
   DataFlags data;
-  std::string server = "http://127.0.0.1:8087", api_key, json_out, compare;
+  std::string server = "http://127.0.0.1:8087", api_key, json_out, compare, dump;
   size_t n = 20, batch = 1000, max_users = 0;
 };
 
@@ -37,6 +38,7 @@ json EventJson(const Dataset& ds, const Event& e) {
   if (e.item.valid()) j["item"] = ds.catalog.item(e.item).id;
   if (e.query != kNoQuery) j["query"] = ds.queries.Name(e.query);
   if (e.has_value) j["value"] = e.value;
+  if (e.session != kNoSession) j["session"] = ds.sessions.Name(e.session);
   return j;
 }
 
@@ -100,7 +102,8 @@ Status SendHistory(const Dataset& ds, const LooPlan& plan, Client& client, size_
   return Status::Ok();
 }
 
-Result<Served> AskPerUser(const Dataset& ds, const LooPlan& plan, Client& client, size_t n, bool quiet) {
+Result<Served> AskPerUser(const Dataset& ds, const LooPlan& plan, Client& client, size_t n, bool quiet,
+                          std::ostream* dump) {
   std::vector<std::vector<uint32_t>> middle(ds.num_users());  // each user's phase-1 events, in order
   for (uint32_t idx : plan.order)
     if (plan.phase[idx] == 1) middle[ds.events[idx].user.v].push_back(idx);
@@ -115,6 +118,12 @@ Result<Served> AskPerUser(const Dataset& ds, const LooPlan& plan, Client& client
     VANE_ASSIGN_OR_RETURN(auto ids, client.Recommend(ds.users.Name(target.user.v), n, target.ts));
     const std::string& want = ds.catalog.item(target.item).id;
     ++s.users;
+    if (dump) {
+      auto pos = std::find(ids.begin(), ids.end(), want);
+      json line = {{"user", ds.users.Name(target.user.v)}, {"target", want},
+                   {"rank", pos == ids.end() ? json(nullptr) : json(pos - ids.begin() + 1)}, {"top", ids}};
+      *dump << line.dump() << "\n";
+    }
     for (size_t k = 0; k < ids.size(); ++k) {
       if (ids[k] != want) continue;
       if (k < 10) {
@@ -148,7 +157,9 @@ int RunReplay(const ReplayArgs& a) {
   if (!plan.ok()) return Fail(plan.status());
   Client client(a.server, a.api_key);
   if (Status s = SendHistory(ds, *plan, client, a.batch, a.data.quiet); !s.ok()) return Fail(s);
-  auto served = AskPerUser(ds, *plan, client, a.n, a.data.quiet);
+  std::ofstream dump;
+  if (!a.dump.empty()) dump.open(a.dump);
+  auto served = AskPerUser(ds, *plan, client, a.n, a.data.quiet, dump.is_open() ? &dump : nullptr);
   if (!served.ok()) return Fail(served.status());
   const Served& s = *served;
   const double u = std::max<double>(1, static_cast<double>(s.users));
@@ -183,6 +194,7 @@ Command AddReplayCommand(CLI::App& app) {
   cmd->add_option("--max-users", a->max_users, "replay a seeded sample of users (0 = all), as `vane eval --max-users`");
   cmd->add_option("--compare", a->compare, "a `vane eval --json` report of the same data: print both side by side");
   cmd->add_option("--json", a->json_out, "write the served figures as JSON to this file");
+  cmd->add_option("--dump-lists", a->dump, "write each user's served list as JSON lines (as `vane eval --strict --dump-lists`)");
   return {cmd, [a] { return RunReplay(*a); }};
 }
 

@@ -1,6 +1,7 @@
 #include "vane/eval/evaluator.h"
 
 #include <algorithm>
+#include <fstream>
 #include <functional>
 #include <chrono>
 #include <cmath>
@@ -108,33 +109,51 @@ Split MakeTemporalSplit(const Dataset& ds, const std::vector<uint32_t>& order, d
 template <class Scorer>
 RankingMetrics RunTargets(const Dataset& ds, const Engine& engine, const std::vector<Target>& targets,
                           std::span<const uint32_t> counts, Scorer score, const std::string& label, bool progress,
-                          bool strict = false, const std::function<void(const Target&)>& before = nullptr) {
+                          bool strict = false, const std::function<void(const Target&)>& before = nullptr,
+                          std::ostream* dump = nullptr) {
   auto t0 = Steady::now();
   MetricAccumulator acc(ds.catalog, counts);
   std::vector<uint8_t> mask(ds.num_items(), 0);
+  std::vector<uint32_t> unavailable;  // never served
+  if (strict)
+    for (uint32_t i = 0; i < ds.num_items(); ++i)
+      if (!ds.catalog.item(ItemIdx(i)).available) unavailable.push_back(i);
   Progress bar(label, targets.size(), "users", false);
   if (!progress) bar.Finish();
   size_t done = 0;
   for (const Target& t : targets) {
     if (before) before(t);
     const Event& e = ds.events[t.event];
-    auto hist = engine.interests().Interacted(t.user);
+    // The user's earlier items are left out; strictly, exactly what a served list filters instead (docs/evaluation.md):
+    // consumed items and the items of the last events (an item viewed but not consumed long ago may be served again).
+    std::span<const ItemIdx> hist;
+    if (!strict) hist = engine.interests().Interacted(t.user);
     size_t excluded = 0;
     for (ItemIdx i : hist)
       if (!mask[i.v] && i != e.item) { mask[i.v] = 1; ++excluded; }
-    // Strict: also what a served list filters (docs/evaluation.md): consumed items and the items of the last events.
     std::vector<uint32_t> served_filter;
     if (strict) {
       for (ItemIdx i : engine.interests().Consumed(t.user)) served_filter.push_back(i.v);
+      served_filter.insert(served_filter.end(), unavailable.begin(), unavailable.end());
       if (const UserState* st = engine.interests().Find(t.user))
         for (int k = 0; k < st->num_recent; ++k)
           if (!st->Recent(k).is_query) served_filter.push_back(st->Recent(k).ref);
       for (uint32_t i : served_filter)
         if (i < mask.size() && !mask[i] && i != e.item.v) { mask[i] = 1; ++excluded; }
     }
+    // A target the server filters (the user consumed it, or acted on it moments ago) is never served: a miss.
+    const bool unservable = strict && std::find(served_filter.begin(), served_filter.end(), e.item.v) != served_filter.end();
     const ScoreBuffer& buf = score(t.user, e.ts);
     RankResult r = RankTarget(e.item, buf.touched(), [&](uint32_t i) { return buf.Score(ItemIdx(i)); }, mask,
-                              excluded, ds.num_items(), 10, strict);
+                              excluded, ds.num_items(), dump ? 20 : 10, strict);
+    if (unservable) r.rank = static_cast<double>(ds.num_items());
+    if (dump) {
+      nlohmann::json line = {{"user", ds.users.Name(t.user.v)}, {"target", ds.catalog.item(e.item).id}, {"rank", r.rank}};
+      line["top"] = nlohmann::json::array();
+      for (ItemIdx i : r.top) line["top"].push_back(ds.catalog.item(i).id);
+      *dump << line.dump() << "\n";
+      if (r.top.size() > 10) r.top.resize(10);
+    }
     acc.Add(r.rank, r.top);
     for (ItemIdx i : hist) mask[i.v] = 0;
     for (uint32_t i : served_filter)
@@ -423,7 +442,14 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
     auto before = [&](const Target& t) {
       for (uint32_t idx : middle[t.user.v]) engine.Ingest(ds.events[idx]);
     };
-    rep.test.push_back({"blend", RunTargets(ds, engine, split.test, counts, blend_scorer, "blend", opt.progress, true, before)});
+    // Each source's candidates capped as a served request caps them.
+    auto served_scorer = [&](UserIdx u, Timestamp now) -> const ScoreBuffer& {
+      return engine.ScoreAll(u, now, nullptr, engine.config().per_source_limit);
+    };
+    std::ofstream dump;
+    if (!opt.dump_lists.empty()) dump.open(opt.dump_lists);
+    rep.test.push_back({"blend", RunTargets(ds, engine, split.test, counts, served_scorer, "blend", opt.progress, true, before,
+                                            dump.is_open() ? &dump : nullptr)});
     rep.seconds = Since(t0);
     return rep;
   }

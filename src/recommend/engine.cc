@@ -282,9 +282,9 @@ void Engine::Blend(UserIdx u, Timestamp now, const BlendWeights& w, size_t limit
   }
 }
 
-const ScoreBuffer& Engine::ScoreAll(UserIdx u, Timestamp now, const BlendWeights* weights) const {
+const ScoreBuffer& Engine::ScoreAll(UserIdx u, Timestamp now, const BlendWeights* weights, size_t limit) const {
   BlendWeights w = weights ? *weights : WeightsFor(ChooseStrategy(u, now));
-  Blend(u, now, w, SIZE_MAX, tl_blend_buf);
+  Blend(u, now, w, limit, tl_blend_buf);
   return tl_blend_buf;
 }
 

@@ -124,6 +124,15 @@ Status Service::InitStore(const Dataset* seed) {
     actions_ = seed ? seed->actions : ActionRegistry::Preset(opt_.action_preset).value();
     VANE_RETURN_IF_ERROR(store_->PutMeta("actions", actions_.ToJson()));
   }
+  // Whether event times are real (false for order-only files such as the sequence benchmarks, whose times are
+  // synthetic): the sources decay by time only when they are. Kept with the store, like the registry.
+  VANE_ASSIGN_OR_RETURN(auto timed, store_->GetMeta("has_timestamps"));
+  if (timed) {
+    has_timestamps_ = *timed != "0";
+  } else {
+    has_timestamps_ = seed ? seed->has_timestamps : true;
+    VANE_RETURN_IF_ERROR(store_->PutMeta("has_timestamps", has_timestamps_ ? "1" : "0"));
+  }
   size_t items = 0, events = 0;
   VANE_RETURN_IF_ERROR(store_->Load([&](Item&&) { ++items; }, [&](uint64_t, RawEvent&&) { ++events; }).status());
   if (items == 0 && events == 0 && seed) return AppendSeed(*store_, *seed, opt_.seed_events);  // first start
@@ -137,6 +146,7 @@ Status Service::Rebuild() {
   auto ds = std::make_unique<Dataset>();
   ds->name = "live";
   ds->actions = actions_;
+  ds->has_timestamps = has_timestamps_;
   auto iopt = std::make_unique<ImportOptions>();
   iopt->progress = false;
   iopt->dedup = true;

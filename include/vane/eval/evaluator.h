@@ -33,10 +33,13 @@ struct EvalOptions {
   std::vector<uint8_t> test_items;  // non-empty: only users whose test target is a flagged item are tested
   // The test as a live server can be tested (`vane replay`), leave-one-out only: targets ranked as a served list
   // ranks them (ties by catalogue order, not counted half; besides the user's earlier items, what the server filters
-  // too: consumed items, the items of the user's last 8 events), and per test user in turn the events from the
+  // too: unavailable items, consumed items, the items of the user's last 8 events), and per test user in turn the events from the
   // validation target on are ingested fully (a server learns from every event) before the user is scored. Only the
   // blend is tested; validation and fitting are unchanged.
   bool strict = false;
+  // Not empty: the blend's test lists are written here, one JSON line per user: {"user", "target", "rank", "top"} (top:
+  // the best 20 item ids as ranked), to compare with what `vane replay --dump-lists` got from the server.
+  std::string dump_lists;
 };
 
 // Cold-start protocol: marks a seeded `share` of the items that are some user's leave-one-out test target as cold

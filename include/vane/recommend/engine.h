@@ -114,7 +114,8 @@ class Engine {
 
   // Blended scores of every item a source can score (no filters), for full-ranking evaluation. `weights` overrides
   // the strategy blend when given. Returns the buffer (thread-local; valid until the next call on this thread).
-  const ScoreBuffer& ScoreAll(UserIdx u, Timestamp now, const BlendWeights* weights = nullptr) const;
+  // `limit` caps each source's candidates as Recommend does (config().per_source_limit); SIZE_MAX: none.
+  const ScoreBuffer& ScoreAll(UserIdx u, Timestamp now, const BlendWeights* weights = nullptr, size_t limit = SIZE_MAX) const;
   // One source's raw (unnormalised) scores for a user, limit as in RetrievalContext.
   const ScoreBuffer& ScoreSource(int source, UserIdx u, Timestamp now, size_t limit) const;
 

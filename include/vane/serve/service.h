@@ -238,6 +238,7 @@ class Service {
 
   ServiceOptions opt_;
   ActionRegistry actions_;
+  bool has_timestamps_ = true;  // the store's data has real event times
   std::unique_ptr<Store> store_;
   mutable std::shared_mutex mu_;
   std::unique_ptr<Dataset> ds_;
