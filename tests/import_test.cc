@@ -11,6 +11,8 @@
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <nlohmann/json.hpp>
 
 namespace vane {
@@ -51,15 +53,7 @@ const ImportIssue* FindIssue(const ImportReport& r, uint64_t line) {
   return nullptr;
 }
 
-RawEvent Ev(std::string user, std::string item, std::string action, Timestamp ts) {
-  RawEvent e;
-  e.user = std::move(user);
-  e.item = std::move(item);
-  e.action = std::move(action);
-  e.ts = ts;
-  e.has_ts = true;
-  return e;
-}
+constexpr auto Ev = testing::RawEv;
 
 // EventCleaner ------------------------------------------------------------------------------------------------
 

@@ -7,18 +7,12 @@
 #include <filesystem>
 #include <random>
 
+#include "test_util.h"
+
 namespace vane {
 namespace {
 
-RawEvent Ev(std::string user, std::string item, Timestamp ts, std::string action = "view") {
-  RawEvent e;
-  e.user = std::move(user);
-  e.item = std::move(item);
-  e.action = std::move(action);
-  e.ts = ts;
-  e.has_ts = true;
-  return e;
-}
+RawEvent Ev(std::string user, std::string item, Timestamp ts) { return testing::RawEv(std::move(user), std::move(item), "view", ts); }
 
 Item It(std::string id, std::string title) {
   Item it;

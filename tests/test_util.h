@@ -35,6 +35,17 @@ inline Dataset TwoTopicDataset() {
   return ds;
 }
 
+// A behaviour record as a client sends it (before cleaning), with a time.
+inline RawEvent RawEv(std::string user, std::string item, std::string action, Timestamp ts) {
+  RawEvent e;
+  e.user = std::move(user);
+  e.item = std::move(item);
+  e.action = std::move(action);
+  e.ts = ts;
+  e.has_ts = true;
+  return e;
+}
+
 inline Event Ev(Dataset& ds, const std::string& user, const std::string& item, const std::string& action,
                 Timestamp ts, const std::string& query = "") {
   Event e;
