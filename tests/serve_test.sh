@@ -172,6 +172,18 @@ kill "$PID"; wait "$PID" 2>/dev/null
 start life2 "$TMP/life/store" || exit 1
 req GET '/v1/recommend/u1?n=3'; expect model-after-restart 200 '"model_version":"v1"'
 req GET /v1/models; expect versions-after-restart 200 '"current":"v1".*"state":"serving"'
+# No retraining without new events; with one, a second version; rollback to v1 by hand, across a restart.
+req POST /v1/models/retrain '{}'; expect retrain-without-new-events 409 no_new_events
+req POST /v1/events '[{"user":"u1","item":"i-hiking-tours-3","action":"view"}]'; expect life-new-event 200 '"accepted":1'
+req POST /v1/models/retrain '{}'; expect retrain-second 202 '"training":"v2"'
+for _ in $(seq 1 600); do req GET /v1/models; grep -q '"training":false' <<<"$BODY" && break; sleep 0.1; done
+req GET /v1/models; expect second-version-settled 200 '"version":"v2"'
+req POST /v1/models/v1/promote '{}'; expect rollback-to-v1 200 '"serving":"v1"'
+req POST /v1/models/v9/promote '{}'; expect promote-unknown 404 unknown_version
+req GET '/v1/recommend/u1?n=3'; expect rollback-serves 200 '"model_version":"v1"'
+kill "$PID"; wait "$PID" 2>/dev/null
+start life3 "$TMP/life/store" || exit 1
+req GET '/v1/recommend/u1?n=3'; expect rollback-after-restart 200 '"model_version":"v1"'
 kill "$PID"; wait "$PID" 2>/dev/null
 
 # A/B variants from the configuration file: sticky per user, both in use, online CTR per variant.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -100,6 +101,8 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
     VANE_RETURN_IF_ERROR(svc->Rebuild());
   }
   svc->ready_ = true;
+  VANE_ASSIGN_OR_RETURN(auto trained_at, svc->store_->GetMeta("trained_at"));
+  if (trained_at) svc->trained_at_seq_ = std::strtoull(trained_at->c_str(), nullptr, 10);
   VANE_RETURN_IF_ERROR(svc->InitBlend());
   svc->registry_.Scan(opt.model_version);
   if (opt.retrain_every_s > 0 && opt.trainer) {
@@ -506,6 +509,11 @@ Result<std::string> Service::Retrain() {
     if (next_seq_ == trained_at_seq_) {
       training_ = false;
       return Status::Conflict("no_new_events", "no event arrived since the last training");
+    }
+    // Kept in the store, so a restart does not retrain on the same data either.
+    if (Status w = store_->PutMeta("trained_at", std::to_string(next_seq_)); !w.ok()) {
+      training_ = false;
+      return StoreFailed(w);
     }
     trained_at_seq_ = next_seq_;
   }
