@@ -132,6 +132,13 @@ if [ "$CODE" = 200 ] && [ "$(json_get 'sorted(p for p in d["paths"] if p.startsw
   ok openapi; else bad openapi "$CODE ${BODY:0:200}"; fi
 req GET /metrics; expect metrics 200 'vane_http_request_seconds_bucket\{route="/v1/events"'
 
+# Online feedback is durable: counted per strategy, source and item, and still there after kill -9 and a restart;
+# the dashboard's own traffic apart.
+req POST /v1/feedback '{"user":"fresh","item":"i-trail-running-1","type":"click","strategy":"session_intent","source":"covisit"}'
+expect feedback-click 200 '"origin":"client"'
+req POST /v1/feedback '{"user":"fresh","item":"i-trail-running-1","type":"impression","strategy":"session_intent","origin":"dashboard"}'
+expect feedback-dashboard 200 '"origin":"dashboard"'
+req POST /v1/feedback '{"user":"fresh","item":"x","type":"click","origin":"bot"}'; expect feedback-bad-origin 400 bad_feedback
 # Restart: everything acknowledged comes back, the same.
 req GET /v1/users/fresh; before_user="$BODY"
 req GET '/v1/recommend/fresh?n=5&explain=false&now=1800000000'; before_recs="$BODY"
@@ -144,6 +151,10 @@ if [ "$(json_get '[x["id"] for x in d["items"]]' <<<"$BODY")" = "$(json_get '[x[
   ok restart-same-recommendations; else bad restart-same-recommendations "$BODY"; fi
 req GET /v1/items/new-tent; expect restart-tombstone 200 '"available":false'
 req GET /v1/models; expect blend-stored-after-restart 200 '"fitted":true.*"state":"stored"'
+req GET /v1/stats
+if [ "$(json_get '(d["online"]["by_strategy"]["session_intent"]["clicks"], d["online"]["by_source"]["covisit"]["clicks"], d["online_dashboard"]["by_strategy"]["session_intent"]["impressions"], "session_intent" in d["online"]["by_strategy"] and d["online"]["by_strategy"]["session_intent"]["impressions"])' <<<"$BODY")" = "(1, 1, 1, 0)" ]; then
+  ok feedback-after-restart; else bad feedback-after-restart "${BODY:0:400}"; fi
+req GET /v1/items/i-trail-running-1; expect item-online-counts 200 '"online":\{"clicks":1'
 
 # User deletion: gone at once and after a restart.
 req DELETE /v1/users/fresh; expect user-delete 200 '"events":5'

@@ -417,5 +417,25 @@ TEST_F(ServiceTest, OnlyTheNewestVersionsAreKeptOnDisk) {
   EXPECT_TRUE(std::filesystem::exists(opt_.models_dir + "/v4/version.json"));
 }
 
+TEST_F(ServiceTest, OnlineCountsAreDurableAndTheDashboardsAreApart) {
+  ASSERT_TRUE(svc_->Feedback({"u1", "r0", "impression", "session_intent", "", "covisit", ""}).ok());
+  ASSERT_TRUE(svc_->Feedback({"u1", "r0", "click", "session_intent", "", "covisit", ""}).ok());
+  ASSERT_TRUE(svc_->Feedback({"u1", "r1", "impression", "stable_taste", "", "popular", "dashboard"}).ok());
+  EXPECT_EQ(svc_->Feedback({"u1", "r1", "click", "", "", "", "robot"}).status().reason(), "bad_feedback");
+  faults_->FailNext(FaultStore::Op::kCounters);
+  EXPECT_EQ(svc_->Feedback({"u1", "r0", "conversion", "session_intent", "", "covisit", ""}).status().reason(),
+            "store_unavailable");
+  Open();  // a restart reads the counts back
+  OnlineStats clients = svc_->Online("client"), dash = svc_->Online("dashboard");
+  EXPECT_EQ(clients.by_strategy["session_intent"].impressions, 1u);
+  EXPECT_EQ(clients.by_strategy["session_intent"].clicks, 1u);
+  EXPECT_EQ(clients.by_strategy["session_intent"].conversions, 0u) << "the refused conversion was not counted";
+  EXPECT_EQ(clients.by_source["covisit"].clicks, 1u);
+  EXPECT_EQ(clients.by_strategy.count("stable_taste"), 0u) << "the dashboard's impression is not a client's";
+  EXPECT_EQ(dash.by_strategy["stable_taste"].impressions, 1u);
+  EXPECT_EQ(svc_->ItemOnline("r0").clicks, 1u);
+  EXPECT_EQ(clients.items, 1u);
+}
+
 }  // namespace
 }  // namespace vane

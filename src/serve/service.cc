@@ -96,6 +96,7 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   std::unique_ptr<Service> svc(new Service(opt));
   svc->store_ = std::move(store);
   VANE_RETURN_IF_ERROR(svc->InitStore(seed));
+  VANE_RETURN_IF_ERROR(svc->experiments_.Attach(svc->store_.get()));
   {
     std::unique_lock lock(svc->mu_);
     VANE_RETURN_IF_ERROR(svc->Rebuild());

@@ -150,11 +150,13 @@ try {
     await page.waitForSelector('#p50-chart canvas'); // drawn from the second poll on (2 s)
   });
   if (listed) {
-    await step('online feedback: impressions and the click are counted per strategy', async () => {
-      await page.waitForFunction(() => [...document.querySelectorAll('#by-strategy tbody tr')].some((tr) => {
+    await step('online feedback: the dashboard\'s impressions and click are counted per strategy, apart from clients\'', async () => {
+      await page.waitForFunction(() => [...document.querySelectorAll('#by-strategy-dashboard tbody tr')].some((tr) => {
         const cells = [...tr.querySelectorAll('td')].map((td) => Number(td.textContent.replace(/[^0-9.]/g, '')));
         return cells.length >= 2 && cells[0] > 0 && cells[1] >= 1;
       }), null, { timeout: 6000 });
+      const clients = await page.textContent('#by-strategy tbody');
+      if (!clients.includes('No feedback recorded yet')) throw new Error(`the dashboard's feedback was counted as a client's: ${clients}`);
     });
   }
 

@@ -15,7 +15,7 @@ let chart;
 let series; // History of the short-term weights of the interests
 let shown; // JSON of what is on screen per part, to skip re-rendering (and re-announcing) unchanged parts
 let impressed; // "strategy|item" already reported as shown to this user (one impression each per page visit)
-let shownUnder = new Map(); // item id -> the strategy it is listed under now (for click/conversion feedback)
+let shownUnder = new Map(); // item id -> {strategy, source} it is listed under now (for click/conversion feedback)
 // Acting on a recommended item is online feedback for the strategy that listed it (docs/http_api.md, /v1/feedback).
 const FEEDBACK = { view: 'click', like: 'click', cart: 'conversion', purchase: 'conversion' };
 
@@ -34,9 +34,9 @@ export function initLive() {
       if (!button) return;
       const li = button.closest('li');
       const action = button.dataset.action;
-      const strategy = shownUnder.get(li.dataset.itemId); // now: the event itself may bring a new list
+      const shown = shownUnder.get(li.dataset.itemId); // now: the event itself may bring a new list
       sendEvent({ action, item: li.dataset.itemId }, li.dataset.title).then((ok) => {
-        if (ok && list.id === 'recs' && strategy && FEEDBACK[action]) feedback(li.dataset.itemId, FEEDBACK[action], strategy);
+        if (ok && list.id === 'recs' && shown && FEEDBACK[action]) feedback(li.dataset.itemId, FEEDBACK[action], shown.strategy, shown.source);
       });
     });
   }
@@ -206,12 +206,12 @@ function render(state) {
       h('span', { class: 'meta' }, ` (model ${rec.model_version || 'none'}${rec.variant ? `, variant ${rec.variant}` : ''})`)));
   changed('recs', rec.items, () => {
     keepFocus($('#recs'), () => $('#recs').replaceChildren(...(rec.items || []).map(recItem)));
-    shownUnder = new Map((rec.items || []).map((it) => [it.id, rec.strategy]));
+    shownUnder = new Map((rec.items || []).map((it) => [it.id, { strategy: rec.strategy, source: it.source }]));
     for (const it of rec.items || []) {
       const k = `${rec.strategy}|${it.id}`;
       if (!impressed.has(k)) {
         impressed.add(k);
-        feedback(it.id, 'impression', rec.strategy);
+        feedback(it.id, 'impression', rec.strategy, it.source);
       }
     }
   });
@@ -272,11 +272,12 @@ function appendSeries(nodes) {
   chart.set(top.map((name) => ({ label: name })), series.data(top));
 }
 
-/** Reports what the page showed and what was done with it (online CTR and conversion per strategy). Best effort:
- * a refused report (e.g. a read-only key) is shown once in the status line and does not stop the page. */
-async function feedback(item, type, strategy) {
+/** Reports what the page showed and what was done with it (online CTR and conversion per strategy and source),
+ * labelled as the dashboard's own traffic so that it is counted apart from real clients'. Best effort: a refused
+ * report (e.g. a read-only key) is shown once in the status line and does not stop the page. */
+async function feedback(item, type, strategy, source) {
   try {
-    await api('/v1/feedback', { method: 'POST', body: { user, item, type, strategy } });
+    await api('/v1/feedback', { method: 'POST', body: { user, item, type, strategy, source, origin: 'dashboard' } });
   } catch (e) {
     const status = $('#play-status');
     if (!status.textContent.startsWith('Feedback')) {

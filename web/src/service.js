@@ -60,6 +60,8 @@ function update(stats, samples) {
   renderCounts(stats);
   renderOnline('#by-strategy', stats.online?.by_strategy);
   renderOnline('#by-variant', stats.online?.by_variant);
+  renderOnline('#by-source', stats.online?.by_source);
+  renderOnline('#by-strategy-dashboard', stats.online_dashboard?.by_strategy);
   renderRoutes(samples, hist);
 
   if (prev) {

@@ -2,7 +2,9 @@
 //
 // Users are bucketed into variants by a stable hash of their id (sticky across restarts and builds), in proportion
 // to each variant's share; a variant scales the strategy's source weights and may set its own diversity. Online
-// feedback (impressions, clicks, conversions of served items) is counted per strategy and per variant.
+// feedback (impressions, clicks, conversions of served items) is counted per strategy, per source, per variant and
+// per item, apart for each origin ("client", the default, or "dashboard": the dashboard's own traffic), durably in
+// the store's counters before it is acknowledged, and read back on start: the counts survive restarts.
 // Thread-safe.
 #pragma once
 
@@ -14,6 +16,7 @@
 
 #include "vane/core/status.h"
 #include "vane/recommend/engine.h"
+#include "vane/store/store.h"
 
 namespace vane {
 
@@ -24,10 +27,10 @@ struct Variant {
   float diversity = -1;  // negative: the engine's
 };
 
-// One piece of online feedback: type is "impression", "click" or "conversion"; an empty strategy counts as
-// "unknown"; an empty variant is the user's.
+// One piece of online feedback: type is "impression", "click" or "conversion"; an empty strategy or source counts
+// as "unknown"; an empty variant is the user's; an empty origin is "client".
 struct FeedbackRecord {
-  std::string user, item, type, strategy, variant;
+  std::string user, item, type, strategy, variant, source, origin;
 };
 
 struct OnlineCounts {
@@ -38,24 +41,37 @@ struct OnlineCounts {
   }
 };
 
+// The counts of one origin.
 struct OnlineStats {
-  std::map<std::string, OnlineCounts> by_strategy, by_variant;
+  std::map<std::string, OnlineCounts> by_strategy, by_variant, by_source;
+  size_t items = 0;  // distinct items with feedback
 };
 
 class Experiments {
  public:
   explicit Experiments(std::vector<Variant> variants) : variants_(std::move(variants)) {}
 
+  // Reads the counts kept in `store` and keeps every later count there (null: in memory only).
+  Status Attach(Store* store);
   // The user's variant (nullptr without variants).
   const Variant* VariantFor(const std::string& user) const;
-  // Counts the feedback; returns it as recorded (strategy and variant filled in). Invalid: a bad type.
+  // Counts the feedback (durably first, when attached); returns it as recorded (strategy, source, variant and
+  // origin filled in). Invalid: a bad type or origin; Unavailable: the store failed (nothing counted).
   Result<FeedbackRecord> Record(FeedbackRecord fb);
-  OnlineStats Stats() const;
+  // The counts of one origin ("client" or "dashboard").
+  OnlineStats Stats(const std::string& origin = "client") const;
+  // One item's counts (all its strategies) of one origin.
+  OnlineCounts ItemCounts(const std::string& item, const std::string& origin = "client") const;
 
  private:
+  void Bump(const std::string& origin, const std::string& dim, const std::string& key, const std::string& type,
+            int64_t n);  // caller holds mu_
+
   std::vector<Variant> variants_;
+  Store* store_ = nullptr;
   mutable std::mutex mu_;
-  OnlineStats online_;  // guarded by mu_
+  std::map<std::string, OnlineStats> online_;                          // by origin; guarded by mu_
+  std::map<std::string, std::map<std::string, OnlineCounts>> items_;  // by origin, item; guarded by mu_
 };
 
 }  // namespace vane

@@ -27,7 +27,8 @@ nlohmann::json SnapshotJson(const UserSnapshot& s);
 nlohmann::json IngestJson(const IngestResult& r);
 nlohmann::json ModelsJson(const ModelsInfo& m);
 nlohmann::json OnlineJson(const OnlineStats& s);
-nlohmann::json StatsJson(const Service::Stats& s, const OnlineStats& online);
+// /v1/stats: the service's figures, the online counts of clients and, apart, the dashboard's own.
+nlohmann::json StatsJson(const Service::Stats& s, const OnlineStats& online, const OnlineStats& dashboard);
 
 // Each element of a JSON array as an event record, or the reason it is not one (its field and why).
 std::vector<Result<RawEvent>> EventRecords(const nlohmann::json& array);

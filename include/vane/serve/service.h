@@ -198,7 +198,8 @@ class Service {
   ModelsInfo Models() const;
   const Variant* VariantFor(const std::string& user) const { return experiments_.VariantFor(user); }
   Result<FeedbackRecord> Feedback(FeedbackRecord fb) { return experiments_.Record(std::move(fb)); }
-  OnlineStats Online() const { return experiments_.Stats(); }
+  OnlineStats Online(const std::string& origin = "client") const { return experiments_.Stats(origin); }
+  OnlineCounts ItemOnline(const std::string& item) const { return experiments_.ItemCounts(item); }
 
   struct Stats {
     uint64_t events = 0, users = 0, items = 0, accepted = 0, rejected = 0, duplicates = 0, store_bytes = 0;

@@ -112,10 +112,11 @@ json OnlineJson(const OnlineStats& s) {
               {"ctr", o.ctr()}, {"conversion_rate", o.conversion_rate()}};
     return j;
   };
-  return json{{"by_strategy", render(s.by_strategy)}, {"by_variant", render(s.by_variant)}};
+  return json{{"by_strategy", render(s.by_strategy)}, {"by_variant", render(s.by_variant)},
+              {"by_source", render(s.by_source)}, {"items", s.items}};
 }
 
-json StatsJson(const Service::Stats& s, const OnlineStats& online) {
+json StatsJson(const Service::Stats& s, const OnlineStats& online, const OnlineStats& dashboard) {
   return json{{"events", s.events},
               {"users", s.users},
               {"items", s.items},
@@ -129,7 +130,8 @@ json StatsJson(const Service::Stats& s, const OnlineStats& online) {
               {"recovery_seconds", s.recovery_seconds},
               {"recovered_events", s.recovered_events},
               {"model_version", s.model_version},
-              {"online", OnlineJson(online)}};
+              {"online", OnlineJson(online)},
+              {"online_dashboard", OnlineJson(dashboard)}};
 }
 
 std::vector<Result<RawEvent>> EventRecords(const json& array) {

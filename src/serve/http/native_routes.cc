@@ -88,7 +88,14 @@ void Similar(const Ctx& c, const Req& req, Res& res) {
         [&](const auto& items) { return json{{"item", item}, {"similar", ScoredItemsJson(items, true)}}; });
 }
 
-void GetItem(const Ctx& c, const Req& req, Res& res) { Reply(res, c.service.GetItem(req.matches[1]), ItemJson); }
+void GetItem(const Ctx& c, const Req& req, Res& res) {
+  Reply(res, c.service.GetItem(req.matches[1]), [&](const Item& it) {
+    json j = ItemJson(it);
+    const OnlineCounts o = c.service.ItemOnline(it.id);  // clients' feedback on this item, all strategies
+    j["online"] = {{"impressions", o.impressions}, {"clicks", o.clicks}, {"conversions", o.conversions}, {"ctr", o.ctr()}};
+    return j;
+  });
+}
 
 void DeleteItem(const Ctx& c, const Req& req, Res& res) {
   const std::string item = req.matches[1];
@@ -123,9 +130,11 @@ void Feedback(const Ctx& c, const Req& req, Res& res) {
     auto it = body->find(k);
     return it != body->end() && it->is_string() ? it->get<std::string>() : std::string();
   };
-  Reply(res, c.service.Feedback({str("user"), str("item"), str("type"), str("strategy"), str("variant")}),
+  Reply(res,
+        c.service.Feedback({str("user"), str("item"), str("type"), str("strategy"), str("variant"), str("source"),
+                            str("origin")}),
         [](const FeedbackRecord& fb) {
-          json out = {{"recorded", fb.type}, {"strategy", fb.strategy}};
+          json out = {{"recorded", fb.type}, {"strategy", fb.strategy}, {"source", fb.source}, {"origin", fb.origin}};
           if (!fb.variant.empty()) out["variant"] = fb.variant;
           return out;
         });
@@ -144,7 +153,7 @@ void PromoteVersion(const Ctx& c, const Req& req, Res& res) {
 void Models(const Ctx& c, const Req&, Res& res) { SendJson(res, 200, ModelsJson(c.service.Models())); }
 
 void Stats(const Ctx& c, const Req&, Res& res) {
-  SendJson(res, 200, StatsJson(c.service.GetStats(), c.service.Online()));
+  SendJson(res, 200, StatsJson(c.service.GetStats(), c.service.Online("client"), c.service.Online("dashboard")));
 }
 
 }  // namespace vane::http::native
