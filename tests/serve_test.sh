@@ -178,6 +178,7 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 if [ "$swapped" = 1 ] && [ "$fails" = 0 ]; then ok hot-swap-no-failed-request; else bad hot-swap "swapped=$swapped failed=$fails"; fi
+req GET /v1/users/u1/interests; expect model-view-in-interests 200 '"model":\{"interests":\[\{"category":"[^"]+","probability":[0-9.e-]+\}.*"text":"[^"]+"'
 req GET /v1/models; expect models-listed 200 '"state":"serving".*"val_ndcg@10"|"val_ndcg@10".*"state":"serving"'
 kill "$PID"; wait "$PID" 2>/dev/null
 start life2 "$TMP/life/store" || exit 1

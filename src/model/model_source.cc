@@ -1,5 +1,7 @@
 #include "vane/model/model_source.h"
 
+#include "vane/model/interest_text.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -207,6 +209,28 @@ void ModelSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) const 
   if (k == 0) return;
   float mx = scores[*std::min_element(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), better)];
   for (size_t j = 0; j < k; ++j) out.Add(ItemIdx(idx[j]), std::exp(scores[idx[j]] - mx), ev);
+}
+
+std::optional<SourceView> ModelSource::DescribeUser(UserIdx user) const {
+  Entry en = Build(user);
+  if (en.state.h.empty()) return std::nullopt;
+  std::vector<float> dist, kw;
+  inf_.Interest(en.state, dist);
+  if (dist.empty()) return std::nullopt;
+  ModelInterest mi = DescribeModelInterest(dist, ds_.catalog);
+  inf_.Keywords(en.state, kw);
+  if (!kw.empty()) AddModelKeywords(mi, kw, model_->keyword_names());
+  SourceView v;
+  v.interests = mi.top;
+  std::vector<std::pair<float, size_t>> order;
+  for (size_t k = 0; k < kw.size(); ++k) order.emplace_back(kw[k], k);
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(5, order.size())),
+                    order.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t k = 0; k < order.size() && k < 5; ++k)
+    v.keywords.emplace_back(model_->keyword_names()[order[k].second], order[k].first);
+  v.text_en = std::move(mi.text_en);
+  v.text_zh = std::move(mi.text_zh);
+  return v;
 }
 
 }  // namespace vane

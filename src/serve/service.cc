@@ -308,6 +308,12 @@ Result<UserInterests> Service::Interests(const std::string& user) const {
     const std::string& name = cat.keyword_vocab().Name(k.id);
     out.nodes.push_back({"k:" + name, "keyword", name, k.s, k.l});
   }
+  if (engine_->source_active(kSrcModel))
+    if (auto v = engine_->source(kSrcModel).DescribeUser(UserIdx(*u))) {
+      ModelView m{std::move(v->text_en), std::move(v->text_zh), {}, std::move(v->keywords)};
+      for (const auto& [c, p] : v->interests) m.interests.emplace_back(cat.category_vocab().Name(c), p);
+      out.model = std::move(m);
+    }
   if (const UserState* us = st.Find(UserIdx(*u)))
     for (int e = 0; e < us->num_edges; ++e) {
       const auto& edge = us->edges[static_cast<size_t>(e)];

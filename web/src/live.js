@@ -193,10 +193,14 @@ function render(state) {
   showError('');
   const interests = state.interests || {};
   const g = interests.graph || { nodes: [], edges: [] };
-  changed('text', [interests.text, interests.text_zh], () =>
+  const model = interests.model;
+  changed('text', [interests.text, interests.text_zh, model?.text, model?.text_zh], () =>
     $('#interest-text').replaceChildren(
       h('p', { class: 'en' }, interests.text || ''),
-      h('p', { class: 'zh', lang: 'zh' }, interests.text_zh || '')));
+      h('p', { class: 'zh', lang: 'zh' }, interests.text_zh || ''),
+      // Next to the graph's: what the behaviour model says (its interest and keyword heads), when a model serves.
+      ...(model ? [h('p', { class: 'en model-view' }, h('strong', {}, 'Model: '), model.text || ''),
+                   h('p', { class: 'zh model-view', lang: 'zh' }, h('strong', {}, '模型：'), model.text_zh || '')] : [])));
   changed('graph', g, () => graph.update(g));
   appendSeries(g.nodes);
   const rec = state.recommend || {};

@@ -42,6 +42,10 @@ class ModelSource final : public CandidateSource {
   void Observe(const Event& e, const UserState& before) override;
   void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const override;
   size_t MemoryBytes() const override;
+  // What the model says the user wants next: its interest head (categories with probabilities), keyword head and
+  // text (model/interest_text.h). Rebuilds the user's state from history (no cache use); nullopt without history
+  // or without an interest head.
+  std::optional<SourceView> DescribeUser(UserIdx user) const override;
   size_t cached_users() const;    // users with a full State
   size_t cached_vectors() const;  // users with a saved vector only
 

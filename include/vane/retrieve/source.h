@@ -10,6 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
 #include <limits>
 #include <string_view>
 #include <vector>
@@ -78,6 +81,13 @@ struct RetrievalContext {
   size_t limit = 200;                 // candidates wanted from each source (SIZE_MAX: every item it can score)
 };
 
+// What a source can say of a user in words and numbers (the behaviour model: its interest and keyword heads).
+struct SourceView {
+  std::vector<std::pair<uint32_t, float>> interests;       // (category, probability), most likely first
+  std::vector<std::pair<std::string, float>> keywords;     // (keyword, probability), most likely first
+  std::string text_en, text_zh;
+};
+
 class CandidateSource {
  public:
   virtual ~CandidateSource() = default;
@@ -88,6 +98,8 @@ class CandidateSource {
   virtual void OnCatalogChanged() {}
   virtual void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const = 0;
   virtual size_t MemoryBytes() const = 0;
+  // The source's own view of the user, when it has one (nullopt: none, the default).
+  virtual std::optional<SourceView> DescribeUser(UserIdx) const { return std::nullopt; }
 };
 
 // Keeps the `k` highest-scored of (item, score) pairs; ties broken by smaller item id for determinism.

@@ -107,9 +107,15 @@ struct GraphEdge {
   std::string from, to;
   uint32_t count = 0;
 };
+// What the behaviour model says of a user (its interest and keyword heads), with category names.
+struct ModelView {
+  std::string text_en, text_zh;
+  std::vector<std::pair<std::string, float>> interests, keywords;  // most likely first
+};
 struct UserInterests {
   std::string user;
   InterestSummary summary;
+  std::optional<ModelView> model;  // when a model serves and has an interest head
   std::vector<GraphNode> nodes;
   std::vector<GraphEdge> edges;
 };

@@ -64,6 +64,14 @@ json UserInterestsJson(const UserInterests& u) {
   for (const auto& n : u.nodes) nodes.push_back({{"id", n.id}, {"kind", n.kind}, {"name", n.name}, {"s", n.s}, {"l", n.l}});
   for (const auto& e : u.edges) edges.push_back({{"from", e.from}, {"to", e.to}, {"count", e.count}});
   j["graph"] = {{"nodes", std::move(nodes)}, {"edges", std::move(edges)}};
+  if (u.model) {
+    // Next to the graph's: what the behaviour model says (its interest and keyword heads).
+    json interests = json::array(), keywords = json::array();
+    for (const auto& [c, p] : u.model->interests) interests.push_back({{"category", c}, {"probability", p}});
+    for (const auto& [k, p] : u.model->keywords) keywords.push_back({{"keyword", k}, {"probability", p}});
+    j["model"] = {{"text", u.model->text_en}, {"text_zh", u.model->text_zh}, {"interests", std::move(interests)},
+                  {"keywords", std::move(keywords)}};
+  }
   return j;
 }
 
