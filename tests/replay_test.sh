@@ -16,6 +16,20 @@ start_server "$VANE" "$TMP/serve.out" "$TMP/serve.err" --format vane --input "$T
 out=$("$VANE" replay --format vane --input "$TMP/gen" --server "http://127.0.0.1:$PORT" --compare "$TMP/eval.json" \
   --quiet --json "$TMP/replay.json" 2>&1) || { echo "FAIL replay: $out"; exit 1; }
 echo "$out"
+kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=""
+# The CLI and the server, given the same data, blend and time, answer the same top-10.
+start_server "$VANE" "$TMP/serve2.out" "$TMP/serve2.err" --format vane --input "$TMP/gen" --store "$TMP/store2" \
+  --blend "$TMP/blend.json" || exit 1
+now=$(python3 -c "import json; print(max(json.loads(l)['ts'] for l in open('$TMP/gen/events.jsonl')) + 60)")
+same=0
+for u in u1 u7 u42 u99 newcomer; do
+  cli=$("$VANE" recommend --format vane --input "$TMP/gen" --user "$u" -n 10 --json --quiet --blend "$TMP/blend.json" --now "$now" 2>/dev/null \
+        | python3 -c "import json,sys; print([x['id'] for x in json.load(sys.stdin)['items']])")
+  srv=$(curl -s "http://127.0.0.1:$PORT/v1/recommend/$u?n=10&now=$now" | python3 -c "import json,sys; print([x['id'] for x in json.load(sys.stdin)['items']])")
+  if [ "$cli" = "$srv" ]; then same=$((same+1)); else echo "FAIL cli-equals-server $u: $cli vs $srv"; fi
+done
+[ "$same" = 5 ] || exit 1
+echo "ok   cli-equals-server (5 users, same top-10)"
 python3 - "$TMP/replay.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
