@@ -2,10 +2,12 @@
 // Usage: vane_bench ingest|latency|memory --format F --input PATH   (or --scale N for a generated catalogue)
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -15,6 +17,7 @@
 #include "vane/model/infer.h"
 #include "vane/model/model_source.h"
 #include "vane/recommend/engine.h"
+#include "vane/serve/service.h"
 
 namespace {
 
@@ -270,15 +273,83 @@ int BenchLatency(const Dataset& ds, size_t requests) {
   return 0;
 }
 
+// The closed loop, simulated: generated users with known intents (each user's intent is the truth of their last
+// generated event) are shown 10 recommendations by an in-process service (memory store), report an impression for
+// each with its source, and click an item of their intent with probability 0.25, any other with 0.02. The same
+// rounds (same seed) with online adaptation off and on; CTR over all rounds and over the second half.
+int BenchLoop(size_t rounds, uint64_t seed) {
+  gen::GenOptions go;
+  gen::Generated g = gen::Generate(go);
+  Dataset data;
+  ImportReport report;
+  if (Status s = BuildGeneratedDataset(g, data, report); !s.ok()) {
+    std::cerr << "error: " << s.ToString() << "\n";
+    return 1;
+  }
+  std::unordered_map<std::string, std::string> intent;
+  for (const auto& t : g.truth) intent[t.user] = t.intent;
+  std::vector<std::string> users;
+  for (uint32_t u = 0; u < data.num_users(); ++u) users.push_back(data.users.Name(u));
+  std::cout << fmt::format("protocol: {} rounds of 10 recommendations for random generated users ({} users, {} items); "
+                           "click p=0.25 on an item of the user's intent, 0.02 otherwise; seed {}\n",
+                           rounds, users.size(), data.num_items(), seed);
+  for (bool adapt : {false, true}) {
+    ServiceOptions so;
+    so.adapt.enabled = adapt;
+    so.models_dir = (std::filesystem::temp_directory_path() / "vane_bench_loop").string();
+    auto svc = Service::Open(so, &data, NewMemoryStore());
+    if (!svc.ok()) {
+      std::cerr << "error: " << svc.status().ToString() << "\n";
+      return 1;
+    }
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> coin(0, 1);
+    uint64_t imps[2] = {0, 0}, clicks[2] = {0, 0};
+    for (size_t r = 0; r < rounds; ++r) {
+      const std::string& user = users[rng() % users.size()];
+      RecommendRequest req;
+      req.user = user;
+      req.n = 10;
+      req.explain = false;
+      req.now = (*svc)->GetUser(user).value().last_ts + 60;
+      auto rec = (*svc)->Recommend(req);
+      if (!rec.ok()) continue;
+      const std::string strategy = StrategyName(rec->response.strategy);
+      const size_t half = r * 2 >= rounds;
+      for (const auto& it : rec->response.items) {
+        (void)(*svc)->Feedback({user, it.id, "impression", strategy, "", it.source, ""});
+        ++imps[half];
+        auto item = (*svc)->GetItem(it.id);
+        const bool match = item.ok() && !item->categories.empty() && item->categories[0] == intent[user];
+        if (coin(rng) < (match ? 0.25 : 0.02)) {
+          (void)(*svc)->Feedback({user, it.id, "click", strategy, "", it.source, ""});
+          ++clicks[half];
+        }
+      }
+    }
+    auto ctr = [](uint64_t c, uint64_t i) { return i ? static_cast<double>(c) / static_cast<double>(i) : 0.0; };
+    BlendWeights scale = (*svc)->Recommend(RecommendRequest{.user = users[0], .n = 1}).value().scale;
+    std::string scales;
+    for (int s = 0; s < kNumSources; ++s) scales += fmt::format("{}{}={:.2f}", s ? " " : "", SourceName(s), scale[s]);
+    std::cout << fmt::format("adaptation {:3} | CTR all rounds {:.4f} ({} clicks / {} impressions) | second half {:.4f} | "
+                             "final source scales: {}\n",
+                             adapt ? "on" : "off", ctr(clicks[0] + clicks[1], imps[0] + imps[1]), clicks[0] + clicks[1],
+                             imps[0] + imps[1], ctr(clicks[1], imps[1]), scales);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"vane end-to-end benchmarks"};
   std::string what, format = "pairs", input;
   size_t scale = 0, requests = 2000, repeats = 3;
-  app.add_option("what", what, "ingest | latency | memory | model")
+  app.add_option("what", what, "ingest | latency | memory | model | loop")
       ->required()
-      ->check(CLI::IsMember({"ingest", "latency", "memory", "model"}));
+      ->check(CLI::IsMember({"ingest", "latency", "memory", "model", "loop"}));
+  size_t rounds = 20000;
+  app.add_option("--rounds", rounds, "loop: recommendation rounds per configuration")->capture_default_str();
   std::string model_dir;
   size_t active = 1000;
   app.add_option("--model", model_dir, "model: a `vane train` directory trained on this dataset");
@@ -292,6 +363,10 @@ int main(int argc, char** argv) {
 
   std::string cmd;
   for (int i = 0; i < argc; ++i) cmd += (i ? " " : "") + std::string(argv[i]);
+  if (what == "loop") {
+    std::cout << "command: " << cmd << "\nmachine: " << Machine() << "\n";
+    return BenchLoop(rounds, 42);
+  }
   Dataset ds;
   auto t0 = Steady::now();
   Status s = LoadData(format, input, scale, ds);

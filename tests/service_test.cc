@@ -437,5 +437,39 @@ TEST_F(ServiceTest, OnlineCountsAreDurableAndTheDashboardsAreApart) {
   EXPECT_EQ(clients.items, 1u);
 }
 
+TEST_F(ServiceTest, OnlineAdaptationScalesSourcesByTheirClickThroughWithinBounds) {
+  opt_.adapt.enabled = true;
+  opt_.adapt.min_impressions = 100;
+  opt_.adapt.prior = 10;
+  Open();
+  RecommendRequest req;
+  req.user = "seed";
+  req.n = 2;
+  auto before = svc_->Recommend(req);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->scale[kSrcCovisit], 1.0f) << "too little feedback: nothing changes";
+  EXPECT_EQ(before->weights_from.back(), "online");
+  for (int k = 0; k < 100; ++k) {
+    ASSERT_TRUE(svc_->Feedback({"u", "r0", "impression", "", "", "covisit", ""}).ok());
+    ASSERT_TRUE(svc_->Feedback({"u", "r1", "impression", "", "", "popular", ""}).ok());
+    if (k % 2 == 0) ASSERT_TRUE(svc_->Feedback({"u", "r0", "click", "", "", "covisit", ""}).ok());
+    if (k % 50 == 0) ASSERT_TRUE(svc_->Feedback({"u", "r1", "click", "", "", "popular", ""}).ok());
+  }
+  auto after = svc_->Recommend(req);
+  ASSERT_TRUE(after.ok());
+  EXPECT_GT(after->scale[kSrcCovisit], 1.0f);
+  EXPECT_LE(after->scale[kSrcCovisit], 2.0f);
+  EXPECT_LT(after->scale[kSrcPopular], 1.0f);
+  EXPECT_GE(after->scale[kSrcPopular], 0.5f) << "the floor: no source starves";
+  // Dashboard traffic does not move the weights.
+  for (int k = 0; k < 200; ++k) ASSERT_TRUE(svc_->Feedback({"u", "r1", "click", "", "", "popular", "dashboard"}).ok());
+  EXPECT_EQ(svc_->Recommend(req)->scale[kSrcPopular], after->scale[kSrcPopular]);
+  opt_.adapt.enabled = false;
+  Open();
+  auto off = svc_->Recommend(req);
+  EXPECT_EQ(off->scale[kSrcCovisit], 1.0f) << "switched off: the fitted weights serve as they are";
+  EXPECT_EQ(off->weights_from.size(), 2u);
+}
+
 }  // namespace
 }  // namespace vane

@@ -147,6 +147,8 @@ Command AddServeCommand(CLI::App& app) {
   cmd->add_option("--diversity", so.engine.diversity,
                   "penalty per earlier item of the same category in a list (0 = off, as `vane eval` ranks)")
       ->capture_default_str();
+  cmd->add_flag("--adapt", so.adapt.enabled,
+                "adapt each source's weight to its online click-through rate (clamped to 0.5..2; off by default)");
   cmd->add_flag("--no-fit", a->no_fit, "do not fit the blend when none is given or stored (the built-in weights serve)");
   cmd->add_option("--max-future", so.max_future_s,
                   "reject events dated more than this many seconds ahead of the server's clock")

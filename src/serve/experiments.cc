@@ -100,4 +100,29 @@ OnlineCounts Experiments::ItemCounts(const std::string& item, const std::string&
   return it == o->second.end() ? OnlineCounts{} : it->second;
 }
 
+BlendWeights Experiments::OnlineScale(const AdaptOptions& opt) const {
+  BlendWeights scale;
+  scale.fill(1.0f);
+  if (!opt.enabled) return scale;
+  std::lock_guard lock(mu_);
+  auto it = online_.find("client");
+  if (it == online_.end()) return scale;
+  double imps = 0, clicks = 0;
+  for (int s = 0; s < kNumSources; ++s)
+    if (auto f = it->second.by_source.find(SourceName(s)); f != it->second.by_source.end()) {
+      imps += static_cast<double>(f->second.impressions);
+      clicks += static_cast<double>(f->second.clicks);
+    }
+  if (imps < static_cast<double>(opt.min_impressions) || clicks <= 0) return scale;
+  const double p = clicks / imps;
+  for (int s = 0; s < kNumSources; ++s) {
+    auto f = it->second.by_source.find(SourceName(s));
+    const double i = f == it->second.by_source.end() ? 0 : static_cast<double>(f->second.impressions);
+    const double c = f == it->second.by_source.end() ? 0 : static_cast<double>(f->second.clicks);
+    const double rate = (c + opt.prior * p) / (i + opt.prior);
+    scale[s] = static_cast<float>(std::clamp(rate / p, opt.floor, opt.cap));
+  }
+  return scale;
+}
+
 }  // namespace vane

@@ -276,11 +276,22 @@ Result<ServedRecommendation> Service::Recommend(RecommendRequest req) const {
   for (const auto& c : req.categories)
     if (!FindCategory(c)) return Status::NotFound("unknown_category", "no item has category '" + c + "'");
   ServedRecommendation out;
+  // The one place a request's weights are decided: the strategy's blend (in the engine), times the A/B variant's
+  // scale, times the online adaptation's.
+  out.weights_from = {"blend", "strategy"};
+  out.scale.fill(1.0f);
   if (const Variant* v = VariantFor(req.user)) {
-    req.weight_scale = v->scale;
+    out.scale = v->scale;
     req.diversity = v->diversity;
     out.variant = v->name;
+    out.weights_from.push_back("variant:" + v->name);
   }
+  if (opt_.adapt.enabled) {
+    const BlendWeights online = experiments_.OnlineScale(opt_.adapt);
+    for (int s = 0; s < kNumSources; ++s) out.scale[s] *= online[s];
+    out.weights_from.push_back("online");
+  }
+  req.weight_scale = out.scale;
   out.response = engine_->Recommend(req);
   out.user = req.user;
   out.known_user = ds_->users.Find(req.user).has_value();

@@ -47,6 +47,18 @@ struct OnlineStats {
   size_t items = 0;  // distinct items with feedback
 };
 
+// Online adaptation of the serving weights (off unless enabled): each source's weight is scaled by how its items
+// fare with clients — its smoothed click-through rate over the overall one, (clicks_s + prior * p) / (impressions_s +
+// prior) / p with p = all clicks / all impressions — clamped to [floor, cap] so that no source starves or takes
+// over; all 1 until `min_impressions` impressions were counted. Multiplies the strategy's weights and the A/B
+// variant's scale (docs/http_api.md: one place decides a request's weights).
+struct AdaptOptions {
+  bool enabled = false;
+  double prior = 100;           // pseudo-impressions at the overall rate
+  double floor = 0.5, cap = 2.0;
+  uint64_t min_impressions = 200;
+};
+
 class Experiments {
  public:
   explicit Experiments(std::vector<Variant> variants) : variants_(std::move(variants)) {}
@@ -62,6 +74,8 @@ class Experiments {
   OnlineStats Stats(const std::string& origin = "client") const;
   // One item's counts (all its strategies) of one origin.
   OnlineCounts ItemCounts(const std::string& item, const std::string& origin = "client") const;
+  // The per-source scale online adaptation applies now (all 1 when disabled or too little feedback).
+  BlendWeights OnlineScale(const AdaptOptions& opt) const;
 
  private:
   void Bump(const std::string& origin, const std::string& dim, const std::string& key, const std::string& type,

@@ -67,6 +67,7 @@ struct ServiceOptions {
   // false: an empty store takes the seed's catalogue only, not its events (`vane serve --catalogue-only`, the start
   // of a `vane replay` evaluation).
   bool seed_events = true;
+  AdaptOptions adapt;  // online adaptation of the source weights (off by default)
 };
 
 // One rejected record of a write batch: its index in the request, the field and why.
@@ -126,6 +127,10 @@ struct ServedRecommendation {
   std::string variant;  // empty without variants
   std::string model_version;
   RecommendResponse response;
+  // How the request's source weights were decided: the strategy's (blend × strategy multipliers), then the
+  // variant's scale and the online adaptation's scale when they apply; `scale` is their product.
+  std::vector<std::string> weights_from;
+  BlendWeights scale{};
 };
 
 // Everything the dashboard shows of a user in one answer.

@@ -54,6 +54,9 @@ json ServedJson(const ServedRecommendation& r) {
   j["user"] = r.user;
   j["known_user"] = r.known_user;
   j["model_version"] = r.model_version;
+  json scale = json::object();
+  for (int s = 0; s < kNumSources; ++s) scale[SourceName(s)] = r.scale[s];
+  j["weights"] = {{"from", r.weights_from}, {"scale", std::move(scale)}};
   return j;
 }
 
