@@ -5,7 +5,8 @@
 # server over HTTP and prints the served figures beside the evaluator's.
 # Usage: bench/replay_parity.sh [DIVERSITY] [DATASET...]   DIVERSITY: the server's list diversity (default 0, the way
 # `vane eval` ranks; 0.15 is the served default). DATASET: ml-100k, ml-latest-small, beauty, ml-1m (default: the first
-# three). Needs ../shared/datasets and a Release build. Writes out/replay/<dataset>/.
+# three). MODEL=<dir>: a `vane train` model of that dataset joins the blend on both sides. Needs ../shared/datasets
+# and a Release build. Writes out/replay/<dataset>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 V=${VANE:-./build/release/apps/vane/vane}
@@ -25,10 +26,10 @@ for name in "${SETS[@]}"; do
   O=out/replay/$name; rm -rf "$O"; mkdir -p "$O"
   echo "## $name"
   echo "\$ vane eval --format $fmt --input $in --strict --save-blend $O/blend.json --json $O/eval.json"
-  "$V" eval --format "$fmt" --input "$in" --quiet --strict --save-blend "$O/blend.json" --json "$O/eval.json" | grep -E '^blend '
+  "$V" eval --format "$fmt" --input "$in" --quiet --strict --save-blend "$O/blend.json" --json "$O/eval.json" ${MODEL:+--model "$MODEL"} | grep -E '^blend '
   echo "\$ vane serve --format $fmt --input $in --catalogue-only --blend $O/blend.json --diversity $DIV --store $O/store"
   "$V" serve --format "$fmt" --input "$in" --store "$O/store" --catalogue-only --blend "$O/blend.json" --diversity "$DIV" \
-    --port "$PORT" --quiet > "$O/serve.out" 2> "$O/serve.err" &
+    --port "$PORT" --quiet ${MODEL:+--model "$MODEL"} > "$O/serve.out" 2> "$O/serve.err" &
   PID=$!
   until grep -q listening "$O/serve.out" 2>/dev/null; do sleep 0.2; kill -0 $PID || { tail "$O/serve.err"; exit 1; }; done
   echo "\$ vane replay --format $fmt --input $in --server http://127.0.0.1:$PORT --compare $O/eval.json"

@@ -197,6 +197,21 @@ kill "$PID"; wait "$PID" 2>/dev/null
 start life3 "$TMP/life/store" || exit 1
 req GET '/v1/recommend/u1?n=3'; expect rollback-after-restart 200 '"model_version":"v1"'
 kill "$PID"; wait "$PID" 2>/dev/null
+# The promotion gate and retention, black-box: with a tolerance that demands a tenfold better validation NDCG, the
+# first version serves (nothing did) and later ones are kept as candidates; only the newest two versions stay.
+printf '[model]\npromotion_tolerance = -10\nkeep_versions = 2\n' > "$TMP/gate.toml"
+start gate "$TMP/gate/store" --config "$TMP/gate.toml" --train-epochs 2 --no-fit || exit 1
+wait_trained() { for _ in $(seq 1 900); do req GET /v1/models; grep -q '"training":false' <<<"$BODY" && return; sleep 0.1; done; }
+for k in 1 2 3; do
+  req POST /v1/events "[{\"user\":\"g$k\",\"item\":\"i-hiking-tours-$k\",\"action\":\"view\"}]"
+  req POST /v1/models/retrain '{}'; wait_trained
+done
+req GET /v1/models
+if [ "$(json_get '[(v["version"], v["state"]) for v in d["versions"]]' <<<"$BODY")" = "[('v1', 'serving'), ('v3', 'candidate')]" ] \
+   && [ ! -d "$TMP/gate/models/v2" ] && [ -d "$TMP/gate/models/v3" ]; then ok gate-candidates-and-retention
+else bad gate-candidates-and-retention "$(json_get '[(v["version"], v["state"], v.get("decision")) for v in d["versions"]]' <<<"$BODY")"; fi
+req POST /v1/models/v3/promote '{}'; expect gate-promote-candidate 200 '"serving":"v3"'
+kill "$PID"; wait "$PID" 2>/dev/null
 
 # A/B variants from the configuration file: sticky per user, both in use, online CTR per variant.
 cat > "$TMP/ab.toml" <<'TOML'
