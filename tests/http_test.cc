@@ -136,6 +136,17 @@ TEST_F(HttpTest, MixedBatchesAnswerPerRecord) {
   EXPECT_EQ(b2["events"].size(), 1u);
 }
 
+TEST_F(HttpTest, FeedbackOfTheWrongTypeIsRefusedNamingTheField) {
+  auto [s1, b1] = Post("/v1/feedback", R"({"user":"u","item":"r0","type":"click","origin":7})");
+  EXPECT_EQ(s1, 400);
+  EXPECT_EQ(Code(b1), "bad_feedback");
+  EXPECT_NE(b1["error"]["message"].get<std::string>().find("origin"), std::string::npos);
+  auto [s2, b2] = Post("/v1/feedback", R"({"user":["u"],"item":"r0","type":"click"})");
+  EXPECT_EQ(s2, 400);
+  auto [s3, b3] = Post("/v1/feedback", R"({"user":"u","item":"r0","type":"click","source":"covisit"})");
+  EXPECT_EQ(s3, 200);
+}
+
 TEST_F(HttpTest, KeysAreCheckedAgainstEachRoutesScope) {
   Stop();
   Start({{"r", Scope::kRead}, {"w", Scope::kWrite}});

@@ -422,6 +422,8 @@ TEST_F(ServiceTest, OnlineCountsAreDurableAndTheDashboardsAreApart) {
   ASSERT_TRUE(svc_->Feedback({"u1", "r0", "click", "session_intent", "", "covisit", ""}).ok());
   ASSERT_TRUE(svc_->Feedback({"u1", "r1", "impression", "stable_taste", "", "popular", "dashboard"}).ok());
   EXPECT_EQ(svc_->Feedback({"u1", "r1", "click", "", "", "", "robot"}).status().reason(), "bad_feedback");
+  EXPECT_EQ(svc_->Feedback({"u1", std::string("r\x1f" "1"), "click", "", "", "", ""}).status().reason(), "bad_feedback")
+      << "an item id holding the counters' separator is refused, not counted and lost on restart";
   faults_->FailNext(FaultStore::Op::kCounters);
   EXPECT_EQ(svc_->Feedback({"u1", "r0", "conversion", "session_intent", "", "covisit", ""}).status().reason(),
             "store_unavailable");

@@ -126,6 +126,10 @@ void Feedback(const Ctx& c, const Req& req, Res& res) {
   auto body = ParseBody(req, res);
   if (!body) return;
   if (!body->is_object()) return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON object"));
+  for (const char* k : {"user", "item", "type", "strategy", "variant", "source", "origin"})
+    if (auto it = body->find(k); it != body->end() && !it->is_string() && !it->is_null())
+      return SendError(res, Status::InvalidArgument("bad_feedback", std::string(k) + ": wrong type: expected a string")
+                                .WithField(k));
   auto str = [&](const char* k) -> std::string {
     auto it = body->find(k);
     return it != body->end() && it->is_string() ? it->get<std::string>() : std::string();
