@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "vane/events/ids.h"
 #include "vane/interest/describe.h"
 
 namespace vane {
@@ -47,6 +48,21 @@ RawEvent Stored(const Dataset& ds, const Event& e, std::string context) {
   if (e.session != kNoSession) r.session = ds.sessions.Name(e.session);
   r.context = std::move(context);
   return r;
+}
+
+// The record as the cleaner gets it (the server's clock is the event time when the client sends none), or why it
+// is refused before cleaning (unreadable, or dated beyond the clock-error bound).
+Result<RawEvent> Admitted(const Result<RawEvent>& record, Timestamp now, int64_t max_future_s) {
+  if (!record.ok()) return record.status();
+  RawEvent raw = record.value();
+  if (!raw.has_ts) {
+    raw.ts = now;
+    raw.has_ts = true;
+  } else if (raw.ts > now + max_future_s) {
+    return RecordRejection("ts", fmt::format("{} s ahead of the server's clock (the clock-error bound is {} s)",
+                                             raw.ts - now, max_future_s));
+  }
+  return raw;
 }
 
 Status AppendSeed(Store& store, const Dataset& seed, bool events) {
@@ -154,6 +170,7 @@ Status Service::Rebuild() {
   auto iopt = std::make_unique<ImportOptions>();
   iopt->progress = false;
   iopt->dedup = true;
+  iopt->check_ids = false;  // the store holds what was accepted, possibly before the id rule; live writes check
   auto report = std::make_unique<ImportReport>();
   auto cleaner = std::make_unique<EventCleaner>(*ds, *iopt, *report);
   // The log is replayed in chunks, as the live path ingests batches: each chunk is cleaned, then (after one
@@ -186,6 +203,7 @@ Status Service::Rebuild() {
   apply();
   ds_ = std::move(ds);
   import_opt_ = std::move(iopt);
+  import_opt_->check_ids = true;
   report_ = std::move(report);
   cleaner_ = std::move(cleaner);
   engine_ = std::move(engine);
@@ -208,20 +226,12 @@ Status Service::CheckBatch(size_t n, const char* what) const {
 
 void Service::CleanRecord(size_t index, const Result<RawEvent>& record, Timestamp now, std::vector<RawEvent>& to_store,
                           IngestResult& out) {
-  if (!record.ok()) {
-    out.rejected.push_back({index, record.status().field(), record.status().message()});
+  Result<RawEvent> admitted = Admitted(record, now, opt_.max_future_s);
+  if (!admitted.ok()) {
+    out.rejected.push_back({index, admitted.status().field(), admitted.status().message()});
     return;
   }
-  RawEvent raw = record.value();
-  if (!raw.has_ts) {  // the server's clock is the event time when the client sends none
-    raw.ts = now;
-    raw.has_ts = true;
-  } else if (raw.ts > now + opt_.max_future_s) {
-    out.rejected.push_back({index, "ts",
-                            fmt::format("{} s ahead of the server's clock (the clock-error bound is {} s)", raw.ts - now,
-                                        opt_.max_future_s)});
-    return;
-  }
+  const RawEvent& raw = admitted.value();
   const size_t before = ds_->events.size();
   Status s = cleaner_->Add(raw, "request", index);
   if (!s.ok()) {
@@ -245,7 +255,7 @@ void Service::ApplyNewEvents(size_t first_new, size_t items_before) {
   TrimWindow(*ds_, *cleaner_, opt_.memory_events);
 }
 
-Result<IngestResult> Service::IngestEvents(std::span<const Result<RawEvent>> records) {
+Result<IngestResult> Service::IngestEvents(std::span<const Result<RawEvent>> records, BatchMode mode) {
   VANE_RETURN_IF_ERROR(CheckBatch(records.size(), "events"));
   std::unique_lock lock(mu_);
   if (!ready_) return Status::Unavailable("not_ready", "the service is not ready (store unavailable)");
@@ -253,6 +263,15 @@ Result<IngestResult> Service::IngestEvents(std::span<const Result<RawEvent>> rec
   std::vector<RawEvent> to_store;
   IngestResult out;
   const Timestamp now = Now();
+  if (mode == BatchMode::kAllOrNothing) {  // every record checked before anything is stored
+    for (size_t i = 0; i < records.size(); ++i) {
+      Result<RawEvent> raw = Admitted(records[i], now, opt_.max_future_s);
+      Status s = raw.ok() ? cleaner_->Check(*raw) : raw.status();
+      if (!s.ok()) out.rejected.push_back({i, s.field().empty() ? "record" : s.field(), s.message()});
+    }
+    stats_.rejected += out.rejected.size();
+    if (!out.rejected.empty()) return out;
+  }
   for (size_t i = 0; i < records.size(); ++i) CleanRecord(i, records[i], now, to_store, out);
   // Durable before anything is answered or applied: a failed write leaves the service not ready.
   if (Status w = store_->AppendEvents(next_seq_, to_store); !w.ok()) return StoreFailed(w);
@@ -450,6 +469,8 @@ Result<std::vector<ScoredItem>> Service::Similar(const std::string& id, size_t n
 
 Result<size_t> Service::PutItems(std::vector<Item> items) {
   VANE_RETURN_IF_ERROR(CheckBatch(items.size(), "items"));
+  for (size_t k = 0; k < items.size(); ++k)
+    if (Status s = CheckId("id", items[k].id); !s.ok()) return s.Prefixed(fmt::format("item {}: id: ", k));
   std::unique_lock lock(mu_);
   if (Status s = store_->PutItems(items); !s.ok()) return StoreFailed(s);
   for (Item& it : items) ds_->catalog.Upsert(std::move(it));
@@ -487,7 +508,7 @@ Result<UserInfo> Service::GetUser(const std::string& id) const {
 }
 
 Status Service::PutUserRecord(const std::string& id, const std::string& record_json) {
-  if (id.empty()) return Status::InvalidArgument("bad_user", "user id missing");
+  VANE_RETURN_IF_ERROR(CheckId("user", id));
   std::unique_lock lock(mu_);
   if (Status s = store_->PutUser(id, record_json); !s.ok()) return StoreFailed(s);
   return Status::Ok();

@@ -1,11 +1,13 @@
 // The Gorse-compatible API under /api: Gorse clients switch to vane by changing the URL (docs/http_api.md lists
 // what is covered).
+#include <algorithm>
 #include <ctime>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "vane/core/strings.h"
+#include "vane/events/ids.h"
 #include "vane/events/import.h"
 #include "internal.h"
 
@@ -19,60 +21,98 @@ std::string GorseAction(const std::string& t) {
   return it == kMap.end() ? t : it->second;
 }
 
+// Gorse's Labels of any other shape than an array of strings (v0.5 takes any JSON) are kept verbatim in this
+// attribute; an array of strings is the item's text, comma-separated.
+constexpr const char* kLabelsAttribute = "gorse_labels";
+
+std::string GorseTime(Timestamp t) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(t)));
+}
+
 json GorseItem(const Item& it) {
   json g = {{"ItemId", it.id}, {"IsHidden", !it.available}, {"Categories", it.categories}, {"Comment", it.title},
-            {"Labels", json::array()}, {"Timestamp", ""}};
-  if (!it.text.empty())
+            {"Labels", json::array()}, {"Timestamp", it.created ? GorseTime(it.created) : ""}};
+  for (const auto& [k, v] : it.attributes)
+    if (k == kLabelsAttribute) g["Labels"] = json::parse(v, nullptr, false);
+  if (g["Labels"].is_array() && g["Labels"].empty() && !it.text.empty())
     for (const auto& l : SplitList(it.text)) g["Labels"].push_back(l);
   return g;
 }
 
-// A Gorse Item (ItemId, IsHidden, Categories, Labels, Comment, Timestamp) as a vane item record.
-Result<json> FromGorseItem(const json& g) {
-  auto bad = [](std::string m) { return Status::InvalidArgument(std::move(m)); };
-  if (!g.is_object()) return bad("expected a JSON object");
-  auto id = g.find("ItemId");
-  if (id == g.end() || !id->is_string() || id->get<std::string>().empty()) return bad("ItemId: missing or not a string");
-  json out = {{"id", id->get<std::string>()}};
-  if (auto h = g.find("IsHidden"); h != g.end() && !h->is_null()) {
-    if (!h->is_boolean()) return bad("IsHidden: expected a boolean");
-    out["available"] = !h->get<bool>();
-  }
-  if (auto c = g.find("Categories"); c != g.end() && !c->is_null()) {
-    if (!c->is_array()) return bad("Categories: expected an array of strings");
-    out["categories"] = *c;
-  }
-  if (auto c = g.find("Comment"); c != g.end() && !c->is_null()) {
-    if (!c->is_string()) return bad("Comment: expected a string");
-    out["title"] = *c;
-  }
-  if (auto l = g.find("Labels"); l != g.end() && !l->is_null()) {
-    std::string text;
-    if (l->is_array()) {
-      for (const auto& x : *l) {
-        if (!x.is_string()) return bad("Labels: expected strings");
-        text += (text.empty() ? "" : ",") + x.get<std::string>();
-      }
-    } else if (!l->is_object()) {
-      return bad("Labels: expected an array of strings");
-    }
-    if (!text.empty()) out["text"] = text;
+// A refused record of a Gorse batch: "<noun> <k>: <field>: <why>", the field in field().
+Status BadRecord(const char* code, const char* noun, size_t k, const std::string& field, const std::string& why) {
+  return Status::InvalidArgument(code, fmt::format("{} {}: {}: {}", noun, k, field, why)).WithField(field);
+}
+
+// Gorse (Go's encoding/json) refuses a value of the wrong type for a typed field, and takes null as absent.
+std::string TypeName(const json& v) { return v.is_number() ? "number" : v.type_name(); }
+const json* Field(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
+}
+std::optional<std::string> NotA(const json* v, const char* expected, bool ok) {
+  if (!v || ok) return std::nullopt;
+  return fmt::format("wrong type: expected {}, got {}", expected, TypeName(*v));
+}
+bool StringArray(const json& v) {
+  return v.is_array() && std::all_of(v.begin(), v.end(), [](const json& x) { return x.is_string(); });
+}
+
+// Every string in a JSON value (object keys included): the words of Labels of any shape, for the content index.
+void LabelWords(const json& v, std::string& out) {
+  auto add = [&](const std::string& w) { out += (out.empty() ? "" : ",") + w; };
+  if (v.is_string()) add(v.get<std::string>());
+  else if (v.is_array()) for (const auto& x : v) LabelWords(x, out);
+  else if (v.is_object()) for (const auto& [k, x] : v.items()) { add(k); LabelWords(x, out); }
+}
+
+// A Gorse Item (ItemId, IsHidden, Categories, Labels, Comment, Timestamp) as a vane item record; a field of the
+// wrong type refuses it (bad_item; bad_id for an ItemId outside the id rule), naming the field.
+Result<json> FromGorseItem(const json& g, size_t k) {
+  auto bad = [&](const std::string& field, const std::string& why) { return BadRecord("bad_item", "item", k, field, why); };
+  if (!g.is_object()) return bad("record", "expected a JSON object, got " + TypeName(g));
+  const json* id = Field(g, "ItemId");
+  if (!id || !id->is_string()) return bad("ItemId", id ? "wrong type: expected a string, got " + TypeName(*id) : "missing");
+  if (Status s = CheckId("ItemId", id->get_ref<const std::string&>()); !s.ok())
+    return s.Prefixed(fmt::format("item {}: ItemId: ", k));
+  json out = {{"id", *id}};
+  const json *hidden = Field(g, "IsHidden"), *cats = Field(g, "Categories"), *comment = Field(g, "Comment"),
+             *ts = Field(g, "Timestamp"), *labels = Field(g, "Labels");
+  if (auto e = NotA(hidden, "a boolean", hidden && hidden->is_boolean())) return bad("IsHidden", *e);
+  if (auto e = NotA(cats, "an array of strings", cats && StringArray(*cats))) return bad("Categories", *e);
+  if (auto e = NotA(comment, "a string", comment && comment->is_string())) return bad("Comment", *e);
+  if (auto e = NotA(ts, "a string (a time such as 2026-01-01T00:00:00Z)", ts && ts->is_string())) return bad("Timestamp", *e);
+  if (hidden) out["available"] = !hidden->get<bool>();
+  if (cats) out["categories"] = *cats;
+  if (comment) out["title"] = *comment;
+  if (ts && !ts->get_ref<const std::string&>().empty()) out["created"] = *ts;
+  if (labels) {
+    std::string words;
+    LabelWords(*labels, words);
+    if (!words.empty()) out["text"] = words;
+    // An array of strings without commas reads back from the text; any other shape is kept as given.
+    const bool plain = StringArray(*labels) && std::none_of(labels->begin(), labels->end(), [](const json& l) {
+                         return l.get_ref<const std::string&>().find(',') != std::string::npos;
+                       });
+    if (!plain) out["attributes"] = {{kLabelsAttribute, labels->dump(-1, ' ', false, json::error_handler_t::replace)}};
   }
   return out;
 }
 
 void PutItems(const Ctx& c, const json& list, Res& res) {
+  if (Status s = c.service.CheckBatch(list.size(), "items"); !s.ok()) return SendError(res, s);
   std::vector<Item> items;
   for (size_t k = 0; k < list.size(); ++k) {
-    auto rec = FromGorseItem(list[k]);
-    if (!rec.ok()) return SendError(res, Status::InvalidArgument("bad_item", fmt::format("item {}: {}", k, rec.status().message())));
+    auto rec = FromGorseItem(list[k], k);
+    if (!rec.ok()) return SendError(res, rec.status());
     auto it = ItemFromJson(rec.value());
-    if (!it.ok())
-      return SendError(res, Status::InvalidArgument(
-                                "bad_item", fmt::format("item {}: {}: {}", k, it.status().field(), it.status().message())));
+    if (!it.ok()) {  // the vane record's field named as Gorse names it
+      const std::string& f = it.status().field();
+      const std::string field = f == "created" ? "Timestamp" : f == "categories" ? "Categories" : f == "title" ? "Comment" : f;
+      return SendError(res, BadRecord("bad_item", "item", k, field, it.status().message()));
+    }
     items.push_back(std::move(it).value());
   }
-  if (Status s = c.service.CheckBatch(items.size(), "items"); !s.ok()) return SendError(res, s);
   Reply(res, c.service.PutItems(std::move(items)), [](size_t n) { return json{{"RowAffected", n}}; });
 }
 
@@ -84,12 +124,25 @@ json GorseUser(const std::string& id, const json& rec) {
   return u;
 }
 
+// A Gorse User (UserId, Labels: any JSON, Subscribe, Comment): the refusal naming the field, or OK.
+Status CheckGorseUser(const json& u, size_t k) {
+  auto bad = [&](const std::string& field, const std::string& why) { return BadRecord("bad_user", "user", k, field, why); };
+  if (!u.is_object()) return bad("record", "expected a JSON object, got " + TypeName(u));
+  const json* id = Field(u, "UserId");
+  if (!id || !id->is_string()) return bad("UserId", id ? "wrong type: expected a string, got " + TypeName(*id) : "missing");
+  if (Status s = CheckId("UserId", id->get_ref<const std::string&>()); !s.ok())
+    return s.Prefixed(fmt::format("user {}: UserId: ", k));
+  const json *sub = Field(u, "Subscribe"), *comment = Field(u, "Comment");
+  if (auto e = NotA(sub, "an array of strings", sub && StringArray(*sub))) return bad("Subscribe", *e);
+  if (auto e = NotA(comment, "a string", comment && comment->is_string())) return bad("Comment", *e);
+  return Status::Ok();
+}
+
+// All or nothing: every record is checked before any is stored.
 void PutUsers(const Ctx& c, const json& list, Res& res) {
-  for (size_t k = 0; k < list.size(); ++k) {
-    const json& u = list[k];
-    if (!u.is_object() || !u.contains("UserId") || !u["UserId"].is_string() || u["UserId"].get<std::string>().empty())
-      return SendError(res, Status::InvalidArgument("bad_user", fmt::format("user {}: UserId missing or not a string", k)));
-  }
+  if (Status s = c.service.CheckBatch(list.size(), "users"); !s.ok()) return SendError(res, s);
+  for (size_t k = 0; k < list.size(); ++k)
+    if (Status s = CheckGorseUser(list[k], k); !s.ok()) return SendError(res, s);
   for (const auto& u : list)
     if (Status s = c.service.PutUserRecord(u["UserId"].get<std::string>(), u.dump(-1, ' ', false, json::error_handler_t::replace));
         !s.ok())
@@ -97,27 +150,32 @@ void PutUsers(const Ctx& c, const json& list, Res& res) {
   SendJson(res, 200, json{{"RowAffected", list.size()}});
 }
 
-// Feedback objects as event records; the first malformed one refuses the request (Status), naming it.
-Result<json> FeedbackEvents(const json& body) {
-  json events = json::array();
-  for (size_t k = 0; k < body.size(); ++k) {
-    const json& f = body[k];
-    auto bad = [&](const std::string& why) { return Status::InvalidArgument("bad_feedback", fmt::format("feedback {}: {}", k, why)); };
-    if (!f.is_object()) return bad("expected a JSON object");
-    json e = json::object();
-    for (auto [from, to] : {std::pair{"UserId", "user"}, {"ItemId", "item"}}) {
-      auto it = f.find(from);
-      if (it == f.end() || !it->is_string()) return bad(fmt::format("{} missing or not a string", from));
-      e[to] = *it;
+// One Gorse Feedback object (FeedbackType, UserId, ItemId, Timestamp string, Value number, Comment) as an event
+// record; the refusal naming the index and field otherwise.
+Result<json> FeedbackEvent(const json& f, size_t k) {
+  auto bad = [&](const std::string& field, const std::string& why) { return BadRecord("bad_feedback", "feedback", k, field, why); };
+  if (!f.is_object()) return bad("record", "expected a JSON object, got " + TypeName(f));
+  json e = json::object();
+  for (auto [from, to] : {std::pair{"FeedbackType", "action"}, {"UserId", "user"}, {"ItemId", "item"}}) {
+    const json* v = Field(f, from);
+    if (!v || !v->is_string()) return bad(from, v ? "wrong type: expected a string, got " + TypeName(*v) : "missing");
+    const std::string& s = v->get_ref<const std::string&>();
+    if (std::string_view(to) == "action") {
+      if (s.empty()) return bad(from, "missing");
+      e[to] = GorseAction(s);
+    } else {
+      if (Status st = CheckId(from, s); !st.ok()) return st.Prefixed(fmt::format("feedback {}: {}: ", k, from));
+      e[to] = s;
     }
-    auto t = f.find("FeedbackType");
-    if (t == f.end() || !t->is_string()) return bad("FeedbackType missing or not a string");
-    e["action"] = GorseAction(t->get<std::string>());
-    if (auto v = f.find("Value"); v != f.end() && v->is_number()) e["value"] = *v;
-    if (auto ts = f.find("Timestamp"); ts != f.end() && ts->is_string() && !ts->get<std::string>().empty()) e["ts"] = *ts;
-    events.push_back(e);
   }
-  return events;
+  const json *ts = Field(f, "Timestamp"), *value = Field(f, "Value"), *comment = Field(f, "Comment");
+  if (auto m = NotA(ts, "a string (a time such as 2026-01-01T00:00:00Z)", ts && ts->is_string())) return bad("Timestamp", *m);
+  if (auto m = NotA(value, "a number", value && value->is_number())) return bad("Value", *m);
+  if (auto m = NotA(comment, "a string", comment && comment->is_string())) return bad("Comment", *m);
+  if (ts && !ts->get_ref<const std::string&>().empty()) e["ts"] = *ts;
+  if (value) e["value"] = *value;
+  if (comment && !comment->get_ref<const std::string&>().empty()) e["context"] = *comment;
+  return e;
 }
 
 void List(const Ctx& c, const Req& req, Res& res, Service::ListKind kind) {
@@ -137,22 +195,32 @@ void Health(const Ctx& c, Res& res) {
 
 }  // namespace
 
+// All or nothing, as Gorse decodes the whole array before storing: any refused record refuses the request (400,
+// naming the first refused record and its field), and nothing is stored, so a client may retry the corrected batch.
 void PostFeedback(const Ctx& c, const Req& req, Res& res) {
   auto body = ParseBody(req, res);
   if (!body) return;
   if (!body->is_array())
     return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON array of Feedback objects"));
-  auto events = FeedbackEvents(*body);
-  if (!events.ok()) return SendError(res, events.status());
-  if (Status s = c.service.CheckBatch(events->size(), "events"); !s.ok()) return SendError(res, s);
-  auto r = c.service.IngestEvents(EventRecords(*events));
+  if (Status s = c.service.CheckBatch(body->size(), "events"); !s.ok()) return SendError(res, s);
+  json events = json::array();
+  for (size_t k = 0; k < body->size(); ++k) {
+    auto e = FeedbackEvent((*body)[k], k);
+    if (!e.ok()) return SendError(res, e.status());
+    events.push_back(std::move(e).value());
+  }
+  auto r = c.service.IngestEvents(EventRecords(events), Service::BatchMode::kAllOrNothing);
   if (!r.ok()) return SendError(res, r.status());
-  if (!r->rejected.empty()) {
+  if (!r->rejected.empty()) {  // the cleaning rules (unknown type, time out of range, ...): the vane field as Gorse's
+    static const std::map<std::string, std::string> kGorseField = {
+        {"user", "UserId"}, {"item", "ItemId"}, {"action", "FeedbackType"}, {"ts", "Timestamp"}, {"value", "Value"},
+        {"context", "Comment"}};
     const Rejection& first = r->rejected[0];
-    return SendError(res, Status::InvalidArgument(
-                              "bad_feedback", fmt::format("{} of {} feedback rejected; first: feedback {}: {}: {} ({} accepted)",
-                                                          r->rejected.size(), body->size(), first.index, first.field,
-                                                          first.reason, r->accepted)));
+    auto f = kGorseField.find(first.field);
+    const std::string field = f == kGorseField.end() ? first.field : f->second;
+    return SendError(res, BadRecord("bad_feedback", "feedback", first.index, field,
+                                    fmt::format("{} ({} of {} refused; nothing stored)", first.reason,
+                                                r->rejected.size(), body->size())));
   }
   SendJson(res, 200, json{{"RowAffected", r->accepted + r->duplicates}});
 }
@@ -272,7 +340,7 @@ void UserFeedback(const Ctx& c, const Req& req, Res& res) {
       if (!type.empty() && e.action != GorseAction(type) && e.action != type) continue;
       if (out.size() == *n) break;
       out.push_back({{"FeedbackType", e.action}, {"UserId", user}, {"ItemId", e.item}, {"Value", e.value},
-                     {"Timestamp", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(e.ts)))}});
+                     {"Timestamp", GorseTime(e.ts)}, {"Comment", e.context}});
     }
     return out;
   });
