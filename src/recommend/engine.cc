@@ -205,6 +205,11 @@ void Engine::Ingest(const Event& e) {
 
 void Engine::IngestUserOnly(const Event& e) { interests_->ApplyUserOnly(e); }
 
+void Engine::ForgetUser(UserIdx u) {
+  interests_->ForgetUser(u);
+  for (auto& s : sources_) s->ForgetUser(u);
+}
+
 void Engine::OnCatalogChanged() {
   interests_->RebuildKeywordIndex();
   for (auto& s : sources_) s->OnCatalogChanged();
