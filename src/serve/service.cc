@@ -147,9 +147,11 @@ Status Service::InitStore(const Dataset* seed) {
     has_timestamps_ = seed ? seed->has_timestamps : true;
     VANE_RETURN_IF_ERROR(store_->PutMeta("has_timestamps", has_timestamps_ ? "1" : "0"));
   }
-  size_t items = 0, events = 0;
-  VANE_RETURN_IF_ERROR(store_->Load([&](Item&&) { ++items; }, [&](uint64_t, RawEvent&&) { ++events; }).status());
-  if (items == 0 && events == 0 && seed) return AppendSeed(*store_, *seed, opt_.seed_events);  // first start
+  // Empty: no item, and no event (the next free position is 0; asked from the end, so nothing is read).
+  size_t items = 0;
+  VANE_RETURN_IF_ERROR(store_->LoadItems([&](Item&&) { ++items; }));
+  VANE_ASSIGN_OR_RETURN(uint64_t next, store_->LoadEvents(UINT64_MAX, [](uint64_t, RawEvent&&) {}));
+  if (items == 0 && next == 0 && seed) return AppendSeed(*store_, *seed, opt_.seed_events);  // first start
   return Status::Ok();
 }
 
