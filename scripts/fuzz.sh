@@ -6,9 +6,10 @@
 #   FUZZ_RUNS=N scripts/fuzz.sh 0 ...                     N inputs per target instead (bench/fuzz_bench.sh)
 #
 # Each target starts from its seed corpus fuzz/corpus/<target>/ (read only) plus a working corpus kept between
-# runs in build/fuzz/corpus/<target>/. A crashing input lands in build/fuzz/artifacts/<target>/ with the log in
-# build/fuzz/logs/<target>.log: reproduce with build/fuzz/fuzz/<target>_fuzz <file>; once fixed, add the input to
-# fuzz/corpus/<target>/ and a regression test to the unit tests.
+# runs in build/fuzz/corpus/<target>/, with the tokens of fuzz/dict/<target>.dict. A crashing input lands in
+# build/fuzz/artifacts/<target>/ with the log in build/fuzz/logs/<target>.log: reproduce with
+# build/fuzz/fuzz/<target>_fuzz <file>; once fixed, add the input to fuzz/corpus/<target>/ and a regression test to
+# the unit tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}
@@ -37,9 +38,11 @@ for t in "${targets[@]}"; do
   mkdir -p "$B/corpus/$t" "$B/artifacts/$t" "$B/logs"
   log=$B/logs/$t.log
   start=$(date +%s.%N)
+  dict=()
+  [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
   rc=0
   "$bin" -max_total_time="$SECONDS_PER_TARGET" -runs="$RUNS" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-         -artifact_prefix="$B/artifacts/$t/" "$B/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
+         "${dict[@]}" -artifact_prefix="$B/artifacts/$t/" "$B/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
   secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", e - s }')
   runs=$(awk -F: '/stat::number_of_executed_units/ { gsub(/ /, "", $2); print $2 }' "$log" | tail -1)
   if [ -z "$runs" ]; then  # a crash ends the run before the final stats: take the last progress line
