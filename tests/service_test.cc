@@ -7,7 +7,9 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
+#include <thread>
 
 #include "test_util.h"
 
@@ -39,6 +41,50 @@ class StoreRef : public Store {
 
  private:
   Store& s_;
+};
+
+// A store whose event appends and user deletions can be held at the door: tests of what waits for the disk.
+class HeldStore : public StoreRef {
+ public:
+  using StoreRef::StoreRef;
+  Status AppendEvents(uint64_t f, std::span<const RawEvent> e) override {
+    Wait();
+    return StoreRef::AppendEvents(f, e);
+  }
+  Result<uint64_t> DeleteUser(std::string_view u) override {
+    Wait();
+    return StoreRef::DeleteUser(u);
+  }
+  void Hold() {
+    std::lock_guard l(m_);
+    held_ = true;
+    entered_ = 0;
+  }
+  void Release() {
+    {
+      std::lock_guard l(m_);
+      held_ = false;
+    }
+    cv_.notify_all();
+  }
+  // Waits until `n` writers are held at the door (false after 10 s).
+  bool WaitEntered(int n) {
+    std::unique_lock l(m_);
+    return cv_.wait_for(l, std::chrono::seconds(10), [&] { return entered_ >= n; });
+  }
+
+ private:
+  void Wait() {
+    std::unique_lock l(m_);
+    if (!held_) return;
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait(l, [&] { return !held_; });
+  }
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  int entered_ = 0;
 };
 
 // A model slot that scores nothing: enough for the lifecycle (which version serves), not for ranking.
@@ -509,6 +555,155 @@ TEST_F(ServiceTest, OnlineAdaptationScalesSourcesByTheirClickThroughWithinBounds
   auto off = svc_->Recommend(req);
   EXPECT_EQ(off->scale[kSrcCovisit], 1.0f) << "switched off: the fitted weights serve as they are";
   EXPECT_EQ(off->weights_from.size(), 2u);
+}
+
+}  // namespace
+}  // namespace vane
+
+namespace vane {
+namespace {
+
+// Runs `f` on another thread; true when it finished within `ms` (the thread is joined either way by the caller's
+// release of whatever holds it).
+template <typename F>
+bool FinishesWithin(F f, int ms, std::future<void>& fut) {
+  fut = std::async(std::launch::async, std::move(f));
+  return fut.wait_for(std::chrono::milliseconds(ms)) == std::future_status::ready;
+}
+
+class ServiceWritePathTest : public ServiceTest {
+ protected:
+  void OpenHeld() {
+    svc_.reset();
+    held_ = new HeldStore(*store_);
+    auto s = Service::Open(opt_, &seed_, std::unique_ptr<Store>(held_));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    svc_ = std::move(s.value());
+  }
+  HeldStore* held_ = nullptr;  // owned by the service
+};
+
+TEST_F(ServiceWritePathTest, ReadsDoNotWaitForAWriteThatWaitsForTheDisk) {
+  OpenHeld();
+  ASSERT_TRUE(Ingest({Raw("u1", "h0", "view", 2000)}).ok());
+  held_->Hold();
+  std::future<Result<IngestResult>> write =
+      std::async(std::launch::async, [&] { return Ingest({Raw("u1", "h1", "view", 2001)}); });
+  ASSERT_TRUE(held_->WaitEntered(1));
+  std::future<void> read;
+  const bool answered = FinishesWithin(
+      [&] {
+        RecommendRequest req;
+        req.user = "u1";
+        req.n = 3;
+        EXPECT_TRUE(svc_->Recommend(req).ok());
+        EXPECT_EQ(svc_->GetUser("u1").value().events, 1u) << "the write in flight is not visible before it is durable";
+      },
+      5000, read);
+  held_->Release();
+  read.wait();
+  EXPECT_TRUE(answered) << "a read waited for the disk";
+  auto w = write.get();
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(svc_->GetUser("u1").value().events, 2u) << "answered only once applied (read-your-writes)";
+}
+
+TEST_F(ServiceWritePathTest, ConcurrentBatchesCommitTogetherAndRestartInTheSameOrder) {
+  faults_->SetWriteDelay(std::chrono::milliseconds(2));  // batches overlap at the store
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < 8; ++w)
+    writers.emplace_back([&, w] {
+      for (int b = 0; b < 20; ++b) {
+        std::vector<Result<RawEvent>> batch;
+        for (int k = 0; k < 5; ++k)
+          batch.push_back(Raw("w" + std::to_string(w), (k % 2 ? "h" : "r") + std::to_string((b + k) % 5), "view",
+                              2000 + b * 10 + k));
+        auto r = Ingest(batch);
+        if (!r.ok() || r->accepted != 5) ++failures;
+      }
+    });
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto before = svc_->GetStats();
+  EXPECT_EQ(before.events, 2u + 8 * 20 * 5);
+  Open();
+  EXPECT_EQ(svc_->GetStats().events, before.events);
+  for (int w = 0; w < 8; ++w) {
+    auto ev = svc_->UserEvents("w" + std::to_string(w), 1000);
+    ASSERT_TRUE(ev.ok());
+    ASSERT_EQ(ev->size(), 100u);
+    for (size_t i = 1; i < ev->size(); ++i) EXPECT_GT((*ev)[i - 1].seq, (*ev)[i].seq);
+  }
+}
+
+TEST_F(ServiceWritePathTest, AFailedWriteLeavesMemoryEqualToTheStore) {
+  ASSERT_TRUE(Ingest({Raw("u1", "h0", "view", 2000)}).ok());
+  faults_->FailNext(FaultStore::Op::kAppend);
+  auto r = Ingest({Raw("u1", "h1", "view", 2001), Raw("newcomer", "r2", "view", 2002)});
+  ASSERT_FALSE(r.ok());
+  for (int i = 0; i < 500 && svc_->GetStats().rebuilds == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(svc_->GetStats().rebuilds, 1u) << "the state was reloaded from the store";
+  EXPECT_EQ(svc_->GetStats().events, 3u) << "the seed's 2 and the acknowledged one, nothing of the failed batch";
+  EXPECT_EQ(svc_->GetUser("u1").value().events, 1u);
+  RecommendRequest req;
+  req.user = "newcomer";
+  req.n = 3;
+  EXPECT_FALSE(svc_->Recommend(req).value().known_user) << "a user of the failed batch only is not known";
+  EXPECT_FALSE(svc_->ready()) << "writes stay refused until a restart";
+}
+
+TEST_F(ServiceWritePathTest, DeletionForgetsAtOnceAndTakesTheUserOutOfSharedStatistics) {
+  // Only u1 views r4: its popularity comes from u1 alone.
+  ASSERT_TRUE(Ingest({Raw("u1", "r4", "view", 2000), Raw("u1", "r3", "like", 2001), Raw("u2", "h0", "view", 2002)}).ok());
+  auto popular = [&] {
+    std::vector<std::string> ids;
+    auto list = svc_->ItemList(Service::ListKind::kPopular, "", 20, 0);
+    EXPECT_TRUE(list.ok());
+    for (const auto& s : *list) ids.push_back(s.id);
+    return ids;
+  };
+  auto has = [](const std::vector<std::string>& v, const char* id) { return std::find(v.begin(), v.end(), id) != v.end(); };
+  ASSERT_TRUE(has(popular(), "r4"));
+  EXPECT_EQ(svc_->DeleteUser("u1").value(), 2u);
+  EXPECT_EQ(svc_->GetUser("u1").status().reason(), "unknown_user") << "forgotten at once";
+  EXPECT_EQ(svc_->Interests("u1").status().reason(), "unknown_user");
+  auto users = svc_->ListUsers("", 100);
+  ASSERT_TRUE(users.ok());
+  for (const auto& u : *users) EXPECT_NE(u.id, "u1");
+  ASSERT_TRUE(svc_->WaitForRebuild(std::chrono::seconds(20)));
+  EXPECT_FALSE(has(popular(), "r4")) << "u1's views are out of the popularity after the rebuild";
+  EXPECT_GE(svc_->GetStats().rebuilds, 1u);
+  EXPECT_EQ(svc_->GetUser("u2").value().events, 1u);
+  ASSERT_TRUE(Ingest({Raw("u2", "h1", "view", 2003)}).ok()) << "writes go on after the swap";
+  EXPECT_EQ(svc_->GetUser("u2").value().events, 2u);
+  Open();
+  EXPECT_EQ(svc_->GetUser("u1").status().reason(), "unknown_user");
+  EXPECT_EQ(svc_->GetUser("u2").value().events, 2u);
+}
+
+TEST_F(ServiceWritePathTest, ReadsDoNotWaitForADeletionThatWaitsForTheDisk) {
+  OpenHeld();
+  ASSERT_TRUE(Ingest({Raw("u1", "h0", "view", 2000), Raw("u2", "h1", "view", 2001)}).ok());
+  held_->Hold();
+  std::future<Result<uint64_t>> del = std::async(std::launch::async, [&] { return svc_->DeleteUser("u1"); });
+  ASSERT_TRUE(held_->WaitEntered(1));
+  std::future<void> read;
+  const bool answered = FinishesWithin([&] { EXPECT_TRUE(svc_->GetUser("u2").ok()); }, 5000, read);
+  held_->Release();
+  read.wait();
+  EXPECT_TRUE(answered) << "a read waited for a deletion's disk write";
+  EXPECT_EQ(del.get().value(), 1u);
+}
+
+TEST_F(ServiceWritePathTest, UsersDeletedDuringARebuildStayDeleted) {
+  ASSERT_TRUE(Ingest({Raw("a", "h0", "view", 2000), Raw("b", "h1", "view", 2001), Raw("c", "h2", "view", 2002)}).ok());
+  ASSERT_TRUE(svc_->DeleteUser("a").ok());
+  ASSERT_TRUE(svc_->DeleteUser("b").ok());  // may land while the rebuild for "a" loads
+  ASSERT_TRUE(svc_->WaitForRebuild(std::chrono::seconds(20)));
+  EXPECT_EQ(svc_->GetUser("a").status().reason(), "unknown_user");
+  EXPECT_EQ(svc_->GetUser("b").status().reason(), "unknown_user");
+  EXPECT_TRUE(svc_->GetUser("c").ok());
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 -- wrk script: POST /v1/events with batches of BATCH new (never duplicate) events each.
 -- Environment: VANE_BATCH (default 1000), VANE_ITEMS (item ids 1..ITEMS, default 3416), VANE_USERS (0, the
--- default: a fresh user per 50 events; N > 0: existing users 1..N, as in a soak where the user base is stable).
+-- default: a fresh user per 50 events; N > 0: existing users 1..N, as in a soak where the user base is stable),
+-- VANE_EVENT_RATE (events/s in total, paced like recommend.lua; 0, the default: as fast as possible) and
+-- VANE_THREADS (must equal wrk -t when paced).
 local batch = tonumber(os.getenv("VANE_BATCH") or "1000")
+local event_rate = tonumber(os.getenv("VANE_EVENT_RATE") or "0")
+local threads = tonumber(os.getenv("VANE_THREADS") or "2")
 local items = tonumber(os.getenv("VANE_ITEMS") or "3416")
 local users = tonumber(os.getenv("VANE_USERS") or "0")
 local counter = 0
@@ -12,6 +16,30 @@ local base = os.time() - 365 * 86400
 function setup(thread)
   thread:set("id", counter)
   counter = counter + 1
+end
+
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } vane_timespec_i;
+int clock_gettime(int clk, vane_timespec_i* ts);
+]]
+local ts = ffi.new("vane_timespec_i")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local next_due = nil
+
+function delay()
+  if event_rate <= 0 then return 0 end
+  local t = now_ms()
+  local interval = 1000 * threads * batch / event_rate
+  if next_due == nil then next_due = t + interval * id / threads end
+  local wait = next_due - t
+  next_due = next_due + interval
+  if wait < 0 then wait = 0 end
+  if next_due < t - 1000 then next_due = t end
+  return math.floor(wait + math.random())
 end
 
 function request()

@@ -97,6 +97,15 @@ ModelSource::Entry ModelSource::Build(UserIdx user) const {
   return en;
 }
 
+void ModelSource::ForgetUser(UserIdx user) {
+  std::lock_guard lock(mu_);
+  DropVector(user.v);
+  if (auto it = index_.find(user.v); it != index_.end()) {
+    lru_.erase(it->second);
+    index_.erase(it);
+  }
+}
+
 void ModelSource::DropVector(uint32_t user) const {
   if (auto it = vec_index_.find(user); it != vec_index_.end()) {
     vec_lru_.erase(it->second);

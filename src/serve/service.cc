@@ -99,6 +99,12 @@ Service::Service(ServiceOptions opt)
 }
 
 Service::~Service() {
+  {
+    std::lock_guard l(maint_mu_);
+    maint_stop_ = true;
+  }
+  maint_cv_.notify_all();
+  if (maint_thread_.joinable()) maint_thread_.join();
   scheduler_.reset();
   notify_.Stop();
   if (train_thread_.joinable()) train_thread_.join();
@@ -114,9 +120,13 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   VANE_RETURN_IF_ERROR(svc->InitStore(seed));
   VANE_RETURN_IF_ERROR(svc->experiments_.Attach(svc->store_.get()));
   {
+    auto t0 = std::chrono::steady_clock::now();
+    VANE_ASSIGN_OR_RETURN(State st, svc->LoadState(svc->opt_.engine, UINT64_MAX));
     std::unique_lock lock(svc->mu_);
-    VANE_RETURN_IF_ERROR(svc->Rebuild());
+    svc->Install(std::move(st));
+    svc->stats_.recovery_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
+  svc->maint_thread_ = std::thread([s = svc.get()] { s->MaintenanceLoop(); });
   svc->ready_ = true;
   VANE_ASSIGN_OR_RETURN(auto trained_at, svc->store_->GetMeta("trained_at"));
   if (trained_at) svc->trained_at_seq_ = std::strtoull(trained_at->c_str(), nullptr, 10);
@@ -153,70 +163,80 @@ Status Service::InitStore(const Dataset* seed) {
     has_timestamps_ = seed ? seed->has_timestamps : true;
     VANE_RETURN_IF_ERROR(store_->PutMeta("has_timestamps", has_timestamps_ ? "1" : "0"));
   }
-  size_t items = 0, events = 0;
-  VANE_RETURN_IF_ERROR(store_->Load([&](Item&&) { ++items; }, [&](uint64_t, RawEvent&&) { ++events; }).status());
-  if (items == 0 && events == 0 && seed) return AppendSeed(*store_, *seed, opt_.seed_events);  // first start
+  // Empty: no item, and no event (the next free position is 0; asked from the end, so nothing is read).
+  size_t items = 0;
+  VANE_RETURN_IF_ERROR(store_->LoadItems([&](Item&&) { ++items; }));
+  VANE_ASSIGN_OR_RETURN(uint64_t next, store_->LoadEvents(UINT64_MAX, [](uint64_t, RawEvent&&) {}));
+  if (items == 0 && next == 0 && seed) return AppendSeed(*store_, *seed, opt_.seed_events);  // first start
   return Status::Ok();
 }
 
-Status Service::Rebuild() {
-  auto t0 = std::chrono::steady_clock::now();
-  engine_.reset();
-  cleaner_.reset();
-  auto ds = std::make_unique<Dataset>();
-  ds->name = "live";
-  ds->actions = actions_;
-  ds->has_timestamps = has_timestamps_;
-  auto iopt = std::make_unique<ImportOptions>();
-  iopt->progress = false;
-  iopt->dedup = true;
-  iopt->check_ids = false;  // the store holds what was accepted, possibly before the id rule; live writes check
-  auto report = std::make_unique<ImportReport>();
-  auto cleaner = std::make_unique<EventCleaner>(*ds, *iopt, *report);
-  // The log is replayed in chunks, as the live path ingests batches: each chunk is cleaned, then (after one
-  // catalogue refresh when its events named new items) applied to the engine; the in-memory window applies as
-  // the replay goes, so a restart needs no more memory than the running server.
+// The log is replayed in chunks, as the live path ingests batches: each chunk is cleaned, then (after one
+// catalogue refresh when its events named new items) applied to the engine; the in-memory window applies as the
+// replay goes, so a restart needs no more memory than the running server.
+Status Service::CatchUp(State& st, uint64_t from, uint64_t to) const {
   Status bad = Status::Ok();
-  std::unique_ptr<Engine> engine;
-  size_t applied = 0, items_known = 0;
   auto apply = [&] {
-    if (!engine) {
-      engine = std::make_unique<Engine>(*ds, opt_.engine, opt_.clock.get());  // items are loaded before events
-      items_known = ds->num_items();
+    if (st.ds->num_items() != st.items_known) {
+      st.engine->OnCatalogChanged();
+      st.items_known = st.ds->num_items();
     }
-    if (ds->num_items() != items_known) {
-      engine->OnCatalogChanged();
-      items_known = ds->num_items();
-    }
-    for (; applied < ds->events.size(); ++applied) engine->Ingest(ds->events[applied]);
-    if (TrimWindow(*ds, *cleaner, opt_.memory_events)) applied = ds->events.size();
+    for (; st.applied < st.ds->events.size(); ++st.applied) st.engine->Ingest(st.ds->events[st.applied]);
+    if (TrimWindow(*st.ds, *st.cleaner, opt_.memory_events)) st.applied = st.ds->events.size();
   };
-  auto next = store_->Load([&](Item&& it) { ds->catalog.Upsert(std::move(it)); },
-                           [&](uint64_t seq, RawEvent&& e) {
-                             Status s = cleaner->Add(e, "store", seq);
-                             if (!s.ok() && bad.ok()) bad = s;
-                             if (ds->events.size() - applied >= 10000) apply();
-                           });
+  auto next = store_->LoadEvents(from, [&](uint64_t seq, RawEvent&& e) {
+    if (seq >= to) return;
+    Status s = st.cleaner->Add(e, "store", seq);
+    if (!s.ok() && bad.ok()) bad = s;
+    if (st.ds->events.size() - st.applied >= 10000) apply();
+  });
   if (!next.ok()) return next.status();
   if (!bad.ok()) return Status::IoError("store replay rejected a stored event: " + bad.ToString());
-  report->issues.clear();
+  st.report->issues.clear();
   apply();
-  ds_ = std::move(ds);
-  import_opt_ = std::move(iopt);
-  import_opt_->check_ids = true;
-  report_ = std::move(report);
-  cleaner_ = std::move(cleaner);
-  engine_ = std::move(engine);
-  next_seq_ = *next;
-  stats_.recovery_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  st.next_seq = std::max(st.next_seq, std::min(*next, to));
+  return Status::Ok();
+}
+
+Result<Service::State> Service::LoadState(const EngineConfig& cfg, uint64_t to) const {
+  State st;
+  st.ds = std::make_unique<Dataset>();
+  st.ds->name = "live";
+  st.ds->actions = actions_;
+  st.ds->has_timestamps = has_timestamps_;
+  st.iopt = std::make_unique<ImportOptions>();
+  st.iopt->progress = false;
+  st.iopt->dedup = true;
+  st.iopt->check_ids = false;  // the store holds what was accepted, possibly before the id rule; Install turns it on
+  st.report = std::make_unique<ImportReport>();
+  st.cleaner = std::make_unique<EventCleaner>(*st.ds, *st.iopt, *st.report);
+  VANE_RETURN_IF_ERROR(store_->LoadItems([&](Item&& it) { st.ds->catalog.Upsert(std::move(it)); }));
+  st.engine = std::make_unique<Engine>(*st.ds, cfg, opt_.clock.get());  // items are loaded before events
+  st.items_known = st.ds->num_items();
+  VANE_RETURN_IF_ERROR(CatchUp(st, 0, to));
+  return st;
+}
+
+void Service::Install(State&& st) {
+  ds_ = std::move(st.ds);
+  import_opt_ = std::move(st.iopt);
+  import_opt_->check_ids = true;  // live writes follow the id rule
+  report_ = std::move(st.report);
+  cleaner_ = std::move(st.cleaner);
+  engine_ = std::move(st.engine);
+  next_seq_ = st.next_seq;
+  applied_ = st.applied;
+  items_known_ = st.items_known;
+  deleted_.clear();
   stats_.recovered_events = ds_->events_base + ds_->events.size();
   notify_.Reset(ds_->num_users());
-  return Status::Ok();
+  std::lock_guard l(seq_mu_);
+  applied_seq_ = next_seq_;
 }
 
 Status Service::StoreFailed(const Status& s) {
   ready_ = false;
-  return Status::Unavailable("store_unavailable", s.ToString());
+  return Status::Unavailable(s.reason() == "disk_full" ? "disk_full" : "store_unavailable", s.ToString());
 }
 
 Status Service::CheckBatch(size_t n, const char* what) const {
@@ -244,43 +264,92 @@ void Service::CleanRecord(size_t index, const Result<RawEvent>& record, Timestam
   report_->issues.clear();
 }
 
-void Service::ApplyNewEvents(size_t first_new, size_t items_before) {
-  if (ds_->num_items() != items_before) engine_->OnCatalogChanged();
-  std::vector<uint32_t> touched;
-  for (size_t k = first_new; k < ds_->events.size(); ++k) {
-    engine_->Ingest(ds_->events[k]);
-    touched.push_back(ds_->events[k].user.v);
-  }
-  if (!touched.empty()) notify_.Note(touched, ds_->num_users());
-  TrimWindow(*ds_, *cleaner_, opt_.memory_events);
-}
-
-Result<IngestResult> Service::IngestEvents(std::span<const Result<RawEvent>> records, BatchMode mode) {
-  VANE_RETURN_IF_ERROR(CheckBatch(records.size(), "events"));
+Result<Service::Ticket> Service::CleanBatch(std::span<const Result<RawEvent>> records, BatchMode mode,
+                                            std::vector<RawEvent>& to_store, IngestResult& out) {
+  std::lock_guard gate(write_gate_);
   std::unique_lock lock(mu_);
   if (!ready_) return Status::Unavailable("not_ready", "the service is not ready (store unavailable)");
-  const size_t first_new = ds_->events.size(), items_before = ds_->num_items();
-  std::vector<RawEvent> to_store;
-  IngestResult out;
   const Timestamp now = Now();
-  if (mode == BatchMode::kAllOrNothing) {  // every record checked before anything is stored
+  if (mode == BatchMode::kAllOrNothing)  // every record checked before any is cleaned in
     for (size_t i = 0; i < records.size(); ++i) {
       Result<RawEvent> raw = Admitted(records[i], now, opt_.max_future_s);
       Status s = raw.ok() ? cleaner_->Check(*raw) : raw.status();
       if (!s.ok()) out.rejected.push_back({i, s.field().empty() ? "record" : s.field(), s.message()});
     }
-    stats_.rejected += out.rejected.size();
-    if (!out.rejected.empty()) return out;
+  if (out.rejected.empty())
+    for (size_t i = 0; i < records.size(); ++i) CleanRecord(i, records[i], now, to_store, out);
+  // Readers may run between this and the batch's application: the sources must know every item the catalogue
+  // now holds (events may name new ones).
+  if (ds_->num_items() != items_known_) {
+    engine_->OnCatalogChanged();
+    items_known_ = ds_->num_items();
   }
-  for (size_t i = 0; i < records.size(); ++i) CleanRecord(i, records[i], now, to_store, out);
-  // Durable before anything is answered or applied: a failed write leaves the service not ready.
-  if (Status w = store_->AppendEvents(next_seq_, to_store); !w.ok()) return StoreFailed(w);
-  next_seq_ += to_store.size();
-  ApplyNewEvents(first_new, items_before);
+  Ticket t{next_seq_, next_seq_ + to_store.size()};
+  next_seq_ = t.end;
+  std::lock_guard l(seq_mu_);
+  ++inflight_;
+  return t;
+}
+
+// After the store write: waits for every earlier batch, applies this one in position order, answers.
+Status Service::FinishBatch(const Ticket& t, const Status& written) {
+  std::unique_lock l(seq_mu_);
+  auto leave = [&](Status s) {
+    --inflight_;
+    seq_cv_.notify_all();
+    return s;
+  };
+  if (!written.ok()) {
+    write_failed_ = true;
+    l.unlock();
+    Status s = StoreFailed(written);
+    {
+      std::lock_guard m(maint_mu_);
+      recovery_wanted_ = true;
+    }
+    maint_cv_.notify_all();
+    l.lock();
+    return leave(s);
+  }
+  seq_cv_.wait(l, [&] { return write_failed_ || applied_seq_ >= t.first; });
+  if (write_failed_)
+    return leave(Status::Unavailable("store_unavailable", "an earlier write of this batch's group failed; retry later"));
+  if (t.end > t.first) {
+    l.unlock();
+    {
+      std::unique_lock lock(mu_);
+      std::vector<uint32_t> touched;
+      const size_t n = static_cast<size_t>(t.end - t.first);
+      const size_t base = ds_->events.size() - (static_cast<size_t>(next_seq_ - t.first));  // this batch's first
+      for (size_t k = base; k < base + n; ++k) {
+        engine_->Ingest(ds_->events[k]);
+        touched.push_back(ds_->events[k].user.v);
+      }
+      applied_ = base + n;
+      if (!touched.empty()) notify_.Note(touched, ds_->num_users());
+      // The window drops the oldest events only, and only while every unapplied one stays in it.
+      const size_t size = ds_->events.size();
+      if (size - applied_ <= opt_.memory_events && TrimWindow(*ds_, *cleaner_, opt_.memory_events))
+        applied_ -= size - ds_->events.size();
+    }
+    l.lock();
+    applied_seq_ = t.end;
+  }
+  return leave(Status::Ok());
+}
+
+Result<IngestResult> Service::IngestEvents(std::span<const Result<RawEvent>> records, BatchMode mode) {
+  VANE_RETURN_IF_ERROR(CheckBatch(records.size(), "events"));
+  std::vector<RawEvent> to_store;
+  IngestResult out;
+  VANE_ASSIGN_OR_RETURN(Ticket t, CleanBatch(records, mode, to_store, out));
+  // Durable before anything is answered or applied; no lock held, so concurrent batches commit as one group.
+  Status w = to_store.empty() ? Status::Ok() : store_->AppendEvents(t.first, to_store);
+  VANE_RETURN_IF_ERROR(FinishBatch(t, w));
   out.accepted = to_store.size();
-  stats_.accepted += out.accepted;
-  stats_.rejected += out.rejected.size();
-  stats_.duplicates += out.duplicates;
+  accepted_ += out.accepted;
+  rejected_ += out.rejected.size();
+  duplicates_ += out.duplicates;
   return out;
 }
 
@@ -313,14 +382,14 @@ Result<ServedRecommendation> Service::Recommend(RecommendRequest req) const {
   req.weight_scale = out.scale;
   out.response = engine_->Recommend(req);
   out.user = req.user;
-  out.known_user = ds_->users.Find(req.user).has_value();
+  out.known_user = FindLiveUser(req.user).has_value();
   out.model_version = opt_.model_version;
   return out;
 }
 
 Result<UserInterests> Service::Interests(const std::string& user) const {
   std::shared_lock lock(mu_);
-  auto u = ds_->users.Find(user);
+  auto u = FindLiveUser(user);
   if (!u) return UnknownUser(user);
   const Timestamp now = Now();
   const InterestStore& st = engine_->interests();
@@ -399,7 +468,7 @@ Result<std::vector<UserInfo>> Service::ListUsers(const std::string& q, size_t n)
   std::vector<std::pair<uint32_t, uint32_t>> found;  // (last_ts, user)
   for (uint32_t u = 0; u < ds_->num_users(); ++u) {
     const UserState* st = engine_->interests().Find(UserIdx(u));
-    if (!st || st->num_events == 0) continue;  // deleted users keep their slot, without events
+    if (!st || st->num_events == 0 || deleted_.count(u)) continue;  // deleted users keep their slot until a rebuild
     if (!q.empty() && ds_->users.Name(u).find(q) == std::string::npos) continue;
     found.emplace_back(st->last_ts, u);
   }
@@ -419,7 +488,7 @@ Result<std::vector<UserEvent>> Service::UserEvents(const std::string& id, size_t
   auto events = store_->UserEvents(id, n);
   if (!events.ok()) return Status::Unavailable("store_unavailable", events.status().ToString());
   std::shared_lock lock(mu_);
-  if (events->empty() && !ds_->users.Find(id)) return UnknownUser(id);
+  if (events->empty() && !FindLiveUser(id)) return UnknownUser(id);
   std::vector<UserEvent> out;
   for (auto& [seq, e] : *events) {
     std::string title;
@@ -432,7 +501,7 @@ Result<std::vector<UserEvent>> Service::UserEvents(const std::string& id, size_t
 
 uint64_t Service::UserChangeSeq(const std::string& id) const {
   std::shared_lock lock(mu_);
-  auto u = ds_->users.Find(id);
+  auto u = FindLiveUser(id);
   return u ? notify_.UserSeq(*u) : 0;
 }
 
@@ -471,10 +540,15 @@ Result<size_t> Service::PutItems(std::vector<Item> items) {
   VANE_RETURN_IF_ERROR(CheckBatch(items.size(), "items"));
   for (size_t k = 0; k < items.size(); ++k)
     if (Status s = CheckId("id", items[k].id); !s.ok()) return s.Prefixed(fmt::format("item {}: id: ", k));
-  std::unique_lock lock(mu_);
+  std::lock_guard items_lock(items_mu_);
+  if (!ready_) return Status::Unavailable("not_ready", "the service is not ready (store unavailable)");
+  // One atomic durable write with no lock readers need; then memory, under a short exclusive lock.
   if (Status s = store_->PutItems(items); !s.ok()) return StoreFailed(s);
+  ++items_gen_;
+  std::unique_lock lock(mu_);
   for (Item& it : items) ds_->catalog.Upsert(std::move(it));
   engine_->OnCatalogChanged();
+  items_known_ = ds_->num_items();
   notify_.Note({}, ds_->num_users());
   return items.size();
 }
@@ -487,13 +561,21 @@ Result<Item> Service::GetItem(const std::string& id) const {
 }
 
 Status Service::DeleteItem(const std::string& id) {
-  std::unique_lock lock(mu_);
-  auto i = ds_->catalog.Find(id);
-  if (!i) return UnknownItem(id);
+  std::lock_guard items_lock(items_mu_);
+  if (!ready_) return Status::Unavailable("not_ready", "the service is not ready (store unavailable)");
+  Item it;
+  {
+    std::shared_lock lock(mu_);
+    auto i = ds_->catalog.Find(id);
+    if (!i) return UnknownItem(id);
+    it = ds_->catalog.item(*i);
+  }
   // Past events keep naming the item, so it stays as a tombstone: unavailable, never recommended.
-  Item it = ds_->catalog.item(*i);
   it.available = false;
   if (Status s = store_->PutItem(it); !s.ok()) return StoreFailed(s);
+  ++items_gen_;
+  std::unique_lock lock(mu_);
+  auto i = ds_->catalog.Find(id);  // still there: items are never removed from the catalogue
   ds_->catalog.SetAvailable(*i, false);
   notify_.Note({}, ds_->num_users());
   return Status::Ok();
@@ -501,7 +583,7 @@ Status Service::DeleteItem(const std::string& id) {
 
 Result<UserInfo> Service::GetUser(const std::string& id) const {
   std::shared_lock lock(mu_);
-  auto u = ds_->users.Find(id);
+  auto u = FindLiveUser(id);
   const UserState* st = u ? engine_->interests().Find(UserIdx(*u)) : nullptr;
   if (!st) return UnknownUser(id);
   return UserInfo{id, st->num_events, st->last_ts};
@@ -509,35 +591,180 @@ Result<UserInfo> Service::GetUser(const std::string& id) const {
 
 Status Service::PutUserRecord(const std::string& id, const std::string& record_json) {
   VANE_RETURN_IF_ERROR(CheckId("user", id));
-  std::unique_lock lock(mu_);
+  std::lock_guard records(records_mu_);  // ordered with deletions, which remove records
   if (Status s = store_->PutUser(id, record_json); !s.ok()) return StoreFailed(s);
   return Status::Ok();
 }
 
 Result<std::string> Service::GetUserRecord(const std::string& id) const {
-  std::shared_lock lock(mu_);
   auto rec = store_->GetUser(id);
   if (!rec.ok()) return Status::Unavailable("store_unavailable", rec.status().ToString());
   if (*rec) return std::move(**rec);
-  if (ds_->users.Find(id)) return std::string("{}");
+  std::shared_lock lock(mu_);
+  if (FindLiveUser(id)) return std::string("{}");
   return Status::NotFound("unknown_user", "user '" + id + "' has no record and no events");
 }
 
+std::optional<uint32_t> Service::FindLiveUser(const std::string& id) const {
+  auto u = ds_->users.Find(id);
+  if (u && deleted_.count(*u)) return std::nullopt;
+  return u;
+}
+
+Status Service::Drain() {
+  std::unique_lock l(seq_mu_);
+  seq_cv_.wait(l, [&] { return write_failed_ || inflight_ == 0; });
+  if (write_failed_) return Status::Unavailable("store_unavailable", "a store write failed; the service is recovering");
+  return Status::Ok();
+}
+
 Result<uint64_t> Service::DeleteUser(const std::string& id) {
-  std::unique_lock lock(mu_);
-  if (!ds_->users.Find(id)) {
+  // No new batch starts and every batch in flight is applied first, so the user's events cannot be written
+  // after the store's deletion or applied after the forgetting.
+  std::lock_guard records(records_mu_);
+  std::lock_guard gate(write_gate_);
+  if (!ready_) return Status::Unavailable("not_ready", "the service is not ready (store unavailable)");
+  bool live = false;
+  {
+    std::shared_lock lock(mu_);
+    live = FindLiveUser(id).has_value();
+  }
+  if (!live) {
     auto rec = store_->GetUser(id);
     if (!rec.ok()) return Status::Unavailable("store_unavailable", rec.status().ToString());
     if (!*rec) return UnknownUser(id);
   }
-  auto n = store_->DeleteUser(id);
+  VANE_RETURN_IF_ERROR(Drain());
+  auto n = store_->DeleteUser(id);  // durable, with no lock readers need
   if (!n.ok()) return StoreFailed(n.status());
-  // Global statistics (co-visitation, popularity) include the user's events too: replay without them.
-  if (Status s = Rebuild(); !s.ok()) {
-    ready_ = false;
-    return Status::Internal("rebuild_failed", s.ToString());
+  {
+    std::unique_lock lock(mu_);
+    if (auto u = ds_->users.Find(id)) {
+      engine_->ForgetUser(UserIdx(*u));
+      deleted_.insert(*u);
+      const uint32_t who[] = {*u};
+      notify_.Note(who, ds_->num_users());
+    }
   }
+  {
+    std::lock_guard m(maint_mu_);
+    ++deletions_;
+    deleted_names_.push_back(id);
+    rebuild_wanted_ = true;
+  }
+  maint_cv_.notify_all();
   return *n;
+}
+
+bool Service::WaitForRebuild(std::chrono::milliseconds timeout) const {
+  std::unique_lock m(maint_mu_);
+  const uint64_t want = deletions_;
+  return maint_cv_.wait_for(m, timeout, [&] { return deletions_rebuilt_ >= want || maint_stop_; }) && deletions_rebuilt_ >= want;
+}
+
+void Service::MaintenanceLoop() {
+  std::unique_lock m(maint_mu_);
+  while (true) {
+    maint_cv_.wait(m, [&] { return maint_stop_ || rebuild_wanted_ || recovery_wanted_; });
+    if (maint_stop_) return;
+    const bool recovery = recovery_wanted_;
+    const uint64_t covered = deletions_;
+    rebuild_wanted_ = recovery_wanted_ = false;
+    m.unlock();
+    Status s = RebuildAside(recovery);
+    if (!s.ok()) std::fprintf(stderr, "warning: %s the state from the store failed: %s\n",
+                              recovery ? "reloading" : "rebuilding", s.ToString().c_str());
+    m.lock();
+    if (s.ok()) deletions_rebuilt_ = std::max(deletions_rebuilt_, covered);
+    maint_cv_.notify_all();
+  }
+}
+
+// Loads a new state from the store with no lock held, catches up with the batches written meanwhile, then swaps
+// it in. After a failed write (recovery) it first waits for every batch in flight to finish, and the service
+// stays not ready (writes are refused until a restart); reads then serve exactly what is durable.
+Status Service::RebuildAside(bool recovery) {
+  auto t0 = std::chrono::steady_clock::now();
+  // Recovery holds the gate throughout: no batch starts, and it waits for those in flight to finish.
+  std::unique_lock il(items_mu_, std::defer_lock);
+  std::unique_lock gate(write_gate_, std::defer_lock);
+  if (recovery) {
+    il.lock();
+    gate.lock();
+  }
+  EngineConfig cfg;
+  uint64_t durable = 0, items_gen = 0;
+  size_t deleted_before = 0;
+  {
+    std::unique_lock l(seq_mu_);
+    if (recovery) seq_cv_.wait(l, [&] { return inflight_ == 0; });
+    durable = applied_seq_;
+  }
+  if (recovery) {
+    items_gen = items_gen_;
+  } else {
+    std::lock_guard l(items_mu_);
+    items_gen = items_gen_;
+  }
+  {
+    std::lock_guard m(maint_mu_);
+    deleted_before = deleted_names_.size();  // deleted from the store before this load starts
+  }
+  {
+    std::shared_lock lock(mu_);
+    cfg = opt_.engine;
+  }
+  VANE_ASSIGN_OR_RETURN(State st, LoadState(cfg, recovery ? UINT64_MAX : durable));
+  if (!recovery) {
+    il.lock();
+    gate.lock();
+    VANE_RETURN_IF_ERROR(Drain());
+    if (items_gen != items_gen_) {  // an item write landed during the load: take the catalogue again
+      VANE_RETURN_IF_ERROR(store_->LoadItems([&](Item&& it) { st.ds->catalog.Upsert(std::move(it)); }));
+      st.engine->OnCatalogChanged();
+      st.items_known = st.ds->num_items();
+    }
+    VANE_RETURN_IF_ERROR(CatchUp(st, durable, next_seq_));
+    st.next_seq = next_seq_;
+  }
+  // Users deleted while the state loaded may be in it: forgotten again, their statistics left to the next rebuild.
+  std::vector<std::string> late;
+  {
+    std::lock_guard m(maint_mu_);
+    late.assign(deleted_names_.begin() + static_cast<std::ptrdiff_t>(deleted_before), deleted_names_.end());
+    deleted_names_ = late;
+    if (!late.empty()) rebuild_wanted_ = true;
+  }
+  auto t1 = std::chrono::steady_clock::now();
+  std::unique_lock lock(mu_);
+  Install(std::move(st));
+  for (const std::string& id : late)
+    if (auto u = ds_->users.Find(id)) {
+      engine_->ForgetUser(UserIdx(*u));
+      deleted_.insert(*u);
+    }
+  auto t2 = std::chrono::steady_clock::now();
+  if (recovery) {
+    std::lock_guard l(seq_mu_);
+    write_failed_ = false;  // the state now equals the store; writes stay refused (not ready)
+  }
+  ++stats_.rebuilds;
+  stats_.last_rebuild_seconds = std::chrono::duration<double>(t2 - t0).count();
+  stats_.last_swap_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
+  return Status::Ok();
+}
+
+std::unique_ptr<Dataset> Service::DatasetSnapshot() const {
+  std::unique_ptr<Dataset> snapshot;
+  std::unordered_set<uint32_t> deleted;
+  {
+    std::shared_lock lock(mu_);
+    snapshot = std::make_unique<Dataset>(*ds_);
+    deleted = deleted_;
+  }
+  if (!deleted.empty())
+    std::erase_if(snapshot->events, [&](const Event& e) { return deleted.count(e.user.v) > 0; });
+  return snapshot;
 }
 
 Result<std::string> Service::Retrain() {
@@ -564,11 +791,7 @@ Result<std::string> Service::Retrain() {
 
 void Service::TrainInBackground(const std::string& version) {
   auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<Dataset> snapshot;
-  {
-    std::shared_lock lock(mu_);
-    snapshot = std::make_unique<Dataset>(*ds_);  // training reads the copy; serving goes on
-  }
+  std::unique_ptr<Dataset> snapshot = DatasetSnapshot();  // training reads the copy; serving goes on
   const std::string dir = registry_.VersionDir(version);
   auto trained = opt_.trainer(*snapshot, dir);
   nlohmann::json entry = {{"version", version}, {"dir", dir}};
@@ -632,6 +855,9 @@ ModelsInfo Service::Models() const {
 Service::Stats Service::GetStats() const {
   std::shared_lock lock(mu_);
   Stats s = stats_;
+  s.accepted = accepted_.load();
+  s.rejected = rejected_.load();
+  s.duplicates = duplicates_.load();
   s.events = ds_->events_base + ds_->events.size();
   s.events_in_memory = ds_->events.size();
   s.hot_state_bytes_per_user = InterestStore::kStateBytes;
@@ -675,11 +901,10 @@ void Service::ApplyBlend(const BlendConfig& b, const char* state) {
 }
 
 void Service::FitBlend(const std::string& dir) {
-  std::unique_ptr<Dataset> snapshot;
+  std::unique_ptr<Dataset> snapshot = DatasetSnapshot();
   EngineConfig cfg;
   {
     std::shared_lock lock(mu_);
-    snapshot = std::make_unique<Dataset>(*ds_);
     cfg = opt_.engine;
   }
   auto fitted = opt_.blend_fitter(*snapshot, cfg);

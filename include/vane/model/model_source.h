@@ -46,6 +46,7 @@ class ModelSource final : public CandidateSource {
   // text (model/interest_text.h). Rebuilds the user's state from history (no cache use); nullopt without history
   // or without an interest head.
   std::optional<SourceView> DescribeUser(UserIdx user) const override;
+  void ForgetUser(UserIdx user) override;  // drops the user's State and saved vector
   size_t cached_users() const;    // users with a full State
   size_t cached_vectors() const;  // users with a saved vector only
 

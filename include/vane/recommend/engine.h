@@ -102,6 +102,10 @@ class Engine {
   // Applies an event to the user's state only (global statistics untouched): evaluation phases.
   void IngestUserOnly(const Event& e);
   void OnCatalogChanged();
+  // Forgets one user's own state (interest graph, histories, every source's per-user cache): the user is new
+  // again. Statistics the user's events fed (co-visitation, popularity, transitions) keep them until the owner
+  // rebuilds the engine from a log without them (serve/service.h: deletion).
+  void ForgetUser(UserIdx u);
   // Hot model swap: the model slot becomes `model` (null: none); `factory` is what later rebuilds use. The new
   // source must have been built for this engine's dataset and interest store. Needs exclusive access (O(1)).
   void ReplaceModelSource(std::unique_ptr<CandidateSource> model,

@@ -100,6 +100,9 @@ class CandidateSource {
   virtual size_t MemoryBytes() const = 0;
   // The source's own view of the user, when it has one (nullopt: none, the default).
   virtual std::optional<SourceView> DescribeUser(UserIdx) const { return std::nullopt; }
+  // Drops whatever the source keeps of one user alone (caches of the user's state); shared statistics the user
+  // contributed to stay until the owner rebuilds them. Needs exclusive access, like Observe.
+  virtual void ForgetUser(UserIdx) {}
 };
 
 // Keeps the `k` highest-scored of (item, score) pairs; ties broken by smaller item id for determinism.

@@ -1,22 +1,38 @@
 // The service behind `vane serve`: the live Dataset and Engine, kept durable by a Store (store/store.h).
 //
-// Writes (events, items, user deletion) take an exclusive lock, are made durable, then applied to memory, and only
-// then is the caller answered: an acknowledged write survives a crash, and a failed store write leaves the
-// service unready. Reads (recommendations, interests, items) share the lock and see every acknowledged write
-// (read-your-writes). On start the store is replayed in order, so the state after a restart equals the state
-// before it (catalogue, events and live interest state); an empty store is first filled with the seed data.
+// Writes are durable before they are answered, and nobody waits for the disk while holding the state:
+//   - an event batch is cleaned into the live dataset and given its log positions under a short exclusive lock
+//     (CPU only), written to the store with no lock held (concurrent batches reach RocksDB together, which
+//     commits them as one group with one fsync), then applied to the engine in position order under a second
+//     short exclusive lock, and only then answered. A batch is answered after every earlier batch was applied, so
+//     an answer never depends on a batch that may still fail (a "duplicate" answer included).
+//   - A failed store write is never acknowledged; the service stops taking writes (not ready) and, once the writes
+//     in flight have finished, replaces its in-memory state by one loaded from the store, so what it serves is
+//     exactly what is durable.
+//   - Item writes are serialised among themselves; their durable write holds no lock readers need.
+//   - Deleting a user removes the user's events from the store (the store erases them from its files in the
+//     background, store/store.h), then forgets the user's own state at once under a short lock (unknown to every
+//     read route from then on). The user's contribution to shared statistics (co-visitation, popularity,
+//     transitions) is removed by a rebuild from the log that runs in the background and is swapped in under a
+//     short lock; deletions arriving together share one rebuild. Retraining never sees a deleted user's events.
+// Reads (recommendations, interests, items) share the lock and never wait on I/O; they see every acknowledged
+// write (read-your-writes). On start the store is replayed in order, so the state after a restart equals the
+// state before it (catalogue, events and live interest state); a store with no data is first filled with the
+// seed data.
 //
 // Every method returns plain structs or a Status with a machine-readable reason ("unknown_user", ...); no JSON,
 // no HTTP: serve/http renders them and maps each Status code to an HTTP status in one place. Thread-safe.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <span>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -194,12 +210,16 @@ class Service {
   uint64_t UserChangeSeq(const std::string& id) const;
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const { return notify_.Wait(seen, timeout); }
   // A client's user record: a JSON object's text, stored as given (e.g. Gorse's {UserId, Labels, Comment}); users
-  // need no record to receive events; the id must follow the id rule (events/ids.h). GetUserRecord: "{}" for a user with events and no record; NotFound when the
-  // user has neither.
+  // need no record to receive events; the id must follow the id rule (events/ids.h, "bad_id"). GetUserRecord: "{}"
+  // for a user with events and no record; NotFound when the user has neither.
   Status PutUserRecord(const std::string& id, const std::string& record_json);
   Result<std::string> GetUserRecord(const std::string& id) const;
-  // Removes the user's events from the store and every derived state (rebuilt by replay); returns how many events.
+  // Removes the user's events and record from the store and forgets the user's own state at once; the shared
+  // statistics are rebuilt without them in the background (see the top of this file). Returns how many events.
   Result<uint64_t> DeleteUser(const std::string& id);
+  // Blocks until every deletion so far is out of the shared statistics (the background rebuild has been swapped
+  // in) or the timeout passes; returns whether it was. For tests and orderly shutdown.
+  bool WaitForRebuild(std::chrono::milliseconds timeout) const;
   // Starts training a new model version in the background on a snapshot of the data. When it is done and its
   // validation figures pass the registry's gate, the model slot is swapped under a short exclusive lock (requests
   // keep being served meanwhile); otherwise it is kept as a candidate. Returns the version name; Conflict while a
@@ -223,6 +243,9 @@ class Service {
     uint64_t events_in_memory = 0;  // the window kept in memory (ServiceOptions::memory_events)
     size_t hot_state_bytes_per_user = 0;
     std::string model_version;
+    uint64_t rebuilds = 0;            // background rebuilds swapped in (after deletions or a failed write)
+    double last_rebuild_seconds = 0;  // how long the last one took (off the request path)
+    double last_swap_ms = 0;          // how long its swap held the exclusive lock
   };
   Stats GetStats() const;
   const ServiceOptions& options() const { return opt_; }
@@ -230,15 +253,48 @@ class Service {
   Timestamp Now() const { return opt_.clock->Now(); }
 
  private:
+  // Everything derived from the store: the live dataset, its cleaner and the engine, and how far they got.
+  struct State {
+    std::unique_ptr<Dataset> ds;
+    std::unique_ptr<ImportOptions> iopt;
+    std::unique_ptr<ImportReport> report;
+    std::unique_ptr<EventCleaner> cleaner;
+    std::unique_ptr<Engine> engine;
+    uint64_t next_seq = 0;  // one past the last position loaded
+    size_t applied = 0;     // ds->events[0, applied) are in the engine
+    size_t items_known = 0;
+  };
+  // A batch between cleaning and its answer: its positions [first, end).
+  struct Ticket {
+    uint64_t first = 0, end = 0;
+  };
+
   explicit Service(ServiceOptions opt);
   Status InitStore(const Dataset* seed);
-  Status Rebuild();  // (re)creates dataset and engine from the store; caller holds the exclusive lock
+  // A new State with the store's items and the events at positions [from, to) (to = UINT64_MAX: all). No lock
+  // is held while it loads; `cfg` is the engine configuration to build with.
+  Result<State> LoadState(const EngineConfig& cfg, uint64_t to) const;
+  // Adds the store's events at positions [from, to) to a state (catch-up after LoadState).
+  Status CatchUp(State& st, uint64_t from, uint64_t to) const;
+  // Makes `st` the serving state; caller holds the exclusive lock.
+  void Install(State&& st);
   // A failed durable write: the service stops taking writes (not ready) and the caller gets `s`.
   Status StoreFailed(const Status& s);
   // Cleans one record into the live dataset: a stored form, a duplicate, or a rejection.
   void CleanRecord(size_t index, const Result<RawEvent>& record, Timestamp now, std::vector<RawEvent>& to_store,
                    IngestResult& out);
-  void ApplyNewEvents(size_t first_new, size_t items_before);
+  // The write path's stages (see the top of this file).
+  Result<Ticket> CleanBatch(std::span<const Result<RawEvent>> records, BatchMode mode, std::vector<RawEvent>& to_store,
+                            IngestResult& out);
+  Status FinishBatch(const Ticket& t, const Status& written);
+  // Waits until every batch given positions so far has been applied (or a write failed); caller holds write_gate_.
+  Status Drain();
+  // The background rebuild (after deletions) and recovery (after a failed write); see the top of this file.
+  void MaintenanceLoop();
+  Status RebuildAside(bool recovery);
+  std::optional<uint32_t> FindLiveUser(const std::string& id) const;  // caller holds mu_ (either mode)
+  // A copy of the dataset for training and fitting, without the events of users deleted since the last rebuild.
+  std::unique_ptr<Dataset> DatasetSnapshot() const;
   void TrainInBackground(const std::string& version);
   // Puts a model into the blend's model slot and names the serving version.
   void SwapModel(const SourceFactory& factory, const std::string& version);
@@ -261,7 +317,29 @@ class Service {
   std::unique_ptr<ImportOptions> import_opt_;
   std::unique_ptr<ImportReport> report_;
   std::unique_ptr<EventCleaner> cleaner_;
-  uint64_t next_seq_ = 0;
+  uint64_t next_seq_ = 0;        // the next free log position; guarded by write_gate_ and mu_ (both to write)
+  size_t applied_ = 0;           // ds_->events[0, applied_) are in the engine; guarded by mu_
+  size_t items_known_ = 0;       // catalogue size the engine was last told of; guarded by mu_
+  std::unordered_set<uint32_t> deleted_;  // users forgotten since the last rebuild; guarded by mu_
+  // The write path's ordering (see the top of this file). Lock order: items_mu_, records_mu_, write_gate_, mu_; seq_mu_ is
+  // never held while taking another.
+  std::mutex write_gate_;        // held while a batch is cleaned; deletion and swaps hold it to stop new batches
+  std::mutex items_mu_;          // serialises catalogue writes
+  std::mutex records_mu_;        // serialises user-record writes with deletions
+  uint64_t items_gen_ = 0;       // catalogue writes so far; guarded by items_mu_
+  mutable std::mutex seq_mu_;
+  mutable std::condition_variable seq_cv_;
+  uint64_t applied_seq_ = 0;     // every position below is durable and applied; guarded by seq_mu_
+  int inflight_ = 0;             // batches between cleaning and their answer; guarded by seq_mu_
+  bool write_failed_ = false;    // a store write failed; guarded by seq_mu_
+  // The maintenance thread: background rebuilds and recovery.
+  mutable std::mutex maint_mu_;
+  mutable std::condition_variable maint_cv_;
+  bool rebuild_wanted_ = false, recovery_wanted_ = false, maint_stop_ = false;  // guarded by maint_mu_
+  uint64_t deletions_ = 0, deletions_rebuilt_ = 0;  // guarded by maint_mu_
+  std::vector<std::string> deleted_names_;  // deleted since the serving state was loaded; guarded by maint_mu_
+  std::atomic<uint64_t> accepted_{0}, rejected_{0}, duplicates_{0};
+  std::thread maint_thread_;
   Stats stats_;
   std::atomic<bool> ready_{false};
   ChangeNotifier notify_;

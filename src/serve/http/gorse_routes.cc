@@ -1,29 +1,17 @@
 // The Gorse-compatible API under /api: Gorse clients switch to vane by changing the URL (docs/http_api.md lists
 // what is covered).
-#include <algorithm>
 #include <ctime>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "vane/core/strings.h"
-#include "vane/events/ids.h"
 #include "vane/events/import.h"
+#include "gorse_records.h"
 #include "internal.h"
 
 namespace vane::http::gorse {
 namespace {
-
-// Gorse feedback types map to vane actions; unknown ones keep their name (the action registry decides).
-std::string GorseAction(const std::string& t) {
-  static const std::map<std::string, std::string> kMap = {{"star", "like"}, {"read", "view"}, {"watch", "view"}};
-  auto it = kMap.find(t);
-  return it == kMap.end() ? t : it->second;
-}
-
-// Gorse's Labels of any other shape than an array of strings (v0.5 takes any JSON) are kept verbatim in this
-// attribute; an array of strings is the item's text, comma-separated.
-constexpr const char* kLabelsAttribute = "gorse_labels";
 
 std::string GorseTime(Timestamp t) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(t)));
@@ -44,67 +32,12 @@ Status BadRecord(const char* code, const char* noun, size_t k, const std::string
   return Status::InvalidArgument(code, fmt::format("{} {}: {}: {}", noun, k, field, why)).WithField(field);
 }
 
-// Gorse (Go's encoding/json) refuses a value of the wrong type for a typed field, and takes null as absent.
-std::string TypeName(const json& v) { return v.is_number() ? "number" : v.type_name(); }
-const json* Field(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-std::optional<std::string> NotA(const json* v, const char* expected, bool ok) {
-  if (!v || ok) return std::nullopt;
-  return fmt::format("wrong type: expected {}, got {}", expected, TypeName(*v));
-}
-bool StringArray(const json& v) {
-  return v.is_array() && std::all_of(v.begin(), v.end(), [](const json& x) { return x.is_string(); });
-}
-
-// Every string in a JSON value (object keys included): the words of Labels of any shape, for the content index.
-void LabelWords(const json& v, std::string& out) {
-  auto add = [&](const std::string& w) { out += (out.empty() ? "" : ",") + w; };
-  if (v.is_string()) add(v.get<std::string>());
-  else if (v.is_array()) for (const auto& x : v) LabelWords(x, out);
-  else if (v.is_object()) for (const auto& [k, x] : v.items()) { add(k); LabelWords(x, out); }
-}
-
-// A Gorse Item (ItemId, IsHidden, Categories, Labels, Comment, Timestamp) as a vane item record; a field of the
-// wrong type refuses it (bad_item; bad_id for an ItemId outside the id rule), naming the field.
-Result<json> FromGorseItem(const json& g, size_t k) {
-  auto bad = [&](const std::string& field, const std::string& why) { return BadRecord("bad_item", "item", k, field, why); };
-  if (!g.is_object()) return bad("record", "expected a JSON object, got " + TypeName(g));
-  const json* id = Field(g, "ItemId");
-  if (!id || !id->is_string()) return bad("ItemId", id ? "wrong type: expected a string, got " + TypeName(*id) : "missing");
-  if (Status s = CheckId("ItemId", id->get_ref<const std::string&>()); !s.ok())
-    return s.Prefixed(fmt::format("item {}: ItemId: ", k));
-  json out = {{"id", *id}};
-  const json *hidden = Field(g, "IsHidden"), *cats = Field(g, "Categories"), *comment = Field(g, "Comment"),
-             *ts = Field(g, "Timestamp"), *labels = Field(g, "Labels");
-  if (auto e = NotA(hidden, "a boolean", hidden && hidden->is_boolean())) return bad("IsHidden", *e);
-  if (auto e = NotA(cats, "an array of strings", cats && StringArray(*cats))) return bad("Categories", *e);
-  if (auto e = NotA(comment, "a string", comment && comment->is_string())) return bad("Comment", *e);
-  if (auto e = NotA(ts, "a string (a time such as 2026-01-01T00:00:00Z)", ts && ts->is_string())) return bad("Timestamp", *e);
-  if (hidden) out["available"] = !hidden->get<bool>();
-  if (cats) out["categories"] = *cats;
-  if (comment) out["title"] = *comment;
-  if (ts && !ts->get_ref<const std::string&>().empty()) out["created"] = *ts;
-  if (labels) {
-    std::string words;
-    LabelWords(*labels, words);
-    if (!words.empty()) out["text"] = words;
-    // An array of strings without commas reads back from the text; any other shape is kept as given.
-    const bool plain = StringArray(*labels) && std::none_of(labels->begin(), labels->end(), [](const json& l) {
-                         return l.get_ref<const std::string&>().find(',') != std::string::npos;
-                       });
-    if (!plain) out["attributes"] = {{kLabelsAttribute, labels->dump(-1, ' ', false, json::error_handler_t::replace)}};
-  }
-  return out;
-}
-
 void PutItems(const Ctx& c, const json& list, Res& res) {
   if (Status s = c.service.CheckBatch(list.size(), "items"); !s.ok()) return SendError(res, s);
   std::vector<Item> items;
   for (size_t k = 0; k < list.size(); ++k) {
-    auto rec = FromGorseItem(list[k], k);
-    if (!rec.ok()) return SendError(res, rec.status());
+    auto rec = FromGorseItem(list[k]);
+    if (!rec.ok()) return SendError(res, rec.status().Prefixed(fmt::format("item {}: ", k)));
     auto it = ItemFromJson(rec.value());
     if (!it.ok()) {  // the vane record's field named as Gorse names it
       const std::string& f = it.status().field();
@@ -124,58 +57,16 @@ json GorseUser(const std::string& id, const json& rec) {
   return u;
 }
 
-// A Gorse User (UserId, Labels: any JSON, Subscribe, Comment): the refusal naming the field, or OK.
-Status CheckGorseUser(const json& u, size_t k) {
-  auto bad = [&](const std::string& field, const std::string& why) { return BadRecord("bad_user", "user", k, field, why); };
-  if (!u.is_object()) return bad("record", "expected a JSON object, got " + TypeName(u));
-  const json* id = Field(u, "UserId");
-  if (!id || !id->is_string()) return bad("UserId", id ? "wrong type: expected a string, got " + TypeName(*id) : "missing");
-  if (Status s = CheckId("UserId", id->get_ref<const std::string&>()); !s.ok())
-    return s.Prefixed(fmt::format("user {}: UserId: ", k));
-  const json *sub = Field(u, "Subscribe"), *comment = Field(u, "Comment");
-  if (auto e = NotA(sub, "an array of strings", sub && StringArray(*sub))) return bad("Subscribe", *e);
-  if (auto e = NotA(comment, "a string", comment && comment->is_string())) return bad("Comment", *e);
-  return Status::Ok();
-}
-
 // All or nothing: every record is checked before any is stored.
 void PutUsers(const Ctx& c, const json& list, Res& res) {
   if (Status s = c.service.CheckBatch(list.size(), "users"); !s.ok()) return SendError(res, s);
   for (size_t k = 0; k < list.size(); ++k)
-    if (Status s = CheckGorseUser(list[k], k); !s.ok()) return SendError(res, s);
+    if (Status s = CheckGorseUser(list[k]); !s.ok()) return SendError(res, s.Prefixed(fmt::format("user {}: ", k)));
   for (const auto& u : list)
     if (Status s = c.service.PutUserRecord(u["UserId"].get<std::string>(), u.dump(-1, ' ', false, json::error_handler_t::replace));
         !s.ok())
       return SendError(res, s);
   SendJson(res, 200, json{{"RowAffected", list.size()}});
-}
-
-// One Gorse Feedback object (FeedbackType, UserId, ItemId, Timestamp string, Value number, Comment) as an event
-// record; the refusal naming the index and field otherwise.
-Result<json> FeedbackEvent(const json& f, size_t k) {
-  auto bad = [&](const std::string& field, const std::string& why) { return BadRecord("bad_feedback", "feedback", k, field, why); };
-  if (!f.is_object()) return bad("record", "expected a JSON object, got " + TypeName(f));
-  json e = json::object();
-  for (auto [from, to] : {std::pair{"FeedbackType", "action"}, {"UserId", "user"}, {"ItemId", "item"}}) {
-    const json* v = Field(f, from);
-    if (!v || !v->is_string()) return bad(from, v ? "wrong type: expected a string, got " + TypeName(*v) : "missing");
-    const std::string& s = v->get_ref<const std::string&>();
-    if (std::string_view(to) == "action") {
-      if (s.empty()) return bad(from, "missing");
-      e[to] = GorseAction(s);
-    } else {
-      if (Status st = CheckId(from, s); !st.ok()) return st.Prefixed(fmt::format("feedback {}: {}: ", k, from));
-      e[to] = s;
-    }
-  }
-  const json *ts = Field(f, "Timestamp"), *value = Field(f, "Value"), *comment = Field(f, "Comment");
-  if (auto m = NotA(ts, "a string (a time such as 2026-01-01T00:00:00Z)", ts && ts->is_string())) return bad("Timestamp", *m);
-  if (auto m = NotA(value, "a number", value && value->is_number())) return bad("Value", *m);
-  if (auto m = NotA(comment, "a string", comment && comment->is_string())) return bad("Comment", *m);
-  if (ts && !ts->get_ref<const std::string&>().empty()) e["ts"] = *ts;
-  if (value) e["value"] = *value;
-  if (comment && !comment->get_ref<const std::string&>().empty()) e["context"] = *comment;
-  return e;
 }
 
 void List(const Ctx& c, const Req& req, Res& res, Service::ListKind kind) {
@@ -203,13 +94,9 @@ void PostFeedback(const Ctx& c, const Req& req, Res& res) {
   if (!body->is_array())
     return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON array of Feedback objects"));
   if (Status s = c.service.CheckBatch(body->size(), "events"); !s.ok()) return SendError(res, s);
-  json events = json::array();
-  for (size_t k = 0; k < body->size(); ++k) {
-    auto e = FeedbackEvent((*body)[k], k);
-    if (!e.ok()) return SendError(res, e.status());
-    events.push_back(std::move(e).value());
-  }
-  auto r = c.service.IngestEvents(EventRecords(events), Service::BatchMode::kAllOrNothing);
+  auto events = FeedbackEvents(*body);
+  if (!events.ok()) return SendError(res, events.status());
+  auto r = c.service.IngestEvents(EventRecords(*events), Service::BatchMode::kAllOrNothing);
   if (!r.ok()) return SendError(res, r.status());
   if (!r->rejected.empty()) {  // the cleaning rules (unknown type, time out of range, ...): the vane field as Gorse's
     static const std::map<std::string, std::string> kGorseField = {

@@ -140,6 +140,9 @@ json StatsJson(const Service::Stats& s, const OnlineStats& online, const OnlineS
               {"hot_state_bytes_per_user", s.hot_state_bytes_per_user},
               {"recovery_seconds", s.recovery_seconds},
               {"recovered_events", s.recovered_events},
+              {"rebuilds", s.rebuilds},
+              {"last_rebuild_seconds", s.last_rebuild_seconds},
+              {"last_swap_ms", s.last_swap_ms},
               {"model_version", s.model_version},
               {"online", OnlineJson(online)},
               {"online_dashboard", OnlineJson(dashboard)}};
