@@ -444,6 +444,37 @@ TEST_F(DamagedStore, DamageInTheMiddleOfTheLogIsRefusedWithTheFileAndOffset) {
   EXPECT_EQ(EventCount(*s), repaired->events);
 }
 
+// The shape of a served store: the seed in batches of 10,000 (one log record spanning many 32 KiB blocks), then
+// live batches; 16 bytes flipped in the middle of the log land inside the big record.
+TEST_F(DamagedStore, DamageInsideALargeRecordLosesOnlyThatBatch) {
+  {
+    auto s = MustOpen(dir_);
+    AppendBatches(*s, 0, 1, 10000);
+    AppendBatches(*s, 10000, 1, 6681);
+    AppendBatches(*s, 16681, 2, 100);
+  }
+  std::vector<std::string> logs = FilesEndingIn(dir_, ".log");
+  ASSERT_EQ(logs.size(), 1u);
+  std::string wal = ReadFile(logs[0]);
+  for (size_t i = 0; i < 16; ++i) wal[wal.size() / 2 + i] ^= 0x5a;
+  std::ofstream(logs[0], std::ios::binary | std::ios::trunc) << wal;
+  auto refused = OpenRocksDbStore(dir_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(fs::path(logs[0]).filename().string() + " offset "), std::string::npos);
+  StoreCheckReport check = CheckStore(dir_);
+  EXPECT_TRUE(check.skipped);
+  EXPECT_GT(check.after_damage, 0u) << check.ToString();
+  auto repaired = RepairStore(dir_);
+  ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();
+  std::string report = repaired->ToString();
+  uint64_t lost = 16881 - repaired->events;
+  EXPECT_TRUE(lost == 10000 || lost == 6681) << "exactly the damaged batch is lost: " << report;
+  EXPECT_EQ(repaired->last, std::optional<uint64_t>(16880)) << report;
+  EXPECT_EQ(check.events + check.after_damage, repaired->events) << check.ToString() << report;
+  auto s = MustOpen(dir_);
+  EXPECT_EQ(EventCount(*s), repaired->events);
+}
+
 TEST_F(DamagedStore, ATornLastRecordIsDroppedLoudlyAndEarlierOnesKept) {
   {
     auto s = MustOpen(dir_);

@@ -127,6 +127,88 @@ std::vector<uint64_t> BatchPositions(const std::string& rep, uint32_t events_cf)
   return out;
 }
 
+uint64_t BatchSequence(const std::string& rep) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < rep.size(); ++i) v |= uint64_t(static_cast<unsigned char>(rep[i])) << (8 * i);
+  return v;
+}
+
+// Re-issues a logged write batch's operations on the opened store's families, leaving out those of a family that
+// already holds them (`done[f]`: the newest sequence number family f holds). A logged family id is the family
+// with that id in the opened store, else the family created in that place (stores create them in Family order).
+class Replay : public rocksdb::WriteBatch::Handler {
+ public:
+  Replay(const Db& d, const std::vector<uint64_t>& done, uint64_t seq, rocksdb::WriteBatch& out)
+      : d_(d), done_(done), seq_(seq), out_(out) {}
+  uint64_t events = 0, dropped = 0;
+
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+    if (auto* h = Target(cf)) {
+      if (h == d_.cf[kEvents]) ++events;
+      return out_.Put(h, k, v);
+    }
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& k) override {
+    auto* h = Target(cf);
+    return h ? out_.Delete(h, k) : rocksdb::Status::OK();
+  }
+  rocksdb::Status SingleDeleteCF(uint32_t cf, const rocksdb::Slice& k) override {
+    auto* h = Target(cf);
+    return h ? out_.SingleDelete(h, k) : rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t cf, const rocksdb::Slice& a, const rocksdb::Slice& b) override {
+    auto* h = Target(cf);
+    return h ? out_.DeleteRange(h, a, b) : rocksdb::Status::OK();
+  }
+  rocksdb::Status MergeCF(uint32_t cf, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+    auto* h = Target(cf);
+    return h ? out_.Merge(h, k, v) : rocksdb::Status::OK();
+  }
+  void LogData(const rocksdb::Slice&) override {}
+
+ private:
+  rocksdb::ColumnFamilyHandle* Target(uint32_t id) {
+    int f = -1;
+    for (int k = 0; k < kFamilyCount && f < 0; ++k)
+      if (d_.cf[k]->GetID() == id) f = k;
+    if (f < 0 && id < kFamilyCount) f = static_cast<int>(id);
+    if (f < 0) ++dropped;
+    return f < 0 || seq_ <= done_[f] ? nullptr : d_.cf[f];
+  }
+  const Db& d_;
+  const std::vector<uint64_t>& done_;
+  uint64_t seq_;
+  rocksdb::WriteBatch& out_;
+};
+
+// The newest sequence number each family's table files hold.
+std::vector<uint64_t> TableSequences(const Db& d) {
+  std::vector<uint64_t> done(kFamilyCount, 0);
+  std::vector<rocksdb::LiveFileMetaData> files;
+  d.db->GetLiveFilesMetaData(&files);
+  for (const auto& m : files)
+    for (int k = 0; k < kFamilyCount; ++k)
+      if (m.column_family_name == d.cf[k]->GetName()) done[k] = std::max<uint64_t>(done[k], m.largest_seqno);
+  return done;
+}
+
+// Writes the intact logged batches the store does not hold yet, in log order. Returns the events they put.
+Result<uint64_t> ReplayLogs(const Db& d, const WalScan& scan, const std::vector<uint64_t>& done, bool write) {
+  uint64_t events = 0;
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  for (const WalRecord& rec : scan.records) {
+    rocksdb::WriteBatch out;
+    Replay h(d, done, BatchSequence(rec.batch), out);
+    if (rocksdb::Status s = rocksdb::WriteBatch(rec.batch).Iterate(&h); !s.ok())
+      return FromRocks(s, fmt::format("replaying the log record at {} offset {}", rec.file, rec.offset));
+    events += h.events;
+    if (write && out.Count() > 0) VANE_RETURN_IF_ERROR(FromRocks(d.db->Write(sync, &out), "replaying a log record"));
+  }
+  return events;
+}
+
 // A damaged log record, with the positions of the intact event batches around it in the same log.
 std::string LostRecord(const WalProblem& p, const WalScan& scan, uint32_t events_cf) {
   std::optional<uint64_t> before, after;
@@ -137,10 +219,11 @@ std::string LostRecord(const WalProblem& p, const WalScan& scan, uint32_t events
     if (r.offset < p.offset) before = *std::max_element(pos.begin(), pos.end());
     else if (!after) after = *std::min_element(pos.begin(), pos.end());
   }
-  std::string where = after ? fmt::format("events there lay between positions {} and {}", before ? *before : 0, *after)
-                            : before ? fmt::format("events there came after position {}", *before)
-                                     : "no intact event batch around it";
-  return fmt::format("write-ahead log {}: the write batch(es) there are lost ({})", p.ToString(), where);
+  std::string where = before && after ? fmt::format("its events lay between positions {} and {}", *before, *after)
+                     : after           ? fmt::format("its events came before position {}", *after)
+                     : before          ? fmt::format("its events came after position {}", *before)
+                                       : "no intact event batch around it";
+  return fmt::format("write-ahead log {}: the write batch there is lost ({})", p.ToString(), where);
 }
 
 std::string UtcStamp() {
@@ -192,12 +275,15 @@ StoreCheckReport CheckStore(const std::string& dir, const RocksDbOptions& o) {
   Db d;
   if (rocksdb::Status s = d.Open(dir, setup, true); !s.ok()) {
     r.problems.push_back("opening (every log whole): " + s.ToString());
-    setup.db.wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
+    setup.db.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
     if (rocksdb::Status again = d.Open(dir, setup, true); !again.ok()) {
-      r.problems.push_back("opening (damaged log records skipped): " + again.ToString());
+      r.problems.push_back("opening (up to the first damage): " + again.ToString());
       return r;
     }
     r.skipped = true;
+    std::vector<uint64_t> done(kFamilyCount, d.db->GetLatestSequenceNumber());
+    auto more = ReplayLogs(d, ScanWals(dir, inv, true), done, false);
+    if (more.ok()) r.after_damage = *more;
   } else {
     r.opened = true;
   }
@@ -217,7 +303,9 @@ std::string StoreCheckReport::ToString() const {
   if (opened || skipped)
     out += fmt::format("events: {} ({}); items: {}; user index entries: {}; format: {}{}\n", events,
                        Positions(first, last), items, user_index, format.empty() ? "absent (1)" : format,
-                       skipped ? " (counted with the damaged log records skipped: what `vane store repair` keeps)" : "");
+                       skipped ? fmt::format(" (up to the first damage; {} more events lie in intact log records "
+                                             "after it, which `vane store repair` replays)", after_damage)
+                               : "");
   for (const auto& p : problems) out += "problem: " + p + "\n";
   out += problems.empty() ? "clean\n"
                           : fmt::format("{} problem{}: run `vane store repair` to save what can be saved\n", problems.size(),
@@ -227,27 +315,38 @@ std::string StoreCheckReport::ToString() const {
 
 namespace {
 
-// Opens with damaged log records skipped; when that fails (or a table is damaged), RocksDB's RepairDB rebuilds
-// the MANIFEST from the table files and logs first, setting unreadable tables aside.
-Status Salvage(const std::string& dir, const FolderInventory& inv, RocksSetup& setup, Db& d, StoreRepairReport& r) {
-  setup.db.wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
+// RocksDB replays the logs up to the first damage (kPointInTimeRecovery, which keeps each family consistent); when
+// that fails (CURRENT or the MANIFEST lost, a table damaged or ahead of the logs), the logs are set aside (the
+// backup has them) and rocksdb::RepairDB rebuilds the MANIFEST from the table files, setting unreadable ones
+// aside. Either way the intact log records the store does not hold yet are then written again, in log order:
+// RocksDB's own kSkipAnyCorruptedRecords fails on a record after a damaged fragmented one (7.8), and RepairDB
+// drops logged writes to families that have no table file yet.
+Status Salvage(const std::string& dir, const FolderInventory& inv, const WalScan& scan, RocksSetup& setup, Db& d,
+               StoreRepairReport& r) {
+  setup.db.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   rocksdb::Status s = inv.has_current ? d.Open(dir, setup, false) : rocksdb::Status::NotFound("CURRENT is missing");
   if (s.ok() && !(s = d.db->VerifyChecksum()).ok()) d.Close();
+  std::vector<uint64_t> done;
   if (s.ok()) {
-    r.actions.push_back("opened it with every intact log record replayed and damaged ones skipped "
-                        "(kSkipAnyCorruptedRecords); the replayed logs were flushed to table files");
-    return Status::Ok();
+    r.actions.push_back("RocksDB replayed the logs up to the first damage (kPointInTimeRecovery)");
+    done.assign(kFamilyCount, d.db->GetLatestSequenceNumber());
+  } else {
+    std::error_code ec;
+    for (const auto& w : inv.wals) fs::remove(dir + "/" + w, ec);
+    r.actions.push_back(fmt::format("RocksDB could not open it ({}): set the logs aside and rebuilt the MANIFEST "
+                                    "from {} table files (rocksdb::RepairDB)", s.ToString(), inv.tables.size()));
+    if (rocksdb::Status rs = rocksdb::RepairDB(dir, setup.db, setup.families); !rs.ok())
+      return Status::IoError("store repair: RocksDB's repair failed: " + rs.ToString());
+    for (const auto& e : fs::directory_iterator(dir + "/lost", ec))
+      if (e.path().extension() == ".sst")
+        r.lost.push_back(fmt::format("table file {}: unreadable, set aside (a copy is in the backup)", e.path().filename().string()));
+    fs::remove_all(dir + "/lost", ec);  // RocksDB's set-aside files (old MANIFESTs, tables): all in the backup
+    VANE_RETURN_IF_ERROR(FromRocks(d.Open(dir, setup, false), "opening the repaired store"));
+    done = TableSequences(d);
   }
-  r.actions.push_back(fmt::format("RocksDB could not open it ({}): rebuilt the MANIFEST from {} table files and {} "
-                                  "logs (rocksdb::RepairDB)", s.ToString(), inv.tables.size(), inv.wals.size()));
-  if (rocksdb::Status rs = rocksdb::RepairDB(dir, setup.db, setup.families); !rs.ok())
-    return Status::IoError("store repair: RocksDB's repair failed: " + rs.ToString());
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir + "/lost", ec))
-    if (e.path().extension() == ".sst")
-      r.lost.push_back(fmt::format("table file {}: unreadable, set aside (a copy is in the backup)", e.path().filename().string()));
-  fs::remove_all(dir + "/lost", ec);  // RocksDB's set-aside files (old MANIFESTs, converted logs): all in the backup
-  return FromRocks(d.Open(dir, setup, false), "opening the repaired store");
+  VANE_ASSIGN_OR_RETURN(uint64_t replayed, ReplayLogs(d, scan, done, true));
+  r.actions.push_back(fmt::format("wrote again the intact log records the store did not hold ({} events)", replayed));
+  return Status::Ok();
 }
 
 }  // namespace
@@ -264,7 +363,7 @@ Result<StoreRepairReport> RepairStore(const std::string& dir_in, const RocksDbOp
   WalScan scan = ScanWals(dir, inv, true);
   RocksSetup setup = MakeSetup(o);
   Db d;
-  VANE_RETURN_IF_ERROR(Salvage(dir, inv, setup, d, r).Prefixed(fmt::format("(the damaged folder is kept at {}) ", r.backup)));
+  VANE_RETURN_IF_ERROR(Salvage(dir, inv, scan, setup, d, r).Prefixed(fmt::format("(the damaged folder is kept at {}) ", r.backup)));
   for (const WalProblem& p : scan.problems) r.lost.push_back(LostRecord(p, scan, d.cf[kEvents]->GetID()));
   EventTally t = TallyEvents(d);
   r.events = t.count, r.first = t.first, r.last = t.last, r.gaps = t.gaps;

@@ -32,7 +32,8 @@
 // bytes; anything else is refused (reason "store_corrupt") with the file and offset. Not RocksDB's default
 // kPointInTimeRecovery alone (it stops at the first damage and drops every acknowledged write after it without a
 // word), nor kTolerateCorruptedTailRecords (it drops a cut-off tail silently), nor kSkipAnyCorruptedRecords (it
-// applies later writes over a hole): those belong to `vane store repair`, which says what they lose. The limit: a
+// applies later writes over a hole without a word): filling the store past a hole is `vane store repair`'s job,
+// which says what is lost. The limit: a
 // log truncated behind the store's back, or damaged only in its very last record, looks like a write the crash cut
 // off; that record is dropped loudly rather than refused (a log cut at a record boundary leaves no trace at all).
 //
@@ -191,7 +192,8 @@ Result<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir, const Ro
 struct StoreCheckReport {
   std::string folder;  // what the folder holds (FolderInventory: CURRENT, MANIFEST, table files, logs)
   bool opened = false;  // RocksDB opened it read-only, every log whole (kAbsoluteConsistency)
-  bool skipped = false;  // counted after opening with damaged log records skipped (when it did not open whole)
+  bool skipped = false;  // counted up to the first damage of the logs (when it did not open whole)
+  uint64_t after_damage = 0;  // then: events in intact log records after the damage (what repair writes again)
   uint64_t events = 0, items = 0, user_index = 0;
   std::optional<uint64_t> first, last;  // positions
   std::string format;                   // the metadata "format" ("" when absent)
@@ -216,9 +218,12 @@ struct StoreRepairReport {
   std::string ToString() const;
 };
 // Saves what can be saved, after copying the folder to DIR.damaged-<UTC time> (refused when the copy fails; the
-// original data is never deleted without that copy): opens with every intact log record replayed and damaged ones
-// skipped (kSkipAnyCorruptedRecords) and, when that fails (CURRENT or the MANIFEST lost, a damaged table), rebuilds
-// the MANIFEST from the table files and logs (rocksdb::RepairDB) first. The repaired store opens normally.
+// original data is never deleted without that copy): RocksDB replays the logs up to the first damage
+// (kPointInTimeRecovery) or, when that fails (CURRENT or the MANIFEST lost, a damaged table), rebuilds the MANIFEST
+// from the table files (rocksdb::RepairDB); then every intact log record the store does not hold yet, after the
+// damage included, is written again in log order (a damaged record is skipped, not the rest of the log). Counter
+// additions logged after a table already counted them can count twice on the RepairDB path. The repaired store
+// opens normally.
 Result<StoreRepairReport> RepairStore(const std::string& dir, const RocksDbOptions& opt = {});
 
 // Everything in memory, behind one mutex: the reference the other implementations are tested against.
