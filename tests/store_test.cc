@@ -492,6 +492,16 @@ TEST_F(DamagedStore, ATornLastRecordIsDroppedLoudlyAndEarlierOnesKept) {
   EXPECT_NE(err.find(fs::path(logs[0]).filename().string() + " offset "), std::string::npos) << err;
 }
 
+TEST_F(DamagedStore, AStoreInUseIsNotRepaired) {
+  auto s = MustOpen(dir_);
+  AppendBatches(*s, 0, 2, 10);
+  auto r = RepairStore(dir_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), "store_locked") << r.status().ToString();
+  EXPECT_EQ(FilesEndingIn(dir_, ".log").size(), 1u) << "the log of the running store is left alone";
+  EXPECT_EQ(EventCount(*s), 20u);
+}
+
 TEST_F(DamagedStore, AStoreWithoutAFormatKeyIsFormatOne) {
   {
     auto s = MustOpen(dir_);

@@ -325,6 +325,9 @@ Status Salvage(const std::string& dir, const FolderInventory& inv, const WalScan
                StoreRepairReport& r) {
   setup.db.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   rocksdb::Status s = inv.has_current ? d.Open(dir, setup, false) : rocksdb::Status::NotFound("CURRENT is missing");
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)  // never repair a store in use
+    return Status::Unavailable("store_locked", fmt::format("store repair: {} is in use ({}): stop the server first, "
+                                                           "nothing was changed", dir, s.ToString()));
   if (s.ok() && !(s = d.db->VerifyChecksum()).ok()) d.Close();
   std::vector<uint64_t> done;
   if (s.ok()) {
