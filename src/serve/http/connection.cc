@@ -395,6 +395,10 @@ FrontServer::FrontServer(const HttpOptions& opt, std::function<void()> on_refuse
   };
 }
 
+void FrontServer::WidenBacklog() {
+  if (svr_sock_ != INVALID_SOCKET) ::listen(svr_sock_, 1024);
+}
+
 bool FrontServer::process_and_close_socket(socket_t sock) {
   if (t_over_capacity) {
     admission_->Refuse(sock);
@@ -411,6 +415,10 @@ void FrontServer::Serve(int fd, size_t max_requests) {
   for (size_t left = max_requests; left > 0 && conn.WaitForRequest(svr_sock_); --left) {
     bool closed = false;
     bool ok = process_request(conn, left == 1, closed, [&](httplib::Request& req) {
+      // Every body is JSON here: httplib would parse a form-encoded one (curl's default type) into parameters, and
+      // refuse it past 8 KiB as payload_too_large.
+      if (req.get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded"))
+        req.headers.erase("Content-Type");
       conn.StartBody(req);
       if (conn.refusal() != SocketConn::Refusal::kNone) {  // the body stays unread: this connection ends here
         req.headers.erase("Connection");

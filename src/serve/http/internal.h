@@ -87,6 +87,9 @@ class FrontServer final : public httplib::Server {
   FrontServer(const HttpOptions& opt, std::function<void()> on_refused);
   // Serves the requests of one connection (at most max_requests) and closes it.
   void Serve(int fd, size_t max_requests);
+  // Once bound: room for a burst of connections waiting to be accepted (httplib listens with a backlog of 5; past
+  // it, a client's connection attempt is dropped and retried only after a second or more).
+  void WidenBacklog();
 
  private:
   bool process_and_close_socket(socket_t sock) override;

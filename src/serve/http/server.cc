@@ -180,6 +180,7 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, std::atomic<bool>
   } else if (!svr.bind_to_port(opt.host, port)) {
     return Status::IoError(fmt::format("cannot bind {}:{} (in use?)", opt.host, port));
   }
+  svr.WidenBacklog();
   std::atomic<bool> ended{false};
   std::thread watcher([&] {
     while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
