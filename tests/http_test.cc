@@ -329,6 +329,26 @@ TEST_F(HttpTest, ASlowRequestHeadIsCutAtItsDeadline) {
   EXPECT_TRUE(got.empty() || got.starts_with("HTTP/1.1 408")) << got.substr(0, 200);
 }
 
+TEST_F(HttpTest, ASlowBodyIsCutAtItsDeadline) {
+  Stop();
+  ho_.body_timeout_s = 1;
+  Start({});
+  RawConn c(port_);
+  ASSERT_TRUE(c.Send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[{"));
+  const auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  std::string got, more;
+  for (int i = 0; i < 20 && !closed; ++i) {
+    c.Send(" ");
+    std::tie(more, closed) = c.Read(std::chrono::milliseconds(300));
+    got += more;
+  }
+  EXPECT_TRUE(closed) << "still open after 6 s";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 408")) << got.substr(0, 200);
+  EXPECT_NE(got.find("body_timeout"), std::string::npos) << got.substr(0, 400);
+}
+
 TEST_F(HttpTest, AnOversizedHeadIsRefused) {
   RawConn c(port_);
   ASSERT_TRUE(c.Send("GET /api/health/live HTTP/1.1\r\n"));
