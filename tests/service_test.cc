@@ -708,3 +708,30 @@ TEST_F(ServiceWritePathTest, UsersDeletedDuringARebuildStayDeleted) {
 
 }  // namespace
 }  // namespace vane
+
+namespace vane {
+namespace {
+
+TEST_F(ServiceTest, ADeletionAllowsARetrainingWithoutTheUserAlsoAfterARestart) {
+  size_t trained_events = 0;
+  opt_.trainer = [&](const Dataset& snap, const std::string& dir) -> Result<TrainedModel> {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/model.json") << "{}";
+    trained_events = snap.events.size();
+    return TrainedModel{EmptyFactory(), {{"val_ndcg@10", 0.2}}};
+  };
+  Open();
+  ASSERT_TRUE(Ingest({Raw("gone", "h0", "view", 5000), Raw("stays", "h1", "view", 5001)}).ok());
+  ASSERT_TRUE(svc_->Retrain().ok());
+  WaitTrained(*svc_);
+  EXPECT_EQ(trained_events, 4u);
+  ASSERT_EQ(svc_->Retrain().status().reason(), "no_new_events");
+  ASSERT_TRUE(svc_->DeleteUser("gone").ok());
+  Open();  // the permission survives a restart
+  ASSERT_TRUE(svc_->Retrain().ok()) << "the deletion allows a retraining without the user";
+  WaitTrained(*svc_);
+  EXPECT_EQ(trained_events, 3u) << "the deleted user's event is not trained on";
+}
+
+}  // namespace
+}  // namespace vane

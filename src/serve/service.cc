@@ -129,7 +129,7 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   svc->maint_thread_ = std::thread([s = svc.get()] { s->MaintenanceLoop(); });
   svc->ready_ = true;
   VANE_ASSIGN_OR_RETURN(auto trained_at, svc->store_->GetMeta("trained_at"));
-  if (trained_at) svc->trained_at_seq_ = std::strtoull(trained_at->c_str(), nullptr, 10);
+  if (trained_at && *trained_at != "none") svc->trained_at_seq_ = std::strtoull(trained_at->c_str(), nullptr, 10);
   VANE_RETURN_IF_ERROR(svc->InitBlend());
   svc->registry_.Scan(opt.model_version);
   if (opt.retrain_every_s > 0 && opt.trainer) {
@@ -637,8 +637,11 @@ Result<uint64_t> Service::DeleteUser(const std::string& id) {
   VANE_RETURN_IF_ERROR(Drain());
   auto n = store_->DeleteUser(id);  // durable, with no lock readers need
   if (!n.ok()) return StoreFailed(n.status());
+  // The serving model may have seen the user: a retraining is allowed again, also after a restart.
+  if (Status w = store_->PutMeta("trained_at", "none"); !w.ok()) return StoreFailed(w);
   {
     std::unique_lock lock(mu_);
+    trained_at_seq_ = UINT64_MAX;
     if (auto u = ds_->users.Find(id)) {
       engine_->ForgetUser(UserIdx(*u));
       deleted_.insert(*u);
@@ -865,6 +868,7 @@ Service::Stats Service::GetStats() const {
   s.users = ds_->num_users();
   s.items = ds_->num_items();
   s.store_bytes = store_->ApproximateBytes();
+  s.pending_erasures = store_->PendingErasures();
   s.state_bytes = ds_->num_users() * InterestStore::kStateBytes + engine_->interests().HistoryBytes() +
                   engine_->SourceMemoryBytes();
   return s;

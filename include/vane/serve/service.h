@@ -246,6 +246,7 @@ class Service {
     uint64_t rebuilds = 0;            // background rebuilds swapped in (after deletions or a failed write)
     double last_rebuild_seconds = 0;  // how long the last one took (off the request path)
     double last_swap_ms = 0;          // how long its swap held the exclusive lock
+    uint64_t pending_erasures = 0;    // deleted users not yet erased from the store's files
   };
   Stats GetStats() const;
   const ServiceOptions& options() const { return opt_; }

@@ -143,6 +143,7 @@ json StatsJson(const Service::Stats& s, const OnlineStats& online, const OnlineS
               {"rebuilds", s.rebuilds},
               {"last_rebuild_seconds", s.last_rebuild_seconds},
               {"last_swap_ms", s.last_swap_ms},
+              {"pending_erasures", s.pending_erasures},
               {"model_version", s.model_version},
               {"online", OnlineJson(online)},
               {"online_dashboard", OnlineJson(dashboard)}};
