@@ -123,7 +123,7 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
     auto t0 = std::chrono::steady_clock::now();
     VANE_ASSIGN_OR_RETURN(State st, svc->LoadState(svc->opt_.engine, UINT64_MAX));
     std::unique_lock lock(svc->mu_);
-    svc->Install(std::move(st));
+    svc->Install(st);
     svc->stats_.recovery_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   svc->maint_thread_ = std::thread([s = svc.get()] { s->MaintenanceLoop(); });
@@ -217,13 +217,15 @@ Result<Service::State> Service::LoadState(const EngineConfig& cfg, uint64_t to) 
   return st;
 }
 
-void Service::Install(State&& st) {
-  ds_ = std::move(st.ds);
-  import_opt_ = std::move(st.iopt);
+void Service::Install(State& st) {
+  // Swapped, not assigned: the old state (hundreds of MB for a large log) is freed by the caller after it has
+  // released the exclusive lock, not under it.
+  std::swap(ds_, st.ds);
+  std::swap(import_opt_, st.iopt);
   import_opt_->check_ids = true;  // live writes follow the id rule
-  report_ = std::move(st.report);
-  cleaner_ = std::move(st.cleaner);
-  engine_ = std::move(st.engine);
+  std::swap(report_, st.report);
+  std::swap(cleaner_, st.cleaner);
+  std::swap(engine_, st.engine);
   next_seq_ = st.next_seq;
   applied_ = st.applied;
   items_known_ = st.items_known;
@@ -739,8 +741,8 @@ Status Service::RebuildAside(bool recovery) {
     if (!late.empty()) rebuild_wanted_ = true;
   }
   auto t1 = std::chrono::steady_clock::now();
-  std::unique_lock lock(mu_);
-  Install(std::move(st));
+  std::unique_lock lock(mu_);  // released before `st`, now the old state, is freed
+  Install(st);
   for (const std::string& id : late)
     if (auto u = ds_->users.Find(id)) {
       engine_->ForgetUser(UserIdx(*u));

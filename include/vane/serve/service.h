@@ -277,8 +277,9 @@ class Service {
   Result<State> LoadState(const EngineConfig& cfg, uint64_t to) const;
   // Adds the store's events at positions [from, to) to a state (catch-up after LoadState).
   Status CatchUp(State& st, uint64_t from, uint64_t to) const;
-  // Makes `st` the serving state; caller holds the exclusive lock.
-  void Install(State&& st);
+  // Makes `st` the serving state and leaves the old one in `st`; caller holds the exclusive lock (and frees `st`
+  // after releasing it).
+  void Install(State& st);
   // A failed durable write: the service stops taking writes (not ready) and the caller gets `s`.
   Status StoreFailed(const Status& s);
   // Cleans one record into the live dataset: a stored form, a duplicate, or a rejection.
