@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "values.h"
+#include "vane/core/binary_io.h"
 #include "vane/text/tokenize.h"
 
 namespace vane {
@@ -265,6 +266,60 @@ bool EventCleaner::IsDuplicate(const Event& e) {
   // The earlier event left memory: this one takes its slot. (A true hash collision keeps the first slot.)
   if (it->second < ds_.events_base) it->second = index;
   return false;
+}
+
+// Snapshots ---------------------------------------------------------------------------------------------------------
+
+void ImportReport::Save(BinaryWriter& w) const {
+  w.Tag("report");
+  for (uint64_t v : {records_read, accepted, rejected, duplicates, filled, clipped, items_created}) w.U64(v);
+  w.U64(rejected_by_reason.size());
+  for (const auto& [reason, n] : rejected_by_reason) {
+    w.Str(reason);
+    w.U64(n);
+  }
+}
+
+Status ImportReport::Load(BinaryReader& r) {
+  r.Expect("report");
+  for (uint64_t* v : {&records_read, &accepted, &rejected, &duplicates, &filled, &clipped, &items_created}) *v = r.U64();
+  uint64_t n = r.Count(16, "rejection reasons");
+  rejected_by_reason.clear();
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    std::string reason = r.Str();
+    rejected_by_reason[std::move(reason)] = r.U64();
+  }
+  issues.clear();
+  return r.status();
+}
+
+namespace {
+struct SeenEntry {
+  uint64_t hash, index;
+};
+}  // namespace
+
+void EventCleaner::Save(BinaryWriter& w) const {
+  w.Tag("cleaner");
+  w.PodVec(last_ts_);
+  // The index as (hash, absolute index) pairs: rebuilt entry by entry on load (the map's own layout is not kept).
+  std::vector<SeenEntry> seen;
+  seen.reserve(seen_.size());
+  for (const auto& [h, i] : seen_) seen.push_back({h, i});
+  w.PodVec(seen);
+}
+
+Status EventCleaner::Load(BinaryReader& r) {
+  r.Expect("cleaner");
+  r.PodVec(last_ts_);
+  std::vector<SeenEntry> seen;
+  r.PodVec(seen);
+  if (!r.ok()) return r.status();
+  if (last_ts_.size() > ds_.users.size()) r.Fail("per-user times for more users than the dataset has");
+  seen_.clear();
+  seen_.reserve(seen.size());
+  for (const SeenEntry& e : seen) seen_.emplace(e.hash, e.index);
+  return r.status();
 }
 
 }  // namespace vane

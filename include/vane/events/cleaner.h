@@ -48,6 +48,9 @@ struct ImportReport {
   size_t max_issues = 1000;
 
   void Reject(ImportIssue issue);
+  // Snapshot (core/binary_io.h): the counts and rejections by reason; the listed issues are not kept.
+  void Save(BinaryWriter& w) const;
+  Status Load(BinaryReader& r);
   // Prints the summary table (counts, top reasons, first issues).
   void Print(std::ostream& os, size_t show_issues = 10) const;
   std::string ToJson() const;
@@ -74,6 +77,11 @@ class EventCleaner {
   // After Dataset::DropOldEvents: forgets the de-duplication entries of dropped events (duplicates are then
   // recognised within the in-memory window only), so this index stays bounded too.
   void ForgetDropped();
+
+  // Snapshot (core/binary_io.h): the de-duplication index and the per-user last times. Load expects the
+  // dataset this cleaner appends to to be loaded already (from the same snapshot).
+  void Save(BinaryWriter& w) const;
+  Status Load(BinaryReader& r);
 
  private:
   // The record's action, or the rejection of a missing or invalid field (user, UTF-8, action, item or query).
