@@ -37,6 +37,14 @@ void ApplyModel(const toml::table& t, CLI::App* cmd, ServiceOptions& so, std::st
   so.registry.keep = t["model"]["keep_versions"].value_or(static_cast<int64_t>(so.registry.keep));
 }
 
+void ApplySnapshots(const toml::table& t, CLI::App* cmd, ServiceOptions& so) {
+  if (!cmd->count("--no-snapshots")) so.snapshots = t["snapshots"]["enabled"].value_or(so.snapshots);
+  so.snapshot_dir = t["snapshots"]["dir"].value_or(so.snapshot_dir);
+  if (!cmd->count("--snapshot-every"))
+    so.snapshot_every_events = t["snapshots"]["every_events"].value_or(static_cast<int64_t>(so.snapshot_every_events));
+  so.snapshots_kept = t["snapshots"]["keep"].value_or(static_cast<int64_t>(so.snapshots_kept));
+}
+
 void ApplyMemory(const toml::table& t, ServiceOptions& so) {
   so.memory_events = t["memory"]["events"].value_or(static_cast<int64_t>(so.memory_events));
   so.history_per_user = t["memory"]["history_per_user"].value_or(static_cast<int64_t>(so.history_per_user));
@@ -119,6 +127,7 @@ Status ApplyFile(const std::string& path, CLI::App* cmd, ServiceOptions& so, Htt
   ApplyStore(t, cmd, so);
   ApplyModel(t, cmd, so, model);
   ApplyMemory(t, so);
+  ApplySnapshots(t, cmd, so);
   VANE_RETURN_IF_ERROR(ApplyTraining(t, path, cmd, spec));
   VANE_RETURN_IF_ERROR(ApplyVariants(t, path, so));
   return ApplyKeys(t, path, ho);

@@ -100,8 +100,9 @@ class BinaryWriter {
 
   // Hands the buffered bytes to the sink (no-op without one). The first failure sticks.
   Status Flush();
-  // The bytes not yet handed to a sink (all of them without one).
+  // The bytes not yet handed to a sink (all of them without one); Take moves them out.
   const std::string& data() const { return buf_; }
+  std::string Take() { return std::move(buf_); }
   uint64_t bytes_written() const { return written_; }
   const Status& status() const { return status_; }
 
