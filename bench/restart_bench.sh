@@ -34,12 +34,14 @@ echo "# vane serve restart benchmark | $(date -u +%FT%TZ) | $(nproc) cores:$(gre
 mkdir -p "$WORK/data"
 ln -s "$(realpath $SRC/movies.dat)" "$WORK/data/movies.dat"
 ln -s "$(realpath $SRC/sas_to_original_items.txt)" "$WORK/data/sas_to_original_items.txt"
-copies=$(( (EVENTS + 999610) / 999611 ))
-for c in $(seq 0 $((copies - 1))); do awk -v c=$c '{print "c" c "_" $1, $2}' $SRC/ml-1m_sasrec.txt; done \
-  | head -n "$EVENTS" > "$WORK/data/events.txt"
+left=$EVENTS copies=0
+while [ "$left" -gt 0 ]; do
+  awk -v c=$copies -v max="$left" 'NR > max { exit } { print "c" c "_" $1, $2 }' $SRC/ml-1m_sasrec.txt
+  left=$((left - 999611)) copies=$((copies + 1))
+done > "$WORK/data/events.txt"
 echo "seed: $(wc -l < "$WORK/data/events.txt") events ($copies copies of ML-1M, users renamed per copy)"
 
-# Starts the server (extra flags in "$@"), waits until /api/health/ready is 200; prints the seconds it took.
+# Starts the server (extra flags in "$@"), waits until /api/health/ready is 200; T = the seconds it took.
 start() {
   local t0 t1
   t0=$(now)
@@ -50,7 +52,7 @@ start() {
     sleep 0.05
   done
   t1=$(now)
-  secs "$t0" "$t1"
+  T=$(secs "$t0" "$t1")
 }
 # Orderly stop (SIGTERM): the server writes a snapshot of what it holds before it exits.
 stop() {
@@ -66,14 +68,14 @@ crash() {
 snapdir() { echo "$STORE/snapshots"; }
 snapinfo() { ls -l "$(snapdir)"/*.vsnap 2>/dev/null | awk '{printf "%s %.0f MB\n", $NF, $5 / 1e6}' | sed "s|$STORE/||"; }
 
-t=$(start --format pairs --input "$WORK/data/events.txt")
+start --format pairs --input "$WORK/data/events.txt"; t=$T
 echo "first start (seed $EVENTS events into the store, replay): $t s, resident $(ps -o rss= -p $PID | awk '{printf "%.0f", $1/1024}') MiB"
 t0=$(now); stop; t1=$(now)
 echo "orderly stop with a snapshot: $(secs "$t0" "$t1") s; $(grep -m1 'snapshot: wrote' "$WORK/err.log" || echo 'no snapshot line')"
 echo "store: $(du -sm "$STORE" | cut -f1) MB in all; snapshots: $(snapinfo | tr '\n' ' ')"
 
 for k in 1 2 3; do
-  t=$(start)
+  start; t=$T
   echo "restart $k from the snapshot: $t s to ready, resident $(ps -o rss= -p $PID | awk '{printf "%.0f", $1/1024}') MiB"
   [ $k = 1 ] && curl -s "http://127.0.0.1:$PORT/v1/stats"; echo
   stop
@@ -81,12 +83,12 @@ done
 grep "snapshot: loaded" "$WORK/err.log" | tail -1
 
 mv "$(snapdir)" "$WORK/snapshots.aside"
-t=$(start)
+start; t=$T
 echo "restart without a snapshot (full replay of $EVENTS events): $t s to ready"
 crash
 rm -rf "$(snapdir)"; mv "$WORK/snapshots.aside" "$(snapdir)"
 
-t=$(start)
+start; t=$T
 echo "restart from the snapshot: $t s; posting $TAIL events through the API"
 VANE_BATCH=1000 wrk -t2 -c4 -d600s -s bench/wrk/ingest.lua "http://127.0.0.1:$PORT" > /dev/null 2>&1 &
 WRK=$!
@@ -94,7 +96,7 @@ until [ "$(curl -s "http://127.0.0.1:$PORT/v1/stats" | python3 -c 'import json,s
 kill $WRK; wait $WRK 2>/dev/null || true
 posted=$(curl -s "http://127.0.0.1:$PORT/v1/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
 crash
-t=$(start)
+start; t=$T
 echo "restart after kill -9 with $((posted - EVENTS)) events after the snapshot: $t s to ready"
 grep "snapshot: loaded" "$WORK/err.log" | tail -1
 stop

@@ -115,6 +115,7 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   }
   svc->maint_thread_ = std::thread([s = svc.get()] { s->MaintenanceLoop(); });
   svc->ready_ = true;
+  svc->MaybeWantSnapshot();  // a long replay is kept, so that a crash does not cost it again
   VANE_ASSIGN_OR_RETURN(auto trained_at, svc->store_->GetMeta("trained_at"));
   if (trained_at) svc->trained_at_seq_ = std::strtoull(trained_at->c_str(), nullptr, 10);
   VANE_RETURN_IF_ERROR(svc->InitBlend());

@@ -66,6 +66,27 @@ struct ImportOptions {
   size_t max_events = 0;            // event readers stop after this many accepted events (0 = all)
 };
 
+// The de-duplication index: an event's 64-bit hash -> the absolute index of the event stored under it. Open
+// addressing with linear probing over two flat arrays (power-of-two capacity, at most 3/4 full): no allocation per
+// entry, and a snapshot saves and loads it as two blocks. A hash of 0 (the empty mark) is kept as 1; like any
+// collision, that only means the stored event is compared with the new one.
+class HashIndex {
+ public:
+  // The value under `hash`, inserting `value` when absent (then `inserted`). The pointer is valid until the next
+  // insertion.
+  uint64_t* TryEmplace(uint64_t hash, uint64_t value, bool& inserted);
+  // Drops every entry whose value is below `min_value` (the table is rebuilt from what stays).
+  void EraseBelow(uint64_t min_value);
+  size_t size() const { return size_; }
+  void Save(BinaryWriter& w) const;
+  Status Load(BinaryReader& r);
+
+ private:
+  void Rehash(size_t capacity);
+  std::vector<uint64_t> keys_, values_;
+  size_t size_ = 0;
+};
+
 // Validates one raw event and appends it (shared by every reader and the HTTP API).
 class EventCleaner {
  public:
@@ -99,7 +120,7 @@ class EventCleaner {
   const ImportOptions& opt_;
   ImportReport& report_;
   std::vector<Timestamp> last_ts_;   // per user, for the missing-timestamp fill rule
-  std::unordered_map<uint64_t, uint64_t> seen_;  // hash of a stored event -> its absolute index (events_base + k)
+  HashIndex seen_;  // hash of a stored event -> its absolute index (events_base + k)
 };
 
 // The Status of a rejected record: InvalidArgument with `reason` as message and `field` as field().

@@ -143,6 +143,13 @@ json StatsJson(const Service::Stats& s, const OnlineStats& online, const OnlineS
               {"rebuilds", s.rebuilds},
               {"last_rebuild_seconds", s.last_rebuild_seconds},
               {"last_swap_ms", s.last_swap_ms},
+              {"snapshot_loaded_seq", s.snapshot_loaded_seq},
+              {"replayed_events", s.replayed_events},
+              {"snapshots_written", s.snapshots_written},
+              {"last_snapshot_seq", s.last_snapshot_seq},
+              {"last_snapshot_bytes", s.last_snapshot_bytes},
+              {"last_snapshot_seconds", s.last_snapshot_seconds},
+              {"last_snapshot_pause_ms", s.last_snapshot_pause_ms},
               {"model_version", s.model_version},
               {"online", OnlineJson(online)},
               {"online_dashboard", OnlineJson(dashboard)}};
