@@ -778,6 +778,18 @@ TEST_F(ServiceSnapshotTest, ACorruptSnapshotIsIgnoredWithAWarningAndTheLogReplay
   EXPECT_EQ(Answers(), replayed);
 }
 
+TEST_F(ServiceSnapshotTest, ASnapshotTakenUnderAnotherConfigurationIsIgnored) {
+  Traffic(2000, 0);
+  ASSERT_TRUE(svc_->SnapshotNow().ok());
+  opt_.history_per_user = 3;  // shapes the stored histories: the snapshot's state is not this configuration's
+  ::testing::internal::CaptureStderr();
+  Open();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("ignored: failed_precondition: taken under another configuration"), std::string::npos) << err;
+  EXPECT_EQ(svc_->GetStats().snapshot_loaded_seq, 0u);
+  EXPECT_EQ(svc_->GetStats().replayed_events, 50u);
+}
+
 TEST_F(ServiceSnapshotTest, ADeletedUserIsNotBackAfterARestartFromAnEarlierSnapshot) {
   Traffic(2000, 0);
   ASSERT_TRUE(svc_->SnapshotNow().ok());

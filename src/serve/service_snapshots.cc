@@ -61,6 +61,7 @@ Result<std::string> Service::CaptureLive(uint64_t& seq, double& pause_ms) {
     return Status::Conflict("rebuild_pending", "a deletion's rebuild is pending; its state will be snapshotted");
   seq = next_seq_;
   BinaryWriter w;
+  w.Reserve(stats_.last_snapshot_bytes + stats_.last_snapshot_bytes / 8);  // about the last one's size: no regrowth
   WritePayload(w, SnapshotKey(engine_->config()), seq, *ds_, *report_, *cleaner_, *engine_);
   pause_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return w.Take();

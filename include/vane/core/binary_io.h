@@ -103,6 +103,8 @@ class BinaryWriter {
   // The bytes not yet handed to a sink (all of them without one); Take moves them out.
   const std::string& data() const { return buf_; }
   std::string Take() { return std::move(buf_); }
+  // Room for n bytes in memory (a writer without a sink that knows about how much it will write grows once).
+  void Reserve(size_t n) { buf_.reserve(n); }
   uint64_t bytes_written() const { return written_; }
   const Status& status() const { return status_; }
 
