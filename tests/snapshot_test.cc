@@ -276,6 +276,53 @@ TEST(InterestSnapshot, StatesHistoriesAndGlobalCountsRoundTrip) {
   same("after more events");
 }
 
+// Sources -----------------------------------------------------------------------------------------------------------
+
+TEST(SourceSnapshot, PopularityAndCoVisitationRoundTripAndGoOnAlike) {
+  Dataset ds = testing::TwoTopicDataset();
+  InterestStore interests(ds);
+  PopularitySource::Config pc;
+  CovisitSource::Config cc;
+  cc.max_edges_per_item = 2;  // pruned tables: the kept slots must come back as they were
+  cc.half_life_s = 600;
+  PopularitySource pop(ds, pc);
+  CovisitSource cov(ds, cc);
+  Timestamp t = 1000;
+  auto feed = [&](std::vector<CandidateSource*> to, int rounds) {
+    for (int round = 0; round < rounds; ++round)
+      for (const char* it : {"r0", "r1", "h0", "r2", "h3", "pg0", "r3", "h1", "r4", "h2"}) {
+        Event e = testing::Ev(ds, "u" + std::to_string(round % 3), it, round % 2 ? "purchase" : "view", t += 25);
+        const UserState before = interests.Find(e.user) ? *interests.Find(e.user) : UserState{};
+        for (CandidateSource* s : to) s->Observe(e, before);
+        interests.Apply(e);
+      }
+  };
+  feed({&pop, &cov}, 4);
+  BinaryWriter w;
+  pop.SaveState(w);
+  cov.SaveState(w);
+  PopularitySource pop2(ds, pc);
+  CovisitSource cov2(ds, cc);
+  BinaryReader r(w.data());
+  ASSERT_TRUE(pop2.LoadState(r).ok()) << r.status().ToString();
+  ASSERT_TRUE(cov2.LoadState(r).ok()) << r.status().ToString();
+  EXPECT_TRUE(r.AtEnd());
+  auto same = [&](const char* when) {
+    SCOPED_TRACE(when);
+    EXPECT_EQ(pop.Ranked(), pop2.Ranked());
+    EXPECT_EQ(cov.num_edges(), cov2.num_edges());
+    for (uint32_t a = 0; a < ds.num_items(); ++a) {
+      EXPECT_EQ(pop.Popularity(ItemIdx(a)), pop2.Popularity(ItemIdx(a)));
+      EXPECT_EQ(pop.Trend(ItemIdx(a)), pop2.Trend(ItemIdx(a)));
+      for (uint32_t b = 0; b < ds.num_items(); ++b) EXPECT_EQ(cov.Weight(ItemIdx(a), ItemIdx(b)), cov2.Weight(ItemIdx(a), ItemIdx(b)));
+    }
+  };
+  same("loaded");
+  EXPECT_GT(cov.num_edges(), 0u);
+  feed({&pop, &cov, &pop2, &cov2}, 3);
+  same("after the same further events");
+}
+
 // Engine ------------------------------------------------------------------------------------------------------------
 
 // A live-like pipeline: a dataset, its cleaner and an engine fed cleaned events, as the service keeps them.
