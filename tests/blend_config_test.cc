@@ -53,5 +53,27 @@ TEST(BlendConfig, BadFilesAreRefusedNamingTheField) {
   EXPECT_EQ(BlendConfig::Load("/nonexistent/blend.json").status().code(), StatusCode::kNotFound);
 }
 
+// Found by fuzz/blend_config_fuzz.cc: each was accepted (or threw) instead of being refused naming the field.
+TEST(BlendConfig, FuzzFoundInputsAreRefused) {
+  nlohmann::json good = BlendConfig::From(EngineConfig{}).ToJson();
+  auto with = [&](auto edit) {
+    nlohmann::json j = good;
+    edit(j);
+    return BlendConfig::FromJson(j);
+  };
+  // "fitted" of another type threw nlohmann's type_error out of FromJson (vane serve stopped on a stored blend).
+  auto fitted = with([](auto& j) { j["fitted"] = "yes"; });
+  ASSERT_FALSE(fitted.ok());
+  EXPECT_EQ(fitted.status().field(), "fitted");
+  EXPECT_TRUE(with([](auto& j) { j.erase("fitted"); }).ok());
+  // A weight beyond the float range became +inf in the engine's weights.
+  auto huge = with([](auto& j) { j["base"]["popular"] = 1e300; });
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().field(), "base");
+  EXPECT_FALSE(with([](auto& j) { j["strategy_multipliers"]["new_user"]["model"] = 3.5e38; }).ok());
+  // A format beyond int wrapped around to 1 and was accepted.
+  EXPECT_EQ(with([](auto& j) { j["format"] = 4294967297LL; }).status().field(), "format");
+}
+
 }  // namespace
 }  // namespace vane

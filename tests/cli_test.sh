@@ -55,5 +55,26 @@ check interests-now-later 0 "Nothing in particular right now|Usually:" -- "$VANE
 check interests-now-iso 0 "Now:|Usually:" -- "$VANE" interests --format vane --input "$TMP/gen" --user u1 --quiet --now 2026-06-01T00:00:00Z
 check interests-bad-now 2 "--now: expected" -- "$VANE" interests --format vane --input "$TMP/gen" --user u1 --quiet --now yesterday
 check demo 0 "because you searched" -- "$VANE" demo --users 60 --quiet
+# vane store check / repair on a real store (`vane serve` writes it; its second start flushes the log into table
+# files), then with CURRENT lost: serve refuses instead of creating a new store over the tables; repair saves them.
+source "$(dirname "$0")/serve_lib.sh"
+serve_once() {
+  start_server "$VANE" "$TMP/serve.out" "$TMP/serve.err" --store "$TMP/st/store" --format vane --input "$TMP/gen" --no-fit || return 1
+  kill "$PID"; wait "$PID" 2>/dev/null; return 0
+}
+if serve_once && serve_once; then
+  events=$(grep -oE 'recovered [0-9]+ events' "$TMP/serve.err" | tail -1 | grep -oE '[0-9]+')
+  check store-check-clean 0 "^clean" -- "$VANE" store check --store "$TMP/st/store"
+  check store-check-counts 0 "events: $events \(positions 0\.\." -- "$VANE" store check --store "$TMP/st/store"
+  rm "$TMP/st/store/CURRENT"
+  check serve-refuses-lost-current 1 "CURRENT file is missing.*vane store repair" -- timeout 60 "$VANE" serve --port 0 --quiet --store "$TMP/st/store" --format vane --input "$TMP/gen" --no-fit
+  check store-check-lost-current 1 "problem: CURRENT is missing" -- "$VANE" store check --store "$TMP/st/store"
+  check store-repair 0 "saved: $events events" -- "$VANE" store repair --store "$TMP/st/store"
+  check store-repair-backup 0 "\.sst" -- bash -c "ls $TMP/st/store.damaged-*/"
+  check store-check-repaired 0 "^clean" -- "$VANE" store check --store "$TMP/st/store"
+  check store-repair-nothing 1 "holds no store" -- "$VANE" store repair --store "$TMP/st/none"
+else
+  echo "FAIL store: vane serve did not start"; fail=$((fail+1))
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -262,6 +262,30 @@ TEST(FormatsTest, YoochoosePreparedTsv) {
   EXPECT_EQ(ds.users.Name(ds.events[2].user.v), "2");
 }
 
+// Found by fuzz/formats_fuzz.cc: a time of 1e300 was converted to int64 (undefined behaviour) instead of refused.
+TEST(FormatsTest, YoochoosePreparedTsvRefusesTimesBeyondInt64) {
+  const auto dir = std::filesystem::temp_directory_path() / "vane_formats_yoochoose_huge";
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "prepared.txt").string();
+  {
+    std::FILE* f = std::fopen(file.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fputs("SessionId\tItemId\tTime\n1\t10\t1e300\n1\t11\t-1e19\n2\t12\t1396860669.5\n", f);
+    std::fclose(f);
+  }
+  Dataset ds;
+  ImportReport r;
+  ASSERT_TRUE(LoadDataset(Format::kYoochoose, file, Quiet(), ds, r).ok());
+  EXPECT_EQ(r.accepted, 1u);
+  EXPECT_EQ(r.rejected, 2u);
+  ASSERT_FALSE(r.issues.empty());
+  EXPECT_EQ(r.issues[0].field, "ts");
+  ExpectCountsAddUp(r);
+  ASSERT_EQ(ds.events.size(), 1u);
+  EXPECT_EQ(ds.events[0].ts, 1396860669);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(FormatsTest, Diginetica) {
   Dataset ds;
   ImportReport r;

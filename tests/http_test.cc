@@ -1,10 +1,18 @@
-// The HTTP front over a real loopback socket (cpp-httplib's client), on an in-memory store with injected faults:
-// the one Status -> HTTP map, the JSON error bodies, key scopes and the route table.
+// The HTTP front over a real loopback socket (cpp-httplib's client, and raw sockets where a client misbehaves), on an
+// in-memory store with injected faults: the one Status -> HTTP map, the JSON error bodies, key scopes, the route
+// table, and the limits that keep one request or a few slow clients from taking the server down.
 #include "vane/serve/http.h"
 
 #include <httplib.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -45,7 +53,8 @@ class HttpTest : public ::testing::Test {
       Status s = RunHttpServer(*svc_, ho_, stop_, [&](int pt) { p.set_value(pt); });
       EXPECT_TRUE(s.ok()) << s.ToString();
     });
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", bound.get());
+    port_ = bound.get();
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
   }
   void Stop() {
     stop_ = true;
@@ -72,7 +81,44 @@ class HttpTest : public ::testing::Test {
   std::atomic<bool> stop_{false};
   std::thread server_;
   std::unique_ptr<httplib::Client> client_;
+  int port_ = 0;
 };
+
+// A client socket that sends exactly what it is told, when it is told.
+class RawConn {
+ public:
+  explicit RawConn(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  }
+  ~RawConn() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  bool Send(const std::string& s) { return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()); }
+  // Reads until the server closes the connection, `until` appears, or `within` passes; what came, and whether the
+  // connection was closed.
+  std::pair<std::string, bool> Read(std::chrono::milliseconds within, const std::string& until = "") {
+    std::string got;
+    const auto end = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < end && (until.empty() || got.find(until) == std::string::npos)) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return {got, true};
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return {got, false};
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+std::string Nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
 TEST(HttpStatusMap, EveryCodeHasOneStatus) {
   using http::HttpStatus;
@@ -172,6 +218,201 @@ TEST_F(HttpTest, GorseRoutesSpeakGorse) {
   EXPECT_EQ(s3, 200);
   EXPECT_EQ(b3.size(), 2u);
   EXPECT_TRUE(b3[0].is_string());
+}
+
+TEST(HttpLimits, NestingDepthCountsBracketsOutsideStrings) {
+  EXPECT_EQ(http::NestingDepth(R"({"a":[1,{"b":[]}]})", 64), 4u);
+  EXPECT_EQ(http::NestingDepth(R"(["[[[[", "\"[[", {}])", 64), 2u);
+  EXPECT_EQ(http::NestingDepth("", 64), 0u);
+  EXPECT_EQ(http::NestingDepth(Nested(100000), 64), 65u) << "stops counting past the limit";
+}
+
+// 80,000 levels in one event's context (or a Gorse user's Labels) used to overflow the stack when the value was
+// printed back; 5,000 levels were answered 413 payload_too_large.
+TEST_F(HttpTest, DeeplyNestedBodiesAreRefusedAsTooDeep) {
+  for (size_t depth : {size_t{80000}, size_t{5000}, size_t{65}}) {
+    auto [s1, b1] = Post("/v1/events", R"([{"user":"u","item":"r0","action":"view","context":)" + Nested(depth) + "}]");
+    EXPECT_EQ(s1, 400) << depth;
+    EXPECT_EQ(Code(b1), "too_deep") << depth;
+    EXPECT_NE(b1["error"]["message"].get<std::string>().find("64"), std::string::npos) << "names the limit";
+    auto [s2, b2] = Post("/api/user", R"({"UserId":"deep","Labels":)" + Nested(depth) + "}");
+    EXPECT_EQ(s2, 400) << depth;
+    EXPECT_EQ(Code(b2), "too_deep") << depth;
+  }
+  // Sent as curl sends by default (a form type): the same answer, not httplib's 413 for forms over 8 KiB.
+  auto form = client_->Post("/v1/events", "[" + Nested(5000) + "]", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 400);
+  EXPECT_EQ(Code(json::parse(form->body, nullptr, false)), "too_deep");
+  auto big = client_->Post("/api/user", R"({"UserId":"big","Comment":")" + std::string(20000, 'a') + R"("})",
+                           "application/x-www-form-urlencoded");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 200) << big->body;
+  auto [s3, b3] = Post("/api/user", R"({"UserId":"deep","Labels":)" + Nested(63) + "}");
+  EXPECT_EQ(s3, 200) << "64 levels in all are allowed: " << b3.dump();
+  EXPECT_EQ(Get("/api/health/live").first, 200) << "the server is still up";
+}
+
+// httplib checked a declared Content-Length only: a chunked body of any size was read and stored.
+TEST_F(HttpTest, AChunkedBodyOverTheLimitIsRefused) {
+  Stop();
+  ho_.max_body_bytes = 64 << 10;
+  Start({});
+  std::string chunk(16 << 10, ' ');
+  size_t sent = 0;
+  auto r = client_->Post("/v1/events", [&](size_t, httplib::DataSink& sink) {
+    if (sent >= (4u << 20)) {
+      sink.done();
+      return true;
+    }
+    sent += chunk.size();
+    return sink.write(chunk.data(), chunk.size());
+  }, "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(Code(json::parse(r->body, nullptr, false)), "payload_too_large");
+  // A chunked body under the limit is fine.
+  bool once = false;
+  auto ok = client_->Post("/v1/events", [&](size_t, httplib::DataSink& sink) {
+    if (once) {
+      sink.done();
+      return true;
+    }
+    once = true;
+    const std::string body = R"([{"user":"u","item":"r0","action":"view"}])";
+    return sink.write(body.data(), body.size());
+  }, "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  EXPECT_EQ(Get("/api/health/live").first, 200);
+}
+
+// A Content-Length of 10^15 used to be read (and dropped) until the read timeout before the 413.
+TEST_F(HttpTest, AnAbsurdContentLengthIsRefusedAtOnce) {
+  for (const char* expect : {"", "Expect: 100-continue\r\n"}) {
+    RawConn c(port_);
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.Send(std::string("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n") + expect +
+                       "Content-Length: 1000000000000000\r\n\r\n[{\"user\":"));
+    auto [got, closed] = c.Read(std::chrono::milliseconds(2000));
+    EXPECT_TRUE(got.starts_with("HTTP/1.1 413")) << expect << got.substr(0, 200);
+    EXPECT_NE(got.find("payload_too_large"), std::string::npos) << got.substr(0, 400);
+    EXPECT_TRUE(closed) << "the unread body ends the connection";
+  }
+  EXPECT_EQ(Get("/api/health/live").first, 200);
+}
+
+TEST_F(HttpTest, CompressedBodiesAreRefused) {
+  RawConn c(port_);
+  ASSERT_TRUE(c.Send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd"));
+  auto [got, closed] = c.Read(std::chrono::milliseconds(2000));
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 415")) << got.substr(0, 200);
+  EXPECT_NE(got.find("unsupported_encoding"), std::string::npos) << got.substr(0, 400);
+}
+
+// One header byte at a time used to keep a worker forever (httplib's read timeout restarts with every byte).
+TEST_F(HttpTest, ASlowRequestHeadIsCutAtItsDeadline) {
+  Stop();
+  ho_.header_timeout_s = 1;
+  Start({});
+  RawConn c(port_);
+  ASSERT_TRUE(c.Send("GET /api/health/live HTTP/1.1\r\n"));
+  const auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  std::string got;
+  for (int i = 0; i < 40 && !closed; ++i) {
+    c.Send("X");
+    std::tie(got, closed) = c.Read(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(closed) << "still open after 8 s";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
+  EXPECT_TRUE(got.empty() || got.starts_with("HTTP/1.1 408")) << got.substr(0, 200);
+}
+
+TEST_F(HttpTest, ASlowBodyIsCutAtItsDeadline) {
+  Stop();
+  ho_.body_timeout_s = 1;
+  Start({});
+  RawConn c(port_);
+  ASSERT_TRUE(c.Send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[{"));
+  const auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  std::string got, more;
+  for (int i = 0; i < 20 && !closed; ++i) {
+    c.Send(" ");
+    std::tie(more, closed) = c.Read(std::chrono::milliseconds(300));
+    got += more;
+  }
+  EXPECT_TRUE(closed) << "still open after 6 s";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 408")) << got.substr(0, 200);
+  EXPECT_NE(got.find("body_timeout"), std::string::npos) << got.substr(0, 400);
+}
+
+TEST_F(HttpTest, AnOversizedHeadIsRefused) {
+  RawConn c(port_);
+  ASSERT_TRUE(c.Send("GET /api/health/live HTTP/1.1\r\n"));
+  std::string line = "X-Filler: " + std::string(1000, 'x') + "\r\n";
+  for (int i = 0; i < 100; ++i) c.Send(line);
+  auto [got, closed] = c.Read(std::chrono::milliseconds(2000));
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 431")) << got.substr(0, 200);
+  EXPECT_NE(got.find("header_too_large"), std::string::npos) << got.substr(0, 400);
+}
+
+// Connections beyond the limit (threads: 4 here) used to queue silently behind idle ones; now they are answered 503
+// at once, while health probes are still answered.
+TEST_F(HttpTest, ConnectionsOverTheLimitAreRefusedButHealthAnswers) {
+  Stop();
+  ho_.idle_timeout_s = 30;
+  Start({});
+  std::vector<std::unique_ptr<RawConn>> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(std::make_unique<RawConn>(port_));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  RawConn over(port_);
+  ASSERT_TRUE(over.Send("GET /v1/items/r0 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto [got, closed] = over.Read(std::chrono::milliseconds(3000));
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 503")) << got.substr(0, 200);
+  EXPECT_NE(got.find("Retry-After: 1"), std::string::npos) << got.substr(0, 400);
+  EXPECT_NE(got.find("over_capacity"), std::string::npos) << got.substr(0, 400);
+  EXPECT_TRUE(closed);
+  RawConn probe(port_);
+  ASSERT_TRUE(probe.Send("GET /api/health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto [health, _] = probe.Read(std::chrono::milliseconds(3000), "}");
+  EXPECT_TRUE(health.starts_with("HTTP/1.1 200")) << health.substr(0, 200);
+  EXPECT_NE(health.find("\"Ready\":true"), std::string::npos) << health.substr(0, 400);
+  idle.clear();  // their workers come back
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(Get("/v1/items/r0").first, 200);
+}
+
+TEST_F(HttpTest, AnIdleConnectionIsClosed) {
+  Stop();
+  ho_.idle_timeout_s = 1;
+  Start({});
+  RawConn c(port_);
+  ASSERT_TRUE(c.Send("GET /api/health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto [got, closed] = c.Read(std::chrono::milliseconds(4000));
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 200")) << got.substr(0, 200);
+  EXPECT_TRUE(closed) << "kept open past the idle timeout";
+}
+
+// Each live stream holds a worker: they are capped (half the 4 workers here), and each ends after max_stream_s.
+TEST_F(HttpTest, LiveStreamsAreCappedAndEnd) {
+  Stop();
+  ho_.max_stream_s = 2;
+  Start({});
+  ASSERT_EQ(Post("/v1/events", R"([{"user":"s","item":"r0","action":"view"}])").first, 200);
+  const std::string get = "GET /v1/stream/users/s HTTP/1.1\r\nHost: x\r\n\r\n";
+  RawConn a(port_), b(port_), c(port_);
+  ASSERT_TRUE(a.Send(get) && b.Send(get));
+  EXPECT_NE(a.Read(std::chrono::milliseconds(3000), "event: state").first.find("event: state"), std::string::npos);
+  EXPECT_NE(b.Read(std::chrono::milliseconds(3000), "event: state").first.find("event: state"), std::string::npos);
+  ASSERT_TRUE(c.Send(get));
+  auto [third, _] = c.Read(std::chrono::milliseconds(3000), "}}");
+  EXPECT_TRUE(third.starts_with("HTTP/1.1 503")) << third.substr(0, 200);
+  EXPECT_NE(third.find("too_many_streams"), std::string::npos) << third.substr(0, 400);
+  auto [rest, closed] = a.Read(std::chrono::milliseconds(5000), "0\r\n\r\n");
+  EXPECT_NE(rest.find("0\r\n\r\n"), std::string::npos) << "the stream ended: " << rest.substr(0, 200);
 }
 
 }  // namespace

@@ -790,6 +790,21 @@ TEST_F(ServiceSnapshotTest, ASnapshotTakenUnderAnotherConfigurationIsIgnored) {
   EXPECT_EQ(svc_->GetStats().replayed_events, 50u);
 }
 
+TEST_F(ServiceSnapshotTest, ASnapshotOfAnotherStoreIsIgnored) {
+  Traffic(2000, 0);
+  ASSERT_TRUE(svc_->SnapshotNow().ok());
+  svc_.reset();
+  store_ = NewMemoryStore();  // a store made anew beside the old snapshots, soon as long as the snapshot's log
+  Open();
+  Traffic(3000, 1);
+  ::testing::internal::CaptureStderr();
+  Open();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("taken of another store"), std::string::npos) << err;
+  EXPECT_EQ(svc_->GetStats().snapshot_loaded_seq, 0u);
+  EXPECT_EQ(svc_->GetStats().events, 50u);
+}
+
 TEST_F(ServiceSnapshotTest, ADeletedUserIsNotBackAfterARestartFromAnEarlierSnapshot) {
   Traffic(2000, 0);
   ASSERT_TRUE(svc_->SnapshotNow().ok());
@@ -834,6 +849,27 @@ TEST_F(ServiceSnapshotTest, NoSnapshotsWithoutAFolder) {
   Traffic(2000, 0);
   EXPECT_EQ(svc_->SnapshotNow().status().code(), StatusCode::kNotImplemented);
   EXPECT_TRUE(Snapshots().empty());
+}
+
+TEST_F(ServiceTest, ADeletionAllowsARetrainingWithoutTheUserAlsoAfterARestart) {
+  size_t trained_events = 0;
+  opt_.trainer = [&](const Dataset& snap, const std::string& dir) -> Result<TrainedModel> {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/model.json") << "{}";
+    trained_events = snap.events.size();
+    return TrainedModel{EmptyFactory(), {{"val_ndcg@10", 0.2}}};
+  };
+  Open();
+  ASSERT_TRUE(Ingest({Raw("gone", "h0", "view", 5000), Raw("stays", "h1", "view", 5001)}).ok());
+  ASSERT_TRUE(svc_->Retrain().ok());
+  WaitTrained(*svc_);
+  EXPECT_EQ(trained_events, 4u);
+  ASSERT_EQ(svc_->Retrain().status().reason(), "no_new_events");
+  ASSERT_TRUE(svc_->DeleteUser("gone").ok());
+  Open();  // the permission survives a restart
+  ASSERT_TRUE(svc_->Retrain().ok()) << "the deletion allows a retraining without the user";
+  WaitTrained(*svc_);
+  EXPECT_EQ(trained_events, 3u) << "the deleted user's event is not trained on";
 }
 
 }  // namespace

@@ -19,5 +19,6 @@ Command AddTrainCommand(CLI::App& app);
 Command AddServeCommand(CLI::App& app);
 Command AddDemoCommand(CLI::App& app);
 Command AddReplayCommand(CLI::App& app);
+Command AddStoreCommand(CLI::App& app);
 
 }  // namespace vane::cli

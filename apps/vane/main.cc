@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       AddGenerateCommand(app),  AddImportCommand(app), AddEvalCommand(app),      AddRecommendCommand(app),
       AddInterestsCommand(app), AddCaptureCommand(app), AddTokenizerCommand(app), AddTrainCommand(app),
-      AddServeCommand(app),     AddDemoCommand(app),     AddReplayCommand(app),
+      AddServeCommand(app),     AddDemoCommand(app),     AddReplayCommand(app),  AddStoreCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "values.h"
 #include "vane/core/strings.h"
 #include "vane/events/csv.h"
 #include "vane/events/iso8601.h"
@@ -712,10 +713,10 @@ Status LoadYoochoose(const std::string& path, const LoadOptions& opt, Dataset& d
       raw.has_value = false;
       if (f.size() != ncols) {
         s = L.Reject(*data, lr.line_no(), "record", fmt::format("wrong field count: expected {} fields, got {}", ncols, f.size()));
-      } else if (!ToDouble(f[ct], tsd) || !std::isfinite(tsd)) {
+      } else if (!ToDouble(f[ct], tsd) || !events_detail::SecondsToTs(tsd, raw.ts)) {
+        // SecondsToTs: a finite time beyond the int64 range (1e300) would not convert.
         s = L.Reject(*data, lr.line_no(), "ts", "not a unix time: " + Shown(f[ct]));
       } else {
-        raw.ts = static_cast<Timestamp>(std::floor(tsd));
         raw.user.assign(Trim(f[cs]));
         raw.session = raw.user;
         raw.item.assign(Trim(f[ci]));

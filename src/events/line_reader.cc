@@ -25,6 +25,7 @@ Status LineReader::Open(const std::string& path) {
   f_ = std::fopen(path.c_str(), "rb");
   if (!f_) return Status::NotFound("cannot open '" + path + "': " + std::strerror(errno));
   struct stat st;
+  bool regular = false;
   if (fstat(fileno(f_), &st) == 0) {
     if (S_ISDIR(st.st_mode)) {
       std::fclose(f_);
@@ -32,8 +33,13 @@ Status LineReader::Open(const std::string& path) {
       return Status::InvalidArgument("'" + path + "' is a directory, expected a file");
     }
     size_ = static_cast<uint64_t>(st.st_size);
+    regular = S_ISREG(st.st_mode);
   }
-  buf_.resize(size_t{4} << 20);
+  // 4 MiB blocks, less for a smaller regular file (a line longer than the buffer doubles it, see Refill): reading
+  // many small files then does not zero 4 MiB per file.
+  size_t cap = size_t{4} << 20;
+  if (regular && size_ + 1 < cap) cap = std::max<size_t>(size_ + 1, 4096);
+  buf_.resize(cap);
   begin_ = end_ = 0;
   eof_ = false;
   line_no_ = consumed_ = 0;

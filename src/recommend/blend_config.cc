@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -28,7 +29,8 @@ Result<BlendWeights> WeightsFromJson(const json& j, const std::string& where) {
     if (it == j.end() || !it->is_number())
       return Status::InvalidArgument(fmt::format("{}.{}: missing or not a number", where, SourceName(s))).WithField(where);
     double v = it->get<double>();
-    if (!std::isfinite(v) || v < 0)
+    // Weights are floats: a double beyond the float range would become infinity.
+    if (!std::isfinite(v) || v < 0 || v > std::numeric_limits<float>::max())
       return Status::InvalidArgument(fmt::format("{}.{}: must be a finite number >= 0, got {}", where, SourceName(s), v))
           .WithField(where);
     w[s] = static_cast<float>(v);
@@ -67,10 +69,15 @@ json BlendConfig::ToJson() const {
 Result<BlendConfig> BlendConfig::FromJson(const json& j) {
   if (!j.is_object()) return Status::InvalidArgument("a blend configuration is a JSON object");
   auto f = j.find("format");
-  if (f == j.end() || !f->is_number_integer() || f->get<int>() < 1 || f->get<int>() > kFormat)
+  // Compared as int64 (an int would wrap 4294967297 to 1).
+  if (f == j.end() || !f->is_number_integer() || f->get<int64_t>() < 1 || f->get<int64_t>() > kFormat)
     return Status::InvalidArgument(fmt::format("format: expected 1..{}", kFormat)).WithField("format");
   BlendConfig b;
-  b.fitted = j.value("fitted", false);
+  if (auto fitted = j.find("fitted"); fitted != j.end()) {
+    // json::value would throw on another type.
+    if (!fitted->is_boolean()) return Status::InvalidArgument("fitted: expected true or false").WithField("fitted");
+    b.fitted = fitted->get<bool>();
+  }
   VANE_ASSIGN_OR_RETURN(b.base, WeightsFromJson(j.value("base", json()), "base"));
   const json m = j.value("strategy_multipliers", json());
   if (!m.is_object()) return Status::InvalidArgument("strategy_multipliers: expected an object by strategy").WithField("strategy_multipliers");

@@ -154,20 +154,6 @@ std::vector<std::pair<size_t, float>> DiversePicks(const Catalog& catalog,
 
 }  // namespace
 
-const char* StrategyName(Strategy s) {
-  switch (s) {
-    case Strategy::kNewUser: return "new_user";
-    case Strategy::kSessionIntent: return "session_intent";
-    case Strategy::kStableTaste: return "stable_taste";
-  }
-  return "?";
-}
-
-const char* SourceName(int s) {
-  static const char* kNames[] = {"popular", "covisit", "content", "interest_now", "interest_long", "item_knn", "model"};
-  return s >= 0 && s < kNumSources ? kNames[s] : "?";
-}
-
 Engine::Engine(const Dataset& ds, EngineConfig cfg, const Clock* clock)
     : ds_(ds), cfg_(cfg), clock_(clock ? clock : &system_clock_) {
   interests_ = std::make_unique<InterestStore>(ds_, cfg_.interest);

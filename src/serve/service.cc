@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -117,7 +118,7 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   svc->ready_ = true;
   svc->MaybeWantSnapshot();  // a long replay is kept, so that a crash does not cost it again
   VANE_ASSIGN_OR_RETURN(auto trained_at, svc->store_->GetMeta("trained_at"));
-  if (trained_at) svc->trained_at_seq_ = std::strtoull(trained_at->c_str(), nullptr, 10);
+  if (trained_at && *trained_at != "none") svc->trained_at_seq_ = std::strtoull(trained_at->c_str(), nullptr, 10);
   VANE_RETURN_IF_ERROR(svc->InitBlend());
   svc->registry_.Scan(opt.model_version);
   if (opt.retrain_every_s > 0 && opt.trainer) {
@@ -151,6 +152,15 @@ Status Service::InitStore(const Dataset* seed) {
     has_timestamps_ = seed ? seed->has_timestamps : true;
     VANE_RETURN_IF_ERROR(store_->PutMeta("has_timestamps", has_timestamps_ ? "1" : "0"));
   }
+  // The store's identity, written once: snapshots name it, so that a store made anew beside old snapshots (or a
+  // snapshot folder moved to another store) is replayed, not loaded over.
+  VANE_ASSIGN_OR_RETURN(auto id, store_->GetMeta("store_id"));
+  if (!id) {
+    std::random_device rd;
+    id = fmt::format("{:08x}{:08x}", rd(), rd());
+    VANE_RETURN_IF_ERROR(store_->PutMeta("store_id", *id));
+  }
+  store_id_ = *id;
   // Empty: no item, and no event (the next free position is 0; asked from the end, so nothing is read).
   size_t items = 0;
   VANE_RETURN_IF_ERROR(store_->LoadItems([&](Item&&) { ++items; }));
@@ -642,8 +652,11 @@ Result<uint64_t> Service::DeleteUser(const std::string& id) {
   }
   auto n = store_->DeleteUser(id);  // durable, with no lock readers need
   if (!n.ok()) return StoreFailed(n.status());
+  // The serving model may have seen the user: a retraining is allowed again, also after a restart.
+  if (Status w = store_->PutMeta("trained_at", "none"); !w.ok()) return StoreFailed(w);
   {
     std::unique_lock lock(mu_);
+    trained_at_seq_ = UINT64_MAX;
     if (auto u = ds_->users.Find(id)) {
       engine_->ForgetUser(UserIdx(*u));
       deleted_.insert(*u);
@@ -883,6 +896,7 @@ Service::Stats Service::GetStats() const {
   s.users = ds_->num_users();
   s.items = ds_->num_items();
   s.store_bytes = store_->ApproximateBytes();
+  s.pending_erasures = store_->PendingErasures();
   s.state_bytes = ds_->num_users() * InterestStore::kStateBytes + engine_->interests().HistoryBytes() +
                   engine_->SourceMemoryBytes();
   return s;

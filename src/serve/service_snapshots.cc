@@ -21,9 +21,10 @@ double Since(std::chrono::steady_clock::time_point t0) {
 }
 
 // The payload: a header naming the configuration and the position, then the state's parts.
-void WritePayload(BinaryWriter& w, const std::string& key, uint64_t seq, const Dataset& ds, const ImportReport& report,
-                  const EventCleaner& cleaner, const Engine& engine) {
+void WritePayload(BinaryWriter& w, const std::string& store_id, const std::string& key, uint64_t seq, const Dataset& ds,
+                  const ImportReport& report, const EventCleaner& cleaner, const Engine& engine) {
   w.Tag("vane-state");
+  w.Str(store_id);
   w.Str(key);
   w.U64(seq);
   ds.Save(w);
@@ -62,7 +63,7 @@ Result<std::string> Service::CaptureLive(uint64_t& seq, double& pause_ms) {
   seq = next_seq_;
   BinaryWriter w;
   w.Reserve(stats_.last_snapshot_bytes + stats_.last_snapshot_bytes / 8);  // about the last one's size: no regrowth
-  WritePayload(w, SnapshotKey(engine_->config()), seq, *ds_, *report_, *cleaner_, *engine_);
+  WritePayload(w, store_id_, SnapshotKey(engine_->config()), seq, *ds_, *report_, *cleaner_, *engine_);
   pause_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return w.Take();
 }
@@ -72,7 +73,8 @@ void Service::SnapshotLoaded(const State& st, uint64_t epoch) {
   std::lock_guard snap(snap_mu_);
   auto t0 = std::chrono::steady_clock::now();
   BinaryWriter w;
-  WritePayload(w, SnapshotKey(st.engine->config()), st.next_seq, *st.ds, *st.report, *st.cleaner, *st.engine);
+  WritePayload(w, store_id_, SnapshotKey(st.engine->config()), st.next_seq, *st.ds, *st.report, *st.cleaner,
+               *st.engine);
   auto written = WriteSnapshotImage(w.Take(), st.next_seq, epoch, t0, 0);
   if (!written.ok()) std::fprintf(stderr, "warning: writing a snapshot failed: %s\n", written.status().ToString().c_str());
 }
@@ -132,9 +134,11 @@ Result<Service::State> Service::LoadSnapshot(const SnapshotEntry& entry, const E
   VANE_ASSIGN_OR_RETURN(std::string payload, ReadSnapshotFile(entry.path, kSnapshotFormat));
   BinaryReader r(payload);
   r.Expect("vane-state");
-  const std::string key = r.Str();
+  const std::string store_id = r.Str(), key = r.Str();
   const uint64_t seq = r.U64();
   if (!r.ok()) return r.status();
+  if (store_id != store_id_)
+    return Status::FailedPrecondition(fmt::format("taken of another store (id {}; this one is {})", store_id, store_id_));
   if (key != SnapshotKey(cfg))
     return Status::FailedPrecondition(fmt::format("taken under another configuration ({}; now {})", key, SnapshotKey(cfg)));
   if (seq != entry.seq) return Status(StatusCode::kIoError, "snapshot_corrupt", "its position differs from its name");

@@ -1,105 +1,66 @@
-// The RocksDB store (Debian librocksdb-dev): embedded, one directory, synchronous writes.
-#include <rocksdb/cache.h>
+// The RocksDB store (Debian librocksdb-dev): embedded, one directory, synchronous writes; opening refuses damage
+// to acknowledged data, and a background thread erases deleted users from the files (store.h).
 #include <rocksdb/db.h>
-#include <rocksdb/merge_operator.h>
-#include <rocksdb/options.h>
-#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 
-#include "vane/store/store.h"
+#include "rocksdb_internal.h"
 
 namespace vane {
 namespace {
 
-std::string SeqKey(uint64_t seq) {
-  std::string k(8, '\0');
-  for (int i = 7; i >= 0; --i, seq >>= 8) k[static_cast<size_t>(i)] = static_cast<char>(seq & 0xff);
-  return k;
+using namespace store_internal;
+
+// Why a folder with a store's data did not open, with what it holds and what to do.
+Status Refusal(const std::string& dir, const FolderInventory& inv, const std::string& why, const WalScan* scan) {
+  std::string damage;
+  if (scan)
+    for (const WalProblem& p : scan->problems) damage += fmt::format("; damaged log: {}", p.ToString());
+  return Status(StatusCode::kIoError, "store_corrupt",
+                fmt::format("store: cannot open {}: {}{}. The folder holds {}. Refusing to start, and never creating a "
+                            "new store over existing data: run `vane store check --store {}` to see what is there, "
+                            "then `vane store repair --store {}` to save what can be saved (it keeps a copy first)",
+                            dir, why, damage, inv.Describe(), dir, dir));
 }
-
-uint64_t SeqFromKey(std::string_view k) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < k.size(); ++i) v = (v << 8) | static_cast<unsigned char>(k[i]);
-  return v;
-}
-
-std::string EncodeI64(int64_t v) {
-  std::string s(8, '\0');
-  std::memcpy(s.data(), &v, 8);
-  return s;
-}
-
-int64_t DecodeI64(std::string_view s) {
-  int64_t v = 0;
-  if (s.size() == 8) std::memcpy(&v, s.data(), 8);
-  return v;
-}
-
-rocksdb::Slice S(std::string_view v) { return rocksdb::Slice(v.data(), v.size()); }
-
-Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return Status::Ok();
-  if (s.IsCorruption())
-    return Status(StatusCode::kIoError, "store_corrupt", fmt::format("store: {}: {}", what, s.ToString()));
-  return Status::Unavailable("store_unavailable", fmt::format("store: {}: {}", what, s.ToString()));
-}
-
-// Counters add: a merge operand is an 8-byte delta, the value their sum (no read-modify-write on the write path).
-class AddOperator : public rocksdb::AssociativeMergeOperator {
- public:
-  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value, std::string* new_value,
-             rocksdb::Logger*) const override {
-    int64_t base = existing ? DecodeI64(existing->ToStringView()) : 0;
-    *new_value = EncodeI64(base + DecodeI64(value.ToStringView()));
-    return true;
-  }
-  const char* Name() const override { return "vane.add_i64"; }
-};
 
 class RocksDbStore : public Store {
  public:
-  enum Family { kMeta = 0, kEvents, kUserEvents, kItems, kUsers, kCounters };
-
   ~RocksDbStore() override {
+    {
+      std::lock_guard l(erase_mu_);
+      stop_ = true;
+    }
+    erase_cv_.notify_all();
+    if (eraser_.joinable()) eraser_.join();  // finishes the pending erasures first
     for (auto* h : cf_)
       if (db_ && h) db_->DestroyColumnFamilyHandle(h);
   }
 
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, const RocksDbOptions& o) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);  // RocksDB creates the last level only
-    if (ec) return Status::IoError(fmt::format("store: cannot create {}: {}", dir, ec.message()));
-    rocksdb::Options opt;
-    opt.create_if_missing = true;
-    opt.create_missing_column_families = true;
-    opt.IncreaseParallelism(2);
-    opt.db_write_buffer_size = o.memtable_mb << 20;
-    rocksdb::BlockBasedTableOptions table;
-    table.block_cache = rocksdb::NewLRUCache(o.block_cache_mb << 20);
-    table.cache_index_and_filter_blocks = true;
-    rocksdb::ColumnFamilyOptions cf_opt;
-    cf_opt.write_buffer_size = std::max<size_t>(4, o.memtable_mb / 4) << 20;
-    cf_opt.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    rocksdb::ColumnFamilyOptions counter_opt = cf_opt;
-    counter_opt.merge_operator = std::make_shared<AddOperator>();
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, cf_opt},
-                                                        {"events", cf_opt},
-                                                        {"user_events", cf_opt},
-                                                        {"items", cf_opt},
-                                                        {"users", cf_opt},
-                                                        {"counters", counter_opt}};
     auto store = std::unique_ptr<RocksDbStore>(new RocksDbStore());
-    rocksdb::DB* raw = nullptr;
-    auto s = rocksdb::DB::Open(opt, dir, cfs, &store->cf_, &raw);
-    if (!s.ok()) return Status::IoError(fmt::format("store: cannot open {}: {}", dir, s.ToString()));
-    store->db_.reset(raw);
+    RocksSetup setup = MakeSetup(o);
+    store->env_ = std::move(setup.env);
+    FolderInventory inv = Inventory(dir);
+    if (!inv.HoldsData()) {  // absent or new: the only case a store is created
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);  // RocksDB creates the last level only
+      if (ec) return Status::IoError(fmt::format("store: cannot create {}: {}", dir, ec.message()));
+      setup.db.create_if_missing = true;
+    } else if (!inv.has_current) {
+      return Refusal(dir, inv, "its CURRENT file is missing (it names the MANIFEST that lists the store's files)", nullptr);
+    }
+    VANE_RETURN_IF_ERROR(store->OpenDb(dir, inv, setup));
     store->sync_.sync = true;
     VANE_RETURN_IF_ERROR(store->CheckFormat(dir));
+    VANE_RETURN_IF_ERROR(store->FinishEarlierErasure());
+    store->eraser_ = std::thread([s = store.get()] { s->EraseLoop(); });
     return std::unique_ptr<Store>(std::move(store));
   }
 
@@ -135,20 +96,30 @@ class RocksDbStore : public Store {
     return out;
   }
 
+  // The deletion, then its erasure from the files in the background (store.h, "Erasure"). The batch carries the
+  // erasure marker, so a crash before the erasure ends leaves it to the next start.
   Result<uint64_t> DeleteUser(std::string_view user) override {
     std::string prefix = std::string(user) + std::string(1, '\0');
     rocksdb::WriteBatch batch;
-    uint64_t n = 0;
+    uint64_t n = 0, lo = UINT64_MAX, hi = 0;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kUserEvents]));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       rocksdb::Slice k = it->key();
-      batch.Delete(cf_[kEvents], rocksdb::Slice(k.data() + prefix.size(), k.size() - prefix.size()));
+      std::string_view seq_key(k.data() + prefix.size(), k.size() - prefix.size());
+      batch.Delete(cf_[kEvents], S(seq_key));
       batch.Delete(cf_[kUserEvents], k);
+      lo = std::min(lo, SeqFromKey(seq_key));
+      hi = std::max(hi, SeqFromKey(seq_key));
       ++n;
     }
     VANE_RETURN_IF_ERROR(FromRocks(it->status(), "reading a user's events"));
+    VANE_ASSIGN_OR_RETURN(auto record, GetUser(user));
     batch.Delete(cf_[kUsers], S(user));
+    bool erase = n > 0 || record.has_value();
+    std::lock_guard marker(marker_mu_);
+    if (erase) batch.Put(cf_[kMeta], S(kErasureKey), "1");
     VANE_RETURN_IF_ERROR(Write(batch, "deleting a user's events"));
+    if (erase) RequestErasure(lo, hi);
     return n;
   }
 
@@ -176,7 +147,9 @@ class RocksDbStore : public Store {
   }
 
   Status DeleteItem(std::string_view id) override {
-    return FromRocks(db_->Delete(sync_, cf_[kItems], S(id)), "deleting an item");
+    rocksdb::WriteBatch batch;
+    batch.Delete(cf_[kItems], S(id));
+    return Write(batch, "deleting an item");
   }
 
   Status LoadItems(const std::function<void(Item&&)>& on_item) const override {
@@ -189,28 +162,39 @@ class RocksDbStore : public Store {
   }
 
   Status PutUser(std::string_view id, std::string_view record) override {
-    return FromRocks(db_->Put(sync_, cf_[kUsers], S(id), S(record)), "writing a user");
+    rocksdb::WriteBatch batch;
+    batch.Put(cf_[kUsers], S(id), S(record));
+    return Write(batch, "writing a user");
   }
 
   Result<std::optional<std::string>> GetUser(std::string_view id) const override { return Get(kUsers, id, "reading a user"); }
 
   Status AddCounters(std::span<const std::pair<std::string, int64_t>> deltas) override {
     rocksdb::WriteBatch batch;
-    for (const auto& [k, d] : deltas) batch.Merge(cf_[kCounters], k, EncodeI64(d));
+    for (const auto& [k, d] : deltas) {
+      std::string delta(8, '\0');
+      std::memcpy(delta.data(), &d, 8);
+      batch.Merge(cf_[kCounters], k, delta);
+    }
     return Write(batch, "adding to counters");
   }
 
   Result<std::map<std::string, int64_t>> Counters(std::string_view prefix) const override {
     std::map<std::string, int64_t> out;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kCounters]));
-    for (it->Seek(S(prefix)); it->Valid() && it->key().starts_with(S(prefix)); it->Next())
-      out[it->key().ToString()] = DecodeI64(it->value().ToStringView());
+    for (it->Seek(S(prefix)); it->Valid() && it->key().starts_with(S(prefix)); it->Next()) {
+      int64_t v = 0;
+      if (it->value().size() == 8) std::memcpy(&v, it->value().data(), 8);
+      out[it->key().ToString()] = v;
+    }
     VANE_RETURN_IF_ERROR(FromRocks(it->status(), "reading counters"));
     return out;
   }
 
   Status PutMeta(std::string_view key, std::string_view value) override {
-    return FromRocks(db_->Put(sync_, cf_[kMeta], S(key), S(value)), "writing store settings");
+    rocksdb::WriteBatch batch;
+    batch.Put(cf_[kMeta], S(key), S(value));
+    return Write(batch, "writing store settings");
   }
 
   Result<std::optional<std::string>> GetMeta(std::string_view key) const override {
@@ -224,9 +208,55 @@ class RocksDbStore : public Store {
     return total;
   }
 
+  Status WaitForErasures() override {
+    std::unique_lock l(erase_mu_);
+    uint64_t target = erase_requested_, failures = erase_failures_;
+    erase_cv_.wait(l, [&] { return erase_done_ >= target || erase_failures_ != failures; });
+    return erase_done_ >= target ? Status::Ok() : erase_error_;
+  }
+
+  uint64_t PendingErasures() const override {
+    std::lock_guard l(erase_mu_);
+    return erase_requested_ - erase_done_;
+  }
+
  private:
   RocksDbStore() = default;
 
+  // Opens with every log whole; when that fails, drops only a torn tail of the newest log (store.h, "Recovery").
+  Status OpenDb(const std::string& dir, const FolderInventory& inv, RocksSetup& setup) {
+    rocksdb::Status s = TryOpen(dir, setup);
+    if (s.ok()) return Status::Ok();
+    if (!inv.HoldsData()) return Status::IoError(fmt::format("store: cannot create {}: {}", dir, s.ToString()));
+    if (!s.IsCorruption()) {
+      if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
+        return Status::Unavailable("store_locked", fmt::format("store: cannot open {}: {} (is another vane using it?)",
+                                                               dir, s.ToString()));
+      return Refusal(dir, inv, s.ToString(), nullptr);
+    }
+    WalScan scan = ScanWals(dir, inv, false);
+    if (!OnlyATornTail(scan, inv)) return Refusal(dir, inv, s.ToString(), &scan);
+    setup.db.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+    rocksdb::Status again = TryOpen(dir, setup);
+    if (!again.ok()) return Refusal(dir, inv, again.ToString(), &scan);
+    std::fprintf(stderr,
+                 "warning: store %s: dropped the last record of its newest write-ahead log, %s: the write a crash cut "
+                 "off before it was acknowledged (every acknowledged write is synced first)\n",
+                 dir.c_str(), scan.problems[0].ToString().c_str());
+    return Status::Ok();
+  }
+
+  rocksdb::Status TryOpen(const std::string& dir, const RocksSetup& setup) {
+    rocksdb::DB* raw = nullptr;
+    cf_.clear();
+    rocksdb::Status s = rocksdb::DB::Open(setup.db, dir, setup.families, &cf_, &raw);
+    if (s.ok()) db_.reset(raw);
+    return s;
+  }
+
+  // After a full disk RocksDB stops taking writes (a hard background error) and its SstFileManager retries the
+  // recovery every 5 seconds, so writes resume within seconds of space being freed. Other log failures are fatal
+  // to RocksDB until the store is reopened.
   Status Write(rocksdb::WriteBatch& batch, std::string_view what) { return FromRocks(db_->Write(sync_, &batch), what); }
 
   Result<std::optional<std::string>> Get(Family f, std::string_view key, std::string_view what) const {
@@ -248,9 +278,97 @@ class RocksDbStore : public Store {
     return Status::Ok();
   }
 
+  // ---- erasure ----
+  void RequestErasure(uint64_t lo, uint64_t hi) {
+    {
+      std::lock_guard l(erase_mu_);
+      ++erase_requested_;
+      erase_lo_ = std::min(erase_lo_, lo);
+      erase_hi_ = std::max(erase_hi_, hi);
+    }
+    erase_cv_.notify_all();
+  }
+
+  // A deletion the last run acknowledged but did not erase: erased now, before the store serves anything.
+  Status FinishEarlierErasure() {
+    VANE_ASSIGN_OR_RETURN(auto marker, GetMeta(kErasureKey));
+    if (!marker) return Status::Ok();
+    VANE_RETURN_IF_ERROR(ErasePass(0, UINT64_MAX).Prefixed("erasing a deleted user left by the last run: "));
+    return ClearMarkerIfDone();
+  }
+
+  // Flushes every family (the logs holding the deleted text become obsolete and are deleted) and rewrites the
+  // affected ranges down to the bottom level, where the deleted values and their tombstones are dropped.
+  Status ErasePass(uint64_t lo, uint64_t hi) {
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    fo.allow_write_stall = true;
+    VANE_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, cf_), "erasing: flushing"));
+    rocksdb::CompactRangeOptions co;
+    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    co.exclusive_manual_compaction = false;
+    std::string a = SeqKey(lo), b = SeqKey(hi);
+    rocksdb::Slice begin(a), end(b);
+    bool all = lo == 0 && hi == UINT64_MAX;
+    if (lo <= hi)  // else the deleted user had a record but no events
+      VANE_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, cf_[kEvents], all ? nullptr : &begin, all ? nullptr : &end),
+                                     "erasing: compacting events"));
+    // Whole families: their keys hold user ids, which compaction ranges would write into RocksDB's info LOG.
+    for (Family f : {kUserEvents, kUsers})
+      VANE_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, cf_[f], nullptr, nullptr), "erasing: compacting"));
+    return Status::Ok();
+  }
+
+  Status ClearMarkerIfDone() {
+    std::lock_guard marker(marker_mu_);
+    {
+      std::lock_guard l(erase_mu_);
+      if (erase_done_ != erase_requested_) return Status::Ok();
+    }
+    rocksdb::WriteBatch batch;
+    batch.Delete(cf_[kMeta], S(kErasureKey));
+    return Write(batch, "erasing: clearing the marker");
+  }
+
+  void EraseLoop() {
+    std::unique_lock l(erase_mu_);
+    while (true) {
+      erase_cv_.wait(l, [&] { return stop_ || erase_requested_ > erase_done_; });
+      if (erase_requested_ == erase_done_) return;  // stopping, nothing pending
+      uint64_t target = erase_requested_, lo = erase_lo_, hi = erase_hi_;
+      l.unlock();
+      Status s = ErasePass(lo, hi);
+      l.lock();
+      if (s.ok()) {
+        erase_done_ = target;
+        if (erase_done_ == erase_requested_) erase_lo_ = UINT64_MAX, erase_hi_ = 0;
+        l.unlock();
+        if (Status c = ClearMarkerIfDone(); !c.ok())  // the marker stays: the next start erases again
+          std::fprintf(stderr, "warning: %s\n", c.ToString().c_str());
+        l.lock();
+      } else {
+        erase_error_ = s;
+        ++erase_failures_;
+        std::fprintf(stderr, "warning: %s (retrying in 10 s)\n", s.ToString().c_str());
+      }
+      erase_cv_.notify_all();
+      if (!s.ok() && (stop_ || erase_cv_.wait_for(l, std::chrono::seconds(10), [&] { return stop_; }))) return;
+    }
+  }
+
+  std::unique_ptr<rocksdb::Env> env_;  // outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;  // in Family order
   rocksdb::WriteOptions sync_;
+
+  std::mutex marker_mu_;  // a deletion's batch (with the marker) vs. the marker's removal; taken before erase_mu_
+  mutable std::mutex erase_mu_;
+  std::condition_variable erase_cv_;
+  uint64_t erase_requested_ = 0, erase_done_ = 0, erase_failures_ = 0;  // guarded by erase_mu_
+  uint64_t erase_lo_ = UINT64_MAX, erase_hi_ = 0;                      // positions to rewrite; guarded by erase_mu_
+  Status erase_error_;                                                 // guarded by erase_mu_
+  bool stop_ = false;                                                  // guarded by erase_mu_
+  std::thread eraser_;
 };
 
 }  // namespace

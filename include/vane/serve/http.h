@@ -23,11 +23,28 @@ struct ApiKey {
 struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 8087;
+  // A request body over this is refused with 413 (payload_too_large), whether it declares its length or comes
+  // chunked; a declared length over it is refused before a byte of the body is read.
   size_t max_body_bytes = 8 << 20;
-  // cpp-httplib gives each open connection a worker thread for its whole keep-alive life (and each live dashboard
-  // stream one too): threads must exceed the concurrent connections, or new ones queue behind idle ones.
+  size_t max_header_bytes = 64 << 10;  // request line and headers together; more is refused (header_too_large)
+  // Each open connection holds one worker thread for its whole keep-alive life (and each live stream one too), so
+  // `threads` is also the connection limit: a connection beyond it is answered 503 (over_capacity, Retry-After)
+  // and closed instead of waiting in a queue. Health probes (GET /api/health/...) are still answered then, by a
+  // small reserve of workers.
   int threads = 64;
   int keep_alive_max_requests = 10000;  // requests on one connection before the server closes it
+  // Deadlines (seconds) that keep a slow or silent client from holding a worker: the whole request line and headers
+  // within header_timeout_s of their first byte (not per byte), the whole body within body_timeout_s of the headers,
+  // the next request on an open connection (or the first, on a new one) within idle_timeout_s, and every response
+  // write taken by the client within write_timeout_s.
+  int header_timeout_s = 10;
+  int body_timeout_s = 60;
+  int idle_timeout_s = 5;
+  int write_timeout_s = 10;
+  // Live streams (GET /v1/stream/...) open at once; one more is answered 503 (too_many_streams). A stream ends
+  // after max_stream_s and the browser's EventSource reconnects by itself.
+  int max_streams = 16;
+  int max_stream_s = 300;
   // Without keys every route is open (a warning is logged at start); with keys, reads need a read key, writes a
   // write key, deletions and admin routes an admin key (X-API-Key header; a higher scope includes the lower).
   std::vector<ApiKey> keys;

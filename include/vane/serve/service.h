@@ -271,6 +271,7 @@ class Service {
     uint64_t snapshots_written = 0, last_snapshot_seq = 0, last_snapshot_bytes = 0;
     double last_snapshot_seconds = 0;  // copying and writing it
     double last_snapshot_pause_ms = 0; // how long writes paused while the serving state was copied
+    uint64_t pending_erasures = 0;    // deleted users not yet erased from the store's files
   };
   Stats GetStats() const;
   const ServiceOptions& options() const { return opt_; }
@@ -387,6 +388,7 @@ class Service {
   std::thread maint_thread_;
   // Snapshots. Lock order: snap_mu_ before every other lock (a deletion takes it first).
   SnapshotDir snapshots_;
+  std::string store_id_;  // a random id kept in the store's metadata: a snapshot of another store is never loaded
   std::mutex snap_mu_;
   uint64_t snap_epoch_ = 0;      // deletions so far; guarded by snap_mu_
   bool snapshot_wanted_ = false; // guarded by maint_mu_

@@ -14,6 +14,41 @@
 //     retry of a batch whose outcome was unknown, at the same positions, replaces the same events instead of adding
 //     copies. A position is otherwise written once (the caller hands out positions; the service under its lock).
 //   - Reads see every acknowledged write. Thread-safe: any method may be called from any thread.
+//   - A failed write was not acknowledged; whether it reached the disk is unknown (the log may hold it, e.g. when
+//     its sync failed): a retry at the same positions settles it. A crash never loses an acknowledged write.
+//
+// Creation (RocksDB): a store is created only in an absent folder or one without a store's data (CURRENT, a table
+// file, a non-empty write-ahead log). A folder with data that does not open (CURRENT or the MANIFEST lost, a
+// damaged log or table) is refused, naming what it holds and what RocksDB said, with a hint to `vane store check`
+// and `vane store repair`; it is never created over, so never filled with seed data while its files are deleted.
+//
+// Recovery after a crash (RocksDB). Every acknowledged write was fsync'ed to the write-ahead log before the call
+// returned, so on a disk that keeps what it synced, a crash can leave only one thing incomplete: the last record of
+// the newest log, when the write it belongs to was cut off before it was acknowledged. Damage anywhere else is
+// damage to acknowledged data. Hence: the store opens with WALRecoveryMode::kAbsoluteConsistency (any damage to any
+// log fails the open) and, when that fails, reads the logs itself (record by record with their CRC32C): when the
+// only damage is a cut-off or damaged last record of the newest log with nothing intact after it, that record is
+// dropped (reopening with kPointInTimeRecovery, which stops there) and stderr says so with the file, offset and
+// bytes; anything else is refused (reason "store_corrupt") with the file and offset. Not RocksDB's default
+// kPointInTimeRecovery alone (it stops at the first damage and drops every acknowledged write after it without a
+// word), nor kTolerateCorruptedTailRecords (it drops a cut-off tail silently), nor kSkipAnyCorruptedRecords (it
+// applies later writes over a hole without a word): filling the store past a hole is `vane store repair`'s job,
+// which says what is lost. The limit: a
+// log truncated behind the store's back, or damaged only in its very last record, looks like a write the crash cut
+// off; that record is dropped loudly rather than refused (a log cut at a record boundary leaves no trace at all).
+//
+// Erasure (DeleteUser, RocksDB). The deletion is acknowledged once durable, and every read forgets the user at once;
+// but the user's events (with their queries and context), index entries and record still lie in plain text in the
+// files (the write-ahead log, table files) until those are rewritten. A background thread erases them right after
+// the acknowledgement: it flushes every column family's memtable (the logs that held the text become obsolete and
+// are deleted: no log archive, no recycling) and compacts, down to the bottom level (kForce), the user's position
+// range in "events" and the whole "user_events" and "users" families (the deletion's tombstones go too). Guarantee:
+// gone from the store's files within seconds of the acknowledgement (one flush and the rewrite of the table files
+// the user's positions span; a failed pass is retried every 10 seconds), or at the latest at the next start: the
+// deletion's batch carries a marker, and a store that opens with the marker erases before Open returns; closing a
+// store finishes the pending erasures first. Not covered: the contents of deleted files on the device until
+// overwritten, copies made outside the store (backups, `vane store repair`'s DIR.damaged-* copy), and the user's
+// id itself where it was a table file's boundary key in the MANIFEST's history (rewritten at the next start).
 //
 // Implementations: RocksDB (the default, embedded, one directory), memory (the oracle of the tests; nothing
 // survives the process), and FaultStore (a wrapper that injects failed, partial and slow writes at this interface
@@ -80,6 +115,13 @@ class Store {
   // Approximate bytes the store occupies (0 when the implementation cannot tell).
   virtual uint64_t ApproximateBytes() const = 0;
 
+  // ---- erasure (see "Erasure" above; stores that keep no files have nothing to erase) ----
+  // Waits until every deletion acknowledged before the call is erased from the store's files. Returns the failure
+  // of an erasure attempt that failed meanwhile (it is retried), else OK.
+  virtual Status WaitForErasures() { return Status::Ok(); }
+  // Deletions acknowledged but not yet erased from the files.
+  virtual uint64_t PendingErasures() const { return 0; }
+
   // Convenience: one item; everything (items, then events from position 0).
   Status PutItem(const Item& item) { return PutItems(std::span<const Item>(&item, 1)); }
   Result<uint64_t> Load(const std::function<void(Item&&)>& on_item,
@@ -95,18 +137,94 @@ Result<Item> StoredItemFromJson(std::string_view key, std::string_view value);
 
 // ---- implementations ----
 
+// Failures injected below RocksDB, in the files it writes (tests; set RocksDbOptions::faults), after LevelDB's
+// fault-injection Env. Write failures, syncs and tears apply to the write-ahead logs (*.log); a full disk to every
+// file. Thread-safe.
+class StoreFaults {
+ public:
+  // The next `n` appends to a log fail, writing nothing.
+  void FailNextWalWrites(int n = 1);
+  // The next `n` syncs of a log fail (what was appended stays in the file, unsynced).
+  void FailNextWalSyncs(int n = 1);
+  // The next append to a log writes only its first `keep` bytes, then fails: a torn write, as a crash mid-write
+  // leaves it (that log takes no more writes or syncs).
+  void TearNextWalWrite(size_t keep);
+  // While set, every append and sync fails with "no space left on device" (IOStatus::NoSpace).
+  void SetDiskFull(bool full);
+  // A power loss: truncates every log to what was last synced (call with the store closed).
+  void DropUnsyncedData();
+  uint64_t injected() const;
+
+  // What the file system does (src/store/fault_fs.cc).
+  enum class Action { kPass, kFail, kTear, kNoSpace };
+  Action OnAppend(const std::string& file, size_t n, size_t* keep);
+  Action OnSync(const std::string& file);
+  void Written(const std::string& file, uint64_t size, bool synced);  // a log's size, and whether all is synced
+
+ private:
+  mutable std::mutex mu_;
+  int fail_writes_ = 0, fail_syncs_ = 0;  // guarded by mu_
+  std::optional<size_t> tear_;            // guarded by mu_
+  bool full_ = false;                     // guarded by mu_
+  uint64_t injected_ = 0;                 // guarded by mu_
+  std::map<std::string, uint64_t> synced_;  // log path -> bytes synced; guarded by mu_
+};
+
 struct RocksDbOptions {
   // RocksDB's memory is bounded: every column family's memtables share `memtable_mb` (a write-buffer manager
   // flushes beyond it) and every table reader's blocks, index and filter blocks included, share one
   // `block_cache_mb` LRU cache.
   size_t memtable_mb = 64;
   size_t block_cache_mb = 32;
+  // Tests: the store's files go through a file system that carries out this plan.
+  std::shared_ptr<StoreFaults> faults;
 };
-// Opens (creating when absent) the RocksDB store in `dir` (Debian librocksdb-dev). Column families: "events"
-// (key: 8-byte big-endian position, value: the event as JSON), "user_events" (key: user id, 0x00, position; empty
-// value: the per-user index), "items", "users", "counters" (8-byte little-endian values) and the default family
-// (metadata). Every write is synchronous (WriteOptions::sync).
+// Opens the RocksDB store in `dir` (Debian librocksdb-dev), creating it only when the folder is absent or holds no
+// store's data (see "Creation" and "Recovery" above). Column families: "events" (key: 8-byte big-endian position,
+// value: the event as JSON), "user_events" (key: user id, 0x00, position; empty value: the per-user index), "items",
+// "users", "counters" (8-byte little-endian values) and the default family (metadata). Every write is synchronous
+// (WriteOptions::sync). A full disk fails writes with reason "disk_full"; reads go on, and writes resume within
+// about 5 seconds of space being freed (RocksDB's SstFileManager retries its recovery). After another failed log
+// write RocksDB stops taking writes until the store is reopened.
 Result<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir, const RocksDbOptions& opt = {});
+
+// ---- check and repair (`vane store check`, `vane store repair`) ----
+struct StoreCheckReport {
+  std::string folder;  // what the folder holds (FolderInventory: CURRENT, MANIFEST, table files, logs)
+  bool opened = false;  // RocksDB opened it read-only, every log whole (kAbsoluteConsistency)
+  bool skipped = false;  // counted up to the first damage of the logs (when it did not open whole)
+  uint64_t after_damage = 0;  // then: events in intact log records after the damage (what repair writes again)
+  uint64_t events = 0, items = 0, user_index = 0;
+  std::optional<uint64_t> first, last;  // positions
+  std::string format;                   // the metadata "format" ("" when absent)
+  std::vector<std::string> problems;    // each with its file and offset (or position, or key) where known
+  bool clean() const { return problems.empty(); }
+  std::string ToString() const;
+};
+// Opens the store read-only (never changes it): lists its files, reads every log record by record, verifies
+// every table block's checksum (DB::VerifyChecksum) and whole-file checksums where recorded (VerifyFileChecksums),
+// reads every event, item and index entry.
+StoreCheckReport CheckStore(const std::string& dir, const RocksDbOptions& opt = {});
+
+struct StoreRepairReport {
+  std::string backup;                 // the copy of the damaged folder, kept as it was
+  std::vector<std::string> actions;   // what was done, in order
+  std::vector<std::string> lost;      // what could not be saved: damaged log records (file, offset, bytes, the
+                                      // positions around them), table files RocksDB set aside (DIR/lost/)
+  uint64_t events = 0, items = 0;     // what the repaired store holds
+  std::optional<uint64_t> first, last;
+  std::vector<std::pair<uint64_t, uint64_t>> gaps;  // position ranges [a, b] absent between first and last: lost,
+                                                    // or events of deleted users (deletion leaves no trace)
+  std::string ToString() const;
+};
+// Saves what can be saved, after copying the folder to DIR.damaged-<UTC time> (refused when the copy fails; the
+// original data is never deleted without that copy): RocksDB replays the logs up to the first damage
+// (kPointInTimeRecovery) or, when that fails (CURRENT or the MANIFEST lost, a damaged table), rebuilds the MANIFEST
+// from the table files (rocksdb::RepairDB); then every intact log record the store does not hold yet, after the
+// damage included, is written again in log order (a damaged record is skipped, not the rest of the log). Counter
+// additions logged after a table already counted them can count twice on the RepairDB path. The repaired store
+// opens normally.
+Result<StoreRepairReport> RepairStore(const std::string& dir, const RocksDbOptions& opt = {});
 
 // Everything in memory, behind one mutex: the reference the other implementations are tested against.
 std::unique_ptr<Store> NewMemoryStore();
@@ -148,6 +266,8 @@ class FaultStore : public Store {
   Status PutMeta(std::string_view key, std::string_view value) override;
   Result<std::optional<std::string>> GetMeta(std::string_view key) const override;
   uint64_t ApproximateBytes() const override { return inner_->ApproximateBytes(); }
+  Status WaitForErasures() override { return inner_->WaitForErasures(); }
+  uint64_t PendingErasures() const override { return inner_->PendingErasures(); }
 
  private:
   // Sleeps the configured delay; returns a failure when the plan says this write fails.

@@ -1,4 +1,6 @@
 // The one mapping from a Status to an HTTP answer, and the answers of the HTTP layer's own errors.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "internal.h"
@@ -32,7 +34,33 @@ void SendError(Res& res, const Status& s) {
   SendJson(res, HttpStatus(s.code()), json{{"error", {{"code", std::string(s.reason())}, {"message", s.message()}}}});
 }
 
+size_t NestingDepth(std::string_view text, size_t limit) {
+  size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char ch : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (ch == '\\') escaped = true;
+      else if (ch == '"') in_string = false;
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == '[' || ch == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if ((ch == ']' || ch == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 std::optional<json> ParseBody(const Req& req, Res& res) {
+  // Checked before parsing: a value nested thousands deep parses, but printing or freeing it recurses that deep.
+  if (NestingDepth(req.body, kMaxJsonDepth) > kMaxJsonDepth) {
+    SendError(res, Status::InvalidArgument("too_deep", fmt::format("the request body nests arrays and objects deeper "
+                                                                   "than {} levels, the limit", kMaxJsonDepth)));
+    return std::nullopt;
+  }
   json out = json::parse(req.body, nullptr, false);
   if (!out.is_discarded()) return out;
   SendError(res, Status::InvalidArgument("malformed_json", req.body.empty() ? "the request body is empty; expected JSON"
@@ -56,6 +84,10 @@ std::optional<size_t> ParseSize(const Req& req, const char* name, size_t def, Re
 
 void ErrorHandler(const Req& req, Res& res) {
   if (!res.body.empty()) return;
+  if (auto e = CurrentConnectionError()) {  // a deadline or size limit of connection.cc, whatever httplib made of it
+    if (req.get_header_value("Connection") != "close") res.set_header("Connection", "close");  // else httplib says it
+    return SendJson(res, e->status, json{{"error", {{"code", e->code}, {"message", e->message}}}});
+  }
   const int code = res.status;
   if (code == 413)
     SendError(res, Status::TooLarge("payload_too_large", "the request body is larger than the limit"));

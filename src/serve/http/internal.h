@@ -7,10 +7,12 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +51,7 @@ struct Ctx {
   const HttpOptions& opt;
   const std::atomic<bool>& stop;
   Metrics& metrics;
+  std::atomic<int>& streams;  // live streams open now
 };
 using Handler = void (*)(const Ctx&, const Req&, Res&);
 
@@ -63,12 +66,44 @@ void Reply(Res& res, const Result<T>& r, F render, int ok_status = 200) {
   if (r.ok()) SendJson(res, ok_status, render(r.value()));
   else SendError(res, r.status());
 }
-// Parses the body as JSON; nullopt after answering 400 (malformed_json).
+// The deepest nesting of JSON request bodies (arrays and objects): deeper ones are refused before parsing.
+constexpr size_t kMaxJsonDepth = 64;
+// The deepest nesting of arrays and objects in `text` (outside strings); counting stops once past `limit`.
+size_t NestingDepth(std::string_view text, size_t limit);
+// Parses the body as JSON; nullopt after answering 400 (malformed_json; too_deep past kMaxJsonDepth).
 std::optional<json> ParseBody(const Req& req, Res& res);
 // A non-negative integer query parameter (`def` when absent); nullopt after answering 400 (bad_parameter).
 std::optional<size_t> ParseSize(const Req& req, const char* name, size_t def, Res& res);
 // The error page of routes that do not exist and of httplib's own refusals (413 and the like).
 void ErrorHandler(const Req& req, Res& res);
+
+// ---- connection.cc: client sockets, their deadlines and limits ----
+class Admission;
+// httplib's server with its connection handling replaced (see connection.cc): the connection limit with its 503,
+// the deadlines and the size limits of HttpOptions.
+class FrontServer final : public httplib::Server {
+ public:
+  // `on_refused` is called for each connection answered 503 for being over the limit.
+  FrontServer(const HttpOptions& opt, std::function<void()> on_refused);
+  // Serves the requests of one connection (at most max_requests) and closes it.
+  void Serve(int fd, size_t max_requests);
+  // Once bound: room for a burst of connections waiting to be accepted (httplib listens with a backlog of 5; past
+  // it, a client's connection attempt is dropped and retried only after a second or more).
+  void WidenBacklog();
+
+ private:
+  bool process_and_close_socket(socket_t sock) override;
+  static void Close(int fd, bool linger);
+  const HttpOptions& opt_;
+  Admission* admission_ = nullptr;  // owned by httplib while it listens
+};
+// Why the calling worker's current request could not be read (a deadline passed, a limit was exceeded), if so.
+struct ConnectionError {
+  int status;
+  const char* code;
+  const char* message;
+};
+std::optional<ConnectionError> CurrentConnectionError();
 
 // ---- native_routes.cc ----
 namespace native {

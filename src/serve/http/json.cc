@@ -150,6 +150,7 @@ json StatsJson(const Service::Stats& s, const OnlineStats& online, const OnlineS
               {"last_snapshot_bytes", s.last_snapshot_bytes},
               {"last_snapshot_seconds", s.last_snapshot_seconds},
               {"last_snapshot_pause_ms", s.last_snapshot_pause_ms},
+              {"pending_erasures", s.pending_erasures},
               {"model_version", s.model_version},
               {"online", OnlineJson(online)},
               {"online_dashboard", OnlineJson(dashboard)}};

@@ -1,5 +1,8 @@
 // Live view of one user (server-sent events): a "state" message (the user's snapshot) at once, after every change
-// of the user's state, and every 10 s (interests decay with time; this also finds closed connections).
+// of the user's state, and every 10 s (interests decay with time; this also finds closed connections). Each open
+// stream holds a worker: at most HttpOptions::max_streams are open at once (and at most half the workers), and each
+// ends after max_stream_s; the browser's EventSource then reconnects by itself.
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -9,10 +12,21 @@ namespace vane::http::stream {
 namespace {
 
 struct StreamState {
+  explicit StreamState(std::atomic<int>& open) : open(open) {}
+  ~StreamState() { --open; }  // the stream's slot, taken in User()
+  std::atomic<int>& open;
   std::optional<json> pending;
   uint64_t sent_version = 0, seen_seq = 0;
-  std::chrono::steady_clock::time_point sent_at;
+  std::chrono::steady_clock::time_point sent_at, ends_at;
 };
+
+// Takes a stream slot; false when max_streams (or half the workers) are streaming already.
+bool TakeSlot(const Ctx& c) {
+  const int limit = std::min(c.opt.max_streams, std::max(1, c.opt.threads / 2));
+  if (++c.streams <= limit) return true;
+  --c.streams;
+  return false;
+}
 
 std::string Message(const char* event, const json& data) {
   return std::string("event: ") + event + "\ndata: " + data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
@@ -22,6 +36,10 @@ std::string Message(const char* event, const json& data) {
 bool Step(Service& service, const std::atomic<bool>& stop, const std::string& user, size_t n, StreamState& st,
           httplib::DataSink& sink) {
   if (stop) return false;
+  if (std::chrono::steady_clock::now() >= st.ends_at) {  // its time is up: the client reconnects
+    sink.done();
+    return true;
+  }
   if (!st.pending) {
     st.seen_seq = service.WaitForChange(st.seen_seq, std::chrono::milliseconds(1000));
     const bool due = std::chrono::steady_clock::now() - st.sent_at >= std::chrono::seconds(10);
@@ -51,9 +69,15 @@ void User(const Ctx& c, const Req& req, Res& res) {
   if (!n) return;
   auto first = c.service.Snapshot(user, *n);
   if (!first.ok()) return SendError(res, first.status());
+  if (!TakeSlot(c)) {
+    res.set_header("Retry-After", "5");
+    return SendError(res, Status::Unavailable("too_many_streams", "the server has as many live streams open as it "
+                                                                  "allows; retry shortly"));
+  }
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  auto st = std::make_shared<StreamState>();
+  auto st = std::make_shared<StreamState>(c.streams);
+  st->ends_at = std::chrono::steady_clock::now() + std::chrono::seconds(std::max(1, c.opt.max_stream_s));
   st->pending = SnapshotJson(first.value());
   st->seen_seq = c.service.ChangeSeq();
   Service& service = c.service;
