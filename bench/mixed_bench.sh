@@ -5,11 +5,12 @@
 #   2. durable ingestion as fast as possible in batches of 1,000 (20 s);
 #   3. user deletions during paced recommend traffic: the recommend latency while 20 users are deleted, and how
 #      long each deletion's swap held the exclusive lock (from /v1/stats).
-# Usage: bench/mixed_bench.sh [model-dir]   (ML-1M from ../shared/datasets is the seed data)
+# Usage: [DATA=pairs-file] [DUR=30] bench/mixed_bench.sh [model-dir]   (seed data: ML-1M from ../shared/datasets;
+# DATA=a smaller pairs file for sanitizer runs, which replay far slower)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VANE=${VANE:-./build/release/apps/vane/vane}
-DATA=../shared/datasets/ml-1m/ml-1m_sasrec.txt
+DATA=${DATA:-../shared/datasets/ml-1m/ml-1m_sasrec.txt}
 MODEL="${1:-}"
 DIR=$(mktemp -d)
 STORE=$DIR/store
@@ -25,6 +26,8 @@ until grep -q listening "$DIR/out" 2>/dev/null; do sleep 0.2; kill -0 $PID || { 
 URL="http://127.0.0.1:$PORT"
 echo "## warm-up: recommend for every user, 20 s as fast as possible"
 VANE_RATE=1000000 VANE_THREADS=1 wrk -t1 -c8 -d20s -s bench/wrk/recommend.lua "$URL" | tail -1
+echo "## warm-up: ingest 10 s (events may name catalogue ids not in ML-1M: they are created now, not during the measurement)"
+VANE_BATCH=100 VANE_USERS=6040 VANE_EVENT_RATE=20000 VANE_THREADS=1 wrk -t1 -c4 -d10s -s bench/wrk/ingest.lua "$URL" | tail -1
 echo "## 1. recommend at 1,000 req/s (10 connections) while ingesting 20,000 events/s of known users in batches of 100 (4 connections), ${DUR} s"
 VANE_BATCH=100 VANE_USERS=6040 VANE_EVENT_RATE=20000 VANE_THREADS=1 \
   wrk -t1 -c4 -d${DUR}s --latency -s bench/wrk/ingest.lua "$URL" > "$DIR/ingest.txt" &
@@ -45,5 +48,9 @@ done
 echo
 wait $REC
 tail -1 "$DIR/rec.txt" | sed 's/^/recommend: /'
+for _ in $(seq 1 240); do  # the background rebuild after the deletions (a replay of the log without them)
+  curl -s "$URL/v1/stats" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("rebuilds",0) >= 1 else 1)' && break
+  sleep 1
+done
 curl -s "$URL/v1/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print("rebuilds", s.get("rebuilds"), "| last rebuild", s.get("last_rebuild_seconds"), "s | last swap", s.get("last_swap_ms"), "ms")'
 echo "resident memory: $(ps -o rss= -p $PID) KiB"

@@ -76,5 +76,29 @@ if serve_once && serve_once; then
 else
   echo "FAIL store: vane serve did not start"; fail=$((fail+1))
 fi
+# `vane serve` configuration: every wrong setting is an error naming the file, line and key (or the variable or flag),
+# exit 2, before the store is opened. (timeout: a server that starts anyway would run until killed.)
+serve_cfg() {  # serve_cfg NAME PATTERN TOML [extra serve args...]
+  local name="$1" pattern="$2" toml="$3"; shift 3
+  printf '%b' "$toml" > "$TMP/$name.toml"
+  check "serve-config-$name" 2 "$pattern" -- timeout 20 "$VANE" serve --config "$TMP/$name.toml" --store "$TMP/cfg-store" --port 0 --quiet "$@"
+}
+serve_cfg unknown-key "$TMP/unknown-key.toml:2: \\[server\\] prot: unknown setting" '[server]\nprot = 19122\n'
+serve_cfg unknown-section "\\[sever\\]: unknown section" '[sever]\nport = 19122\n'
+serve_cfg port-string "\\[server\\] port: expected an integer, got a string" '[server]\nport = "19122"\n'
+serve_cfg threads-string "\\[server\\] threads: expected an integer" '[server]\nthreads = "many"\n'
+serve_cfg body-negative "max_body_bytes: -1 is out of range" '[server]\nmax_body_bytes = -1\n'
+serve_cfg port-range "port: 84676 is out of range 0..65535" '[server]\nport = 84676\n'
+serve_cfg key-without-scope "\\[\\[keys\\]\\]: an entry has no scope" '[[keys]]\nkey = "k1"\n'
+serve_cfg variant-share-string "variant 'a': share: expected a number" '[[variants]]\nname = "a"\nshare = "half"\n'
+serve_cfg training-float "\\[training\\] epochs: expected an integer" '[training]\nepochs = 2.5\n'
+check serve-flag-port-range 2 "--port: 84676 is out of range 0..65535" -- timeout 20 "$VANE" serve --store "$TMP/cfg-store" --port 84676 --quiet
+check serve-env-port-not-a-number 2 "VANE_PORT: expected an integer, got 'abc'" -- env VANE_PORT=abc timeout 20 "$VANE" serve --store "$TMP/cfg-store" --quiet
+check serve-env-keys-bad-scope 2 "VANE_API_KEYS: .*scope" -- env VANE_API_KEYS=k:root timeout 20 "$VANE" serve --store "$TMP/cfg-store" --port 0 --quiet
+printf '# keys of this server\nk1:read\nk2\n' > "$TMP/keys.txt"
+check serve-key-file-bad-line 2 "keys.txt:3: API key must be KEY:SCOPE" -- timeout 20 "$VANE" serve --api-key-file "$TMP/keys.txt" --store "$TMP/cfg-store" --port 0 --quiet
+check serve-key-file-missing 2 "api-key-file .*cannot be read" -- timeout 20 "$VANE" serve --api-key-file "$TMP/nokeys.txt" --store "$TMP/cfg-store" --port 0 --quiet
+if [ -e "$TMP/cfg-store" ]; then echo "FAIL serve-config-before-open: a refused configuration created the store"; fail=$((fail+1))
+else echo "ok   serve-config-before-open"; pass=$((pass+1)); fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

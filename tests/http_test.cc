@@ -12,14 +12,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <set>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
-#include "internal.h"  // src/serve/http: the status map under test
+#include "internal.h"  // src/serve/http: the status map and the route policies under test
+#include "vane/events/ids.h"
 #include "test_util.h"
 
 namespace vane {
@@ -73,7 +79,13 @@ class HttpTest : public ::testing::Test {
     EXPECT_TRUE(r) << path;
     return {r ? r->status : 0, r ? json::parse(r->body, nullptr, false) : json()};
   }
+  std::pair<int, json> Delete(const std::string& path, httplib::Headers h = {}) {
+    auto r = client_->Delete(path, h);
+    EXPECT_TRUE(r) << path;
+    return {r ? r->status : 0, r ? json::parse(r->body, nullptr, false) : json()};
+  }
   static std::string Code(const json& j) { return j["error"]["code"].get<std::string>(); }
+  static std::string Message(const json& j) { return j["error"]["message"].get<std::string>(); }
 
   std::unique_ptr<Service> svc_;
   FaultStore* faults_ = nullptr;
@@ -218,6 +230,271 @@ TEST_F(HttpTest, GorseRoutesSpeakGorse) {
   EXPECT_EQ(s3, 200);
   EXPECT_EQ(b3.size(), 2u);
   EXPECT_TRUE(b3[0].is_string());
+}
+
+// An id as a URL path segment: every byte but unreserved ASCII percent-encoded.
+std::string PathEncode(const std::string& id) {
+  std::string out;
+  for (unsigned char c : id) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+    else out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+TEST_F(HttpTest, IdsOutsideTheIdRuleAreRefusedWhereverTheyEnter) {
+  const std::string huge(1 << 20, 'u');
+  auto [s1, b1] = Post("/v1/events", json::array({{{"user", "a/b"}, {"item", "r0"}, {"action", "view"}},
+                                                  {{"user", std::string("victim\0x", 8)}, {"item", "r0"}, {"action", "view"}},
+                                                  {{"user", huge}, {"item", "r0"}, {"action", "view"}}})
+                                          .dump());
+  EXPECT_EQ(s1, 200);
+  EXPECT_EQ(b1["accepted"], 0) << b1.dump().substr(0, 300);
+  ASSERT_EQ(b1["rejected"].size(), 3u);
+  for (const auto& r : b1["rejected"]) {
+    EXPECT_EQ(r["field"], "user");
+    EXPECT_NE(r["reason"].get<std::string>().find("bad id"), std::string::npos) << r.dump();
+  }
+  auto [s2, b2] = Post("/v1/events", R"([{"user":"u","item":"r0","action":"view","session":"s/1"},
+                                          {"user":"u","item":"x\u0001","action":"view"}])");
+  EXPECT_EQ(b2["rejected"].size(), 2u) << b2.dump();
+  auto [s3, b3] = Post("/v1/items", R"({"id":"x/y","title":"t"})");
+  EXPECT_EQ(s3, 400);
+  EXPECT_EQ(Code(b3), "bad_id");
+  auto [s4, b4] = Post("/api/feedback", R"([{"FeedbackType":"like","UserId":"a/b","ItemId":"r0"}])");
+  EXPECT_EQ(s4, 400);
+  EXPECT_EQ(Code(b4), "bad_id");
+  EXPECT_EQ(b4["error"]["field"], "UserId");
+  auto [s5, b5] = Post("/api/item", R"({"ItemId":"x\u0000y"})");
+  EXPECT_EQ(s5, 400);
+  EXPECT_EQ(Code(b5), "bad_id");
+  auto [s6, b6] = Post("/api/user", R"({"UserId":"a/b"})");
+  EXPECT_EQ(s6, 400);
+  EXPECT_EQ(Code(b6), "bad_id");
+  auto [s7, b7] = Post("/v1/feedback", R"({"user":"u","item":"x\u0000","type":"click"})");
+  EXPECT_EQ(s7, 400);
+  EXPECT_EQ(Code(b7), "bad_id");
+  auto [s8, b8] = Get("/v1/users/victim%00x");
+  EXPECT_EQ(s8, 400) << "an id that cannot have been stored is a bad request";
+  EXPECT_EQ(Code(b8), "bad_id");
+  EXPECT_NE(Message(b8).find("path parameter user"), std::string::npos) << Message(b8);
+  EXPECT_EQ(Get("/v1/users?q=a").second["users"].size(), 0u) << "nothing was stored";
+}
+
+TEST_F(HttpTest, EveryAcceptedIdIsAddressablePercentEncoded) {
+  client_->set_url_encode(false);
+  const std::vector<std::string> ids = {"hello world", "50%", "a?b=c", "c#d", "a+b", "x:y;z,w", "ünïcödé", "用户一号",
+                                        "emoji 🙂", std::string(kMaxIdBytes, 'l')};
+  for (const std::string& id : ids) {
+    SCOPED_TRACE(id.substr(0, 40));
+    auto [s0, b0] = Post("/v1/events", json::array({{{"user", id}, {"item", "r0"}, {"action", "view"}, {"ts", 5000}}}).dump());
+    ASSERT_EQ(b0["accepted"], 1) << b0.dump();
+    const std::string p = PathEncode(id);
+    auto [s1, b1] = Get("/v1/users/" + p);
+    EXPECT_EQ(s1, 200);
+    EXPECT_EQ(b1["id"], id);
+    auto [s2, b2] = Get("/v1/recommend/" + p + "?n=2");
+    EXPECT_EQ(s2, 200);
+    EXPECT_EQ(b2["known_user"], true);
+    auto [s3, b3] = Get("/api/user/" + p);
+    EXPECT_EQ(s3, 200);
+    EXPECT_EQ(b3["UserId"], id);
+    auto [s4, b4] = Delete("/v1/users/" + p);
+    EXPECT_EQ(s4, 200);
+    EXPECT_EQ(b4["deleted"], id);
+    EXPECT_EQ(Get("/v1/users/" + p).first, 404);
+  }
+  auto [s5, b5] = Post("/v1/events", json::array({{{"user", std::string(kMaxIdBytes + 1, 'l')}, {"item", "r0"}, {"action", "view"}}}).dump());
+  EXPECT_EQ(b5["rejected"].size(), 1u) << "one byte over the limit";
+}
+
+TEST_F(HttpTest, GorseFeedbackIsAllOrNothing) {
+  auto [s1, b1] = Post("/api/feedback", R"([{"FeedbackType":"like","UserId":"g9","ItemId":"r0"},
+                                             {"FeedbackType":"teleport","UserId":"g9","ItemId":"r1"}])");
+  EXPECT_EQ(s1, 400);
+  EXPECT_EQ(Code(b1), "bad_feedback");
+  EXPECT_NE(Message(b1).find("feedback 1: FeedbackType"), std::string::npos) << Message(b1);
+  EXPECT_EQ(Get("/api/user/g9").first, 404) << "the valid record of a refused batch was not stored";
+  auto [s2, b2] = Post("/api/feedback", R"([{"FeedbackType":"like","UserId":"g9","ItemId":"r0"},
+                                             {"FeedbackType":"like","UserId":"g9","ItemId":"r1","Timestamp":"yesterday"}])");
+  EXPECT_EQ(s2, 400);
+  EXPECT_NE(Message(b2).find("feedback 1: Timestamp"), std::string::npos) << Message(b2);
+  EXPECT_EQ(Get("/api/user/g9").first, 404);
+  auto [s3, b3] = Post("/api/feedback", R"([{"FeedbackType":"like","UserId":"g9","ItemId":"r0"},
+                                             {"FeedbackType":"like","UserId":"g9","ItemId":"r1"}])");
+  EXPECT_EQ(s3, 200);
+  EXPECT_EQ(b3["RowAffected"], 2) << "the retried batch is stored once";
+  EXPECT_EQ(Get("/v1/users/g9").second["events"], 2);
+}
+
+TEST_F(HttpTest, GorseFieldsAreTakenAsGorseTakesThemOrRefusedByName) {
+  auto refused = [&](const char* route, const std::string& body, const char* field) {
+    auto [s, b] = Post(route, body);
+    EXPECT_EQ(s, 400) << body;
+    EXPECT_EQ(b["error"]["field"], field) << b.dump();
+  };
+  refused("/api/feedback", R"([{"FeedbackType":"like","UserId":"g8","ItemId":"r0","Value":"3"}])", "Value");
+  refused("/api/feedback", R"([{"FeedbackType":"like","UserId":"g8","ItemId":"r0","Timestamp":1700000000}])", "Timestamp");
+  refused("/api/feedback", R"([{"FeedbackType":"like","UserId":7,"ItemId":"r0"}])", "UserId");
+  refused("/api/item", R"({"ItemId":"gi","Timestamp":1700000000})", "Timestamp");
+  refused("/api/item", R"({"ItemId":"gi","Categories":"Hiking"})", "Categories");
+  refused("/api/item", R"({"ItemId":"gi","IsHidden":"no"})", "IsHidden");
+  refused("/api/user", R"({"UserId":"gu","Comment":5})", "Comment");
+  EXPECT_EQ(Get("/api/item/gi").first, 404);
+  // Value (v0.5) and Comment are kept; null is absent, as Go's decoder takes it.
+  auto [s1, b1] = Post("/api/feedback", R"([{"FeedbackType":"like","UserId":"g8","ItemId":"r0","Value":4.5,
+                                             "Timestamp":"2026-01-01T00:00:00Z","Comment":"from a test","Labels":null}])");
+  EXPECT_EQ(s1, 200) << b1.dump();
+  auto [s2, b2] = Get("/api/user/g8/feedback");
+  ASSERT_EQ(b2.size(), 1u);
+  EXPECT_EQ(b2[0]["Value"], 4.5);
+  EXPECT_EQ(b2[0]["Comment"], "from a test");
+  EXPECT_EQ(b2[0]["Timestamp"], "2026-01-01T00:00:00Z");
+}
+
+TEST_F(HttpTest, GorseItemsKeepTheirTimestampAndLabelsOfAnyShape) {
+  auto [s1, b1] = Post("/api/items", R"([{"ItemId":"old","Timestamp":"2026-01-02T03:04:05Z","Labels":{"color":"red","size":[1,2]}},
+                                         {"ItemId":"new","Timestamp":"2026-03-01T00:00:00Z","Labels":["tent"]}])");
+  EXPECT_EQ(s1, 200) << b1.dump();
+  auto [s2, b2] = Get("/api/item/old");
+  EXPECT_EQ(b2["Timestamp"], "2026-01-02T03:04:05Z");
+  EXPECT_EQ(b2["Labels"], json::parse(R"({"color":"red","size":[1,2]})"));
+  auto [s3, b3] = Get("/api/item/new");
+  EXPECT_EQ(b3["Labels"], json::parse(R"(["tent"])"));
+  auto [s4, b4] = Get("/api/latest?n=2");
+  ASSERT_EQ(b4.size(), 2u);
+  EXPECT_EQ(b4[0]["Id"], "new") << "the item's Timestamp is its creation time";
+  EXPECT_EQ(b4[1]["Id"], "old");
+  auto patched = client_->Patch("/api/item/old", R"({"Comment":"patched"})", "application/json");
+  ASSERT_TRUE(patched);
+  EXPECT_EQ(patched->status, 200) << patched->body;
+  EXPECT_EQ(Get("/api/item/old").second["Timestamp"], "2026-01-02T03:04:05Z") << "a patch keeps the time";
+}
+
+TEST_F(HttpTest, EveryBatchRouteHoldsTheBatchLimit) {
+  // max_batch is 3 here.
+  auto [s1, b1] = Post("/api/users", R"([{"UserId":"b1"},{"UserId":"b2"},{"UserId":"b3"},{"UserId":"b4"}])");
+  EXPECT_EQ(s1, 413);
+  EXPECT_EQ(Code(b1), "batch_too_large");
+  EXPECT_EQ(Get("/api/user/b1").first, 404) << "nothing stored";
+  EXPECT_EQ(Post("/api/items", R"([{"ItemId":"b1"},{"ItemId":"b2"},{"ItemId":"b3"},{"ItemId":"b4"}])").first, 413);
+  EXPECT_EQ(Post("/api/feedback", R"([{"FeedbackType":"like","UserId":"b","ItemId":"r0"},{"FeedbackType":"like","UserId":"b","ItemId":"r1"},
+                                      {"FeedbackType":"like","UserId":"b","ItemId":"r2"},{"FeedbackType":"like","UserId":"b","ItemId":"r3"}])").first, 413);
+  EXPECT_EQ(Post("/v1/items", R"([{"id":"b1"},{"id":"b2"},{"id":"b3"},{"id":"b4"}])").first, 413);
+  EXPECT_EQ(Post("/api/users", R"([{"UserId":"b1"},{"UserId":"b2"},{"UserId":"b3"}])").first, 200);
+}
+
+TEST_F(HttpTest, HealthIsOpenAndMetricsNeedAReadKey) {
+  Stop();
+  Start({{"r", Scope::kRead}});
+  EXPECT_EQ(Get("/api/health/live").first, 200) << "load balancers probe without a key";
+  EXPECT_EQ(Get("/api/health/ready").first, 200);
+  EXPECT_EQ(Get("/metrics").first, 401);
+  auto m = client_->Get("/metrics", {{"X-API-Key", "r"}});
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 200);
+  auto bearer = client_->Get("/metrics", {{"Authorization", "Bearer r"}});
+  ASSERT_TRUE(bearer);
+  EXPECT_EQ(bearer->status, 200) << "Prometheus sends the key as a bearer token";
+  EXPECT_EQ(Get("/openapi.json").first, 200) << "holds no data";
+}
+
+// The policy of every route (docs/http_api.md has the same table): a route added without a decision fails here.
+TEST_F(HttpTest, EveryRouteHasADeliberateKeyPolicy) {
+  Stop();
+  Start({{"r", Scope::kRead}, {"w", Scope::kWrite}, {"a", Scope::kAdmin}});
+  struct Want {
+    const char* method;
+    const char* label;
+    const char* path;  // an instance of the route
+    const char* policy;
+  };
+  const std::vector<Want> table = {
+      {"POST", "/v1/events", "/v1/events", "write"},
+      {"GET", "/v1/recommend/{user}", "/v1/recommend/u", "read"},
+      {"GET", "/v1/users/{user}/interests", "/v1/users/u/interests", "read"},
+      {"GET", "/v1/users/{user}/events", "/v1/users/u/events", "read"},
+      {"GET", "/v1/users/{user}", "/v1/users/u", "read"},
+      {"GET", "/v1/popular", "/v1/popular", "read"},
+      {"GET", "/v1/latest", "/v1/latest", "read"},
+      {"GET", "/v1/users", "/v1/users", "read"},
+      {"GET", "/v1/stream/users/{user}", "/v1/stream/users/nobody", "read"},
+      {"DELETE", "/v1/users/{user}", "/v1/users/u", "admin"},
+      {"GET", "/v1/items/{item}/similar", "/v1/items/r0/similar", "read"},
+      {"GET", "/v1/items/{item}", "/v1/items/r0", "read"},
+      {"DELETE", "/v1/items/{item}", "/v1/items/nothing", "admin"},
+      {"POST", "/v1/items", "/v1/items", "write"},
+      {"POST", "/v1/feedback", "/v1/feedback", "write"},
+      {"POST", "/v1/models/retrain", "/v1/models/retrain", "admin"},
+      {"POST", "/v1/models/{version}/promote", "/v1/models/v9/promote", "admin"},
+      {"GET", "/v1/models", "/v1/models", "read"},
+      {"GET", "/v1/stats", "/v1/stats", "read"},
+      {"POST", "/api/feedback", "/api/feedback", "write"},
+      {"PUT", "/api/feedback", "/api/feedback", "write"},
+      {"GET", "/api/recommend/{user}", "/api/recommend/u", "read"},
+      {"POST", "/api/item", "/api/item", "write"},
+      {"POST", "/api/items", "/api/items", "write"},
+      {"GET", "/api/item/{item}/neighbors", "/api/item/r0/neighbors", "read"},
+      {"GET", "/api/item/{item}", "/api/item/r0", "read"},
+      {"PATCH", "/api/item/{item}", "/api/item/nothing", "write"},
+      {"DELETE", "/api/item/{item}", "/api/item/nothing", "admin"},
+      {"POST", "/api/user", "/api/user", "write"},
+      {"POST", "/api/users", "/api/users", "write"},
+      {"PATCH", "/api/user/{user}", "/api/user/u", "write"},
+      {"GET", "/api/user/{user}", "/api/user/u", "read"},
+      {"DELETE", "/api/user/{user}", "/api/user/nobody", "admin"},
+      {"GET", "/api/popular", "/api/popular", "read"},
+      {"GET", "/api/latest", "/api/latest", "read"},
+      {"GET", "/api/user/{user}/feedback", "/api/user/u/feedback", "read"},
+      {"GET", "/api/health/live", "/api/health/live", "open"},
+      {"GET", "/api/health/ready", "/api/health/ready", "open"},
+      {"GET", "/metrics", "/metrics", "read"},
+      {"GET", "/openapi.json", "/openapi.json", "open"},
+      {"GET", "/", "/", "open"},  // the dashboard's page and files
+  };
+  auto name = [](const std::optional<Scope>& s) {
+    return !s ? "open" : *s == Scope::kRead ? "read" : *s == Scope::kWrite ? "write" : "admin";
+  };
+  std::set<std::pair<std::string, std::string>> served, listed;
+  for (const auto& p : http::RoutePolicies()) {
+    served.insert({p.method, p.label});
+    if (p.label.starts_with("/assets/")) {
+      EXPECT_FALSE(p.scope.has_value()) << p.label;
+      continue;
+    }
+    auto w = std::find_if(table.begin(), table.end(), [&](const Want& x) { return p.method == x.method && p.label == x.label; });
+    ASSERT_NE(w, table.end()) << p.method << " " << p.label << " has no policy in this test (nor in docs/http_api.md)";
+    EXPECT_STREQ(name(p.scope), w->policy) << p.method << " " << p.label;
+  }
+  auto call = [&](const Want& w, const char* key) {
+    httplib::Headers h;
+    if (key) h.emplace("X-API-Key", key);
+    const std::string m = w.method;
+    auto r = m == "GET"     ? client_->Get(w.path, h)
+             : m == "POST"  ? client_->Post(w.path, h, "[]", "application/json")
+             : m == "PUT"   ? client_->Put(w.path, h, "[]", "application/json")
+             : m == "PATCH" ? client_->Patch(w.path, h, "{}", "application/json")
+                            : client_->Delete(w.path, h);
+    return r ? r->status : 0;
+  };
+  for (const Want& w : table) {
+    SCOPED_TRACE(std::string(w.method) + " " + w.path);
+    listed.insert({w.method, w.label});
+    const std::string policy = w.policy;
+    if (policy == "open") {
+      EXPECT_NE(call(w, nullptr), 401);
+      continue;
+    }
+    EXPECT_EQ(call(w, nullptr), 401);
+    const char* enough = policy == "read" ? "r" : policy == "write" ? "w" : "a";
+    const int with_key = call(w, enough);
+    EXPECT_NE(with_key, 401);
+    EXPECT_NE(with_key, 403);
+    if (policy != "read") {
+      EXPECT_EQ(call(w, policy == "write" ? "r" : "w"), 403);
+    }
+  }
+  for (const auto& l : listed) EXPECT_TRUE(served.count(l)) << l.first << " " << l.second << " is not served";
 }
 
 TEST(HttpLimits, NestingDepthCountsBracketsOutsideStrings) {

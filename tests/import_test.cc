@@ -1,5 +1,6 @@
 #include "vane/events/cleaner.h"
 #include "vane/events/csv.h"
+#include "vane/events/ids.h"
 #include "vane/events/iso8601.h"
 #include "vane/events/json_records.h"
 #include "vane/events/jsonl.h"
@@ -97,6 +98,48 @@ TEST(EventCleanerTest, AcceptsAndInterns) {
   EXPECT_EQ(r.items_created, 1u);
   EXPECT_EQ(r.accepted, 1u);
   ExpectCountsAddUp(r);
+}
+
+// One id rule (events/ids.h) for users, items and sessions, whatever the reader.
+TEST(EventCleanerTest, IdsFollowTheOneIdRule) {
+  Dataset ds = Ecommerce();
+  ImportReport r;
+  ImportOptions opt = Quiet();
+  EventCleaner c(ds, opt, r);
+  RawEvent bad_session = Ev("u", "i", "view", 1500);
+  bad_session.session = "s\x1f" "1";
+  const std::vector<std::pair<RawEvent, const char*>> refused = {
+      {Ev("a/b", "i", "view", 1500), "user"},
+      {Ev(std::string("victim\0x", 8), "i", "view", 1500), "user"},
+      {Ev(std::string(kMaxIdBytes + 1, 'u'), "i", "view", 1500), "user"},
+      {Ev("u", "i\tj", "view", 1500), "item"},
+      {Ev("u", "i\x7f", "view", 1500), "item"},
+      {bad_session, "session"},
+  };
+  for (const auto& [e, field] : refused) {
+    Status check = c.Check(e);
+    Status s = c.Add(e, "mem", 1);
+    EXPECT_EQ(s.field(), field);
+    EXPECT_NE(s.message().find("bad id"), std::string::npos) << s.message();
+    EXPECT_EQ(check.field(), s.field()) << "Check gives what Add gives";
+    EXPECT_EQ(check.message(), s.message());
+  }
+  EXPECT_EQ(r.rejected, refused.size());
+  for (const std::string& id : {std::string(kMaxIdBytes, 'u'), std::string("用户 one?#%+"), std::string("ünï:cöde")}) {
+    EXPECT_TRUE(c.Check(Ev(id, id, "view", 1500)).ok()) << id;
+    EXPECT_TRUE(c.Add(Ev(id, id, "view", 1500), "mem", 2).ok()) << id;
+  }
+  EXPECT_EQ(r.accepted, 3u);
+  EXPECT_EQ(CheckId("id", "").reason(), "bad_id");
+  // The items file follows the same rule.
+  Dataset items = Ecommerce();
+  ImportReport ir;
+  ASSERT_TRUE(ImportItemsJsonl(WriteTemp("bad_ids.jsonl", "{\"id\":\"ok\"}\n{\"id\":\"a/b\"}\n"), Quiet(), items, ir).ok());
+  EXPECT_EQ(ir.accepted, 1u);
+  ASSERT_EQ(ir.issues.size(), 1u);
+  EXPECT_EQ(ir.issues[0].field, "id");
+  EXPECT_EQ(ir.issues[0].line, 2u);
+  ExpectCountsAddUp(ir);
 }
 
 TEST(EventCleanerTest, RejectsWithFieldNames) {

@@ -132,6 +132,41 @@ if [ "$CODE" = 200 ] && [ "$(json_get 'sorted(p for p in d["paths"] if p.startsw
   ok openapi; else bad openapi "$CODE ${BODY:0:200}"; fi
 req GET /metrics; expect metrics 200 'vane_http_request_seconds_bucket\{route="/v1/events"'
 
+# Gorse semantics: a batch with a refused record stores nothing (a retry does not duplicate); an item's Timestamp
+# and Labels of any JSON shape are kept and read back.
+req POST /api/feedback '[{"FeedbackType":"like","UserId":"g2","ItemId":"i-trail-running-1"},{"FeedbackType":"like","UserId":"g2","ItemId":"i-trail-running-2","Timestamp":"not a time"}]'
+expect gorse-feedback-all-or-nothing 400 'feedback 1: Timestamp'
+req GET /api/user/g2; expect gorse-feedback-nothing-stored 404 unknown_user
+req POST /api/feedback '[{"FeedbackType":"like","UserId":"g2","ItemId":"i-trail-running-1","Value":"5"}]'; expect gorse-feedback-string-value 400 '"field":"Value"'
+req POST /api/item '{"ItemId":"g-dated","Timestamp":"2026-02-03T04:05:06Z","Labels":{"color":"red"}}'; expect gorse-item-dated 200 RowAffected
+req GET /api/item/g-dated; expect gorse-item-timestamp-labels-kept 200 '"Labels":\{"color":"red"\}.*"Timestamp":"2026-02-03T04:05:06Z"'
+req POST /api/item '{"ItemId":"g-bad","Timestamp":1770000000}'; expect gorse-item-numeric-timestamp 400 '"field":"Timestamp"'
+
+# Ids: one rule (1..256 bytes of UTF-8, no control characters, no '/'). A refused id is named; every accepted id is
+# addressable percent-encoded; deleting a user removes that user's events only.
+req POST /v1/events '[{"user":"victim","item":"i-trail-running-1","action":"view"},{"user":"victim\u0000x","item":"i-trail-running-2","action":"view"},{"user":"a/b","item":"i-trail-running-2","action":"view"}]'
+if [ "$CODE" = 200 ] && [ "$(json_get '(d["accepted"], [(r["index"], r["field"], "bad id" in r["reason"]) for r in d["rejected"]])' <<<"$BODY")" = "(1, [(1, 'user', True), (2, 'user', True)])" ]; then
+  ok ids-refused-by-name; else bad ids-refused-by-name "$CODE ${BODY:0:300}"; fi
+req GET /v1/users/victim%00x; expect id-nul-in-path 400 '"code":"bad_id"'
+req DELETE /v1/users/victim; expect delete-one-user-only 200 '"events":1'
+for id in 'hello world' '50%' 'a?b=c' 'c#d' 'x+y' 'ünïcödé' '用户一号'; do
+  enc=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$id")
+  body=$(python3 -c 'import sys, json; print(json.dumps([{"user": sys.argv[1], "item": "i-trail-running-1", "action": "view"}]))' "$id")
+  good=1
+  req POST /v1/events "$body"; grep -q '"accepted":1' <<<"$BODY" || good=0
+  req GET "/v1/users/$enc"; { [ "$CODE" = 200 ] && [ "$(json_get 'd["id"]' <<<"$BODY")" = "$id" ]; } || good=0
+  req GET "/v1/recommend/$enc?n=2"; grep -q '"known_user":true' <<<"$BODY" || good=0
+  req GET "/api/user/$enc"; { [ "$CODE" = 200 ] && [ "$(json_get 'd["UserId"]' <<<"$BODY")" = "$id" ]; } || good=0
+  req DELETE "/v1/users/$enc"; [ "$CODE" = 200 ] || good=0
+  req GET "/v1/users/$enc"; [ "$CODE" = 404 ] || good=0
+  if [ "$good" = 1 ]; then ok "id-addressable '$id'"; else bad id-addressable "'$id' ($enc): $CODE ${BODY:0:200}"; fi
+done
+
+# A second server on a port in use is refused (exit 2) before it opens its store, instead of sharing the port.
+rc=0; out=$(timeout 20 "$VANE" serve --port "$PORT" --store "$TMP/store-second" --quiet 2>&1) || rc=$?
+if [ "$rc" = 2 ] && grep -q "in use" <<<"$out" && [ ! -e "$TMP/store-second" ]; then ok port-in-use-refused
+else bad port-in-use-refused "exit $rc: $(tail -2 <<<"$out")"; fi
+
 # Online feedback is durable: counted per strategy, source and item, and still there after kill -9 and a restart;
 # the dashboard's own traffic apart.
 req POST /v1/feedback '{"user":"fresh","item":"i-trail-running-1","type":"click","strategy":"session_intent","source":"covisit"}'
@@ -248,7 +283,14 @@ if timeout 30 "$VANE" serve --store "$TMP/store-bad2" --port 0 --quiet --config 
 kill "$PID"; wait "$PID" 2>/dev/null
 
 # API keys: scopes enforced, keys never logged.
-start auth "$TMP/store-auth" --api-key r1:read --api-key w1:write --api-key a1:admin || exit 1
+printf '# the scraper\nm1:read\n' > "$TMP/keys.txt"; chmod 600 "$TMP/keys.txt"
+start auth "$TMP/store-auth" --api-key r1:read --api-key w1:write --api-key a1:admin --api-key-file "$TMP/keys.txt" || exit 1
+if grep -q "warning: --api-key puts keys on the command line" "$TMP/auth.err"; then ok api-key-flag-warned; else bad api-key-flag-warned "no warning"; fi
+req GET /api/health/live; expect auth-health-live-open 200 '"Ready":true'
+req GET /api/health/ready; expect auth-health-ready-open 200 '"Ready":true'
+req GET /metrics; expect auth-metrics-needs-key 401 unauthorized
+req GET /metrics "" -H 'Authorization: Bearer m1'; expect auth-metrics-key-file-bearer 200 'vane_http_requests_total'
+req GET /openapi.json; expect auth-openapi-open 200 '"openapi"'
 req GET /v1/recommend/u0; expect auth-no-key 401 unauthorized
 req GET /v1/recommend/u0 "" -H 'X-API-Key: r1'; expect auth-read 200 '"items"'
 req POST /v1/events '[{"user":"k","item":"i-trail-running-1","action":"view"}]' -H 'X-API-Key: r1'; expect auth-read-cannot-write 403 forbidden

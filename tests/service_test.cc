@@ -181,6 +181,44 @@ TEST_F(ServiceTest, RejectionsNameTheIndexAndFieldAndTheRestIsKept) {
   EXPECT_EQ(r->rejected[1].field, "action");
 }
 
+TEST_F(ServiceTest, AnAllOrNothingBatchWithARefusedRecordStoresNothing) {
+  std::vector<Result<RawEvent>> batch = {Raw("u1", "h0", "view", 2000), Raw("u1", "h1", "teleport", 2001),
+                                         Raw("u1", "h2", "view", 2002)};
+  auto r = svc_->IngestEvents(batch, Service::BatchMode::kAllOrNothing);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->accepted, 0u);
+  ASSERT_EQ(r->rejected.size(), 1u);
+  EXPECT_EQ(r->rejected[0].index, 1u);
+  EXPECT_EQ(r->rejected[0].field, "action");
+  EXPECT_EQ(svc_->GetUser("u1").status().reason(), "unknown_user") << "the valid records were not stored either";
+  Open();
+  EXPECT_EQ(svc_->GetUser("u1").status().reason(), "unknown_user") << "nor are they back after a restart";
+  batch[1] = Raw("u1", "h1", "view", 2001);
+  auto ok = svc_->IngestEvents(batch, Service::BatchMode::kAllOrNothing);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->accepted, 3u);
+}
+
+TEST_F(ServiceTest, IdsOutsideTheIdRuleAreRefusedAndStoredOnesStillReplay) {
+  auto r = Ingest({Raw("a/b", "h0", "view", 2000), Raw(std::string("victim\0x", 8), "h0", "view", 2000),
+                   Raw(std::string(300, 'u'), "h0", "view", 2000), Raw("u1", "h\x7f", "view", 2000)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->accepted, 0u);
+  ASSERT_EQ(r->rejected.size(), 4u);
+  for (size_t k = 0; k < 4; ++k) EXPECT_NE(r->rejected[k].reason.find("bad id"), std::string::npos) << r->rejected[k].reason;
+  EXPECT_EQ(r->rejected[3].field, "item");
+  EXPECT_EQ(svc_->PutUserRecord("a/b", "{}").reason(), "bad_id");
+  Item bad = testing::MakeItem("x\ny", "product", "t", {});
+  EXPECT_EQ(svc_->PutItems({bad}).status().reason(), "bad_id");
+  EXPECT_TRUE(svc_->GetItem("x\ny").status().code() == StatusCode::kNotFound);
+  // A store written before the rule existed still opens, its ids replayed as they were.
+  RawEvent legacy = Raw("old/user", "h0", "view", 2000).value();
+  ASSERT_TRUE(store_->AppendEvents(svc_->GetStats().events, {&legacy, 1}).ok());
+  Open();
+  EXPECT_EQ(svc_->GetUser("old/user").value().events, 1u);
+  EXPECT_EQ(Ingest({Raw("old/user", "h1", "view", 2001)})->rejected.size(), 1u) << "new writes follow the rule";
+}
+
 TEST_F(ServiceTest, LimitsAndUnknownsAreStatusesWithReasons) {
   opt_.max_batch = 2;
   Open();
@@ -470,8 +508,8 @@ TEST_F(ServiceTest, OnlineCountsAreDurableAndTheDashboardsAreApart) {
   ASSERT_TRUE(svc_->Feedback({"u1", "r0", "click", "session_intent", "", "covisit", ""}).ok());
   ASSERT_TRUE(svc_->Feedback({"u1", "r1", "impression", "stable_taste", "", "popular", "dashboard"}).ok());
   EXPECT_EQ(svc_->Feedback({"u1", "r1", "click", "", "", "", "robot"}).status().reason(), "bad_feedback");
-  EXPECT_EQ(svc_->Feedback({"u1", std::string("r\x1f" "1"), "click", "", "", "", ""}).status().reason(), "bad_feedback")
-      << "an item id holding the counters' separator is refused, not counted and lost on restart";
+  EXPECT_EQ(svc_->Feedback({"u1", std::string("r\x1f" "1"), "click", "", "", "", ""}).status().reason(), "bad_id")
+      << "an item id holding the counters' separator is refused (the id rule), not counted and lost on restart";
   faults_->FailNext(FaultStore::Op::kCounters);
   EXPECT_EQ(svc_->Feedback({"u1", "r0", "conversion", "session_intent", "", "covisit", ""}).status().reason(),
             "store_unavailable");

@@ -1,8 +1,16 @@
 #include "config_toml.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <variant>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include "vane/core/strings.h"
@@ -11,64 +19,203 @@ namespace vane::cli {
 
 namespace {
 
-// [server], [store], [model] and [memory]: plain values.
-void ApplyServer(const toml::table& t, CLI::App* cmd, ServiceOptions& so, HttpOptions& ho) {
-  if (!cmd->count("--host")) ho.host = t["server"]["host"].value_or(ho.host);
-  if (!cmd->count("--port")) ho.port = t["server"]["port"].value_or(ho.port);
-  if (!cmd->count("--threads")) ho.threads = t["server"]["threads"].value_or(ho.threads);
-  ho.max_body_bytes = t["server"]["max_body_bytes"].value_or(static_cast<int64_t>(ho.max_body_bytes));
-  so.max_batch = t["server"]["max_batch"].value_or(static_cast<int64_t>(so.max_batch));
-}
+// One setting of `vane serve`: its place in the TOML file ([section] key), the flag and the environment variable
+// that override it, the option it sets and, for a number, its valid range. Settings() lists them all: every value,
+// whatever its source, is type- and range-checked against this one table.
+struct Setting {
+  const char* section;
+  const char* key;
+  const char* flag;  // "" when none
+  const char* env;   // "" when none
+  std::variant<int*, int64_t*, size_t*, double*, float*, std::string*> target;
+  double lo = 0, hi = 0;  // numbers: the valid range, inclusive; strings: lo = 1 when it may not be empty
+};
 
-void ApplyStore(const toml::table& t, CLI::App* cmd, ServiceOptions& so) {
-  if (!cmd->count("--store")) so.store_dir = t["store"]["dir"].value_or(so.store_dir);
-  so.store.memtable_mb = t["store"]["memtable_mb"].value_or(static_cast<int64_t>(so.store.memtable_mb));
-  so.store.block_cache_mb = t["store"]["block_cache_mb"].value_or(static_cast<int64_t>(so.store.block_cache_mb));
-}
-
-void ApplyModel(const toml::table& t, CLI::App* cmd, ServiceOptions& so, std::string& model) {
-  if (!cmd->count("--model")) model = t["model"]["dir"].value_or(model);
-  if (!cmd->count("--retrain-every")) so.retrain_every_s = t["model"]["retrain_every_s"].value_or(so.retrain_every_s);
-  if (!cmd->count("--model-cache-users"))
-    so.model_cache_users = t["model"]["cache_users"].value_or(static_cast<int64_t>(so.model_cache_users));
-  if (!cmd->count("--model-cache-vectors"))
-    so.model_cache_vectors = t["model"]["cache_vectors"].value_or(static_cast<int64_t>(so.model_cache_vectors));
-  so.registry.tolerance = t["model"]["promotion_tolerance"].value_or(so.registry.tolerance);
-  so.registry.keep = t["model"]["keep_versions"].value_or(static_cast<int64_t>(so.registry.keep));
-}
-
-void ApplySnapshots(const toml::table& t, CLI::App* cmd, ServiceOptions& so) {
-  if (!cmd->count("--no-snapshots")) so.snapshots = t["snapshots"]["enabled"].value_or(so.snapshots);
-  so.snapshot_dir = t["snapshots"]["dir"].value_or(so.snapshot_dir);
-  if (!cmd->count("--snapshot-every"))
-    so.snapshot_every_events = t["snapshots"]["every_events"].value_or(static_cast<int64_t>(so.snapshot_every_events));
-  so.snapshots_kept = t["snapshots"]["keep"].value_or(static_cast<int64_t>(so.snapshots_kept));
-}
-
-void ApplyMemory(const toml::table& t, ServiceOptions& so) {
-  so.memory_events = t["memory"]["events"].value_or(static_cast<int64_t>(so.memory_events));
-  so.history_per_user = t["memory"]["history_per_user"].value_or(static_cast<int64_t>(so.history_per_user));
-  so.edges_per_item = t["memory"]["edges_per_item"].value_or(static_cast<int64_t>(so.edges_per_item));
-}
-
-// [training]: the background model's size; --train-epochs wins over `epochs`.
-Status ApplyTraining(const toml::table& t, const std::string& path, CLI::App* cmd, TrainerSpec& spec) {
-  auto* tr = t["training"].as_table();
-  if (!tr) return Status::Ok();
+std::vector<Setting> Settings(ServiceOptions& so, HttpOptions& ho, std::string& model, TrainerSpec& spec) {
   SeqModelConfig& mc = spec.model;
-  for (auto& [k, v] : *tr) {
-    std::string key(k.str());
-    int* field = key == "dim" ? &mc.dim : key == "layers" ? &mc.layers : key == "max_len" ? &mc.max_len
-               : key == "batch" ? &mc.batch : key == "epochs" ? &mc.epochs : key == "patience" ? &mc.patience
-               : key == "negatives" ? &mc.negatives : key == "threads" ? &mc.threads : nullptr;
-    if (field && v.is_integer()) {
-      if (key != "epochs" || !cmd->count("--train-epochs")) *field = static_cast<int>(*v.value<int64_t>());
-    } else if (key == "lr" && (v.is_floating_point() || v.is_integer())) {
-      mc.lr = static_cast<float>(*v.value<double>());
-    } else {
-      return Status::InvalidArgument(fmt::format("{}: [training] {}: unknown setting or not a number", path, key));
+  return {
+      {"server", "host", "--host", "VANE_HOST", &ho.host, 1},
+      {"server", "port", "--port", "VANE_PORT", &ho.port, 0, 65535},
+      {"server", "threads", "--threads", "", &ho.threads, 1, 4096},
+      {"server", "max_body_bytes", "", "", &ho.max_body_bytes, 1, 1 << 30},
+      {"server", "max_batch", "", "", &so.max_batch, 1, 1000000},
+      {"store", "dir", "--store", "VANE_STORE", &so.store_dir, 1},
+      {"store", "memtable_mb", "", "", &so.store.memtable_mb, 1, 1 << 20},
+      {"store", "block_cache_mb", "", "", &so.store.block_cache_mb, 1, 1 << 20},
+      {"model", "dir", "--model", "VANE_MODEL", &model, 0},
+      {"model", "retrain_every_s", "--retrain-every", "", &so.retrain_every_s, 0, 1e9},
+      {"model", "cache_users", "--model-cache-users", "", &so.model_cache_users, 0, 1e9},
+      {"model", "cache_vectors", "--model-cache-vectors", "", &so.model_cache_vectors, 0, 1e10},
+      {"model", "promotion_tolerance", "", "", &so.registry.tolerance, -1000, 1},
+      {"model", "keep_versions", "", "", &so.registry.keep, 1, 10000},
+      {"memory", "events", "", "", &so.memory_events, 0, 1e12},
+      {"memory", "history_per_user", "", "", &so.history_per_user, 1, 1e7},
+      {"memory", "edges_per_item", "", "", &so.edges_per_item, 1, 1e7},
+      {"snapshots", "dir", "", "", &so.snapshot_dir, 0},
+      {"snapshots", "every_events", "--snapshot-every", "", &so.snapshot_every_events, 0, 1e12},
+      {"snapshots", "keep", "", "", &so.snapshots_kept, 1, 1000},
+      {"training", "dim", "", "", &mc.dim, 1, 4096},
+      {"training", "layers", "", "", &mc.layers, 1, 64},
+      {"training", "max_len", "", "", &mc.max_len, 1, 100000},
+      {"training", "batch", "", "", &mc.batch, 1, 1000000},
+      {"training", "lr", "", "", &mc.lr, 1e-9, 10},
+      {"training", "epochs", "--train-epochs", "", &mc.epochs, 1, 100000},
+      {"training", "patience", "", "", &mc.patience, 0, 100000},
+      {"training", "negatives", "", "", &mc.negatives, 0, 1e8},
+      {"training", "threads", "", "", &mc.threads, 1, 1024},
+      // flags only
+      {"", "", "--max-future", "", &so.max_future_s, 0, 1e9},
+      {"", "", "--diversity", "", &so.engine.diversity, 0, 100},
+  };
+}
+
+bool IsString(const Setting& s) { return std::holds_alternative<std::string*>(s.target); }
+bool IsInteger(const Setting& s) {
+  return std::holds_alternative<int*>(s.target) || std::holds_alternative<int64_t*>(s.target) ||
+         std::holds_alternative<size_t*>(s.target);
+}
+
+// The setting's current value as a number (strings: their length).
+double Current(const Setting& s) {
+  return std::visit([](auto* p) -> double {
+    if constexpr (std::is_same_v<decltype(p), std::string*>) return static_cast<double>(p->size());
+    else return static_cast<double>(*p);
+  }, s.target);
+}
+
+// `where` ("vane.toml:3: [server] port", "VANE_PORT", "--port") names the value in the error.
+Status CheckRange(const Setting& s, double v, const std::string& where) {
+  if (IsString(s)) {
+    if (v < s.lo) return Status::InvalidArgument(where + ": may not be empty");
+    return Status::Ok();
+  }
+  if (v >= s.lo && v <= s.hi) return Status::Ok();
+  return Status::InvalidArgument(fmt::format("{}: {} is out of range {}..{}", where, v, s.lo, s.hi));
+}
+
+// Sets a number already range-checked.
+void SetNumber(const Setting& s, double v, int64_t i) {
+  std::visit([&](auto* p) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    if constexpr (std::is_same_v<T, std::string>) return;
+    else if constexpr (std::is_floating_point_v<T>) *p = static_cast<T>(v);
+    else *p = static_cast<T>(i);
+  }, s.target);
+}
+
+// A TOML integer or floating-point value as a double (an int64 beyond 2^53 rounded: enough for a range check).
+double Number(const toml::node& v) {
+  return v.is_integer() ? static_cast<double>(*v.value_exact<int64_t>()) : *v.value_exact<double>();
+}
+
+std::string TypeName(const toml::node& v) {
+  switch (v.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    default: return "a date or time";
+  }
+}
+
+const char* Expected(const Setting& s) { return IsString(s) ? "a string" : IsInteger(s) ? "an integer" : "a number"; }
+
+// A TOML value: the right type (an integer where one is expected; a number may be written as an integer), in range.
+Status FromToml(const Setting& s, const toml::node& v, const std::string& where, bool apply) {
+  if (IsString(s)) {
+    if (!v.is_string()) return Status::InvalidArgument(fmt::format("{}: expected {}, got {}", where, Expected(s), TypeName(v)));
+    const std::string text = *v.value<std::string>();
+    VANE_RETURN_IF_ERROR(CheckRange(s, static_cast<double>(text.size()), where));
+    if (apply) *std::get<std::string*>(s.target) = text;
+    return Status::Ok();
+  }
+  if (!v.is_integer() && (IsInteger(s) || !v.is_floating_point()))
+    return Status::InvalidArgument(fmt::format("{}: expected {}, got {}", where, Expected(s), TypeName(v)));
+  const double d = Number(v);
+  VANE_RETURN_IF_ERROR(CheckRange(s, d, where));
+  if (apply) SetNumber(s, d, v.is_integer() ? *v.value<int64_t>() : 0);
+  return Status::Ok();
+}
+
+// A value written as text (an environment variable): the whole text must be the number.
+Status FromText(const Setting& s, const std::string& text, const std::string& where) {
+  if (IsString(s)) {
+    VANE_RETURN_IF_ERROR(CheckRange(s, static_cast<double>(text.size()), where));
+    *std::get<std::string*>(s.target) = text;
+    return Status::Ok();
+  }
+  const char* end = text.data() + text.size();
+  int64_t i = 0;
+  double d = 0;
+  bool ok;
+  if (IsInteger(s)) {
+    auto r = std::from_chars(text.data(), end, i);
+    ok = r.ec == std::errc() && r.ptr == end && !text.empty();
+    d = static_cast<double>(i);
+  } else {
+    auto r = std::from_chars(text.data(), end, d);
+    ok = r.ec == std::errc() && r.ptr == end && !text.empty();
+  }
+  if (!ok) return Status::InvalidArgument(fmt::format("{}: expected {}, got '{}'", where, Expected(s), text));
+  VANE_RETURN_IF_ERROR(CheckRange(s, d, where));
+  SetNumber(s, d, i);
+  return Status::Ok();
+}
+
+// The sections of arrays of tables; the others hold the settings of the table.
+const std::set<std::string> kArrays = {"variants", "keys"};
+
+// The known sections (section empty) or the known keys of a section, in the table's order.
+std::vector<std::string> Known(const std::vector<Setting>& settings, const std::string& section) {
+  std::vector<std::string> out;
+  for (const auto& s : settings) {
+    const std::string name = section.empty() ? s.section : s.key;
+    if (*s.section && (section.empty() || section == s.section) && std::find(out.begin(), out.end(), name) == out.end())
+      out.push_back(name);
+  }
+  return out;
+}
+
+std::string Where(const std::string& path, const toml::node& v, std::string_view section, std::string_view key) {
+  return fmt::format("{}:{}: [{}] {}", path, v.source().begin.line, section, key);
+}
+
+// The plain sections ([server], [store], [model], [memory], [training]): every key known, every value valid. A
+// setting whose flag was given keeps the flag's value (the file's is still checked).
+Status ApplySections(const toml::table& t, const std::string& path, CLI::App* cmd, const std::vector<Setting>& settings) {
+  const std::vector<std::string> sections = Known(settings, "");
+  for (const auto& [name, node] : t) {
+    const std::string section(name.str());
+    if (kArrays.count(section)) continue;
+    if (std::find(sections.begin(), sections.end(), section) == sections.end())
+      return Status::InvalidArgument(fmt::format("{}:{}: [{}]: unknown section (known: {}, variants, keys)", path,
+                                                 node.source().begin.line, section, fmt::join(sections, ", ")));
+    const toml::table* table = node.as_table();
+    if (!table) return Status::InvalidArgument(fmt::format("{}:{}: {}: expected a [{}] table", path, node.source().begin.line, section, section));
+    for (const auto& [k, v] : *table) {
+      const std::string key(k.str());
+      auto s = std::find_if(settings.begin(), settings.end(), [&](const Setting& x) { return section == x.section && key == x.key; });
+      if (s == settings.end())
+        return Status::InvalidArgument(fmt::format("{}: unknown setting (known: {})", Where(path, v, section, key),
+                                                   fmt::join(Known(settings, section), ", ")));
+      const bool flag_given = *s->flag && cmd->count(s->flag);
+      VANE_RETURN_IF_ERROR(FromToml(*s, v, Where(path, v, section, key), !flag_given));
     }
   }
+  return Status::Ok();
+}
+
+// A number of a [[variants]] entry: absent keeps `out`; wrong type or range refuses.
+Status VariantNumber(const toml::table& vt, const char* key, double lo, double hi, const std::string& where, double& out) {
+  const toml::node* v = vt.get(key);
+  if (!v) return Status::Ok();
+  if (!v->is_integer() && !v->is_floating_point())
+    return Status::InvalidArgument(fmt::format("{} {}: expected a number, got {}", where, key, TypeName(*v)));
+  const double d = Number(*v);
+  if (d < lo || d > hi) return Status::InvalidArgument(fmt::format("{} {}: {} is out of range {}..{}", where, key, d, lo, hi));
+  out = d;
   return Status::Ok();
 }
 
@@ -77,11 +224,21 @@ Result<Variant> ParseVariant(const toml::node& v, const std::string& path) {
   auto* vt = v.as_table();
   if (!vt) return Status::InvalidArgument(path + ": [[variants]] entries must be tables");
   Variant var;
-  var.name = (*vt)["name"].value_or(std::string());
+  const toml::node* name = vt->get("name");
+  if (name && !name->is_string())
+    return Status::InvalidArgument(fmt::format("{}:{}: [[variants]] name: expected a string, got {}", path, name->source().begin.line, TypeName(*name)));
+  var.name = name ? *name->value<std::string>() : "";
   if (var.name.empty()) return Status::InvalidArgument(path + ": a [[variants]] entry has no name");
-  var.share = (*vt)["share"].value_or(1.0);
-  var.diversity = static_cast<float>((*vt)["diversity"].value_or(-1.0));
-  for (int i = 0; i < kNumSources; ++i) var.scale[i] = static_cast<float>((*vt)[SourceName(i)].value_or(1.0));
+  const std::string where = fmt::format("{}:{}: variant '{}':", path, v.source().begin.line, var.name);
+  double diversity = -1;
+  VANE_RETURN_IF_ERROR(VariantNumber(*vt, "share", 0, 1e9, where, var.share));
+  VANE_RETURN_IF_ERROR(VariantNumber(*vt, "diversity", 0, 100, where, diversity));
+  var.diversity = static_cast<float>(diversity);
+  for (int i = 0; i < kNumSources; ++i) {
+    double scale = 1.0;
+    VANE_RETURN_IF_ERROR(VariantNumber(*vt, SourceName(i), 0, 1000, where, scale));
+    var.scale[i] = static_cast<float>(scale);
+  }
   for (auto& [k, _] : *vt) {
     std::string key(k.str());
     bool known = key == "name" || key == "share" || key == "diversity";
@@ -92,55 +249,68 @@ Result<Variant> ParseVariant(const toml::node& v, const std::string& path) {
 }
 
 Status ApplyVariants(const toml::table& t, const std::string& path, ServiceOptions& so) {
-  if (auto* vars = t["variants"].as_array())
-    for (auto& v : *vars) {
-      VANE_ASSIGN_OR_RETURN(Variant var, ParseVariant(v, path));
-      so.variants.push_back(var);
-    }
+  const toml::node* node = t.get("variants");
+  if (!node) return Status::Ok();
+  const toml::array* vars = node->as_array();
+  if (!vars) return Status::InvalidArgument(path + ": variants: expected [[variants]] tables");
+  for (auto& v : *vars) {
+    VANE_ASSIGN_OR_RETURN(Variant var, ParseVariant(v, path));
+    so.variants.push_back(var);
+  }
   return Status::Ok();
 }
 
-// [[keys]]: {key, scope (default read)}.
+// [[keys]]: {key, scope}, both required (a key without a scope is refused rather than guessed).
 Status ApplyKeys(const toml::table& t, const std::string& path, HttpOptions& ho) {
-  if (auto* keys = t["keys"].as_array())
-    for (auto& k : *keys) {
-      auto* kt = k.as_table();
-      if (!kt) return Status::InvalidArgument(path + ": [[keys]] entries must be tables");
-      auto key = (*kt)["key"].value<std::string>();
-      auto scope = ParseScope((*kt)["scope"].value_or(std::string("read")));
-      if (!key || key->empty()) return Status::InvalidArgument(path + ": a [[keys]] entry has no key");
-      if (!scope.ok()) return Status::InvalidArgument(path + ": " + scope.status().message());
-      ho.keys.push_back({*key, *scope});
-    }
+  const toml::node* node = t.get("keys");
+  if (!node) return Status::Ok();
+  const toml::array* keys = node->as_array();
+  if (!keys) return Status::InvalidArgument(path + ": keys: expected [[keys]] tables");
+  for (auto& k : *keys) {
+    auto* kt = k.as_table();
+    if (!kt) return Status::InvalidArgument(path + ": [[keys]] entries must be tables");
+    const std::string where = fmt::format("{}:{}: [[keys]]", path, k.source().begin.line);
+    for (auto& [name, _] : *kt)
+      if (name.str() != "key" && name.str() != "scope")
+        return Status::InvalidArgument(fmt::format("{} {}: unknown setting (known: key, scope)", where, name.str()));
+    auto key = (*kt)["key"].value<std::string>();
+    auto scope_text = (*kt)["scope"].value<std::string>();
+    if (!key || key->empty()) return Status::InvalidArgument(where + ": an entry has no key (a non-empty string)");
+    if (!scope_text) return Status::InvalidArgument(where + ": an entry has no scope (\"read\", \"write\" or \"admin\")");
+    auto scope = ParseScope(*scope_text);
+    if (!scope.ok()) return Status::InvalidArgument(where + ": " + scope.status().message());
+    ho.keys.push_back({*key, *scope});
+  }
   return Status::Ok();
 }
 
-Status ApplyFile(const std::string& path, CLI::App* cmd, ServiceOptions& so, HttpOptions& ho, std::string& model,
-                 TrainerSpec& spec) {
+Status ApplyFile(const std::string& path, CLI::App* cmd, const std::vector<Setting>& settings, ServiceOptions& so,
+                 HttpOptions& ho) {
   toml::table t;
   try {
     t = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
     return Status::InvalidArgument(fmt::format("{}: {} (line {})", path, e.description(), e.source().begin.line));
   }
-  ApplyServer(t, cmd, so, ho);
-  ApplyStore(t, cmd, so);
-  ApplyModel(t, cmd, so, model);
-  ApplyMemory(t, so);
-  ApplySnapshots(t, cmd, so);
-  VANE_RETURN_IF_ERROR(ApplyTraining(t, path, cmd, spec));
+  VANE_RETURN_IF_ERROR(ApplySections(t, path, cmd, settings));
   VANE_RETURN_IF_ERROR(ApplyVariants(t, path, so));
   return ApplyKeys(t, path, ho);
 }
 
-Status ApplyEnvironment(CLI::App* cmd, ServiceOptions& so, HttpOptions& ho, std::string& model) {
-  auto env = [](const char* n) -> const char* { return std::getenv(n); };
-  if (const char* v = env("VANE_HOST"); v && !cmd->count("--host")) ho.host = v;
-  if (const char* v = env("VANE_PORT"); v && !cmd->count("--port")) ho.port = std::atoi(v);
-  if (const char* v = env("VANE_STORE"); v && !cmd->count("--store")) so.store_dir = v;
-  if (const char* v = env("VANE_MODEL"); v && !cmd->count("--model")) model = v;
-  if (const char* v = env("VANE_API_KEYS"))
-    for (const auto& spec : SplitList(v)) VANE_RETURN_IF_ERROR(AddKey(spec, ho));
+Status ApplyEnvironment(CLI::App* cmd, const std::vector<Setting>& settings, HttpOptions& ho) {
+  for (const Setting& s : settings)
+    if (const char* v = *s.env ? std::getenv(s.env) : nullptr; v && !(*s.flag && cmd->count(s.flag)))
+      VANE_RETURN_IF_ERROR(FromText(s, v, s.env));
+  if (const char* v = std::getenv("VANE_API_KEYS"))
+    for (const auto& spec : SplitList(v))
+      if (Status st = AddKey(spec, ho); !st.ok()) return st.Prefixed("VANE_API_KEYS: ");
+  return Status::Ok();
+}
+
+// The flags given on the command line, range-checked like the file's and the environment's values.
+Status CheckFlags(CLI::App* cmd, const std::vector<Setting>& settings) {
+  for (const Setting& s : settings)
+    if (*s.flag && cmd->count(s.flag)) VANE_RETURN_IF_ERROR(CheckRange(s, Current(s), s.flag));
   return Status::Ok();
 }
 
@@ -162,10 +332,36 @@ Status AddKey(const std::string& spec, HttpOptions& ho) {
   return Status::Ok();
 }
 
+Status AddKeyFile(const std::string& path, HttpOptions& ho) {
+  std::ifstream in(path);
+  if (!in) return Status::InvalidArgument(fmt::format("--api-key-file {}: cannot be read", path));
+  std::error_code ec;
+  auto perms = std::filesystem::status(path, ec).permissions();
+  if (!ec && (perms & std::filesystem::perms::others_read) != std::filesystem::perms::none)
+    std::fprintf(stderr, "warning: %s is readable by every user of this machine (chmod 600 it)\n", path.c_str());
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    const std::string spec(Trim(line));
+    if (spec.empty() || spec[0] == '#') continue;
+    if (Status s = AddKey(spec, ho); !s.ok()) return s.Prefixed(fmt::format("{}:{}: ", path, n));
+  }
+  return Status::Ok();
+}
+
+Status CheckKeys(const HttpOptions& ho) {
+  for (size_t i = 0; i < ho.keys.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (ho.keys[i].key == ho.keys[j].key && ho.keys[i].scope != ho.keys[j].scope)
+        return Status::InvalidArgument("an API key is given twice with different scopes");
+  return Status::Ok();
+}
+
 Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, HttpOptions& ho, std::string& model,
                    TrainerSpec& spec) {
-  if (!path.empty()) VANE_RETURN_IF_ERROR(ApplyFile(path, cmd, so, ho, model, spec));
-  return ApplyEnvironment(cmd, so, ho, model);
+  const std::vector<Setting> settings = Settings(so, ho, model, spec);
+  VANE_RETURN_IF_ERROR(CheckFlags(cmd, settings));
+  if (!path.empty()) VANE_RETURN_IF_ERROR(ApplyFile(path, cmd, settings, so, ho));
+  return ApplyEnvironment(cmd, settings, ho);
 }
 
 }  // namespace vane::cli

@@ -19,8 +19,18 @@ Result<Scope> ParseScope(const std::string& s);
 // Adds an API key given as KEY:SCOPE.
 Status AddKey(const std::string& spec, HttpOptions& ho);
 
+// Adds the keys of a key file: one KEY:SCOPE per line; blank lines and lines starting with '#' are skipped. An
+// unreadable file or a bad line is an InvalidArgument naming the file and line; a file every user may read is
+// warned about on stderr.
+Status AddKeyFile(const std::string& path, HttpOptions& ho);
+
+// One key, one scope: the same key given twice with different scopes (from any source) is an InvalidArgument.
+Status CheckKeys(const HttpOptions& ho);
+
 // Applies the TOML file at `path` (none when empty), then the environment, to the options; a setting whose flag was
-// given on `cmd` keeps the flag's value.
+// given on `cmd` keeps the flag's value. Every setting is checked once, whatever its source (one table in
+// config_toml.cc: type and range): an unknown section or key, a value of the wrong type or out of range, a
+// [[keys]] entry without a scope are InvalidArgument naming the file, line and key (or the variable or flag).
 Status ApplyConfig(const std::string& path, CLI::App* cmd, ServiceOptions& so, HttpOptions& ho, std::string& model,
                    TrainerSpec& spec);
 

@@ -1,11 +1,16 @@
 // vane serve: the HTTP service over a durable store, with background training of the model.
 #include <malloc.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -34,10 +39,58 @@ struct ServeArgs {
   ServiceOptions so;
   HttpOptions ho;
   std::vector<std::string> keys;
+  std::string key_file;  // --api-key-file
   TrainerSpec train;
   std::string blend;  // --blend FILE
   bool no_fit = false;
 };
+
+// Whether host:port can be listened on, before anything is opened: a port another process listens on (another
+// `vane serve` with its own store, say) is a configuration error, not a second server sharing the port's traffic.
+Status CheckPortFree(const std::string& host, int port) {
+  if (port == 0) return Status::Ok();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res); rc != 0)
+    return Status::InvalidArgument(fmt::format("--host {}: cannot be resolved ({})", host, gai_strerror(rc)));
+  int err = 0;
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) continue;
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);  // as the server binds: TIME_WAIT does not count
+    const bool bound = bind(fd, a->ai_addr, a->ai_addrlen) == 0;
+    if (!bound && !err) err = errno;
+    close(fd);
+    if (bound) {
+      freeaddrinfo(res);
+      return Status::Ok();
+    }
+  }
+  freeaddrinfo(res);
+  if (err == EADDRINUSE)
+    return Status::InvalidArgument("port_in_use", fmt::format("{}:{} is in use by another process (another vane serve?); "
+                                                              "choose another --port", host, port));
+  return Status::InvalidArgument(fmt::format("cannot listen on {}:{}: {}", host, port, std::strerror(err)));
+}
+
+// Everything settled before anything is opened: the configuration (file, environment, flags; checked in
+// config_toml.cc), the API keys, and a free port.
+Status Configure(const ServeArgs& a, CLI::App* cmd, ServiceOptions& so, HttpOptions& ho, std::string& model,
+                 TrainerSpec& spec) {
+  VANE_RETURN_IF_ERROR(ApplyConfig(a.config, cmd, so, ho, model, spec));
+  if (!a.keys.empty())
+    std::cerr << "warning: --api-key puts keys on the command line, where every user of this machine can read them "
+                 "(ps); use --api-key-file, VANE_API_KEYS or [[keys]] in the configuration\n";
+  for (const auto& k : a.keys)
+    if (Status s = AddKey(k, ho); !s.ok()) return s.Prefixed("--api-key: ");
+  if (!a.key_file.empty()) VANE_RETURN_IF_ERROR(AddKeyFile(a.key_file, ho));
+  VANE_RETURN_IF_ERROR(CheckKeys(ho));
+  return CheckPortFree(ho.host, ho.port);
+}
 
 // The blend: given with --blend, else the store's, else fitted in the background (unless --no-fit).
 Status SetUpBlend(const ServeArgs& a, ServiceOptions& so) {
@@ -52,9 +105,7 @@ Status SetUpBlend(const ServeArgs& a, ServiceOptions& so) {
 
 int RunServe(const ServeArgs& a, CLI::App* cmd) {
   const DataFlags& sd = a.data;
-  const std::string& config = a.config;
   std::string model = a.model;
-  const std::vector<std::string>& keys = a.keys;
   ServiceOptions so = a.so;
   HttpOptions ho = a.ho;
   TrainerSpec spec = a.train;
@@ -63,7 +114,7 @@ int RunServe(const ServeArgs& a, CLI::App* cmd) {
   // per core it stayed flat (BENCHMARKS.md §5). MALLOC_ARENA_MAX in the environment still decides when set.
   if (!std::getenv("MALLOC_ARENA_MAX"))
     mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
-  if (Status c = ApplyConfig(config, cmd, so, ho, model, spec); !c.ok()) return Fail(c);
+  if (Status c = Configure(a, cmd, so, ho, model, spec); !c.ok()) return Fail(c);
   if (!cmd->count("--models-dir")) {
     auto parent = std::filesystem::path(so.store_dir).parent_path();
     so.models_dir = (parent.empty() ? std::filesystem::path("models") : parent / "models").string();
@@ -85,8 +136,6 @@ int RunServe(const ServeArgs& a, CLI::App* cmd) {
       model_version = *v;
     }
   }
-  for (const auto& k : keys)
-    if (Status s = AddKey(k, ho); !s.ok()) return Fail(s);
   Dataset seed;
   if (Status s = Load(sd, seed); !s.ok()) return Fail(s);
   if (!model.empty()) {
@@ -129,7 +178,8 @@ Command AddServeCommand(CLI::App& app) {
   cmd->add_option("--port", ho.port, "port (0 = any free port)")->capture_default_str();
   cmd->add_option("--store", so.store_dir, "store directory (created when absent; filled from the seed data on first start)")->capture_default_str();
   cmd->add_option("--model", a->model, "a `vane train` model directory: the model joins the blend");
-  cmd->add_option("--api-key", a->keys, "KEY:SCOPE (scope read, write or admin); repeatable");
+  cmd->add_option("--api-key", a->keys, "KEY:SCOPE (scope read, write or admin); repeatable (visible in ps: prefer --api-key-file)");
+  cmd->add_option("--api-key-file", a->key_file, "a file of API keys: one KEY:SCOPE per line, # comments");
   cmd->add_option("--threads", ho.threads, "HTTP worker threads")->capture_default_str();
   cmd->add_option("--retrain-every", so.retrain_every_s,
                   "retrain the model in the background every this many seconds (0 = only on demand)")

@@ -11,6 +11,7 @@
 
 #include "values.h"
 #include "vane/core/binary_io.h"
+#include "vane/events/ids.h"
 #include "vane/text/tokenize.h"
 
 namespace vane {
@@ -184,9 +185,21 @@ Status EventCleaner::Add(const RawEvent& raw, std::string_view file, uint64_t li
   return Status::Ok();
 }
 
+Status EventCleaner::Check(const RawEvent& raw) const {
+  VANE_ASSIGN_OR_RETURN(ActionId action, CheckFields(raw));
+  bool filled = false, clipped = false;
+  VANE_RETURN_IF_ERROR(EventTime(raw, filled).status());
+  return EventValue(raw, ds_.actions.spec(action), clipped).status();
+}
+
 Result<ActionId> EventCleaner::CheckFields(const RawEvent& raw) const {
   if (raw.user.empty()) return RecordRejection("user", "missing");
   VANE_RETURN_IF_ERROR(CheckUtf8(raw));
+  if (opt_.check_ids) {
+    VANE_RETURN_IF_ERROR(CheckId("user", raw.user));
+    if (!raw.item.empty()) VANE_RETURN_IF_ERROR(CheckId("item", raw.item));
+    if (!raw.session.empty()) VANE_RETURN_IF_ERROR(CheckId("session", raw.session));
+  }
   if (raw.action.empty()) return RecordRejection("action", "missing");
   std::optional<ActionId> action = ds_.actions.Find(raw.action);
   if (!action) return RecordRejection("action", "unknown action: " + Quote(raw.action));

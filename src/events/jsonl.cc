@@ -7,6 +7,7 @@
 
 #include "values.h"
 #include "vane/core/strings.h"
+#include "vane/events/ids.h"
 #include "vane/events/json_records.h"
 #include "vane/events/line_reader.h"
 #include "vane/text/tokenize.h"
@@ -69,6 +70,8 @@ Status ImportItemsJsonl(const std::string& path, const ImportOptions& opt, Datas
   auto item = [&](const json& j, uint64_t line) {
     Result<Item> it = ItemFromJson(j);
     if (!it.ok()) return RejectRecord(opt, report, path, line, it.status().field(), it.status().message());
+    if (Status id = CheckId("id", it->id); !id.ok() && opt.check_ids)
+      return RejectRecord(opt, report, path, line, id.field(), id.message());
     ++report.records_read;
     ++report.accepted;
     ds.catalog.Upsert(std::move(it).value());

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "vane/events/ids.h"
+
 namespace vane {
 
 const Variant* Experiments::VariantFor(const std::string& user) const {
@@ -69,9 +71,11 @@ Result<FeedbackRecord> Experiments::Record(FeedbackRecord fb) {
   if (fb.origin.empty()) fb.origin = "client";
   if (fb.origin != "client" && fb.origin != "dashboard")
     return Status::InvalidArgument("bad_feedback", "origin must be client or dashboard");
-  for (const std::string* f : {&fb.item, &fb.strategy, &fb.source, &fb.variant})
+  for (const auto& [field, id] : {std::pair{"user", &fb.user}, {"item", &fb.item}})
+    if (!id->empty()) VANE_RETURN_IF_ERROR(CheckId(field, *id));  // the id rule excludes the separator too
+  for (const std::string* f : {&fb.strategy, &fb.source, &fb.variant})
     if (f->find(kSep) != std::string::npos)  // the counters' separator: such a name could not be read back
-      return Status::InvalidArgument("bad_feedback", "item, strategy, source and variant may not contain U+001F");
+      return Status::InvalidArgument("bad_feedback", "strategy, source and variant may not contain U+001F");
   if (fb.strategy.empty()) fb.strategy = "unknown";
   if (fb.source.empty()) fb.source = "unknown";
   if (fb.variant.empty())

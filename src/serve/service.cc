@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "vane/events/ids.h"
 #include "vane/interest/describe.h"
 
 namespace vane {
@@ -48,6 +49,21 @@ RawEvent Stored(const Dataset& ds, const Event& e, std::string context) {
   if (e.session != kNoSession) r.session = ds.sessions.Name(e.session);
   r.context = std::move(context);
   return r;
+}
+
+// The record as the cleaner gets it (the server's clock is the event time when the client sends none), or why it
+// is refused before cleaning (unreadable, or dated beyond the clock-error bound).
+Result<RawEvent> Admitted(const Result<RawEvent>& record, Timestamp now, int64_t max_future_s) {
+  if (!record.ok()) return record.status();
+  RawEvent raw = record.value();
+  if (!raw.has_ts) {
+    raw.ts = now;
+    raw.has_ts = true;
+  } else if (raw.ts > now + max_future_s) {
+    return RecordRejection("ts", fmt::format("{} s ahead of the server's clock (the clock-error bound is {} s)",
+                                             raw.ts - now, max_future_s));
+  }
+  return raw;
 }
 
 Status AppendSeed(Store& store, const Dataset& seed, bool events) {
@@ -211,6 +227,7 @@ Result<Service::State> Service::LoadState(const EngineConfig& cfg, uint64_t to) 
   st.iopt = std::make_unique<ImportOptions>();
   st.iopt->progress = false;
   st.iopt->dedup = true;
+  st.iopt->check_ids = false;  // the store holds what was accepted, possibly before the id rule; Install turns it on
   st.report = std::make_unique<ImportReport>();
   st.cleaner = std::make_unique<EventCleaner>(*st.ds, *st.iopt, *st.report);
   VANE_RETURN_IF_ERROR(store_->LoadItems([&](Item&& it) { st.ds->catalog.Upsert(std::move(it)); }));
@@ -223,6 +240,7 @@ Result<Service::State> Service::LoadState(const EngineConfig& cfg, uint64_t to) 
 void Service::Install(State&& st) {
   ds_ = std::move(st.ds);
   import_opt_ = std::move(st.iopt);
+  import_opt_->check_ids = true;  // live writes follow the id rule
   report_ = std::move(st.report);
   cleaner_ = std::move(st.cleaner);
   engine_ = std::move(st.engine);
@@ -251,20 +269,12 @@ Status Service::CheckBatch(size_t n, const char* what) const {
 
 void Service::CleanRecord(size_t index, const Result<RawEvent>& record, Timestamp now, std::vector<RawEvent>& to_store,
                           IngestResult& out) {
-  if (!record.ok()) {
-    out.rejected.push_back({index, record.status().field(), record.status().message()});
+  Result<RawEvent> admitted = Admitted(record, now, opt_.max_future_s);
+  if (!admitted.ok()) {
+    out.rejected.push_back({index, admitted.status().field(), admitted.status().message()});
     return;
   }
-  RawEvent raw = record.value();
-  if (!raw.has_ts) {  // the server's clock is the event time when the client sends none
-    raw.ts = now;
-    raw.has_ts = true;
-  } else if (raw.ts > now + opt_.max_future_s) {
-    out.rejected.push_back({index, "ts",
-                            fmt::format("{} s ahead of the server's clock (the clock-error bound is {} s)", raw.ts - now,
-                                        opt_.max_future_s)});
-    return;
-  }
+  const RawEvent& raw = admitted.value();
   const size_t before = ds_->events.size();
   Status s = cleaner_->Add(raw, "request", index);
   if (!s.ok()) {
@@ -277,13 +287,20 @@ void Service::CleanRecord(size_t index, const Result<RawEvent>& record, Timestam
   report_->issues.clear();
 }
 
-Result<Service::Ticket> Service::CleanBatch(std::span<const Result<RawEvent>> records, std::vector<RawEvent>& to_store,
-                                            IngestResult& out) {
+Result<Service::Ticket> Service::CleanBatch(std::span<const Result<RawEvent>> records, BatchMode mode,
+                                            std::vector<RawEvent>& to_store, IngestResult& out) {
   std::lock_guard gate(write_gate_);
   std::unique_lock lock(mu_);
   if (!ready_) return Status::Unavailable("not_ready", "the service is not ready (store unavailable)");
   const Timestamp now = Now();
-  for (size_t i = 0; i < records.size(); ++i) CleanRecord(i, records[i], now, to_store, out);
+  if (mode == BatchMode::kAllOrNothing)  // every record checked before any is cleaned in
+    for (size_t i = 0; i < records.size(); ++i) {
+      Result<RawEvent> raw = Admitted(records[i], now, opt_.max_future_s);
+      Status s = raw.ok() ? cleaner_->Check(*raw) : raw.status();
+      if (!s.ok()) out.rejected.push_back({i, s.field().empty() ? "record" : s.field(), s.message()});
+    }
+  if (out.rejected.empty())
+    for (size_t i = 0; i < records.size(); ++i) CleanRecord(i, records[i], now, to_store, out);
   // Readers may run between this and the batch's application: the sources must know every item the catalogue
   // now holds (events may name new ones).
   if (ds_->num_items() != items_known_) {
@@ -344,11 +361,11 @@ Status Service::FinishBatch(const Ticket& t, const Status& written) {
   return leave(Status::Ok());
 }
 
-Result<IngestResult> Service::IngestEvents(std::span<const Result<RawEvent>> records) {
+Result<IngestResult> Service::IngestEvents(std::span<const Result<RawEvent>> records, BatchMode mode) {
   VANE_RETURN_IF_ERROR(CheckBatch(records.size(), "events"));
   std::vector<RawEvent> to_store;
   IngestResult out;
-  VANE_ASSIGN_OR_RETURN(Ticket t, CleanBatch(records, to_store, out));
+  VANE_ASSIGN_OR_RETURN(Ticket t, CleanBatch(records, mode, to_store, out));
   // Durable before anything is answered or applied; no lock held, so concurrent batches commit as one group.
   Status w = to_store.empty() ? Status::Ok() : store_->AppendEvents(t.first, to_store);
   VANE_RETURN_IF_ERROR(FinishBatch(t, w));
@@ -545,6 +562,8 @@ Result<std::vector<ScoredItem>> Service::Similar(const std::string& id, size_t n
 
 Result<size_t> Service::PutItems(std::vector<Item> items) {
   VANE_RETURN_IF_ERROR(CheckBatch(items.size(), "items"));
+  for (size_t k = 0; k < items.size(); ++k)
+    if (Status s = CheckId("id", items[k].id); !s.ok()) return s.Prefixed(fmt::format("item {}: id: ", k));
   std::lock_guard items_lock(items_mu_);
   if (!ready_) return Status::Unavailable("not_ready", "the service is not ready (store unavailable)");
   // One atomic durable write with no lock readers need; then memory, under a short exclusive lock.
@@ -595,7 +614,7 @@ Result<UserInfo> Service::GetUser(const std::string& id) const {
 }
 
 Status Service::PutUserRecord(const std::string& id, const std::string& record_json) {
-  if (id.empty()) return Status::InvalidArgument("bad_user", "user id missing");
+  VANE_RETURN_IF_ERROR(CheckId("user", id));
   std::lock_guard records(records_mu_);  // ordered with deletions, which remove records
   if (Status s = store_->PutUser(id, record_json); !s.ok()) return StoreFailed(s);
   return Status::Ok();

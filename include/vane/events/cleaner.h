@@ -64,6 +64,9 @@ struct ImportOptions {
   Timestamp max_ts = 4102444800;    // 2100-01-01; later timestamps are rejected
   double max_dwell_seconds = 4 * 3600;  // longer dwell is clipped (a tab left open)
   size_t max_events = 0;            // event readers stop after this many accepted events (0 = all)
+  // User, item and session ids must follow the id rule (events/ids.h). Off only to replay what a store accepted
+  // before the rule existed.
+  bool check_ids = true;
 };
 
 // The de-duplication index: an event's 64-bit hash -> the absolute index of the event stored under it. Open
@@ -95,6 +98,9 @@ class EventCleaner {
   // report unless on_error is kFail) and the InvalidArgument returned carries the field (field()) and the reason
   // (message()).
   Status Add(const RawEvent& raw, std::string_view file, uint64_t line);
+  // The rejection Add would give `raw` (same field() and message()), without storing or counting anything: OK
+  // when Add would store it or skip it as a duplicate. For all-or-nothing batches.
+  Status Check(const RawEvent& raw) const;
   // After Dataset::DropOldEvents: forgets the de-duplication entries of dropped events (duplicates are then
   // recognised within the in-memory window only), so this index stays bounded too.
   void ForgetDropped();

@@ -186,14 +186,17 @@ class Service {
   // The batch limit: TooLarge ("batch_too_large") when `n` records of `what` ("events", "items") exceed it.
   Status CheckBatch(size_t n, const char* what) const;
   // Ingests a batch: each record is an event or the reason it could not be read (its position is its index).
-  // Valid events are stored and applied even when others are rejected.
-  Result<IngestResult> IngestEvents(std::span<const Result<RawEvent>> records);
+  // kPerRecord: valid events are stored and applied even when others are rejected. kAllOrNothing: every record is
+  // checked first; when any would be rejected, nothing is stored and the rejections are returned (accepted 0).
+  enum class BatchMode { kPerRecord, kAllOrNothing };
+  Result<IngestResult> IngestEvents(std::span<const Result<RawEvent>> records, BatchMode mode = BatchMode::kPerRecord);
   // Recommendations; the request's `now` (0) is filled with the clock.
   Result<ServedRecommendation> Recommend(RecommendRequest req) const;
   Result<UserInterests> Interests(const std::string& user) const;
   // Items like `item` by text (content index), available ones only.
   Result<std::vector<ScoredItem>> Similar(const std::string& item, size_t n) const;
-  // Stores the items in one durable write and applies them; returns how many.
+  // Stores the items in one durable write and applies them; returns how many. An id outside the id rule
+  // (events/ids.h) refuses the whole batch ("bad_id").
   Result<size_t> PutItems(std::vector<Item> items);
   Result<Item> GetItem(const std::string& id) const;
   // Marks the item unavailable (past events keep naming it) and stores that.
@@ -215,8 +218,8 @@ class Service {
   uint64_t UserChangeSeq(const std::string& id) const;
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const { return notify_.Wait(seen, timeout); }
   // A client's user record: a JSON object's text, stored as given (e.g. Gorse's {UserId, Labels, Comment}); users
-  // need no record to receive events. GetUserRecord: "{}" for a user with events and no record; NotFound when the
-  // user has neither.
+  // need no record to receive events; the id must follow the id rule (events/ids.h, "bad_id"). GetUserRecord: "{}"
+  // for a user with events and no record; NotFound when the user has neither.
   Status PutUserRecord(const std::string& id, const std::string& record_json);
   Result<std::string> GetUserRecord(const std::string& id) const;
   // Removes the user's events and record from the store and forgets the user's own state at once; the shared
@@ -312,7 +315,7 @@ class Service {
   void CleanRecord(size_t index, const Result<RawEvent>& record, Timestamp now, std::vector<RawEvent>& to_store,
                    IngestResult& out);
   // The write path's stages (see the top of this file).
-  Result<Ticket> CleanBatch(std::span<const Result<RawEvent>> records, std::vector<RawEvent>& to_store,
+  Result<Ticket> CleanBatch(std::span<const Result<RawEvent>> records, BatchMode mode, std::vector<RawEvent>& to_store,
                             IngestResult& out);
   Status FinishBatch(const Ticket& t, const Status& written);
   // Waits until every batch given positions so far has been applied (or a write failed); caller holds write_gate_.

@@ -31,7 +31,9 @@ void SendJson(Res& res, int status, const json& j) {
 }
 
 void SendError(Res& res, const Status& s) {
-  SendJson(res, HttpStatus(s.code()), json{{"error", {{"code", std::string(s.reason())}, {"message", s.message()}}}});
+  json e = {{"code", std::string(s.reason())}, {"message", s.message()}};
+  if (!s.field().empty()) e["field"] = s.field();  // the input field a refusal is about
+  SendJson(res, HttpStatus(s.code()), json{{"error", std::move(e)}});
 }
 
 size_t NestingDepth(std::string_view text, size_t limit) {

@@ -13,26 +13,39 @@
 namespace vane::http::gorse {
 namespace {
 
+std::string GorseTime(Timestamp t) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(t)));
+}
+
 json GorseItem(const Item& it) {
   json g = {{"ItemId", it.id}, {"IsHidden", !it.available}, {"Categories", it.categories}, {"Comment", it.title},
-            {"Labels", json::array()}, {"Timestamp", ""}};
-  if (!it.text.empty())
+            {"Labels", json::array()}, {"Timestamp", it.created ? GorseTime(it.created) : ""}};
+  for (const auto& [k, v] : it.attributes)
+    if (k == kLabelsAttribute) g["Labels"] = json::parse(v, nullptr, false);
+  if (g["Labels"].is_array() && g["Labels"].empty() && !it.text.empty())
     for (const auto& l : SplitList(it.text)) g["Labels"].push_back(l);
   return g;
 }
 
+// A refused record of a Gorse batch: "<noun> <k>: <field>: <why>", the field in field().
+Status BadRecord(const char* code, const char* noun, size_t k, const std::string& field, const std::string& why) {
+  return Status::InvalidArgument(code, fmt::format("{} {}: {}: {}", noun, k, field, why)).WithField(field);
+}
+
 void PutItems(const Ctx& c, const json& list, Res& res) {
+  if (Status s = c.service.CheckBatch(list.size(), "items"); !s.ok()) return SendError(res, s);
   std::vector<Item> items;
   for (size_t k = 0; k < list.size(); ++k) {
     auto rec = FromGorseItem(list[k]);
-    if (!rec.ok()) return SendError(res, Status::InvalidArgument("bad_item", fmt::format("item {}: {}", k, rec.status().message())));
+    if (!rec.ok()) return SendError(res, rec.status().Prefixed(fmt::format("item {}: ", k)));
     auto it = ItemFromJson(rec.value());
-    if (!it.ok())
-      return SendError(res, Status::InvalidArgument(
-                                "bad_item", fmt::format("item {}: {}: {}", k, it.status().field(), it.status().message())));
+    if (!it.ok()) {  // the vane record's field named as Gorse names it
+      const std::string& f = it.status().field();
+      const std::string field = f == "created" ? "Timestamp" : f == "categories" ? "Categories" : f == "title" ? "Comment" : f;
+      return SendError(res, BadRecord("bad_item", "item", k, field, it.status().message()));
+    }
     items.push_back(std::move(it).value());
   }
-  if (Status s = c.service.CheckBatch(items.size(), "items"); !s.ok()) return SendError(res, s);
   Reply(res, c.service.PutItems(std::move(items)), [](size_t n) { return json{{"RowAffected", n}}; });
 }
 
@@ -44,12 +57,11 @@ json GorseUser(const std::string& id, const json& rec) {
   return u;
 }
 
+// All or nothing: every record is checked before any is stored.
 void PutUsers(const Ctx& c, const json& list, Res& res) {
-  for (size_t k = 0; k < list.size(); ++k) {
-    const json& u = list[k];
-    if (!u.is_object() || !u.contains("UserId") || !u["UserId"].is_string() || u["UserId"].get<std::string>().empty())
-      return SendError(res, Status::InvalidArgument("bad_user", fmt::format("user {}: UserId missing or not a string", k)));
-  }
+  if (Status s = c.service.CheckBatch(list.size(), "users"); !s.ok()) return SendError(res, s);
+  for (size_t k = 0; k < list.size(); ++k)
+    if (Status s = CheckGorseUser(list[k]); !s.ok()) return SendError(res, s.Prefixed(fmt::format("user {}: ", k)));
   for (const auto& u : list)
     if (Status s = c.service.PutUserRecord(u["UserId"].get<std::string>(), u.dump(-1, ' ', false, json::error_handler_t::replace));
         !s.ok())
@@ -74,22 +86,28 @@ void Health(const Ctx& c, Res& res) {
 
 }  // namespace
 
+// All or nothing, as Gorse decodes the whole array before storing: any refused record refuses the request (400,
+// naming the first refused record and its field), and nothing is stored, so a client may retry the corrected batch.
 void PostFeedback(const Ctx& c, const Req& req, Res& res) {
   auto body = ParseBody(req, res);
   if (!body) return;
   if (!body->is_array())
     return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON array of Feedback objects"));
+  if (Status s = c.service.CheckBatch(body->size(), "events"); !s.ok()) return SendError(res, s);
   auto events = FeedbackEvents(*body);
   if (!events.ok()) return SendError(res, events.status());
-  if (Status s = c.service.CheckBatch(events->size(), "events"); !s.ok()) return SendError(res, s);
-  auto r = c.service.IngestEvents(EventRecords(*events));
+  auto r = c.service.IngestEvents(EventRecords(*events), Service::BatchMode::kAllOrNothing);
   if (!r.ok()) return SendError(res, r.status());
-  if (!r->rejected.empty()) {
+  if (!r->rejected.empty()) {  // the cleaning rules (unknown type, time out of range, ...): the vane field as Gorse's
+    static const std::map<std::string, std::string> kGorseField = {
+        {"user", "UserId"}, {"item", "ItemId"}, {"action", "FeedbackType"}, {"ts", "Timestamp"}, {"value", "Value"},
+        {"context", "Comment"}};
     const Rejection& first = r->rejected[0];
-    return SendError(res, Status::InvalidArgument(
-                              "bad_feedback", fmt::format("{} of {} feedback rejected; first: feedback {}: {}: {} ({} accepted)",
-                                                          r->rejected.size(), body->size(), first.index, first.field,
-                                                          first.reason, r->accepted)));
+    auto f = kGorseField.find(first.field);
+    const std::string field = f == kGorseField.end() ? first.field : f->second;
+    return SendError(res, BadRecord("bad_feedback", "feedback", first.index, field,
+                                    fmt::format("{} ({} of {} refused; nothing stored)", first.reason,
+                                                r->rejected.size(), body->size())));
   }
   SendJson(res, 200, json{{"RowAffected", r->accepted + r->duplicates}});
 }
@@ -209,7 +227,7 @@ void UserFeedback(const Ctx& c, const Req& req, Res& res) {
       if (!type.empty() && e.action != GorseAction(type) && e.action != type) continue;
       if (out.size() == *n) break;
       out.push_back({{"FeedbackType", e.action}, {"UserId", user}, {"ItemId", e.item}, {"Value", e.value},
-                     {"Timestamp", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(e.ts)))}});
+                     {"Timestamp", GorseTime(e.ts)}, {"Comment", e.context}});
     }
     return out;
   });

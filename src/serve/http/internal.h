@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -160,5 +161,14 @@ void HealthReady(const Ctx&, const Req&, Res&);
 
 // ---- metrics.cc ----
 void MetricsPage(const Ctx&, const Req&, Res&);
+
+// ---- server.cc ----
+// The key policy of every route the server answers (docs/http_api.md has the table): method, route label, and the
+// scope a key needs when keys are configured (nullopt: open to all).
+struct RoutePolicy {
+  std::string method, label;
+  std::optional<Scope> scope;
+};
+std::vector<RoutePolicy> RoutePolicies();
 
 }  // namespace vane::http

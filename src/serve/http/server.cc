@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "internal.h"
+#include "vane/events/ids.h"
 #include "vane_openapi.h"
 #include "vane_web.h"
 
@@ -22,9 +23,13 @@ struct Route {
   const char* label;    // the route in metrics and the request log
   Scope scope;
   Handler handler;
+  bool open = false;    // kOpen: no key needed even when keys are configured
 };
+constexpr bool kOpen = true;
 
-// Every API route: method, path, metrics label, the scope a key needs, handler.
+// Every API route: method, path, metrics label, the scope a key needs (or kOpen), handler. With keys configured
+// every route needs one except the health probes (load balancers and orchestrators call them without a key); the
+// dashboard's static files and /openapi.json (AddRoutes) are open too: they hold no data.
 const Route kRoutes[] = {
     // native API
     {Method::kPost, "/v1/events", "/v1/events", Scope::kWrite, native::PostEvents},
@@ -64,8 +69,10 @@ const Route kRoutes[] = {
     {Method::kGet, R"(/api/popular(?:/([^/]+))?)", "/api/popular", Scope::kRead, gorse::Popular},
     {Method::kGet, R"(/api/latest(?:/([^/]+))?)", "/api/latest", Scope::kRead, gorse::Latest},
     {Method::kGet, R"(/api/user/([^/]+)/feedback(?:/([^/]+))?)", "/api/user/{user}/feedback", Scope::kRead, gorse::UserFeedback},
-    {Method::kGet, "/api/health/live", "/api/health/live", Scope::kRead, gorse::HealthLive},
-    {Method::kGet, "/api/health/ready", "/api/health/ready", Scope::kRead, gorse::HealthReady},
+    {Method::kGet, "/api/health/live", "/api/health/live", Scope::kRead, gorse::HealthLive, kOpen},
+    {Method::kGet, "/api/health/ready", "/api/health/ready", Scope::kRead, gorse::HealthReady, kOpen},
+    // operations: the metrics name routes, users' traffic and model versions, so they need a read key
+    {Method::kGet, "/metrics", "/metrics", Scope::kRead, MetricsPage},
 };
 
 int ScopeOf(const HttpOptions& opt, const std::string& key) {
@@ -76,8 +83,11 @@ int ScopeOf(const HttpOptions& opt, const std::string& key) {
 
 // 401/403 when keys are configured and the request's key lacks the route's scope; true when it may go on.
 bool Authorised(const HttpOptions& opt, const Route& r, const Req& req, Res& res) {
-  if (opt.keys.empty()) return true;
+  if (opt.keys.empty() || r.open) return true;
   std::string key = req.get_header_value("X-API-Key");
+  // Prometheus (and most HTTP tooling) sends credentials as "Authorization: Bearer KEY".
+  if (const std::string auth = req.get_header_value("Authorization"); key.empty() && auth.starts_with("Bearer "))
+    key = auth.substr(7);
   // A browser's EventSource cannot send headers: live streams also take the key as ?api_key=.
   if (key.empty() && std::string_view(r.label).starts_with("/v1/stream/")) key = req.get_param_value("api_key");
   const int have = ScopeOf(opt, key);
@@ -94,6 +104,26 @@ bool Authorised(const HttpOptions& opt, const Route& r, const Req& req, Res& res
   return true;
 }
 
+// The listening socket takes SO_REUSEADDR only (a restart may bind over connections in TIME_WAIT): httplib's
+// default adds SO_REUSEPORT, with which a second server on the same port also listens and the kernel splits the
+// connections between the two.
+void ExclusivePort(socket_t sock) {
+  int yes = 1;
+  setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+}
+
+// A user or item id in the path must follow the id rule (events/ids.h): 400 bad_id otherwise (an id that cannot
+// have been stored); true when the request may go on.
+bool PathIdValid(const Route& r, const Req& req, Res& res) {
+  const std::string_view label(r.label);
+  const char* field = label.find("{user}") != label.npos ? "user" : label.find("{item}") != label.npos ? "item" : nullptr;
+  if (!field || req.matches.size() < 2) return true;
+  Status s = CheckId(field, req.matches[1].str());
+  if (s.ok()) return true;
+  SendError(res, s.Prefixed(fmt::format("path parameter {}: ", field)));
+  return false;
+}
+
 // The handler as httplib calls it: scope check, request id, exceptions, metrics and the request log.
 httplib::Server::Handler Wrap(const Ctx& c, const Route& r, std::atomic<uint64_t>& ids) {
   return [&c, &r, &ids](const Req& req, Res& res) {
@@ -102,7 +132,7 @@ httplib::Server::Handler Wrap(const Ctx& c, const Route& r, std::atomic<uint64_t
     res.set_header("X-Request-Id", std::to_string(id));
     if (req.body.size() > c.opt.max_body_bytes) {  // a chunked body, its size known once read (connection.cc)
       SendError(res, Status::TooLarge("payload_too_large", "the request body is larger than the limit"));
-    } else if (Authorised(c.opt, r, req, res)) {
+    } else if (Authorised(c.opt, r, req, res) && PathIdValid(r, req, res)) {
       try {
         r.handler(c, req, res);
       } catch (const std::exception& e) {
@@ -128,7 +158,6 @@ void AddRoutes(httplib::Server& svr, const Ctx& c, std::atomic<uint64_t>& ids) {
       case Method::kDelete: svr.Delete(r.pattern, h); break;
     }
   }
-  svr.Get("/metrics", [&c](const Req& req, Res& res) { MetricsPage(c, req, res); });
   // The dashboard (web/, embedded at build time). The page holds no data: its API calls carry the key.
   for (const auto& f : vane_web::kFiles) {
     svr.Get(f.path, [&f](const Req&, Res& res) {
@@ -158,6 +187,17 @@ void Configure(httplib::Server& svr, const HttpOptions& opt) {
 }
 
 }  // namespace
+
+std::vector<RoutePolicy> RoutePolicies() {
+  static constexpr const char* kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+  std::vector<RoutePolicy> out;
+  for (const Route& r : kRoutes)
+    out.push_back({kMethods[static_cast<int>(r.method)], r.label, r.open ? std::nullopt : std::optional(r.scope)});
+  for (const auto& f : vane_web::kFiles) out.push_back({"GET", f.path, std::nullopt});
+  out.push_back({"GET", "/openapi.json", std::nullopt});
+  return out;
+}
+
 }  // namespace vane::http
 
 namespace vane {
@@ -171,6 +211,7 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, std::atomic<bool>
   http::Ctx ctx{service, opt, stop, metrics, streams};
   http::Configure(svr, opt);
   http::AddRoutes(svr, ctx, request_ids);
+  svr.set_socket_options(http::ExclusivePort);
   if (opt.keys.empty())
     std::fprintf(stderr, "warning: no API keys configured: every route is open (set keys in the configuration)\n");
   int port = opt.port;
