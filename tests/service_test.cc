@@ -11,6 +11,8 @@
 #include <mutex>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "test_util.h"
 
 namespace vane {
@@ -711,6 +713,181 @@ TEST_F(ServiceWritePathTest, UsersDeletedDuringARebuildStayDeleted) {
 
 namespace vane {
 namespace {
+
+// Snapshots ---------------------------------------------------------------------------------------------------------
+
+class ServiceSnapshotTest : public ServiceTest {
+ protected:
+  void SetUp() override {
+    snap_dir_ = (std::filesystem::temp_directory_path() / ("vane_service_snap_" + std::to_string(::getpid()))).string();
+    std::filesystem::remove_all(snap_dir_);
+    opt_.snapshot_dir = snap_dir_;
+    ServiceTest::SetUp();
+  }
+  void TearDown() override {
+    ServiceTest::TearDown();
+    std::filesystem::remove_all(snap_dir_);
+  }
+  std::vector<SnapshotEntry> Snapshots() const { return SnapshotDir(snap_dir_).List(); }
+  // Events of twelve users over both topics, times from `t`.
+  void Traffic(Timestamp t, int round) {
+    std::vector<Result<RawEvent>> batch;
+    for (int u = 0; u < 12; ++u)
+      for (int k = 0; k < 4; ++k)
+        batch.push_back(Raw("u" + std::to_string(u), ((u + k + round) % 3 ? "r" : "h") + std::to_string((u * 7 + k + round) % 5),
+                            k == 3 && u % 4 == 0 ? "purchase" : "view", t + u * 10 + k));
+    auto r = Ingest(batch);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->accepted, batch.size());
+  }
+  // What a client sees: recommendations and interests of every user, the popular list.
+  std::string Answers() {
+    std::string out;
+    for (int u = 0; u < 14; ++u) {
+      RecommendRequest req;
+      req.user = "u" + std::to_string(u);
+      req.n = 8;
+      auto r = svc_->Recommend(req);
+      if (!r.ok()) {
+        out += req.user + ": " + r.status().ToString() + "\n";
+        continue;
+      }
+      out += req.user + " " + StrategyName(r->response.strategy) + ":";
+      for (const auto& x : r->response.items) out += fmt::format(" {}={:.6g}", x.id, x.score);
+      auto in = svc_->Interests(req.user);
+      if (in.ok())
+        for (const auto& n : in->nodes) out += fmt::format(" [{} {:.6g} {:.6g}]", n.id, n.s, n.l);
+      out += "\n";
+    }
+    auto pop = svc_->ItemList(Service::ListKind::kPopular, "", 20, 0);
+    for (const auto& x : pop.value()) out += fmt::format("{}={:.6g} ", x.id, x.score);
+    return out + fmt::format("\nevents {} users {} items {}", svc_->GetStats().events, svc_->GetStats().users,
+                             svc_->GetStats().items);
+  }
+
+  std::string snap_dir_;
+};
+
+TEST_F(ServiceSnapshotTest, ARestartFromASnapshotAndTheTailAnswersAsAFullReplay) {
+  Traffic(2000, 0);
+  auto written = svc_->SnapshotNow();
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  ASSERT_EQ(Snapshots().size(), 1u);
+  EXPECT_EQ(Snapshots()[0].seq, 2u + 48);
+  // The tail: more events, an item written after the snapshot, another named only by an event, a changed item.
+  ASSERT_TRUE(svc_->PutItems({testing::MakeItem("z9", "product", "trail running vest", {"Trail running"})}).ok());
+  Item h2 = svc_->GetItem("h2").value();
+  h2.available = false;
+  ASSERT_TRUE(svc_->DeleteItem("h2").ok());
+  Traffic(5000, 1);
+  ASSERT_TRUE(Ingest({Raw("u3", "z9", "view", 6000), Raw("u4", "q1", "view", 6001), Raw("u5", "z9", "purchase", 6002)}).ok());
+  Open();
+  auto st = svc_->GetStats();
+  EXPECT_EQ(st.snapshot_loaded_seq, 50u) << "restarted from the snapshot";
+  EXPECT_EQ(st.replayed_events, 48u + 3) << "only the tail was replayed";
+  const std::string from_snapshot = Answers();
+  EXPECT_FALSE(svc_->GetItem("h2").value().available) << "an item write after the snapshot is not lost";
+  std::filesystem::remove_all(snap_dir_);
+  Open();
+  EXPECT_EQ(svc_->GetStats().snapshot_loaded_seq, 0u) << "no snapshot: a full replay";
+  EXPECT_EQ(Answers(), from_snapshot);
+}
+
+TEST_F(ServiceSnapshotTest, ACorruptSnapshotIsIgnoredWithAWarningAndTheLogReplayed) {
+  Traffic(2000, 0);
+  ASSERT_TRUE(svc_->SnapshotNow().ok());
+  Traffic(5000, 1);
+  const std::string path = Snapshots().at(0).path;
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(path) / 2));
+    f.put('\x5a');
+  }
+  ::testing::internal::CaptureStderr();
+  Open();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("warning: snapshot " + path + " ignored"), std::string::npos) << err;
+  EXPECT_NE(err.find("checksum"), std::string::npos) << err;
+  EXPECT_EQ(svc_->GetStats().snapshot_loaded_seq, 0u);
+  EXPECT_EQ(svc_->GetStats().events, 2u + 96);
+  const std::string replayed = Answers();
+  std::filesystem::remove_all(snap_dir_);
+  Open();
+  EXPECT_EQ(Answers(), replayed);
+}
+
+TEST_F(ServiceSnapshotTest, ASnapshotTakenUnderAnotherConfigurationIsIgnored) {
+  Traffic(2000, 0);
+  ASSERT_TRUE(svc_->SnapshotNow().ok());
+  opt_.history_per_user = 3;  // shapes the stored histories: the snapshot's state is not this configuration's
+  ::testing::internal::CaptureStderr();
+  Open();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("ignored: failed_precondition: taken under another configuration"), std::string::npos) << err;
+  EXPECT_EQ(svc_->GetStats().snapshot_loaded_seq, 0u);
+  EXPECT_EQ(svc_->GetStats().replayed_events, 50u);
+}
+
+TEST_F(ServiceSnapshotTest, ASnapshotOfAnotherStoreIsIgnored) {
+  Traffic(2000, 0);
+  ASSERT_TRUE(svc_->SnapshotNow().ok());
+  svc_.reset();
+  store_ = NewMemoryStore();  // a store made anew beside the old snapshots, soon as long as the snapshot's log
+  Open();
+  Traffic(3000, 1);
+  ::testing::internal::CaptureStderr();
+  Open();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("taken of another store"), std::string::npos) << err;
+  EXPECT_EQ(svc_->GetStats().snapshot_loaded_seq, 0u);
+  EXPECT_EQ(svc_->GetStats().events, 50u);
+}
+
+TEST_F(ServiceSnapshotTest, ADeletedUserIsNotBackAfterARestartFromAnEarlierSnapshot) {
+  Traffic(2000, 0);
+  ASSERT_TRUE(svc_->SnapshotNow().ok());
+  ASSERT_EQ(Snapshots().size(), 1u);
+  ASSERT_TRUE(svc_->DeleteUser("u3").ok());
+  EXPECT_TRUE(Snapshots().empty()) << "every snapshot holding the user is gone before the deletion is answered";
+  Open();  // a restart right after the deletion: nothing to load but the log
+  EXPECT_EQ(svc_->GetUser("u3").status().reason(), "unknown_user");
+  EXPECT_EQ(svc_->Interests("u3").status().reason(), "unknown_user");
+  ASSERT_TRUE(svc_->SnapshotNow().ok());  // a snapshot taken after the deletion does not hold the user either
+  Open();
+  EXPECT_EQ(svc_->GetStats().snapshot_loaded_seq, 50u);
+  EXPECT_EQ(svc_->GetUser("u3").status().reason(), "unknown_user");
+  auto users = svc_->ListUsers("u3", 10);
+  ASSERT_TRUE(users.ok());
+  EXPECT_TRUE(users->empty());
+  EXPECT_TRUE(svc_->GetUser("u4").ok());
+}
+
+TEST_F(ServiceSnapshotTest, SnapshotsAreWrittenEveryNEventsAndTheNewestTwoKept) {
+  opt_.snapshot_every_events = 40;
+  Open();
+  for (int round = 0; round < 4; ++round) {
+    Traffic(2000 + round * 1000, round);
+    // Written in the background: wait for it.
+    for (int i = 0; i < 500 && (Snapshots().empty() || Snapshots()[0].seq < svc_->GetStats().events); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_FALSE(Snapshots().empty());
+    EXPECT_EQ(Snapshots()[0].seq, svc_->GetStats().events) << "round " << round;
+  }
+  EXPECT_EQ(Snapshots().size(), 2u);
+  const std::string live = Answers();
+  Open();
+  EXPECT_EQ(svc_->GetStats().snapshot_loaded_seq, 2u + 4 * 48);
+  EXPECT_EQ(svc_->GetStats().replayed_events, 0u);
+  EXPECT_EQ(Answers(), live);
+}
+
+TEST_F(ServiceSnapshotTest, NoSnapshotsWithoutAFolder) {
+  opt_.snapshot_dir.clear();
+  Open();
+  Traffic(2000, 0);
+  EXPECT_EQ(svc_->SnapshotNow().status().code(), StatusCode::kNotImplemented);
+  EXPECT_TRUE(Snapshots().empty());
+}
 
 TEST_F(ServiceTest, ADeletionAllowsARetrainingWithoutTheUserAlsoAfterARestart) {
   size_t trained_events = 0;

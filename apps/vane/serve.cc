@@ -159,6 +159,9 @@ int RunServe(const ServeArgs& a, CLI::App* cmd) {
               << std::endl;
   });
   if (!r.ok()) return Fail(r);
+  // An orderly stop keeps what was built: the next start loads it instead of replaying the log.
+  if (auto snap = (*svc)->SnapshotNow(); !snap.ok() && snap.status().code() != StatusCode::kNotImplemented)
+    std::cerr << "warning: no snapshot at shutdown: " << snap.status().ToString() << "\n";
   return 0;
 }
 
@@ -200,6 +203,11 @@ Command AddServeCommand(CLI::App& app) {
   cmd->add_flag("--adapt", so.adapt.enabled,
                 "adapt each source's weight to its online click-through rate (clamped to 0.5..2; off by default)");
   cmd->add_flag("--no-fit", a->no_fit, "do not fit the blend when none is given or stored (the built-in weights serve)");
+  cmd->add_option("--snapshot-every", so.snapshot_every_events,
+                  "write a state snapshot once this many events arrived since the last (0 = only at shutdown); a "
+                  "restart loads the newest and replays only the log after it")
+      ->capture_default_str();
+  cmd->add_flag("!--no-snapshots", so.snapshots, "neither write nor load state snapshots (a restart replays the log)");
   cmd->add_option("--max-future", so.max_future_s,
                   "reject events dated more than this many seconds ahead of the server's clock")
       ->capture_default_str();

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vane/core/binary_io.h"
+
 namespace vane {
 namespace {
 
@@ -203,6 +205,49 @@ float ActionRegistry::EffectiveWeight(ActionId id, float value, bool has_value) 
       break;
   }
   return s.weight;
+}
+
+void ActionRegistry::Save(BinaryWriter& w) const {
+  w.Tag("actions");
+  w.U64(specs_.size());
+  for (const ActionSpec& s : specs_) {
+    w.Str(s.name);
+    w.F32(s.weight);
+    w.Bool(s.consumes);
+    w.Bool(s.is_search);
+    w.U8(static_cast<uint8_t>(s.value_kind));
+    w.F32(s.value_max);
+    w.StrVec(s.aliases);
+  }
+  w.Str(preset_);
+  w.Bool(search_.has_value());
+  w.U8(search_.value_or(0));
+}
+
+Status ActionRegistry::Load(BinaryReader& r) {
+  r.Expect("actions");
+  uint64_t n = r.Count(8, "actions");
+  if (n > kMaxActions) r.Fail("more than 64 actions");
+  specs_.clear();
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    ActionSpec s;
+    s.name = r.Str();
+    s.weight = r.F32();
+    s.consumes = r.Bool();
+    s.is_search = r.Bool();
+    uint8_t kind = r.U8();
+    if (kind > static_cast<uint8_t>(ValueKind::kQuantity)) r.Fail("unknown value kind");
+    s.value_kind = static_cast<ValueKind>(kind);
+    s.value_max = r.F32();
+    r.StrVec(s.aliases);
+    specs_.push_back(std::move(s));
+  }
+  preset_ = r.Str();
+  bool has_search = r.Bool();
+  ActionId search = r.U8();
+  if (has_search && search >= specs_.size()) r.Fail("search action out of range");
+  search_ = has_search ? std::optional<ActionId>(search) : std::nullopt;
+  return r.status();
 }
 
 }  // namespace vane

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "values.h"
+#include "vane/core/binary_io.h"
 #include "vane/events/ids.h"
 #include "vane/text/tokenize.h"
 
@@ -154,7 +155,7 @@ EventCleaner::EventCleaner(Dataset& ds, const ImportOptions& opt, ImportReport& 
     : ds_(ds), opt_(opt), report_(report) {}
 
 void EventCleaner::ForgetDropped() {
-  std::erase_if(seen_, [&](const auto& kv) { return kv.second < ds_.events_base; });
+  seen_.EraseBelow(ds_.events_base);
 }
 
 Status EventCleaner::Add(const RawEvent& raw, std::string_view file, uint64_t line) {
@@ -271,13 +272,112 @@ Event EventCleaner::Intern(const RawEvent& raw, Timestamp ts, double value, Acti
 
 bool EventCleaner::IsDuplicate(const Event& e) {
   const uint64_t index = ds_.events_base + ds_.events.size();
-  auto [it, inserted] = seen_.try_emplace(HashEvent(e), index);
+  bool inserted = false;
+  uint64_t* slot = seen_.TryEmplace(HashEvent(e), index, inserted);
   if (inserted) return false;
-  if (it->second >= ds_.events_base && it->second < index && SameEvent(ds_.events[it->second - ds_.events_base], e))
-    return true;
+  if (*slot >= ds_.events_base && *slot < index && SameEvent(ds_.events[*slot - ds_.events_base], e)) return true;
   // The earlier event left memory: this one takes its slot. (A true hash collision keeps the first slot.)
-  if (it->second < ds_.events_base) it->second = index;
+  if (*slot < ds_.events_base) *slot = index;
   return false;
+}
+
+// Snapshots ---------------------------------------------------------------------------------------------------------
+
+void ImportReport::Save(BinaryWriter& w) const {
+  w.Tag("report");
+  for (uint64_t v : {records_read, accepted, rejected, duplicates, filled, clipped, items_created}) w.U64(v);
+  w.U64(rejected_by_reason.size());
+  for (const auto& [reason, n] : rejected_by_reason) {
+    w.Str(reason);
+    w.U64(n);
+  }
+}
+
+Status ImportReport::Load(BinaryReader& r) {
+  r.Expect("report");
+  for (uint64_t* v : {&records_read, &accepted, &rejected, &duplicates, &filled, &clipped, &items_created}) *v = r.U64();
+  uint64_t n = r.Count(16, "rejection reasons");
+  rejected_by_reason.clear();
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    std::string reason = r.Str();
+    rejected_by_reason[std::move(reason)] = r.U64();
+  }
+  issues.clear();
+  return r.status();
+}
+
+// HashIndex -------------------------------------------------------------------------------------------------------
+
+uint64_t* HashIndex::TryEmplace(uint64_t hash, uint64_t value, bool& inserted) {
+  if ((size_ + 1) * 4 > keys_.size() * 3) Rehash(keys_.empty() ? 1024 : keys_.size() * 2);
+  const uint64_t key = hash == 0 ? 1 : hash;
+  const size_t mask = keys_.size() - 1;
+  size_t p = key & mask;  // the key is a well-mixed hash already
+  while (keys_[p] != 0 && keys_[p] != key) p = (p + 1) & mask;
+  inserted = keys_[p] == 0;
+  if (inserted) {
+    keys_[p] = key;
+    values_[p] = value;
+    ++size_;
+  }
+  return &values_[p];
+}
+
+void HashIndex::Rehash(size_t capacity) {
+  std::vector<uint64_t> keys(capacity, 0), values(capacity, 0);
+  const size_t mask = capacity - 1;
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    if (keys_[i] == 0) continue;
+    size_t p = keys_[i] & mask;
+    while (keys[p] != 0) p = (p + 1) & mask;
+    keys[p] = keys_[i];
+    values[p] = values_[i];
+  }
+  keys_.swap(keys);
+  values_.swap(values);
+}
+
+void HashIndex::EraseBelow(uint64_t min_value) {
+  size_t kept = 0;
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    if (keys_[i] != 0 && values_[i] < min_value) keys_[i] = 0;
+    kept += keys_[i] != 0;
+  }
+  size_ = kept;
+  // Linear probing needs its chains whole: re-place what stays, in the smallest table that holds it.
+  size_t capacity = 1024;
+  while (capacity * 3 <= size_ * 4) capacity *= 2;
+  Rehash(capacity);
+}
+
+void HashIndex::Save(BinaryWriter& w) const {
+  w.PodVec(keys_);
+  w.PodVec(values_);
+}
+
+Status HashIndex::Load(BinaryReader& r) {
+  r.PodVec(keys_);
+  r.PodVec(values_);
+  const size_t cap = keys_.size();
+  if (r.ok() && (cap != values_.size() || (cap & (cap - 1)) != 0)) r.Fail("duplicate index tables malformed");
+  size_ = 0;
+  for (uint64_t k : keys_) size_ += k != 0;
+  if (r.ok() && cap > 0 && size_ * 4 > cap * 3) r.Fail("duplicate index over-full");
+  return r.status();
+}
+
+void EventCleaner::Save(BinaryWriter& w) const {
+  w.Tag("cleaner");
+  w.PodVec(last_ts_);
+  seen_.Save(w);  // the table as it is: loading it is a copy, not millions of insertions
+}
+
+Status EventCleaner::Load(BinaryReader& r) {
+  r.Expect("cleaner");
+  r.PodVec(last_ts_);
+  VANE_RETURN_IF_ERROR(seen_.Load(r));
+  if (last_ts_.size() > ds_.users.size()) r.Fail("per-user times for more users than the dataset has");
+  return r.status();
 }
 
 }  // namespace vane

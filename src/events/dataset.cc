@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "vane/core/binary_io.h"
 #include "vane/text/tokenize.h"
 
 namespace vane {
@@ -121,6 +124,145 @@ std::vector<std::vector<ItemIdx>> Dataset::UserItemSequences() const {
     seqs[e.user.v].push_back(e.item);
   }
   return seqs;
+}
+
+// Snapshots ---------------------------------------------------------------------------------------------------------
+
+void Vocab::Save(BinaryWriter& w) const { w.StrVec(names_); }
+
+Status Vocab::Load(BinaryReader& r) {
+  r.StrVec(names_);
+  ids_.clear();
+  ids_.reserve(names_.size());
+  for (uint32_t i = 0; i < names_.size() && r.ok(); ++i)
+    if (!ids_.emplace(names_[i], i).second) r.Fail(fmt::format("vocabulary repeats the name '{}'", names_[i]));
+  return r.status();
+}
+
+namespace {
+
+void SaveItem(BinaryWriter& w, const Item& it) {
+  w.Str(it.id);
+  w.Str(it.type);
+  w.Str(it.title);
+  w.Str(it.text);
+  w.StrVec(it.categories);
+  w.U64(it.attributes.size());
+  for (const auto& [k, v] : it.attributes) {
+    w.Str(k);
+    w.Str(v);
+  }
+  w.Bool(it.available);
+  w.I64(it.created);
+}
+
+Item LoadItem(BinaryReader& r) {
+  Item it;
+  it.id = r.Str();
+  it.type = r.Str();
+  it.title = r.Str();
+  it.text = r.Str();
+  r.StrVec(it.categories);
+  uint64_t n = r.Count(16, "item attributes");
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    std::string k = r.Str();
+    it.attributes.emplace_back(std::move(k), r.Str());
+  }
+  it.available = r.Bool();
+  it.created = r.I64();
+  return it;
+}
+
+// Fails the reader unless every id in `lists` is below `limit`.
+template <class T>
+void CheckIds(BinaryReader& r, const std::vector<std::vector<T>>& lists, size_t limit, const char* what) {
+  for (const auto& list : lists)
+    for (const T& x : list) {
+      uint32_t v;
+      if constexpr (std::is_same_v<T, uint32_t>) v = x; else v = x.v;
+      if (v >= limit) return r.Fail(fmt::format("{} id {} out of range (size {})", what, v, limit));
+    }
+}
+
+}  // namespace
+
+void Catalog::Save(BinaryWriter& w) const {
+  w.Tag("catalog");
+  ids_.Save(w);
+  categories_.Save(w);
+  keywords_.Save(w);
+  types_.Save(w);
+  w.U64(items_.size());
+  for (const Item& it : items_) SaveItem(w, it);
+  w.NestedPodVec(cats_);
+  w.NestedPodVec(kws_);
+  w.PodVec(type_ids_);
+  w.NestedPodVec(by_cat_);
+}
+
+Status Catalog::Load(BinaryReader& r) {
+  r.Expect("catalog");
+  VANE_RETURN_IF_ERROR(ids_.Load(r));
+  VANE_RETURN_IF_ERROR(categories_.Load(r));
+  VANE_RETURN_IF_ERROR(keywords_.Load(r));
+  VANE_RETURN_IF_ERROR(types_.Load(r));
+  uint64_t n = r.Count(8, "items");
+  items_.clear();
+  items_.reserve(n);
+  for (uint64_t i = 0; i < n && r.ok(); ++i) items_.push_back(LoadItem(r));
+  r.NestedPodVec(cats_);
+  r.NestedPodVec(kws_);
+  r.PodVec(type_ids_);
+  r.NestedPodVec(by_cat_);
+  if (!r.ok()) return r.status();
+  if (items_.size() != ids_.size() || cats_.size() != n || kws_.size() != n || type_ids_.size() != n)
+    r.Fail("catalogue tables of different sizes");
+  CheckIds(r, cats_, categories_.size(), "category");
+  CheckIds(r, kws_, keywords_.size(), "keyword");
+  CheckIds(r, by_cat_, items_.size(), "item");
+  if (by_cat_.size() > categories_.size()) r.Fail("more category lists than categories");
+  for (uint32_t t : type_ids_)
+    if (t >= types_.size() && r.ok()) r.Fail("item type id out of range");
+  return r.status();
+}
+
+void Dataset::Save(BinaryWriter& w) const {
+  w.Tag("dataset");
+  w.Str(name);
+  actions.Save(w);
+  catalog.Save(w);
+  users.Save(w);
+  sessions.Save(w);
+  queries.Save(w);
+  w.NestedPodVec(query_keywords);
+  w.PodVec(events);
+  w.U64(events_base);
+  w.Bool(has_timestamps);
+}
+
+Status Dataset::Load(BinaryReader& r) {
+  r.Expect("dataset");
+  name = r.Str();
+  VANE_RETURN_IF_ERROR(actions.Load(r));
+  VANE_RETURN_IF_ERROR(catalog.Load(r));
+  VANE_RETURN_IF_ERROR(users.Load(r));
+  VANE_RETURN_IF_ERROR(sessions.Load(r));
+  VANE_RETURN_IF_ERROR(queries.Load(r));
+  r.NestedPodVec(query_keywords);
+  r.PodVec(events);
+  events_base = r.U64();
+  has_timestamps = r.Bool();
+  if (!r.ok()) return r.status();
+  if (query_keywords.size() != queries.size()) r.Fail("query keywords and queries differ in number");
+  CheckIds(r, query_keywords, catalog.keyword_vocab().size(), "query keyword");
+  for (const Event& e : events) {
+    if (!r.ok()) break;
+    if (e.user.v >= users.size() || (e.item.valid() && e.item.v >= catalog.size()) ||
+        (e.query != kNoQuery && e.query >= queries.size()) || (e.session != kNoSession && e.session >= sessions.size()) ||
+        e.action >= actions.size())
+      r.Fail("an event names an id out of range");
+  }
+  return r.status();
 }
 
 }  // namespace vane

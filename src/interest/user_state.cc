@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "vane/core/binary_io.h"
 
 namespace vane {
 namespace {
@@ -382,6 +387,76 @@ std::string Ago(Timestamp then, Timestamp now, bool zh) {
   if (d < 86400) return n(d / 3600) + " hours ago";
   if (d < 2 * 86400) return "yesterday";
   return n(d / 86400) + " days ago";
+}
+
+// Snapshots ---------------------------------------------------------------------------------------------------------
+
+namespace {
+static_assert(std::is_trivially_copyable_v<UserState>);
+struct TransEntry {
+  uint64_t key;
+  float count;
+};
+
+// A state that names slots, items, queries, categories or keywords beyond what exists would be read out of bounds
+// later.
+bool Plausible(const UserState& st, const Dataset& ds) {
+  if (st.num_cats > UserState::kCats || st.num_kws > UserState::kKeywords || st.num_recent > UserState::kRecent ||
+      st.recent_head >= UserState::kRecent || st.num_edges > UserState::kEdges || st.current_cat >= st.num_cats)
+    return false;
+  for (int i = 0; i < st.num_cats; ++i)
+    if (st.cats[i].id >= ds.catalog.category_vocab().size()) return false;
+  for (int i = 0; i < st.num_kws; ++i)
+    if (st.kws[i].id >= ds.catalog.keyword_vocab().size()) return false;
+  for (int e = 0; e < st.num_edges; ++e)
+    if (st.edges[e].from >= st.num_cats || st.edges[e].to >= st.num_cats) return false;
+  for (int k = 0; k < st.num_recent; ++k) {
+    const RecentEvent& r = st.Recent(k);
+    if (r.ref >= (r.is_query ? ds.queries.size() : ds.num_items()) || r.action >= ds.actions.size()) return false;
+  }
+  return true;
+}
+}  // namespace
+
+void InterestStore::Save(BinaryWriter& w) const {
+  w.Tag("interests");
+  w.PodVec(users_);
+  w.NestedPodVec(consumed_);
+  w.NestedPodVec(interacted_);
+  std::vector<TransEntry> trans;
+  trans.reserve(trans_.size());
+  for (const auto& [k, c] : trans_) trans.push_back({k, c});
+  w.PodVec(trans);
+  w.NestedPodVec(trans_succ_);
+  w.PodVec(trans_row_);
+  w.PodVec(cat_pop_);
+  w.F64(cat_pop_total_);
+}
+
+Status InterestStore::Load(BinaryReader& r) {
+  r.Expect("interests");
+  r.PodVec(users_);
+  r.NestedPodVec(consumed_);
+  r.NestedPodVec(interacted_);
+  std::vector<TransEntry> trans;
+  r.PodVec(trans);
+  r.NestedPodVec(trans_succ_);
+  r.PodVec(trans_row_);
+  r.PodVec(cat_pop_);
+  cat_pop_total_ = r.F64();
+  if (!r.ok()) return r.status();
+  if (consumed_.size() != users_.size() || interacted_.size() != users_.size() || users_.size() > ds_.num_users())
+    r.Fail(fmt::format("interest tables for {} users; the dataset has {}", users_.size(), ds_.num_users()));
+  for (const UserState& st : users_)
+    if (r.ok() && !Plausible(st, ds_)) r.Fail("a user state's counts exceed its capacity");
+  for (const auto* lists : {&consumed_, &interacted_})
+    for (const auto& list : *lists)
+      for (ItemIdx i : list)
+        if (r.ok() && i.v >= ds_.num_items()) r.Fail("a history list names an item out of range");
+  trans_.clear();
+  trans_.reserve(trans.size());
+  for (const TransEntry& e : trans) trans_.emplace(e.key, e.count);
+  return r.status();
 }
 
 }  // namespace vane

@@ -8,6 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "vane/core/binary_io.h"
 #include "vane/core/status.h"
 
 namespace vane {
@@ -331,6 +334,43 @@ Recommendation Engine::Explained(ItemIdx i, float score, bool fallback, const Sc
     r.reason_zh = Explain(ev, i, now, true);
   }
   return r;
+}
+
+std::string Engine::StateKey(const EngineConfig& c) {
+  const InterestConfig& i = c.interest;
+  return fmt::format("interest {} {} {} {} {} {} {}; popularity {} {}; covisit {} {} {} {} {}", i.short_half_life_s,
+                     i.long_half_life_s, i.long_idle_cap_s, i.session_gap_s, i.keyword_share, i.search_category_share,
+                     i.history_cap, c.popularity.half_life_s, c.popularity.trend_half_life_s, c.covisit.window,
+                     c.covisit.reverse_weight, c.covisit.half_life_s, c.covisit.session_gap_s,
+                     c.covisit.max_edges_per_item);
+}
+
+void Engine::Save(BinaryWriter& w) const {
+  w.Tag("engine");
+  w.Str(StateKey(cfg_));
+  interests_->Save(w);
+  for (int s = 0; s < kNumSources; ++s) {
+    if (s == kSrcModel) continue;
+    w.Tag(SourceName(s));
+    sources_[s]->SaveState(w);
+  }
+}
+
+Status Engine::Load(BinaryReader& r) {
+  r.Expect("engine");
+  std::string key = r.Str();
+  if (!r.ok()) return r.status();
+  if (key != StateKey(cfg_))
+    return Status::FailedPrecondition(
+        fmt::format("the snapshot was taken under another configuration ({}; this one is {})", key, StateKey(cfg_)));
+  VANE_RETURN_IF_ERROR(interests_->Load(r));
+  for (int s = 0; s < kNumSources; ++s) {
+    if (s == kSrcModel) continue;
+    r.Expect(SourceName(s));
+    if (!r.ok()) return r.status();
+    VANE_RETURN_IF_ERROR(sources_[s]->LoadState(r));
+  }
+  return r.status();
 }
 
 }  // namespace vane

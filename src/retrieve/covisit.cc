@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "vane/core/binary_io.h"
 #include "vane/retrieve/sources.h"
 
 namespace vane {
@@ -177,6 +178,45 @@ size_t CovisitSource::MemoryBytes() const {
   size_t b = out_.capacity() * sizeof(Table);
   for (const Table& t : out_) b += t.keys.capacity() * (sizeof(uint32_t) + sizeof(float));
   return b;
+}
+
+void CovisitSource::SaveState(BinaryWriter& w) const {
+  w.U64(out_.size());
+  for (const Table& t : out_) {
+    w.PodVec(t.keys);
+    w.PodVec(t.vals);
+    w.U32(t.size);
+    w.F32(t.total);
+  }
+  w.U64(num_edges_);
+  w.F64(ref_log2_);
+  w.I64(t0_);
+  w.Bool(t0_set_);
+}
+
+Status CovisitSource::LoadState(BinaryReader& r) {
+  uint64_t n = r.Count(24, "co-visitation tables");
+  if (n > ds_.num_items()) r.Fail("co-visitation tables for more items than the catalogue has");
+  out_.clear();
+  out_.resize(r.ok() ? n : 0);
+  for (Table& t : out_) {
+    r.PodVec(t.keys);
+    r.PodVec(t.vals);
+    t.size = r.U32();
+    t.total = r.F32();
+    if (!r.ok()) break;
+    const size_t cap = t.keys.size();
+    if (cap != t.vals.size() || (cap & (cap - 1)) != 0 || t.size > cap) r.Fail("a co-visitation table is malformed");
+    for (uint32_t k : t.keys)
+      if (k > ds_.num_items() && r.ok()) r.Fail("a co-visitation edge names an item out of range");
+  }
+  num_edges_ = r.U64();
+  ref_log2_ = r.F64();
+  t0_ = r.I64();
+  t0_set_ = r.Bool();
+  std::lock_guard<std::mutex> lock(top_mu_);  // neighbour lists are redone from the loaded tables on first use
+  top_.clear();
+  return r.status();
 }
 
 }  // namespace vane

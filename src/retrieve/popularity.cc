@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 
+#include "vane/core/binary_io.h"
 #include "vane/retrieve/sources.h"
 
 namespace vane {
@@ -115,6 +116,33 @@ void PopularitySource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) c
 
 size_t PopularitySource::MemoryBytes() const {
   return (pop_.capacity() + trend_.capacity()) * sizeof(double) + ranked_.capacity() * sizeof(ItemIdx);
+}
+
+void PopularitySource::SaveState(BinaryWriter& w) const {
+  w.PodVec(pop_);
+  w.PodVec(trend_);
+  for (double v : {pop_ref_, trend_ref_, pop_total_, trend_total_}) w.F64(v);
+  w.I64(t0_);
+  w.Bool(t0_set_);
+  w.U64(version_);
+}
+
+Status PopularitySource::LoadState(BinaryReader& r) {
+  r.PodVec(pop_);
+  r.PodVec(trend_);
+  for (double* v : {&pop_ref_, &trend_ref_, &pop_total_, &trend_total_}) *v = r.F64();
+  t0_ = r.I64();
+  t0_set_ = r.Bool();
+  version_ = r.U64();
+  if (r.ok() && (pop_.size() != trend_.size() || pop_.size() > ds_.num_items()))
+    r.Fail("popularity counts for more items than the catalogue has");
+  Grow();
+  std::lock_guard<std::mutex> lock(cache_mu_);  // the rankings are redone from the loaded counts on first use
+  ranked_.clear();
+  ranked_version_ = UINT64_MAX;
+  by_cat_.clear();
+  by_cat_version_.clear();
+  return r.status();
 }
 
 }  // namespace vane

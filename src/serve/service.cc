@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -112,11 +113,14 @@ Service::~Service() {
 
 Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const Dataset* seed,
                                                std::unique_ptr<Store> store) {
+  const bool own_store = !store;
   if (!store) {
     VANE_ASSIGN_OR_RETURN(store, OpenRocksDbStore(opt.store_dir, opt.store));
   }
   std::unique_ptr<Service> svc(new Service(opt));
   svc->store_ = std::move(store);
+  if (opt.snapshots && (!opt.snapshot_dir.empty() || own_store))
+    svc->snapshots_ = SnapshotDir(opt.snapshot_dir.empty() ? opt.store_dir + "/snapshots" : opt.snapshot_dir);
   VANE_RETURN_IF_ERROR(svc->InitStore(seed));
   VANE_RETURN_IF_ERROR(svc->experiments_.Attach(svc->store_.get()));
   {
@@ -128,6 +132,7 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   }
   svc->maint_thread_ = std::thread([s = svc.get()] { s->MaintenanceLoop(); });
   svc->ready_ = true;
+  svc->MaybeWantSnapshot();  // a long replay is kept, so that a crash does not cost it again
   VANE_ASSIGN_OR_RETURN(auto trained_at, svc->store_->GetMeta("trained_at"));
   if (trained_at && *trained_at != "none") svc->trained_at_seq_ = std::strtoull(trained_at->c_str(), nullptr, 10);
   VANE_RETURN_IF_ERROR(svc->InitBlend());
@@ -163,6 +168,15 @@ Status Service::InitStore(const Dataset* seed) {
     has_timestamps_ = seed ? seed->has_timestamps : true;
     VANE_RETURN_IF_ERROR(store_->PutMeta("has_timestamps", has_timestamps_ ? "1" : "0"));
   }
+  // The store's identity, written once: snapshots name it, so that a store made anew beside old snapshots (or a
+  // snapshot folder moved to another store) is replayed, not loaded over.
+  VANE_ASSIGN_OR_RETURN(auto id, store_->GetMeta("store_id"));
+  if (!id) {
+    std::random_device rd;
+    id = fmt::format("{:08x}{:08x}", rd(), rd());
+    VANE_RETURN_IF_ERROR(store_->PutMeta("store_id", *id));
+  }
+  store_id_ = *id;
   // Empty: no item, and no event (the next free position is 0; asked from the end, so nothing is read).
   size_t items = 0;
   VANE_RETURN_IF_ERROR(store_->LoadItems([&](Item&&) { ++items; }));
@@ -186,6 +200,7 @@ Status Service::CatchUp(State& st, uint64_t from, uint64_t to) const {
   };
   auto next = store_->LoadEvents(from, [&](uint64_t seq, RawEvent&& e) {
     if (seq >= to) return;
+    ++st.replayed;
     Status s = st.cleaner->Add(e, "store", seq);
     if (!s.ok() && bad.ok()) bad = s;
     if (st.ds->events.size() - st.applied >= 10000) apply();
@@ -199,6 +214,11 @@ Status Service::CatchUp(State& st, uint64_t from, uint64_t to) const {
 }
 
 Result<Service::State> Service::LoadState(const EngineConfig& cfg, uint64_t to) const {
+  if (std::optional<State> snap = LoadNewestSnapshot(cfg, to)) {  // then only the log after it
+    State st = std::move(*snap);
+    VANE_RETURN_IF_ERROR(CatchUp(st, st.next_seq, to));
+    return st;
+  }
   State st;
   st.ds = std::make_unique<Dataset>();
   st.ds->name = "live";
@@ -231,9 +251,12 @@ void Service::Install(State& st) {
   items_known_ = st.items_known;
   deleted_.clear();
   stats_.recovered_events = ds_->events_base + ds_->events.size();
+  stats_.snapshot_loaded_seq = st.snapshot_seq;
+  stats_.replayed_events = st.replayed;
   notify_.Reset(ds_->num_users());
   std::lock_guard l(seq_mu_);
   applied_seq_ = next_seq_;
+  snapshot_seq_ = std::max(snapshot_seq_, st.snapshot_seq);
 }
 
 Status Service::StoreFailed(const Status& s) {
@@ -348,6 +371,7 @@ Result<IngestResult> Service::IngestEvents(std::span<const Result<RawEvent>> rec
   // Durable before anything is answered or applied; no lock held, so concurrent batches commit as one group.
   Status w = to_store.empty() ? Status::Ok() : store_->AppendEvents(t.first, to_store);
   VANE_RETURN_IF_ERROR(FinishBatch(t, w));
+  MaybeWantSnapshot();
   out.accepted = to_store.size();
   accepted_ += out.accepted;
   rejected_ += out.rejected.size();
@@ -621,8 +645,10 @@ Status Service::Drain() {
 }
 
 Result<uint64_t> Service::DeleteUser(const std::string& id) {
-  // No new batch starts and every batch in flight is applied first, so the user's events cannot be written
-  // after the store's deletion or applied after the forgetting.
+  // No snapshot is written while the user leaves (snap_mu_ comes first in the lock order). No new batch starts and
+  // every batch in flight is applied first, so the user's events cannot be written after the store's deletion or
+  // applied after the forgetting.
+  std::lock_guard snap(snap_mu_);
   std::lock_guard records(records_mu_);
   std::lock_guard gate(write_gate_);
   if (!ready_) return Status::Unavailable("not_ready", "the service is not ready (store unavailable)");
@@ -637,6 +663,14 @@ Result<uint64_t> Service::DeleteUser(const std::string& id) {
     if (!*rec) return UnknownUser(id);
   }
   VANE_RETURN_IF_ERROR(Drain());
+  // Every snapshot may hold the user: removed, durably, before the store forgets them, so that no restart (nor the
+  // rebuild below) can bring them back; one being taken aside is dropped (the epoch).
+  ++snap_epoch_;
+  if (Status s = snapshots_.RemoveAll(); !s.ok()) return Status::Unavailable("snapshot_unavailable", s.ToString());
+  {
+    std::lock_guard l(seq_mu_);
+    snapshot_seq_ = 0;
+  }
   auto n = store_->DeleteUser(id);  // durable, with no lock readers need
   if (!n.ok()) return StoreFailed(n.status());
   // The serving model may have seen the user: a retraining is allowed again, also after a restart.
@@ -670,8 +704,15 @@ bool Service::WaitForRebuild(std::chrono::milliseconds timeout) const {
 void Service::MaintenanceLoop() {
   std::unique_lock m(maint_mu_);
   while (true) {
-    maint_cv_.wait(m, [&] { return maint_stop_ || rebuild_wanted_ || recovery_wanted_; });
+    maint_cv_.wait(m, [&] { return maint_stop_ || rebuild_wanted_ || recovery_wanted_ || snapshot_wanted_; });
     if (maint_stop_) return;
+    if (!rebuild_wanted_ && !recovery_wanted_) {
+      snapshot_wanted_ = false;
+      m.unlock();
+      PeriodicSnapshot();
+      m.lock();
+      continue;
+    }
     const bool recovery = recovery_wanted_;
     const uint64_t covered = deletions_;
     rebuild_wanted_ = recovery_wanted_ = false;
@@ -690,6 +731,11 @@ void Service::MaintenanceLoop() {
 // stays not ready (writes are refused until a restart); reads then serve exactly what is durable.
 Status Service::RebuildAside(bool recovery) {
   auto t0 = std::chrono::steady_clock::now();
+  uint64_t epoch = 0;  // deletions so far (snap_mu_ comes before the gate in the lock order)
+  {
+    std::lock_guard snap(snap_mu_);
+    epoch = snap_epoch_;
+  }
   // Recovery holds the gate throughout: no batch starts, and it waits for those in flight to finish.
   std::unique_lock il(items_mu_, std::defer_lock);
   std::unique_lock gate(write_gate_, std::defer_lock);
@@ -721,6 +767,7 @@ Status Service::RebuildAside(bool recovery) {
   }
   VANE_ASSIGN_OR_RETURN(State st, LoadState(cfg, recovery ? UINT64_MAX : durable));
   if (!recovery) {
+    SnapshotLoaded(st, epoch);  // before it catches up: still private to this thread
     il.lock();
     gate.lock();
     VANE_RETURN_IF_ERROR(Drain());

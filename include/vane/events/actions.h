@@ -17,6 +17,9 @@
 
 namespace vane {
 
+class BinaryWriter;
+class BinaryReader;
+
 using ActionId = uint8_t;
 
 enum class ValueKind : uint8_t {
@@ -62,6 +65,10 @@ class ActionRegistry {
   //  rating: weight * clamp((v - value_max/2) / (value_max/2), -1, 1);  quantity: weight * clamp(v, 1, value_max).
   float EffectiveWeight(ActionId id, float value, bool has_value) const;
   std::optional<ActionId> search_action() const { return search_; }
+
+  // Snapshot (core/binary_io.h): the specs, the preset name and the search action.
+  void Save(BinaryWriter& w) const;
+  Status Load(BinaryReader& r);
 
  private:
   std::vector<ActionSpec> specs_;

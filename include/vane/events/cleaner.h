@@ -48,6 +48,9 @@ struct ImportReport {
   size_t max_issues = 1000;
 
   void Reject(ImportIssue issue);
+  // Snapshot (core/binary_io.h): the counts and rejections by reason; the listed issues are not kept.
+  void Save(BinaryWriter& w) const;
+  Status Load(BinaryReader& r);
   // Prints the summary table (counts, top reasons, first issues).
   void Print(std::ostream& os, size_t show_issues = 10) const;
   std::string ToJson() const;
@@ -66,6 +69,27 @@ struct ImportOptions {
   bool check_ids = true;
 };
 
+// The de-duplication index: an event's 64-bit hash -> the absolute index of the event stored under it. Open
+// addressing with linear probing over two flat arrays (power-of-two capacity, at most 3/4 full): no allocation per
+// entry, and a snapshot saves and loads it as two blocks. A hash of 0 (the empty mark) is kept as 1; like any
+// collision, that only means the stored event is compared with the new one.
+class HashIndex {
+ public:
+  // The value under `hash`, inserting `value` when absent (then `inserted`). The pointer is valid until the next
+  // insertion.
+  uint64_t* TryEmplace(uint64_t hash, uint64_t value, bool& inserted);
+  // Drops every entry whose value is below `min_value` (the table is rebuilt from what stays).
+  void EraseBelow(uint64_t min_value);
+  size_t size() const { return size_; }
+  void Save(BinaryWriter& w) const;
+  Status Load(BinaryReader& r);
+
+ private:
+  void Rehash(size_t capacity);
+  std::vector<uint64_t> keys_, values_;
+  size_t size_ = 0;
+};
+
 // Validates one raw event and appends it (shared by every reader and the HTTP API).
 class EventCleaner {
  public:
@@ -80,6 +104,11 @@ class EventCleaner {
   // After Dataset::DropOldEvents: forgets the de-duplication entries of dropped events (duplicates are then
   // recognised within the in-memory window only), so this index stays bounded too.
   void ForgetDropped();
+
+  // Snapshot (core/binary_io.h): the de-duplication index and the per-user last times. Load expects the
+  // dataset this cleaner appends to to be loaded already (from the same snapshot).
+  void Save(BinaryWriter& w) const;
+  Status Load(BinaryReader& r);
 
  private:
   // The record's action, or the rejection of a missing or invalid field (user, UTF-8, action, item or query).
@@ -97,7 +126,7 @@ class EventCleaner {
   const ImportOptions& opt_;
   ImportReport& report_;
   std::vector<Timestamp> last_ts_;   // per user, for the missing-timestamp fill rule
-  std::unordered_map<uint64_t, uint64_t> seen_;  // hash of a stored event -> its absolute index (events_base + k)
+  HashIndex seen_;  // hash of a stored event -> its absolute index (events_base + k)
 };
 
 // The Status of a rejected record: InvalidArgument with `reason` as message and `field` as field().

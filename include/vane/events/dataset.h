@@ -19,6 +19,9 @@
 
 namespace vane {
 
+class BinaryWriter;
+class BinaryReader;
+
 // String interning: name <-> dense uint32 id.
 class Vocab {
  public:
@@ -26,6 +29,9 @@ class Vocab {
   std::optional<uint32_t> Find(std::string_view name) const;
   const std::string& Name(uint32_t id) const { return names_[id]; }
   size_t size() const { return names_.size(); }
+  // Snapshot (core/binary_io.h): the names in id order; Load rebuilds the index and refuses repeated names.
+  void Save(BinaryWriter& w) const;
+  Status Load(BinaryReader& r);
 
  private:
   struct Hash {
@@ -68,6 +74,11 @@ class Catalog {
   // Keyword ids of a text (tokenised with text::Tokenize, interned, de-duplicated, order kept).
   std::vector<uint32_t> InternKeywords(std::string_view text, size_t max = kMaxKeywordsPerItem);
 
+  // Snapshot: every vocabulary, item and index as they are (keyword ids depend on the order texts and queries were
+  // interned in, so nothing is re-tokenised). Load checks that every id is in range.
+  void Save(BinaryWriter& w) const;
+  Status Load(BinaryReader& r);
+
  private:
   void Index(uint32_t idx);
   Vocab ids_, categories_, keywords_, types_;
@@ -102,6 +113,11 @@ struct Dataset {
   void SortByTime();
   // Item sequences per user in event order, for events whose action is not negative and has an item.
   std::vector<std::vector<ItemIdx>> UserItemSequences() const;
+
+  // Snapshot: everything above, the in-memory event window included. Load replaces this dataset and checks that
+  // every event's ids are in range.
+  void Save(BinaryWriter& w) const;
+  Status Load(BinaryReader& r);
 };
 
 }  // namespace vane

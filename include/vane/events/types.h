@@ -22,6 +22,8 @@ struct Item {
   std::vector<std::pair<std::string, std::string>> attributes;  // brand=..., price=..., city=...
   bool available = true;
   Timestamp created = 0;
+
+  friend bool operator==(const Item&, const Item&) = default;
 };
 
 // One behaviour record as read from a file or an API call, before validation.

@@ -25,6 +25,9 @@
 
 namespace vane {
 
+class BinaryWriter;
+class BinaryReader;
+
 struct InterestConfig {
   double short_half_life_s = 120;               // "now": half-life of 2 minutes (see docs/interest.md)
   double long_half_life_s = 30 * 24 * 3600.0;  // "usually": half-life of 30 days
@@ -133,6 +136,12 @@ class InterestStore {
   // Bytes of hot state per user (fixed) and of history lists (total, heap).
   static constexpr size_t kStateBytes = sizeof(UserState);
   size_t HistoryBytes() const;
+
+  // Snapshot (core/binary_io.h): user states, history lists and the global Markov and category counts. The
+  // keyword -> category index derives from the catalogue alone: the constructor builds it, so Load expects a
+  // store constructed on the dataset loaded from the same snapshot.
+  void Save(BinaryWriter& w) const;
+  Status Load(BinaryReader& r);
 
  private:
   void ApplyImpl(const Event& e, bool global);

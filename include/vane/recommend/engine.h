@@ -135,6 +135,17 @@ class Engine {
   Timestamp Now() const { return clock_->Now(); }
   size_t SourceMemoryBytes() const;
 
+  // Snapshot (core/binary_io.h) of the learnt state: the interest store and every source but the model slot (the
+  // model keeps only caches that refill lazily), after a key of the configuration that shapes that state
+  // (StateKey). Load needs an engine constructed, with the same configuration, on the dataset loaded from the same
+  // snapshot: what derives from the catalogue alone (the keyword -> category index, the content index) is built by
+  // the constructor, not stored. Another configuration is a FailedPrecondition; a damaged payload an IoError.
+  void Save(BinaryWriter& w) const;
+  Status Load(BinaryReader& r);
+  // The configuration values that shape the learnt state (half-lives, windows, caps), as text; equal keys mean a
+  // snapshot taken under one configuration is valid under the other.
+  static std::string StateKey(const EngineConfig& cfg);
+
   // Text of one explanation.
   // One sentence for the evidence of recommending `item`. A model reason names the history item the model
   // attended to only when it shares a category with `item` (otherwise it would explain something unrelated).

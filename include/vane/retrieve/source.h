@@ -21,6 +21,9 @@
 
 namespace vane {
 
+class BinaryWriter;
+class BinaryReader;
+
 enum class EvidenceKind : uint8_t {
   kNone = 0,
   kPopular,        // globally popular (ref unused)
@@ -103,6 +106,11 @@ class CandidateSource {
   // Drops whatever the source keeps of one user alone (caches of the user's state); shared statistics the user
   // contributed to stay until the owner rebuilds them. Needs exclusive access, like Observe.
   virtual void ForgetUser(UserIdx) {}
+  // Snapshot (core/binary_io.h) of what Observe learnt. State that derives from the catalogue alone is rebuilt by
+  // the constructor (and OnCatalogChanged) instead, and caches refill lazily, so neither is saved. LoadState
+  // expects a source constructed on the dataset loaded from the same snapshot. Default: nothing to keep.
+  virtual void SaveState(BinaryWriter&) const {}
+  virtual Status LoadState(BinaryReader&) { return Status::Ok(); }
 };
 
 // Keeps the `k` highest-scored of (item, score) pairs; ties broken by smaller item id for determinism.

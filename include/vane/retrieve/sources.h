@@ -52,6 +52,8 @@ class PopularitySource final : public CandidateSource {
   const std::vector<ItemIdx>& Ranked() const;
   // Items of a category by decreasing popularity (cached per category).
   const std::vector<ItemIdx>& RankedInCategory(uint32_t category) const;
+  void SaveState(BinaryWriter& w) const override;
+  Status LoadState(BinaryReader& r) override;
 
  private:
   void Grow();
@@ -113,6 +115,10 @@ class CovisitSource final : public CandidateSource {
   // Edge weight a -> b (for tests).
   float Weight(ItemIdx a, ItemIdx b) const;
   size_t num_edges() const { return num_edges_; }
+  // The edge tables as they are (slot order included: scoring walks them in that order). An instance that reads
+  // another's edges (`shared`) has none of its own.
+  void SaveState(BinaryWriter& w) const override;
+  Status LoadState(BinaryReader& r) override;
 
  private:
   struct Table {  // open addressing, key = neighbour + 1 (0 = empty)

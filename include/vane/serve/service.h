@@ -45,6 +45,7 @@
 #include "vane/recommend/engine.h"
 #include "vane/serve/experiments.h"
 #include "vane/serve/notify.h"
+#include "vane/serve/snapshots.h"
 #include "vane/store/store.h"
 
 namespace vane {
@@ -84,6 +85,13 @@ struct ServiceOptions {
   // of a `vane replay` evaluation).
   bool seed_events = true;
   AdaptOptions adapt;  // online adaptation of the source weights (off by default)
+  // State snapshots: a restart loads the newest valid snapshot and replays only the log after it (see "Snapshots"
+  // below). Folder: snapshot_dir when given; otherwise <store_dir>/snapshots when the service opens its RocksDB
+  // store itself, and none (snapshots off) when a store is handed to Open.
+  bool snapshots = true;
+  std::string snapshot_dir;
+  uint64_t snapshot_every_events = 1000000;  // a snapshot once this many events arrived since the last (0: never)
+  size_t snapshots_kept = 2;                 // the newest ones stay; older ones are removed
 };
 
 // One rejected record of a write batch: its index in the request, the field and why.
@@ -220,6 +228,21 @@ class Service {
   // Blocks until every deletion so far is out of the shared statistics (the background rebuild has been swapped
   // in) or the timeout passes; returns whether it was. For tests and orderly shutdown.
   bool WaitForRebuild(std::chrono::milliseconds timeout) const;
+  // Snapshots. A snapshot is a binary image of everything derived from the log (the live dataset with its event
+  // window, the cleaner's duplicate index, the engine's interest store and sources; core/binary_io.h) with the log
+  // position it covers, in the snapshot folder (ServiceOptions::snapshot_dir). Start-up (and a rebuild) loads the
+  // newest one that is whole (its checksum holds), was taken under the same state-shaping configuration and is
+  // not beyond the log, then replays the log after it; one that fails is skipped with a warning on stderr, and
+  // without one the whole log is replayed. Items are not in the log: the store's catalogue is compared with the
+  // snapshot's on load and what changed is applied. A deletion removes every snapshot (durably) before the store
+  // forgets the user, so no restart can bring the user back; the background rebuild that follows writes a new
+  // one without the user. Snapshots are written every snapshot_every_events events by the maintenance thread,
+  // and by SnapshotNow.
+  // SnapshotNow writes one of the serving state now (orderly shutdown; tests): writes pause while it is copied
+  // (under the read lock) and resume before it reaches the disk. Returns its size in bytes (0 when the newest
+  // snapshot already covers every event); NotImplemented with snapshots off; Conflict while a deletion's rebuild
+  // is pending (the serving state still holds the deleted user's share of the statistics).
+  Result<uint64_t> SnapshotNow();
   // Starts training a new model version in the background on a snapshot of the data. When it is done and its
   // validation figures pass the registry's gate, the model slot is swapped under a short exclusive lock (requests
   // keep being served meanwhile); otherwise it is kept as a candidate. Returns the version name; Conflict while a
@@ -246,6 +269,11 @@ class Service {
     uint64_t rebuilds = 0;            // background rebuilds swapped in (after deletions or a failed write)
     double last_rebuild_seconds = 0;  // how long the last one took (off the request path)
     double last_swap_ms = 0;          // how long its swap held the exclusive lock
+    uint64_t snapshot_loaded_seq = 0;  // the position of the snapshot the serving state was loaded from (0: none)
+    uint64_t replayed_events = 0;      // events of the log replayed on top of it (all of them without one)
+    uint64_t snapshots_written = 0, last_snapshot_seq = 0, last_snapshot_bytes = 0;
+    double last_snapshot_seconds = 0;  // copying and writing it
+    double last_snapshot_pause_ms = 0; // how long writes paused while the serving state was copied
     uint64_t pending_erasures = 0;    // deleted users not yet erased from the store's files
   };
   Stats GetStats() const;
@@ -264,6 +292,8 @@ class Service {
     uint64_t next_seq = 0;  // one past the last position loaded
     size_t applied = 0;     // ds->events[0, applied) are in the engine
     size_t items_known = 0;
+    uint64_t snapshot_seq = 0;  // loaded from the snapshot at this position (0: none)
+    uint64_t replayed = 0;      // events replayed from the log
   };
   // A batch between cleaning and its answer: its positions [first, end).
   struct Ticket {
@@ -294,6 +324,24 @@ class Service {
   // The background rebuild (after deletions) and recovery (after a failed write); see the top of this file.
   void MaintenanceLoop();
   Status RebuildAside(bool recovery);
+  // Snapshots (service_snapshots.cc). The key of the configuration a snapshot's state depends on.
+  std::string SnapshotKey(const EngineConfig& cfg) const;
+  // The newest loadable snapshot at a position <= to, with the store's catalogue changes applied; nullopt: none.
+  std::optional<State> LoadNewestSnapshot(const EngineConfig& cfg, uint64_t to) const;
+  Result<State> LoadSnapshot(const SnapshotEntry& entry, const EngineConfig& cfg) const;
+  // Writes a snapshot image (the serialised state) as the file for position `seq`, unless a deletion came after
+  // `epoch` (then nothing is written: 0). Caller holds snap_mu_. `t0`: when the copy began (for the stats).
+  Result<uint64_t> WriteSnapshotImage(const std::string& image, uint64_t seq, uint64_t epoch,
+                                      std::chrono::steady_clock::time_point t0, double pause_ms);
+  // The serving state's image, taken with writes paused; sets seq and the pause. Caller holds snap_mu_.
+  Result<std::string> CaptureLive(uint64_t& seq, double& pause_ms);
+  // Writes a snapshot of a state loaded aside (a rebuild's, private to the maintenance thread: nothing pauses),
+  // unless a deletion came after `epoch`. Failures are warnings: the log stays the truth.
+  void SnapshotLoaded(const State& st, uint64_t epoch);
+  // After an applied batch: asks the maintenance thread for a snapshot once enough events arrived since the last.
+  void MaybeWantSnapshot();
+  // The maintenance thread's periodic snapshot (SnapshotNow; a pending rebuild writes one itself).
+  void PeriodicSnapshot();
   std::optional<uint32_t> FindLiveUser(const std::string& id) const;  // caller holds mu_ (either mode)
   // A copy of the dataset for training and fitting, without the events of users deleted since the last rebuild.
   std::unique_ptr<Dataset> DatasetSnapshot() const;
@@ -342,6 +390,13 @@ class Service {
   std::vector<std::string> deleted_names_;  // deleted since the serving state was loaded; guarded by maint_mu_
   std::atomic<uint64_t> accepted_{0}, rejected_{0}, duplicates_{0};
   std::thread maint_thread_;
+  // Snapshots. Lock order: snap_mu_ before every other lock (a deletion takes it first).
+  SnapshotDir snapshots_;
+  std::string store_id_;  // a random id kept in the store's metadata: a snapshot of another store is never loaded
+  std::mutex snap_mu_;
+  uint64_t snap_epoch_ = 0;      // deletions so far; guarded by snap_mu_
+  bool snapshot_wanted_ = false; // guarded by maint_mu_
+  uint64_t snapshot_seq_ = 0;    // position of the newest snapshot written or loaded; guarded by seq_mu_
   Stats stats_;
   std::atomic<bool> ready_{false};
   ChangeNotifier notify_;
