@@ -104,6 +104,7 @@ Service::~Service() {
     std::lock_guard l(maint_mu_);
     maint_stop_ = true;
   }
+  stopping_ = true;  // a rebuild in progress gives up instead of finishing its replay
   maint_cv_.notify_all();
   if (maint_thread_.joinable()) maint_thread_.join();
   scheduler_.reset();
@@ -199,13 +200,14 @@ Status Service::CatchUp(State& st, uint64_t from, uint64_t to) const {
     if (TrimWindow(*st.ds, *st.cleaner, opt_.memory_events)) st.applied = st.ds->events.size();
   };
   auto next = store_->LoadEvents(from, [&](uint64_t seq, RawEvent&& e) {
-    if (seq >= to) return;
+    if (seq >= to || stopping_.load(std::memory_order_relaxed)) return;
     ++st.replayed;
     Status s = st.cleaner->Add(e, "store", seq);
     if (!s.ok() && bad.ok()) bad = s;
     if (st.ds->events.size() - st.applied >= 10000) apply();
   });
   if (!next.ok()) return next.status();
+  if (stopping_) return Status::Unavailable("stopping", "the service is stopping");
   if (!bad.ok()) return Status::IoError("store replay rejected a stored event: " + bad.ToString());
   st.report->issues.clear();
   apply();
@@ -718,7 +720,7 @@ void Service::MaintenanceLoop() {
     rebuild_wanted_ = recovery_wanted_ = false;
     m.unlock();
     Status s = RebuildAside(recovery);
-    if (!s.ok()) std::fprintf(stderr, "warning: %s the state from the store failed: %s\n",
+    if (!s.ok() && !stopping_) std::fprintf(stderr, "warning: %s the state from the store failed: %s\n",
                               recovery ? "reloading" : "rebuilding", s.ToString().c_str());
     m.lock();
     if (s.ok()) deletions_rebuilt_ = std::max(deletions_rebuilt_, covered);

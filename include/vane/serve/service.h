@@ -390,6 +390,7 @@ class Service {
   std::vector<std::string> deleted_names_;  // deleted since the serving state was loaded; guarded by maint_mu_
   std::atomic<uint64_t> accepted_{0}, rejected_{0}, duplicates_{0};
   std::thread maint_thread_;
+  std::atomic<bool> stopping_{false};  // set by the destructor: a replay in progress stops early
   // Snapshots. Lock order: snap_mu_ before every other lock (a deletion takes it first).
   SnapshotDir snapshots_;
   std::string store_id_;  // a random id kept in the store's metadata: a snapshot of another store is never loaded
