@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CLI::App cmd("fuzz");
   static const char* kFlags[] = {"--host", "--port", "--store", "--model", "--threads", "--retrain-every",
                                  "--train-epochs", "--model-cache-users", "--model-cache-vectors", "--max-future",
-                                 "--diversity"};
+                                 "--diversity", "--snapshot-every"};
   std::vector<std::string> args;
   for (size_t f = 0; f < std::size(kFlags); ++f) {
     cmd.add_option(kFlags[f], flag_value);

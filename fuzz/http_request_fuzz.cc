@@ -18,6 +18,11 @@
 #include "internal.h"
 #include "vane/core/strings.h"
 
+// connection.cc (the socket layer, with the server) is not in the fuzz build: outside a connection's worker thread
+// the real function answers nullopt too, so ErrorHandler behaves here as it does for a request without a
+// connection error.
+std::optional<vane::http::ConnectionError> vane::http::CurrentConnectionError() { return std::nullopt; }
+
 namespace {
 
 // cpp-httplib 0.11.4 Server::parse_request_line, less its lists of methods and versions.
