@@ -18,28 +18,14 @@ function setup(thread)
   counter = counter + 1
 end
 
-local ffi = require("ffi")
-ffi.cdef[[
-typedef struct { long tv_sec; long tv_nsec; } vane_timespec_i;
-int clock_gettime(int clk, vane_timespec_i* ts);
-]]
-local ts = ffi.new("vane_timespec_i")
-local function now_ms()
-  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
-  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
-end
-local next_due = nil
+package.path = "bench/wrk/?.lua;" .. package.path
+local pace = require("pace")
+local paced = nil
 
 function delay()
   if event_rate <= 0 then return 0 end
-  local t = now_ms()
-  local interval = 1000 * threads * batch / event_rate
-  if next_due == nil then next_due = t + interval * id / threads end
-  local wait = next_due - t
-  next_due = next_due + interval
-  if wait < 0 then wait = 0 end
-  if next_due < t - 1000 then next_due = t end
-  return math.floor(wait + math.random())
+  if paced == nil then paced = pace.schedule(1000 * threads * batch / event_rate, id / threads) end
+  return paced()
 end
 
 function request()
