@@ -88,6 +88,8 @@ serve_cfg unknown-section "\\[sever\\]: unknown section" '[sever]\nport = 19122\
 serve_cfg port-string "\\[server\\] port: expected an integer, got a string" '[server]\nport = "19122"\n'
 serve_cfg threads-string "\\[server\\] threads: expected an integer" '[server]\nthreads = "many"\n'
 serve_cfg body-negative "max_body_bytes: -1 is out of range" '[server]\nmax_body_bytes = -1\n'
+serve_cfg idle-timeout-zero "idle_timeout_s: 0 is out of range" '[server]\nidle_timeout_s = 0\n'
+serve_cfg streams-string "\\[server\\] max_streams: expected an integer" '[server]\nmax_streams = "many"\n'
 serve_cfg port-range "port: 84676 is out of range 0..65535" '[server]\nport = 84676\n'
 serve_cfg key-without-scope "\\[\\[keys\\]\\]: an entry has no scope" '[[keys]]\nkey = "k1"\n'
 serve_cfg variant-share-string "variant 'a': share: expected a number" '[[variants]]\nname = "a"\nshare = "half"\n'

@@ -27,8 +27,8 @@ struct HttpOptions {
   // chunked; a declared length over it is refused before a byte of the body is read.
   size_t max_body_bytes = 8 << 20;
   size_t max_header_bytes = 64 << 10;  // request line and headers together; more is refused (header_too_large)
-  // Each open connection holds one worker thread for its whole keep-alive life (and each live stream one too), so
-  // `threads` is also the connection limit: a connection beyond it is answered 503 (over_capacity, Retry-After)
+  // Each open connection holds one worker thread for its whole keep-alive life (a live stream only until its first
+  // answer is written: then one hub thread serves every stream), so `threads` is also the connection limit: a connection beyond it is answered 503 (over_capacity, Retry-After)
   // and closed instead of waiting in a queue. Health probes (GET /api/health/...) are still answered then, by a
   // small reserve of workers.
   int threads = 64;
@@ -41,9 +41,9 @@ struct HttpOptions {
   int body_timeout_s = 60;
   int idle_timeout_s = 5;
   int write_timeout_s = 10;
-  // Live streams (GET /v1/stream/...) open at once; one more is answered 503 (too_many_streams). A stream ends
-  // after max_stream_s and the browser's EventSource reconnects by itself.
-  int max_streams = 16;
+  // Live streams (GET /v1/stream/...) open at once; one more is answered 503 (too_many_streams). They hold no worker
+  // (one thread serves them all). A stream ends after max_stream_s and the browser's EventSource reconnects.
+  int max_streams = 256;
   int max_stream_s = 300;
   // Without keys every route is open (a warning is logged at start); with keys, reads need a read key, writes a
   // write key, deletions and admin routes an admin key (X-API-Key header; a higher scope includes the lower).

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <strings.h>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -125,6 +126,10 @@ class SocketConn final : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
   ssize_t write(const char* ptr, size_t size) override {
+    if (take_) {  // handed over: kept for the new owner, who sends it (HandOffConnection)
+      unsent_.append(ptr, size);
+      return static_cast<ssize_t>(size);
+    }
     if (!SendAll(fd_, ptr, size, Clock::now() + std::chrono::seconds(opt_.write_timeout_s))) return -1;
     return static_cast<ssize_t>(size);
   }
@@ -161,6 +166,29 @@ class SocketConn final : public httplib::Stream {
   enum class Refusal { kNone, kHeadTimeout, kHeadTooLarge, kBodyTimeout, kBodyTooLarge, kEncoded };
   Refusal refusal() const { return refusal_; }
 
+  void HandOff(std::function<void(int, std::string)> take) { take_ = std::move(take); }
+  bool handed_off() const { return static_cast<bool>(take_); }
+  // After the response is "written": its head loses Content-Length (the body is now as long as the connection),
+  // and the socket and the bytes go to the new owner.
+  void CompleteHandOff() {
+    const size_t end = unsent_.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      for (size_t at = 0; (at = unsent_.find("\r\n", at)) != std::string::npos && at < end;) {
+        const size_t next = unsent_.find("\r\n", at + 2);
+        if (strncasecmp(unsent_.c_str() + at + 2, "Content-Length:", 15) == 0) {
+          unsent_.erase(at, next - at);
+          break;
+        }
+        at = next;
+      }
+    }
+    take_(fd_, std::move(unsent_));
+  }
+  void FailHandOff() {
+    take_(-1, {});
+    take_ = nullptr;
+  }
+
  private:
   enum class Phase { kHead, kBody };
   // One recv into the empty buffer within the current deadline.
@@ -193,6 +221,8 @@ class SocketConn final : public httplib::Stream {
   Refusal refusal_ = Refusal::kNone;
   char buf_[16 << 10];
   size_t begin_ = 0, end_ = 0;
+  std::function<void(int, std::string)> take_;
+  std::string unsent_;
 };
 
 }  // namespace
@@ -210,6 +240,12 @@ std::optional<ConnectionError> CurrentConnectionError() {
       return ConnectionError{415, "unsupported_encoding", "compressed request bodies (Content-Encoding) are not accepted"};
   }
   return std::nullopt;
+}
+
+bool HandOffConnection(std::function<void(int fd, std::string unsent)> take) {
+  if (!t_conn) return false;
+  t_conn->HandOff(std::move(take));
+  return true;
 }
 
 namespace {
@@ -425,6 +461,12 @@ void FrontServer::Serve(int fd, size_t max_requests) {
         req.set_header("Connection", "close");
       }
     });
+    if (conn.handed_off()) {  // a live stream: the socket is the hub's now (stream_hub.cc)
+      t_conn = nullptr;
+      if (ok) return conn.CompleteHandOff();
+      conn.FailHandOff();
+      break;
+    }
     refused = conn.refusal() != SocketConn::Refusal::kNone;
     if (!ok || closed || refused) break;
   }

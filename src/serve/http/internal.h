@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -46,6 +48,38 @@ class Metrics {
   std::map<std::string, Hist> hist_;
 };
 
+// Live streams after their first answer (stream_hub.cc): one thread serves every open stream's socket, so a stream
+// holds no worker. Add takes the socket (and what is still to be written to it: the head and first message).
+class StreamHub {
+ public:
+  StreamHub(Service& service, const HttpOptions& opt, const std::atomic<bool>& stop, std::atomic<int>& open);
+  ~StreamHub();
+  StreamHub(const StreamHub&) = delete;
+  StreamHub& operator=(const StreamHub&) = delete;
+  // `version` is the user's change sequence the first message showed; the stream's slot (`open`) is released
+  // when the hub closes it.
+  void Add(int fd, std::string unsent, std::string user, size_t n, uint64_t version);
+
+ private:
+  struct Stream;
+  void Run();
+  void Wake();
+  bool Step(Stream& s, short revents, bool changed, std::chrono::steady_clock::time_point now);
+
+  Service& service_;
+  const HttpOptions& opt_;
+  const std::atomic<bool>& stop_;
+  std::atomic<int>& open_;
+  std::atomic<bool> quit_{false};
+  int wake_[2] = {-1, -1};
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Stream>> incoming_;  // under mu_
+  std::vector<int> incoming_fds_;                  // under mu_
+  std::thread hub_, watcher_;
+};
+// One server-sent event.
+std::string StreamMessage(const char* event, const json& data);
+
 // What every handler may use.
 struct Ctx {
   Service& service;
@@ -53,6 +87,7 @@ struct Ctx {
   const std::atomic<bool>& stop;
   Metrics& metrics;
   std::atomic<int>& streams;  // live streams open now
+  StreamHub* hub;             // null where no socket server runs (the route then refuses)
 };
 using Handler = void (*)(const Ctx&, const Req&, Res&);
 
@@ -105,6 +140,11 @@ struct ConnectionError {
   const char* message;
 };
 std::optional<ConnectionError> CurrentConnectionError();
+// Hands the calling worker's connection over once the current response is written: httplib's bytes for it (head
+// and body) are kept instead of sent and `take` gets the socket and them, from the worker, after the handler
+// returns; the worker serves nothing more on it (fd -1: the response failed, the connection is closed and nothing
+// is handed over). False outside a connection's worker (`take` is never called).
+bool HandOffConnection(std::function<void(int fd, std::string unsent)> take);
 
 // ---- native_routes.cc ----
 namespace native {

@@ -208,7 +208,8 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, std::atomic<bool>
   http::FrontServer svr(opt, [&metrics] { metrics.Observe("(over capacity)", 503, 0); });
   std::atomic<uint64_t> request_ids{0};
   std::atomic<int> streams{0};
-  http::Ctx ctx{service, opt, stop, metrics, streams};
+  http::StreamHub hub(service, opt, stop, streams);
+  http::Ctx ctx{service, opt, stop, metrics, streams, &hub};
   http::Configure(svr, opt);
   http::AddRoutes(svr, ctx, request_ids);
   svr.set_socket_options(http::ExclusivePort);
