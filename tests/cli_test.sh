@@ -55,6 +55,24 @@ check interests-now-later 0 "Nothing in particular right now|Usually:" -- "$VANE
 check interests-now-iso 0 "Now:|Usually:" -- "$VANE" interests --format vane --input "$TMP/gen" --user u1 --quiet --now 2026-06-01T00:00:00Z
 check interests-bad-now 2 "--now: expected" -- "$VANE" interests --format vane --input "$TMP/gen" --user u1 --quiet --now yesterday
 check demo 0 "because you searched" -- "$VANE" demo --users 60 --quiet
+# What a newcomer meets: --version; a progress line while demo trains; requests the data cannot answer refused;
+# every capture option described and --weights naming all its sources; ratings outside MovieLens's stars refused;
+# a CSV of any layout read through --columns; the JSON reports of import and train written where asked.
+check version 0 "^vane [0-9]+\.[0-9]+\.[0-9]+ \(" -- "$VANE" --version
+check demo-progress 0 "epoch +1/2 \| loss" -- "$VANE" demo --users 60 --model-epochs 2
+check recommend-n-zero 2 "n must be 1\.\.1000, got 0" -- "$VANE" recommend --format vane --input "$TMP/gen" --user u1 -n 0 --quiet
+check recommend-unknown-type 1 "no item has type .nosuchtype." -- "$VANE" recommend --format vane --input "$TMP/gen" --user u1 --type nosuchtype --quiet
+check recommend-unknown-category 1 "no item has category .nosuchcat." -- "$VANE" recommend --format vane --input "$TMP/gen" --user u1 --category nosuchcat --quiet
+check capture-help-described 1 "" -- bash -c "'$VANE' capture --help | grep -E '^  --[a-z-]+ [A-Z]+( x [0-9]+)?(=[^ ]*)? *$'"
+check capture-weights-names 0 "popular,covisit,content,interest_now,interest_long,item_knn,model" -- "$VANE" capture --help
+printf '1::1::99::978300760\n1::2::4::978300761\n' > "$TMP/ratings.dat"
+check ml1m-rating-range 0 "ratings.dat:1 +value +rating 99 is outside" -- "$VANE" import --format ml-1m --input "$TMP/ratings.dat"
+printf 'uid;pid;kind;when\nu1;i1;view;2024-01-01T00:00:00Z\nu1;i2;purchase;2024-01-01T00:01:00Z\nu2;i1;;2024-01-01T00:02:00Z\nu3;i9;view;later\n' > "$TMP/ev.csv"
+check import-csv-columns 0 "2 users, 2 items, 3 events" -- "$VANE" import --format csv --input "$TMP/ev.csv" --columns user=uid,item=pid,action=kind,ts=when --delimiter ';' --time-format iso8601 --default-action click --report-json "$TMP/rep/ev.json"
+check import-csv-report 0 "not a time" -- cat "$TMP/rep/ev.json"
+check import-csv-bad-column 2 "unknown field 'usr'" -- "$VANE" import --format csv --input "$TMP/ev.csv" --columns usr=uid
+check import-csv-missing-column 2 "uid2" -- "$VANE" import --format csv --input "$TMP/ev.csv" --columns user=uid2,item=pid,action=kind --delimiter ';'
+check train-json-folder 0 '"ndcg@10"' -- bash -c "'$VANE' train --format vane --input '$TMP/gen' --epochs 1 --out '$TMP/model2' --quiet --json '$TMP/tj/a/t.json' >/dev/null && cat '$TMP/tj/a/t.json'"
 # vane store check / repair on a real store (`vane serve` writes it; its second start flushes the log into table
 # files), then with CURRENT lost: serve refuses instead of creating a new store over the tables; repair saves them.
 source "$(dirname "$0")/serve_lib.sh"

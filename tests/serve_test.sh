@@ -120,6 +120,9 @@ req GET '/api/popular?n=3'; expect gorse-popular 200 '^\[\{"Id":'
 req GET '/api/popular/Trail%20running?n=2'; expect gorse-popular-category 200 '"Id":"i-trail-running'
 req GET '/api/latest?n=2'; expect gorse-latest 200 '^\[\{"Id":'
 req GET '/api/popular/NoSuchCategory'; expect gorse-popular-unknown-category 404 unknown_category
+# An unknown item type is refused like an unknown category (it answered 200 with an empty list before).
+req GET '/v1/recommend/u1?type=nosuchtype'; expect recommend-unknown-type 404 unknown_type
+req GET '/v1/recommend/u1?slates=nosuchtype'; expect recommend-unknown-slate-type 404 unknown_type
 req GET '/v1/popular?n=2&category=Trail%20running'
 if [ "$CODE" = 200 ] && [ "$(json_get 'len(d["items"]) == 2 and all("trail-running" in x["id"] for x in d["items"]) and d["items"][0]["score"] >= d["items"][1]["score"]' <<<"$BODY")" = True ]; then
   ok popular-by-category; else bad popular-by-category "$CODE ${BODY:0:300}"; fi

@@ -8,18 +8,35 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include <fmt/format.h>
 
 #include "vane/eval/capture.h"
+#include "vane/core/strings.h"
+#include "vane/events/csv.h"
 #include "vane/events/iso8601.h"
+#include "vane/events/jsonl.h"
 
 namespace vane::cli {
 
 void AddDataFlags(CLI::App* app, DataFlags& f) {
   app->add_option("--format", f.format,
-                  "generated (built-in demo data), vane, ml-100k, ml-csv, ml-1m, pairs, sequences, yoochoose, "
-                  "diginetica, taobao")
+                  "generated (built-in demo data), vane (alias jsonl), csv (any delimited file: see --columns), "
+                  "ml-100k, ml-csv, ml-1m, pairs, sequences, yoochoose, diginetica, taobao")
+      ->capture_default_str();
+  auto* csv = app->add_option_group("csv", "--format csv: a delimited events file of any layout");
+  csv->add_option("--columns", f.columns,
+                  "which column holds what, e.g. user=uid,item=product,action=type,ts=time (fields: user item query "
+                  "action ts value session context; a column is a header name, or its number from 0)");
+  csv->add_option("--delimiter", f.delimiter, "one character; \\t for tab")->capture_default_str();
+  csv->add_flag("--no-header", f.no_header, "the first line is data (columns are numbered from 0)");
+  csv->add_option("--time-format", f.time_format, "unix (seconds), ms (unix milliseconds) or iso8601")
+      ->check(CLI::IsMember({"unix", "ms", "iso8601"}))
+      ->capture_default_str();
+  csv->add_option("--default-action", f.default_action, "the action of rows with no action column or an empty one");
+  csv->add_option("--items", f.items, "an items.jsonl with the catalogue (titles, categories, text)");
+  csv->add_option("--actions", f.actions, "the action preset: ecommerce, video, social, news, travel")
       ->capture_default_str();
   app->add_option("--input", f.input, "file or folder to read (not needed for --format generated)");
   app->add_option("--on-error", f.on_error, "skip: report bad records and go on; fail: stop at the first")
@@ -39,6 +56,48 @@ LoadOptions ToLoadOptions(const DataFlags& f) {
   return lo;
 }
 
+namespace {
+
+// --columns user=uid,item=product,...: each named field of the mapping set to a column.
+Status ParseColumns(const std::string& text, CsvMapping& m) {
+  std::map<std::string, std::string*> fields = {{"user", &m.user},     {"item", &m.item}, {"query", &m.query},
+                                                {"action", &m.action}, {"ts", &m.ts},     {"value", &m.value},
+                                                {"session", &m.session}, {"context", &m.context}};
+  for (const std::string& part : SplitList(text)) {
+    const size_t eq = part.find('=');
+    if (eq == std::string::npos)
+      return Status::InvalidArgument("--columns: expected field=column, got '" + part + "'");
+    const std::string field = part.substr(0, eq);
+    auto it = fields.find(field);
+    if (it == fields.end())
+      return Status::InvalidArgument("--columns: unknown field '" + field +
+                                     "' (fields: user item query action ts value session context)");
+    *it->second = part.substr(eq + 1);
+  }
+  return Status::Ok();
+}
+
+Status LoadCsv(const DataFlags& f, Dataset& ds, ImportReport& report) {
+  CsvMapping m;
+  VANE_RETURN_IF_ERROR(ParseColumns(f.columns, m));
+  const std::string delim = f.delimiter == "\\t" || f.delimiter == "tab" ? "\t" : f.delimiter;
+  if (delim.size() != 1)
+    return Status::InvalidArgument("--delimiter: expected one character (or \\t), got '" + f.delimiter + "'");
+  m.delimiter = delim[0];
+  m.has_header = !f.no_header;
+  m.default_action = f.default_action;
+  m.time_format = f.time_format == "ms"        ? CsvMapping::TimeFormat::kUnixMillis
+                  : f.time_format == "iso8601" ? CsvMapping::TimeFormat::kIso8601
+                                               : CsvMapping::TimeFormat::kUnixSeconds;
+  VANE_ASSIGN_OR_RETURN(ds.actions, ActionRegistry::Preset(f.actions));
+  ds.name = std::filesystem::path(f.input).stem().string();
+  LoadOptions lo = ToLoadOptions(f);
+  if (!f.items.empty()) VANE_RETURN_IF_ERROR(ImportItemsJsonl(f.items, lo.import, ds, report));
+  return ImportEventsCsv(f.input, m, lo.import, ds, report);
+}
+
+}  // namespace
+
 Status Load(const DataFlags& f, Dataset& ds, gen::Generated* gen_out) {
   ImportReport report;
   if (f.format == "generated") {
@@ -50,11 +109,16 @@ Status Load(const DataFlags& f, Dataset& ds, gen::Generated* gen_out) {
     if (gen_out) *gen_out = std::move(g);
     return Status::Ok();
   }
-  VANE_ASSIGN_OR_RETURN(Format format, ParseFormat(f.format));
-  if (f.input.empty()) return Status::InvalidArgument("--input is required with --format " + f.format);
-  Status s = LoadDataset(format, f.input, ToLoadOptions(f), ds, report);
+  Status s = LoadFile(f, ds, report);
   if (!f.quiet || !s.ok()) report.Print(std::cerr, 10);
   return s;
+}
+
+Status LoadFile(const DataFlags& f, Dataset& ds, ImportReport& report) {
+  if (f.input.empty()) return Status::InvalidArgument("--input is required with --format " + f.format);
+  if (f.format == "csv") return LoadCsv(f, ds, report);
+  VANE_ASSIGN_OR_RETURN(Format format, ParseFormat(f.format));
+  return LoadDataset(format, f.input, ToLoadOptions(f), ds, report);
 }
 
 int Fail(const Status& s) {

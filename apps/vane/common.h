@@ -33,6 +33,9 @@ struct DataFlags {
   uint64_t seed = 42;
   int users = 300;
   bool quiet = false;
+  // --format csv: the column mapping (events/csv.h) and what else a generic file needs.
+  std::string columns, delimiter = ",", time_format = "unix", default_action, items, actions = "ecommerce";
+  bool no_header = false;
 };
 
 void AddDataFlags(CLI::App* app, DataFlags& f);
@@ -42,6 +45,8 @@ LoadOptions ToLoadOptions(const DataFlags& f);
 
 // Loads the dataset named by the flags. Generated data also returns its truth (for capture).
 Status Load(const DataFlags& f, Dataset& ds, gen::Generated* gen_out = nullptr);
+// A file in the format the flags name (not generated data), with its report; prints nothing.
+Status LoadFile(const DataFlags& f, Dataset& ds, ImportReport& report);
 
 // Prints "error: ..." and returns the exit code: 2 for invalid arguments, else 1.
 int Fail(const Status& s);

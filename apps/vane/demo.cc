@@ -24,10 +24,13 @@ struct DemoArgs {
 };
 
 // A small behaviour model, trained here in seconds, to join the blend.
-Result<std::shared_ptr<const SeqModel>> TrainDemoModel(const Dataset& ds, int epochs) {
+Result<std::shared_ptr<const SeqModel>> TrainDemoModel(const Dataset& ds, int epochs, bool quiet) {
   SeqModelConfig mc = SmallModelConfig();
   mc.epochs = epochs;
-  VANE_ASSIGN_OR_RETURN(TrainedSeqModel t, TrainWithSideInfo(ds, mc, SmallSideOptions()));
+  if (!quiet)
+    std::cerr << fmt::format("training a small behaviour model ({} epochs; --model-epochs 0 skips it): a line per "
+                             "epoch follows\n", epochs);
+  VANE_ASSIGN_OR_RETURN(TrainedSeqModel t, TrainWithSideInfo(ds, mc, SmallSideOptions(), !quiet));
   std::cout << fmt::format("trained a behaviour model ({} epochs, width 32, item and query text, interest and keyword heads) in {}\n",
                            epochs, FormatDuration(t.seconds));
   return t.model;
@@ -72,7 +75,7 @@ int RunDemo(const DemoArgs& a) {
   EngineConfig cfg;
   std::shared_ptr<const SeqModel> model;
   if (a.epochs > 0) {
-    auto m = TrainDemoModel(ds, a.epochs);
+    auto m = TrainDemoModel(ds, a.epochs, a.data.quiet);
     if (!m.ok()) return Fail(m.status());
     model = *m;
     cfg.model_source = [model](const Dataset& d, const InterestStore& st) -> std::unique_ptr<CandidateSource> {

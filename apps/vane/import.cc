@@ -21,12 +21,10 @@ struct ImportArgs {
 // Reads a file with its full report on stdout (and as JSON when asked); generated data has no report.
 Status Read(const ImportArgs& a, Dataset& ds) {
   if (a.data.format == "generated") return Load(a.data, ds);
-  VANE_ASSIGN_OR_RETURN(Format format, ParseFormat(a.data.format));
-  if (a.data.input.empty()) return Status::InvalidArgument("--input is required");
   ImportReport report;
-  Status s = LoadDataset(format, a.data.input, ToLoadOptions(a.data), ds, report);
+  Status s = LoadFile(a.data, ds, report);
   report.Print(std::cout, 20);
-  if (!a.report_json.empty()) std::ofstream(a.report_json) << report.ToJson() << "\n";
+  if (!a.report_json.empty()) VANE_RETURN_IF_ERROR(WriteText(a.report_json, report.ToJson() + "\n"));
   return s;
 }
 

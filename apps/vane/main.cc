@@ -1,15 +1,18 @@
 // vane: the command-line tool. Builds the command line and runs the subcommand it names; each subcommand lives in
 // its own file (commands.h) and calls the library.
+#include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "vane_version.h"
 
 int main(int argc, char** argv) {
   using namespace vane::cli;
   CLI::App app{"vane: real-time interest capture and recommendation"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("vane ") + VANE_VERSION + " (" + VANE_COMMIT + ")");
   const std::vector<Command> commands = {
       AddGenerateCommand(app),  AddImportCommand(app), AddEvalCommand(app),      AddRecommendCommand(app),
       AddInterestsCommand(app), AddCaptureCommand(app), AddTokenizerCommand(app), AddTrainCommand(app),

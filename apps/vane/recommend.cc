@@ -70,6 +70,7 @@ int RunRecommend(const RecommendArgs& a) {
   rq.exclude_ids = SplitList(a.exclude);
   rq.categories = SplitList(a.categories);
   rq.slate_types = SplitList(a.slates);
+  if (Status s = CheckRequest(live.ds, rq); !s.ok()) return Fail(s);
   RecommendResponse r = live.engine->Recommend(rq);
   if (a.json) std::cout << RecsJson(r).dump(2) << "\n";
   else PrintRecs(r, a.zh);

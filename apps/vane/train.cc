@@ -26,7 +26,7 @@ struct TrainArgs {
 };
 
 // Prints the test line (and the cold-start line first when the protocol is on); writes the JSON report if asked.
-void Report(const TrainArgs& a, const Dataset& ds, const std::vector<EpochLog>& curve, double train_s,
+Status Report(const TrainArgs& a, const Dataset& ds, const std::vector<EpochLog>& curve, double train_s,
             const FullRankingTest& test, bool cold) {
   if (cold) {
     const RankingMetrics& mc = test.cold;
@@ -39,7 +39,7 @@ void Report(const TrainArgs& a, const Dataset& ds, const std::vector<EpochLog>& 
                            "ndcg@20 {:.4f} mrr {:.4f} | test scoring {:.1f} s\n",
                            a.out, curve.size(), FormatDuration(train_s), m.users, m.hr10, m.ndcg10, m.hr20, m.ndcg20,
                            m.mrr, m.seconds);
-  if (a.json.empty()) return;
+  if (a.json.empty()) return Status::Ok();
   nlohmann::json j;
   j["dataset"] = ds.name;
   j["train_seconds"] = train_s;
@@ -48,7 +48,7 @@ void Report(const TrainArgs& a, const Dataset& ds, const std::vector<EpochLog>& 
   for (const auto& e : curve)
     j["curve"].push_back({{"epoch", e.epoch}, {"loss", e.loss}, {"val_ndcg@10", e.val_ndcg10}, {"val_hr@10", e.val_hr10},
                           {"seconds", e.seconds}, {"tokens_per_s", e.tokens_per_s}, {"lr", e.lr}});
-  std::ofstream(a.json) << j.dump(2) << "\n";
+  return WriteText(a.json, j.dump(2) + "\n");
 }
 
 int RunTrain(const TrainArgs& a) {
@@ -75,7 +75,7 @@ int RunTrain(const TrainArgs& a) {
     if (Status w = side->tokenizer->Save(a.out + "/subword.model"); !w.ok()) return Fail(w);
   auto test = TestFullRanking(*model, split, ds, cold);
   if (!test.ok()) return Fail(test.status());
-  Report(a, ds, curve, train_s, *test, !cold.empty());
+  if (Status w = Report(a, ds, curve, train_s, *test, !cold.empty()); !w.ok()) return Fail(w);
   return 0;
 }
 

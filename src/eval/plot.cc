@@ -1,5 +1,7 @@
 #include "vane/eval/plot.h"
 
+#include <cerrno>
+#include <cstring>
 #include <algorithm>
 #include <cmath>
 #include <ctime>
@@ -150,7 +152,7 @@ void Text(std::string& out, double x, double y, std::string_view text, std::stri
 
 Status WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return Status::IoError("cannot write " + path);
+  if (!out) return Status::IoError("cannot write " + path + ": " + std::strerror(errno));
   out.write(content.data(), static_cast<std::streamsize>(content.size()));
   out.close();
   if (!out) return Status::IoError("write failed: " + path);

@@ -1,5 +1,7 @@
 #include "vane/events/export.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -13,7 +15,7 @@ Status WriteDataset(const Dataset& ds, const std::string& dir) {
   if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
   {
     std::ofstream out(dir + "/items.jsonl");
-    if (!out) return Status::IoError("cannot write " + dir + "/items.jsonl");
+    if (!out) return Status::IoError("cannot write " + dir + "/items.jsonl: " + std::strerror(errno));
     for (uint32_t i = 0; i < ds.catalog.size(); ++i) {
       const Item& it = ds.catalog.item(ItemIdx(i));
       nlohmann::json j = {{"id", it.id}, {"type", it.type}, {"title", it.title}, {"categories", it.categories},
@@ -26,7 +28,7 @@ Status WriteDataset(const Dataset& ds, const std::string& dir) {
     }
   }
   std::ofstream out(dir + "/events.jsonl");
-  if (!out) return Status::IoError("cannot write " + dir + "/events.jsonl");
+  if (!out) return Status::IoError("cannot write " + dir + "/events.jsonl: " + std::strerror(errno));
   for (const Event& e : ds.events) {
     nlohmann::json j = {{"user", ds.users.Name(e.user.v)}, {"action", ds.actions.spec(e.action).name}, {"ts", e.ts}};
     if (e.item.valid()) j["item"] = ds.catalog.item(e.item).id;

@@ -209,6 +209,10 @@ void NameAfterFolder(Dataset& ds, const std::string& path, const std::string& di
   if (ds.name.empty()) ds.name = IsDir(path) ? DirName(path) : DirName(dir);
 }
 
+// MovieLens ratings are stars, 0.5 to 5 (whole stars in the older files): anything else is a broken record.
+bool MovieLensRating(double v) { return v >= 0.5 && v <= 5.0; }
+std::string RatingRangeMessage(double v) { return fmt::format("rating {} is outside MovieLens's 0.5..5 stars", v); }
+
 // One "user item rating unix-time" record of the MovieLens rating files (u.data, ratings.dat), already split.
 Status AddRatingRecord(Loader& L, const std::string& file, uint64_t line, const std::vector<std::string_view>& f,
                        RawEvent& raw) {
@@ -216,6 +220,7 @@ Status AddRatingRecord(Loader& L, const std::string& file, uint64_t line, const 
   if (f.size() != 4)
     return L.Reject(file, line, "record", fmt::format("wrong field count: expected 4 fields, got {}", f.size()));
   if (!ToDouble(f[2], raw.value)) return L.Reject(file, line, "value", "not a number: " + Shown(f[2]));
+  if (!MovieLensRating(raw.value)) return L.Reject(file, line, "value", RatingRangeMessage(raw.value));
   if (!ToInt(f[3], ts)) return L.Reject(file, line, "ts", "not a unix time: " + Shown(f[3]));
   raw.user.assign(Trim(f[0]));
   raw.item.assign(Trim(f[1]));
@@ -467,6 +472,8 @@ Status LoadMlCsv(const std::string& path, const LoadOptions& opt, Dataset& ds, I
                    fmt::format("wrong field count: expected {} fields, got {}", ncols, f.size()));
     } else if (!ToDouble(f[cr], raw.value)) {
       s = L.Reject(*data, lr.line_no(), "value", "not a number: " + Shown(f[cr]));
+    } else if (!MovieLensRating(raw.value)) {
+      s = L.Reject(*data, lr.line_no(), "value", RatingRangeMessage(raw.value));
     } else if (!ToInt(f[ct], ts)) {
       s = L.Reject(*data, lr.line_no(), "ts", "not a unix time: " + Shown(f[ct]));
     } else {

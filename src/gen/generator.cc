@@ -1,5 +1,7 @@
 #include "vane/gen/generator.h"
 
+#include <cerrno>
+#include <cstring>
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -570,7 +572,7 @@ Status WriteGenerated(const Generated& g, const std::string& dir) {
   auto write = [&](const std::string& name, auto&& fill) -> Status {
     const std::string path = (fs::path(dir) / name).string();
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::IoError("cannot open '" + path + "' for writing");
+    if (!out) return Status::IoError("cannot open '" + path + "' for writing: " + std::strerror(errno));
     fill(out);
     out.flush();
     if (!out) return Status::IoError("write failed for '" + path + "'");

@@ -203,12 +203,13 @@ SideOptions SmallSideOptions() {
   return so;
 }
 
-Result<TrainedSeqModel> TrainWithSideInfo(const Dataset& ds, const SeqModelConfig& mc, const SideOptions& so) {
+Result<TrainedSeqModel> TrainWithSideInfo(const Dataset& ds, const SeqModelConfig& mc, const SideOptions& so,
+                                          bool progress) {
   VANE_ASSIGN_OR_RETURN(SideInfo side, BuildSideInfo(ds, so));
   const bool text = side.text.vocab_size > 0;
   TrainedSeqModel out;
   auto t0 = std::chrono::steady_clock::now();
-  VANE_ASSIGN_OR_RETURN(SeqModel m, SeqModel::Train(MakeSeqSplit(ds, text), ds.num_items(), mc, &out.log, false,
+  VANE_ASSIGN_OR_RETURN(SeqModel m, SeqModel::Train(MakeSeqSplit(ds, text), ds.num_items(), mc, &out.log, progress,
                                                     text ? &side.text : nullptr, &side.cats,
                                                     side.keywords.names.empty() ? nullptr : &side.keywords));
   out.seconds = SecondsSince(t0);

@@ -356,6 +356,20 @@ void Engine::Save(BinaryWriter& w) const {
   }
 }
 
+Status CheckRequest(const Dataset& ds, const RecommendRequest& req) {
+  if (req.n < 1 || req.n > 1000)
+    return Status::InvalidArgument("bad_parameter", fmt::format("n must be 1..1000, got {}", req.n));
+  for (const auto& c : req.categories)
+    if (!c.empty() && !ds.catalog.category_vocab().Find(c))
+      return Status::NotFound("unknown_category", "no item has category '" + c + "'");
+  auto known_type = [&](const std::string& t) { return t.empty() || ds.catalog.type_vocab().Find(t).has_value(); };
+  if (!known_type(req.item_type))
+    return Status::NotFound("unknown_type", "no item has type '" + req.item_type + "'");
+  for (const auto& t : req.slate_types)
+    if (!known_type(t)) return Status::NotFound("unknown_type", "no item has type '" + t + "' (slates)");
+  return Status::Ok();
+}
+
 Status Engine::Load(BinaryReader& r) {
   r.Expect("engine");
   std::string key = r.Str();

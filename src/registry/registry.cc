@@ -1,5 +1,7 @@
 #include "vane/registry/registry.h"
 
+#include <cerrno>
+#include <cstring>
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -75,7 +77,7 @@ Status WriteRecord(const std::string& dir, const json& entry) {
   std::filesystem::create_directories(dir, mk);
   std::ofstream out(dir + "/version.json");
   out << entry.dump(2) << "\n";
-  if (!out) return Status::IoError("cannot write " + dir + "/version.json");
+  if (!out) return Status::IoError("cannot write " + dir + "/version.json: " + std::strerror(errno));
   return Status::Ok();
 }
 }  // namespace
@@ -84,7 +86,7 @@ Status ModelRegistry::MarkServingLocked(const std::string& version) {
   // The serving version survives a restart (vane serve loads <models_dir>/current when given no --model).
   std::ofstream cur(dir_ + "/current");
   cur << version << "\n";
-  if (!cur) return Status::IoError("cannot write " + dir_ + "/current");
+  if (!cur) return Status::IoError("cannot write " + dir_ + "/current: " + std::strerror(errno));
   Status st = Status::Ok();
   for (auto& v : versions_) {
     const std::string name = v.value("version", "");

@@ -386,11 +386,9 @@ std::optional<uint32_t> Service::FindCategory(const std::string& name) const {
 }
 
 Result<ServedRecommendation> Service::Recommend(RecommendRequest req) const {
-  VANE_RETURN_IF_ERROR(CheckCount(req.n));
   std::shared_lock lock(mu_);
   if (req.now == 0) req.now = Now();
-  for (const auto& c : req.categories)
-    if (!FindCategory(c)) return Status::NotFound("unknown_category", "no item has category '" + c + "'");
+  VANE_RETURN_IF_ERROR(CheckRequest(*ds_, req));
   ServedRecommendation out;
   // The one place a request's weights are decided: the strategy's blend (in the engine), times the A/B variant's
   // scale, times the online adaptation's.

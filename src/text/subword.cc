@@ -1,5 +1,7 @@
 #include "vane/text/subword.h"
 
+#include <cerrno>
+#include <cstring>
 #include <dlfcn.h>
 #include <unistd.h>
 
@@ -154,7 +156,7 @@ Result<SubwordTokenizer> SubwordTokenizer::Load(const std::string& path) {
 Status SubwordTokenizer::Save(const std::string& path) const {
   if (!h_) return Status::FailedPrecondition("subword tokenizer: nothing to save");
   std::ofstream out(path, std::ios::binary);
-  if (!out) return Status::IoError("cannot write " + path);
+  if (!out) return Status::IoError("cannot write " + path + ": " + std::strerror(errno));
   out.write(proto_.data(), static_cast<std::streamsize>(proto_.size()));
   if (!out) return Status::IoError("write failed: " + path);
   return Status::Ok();

@@ -1,5 +1,7 @@
 #include "vane/text/word_vectors.h"
 
+#include <cerrno>
+#include <cstring>
 #include <charconv>
 #include <fstream>
 #include <string_view>
@@ -32,7 +34,7 @@ bool ParseFloat(std::string_view s, float& v) {
 
 Result<WordVectors> LoadWordVectors(const std::string& path, const std::function<bool(const std::string&)>& wanted) {
   std::ifstream in(path);
-  if (!in) return Status::IoError("cannot read word vectors from " + path);
+  if (!in) return Status::IoError("cannot read word vectors from " + path + ": " + std::strerror(errno));
   WordVectors wv;
   std::string line;
   size_t no = 0;

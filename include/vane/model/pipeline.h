@@ -74,14 +74,15 @@ SeqModelConfig SmallModelConfig();
 SideOptions SmallSideOptions();
 
 // A model trained on `ds` with side information (item and query text, main categories, keywords) built by `so`.
-// Searches are positions when the data has text. Quiet: no per-epoch lines.
+// Searches are positions when the data has text. A line per epoch (with the ETA) on stderr when `progress`.
 struct TrainedSeqModel {
   std::shared_ptr<const SeqModel> model;
   std::shared_ptr<const text::SubwordTokenizer> tokenizer;  // null when the data has no text
   std::vector<EpochLog> log;
   double seconds = 0;  // training alone, side information excluded
 };
-Result<TrainedSeqModel> TrainWithSideInfo(const Dataset& ds, const SeqModelConfig& mc, const SideOptions& so);
+Result<TrainedSeqModel> TrainWithSideInfo(const Dataset& ds, const SeqModelConfig& mc, const SideOptions& so,
+                                          bool progress = false);
 
 // The model `vane serve` trains in the background. The default is the small model with 10 epochs, 500 validation
 // users and one thread (the other core keeps serving); the [training] section of the configuration sets the full

@@ -91,6 +91,10 @@ struct RecommendResponse {
   std::vector<std::pair<std::string, std::vector<Recommendation>>> slates;
 };
 
+// What a request may ask of this catalogue: n in 1..1000, an item type, categories and slate types the catalogue
+// has (unknown_type / unknown_category, 404, naming the value); the one check the server and the CLI share.
+Status CheckRequest(const Dataset& ds, const RecommendRequest& req);
+
 class Engine {
  public:
   // REQUIRES: ds outlives the engine; clock may be null (then SystemClock).
