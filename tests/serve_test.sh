@@ -133,7 +133,7 @@ req GET '/v1/latest?n=0'; expect latest-bad-n 400 bad_parameter
 req GET /openapi.json
 if [ "$CODE" = 200 ] && [ "$(json_get 'sorted(p for p in d["paths"] if p.startswith("/v1/"))[0]' <<<"$BODY")" = "/v1/events" ]; then
   ok openapi; else bad openapi "$CODE ${BODY:0:200}"; fi
-req GET /metrics; expect metrics 200 'vane_http_request_seconds_bucket\{route="/v1/events"'
+req GET /metrics; expect metrics 200 'vane_http_request_seconds_bucket\{method="POST",route="/v1/events"'
 
 # Gorse semantics: a batch with a refused record stores nothing (a retry does not duplicate); an item's Timestamp
 # and Labels of any JSON shape are kept and read back.

@@ -16,11 +16,13 @@
 #include <iostream>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "commands.h"
 #include "config_toml.h"
+#include "vane/core/binary_io.h"
 #include "vane/eval/evaluator.h"
 #include "vane/model/pipeline.h"
 #include "vane/registry/registry.h"
@@ -103,6 +105,28 @@ Status SetUpBlend(const ServeArgs& a, ServiceOptions& so) {
   return Status::Ok();
 }
 
+// A model given with --model (not a kept version of the registry) is named by what it holds, not by its path:
+// "ext-" and 12 hex digits of the XXH64 of its model.json (configuration, vocabulary sizes, training figures)
+// and the sizes of its files, so that /metrics and the dashboard show which model serves, wherever it lies.
+std::string ExternalModelVersion(const std::string& dir) {
+  std::ifstream in(dir + "/model.json", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Xxh64 h;
+  h.Update(text.data(), text.size());
+  std::error_code ec;
+  std::vector<std::pair<std::string, uint64_t>> files;
+  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::error_code fe;
+    if (it->is_regular_file(fe)) files.emplace_back(it->path().filename().string(), it->file_size(fe));
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& [name, size] : files) {
+    h.Update(name.data(), name.size());
+    h.Update(&size, sizeof(size));
+  }
+  return fmt::format("ext-{:012x}", h.Digest() >> 16);
+}
+
 int RunServe(const ServeArgs& a, CLI::App* cmd) {
   const DataFlags& sd = a.data;
   std::string model = a.model;
@@ -128,7 +152,7 @@ int RunServe(const ServeArgs& a, CLI::App* cmd) {
     return SourceFactory(cfg.model_source);
   };
   if (Status b = SetUpBlend(a, so); !b.ok()) return Fail(b);
-  std::string model_version = model;
+  std::string model_version = model.empty() ? "" : ExternalModelVersion(model);
   if (model.empty()) {
     // The version a background training swapped in last time.
     if (auto v = ModelRegistry::ReadCurrent(so.models_dir)) {

@@ -201,10 +201,16 @@ class RocksDbStore : public Store {
     return Get(kMeta, key, "reading store settings");
   }
 
+  // The files of the store's folder on disk (tables, logs, manifest, options): what `du` says, less the blocks.
+  // (RocksDB's estimate-live-data-size counts table files only: 0 while everything is still in the log.)
   uint64_t ApproximateBytes() const override {
-    uint64_t total = 0, v = 0;
-    for (auto* h : cf_)
-      if (db_->GetIntProperty(h, "rocksdb.estimate-live-data-size", &v)) total += v;
+    uint64_t total = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(db_->GetName(), ec); !ec && it != std::filesystem::directory_iterator();
+         it.increment(ec)) {
+      std::error_code fe;
+      if (it->is_regular_file(fe)) total += it->file_size(fe);
+    }
     return total;
   }
 

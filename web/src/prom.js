@@ -17,14 +17,14 @@ export function parseProm(text) {
 }
 
 /**
- * The histogram `name` per value of the label `by`:
+ * The histogram `name` per value of the label `by` (a label name, or a function of the labels giving the key):
  * {key: {buckets: [[le, cumulative count]] ascending (le Infinity last), sum, count}}.
  */
 export function histograms(samples, name, by) {
   const out = {};
   const get = (k) => (out[k] ??= { buckets: [], sum: 0, count: 0 });
   for (const s of samples) {
-    const key = s.labels[by];
+    const key = typeof by === 'function' ? by(s.labels) : s.labels[by];
     if (key === undefined) continue;
     if (s.name === `${name}_bucket`) get(key).buckets.push([s.labels.le === '+Inf' ? Infinity : parseFloat(s.labels.le), s.value]);
     else if (s.name === `${name}_sum`) get(key).sum = s.value;

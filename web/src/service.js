@@ -9,6 +9,8 @@ const KEEP = 150; // points per chart (5 min)
 const LATENCY = 'vane_http_request_seconds';
 // Streams stay open for minutes: their "latency" is a connection's lifetime, kept out of the latency charts.
 const isStream = (route) => route.includes('/stream/');
+// Routes are told apart by method too (GET and DELETE of a user are two lines).
+const routeKey = (l) => (l.route === undefined ? undefined : l.method ? `${l.method} ${l.route}` : l.route);
 
 let charts;
 let history;
@@ -56,7 +58,7 @@ async function poll() {
 
 function update(stats, samples) {
   const t = Date.now() / 1000;
-  const hist = histograms(samples, LATENCY, 'route');
+  const hist = histograms(samples, LATENCY, routeKey);
   renderCounts(stats);
   renderOnline('#by-strategy', stats.online?.by_strategy);
   renderOnline('#by-variant', stats.online?.by_variant);
@@ -113,9 +115,10 @@ function renderRoutes(samples, hist) {
   const errors = {};
   for (const s of samples) {
     if (s.name !== 'vane_http_requests_total') continue;
-    const { route, status } = s.labels;
+    const route = routeKey(s.labels);
+    if (route === undefined) continue;
     total[route] = (total[route] || 0) + s.value;
-    if (Number(status) >= 400) errors[route] = (errors[route] || 0) + s.value;
+    if (Number(s.labels.code) >= 400) errors[route] = (errors[route] || 0) + s.value;
   }
   const routes = Object.keys({ ...total, ...hist }).sort();
   $('#routes-table tbody').replaceChildren(...routes.map((r) => {

@@ -112,7 +112,7 @@ class Store {
   virtual Status PutMeta(std::string_view key, std::string_view value) = 0;
   virtual Result<std::optional<std::string>> GetMeta(std::string_view key) const = 0;
 
-  // Approximate bytes the store occupies (0 when the implementation cannot tell).
+  // Approximate bytes the store occupies (on disk for a store with files; 0 when the implementation cannot tell).
   virtual uint64_t ApproximateBytes() const = 0;
 
   // ---- erasure (see "Erasure" above; stores that keep no files have nothing to erase) ----

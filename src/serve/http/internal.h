@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,12 +30,13 @@ using json = nlohmann::json;
 using Req = httplib::Request;
 using Res = httplib::Response;
 
-// Prometheus metrics: request counts by route and status, latency histograms by route. Thread-safe.
+// Prometheus metrics: request counts by method, route and status code, latency histograms by method and route.
+// Thread-safe.
 class Metrics {
  public:
   static constexpr std::array<double, 12> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                       0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
-  void Observe(const std::string& route, int status, double seconds);
+  void Observe(const std::string& method, const std::string& route, int status, double seconds);
   std::string Text() const;
 
  private:
@@ -44,8 +46,8 @@ class Metrics {
     double sum = 0;
   };
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, int>, uint64_t> count_;
-  std::map<std::string, Hist> hist_;
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> count_;
+  std::map<std::pair<std::string, std::string>, Hist> hist_;
 };
 
 // Live streams after their first answer (stream_hub.cc): one thread serves every open stream's socket, so a stream

@@ -140,7 +140,7 @@ httplib::Server::Handler Wrap(const Ctx& c, const Route& r, std::atomic<uint64_t
       }
     }
     double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    c.metrics.Observe(r.label, res.status, sec);
+    c.metrics.Observe(req.method, r.label, res.status, sec);
     if (c.opt.log_requests)  // never the key, never the body
       std::fprintf(stderr, "{\"request_id\":%llu,\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,\"ms\":%.3f}\n",
                    static_cast<unsigned long long>(id), req.method.c_str(), r.label, res.status, sec * 1e3);
@@ -166,7 +166,20 @@ void AddRoutes(httplib::Server& svr, const Ctx& c, std::atomic<uint64_t>& ids) {
     });
   }
   svr.Get("/openapi.json", [](const Req&, Res& res) { res.set_content(kOpenApiJson, "application/json"); });
-  svr.set_error_handler(ErrorHandler);
+  // Requests no route took (an unknown path, or refused before routing by a limit of connection.cc): answered by
+  // ErrorHandler, counted, and logged with their path (truncated, JSON-escaped) so that a client calling a route
+  // vane lacks shows up.
+  svr.set_error_handler([&c, &ids](const Req& req, Res& res) {
+    const bool routed = !res.body.empty();  // a handler answered already (and Wrap counted it)
+    ErrorHandler(req, res);
+    if (routed) return;
+    const char* label = res.status == 404 ? "(no route)" : "(refused)";
+    c.metrics.Observe(req.method.size() <= 16 ? req.method : "(long)", label, res.status, 0);
+    if (c.opt.log_requests)
+      std::fprintf(stderr, "{\"request_id\":%llu,\"method\":%s,\"route\":\"%s\",\"path\":%s,\"status\":%d}\n",
+                   static_cast<unsigned long long>(++ids), json(req.method.substr(0, 16)).dump(-1, ' ', false, json::error_handler_t::replace).c_str(),
+                   label, json(req.path.substr(0, 200)).dump(-1, ' ', false, json::error_handler_t::replace).c_str(), res.status);
+  });
 }
 
 void Configure(httplib::Server& svr, const HttpOptions& opt) {
@@ -205,7 +218,7 @@ namespace vane {
 Status RunHttpServer(Service& service, const HttpOptions& opt, std::atomic<bool>& stop,
                      const std::function<void(int)>& on_listening) {
   http::Metrics metrics;
-  http::FrontServer svr(opt, [&metrics] { metrics.Observe("(over capacity)", 503, 0); });
+  http::FrontServer svr(opt, [&metrics] { metrics.Observe("", "(over capacity)", 503, 0); });
   std::atomic<uint64_t> request_ids{0};
   std::atomic<int> streams{0};
   http::StreamHub hub(service, opt, stop, streams);
