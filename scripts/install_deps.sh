@@ -10,7 +10,8 @@ PKGS=(build-essential cmake ninja-build
       librocksdb-dev libcpp-httplib-dev libtomlplusplus-dev pkg-config  # vane serve: store, HTTP, configuration
       curl python3  # the black-box service tests drive the real server with curl and read JSON with python3
       clang libclang-rt-dev llvm  # the fuzz targets (fuzz/): clang's libFuzzer and sanitizer runtimes, llvm-symbolizer
-      chromium fonts-wqy-zenhei)  # the dashboard's browser test (headless Chromium; a CJK font for Chinese text)
+      chromium fonts-wqy-zenhei  # the dashboard's browser test (headless Chromium; a CJK font for Chinese text)
+      python3-jieba)  # its dict.txt and HMM tables: Chinese word segmentation (read by vane's C++, not by Python)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
