@@ -1,15 +1,16 @@
 // Chinese word segmentation: accuracy against the hand-segmented gold set, dictionary load time and memory, and
 // search quality on the generated data's Chinese queries with words against character bigrams.
 // Usage:
-//   vane_zh_bench gold   [--gold DIR] [--bigrams] [--no-hmm] [--mismatches]
+//   vane_zh_bench gold   [--gold DIR] [--bigrams] [--no-hmm] [--plain] [--mismatches]
 //   vane_zh_bench load   [--dict PATH] [--repeat N]
-//   vane_zh_bench search [--seed S] [--bigrams] [--no-hmm]
+//   vane_zh_bench search [--seed S] [--bigrams]
 // The dictionary is the process default (text::DefaultSegmenter: $VANE_ZH_DICT, else python3-jieba's dict.txt).
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -37,7 +38,7 @@ text::TokenizeOptions SegOptions(bool bigrams, bool hmm) {
   return o;
 }
 
-int Gold(const std::string& dir, bool bigrams, bool hmm, bool show) {
+int Gold(const std::string& dir, bool bigrams, bool hmm, bool show, bool plain) {
   std::vector<text::GoldEntry> gold;
   std::vector<std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(dir))
@@ -54,12 +55,26 @@ int Gold(const std::string& dir, bool bigrams, bool hmm, bool show) {
   const text::Segmenter* seg = text::DefaultSegmenter();
   if (!seg && !bigrams) std::cerr << "no dictionary: these are the bigram fallback's figures\n";
   auto opt = SegOptions(bigrams, hmm);
+  // --plain: jieba's dictionary and HMM alone (no additions, no numeral convention), as jieba itself cuts.
+  std::optional<text::Segmenter> jieba;
+  if (plain) {
+    std::string dict = std::getenv("VANE_ZH_DICT") ? std::getenv("VANE_ZH_DICT") : text::kDebianJiebaDict;
+    auto r = text::Segmenter::Load(dict, (std::filesystem::path(dict).parent_path() / "finalseg").string());
+    if (!r.ok()) {
+      std::cerr << r.status().ToString() << "\n";
+      return 1;
+    }
+    jieba = std::move(*r);
+    jieba->set_split_numerals(false);
+    opt.segmenter = &*jieba;
+  }
   auto rep = text::ScoreSegmentation(gold, [&](std::string_view s) { return text::Tokenize(s, opt); });
   if (!rep.ok()) {
     std::cerr << rep.status().ToString() << "\n";
     return 1;
   }
-  std::cout << fmt::format("segmentation: {}{}; gold: {} entries in {}\n", bigrams || !seg ? "character bigrams" : "dictionary",
+  std::cout << fmt::format("segmentation: {}{}; gold: {} entries in {}\n",
+                           bigrams || !seg ? "character bigrams" : plain ? "jieba's dictionary alone" : "dictionary",
                            bigrams || !seg ? "" : hmm ? " + HMM" : " (no HMM)", gold.size(), dir);
   std::cout << "| group | entries | gold words | system words | correct | precision | recall | F1 |\n|---|---|---|---|---|---|---|---|\n";
   std::map<std::string, size_t> n;
@@ -112,9 +127,8 @@ int Load(const std::string& path, int repeat) {
 
 // For each Chinese search of the generated data: the search's top 10 (ContentSource::Search) against the topic the
 // user pursued (truth) and the item the user viewed next.
-int Search(uint64_t seed, bool bigrams, bool hmm) {
+int Search(uint64_t seed, bool bigrams) {
   if (bigrams) text::SetDefaultSegmenter(nullptr);
-  (void)hmm;
   gen::GenOptions go;
   go.seed = seed;
   gen::Generated g = gen::Generate(go);
@@ -164,7 +178,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Chinese word segmentation: accuracy, load cost, search quality"};
   app.require_subcommand(1);
   std::string gold_dir = VANE_ZH_GOLD_DIR, dict = vane::text::kDebianJiebaDict;
-  bool bigrams = false, no_hmm = false, show = false;
+  bool bigrams = false, no_hmm = false, show = false, plain = false;
   int repeat = 5;
   uint64_t seed = 42;
   auto* g = app.add_subcommand("gold", "precision and recall against the hand-segmented gold set");
@@ -172,6 +186,7 @@ int main(int argc, char** argv) {
   g->add_flag("--bigrams", bigrams, "score the dictionary-free character bigrams instead");
   g->add_flag("--no-hmm", no_hmm, "dictionary words only, no HMM for unknown words");
   g->add_flag("--mismatches", show, "list the entries with an error");
+  g->add_flag("--plain", plain, "jieba's dictionary and HMM alone: without vane's additions and numeral convention");
   auto* l = app.add_subcommand("load", "dictionary load time and memory");
   l->add_option("--dict", dict, "jieba-format dict.txt");
   l->add_option("--repeat", repeat, "loads to time")->check(CLI::Range(1, 100));
@@ -179,7 +194,7 @@ int main(int argc, char** argv) {
   s->add_option("--seed", seed, "generator seed");
   s->add_flag("--bigrams", bigrams, "index and query with character bigrams");
   CLI11_PARSE(app, argc, argv);
-  if (g->parsed()) return Gold(gold_dir, bigrams, !no_hmm, show);
+  if (g->parsed()) return Gold(gold_dir, bigrams, !no_hmm, show, plain);
   if (l->parsed()) return Load(dict, repeat);
-  return Search(seed, bigrams, !no_hmm);
+  return Search(seed, bigrams);
 }

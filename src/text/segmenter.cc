@@ -326,7 +326,8 @@ std::vector<std::string> Segmenter::Cut(std::string_view s, bool use_hmm) const 
       buf_to = y;
     } else {
       if (hmm) flush();
-      SplitNumeralMeasure(sub(k, y), out);
+      if (split_numerals_) SplitNumeralMeasure(sub(k, y), out);
+      else out.emplace_back(sub(k, y));
       buf_from = buf_to = y;
     }
     k = y;

@@ -60,6 +60,9 @@ class Segmenter {
   // call before the segmenter is shared.
   Status AddWords(std::string_view text, std::string_view name);
   Status AddWordsFromFile(const std::string& path);
+  // vane's convention for numbers, on by default: a numeral (or 第 + numeral) and the measure words after it are
+  // separate words (五/天, 一/个/月, 第一/次) where jieba's dictionary holds them as one. Call before sharing.
+  void set_split_numerals(bool on) { split_numerals_ = on; }
 
   Segmenter();
   ~Segmenter();
@@ -78,6 +81,7 @@ class Segmenter {
   struct Dict;
   std::unique_ptr<Dict> dict_;
   std::unique_ptr<HmmParams> hmm_;
+  bool split_numerals_ = true;
 };
 
 // The process-wide segmenter text::Tokenize uses for Chinese; null when no dictionary could be loaded (one line on
