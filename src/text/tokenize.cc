@@ -137,10 +137,13 @@ std::vector<std::string> Tokenize(std::string_view raw, const TokenizeOptions& o
     if ((digits || cps >= opt.min_word_len) && !(opt.drop_stopwords && IsStopword(word))) out.push_back(word);
     word.clear();
   };
-  const Segmenter* seg = opt.zh_bigrams ? nullptr : opt.segmenter ? opt.segmenter : DefaultSegmenter();
+  // The default segmenter is looked up (and loaded, once per process) only when there is Chinese to cut.
+  const Segmenter* seg = nullptr;
   auto flush_cjk = [&] {
     if (cjk.empty()) return;
-    if (seg && std::all_of(cjk.begin(), cjk.end(), IsHan)) {
+    bool han = std::all_of(cjk.begin(), cjk.end(), IsHan);
+    if (han && !opt.zh_bigrams && !seg) seg = opt.segmenter ? opt.segmenter : DefaultSegmenter();
+    if (han && seg) {
       std::string run;
       for (char32_t c : cjk) AppendUtf8(run, c);
       for (auto& w : seg->Cut(run, opt.zh_hmm))
