@@ -112,6 +112,18 @@ TEST(ZhGold, DictionarySegmentationMeetsTheTarget) {
   EXPECT_GE(rep.all.precision(), 0.90);
   EXPECT_GE(rep.all.recall(), 0.90);
   EXPECT_GT(rep.all.gold, 800u);
+  // Without the demo catalogue's part (its own word lists): a floor just under today's .910 / .859, which is below
+  // the .90 target in recall (BENCHMARKS.md section 13) — kept here so that it cannot get worse unnoticed.
+  SegScore general;
+  for (const auto& [g, s] : rep.by_group) {
+    if (g.rfind("demo", 0) == 0) continue;
+    general.gold += s.gold;
+    general.system += s.system;
+    general.correct += s.correct;
+  }
+  EXPECT_GT(general.gold, 500u);
+  EXPECT_GE(general.precision(), 0.89);
+  EXPECT_GE(general.recall(), 0.84);
 }
 
 // The negative control: character bigrams, the old tokenisation, do not reach the target on the same gold set.
