@@ -14,8 +14,8 @@
 #include <set>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "vane/eval/capture.h"
 #include "vane/gen/generator.h"
@@ -74,9 +74,15 @@ int Gold(const std::string& dir, bool bigrams, bool hmm, bool show, bool plain) 
     return 1;
   }
   std::cout << fmt::format("segmentation: {}{}; gold: {} entries in {}\n",
-                           bigrams || !seg ? "character bigrams" : plain ? "jieba's dictionary alone" : "dictionary",
-                           bigrams || !seg ? "" : hmm ? " + HMM" : " (no HMM)", gold.size(), dir);
-  std::cout << "| group | entries | gold words | system words | correct | precision | recall | F1 |\n|---|---|---|---|---|---|---|---|\n";
+                           bigrams || !seg ? "character bigrams"
+                           : plain         ? "jieba's dictionary alone"
+                                           : "dictionary",
+                           bigrams || !seg ? ""
+                           : hmm           ? " + HMM"
+                                           : " (no HMM)",
+                           gold.size(), dir);
+  std::cout << "| group | entries | gold words | system words | correct | precision | recall | F1 "
+               "|\n|---|---|---|---|---|---|---|---|\n";
   std::map<std::string, size_t> n;
   for (const auto& e : gold) ++n[e.group];
   auto row = [&](const std::string& name, size_t entries, const text::SegScore& s) {
@@ -127,11 +133,11 @@ int Load(const std::string& path, int repeat) {
     if (r == 0) rss_after = RssKiB();
   }
   std::sort(ms.begin(), ms.end());
-  std::cout << fmt::format("dictionary {} ({} bytes), HMM {}: {} words; load median {:.0f} ms (min {:.0f}, max {:.0f}, "
-                           "{} runs); tables {:.1f} MiB; RSS +{:.1f} MiB after the first load\n",
-                           path, std::filesystem::file_size(path), st.hmm ? hmm : "none", st.words, ms[ms.size() / 2],
-                           ms.front(), ms.back(), ms.size(), st.bytes / 1048576.0,
-                           (rss_after - rss_before) / 1024.0);
+  std::cout << fmt::format(
+      "dictionary {} ({} bytes), HMM {}: {} words; load median {:.0f} ms (min {:.0f}, max {:.0f}, "
+      "{} runs); tables {:.1f} MiB; RSS +{:.1f} MiB after the first load\n",
+      path, std::filesystem::file_size(path), st.hmm ? hmm : "none", st.words, ms[ms.size() / 2], ms.front(), ms.back(),
+      ms.size(), st.bytes / 1048576.0, (rss_after - rss_before) / 1024.0);
   return 0;
 }
 
@@ -173,12 +179,13 @@ int Search(uint64_t seed, bool bigrams) {
       break;
     }
   }
-  std::cout << fmt::format("seed {} | {} | {} Chinese searches | no result {:.1f}% | on-topic share of the top 10 {:.3f} | "
-                           "next viewed item in the top 10 {:.3f} ({} searches followed by a view)\n",
-                           seed, bigrams || !text::DefaultSegmenter() ? "character bigrams" : "dictionary words",
-                           searches, 100.0 * static_cast<double>(empty) / static_cast<double>(std::max<size_t>(1, searches)),
-                           on_topic / static_cast<double>(std::max<size_t>(1, searches)),
-                           static_cast<double>(next_hits) / static_cast<double>(std::max<size_t>(1, with_next)), with_next);
+  std::cout << fmt::format(
+      "seed {} | {} | {} Chinese searches | no result {:.1f}% | on-topic share of the top 10 {:.3f} | "
+      "next viewed item in the top 10 {:.3f} ({} searches followed by a view)\n",
+      seed, bigrams || !text::DefaultSegmenter() ? "character bigrams" : "dictionary words", searches,
+      100.0 * static_cast<double>(empty) / static_cast<double>(std::max<size_t>(1, searches)),
+      on_topic / static_cast<double>(std::max<size_t>(1, searches)),
+      static_cast<double>(next_hits) / static_cast<double>(std::max<size_t>(1, with_next)), with_next);
   return 0;
 }
 

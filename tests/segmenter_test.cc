@@ -40,9 +40,12 @@ double ScoreOf(const std::vector<std::pair<std::string, double>>& dict, const V&
   double score = 0;
   for (const auto& piece : seg) {
     auto it = f.find(piece);
-    if (it != f.end() && it->second > 0) score += std::log(it->second / total);
-    else if (Chars(piece).size() == 1) score += std::log(1.0 / total);
-    else return -INFINITY;
+    if (it != f.end() && it->second > 0)
+      score += std::log(it->second / total);
+    else if (Chars(piece).size() == 1)
+      score += std::log(1.0 / total);
+    else
+      return -INFINITY;
   }
   return score;
 }
@@ -67,9 +70,12 @@ V BruteForce(const std::vector<std::pair<std::string, double>>& dict, std::strin
     bool ok = true;
     auto close = [&] {
       auto it = f.find(cur);
-      if (it != f.end() && it->second > 0) score += std::log(it->second / total);
-      else if (cur_len == 1) score += std::log(1.0 / total);
-      else ok = false;
+      if (it != f.end() && it->second > 0)
+        score += std::log(it->second / total);
+      else if (cur_len == 1)
+        score += std::log(1.0 / total);
+      else
+        ok = false;
       seg.push_back(cur);
     };
     for (size_t k = 1; k < n; ++k) {
@@ -202,11 +208,13 @@ class HmmFiles : public ::testing::Test {
     dir_ = std::filesystem::temp_directory_path() / ("vane_hmm_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     Write("prob_start.py", "P={'B': -0.26,\n 'E': -3.14e+100,\n 'M': -3.14e+100,\n 'S': -1.46}\n");
-    Write("prob_trans.py", "P={'B': {'E': -0.51, 'M': -0.91},\n 'E': {'B': -0.58, 'S': -0.80},\n"
-                           " 'M': {'E': -0.33, 'M': -1.26},\n 'S': {'B': -0.72, 'S': -0.66}}\n");
-    Write("prob_emit.py", "from __future__ import unicode_literals\n\nP={'B': {'\\u94f2': -5.0, '\\u5c4e': -9.0},\n"
-                          " 'E': {'\\u5b98': -4.0, '\\u5c4e': -5.0},\n 'M': {'\\u5c4e': -6.0},\n"
-                          " 'S': {'\\u94f2': -9.0, '\\u5b98': -8.0, '\\u5c4e': -9.5}}\n");
+    Write("prob_trans.py",
+          "P={'B': {'E': -0.51, 'M': -0.91},\n 'E': {'B': -0.58, 'S': -0.80},\n"
+          " 'M': {'E': -0.33, 'M': -1.26},\n 'S': {'B': -0.72, 'S': -0.66}}\n");
+    Write("prob_emit.py",
+          "from __future__ import unicode_literals\n\nP={'B': {'\\u94f2': -5.0, '\\u5c4e': -9.0},\n"
+          " 'E': {'\\u5b98': -4.0, '\\u5c4e': -5.0},\n 'M': {'\\u5c4e': -6.0},\n"
+          " 'S': {'\\u94f2': -9.0, '\\u5b98': -8.0, '\\u5c4e': -9.5}}\n");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   void Write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }

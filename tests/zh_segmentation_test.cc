@@ -161,8 +161,8 @@ TEST_F(ZhDemo, EveryChineseKeywordIsAGoldWord) {
   for (const auto& k : kws)
     if (!vocab.count(k)) bad.push_back(k);
   EXPECT_GE(kws.size(), 150u);  // the demo's 25 topics have 150 Chinese words
-  EXPECT_TRUE(bad.empty()) << bad.size() << " of " << kws.size() << " keywords are not gold words: "
-                           << fmt::format("{}", fmt::join(bad, " "));
+  EXPECT_TRUE(bad.empty()) << bad.size() << " of " << kws.size()
+                           << " keywords are not gold words: " << fmt::format("{}", fmt::join(bad, " "));
 }
 
 TEST_F(ZhDemo, NoCharacterFragmentsAmongKeywords) {

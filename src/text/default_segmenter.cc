@@ -63,8 +63,10 @@ void LoadDefault() {
   } else {
     std::string path = env && *env ? env : kDebianJiebaDict;
     auto r = LoadWithHmmBeside(path);
-    if (r.ok()) seg = *r;
-    else why = fmt::format("{}{}", env && *env ? "VANE_ZH_DICT: " : "", r.status().ToString());
+    if (r.ok())
+      seg = *r;
+    else
+      why = fmt::format("{}{}", env && *env ? "VANE_ZH_DICT: " : "", r.status().ToString());
   }
   std::lock_guard<std::mutex> lock(g_mu);
   if (g_overridden) return;

@@ -86,8 +86,7 @@ class LiteralReader {
     while (end < s_.size() && std::strchr("+-.0123456789eE", s_[end]) != nullptr && s_[end] != '\0') ++end;
     double v = 0;
     auto [p, ec] = std::from_chars(s_.data() + pos_, s_.data() + end, v);
-    if (end == pos_ || p != s_.data() + end || ec != std::errc() || !std::isfinite(v))
-      return Fail("expected a number");
+    if (end == pos_ || p != s_.data() + end || ec != std::errc() || !std::isfinite(v)) return Fail("expected a number");
     pos_ = end;
     return v;
   }
@@ -128,11 +127,16 @@ class LiteralReader {
 int StateIndex(const std::u32string& k) {
   if (k.size() != 1) return -1;
   switch (k[0]) {
-    case U'B': return 0;
-    case U'M': return 1;
-    case U'E': return 2;
-    case U'S': return 3;
-    default: return -1;
+    case U'B':
+      return 0;
+    case U'M':
+      return 1;
+    case U'E':
+      return 2;
+    case U'S':
+      return 3;
+    default:
+      return -1;
   }
 }
 
@@ -144,13 +148,14 @@ Result<std::string> Slurp(const std::string& path) {
   return ss.str();
 }
 
-}  // namespace
-
+// Parses one file's text: a dict of numbers (depth 1) or of dicts of numbers (depth 2). `name` is used in errors.
 Status ParseHmmFile(std::string_view text, std::string_view name, int depth, Map2& out2, Map1& out1) {
   LiteralReader r(text, name);
   VANE_RETURN_IF_ERROR(r.SeekAssignment());
   return depth == 1 ? r.Dict1(out1) : r.Dict2(out2);
 }
+
+}  // namespace
 
 Result<Segmenter::HmmParams> LoadHmm(const std::string& dir) {
   using P = Segmenter::HmmParams;

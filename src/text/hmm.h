@@ -18,20 +18,15 @@
 namespace vane::text {
 
 struct Segmenter::HmmParams {
-  static constexpr double kMin = -3.14e100;  // jieba's MIN_FLOAT: an impossible event
-  std::array<double, 4> start{kMin, kMin, kMin, kMin};                 // B, M, E, S
-  std::array<std::array<double, 4>, 4> trans{};                        // [from][to]
-  std::unordered_map<char32_t, std::array<double, 4>> emit;            // per character, per state
+  static constexpr double kMin = -3.14e100;                  // jieba's MIN_FLOAT: an impossible event
+  std::array<double, 4> start{kMin, kMin, kMin, kMin};       // B, M, E, S
+  std::array<std::array<double, 4>, 4> trans{};              // [from][to]
+  std::unordered_map<char32_t, std::array<double, 4>> emit;  // per character, per state
 };
 
 // Reads dir/prob_start.py, dir/prob_trans.py, dir/prob_emit.py. Fails with IoError when a file cannot be read and
 // InvalidArgument naming the file, line and what was expected when it is not the expected literal.
 Result<Segmenter::HmmParams> LoadHmm(const std::string& dir);
-
-// Parses one file's text (exposed for tests of malformed input). `name` is used in error messages.
-Status ParseHmmFile(std::string_view text, std::string_view name, int depth,
-                    std::unordered_map<std::u32string, std::unordered_map<std::u32string, double>>& out2,
-                    std::unordered_map<std::u32string, double>& out1);
 
 // Words of `chars` (Han characters) by Viterbi decoding, as jieba's finalseg.__cut.
 std::vector<std::string> HmmCut(const Segmenter::HmmParams& p, std::u32string_view chars);

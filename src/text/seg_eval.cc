@@ -1,9 +1,9 @@
 #include "vane/text/seg_eval.h"
 
 #include <algorithm>
-#include <fstream>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -158,7 +158,8 @@ Result<SegReport> ScoreSegmentation(const std::vector<GoldEntry>& gold, const Se
     if (gj != Core(Normalize(e.text)))
       return Status::Internal(fmt::format("line {} '{}': the gold words do not spell the text", e.line, e.text));
     if (!LocateSpans(sys, gj, s))
-      return Status::Internal(fmt::format("line {} '{}': a token of '{}' is not in the text", e.line, e.text, Join(sys)));
+      return Status::Internal(
+          fmt::format("line {} '{}': a token of '{}' is not in the text", e.line, e.text, Join(sys)));
     std::sort(g.begin(), g.end());
     std::sort(s.begin(), s.end());
     std::vector<Span> both;

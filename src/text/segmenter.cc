@@ -160,9 +160,8 @@ Result<Segmenter> Segmenter::Load(const std::string& dict_path, const std::strin
   size_t slots = 1024;
   while (slots < data.size() / 4) slots *= 2;
   d.slots.assign(slots, 0);
-  VANE_RETURN_IF_ERROR(ParseDictionary(data, dict_path, [&](std::string_view w, double f) {
-    d.AddWord(w, f < 0 ? 1.0 : f);
-  }));
+  VANE_RETURN_IF_ERROR(
+      ParseDictionary(data, dict_path, [&](std::string_view w, double f) { d.AddWord(w, f < 0 ? 1.0 : f); }));
   d.Finish();
   if (!hmm_dir.empty()) {
     VANE_ASSIGN_OR_RETURN(HmmParams hmm, LoadHmm(hmm_dir));
@@ -215,12 +214,16 @@ Segmenter::Stats Segmenter::stats() const {
 
 namespace {
 
-bool IsNumeral(char32_t c) { return std::u32string_view(U"零一二三四五六七八九十百千万两几半").find(c) != std::u32string_view::npos; }
+bool IsNumeral(char32_t c) {
+  return std::u32string_view(U"零一二三四五六七八九十百千万两几半").find(c) != std::u32string_view::npos;
+}
 
 // Measure words and time units that follow a numeral (not 分 and 点, which also make adverbs: 十分, 一点).
 bool IsMeasure(std::u32string_view w) {
-  static constexpr std::u32string_view kOne = U"个只件条张本双套台部块片瓶盒袋箱杯碗斤克米吨升次回遍趟天日晚夜周月年季集期课章节页层位名家间所座岁人";
-  static constexpr std::u32string_view kLong[] = {U"公斤", U"公里", U"小时", U"分钟", U"毫升", U"厘米", U"星期", U"周年"};
+  static constexpr std::u32string_view kOne =
+      U"个只件条张本双套台部块片瓶盒袋箱杯碗斤克米吨升次回遍趟天日晚夜周月年季集期课章节页层位名家间所座岁人";
+  static constexpr std::u32string_view kLong[] = {U"公斤", U"公里", U"小时", U"分钟",
+                                                  U"毫升", U"厘米", U"星期", U"周年"};
   if (w.size() == 1) return kOne.find(w[0]) != std::u32string_view::npos;
   for (auto m : kLong)
     if (w == m) return true;
@@ -238,9 +241,8 @@ void SplitNumeralMeasure(std::string_view word, std::vector<std::string>& out) {
   std::u32string_view rest = std::u32string_view(w).substr(num_end);
   // The rest: one measure word, or a run of one-character ones (个月).
   bool split = num_end > k && !rest.empty() &&
-               (IsMeasure(rest) || std::all_of(rest.begin(), rest.end(), [](char32_t c) {
-                  return IsMeasure(std::u32string_view(&c, 1));
-                }));
+               (IsMeasure(rest) || std::all_of(rest.begin(), rest.end(),
+                                               [](char32_t c) { return IsMeasure(std::u32string_view(&c, 1)); }));
   if (!split) {
     out.emplace_back(word);
     return;
@@ -324,8 +326,10 @@ std::vector<std::string> Segmenter::Cut(std::string_view s, bool use_hmm) const 
       buf_to = y;
     } else {
       if (hmm) flush();
-      if (split_numerals_) SplitNumeralMeasure(sub(k, y), out);
-      else out.emplace_back(sub(k, y));
+      if (split_numerals_)
+        SplitNumeralMeasure(sub(k, y), out);
+      else
+        out.emplace_back(sub(k, y));
       buf_from = buf_to = y;
     }
     k = y;

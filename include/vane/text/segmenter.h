@@ -41,9 +41,9 @@ class Segmenter {
   struct HmmParams;  // start, transition and emission log-probabilities of states B, M, E, S
 
   struct Stats {
-    size_t words = 0;       // dictionary entries with a positive frequency
-    size_t bytes = 0;       // memory held by the tables
-    bool hmm = false;       // an HMM is loaded
+    size_t words = 0;  // dictionary entries with a positive frequency
+    size_t bytes = 0;  // memory held by the tables
+    bool hmm = false;  // an HMM is loaded
   };
 
   // Reads `dict_path` (jieba's format: "word freq [tag]" per line, UTF-8). When `hmm_dir` is not empty, also reads
