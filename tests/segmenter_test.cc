@@ -291,6 +291,48 @@ TEST_F(HmmFiles, MalformedDictionaryNamesLineAndField) {
   EXPECT_EQ(user->Frequency("铲屎官"), 1);
 }
 
+// Hostile parameter files: every truncation and random byte flips of a valid file give a value or a precise error.
+TEST_F(HmmFiles, TruncatedAndCorruptedFilesAreErrorsNotCrashes) {
+  std::string good;
+  {
+    std::ifstream in(dir_ / "prob_emit.py");
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::mt19937_64 rng(5);
+  size_t errors = 0;
+  for (size_t cut = 0; cut < good.size(); ++cut) {
+    std::string bad = good.substr(0, cut);
+    if (cut % 3 == 0 && !bad.empty()) bad[rng() % bad.size()] = static_cast<char>(rng() % 256);
+    Write("prob_emit.py", bad);
+    auto p = LoadHmm(dir_.string());
+    if (!p.ok()) {
+      ++errors;
+      EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument) << p.status().ToString();
+      EXPECT_NE(p.status().message().find("prob_emit.py"), std::string::npos) << p.status().message();
+    }
+  }
+  EXPECT_GT(errors, good.size() / 2);
+}
+
+// Hostile dictionary text and sentences: random bytes never crash; a cut always spells its input.
+TEST(Segmenter, RandomBytesInDictionariesAndSentences) {
+  std::mt19937_64 rng(9);
+  Segmenter seg = Segmenter::FromWords({{"北京", 100}, {"大学", 80}});
+  const std::string pieces[] = {"北", "京", "大", "学", " ", "\n", "7", "-1", "x", "\xC3", "\xFF", "\xE5\x8C", "#"};
+  for (int t = 0; t < 2000; ++t) {
+    std::string s;
+    for (int k = 0, n = static_cast<int>(rng() % 12); k < n; ++k) s += pieces[rng() % std::size(pieces)];
+    Status st = seg.AddWords(s, "random");
+    if (!st.ok()) {
+      EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(st.message().rfind("random:", 0), 0u) << st.message();
+    }
+    std::string joined;
+    for (const auto& w : seg.Cut(s, true)) joined += w;
+    EXPECT_EQ(joined, s);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Tokenize with a segmenter; the bigram fallback.
 

@@ -55,6 +55,10 @@ Result<std::shared_ptr<const Segmenter>> LoadWithHmmBeside(const std::string& di
 }
 
 void LoadDefault() {
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    if (g_overridden) return;  // set before the first use: nothing to load
+  }
   std::shared_ptr<const Segmenter> seg;
   std::string why;
   const char* env = std::getenv("VANE_ZH_DICT");
