@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vane/events/actions.h"
+#include "vane/text/segmenter.h"
 #include "vane/text/tokenize.h"
 
 namespace vane::gen {
@@ -69,24 +70,32 @@ TEST(GenTest, TopicsCoverFiveDomains) {
   for (const char* d : {"ecommerce", "video", "social", "news", "travel"}) EXPECT_GE(per_domain[d], 4) << d;
 }
 
-// Searches are matched to items by token overlap (English words, Chinese bigrams), so no token may be shared by
-// two topics: not in their words, not in their names.
+// Searches are matched to items by token overlap (English words; Chinese dictionary words, or character bigrams
+// without a dictionary), so no token may be shared by two topics: not in their words, not in their names. Checked
+// for both Chinese tokenisations.
 TEST(GenTest, TopicWordsDoNotOverlap) {
-  const auto& topics = BuiltinTopics();
-  std::unordered_map<std::string, std::string> owner;
-  for (const Topic& t : topics) {
-    std::unordered_set<std::string> mine;
-    auto add = [&](const std::string& s) {
-      for (const auto& tok : text::Tokenize(s)) mine.insert(tok);
-    };
-    for (const auto& w : t.words_en) add(w);
-    for (const auto& w : t.words_zh) add(w);
-    add(t.name_en);
-    add(t.name_zh);
-    for (const auto& w : t.words_en) EXPECT_EQ(text::Tokenize(w).size(), 1u) << "'" << w << "' is not one token";
-    for (const auto& tok : mine) {
-      auto [it, inserted] = owner.emplace(tok, t.name_en);
-      EXPECT_TRUE(inserted) << "token '" << tok << "' shared by " << it->second << " and " << t.name_en;
+  for (bool bigrams : {false, true}) {
+    SCOPED_TRACE(bigrams ? "character bigrams" : "dictionary words");
+    text::TokenizeOptions opt;
+    opt.zh_bigrams = bigrams;
+    std::unordered_map<std::string, std::string> owner;
+    for (const Topic& t : BuiltinTopics()) {
+      std::unordered_set<std::string> mine;
+      auto add = [&](const std::string& s) {
+        for (const auto& tok : text::Tokenize(s, opt)) mine.insert(tok);
+      };
+      for (const auto& w : t.words_en) add(w);
+      for (const auto& w : t.words_zh) add(w);
+      add(t.name_en);
+      add(t.name_zh);
+      for (const auto& w : t.words_en) EXPECT_EQ(text::Tokenize(w).size(), 1u) << "'" << w << "' is not one token";
+      if (!bigrams && text::DefaultSegmenter()) {  // each Chinese word is one keyword
+        for (const auto& w : t.words_zh) EXPECT_EQ(text::Tokenize(w, opt), std::vector<std::string>{w});
+      }
+      for (const auto& tok : mine) {
+        auto [it, inserted] = owner.emplace(tok, t.name_en);
+        EXPECT_TRUE(inserted) << "token '" << tok << "' shared by " << it->second << " and " << t.name_en;
+      }
     }
   }
 }

@@ -11,13 +11,18 @@ TEST(Tokenize, EnglishLowercasesAndDropsStopwords) {
   EXPECT_EQ(Tokenize("The Trail Running Shoes for Women"), (V{"trail", "running", "shoes", "women"}));
 }
 
-TEST(Tokenize, ChineseBecomesBigrams) {
-  EXPECT_EQ(Tokenize("越野跑鞋"), (V{"越野", "野跑", "跑鞋"}));
-  EXPECT_EQ(Tokenize("鞋"), (V{"鞋"}));
+// The dictionary-free tokenisation (asked for here; also the fallback without a dictionary: segmenter_test).
+TEST(Tokenize, ChineseBigramsWhenAsked) {
+  TokenizeOptions o;
+  o.zh_bigrams = true;
+  EXPECT_EQ(Tokenize("越野跑鞋", o), (V{"越野", "野跑", "跑鞋"}));
+  EXPECT_EQ(Tokenize("鞋", o), (V{"鞋"}));
 }
 
 TEST(Tokenize, MixedScriptsSplitAtBoundaries) {
-  EXPECT_EQ(Tokenize("Nike越野跑鞋 GT-2000"), (V{"nike", "越野", "野跑", "跑鞋", "gt", "2000"}));
+  TokenizeOptions o;
+  o.zh_bigrams = true;
+  EXPECT_EQ(Tokenize("Nike越野跑鞋 GT-2000", o), (V{"nike", "越野", "野跑", "跑鞋", "gt", "2000"}));
 }
 
 TEST(Tokenize, FullWidthFoldsToAscii) {

@@ -82,8 +82,9 @@ class Zipf {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
-// Built-in topics. Words are distinctive per topic: no English word and no Chinese character bigram (the unit the
-// tokenizer matches Chinese on) is shared between two topics, names included (checked by gen_test).
+// Built-in topics. Words are distinctive per topic: no English word and no Chinese token (a dictionary word, or a
+// character bigram when vane runs without a dictionary) is shared between two topics, names included (checked by
+// gen_test).
 
 Topic T(std::string domain, std::string en, std::string zh, std::vector<std::string> words_en,
         std::vector<std::string> words_zh) {
@@ -262,10 +263,12 @@ void BuildCatalogue(const GenOptions& opt, Generated& g, std::vector<TopicItems>
       std::string en;
       for (size_t i = 0; i < w.en.size(); ++i) en += (i ? " " : "") + tp.words_en[w.en[i]];
       en = Capitalize(en);
+      // Chinese keyword groups are separated by spaces, as in real listing titles ("GAP卫衣 连帽款 蓝色"): joined
+      // without one, neighbouring words run together into other words ("山火光伏" reads 山/火光/伏).
       std::string zh;
-      for (size_t z : w.zh) zh += tp.words_zh[z];
+      for (size_t z : w.zh) zh += (zh.empty() ? "" : " ") + tp.words_zh[z];
       if (page) {
-        it.title = en + " " + kModPage[rng.Index(4)] + " " + zh + kZhPage[rng.Index(4)];
+        it.title = en + " " + kModPage[rng.Index(4)] + " " + zh + " " + kZhPage[rng.Index(4)];
       } else {
         const char* mod = "";
         if (it.type == "product") mod = kModProduct[rng.Index(10)];
@@ -390,7 +393,7 @@ struct UserGen {
     const auto& words = zh ? s.tp->words_zh : s.tp->words_en;
     std::vector<size_t> w = rng.Distinct(words.size(), static_cast<size_t>(rng.Int(1, 3)));
     std::string q;
-    for (size_t i = 0; i < w.size(); ++i) q += (i && !zh ? " " : "") + words[w[i]];
+    for (size_t i = 0; i < w.size(); ++i) q += (i ? " " : "") + words[w[i]];
     s.pending_word = w.empty() ? SIZE_MAX : w[0];
     Emit(s.topic, false, sw, "search", "", q, 0, false);
   }

@@ -4,6 +4,8 @@
 #include <array>
 #include <cwctype>
 
+#include "vane/text/segmenter.h"
+
 namespace vane::text {
 namespace {
 
@@ -13,8 +15,15 @@ constexpr std::array<std::string_view, 48> kStopwords = {
     "the", "their", "them", "then", "there", "these", "they", "this", "to", "was", "we", "were", "with", "you",
     "your", "will"};
 
+// Chinese function words: particles, pronouns, conjunctions and prepositions that carry no topic.
+constexpr std::array<std::string_view, 40> kZhStopwords = {
+    "的", "了", "着", "过", "和", "与", "及", "或", "而", "在", "是", "我", "你", "他", "她", "它", "们", "我们",
+    "你们", "他们", "这", "那", "这个", "那个", "就", "都", "也", "还", "把", "被", "给", "对", "从", "向", "于",
+    "之", "吗", "呢", "吧", "啊"};
+
 bool IsStopword(std::string_view w) {
-  return std::find(kStopwords.begin(), kStopwords.end(), w) != kStopwords.end();
+  return std::find(kStopwords.begin(), kStopwords.end(), w) != kStopwords.end() ||
+         std::find(kZhStopwords.begin(), kZhStopwords.end(), w) != kZhStopwords.end();
 }
 
 // Letters and digits of alphabetic scripts: ASCII alnum, Latin-1 letters and above (excluding CJK and
@@ -128,8 +137,20 @@ std::vector<std::string> Tokenize(std::string_view raw, const TokenizeOptions& o
     if ((digits || cps >= opt.min_word_len) && !(opt.drop_stopwords && IsStopword(word))) out.push_back(word);
     word.clear();
   };
+  // The default segmenter is looked up (and loaded, once per process) only when there is Chinese to cut.
+  const Segmenter* seg = nullptr;
   auto flush_cjk = [&] {
     if (cjk.empty()) return;
+    bool han = std::all_of(cjk.begin(), cjk.end(), IsHan);
+    if (han && !opt.zh_bigrams && !seg) seg = opt.segmenter ? opt.segmenter : DefaultSegmenter();
+    if (han && seg) {
+      std::string run;
+      for (char32_t c : cjk) AppendUtf8(run, c);
+      for (auto& w : seg->Cut(run, opt.zh_hmm))
+        if (!(opt.drop_stopwords && IsStopword(w))) out.push_back(std::move(w));
+      cjk.clear();
+      return;
+    }
     if (cjk.size() == 1) {
       std::string t;
       AppendUtf8(t, cjk[0]);
