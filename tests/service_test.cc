@@ -867,8 +867,9 @@ TEST_F(ServiceSnapshotTest, SnapshotsAreWrittenEveryNEventsAndTheNewestTwoKept) 
   Open();
   for (int round = 0; round < 4; ++round) {
     Traffic(2000 + round * 1000, round);
-    // Written in the background: wait for it.
-    for (int i = 0; i < 500 && (Snapshots().empty() || Snapshots()[0].seq < svc_->GetStats().events); ++i)
+    // Written in the background, the oldest removed after the newest is in place: wait for both.
+    for (int i = 0; i < 500 && (Snapshots().empty() || Snapshots()[0].seq < svc_->GetStats().events || Snapshots().size() > 2);
+         ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     ASSERT_FALSE(Snapshots().empty());
     EXPECT_EQ(Snapshots()[0].seq, svc_->GetStats().events) << "round " << round;
