@@ -11,6 +11,7 @@ PKGS=(build-essential cmake ninja-build
       curl python3  # the black-box service tests drive the real server with curl and read JSON with python3
       clang libclang-rt-dev llvm  # the fuzz targets (fuzz/): clang's libFuzzer and sanitizer runtimes, llvm-symbolizer
       chromium fonts-wqy-zenhei  # the dashboard's browser test (headless Chromium; a CJK font for Chinese text)
+      systemd  # systemd-analyze verify of the package's unit (scripts/package_test.sh)
       prometheus  # promtool: the metrics test checks /metrics with Prometheus's own linter
       python3-jieba)  # its dict.txt and HMM tables: Chinese word segmentation (read by vane's C++, not by Python)
 missing=()

@@ -23,7 +23,8 @@ namespace vane::cli {
 void AddDataFlags(CLI::App* app, DataFlags& f) {
   app->add_option("--format", f.format,
                   "generated (built-in demo data), vane (alias jsonl), csv (any delimited file: see --columns), "
-                  "ml-100k, ml-csv, ml-1m, pairs, sequences, yoochoose, diginetica, taobao")
+                  "ml-100k, ml-csv, ml-1m, pairs, sequences, yoochoose, diginetica, taobao; serve also takes none "
+                  "(a new store starts empty)")
       ->capture_default_str();
   auto* csv = app->add_option_group("csv", "--format csv: a delimited events file of any layout");
   csv->add_option("--columns", f.columns,

@@ -161,7 +161,13 @@ int RunServe(const ServeArgs& a, CLI::App* cmd) {
     }
   }
   Dataset seed;
-  if (Status s = Load(sd, seed); !s.ok()) return Fail(s);
+  if (sd.format == "none") {  // an empty store stays empty: the installed service (packaging/)
+    auto actions = ActionRegistry::Preset(sd.actions);
+    if (!actions.ok()) return Fail(actions.status());
+    seed.actions = std::move(actions).value();
+  } else if (Status s = Load(sd, seed); !s.ok()) {
+    return Fail(s);
+  }
   if (!model.empty()) {
     UseModelOptions mo{.exact = false, .cache_users = so.model_cache_users, .cache_vectors = so.model_cache_vectors};
     if (Status ms = UseModel(model, seed, so.engine, mo); !ms.ok()) return Fail(ms);
