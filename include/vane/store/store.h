@@ -77,7 +77,7 @@ namespace vane {
 
 // The on-disk layout version this build writes and reads (metadata key "format"). A store written by a newer
 // layout is refused rather than misread; a store without the key is format 1 (the first layout).
-inline constexpr int kStoreFormatVersion = 1;
+inline constexpr int kStoreFormatVersion = 2;
 
 class Store {
  public:
@@ -195,6 +195,7 @@ struct StoreCheckReport {
   bool skipped = false;  // counted up to the first damage of the logs (when it did not open whole)
   uint64_t after_damage = 0;  // then: events in intact log records after the damage (what repair writes again)
   uint64_t events = 0, items = 0, user_index = 0;
+  uint64_t blocks = 0, format1_events = 0;  // how the events are stored: format-2 blocks, format-1 JSON values
   std::optional<uint64_t> first, last;  // positions
   std::string format;                   // the metadata "format" ("" when absent)
   std::vector<std::string> problems;    // each with its file and offset (or position, or key) where known
