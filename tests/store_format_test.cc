@@ -300,15 +300,19 @@ TEST_F(StoreFormat, AFormatOneStoreIsReadUpgradedAndExtendedLikeTheOracle) {
       std::string user = "u" + std::to_string(u);
       EXPECT_EQ(UserEventsOf(s, user, n), UserEventsOf(*oracle, user, n)) << user << " " << n;
     }
-  StoreCheckReport check = CheckStore(dir_);  // the store is open: a read-only check sees its logged writes too
+  opened->reset();
+  StoreCheckReport check = CheckStore(dir_);
   EXPECT_TRUE(check.clean()) << check.ToString();
   EXPECT_EQ(check.events, next);
   EXPECT_EQ(check.format1_events, format1_events);
   EXPECT_EQ(check.blocks, 20u);
   // A deletion reaches the user's format-1 events and blocks alike, and erases them from the files.
+  opened = OpenRocksDbStore(dir_);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Store& s2 = **opened;
   ASSERT_FALSE(FilesHolding(dir_, "word-u3-zq").empty());
-  EXPECT_EQ(s.DeleteUser("u3").value(), oracle->DeleteUser("u3").value());
-  ASSERT_TRUE(s.WaitForErasures().ok());
+  EXPECT_EQ(s2.DeleteUser("u3").value(), oracle->DeleteUser("u3").value());
+  ASSERT_TRUE(s2.WaitForErasures().ok());
   EXPECT_EQ(FilesHolding(dir_, "word-u3-zq"), std::vector<std::string>{});
   EXPECT_FALSE(FilesHolding(dir_, "word-u4-zq").empty());
   opened->reset();
@@ -337,6 +341,19 @@ TEST_F(StoreFormat, ABatchIsOneValueWithOneIndexEntryPerUser) {
   ASSERT_EQ(ue.size(), 60u);
   EXPECT_EQ(ue[0].first, 1049u) << "newest first, across both blocks";
   EXPECT_EQ(ue[50].first, 49u);
+  // A batch longer than a block: several blocks in one write, every event at its position.
+  std::vector<RawEvent> big;
+  for (int k = 0; k < 2500; ++k) big.push_back(Full(k % 2 ? "odd" : "even", "i" + std::to_string(k), k));
+  ASSERT_TRUE((*s)->AppendEvents(1100, big).ok());
+  r = CheckStore(dir_);
+  EXPECT_EQ(r.blocks, 2u + 3u) << r.ToString();
+  EXPECT_EQ(r.user_index, 22u + 6u) << r.ToString();
+  EXPECT_EQ(r.last, std::optional<uint64_t>(3599));
+  auto odd = UserEventsOf(**s, "odd", 2000);
+  ASSERT_EQ(odd.size(), 1250u);
+  EXPECT_EQ(odd.front().first, 3599u);
+  EXPECT_EQ(odd.back().first, 1101u);
+  EXPECT_EQ(odd[600].second, EventToJson(big[2499 - 1200]));
 }
 
 TEST_F(StoreFormat, ADeletedUserLeavesSharedBlocksAndTheOthersKeepTheirPositions) {
@@ -372,6 +389,8 @@ TEST_F(StoreFormat, ADeletedUserLeavesSharedBlocksAndTheOthersKeepTheirPositions
   // Deleting every user empties the blocks, which are then deleted.
   for (int u = 0; u < 8; ++u) EXPECT_EQ(t.DeleteUser("u" + std::to_string(u)).value(), oracle->DeleteUser("u" + std::to_string(u)).value());
   EXPECT_TRUE(LoadFrom(t, 0).events.empty());
+  ASSERT_TRUE(t.WaitForErasures().ok());
+  opened->reset();
   StoreCheckReport r = CheckStore(dir_);
   EXPECT_EQ(r.blocks, 0u) << r.ToString();
   EXPECT_EQ(r.user_index, 0u) << r.ToString();

@@ -66,24 +66,29 @@ class RocksDbStore : public Store {
     return std::unique_ptr<Store>(std::move(store));
   }
 
-  // Format 2 (store.h): the batch as one event block under its first position, and one index entry per user in it.
+  // Format 2 (store.h): the batch as event blocks of at most kMaxBlockEvents under their first positions, and one
+  // index entry per user and block, in one atomic write.
   Status AppendEvents(uint64_t first_seq, std::span<const RawEvent> events) override {
-    if (events.empty()) return Status::Ok();
-    if (events.size() > UINT32_MAX) return Status::InvalidArgument("store: a batch of more than 2^32 events");
     rocksdb::WriteBatch batch;
-    const std::string key = SeqKey(first_seq);
-    VANE_RETURN_IF_ERROR(FromRocks(batch.Put(cf_[kEvents], key, EncodeEventBlock(events)), "appending events"));
     std::unordered_map<std::string_view, uint32_t> count;
     std::vector<std::string_view> users;  // in order of appearance: the batch is the same whatever the hash order
-    for (const RawEvent& e : events)
-      if (count[e.user]++ == 0) users.push_back(e.user);
     std::string index_key;
-    for (std::string_view u : users) {
-      index_key.assign(u).push_back('\0');
-      index_key.append(key);
-      VANE_RETURN_IF_ERROR(FromRocks(batch.Put(cf_[kUserEvents], index_key, EncodeIndexValue(count[u])), "appending events"));
+    for (size_t at = 0; at < events.size(); at += kMaxBlockEvents) {
+      auto block = events.subspan(at, std::min(kMaxBlockEvents, events.size() - at));
+      const std::string key = SeqKey(first_seq + at);
+      VANE_RETURN_IF_ERROR(FromRocks(batch.Put(cf_[kEvents], key, EncodeEventBlock(block)), "appending events"));
+      count.clear();
+      users.clear();
+      for (const RawEvent& e : block)
+        if (count[e.user]++ == 0) users.push_back(e.user);
+      for (std::string_view u : users) {
+        index_key.assign(u).push_back('\0');
+        index_key.append(key);
+        VANE_RETURN_IF_ERROR(
+            FromRocks(batch.Put(cf_[kUserEvents], index_key, EncodeIndexValue(count[u])), "appending events"));
+      }
     }
-    return Write(batch, "appending events");
+    return batch.Count() ? Write(batch, "appending events") : Status::Ok();
   }
 
   // The user's index entries newest first; each names a block (format 2) or one event (format 1), where the

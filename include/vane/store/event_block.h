@@ -1,5 +1,6 @@
 // Store format 2's stored form of a batch of events: one value ("event block") for the events one AppendEvents
-// call wrote at positions first, first+1, ..., first+size-1, under the key of its first position.
+// call wrote at positions first, first+1, ..., first+size-1 (up to kMaxBlockEvents of them: a longer batch is
+// several blocks), under the key of its first position.
 //
 // Layout (all integers LEB128 varints unless said otherwise; strings are a varint length and the bytes):
 //   byte 0x02 (format 2; a format-1 value is a JSON object and starts with '{'), size (positions the batch took),
@@ -26,6 +27,9 @@
 namespace vane {
 
 inline constexpr char kEventBlockTag = 0x02;
+// A longer batch is stored as several blocks (in one atomic write), so that reading a user's events or rewriting a
+// block for a deletion touches a bounded number of other events.
+inline constexpr size_t kMaxBlockEvents = 1000;
 
 // An event inside a block, its strings pointing into the block (valid while the block's bytes are).
 struct EventView {
