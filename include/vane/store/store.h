@@ -89,7 +89,8 @@ class Store {
   virtual Status AppendEvents(uint64_t first_seq, std::span<const RawEvent> events) = 0;
   // The newest `limit` events of `user` (newest first) with their positions, through the per-user index.
   virtual Result<std::vector<std::pair<uint64_t, RawEvent>>> UserEvents(std::string_view user, size_t limit) const = 0;
-  // Removes every event of `user` and the user's record; returns how many events.
+  // Removes every event of `user` and the user's record; returns how many events. RocksDB rewrites the batches
+  // holding them, so it must not run while a batch holding them is retried (the service's write gate).
   virtual Result<uint64_t> DeleteUser(std::string_view user) = 0;
   // Calls on_event for every event at a position >= from_seq, in position order. Returns the next free position
   // (one past the last stored event; 0 for an empty log).
