@@ -42,7 +42,7 @@ VANE_RATE=1000 VANE_THREADS=1 VANE_USERS=6040 wrk -t1 -c10 -d25s --latency -s be
 REC=$!
 sleep 2
 for u in $(seq 101 120); do
-  curl -s -o /dev/null -w "%{http_code} " -X DELETE "$URL/v1/users/$u"
+  curl -s -o /dev/null -w "%{http_code} %{time_total}s | " -X DELETE "$URL/v1/users/$u"
   sleep 1
 done
 echo

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <rocksdb/db.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/write_batch.h>
 
 #include <filesystem>
@@ -319,11 +320,26 @@ std::string ReadFile(const fs::path& p) {
   return b.str();
 }
 
-// Every file under `dir` (raw bytes: logs, tables, MANIFEST, LOG, OPTIONS, any archive) holding `needle`.
+// A table file's keys and values, decompressed (as `sst_dump --command=scan` shows them), hold `needle`.
+bool TableHolds(const fs::path& p, const std::string& needle) {
+  rocksdb::Options o;
+  rocksdb::SstFileReader reader(o);
+  if (!reader.Open(p.string()).ok()) return false;
+  std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    if (it->key().ToStringView().find(needle) != std::string_view::npos ||
+        it->value().ToStringView().find(needle) != std::string_view::npos)
+      return true;
+  return false;
+}
+
+// Every file under `dir` holding `needle`: in its raw bytes (logs, tables, MANIFEST, LOG, OPTIONS, any archive) or,
+// for a table file, in its decompressed keys and values (a compressed block can hide text from a byte search).
 std::vector<std::string> FilesHolding(const std::string& dir, const std::string& needle) {
   std::vector<std::string> out;
   for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && ReadFile(e.path()).find(needle) != std::string::npos)
+    if (e.is_regular_file() && (ReadFile(e.path()).find(needle) != std::string::npos ||
+                                (e.path().extension() == ".sst" && TableHolds(e.path(), needle))))
       out.push_back(e.path().filename().string());
   return out;
 }
@@ -502,7 +518,7 @@ TEST_F(DamagedStore, AStoreInUseIsNotRepaired) {
   EXPECT_EQ(EventCount(*s), 20u);
 }
 
-TEST_F(DamagedStore, AStoreWithoutAFormatKeyIsFormatOne) {
+TEST_F(DamagedStore, AStoreWithoutAFormatKeyIsFormatOneAndIsMarkedFormatTwo) {
   {
     auto s = MustOpen(dir_);
     AppendBatches(*s, 0, 2, 10);
@@ -519,9 +535,12 @@ TEST_F(DamagedStore, AStoreWithoutAFormatKeyIsFormatOne) {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
   }
+  ::testing::internal::CaptureStderr();
   auto s = MustOpen(dir_);
+  std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(EventCount(*s), 20u);
-  EXPECT_EQ(s->GetMeta("format").value().value(), "1");
+  EXPECT_EQ(s->GetMeta("format").value().value(), "2") << "its new events are written in format 2";
+  EXPECT_NE(err.find("format 1"), std::string::npos) << err;
 }
 
 TEST_F(DamagedStore, CheckOfACleanStoreCountsEverything) {
@@ -535,10 +554,12 @@ TEST_F(DamagedStore, CheckOfACleanStoreCountsEverything) {
   EXPECT_TRUE(r.opened);
   EXPECT_EQ(r.events, 30u);
   EXPECT_EQ(r.items, 1u);
-  EXPECT_EQ(r.user_index, 30u);
+  EXPECT_EQ(r.user_index, 21u) << "one entry per user (u0..u6) and batch";
+  EXPECT_EQ(r.blocks, 3u);
+  EXPECT_EQ(r.format1_events, 0u);
   EXPECT_EQ(r.first, std::optional<uint64_t>(0));
   EXPECT_EQ(r.last, std::optional<uint64_t>(29));
-  EXPECT_EQ(r.format, "1");
+  EXPECT_EQ(r.format, "2");
   EXPECT_FALSE(CheckStore(dir_ + "/nope").clean());
 }
 

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "rocksdb_internal.h"
+#include "vane/store/event_block.h"
 
 namespace vane {
 
@@ -41,9 +42,10 @@ struct Db {
   }
 };
 
-// What the events family holds: count, first and last position, the ranges missing in between, unreadable ones.
+// What the events family holds: count, first and last position, the ranges missing in between, unreadable values,
+// and how they are stored (format-2 blocks, format-1 events).
 struct EventTally {
-  uint64_t count = 0;
+  uint64_t count = 0, blocks = 0, format1 = 0;
   std::optional<uint64_t> first, last;
   std::vector<std::pair<uint64_t, uint64_t>> gaps;
   std::vector<std::string> problems;
@@ -60,16 +62,18 @@ EventTally TallyEvents(const Db& d) {
   ro.verify_checksums = true;
   std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(ro, d.cf[kEvents]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    uint64_t seq = SeqFromKey(it->key().ToStringView());
-    if (auto e = StoredEventFromJson(seq, it->value().ToStringView()); !e.ok())
-      AddProblem(t.problems, bad, e.status().message());
-    if (t.last && seq > *t.last + 1 && t.gaps.size() < 1000) t.gaps.emplace_back(*t.last + 1, seq - 1);
-    if (!t.first) t.first = seq;
-    t.last = seq;
-    ++t.count;
+    const std::string_view value = it->value().ToStringView();
+    ++(IsEventBlock(value) ? t.blocks : t.format1);
+    Status s = ForEachStoredEvent(SeqFromKey(it->key().ToStringView()), value, [&](uint64_t seq, RawEvent&&) {
+      if (t.last && seq > *t.last + 1 && t.gaps.size() < 1000) t.gaps.emplace_back(*t.last + 1, seq - 1);
+      if (!t.first) t.first = seq;
+      t.last = seq;
+      ++t.count;
+    });
+    if (!s.ok()) AddProblem(t.problems, bad, s.message());
   }
   if (!it->status().ok()) t.problems.push_back("reading events: " + it->status().ToString());
-  if (bad > kMaxListed) t.problems.push_back(fmt::format("... {} unreadable events in all", bad));
+  if (bad > kMaxListed) t.problems.push_back(fmt::format("... {} unreadable event values in all", bad));
   return t;
 }
 
@@ -98,12 +102,22 @@ std::string Positions(const std::optional<uint64_t>& first, const std::optional<
   return first ? fmt::format("positions {}..{}", *first, *last) : "no positions";
 }
 
+// The positions of the events a stored value holds (what could be read of a damaged one).
+std::vector<uint64_t> StoredPositions(const rocksdb::Slice& key, const rocksdb::Slice& value) {
+  std::vector<uint64_t> out;
+  // A damaged value: the positions before the damage (TallyEvents reports the damage itself).
+  (void)ForEachStoredEvent(SeqFromKey(key.ToStringView()), value.ToStringView(),
+                           [&](uint64_t seq, RawEvent&&) { out.push_back(seq); });
+  return out;
+}
+
 // The events positions a write batch from a log puts.
 class PositionsOf : public rocksdb::WriteBatch::Handler {
  public:
   PositionsOf(uint32_t events, std::vector<uint64_t>& out) : events_(events), out_(out) {}
-  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key, const rocksdb::Slice&) override {
-    if (cf == events_ && key.size() == 8) out_.push_back(SeqFromKey(key.ToStringView()));
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key, const rocksdb::Slice& value) override {
+    if (cf == events_ && key.size() == 8)
+      for (uint64_t seq : StoredPositions(key, value)) out_.push_back(seq);
     return rocksdb::Status::OK();
   }
   rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override { return rocksdb::Status::OK(); }
@@ -144,7 +158,7 @@ class Replay : public rocksdb::WriteBatch::Handler {
 
   rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
     if (auto* h = Target(cf)) {
-      if (h == d_.cf[kEvents]) ++events;
+      if (h == d_.cf[kEvents]) events += StoredPositions(k, v).size();
       return out_.Put(h, k, v);
     }
     return rocksdb::Status::OK();
@@ -289,7 +303,7 @@ StoreCheckReport CheckStore(const std::string& dir, const RocksDbOptions& o) {
   }
   CheckTables(d, r);
   EventTally t = TallyEvents(d);
-  r.events = t.count, r.first = t.first, r.last = t.last;
+  r.events = t.count, r.first = t.first, r.last = t.last, r.blocks = t.blocks, r.format1_events = t.format1;
   r.problems.insert(r.problems.end(), t.problems.begin(), t.problems.end());
   r.items = TallyItems(d, r.problems);
   r.user_index = CountKeys(d, kUserEvents, r.problems);
@@ -301,8 +315,9 @@ StoreCheckReport CheckStore(const std::string& dir, const RocksDbOptions& o) {
 std::string StoreCheckReport::ToString() const {
   std::string out = fmt::format("folder: {}\n", folder);
   if (opened || skipped)
-    out += fmt::format("events: {} ({}); items: {}; user index entries: {}; format: {}{}\n", events,
-                       Positions(first, last), items, user_index, format.empty() ? "absent (1)" : format,
+    out += fmt::format("events: {} ({}; {} event blocks, {} format-1 events); items: {}; user index entries: {}; "
+                       "format: {}{}\n", events, Positions(first, last), blocks, format1_events, items, user_index,
+                       format.empty() ? "absent (1)" : format,
                        skipped ? fmt::format(" (up to the first damage; {} more events lie in intact log records "
                                              "after it, which `vane store repair` replays)", after_damage)
                                : "");

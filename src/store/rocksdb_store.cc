@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "rocksdb_internal.h"
+#include "vane/store/event_block.h"
 
 namespace vane {
 namespace {
@@ -58,59 +60,84 @@ class RocksDbStore : public Store {
     }
     VANE_RETURN_IF_ERROR(store->OpenDb(dir, inv, setup));
     store->sync_.sync = true;
-    VANE_RETURN_IF_ERROR(store->CheckFormat(dir));
+    VANE_RETURN_IF_ERROR(store->CheckFormat(dir, setup.db.create_if_missing));
     VANE_RETURN_IF_ERROR(store->FinishEarlierErasure());
     store->eraser_ = std::thread([s = store.get()] { s->EraseLoop(); });
     return std::unique_ptr<Store>(std::move(store));
   }
 
+  // Format 2 (store.h): the batch as event blocks of at most kMaxBlockEvents under their first positions, and one
+  // index entry per user and block, in one atomic write.
   Status AppendEvents(uint64_t first_seq, std::span<const RawEvent> events) override {
-    if (events.empty()) return Status::Ok();
     rocksdb::WriteBatch batch;
-    uint64_t seq = first_seq;
-    for (const RawEvent& e : events) {
-      std::string key = SeqKey(seq++);
-      batch.Put(cf_[kEvents], key, EventToJson(e));
-      batch.Put(cf_[kUserEvents], e.user + std::string(1, '\0') + key, "");
+    std::unordered_map<std::string_view, uint32_t> count;
+    std::vector<std::string_view> users;  // in order of appearance: the batch is the same whatever the hash order
+    std::string index_key;
+    for (size_t at = 0; at < events.size(); at += kMaxBlockEvents) {
+      auto block = events.subspan(at, std::min(kMaxBlockEvents, events.size() - at));
+      const std::string key = SeqKey(first_seq + at);
+      VANE_RETURN_IF_ERROR(FromRocks(batch.Put(cf_[kEvents], key, EncodeEventBlock(block)), "appending events"));
+      count.clear();
+      users.clear();
+      for (const RawEvent& e : block)
+        if (count[e.user]++ == 0) users.push_back(e.user);
+      for (std::string_view u : users) {
+        index_key.assign(u).push_back('\0');
+        index_key.append(key);
+        VANE_RETURN_IF_ERROR(
+            FromRocks(batch.Put(cf_[kUserEvents], index_key, EncodeIndexValue(count[u])), "appending events"));
+      }
     }
-    return Write(batch, "appending events");
+    return batch.Count() ? Write(batch, "appending events") : Status::Ok();
   }
 
+  // The user's index entries newest first; each names a block (format 2) or one event (format 1), where the
+  // user's events are picked out by their user id (an entry may be stale: see "positions" in the header).
   Result<std::vector<std::pair<uint64_t, RawEvent>>> UserEvents(std::string_view user, size_t limit) const override {
     std::vector<std::pair<uint64_t, RawEvent>> out;
     std::string prefix = std::string(user) + std::string(1, '\0');
     std::string end = std::string(user) + std::string(1, '\1');  // just past every key of the user
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kUserEvents]));
     std::string value;
+    std::vector<std::pair<uint64_t, RawEvent>> found;
     for (it->SeekForPrev(end); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Prev()) {
       std::string_view seq_key(it->key().data() + prefix.size(), it->key().size() - prefix.size());
       rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kEvents], S(seq_key), &value);
       if (s.IsNotFound()) continue;
       VANE_RETURN_IF_ERROR(FromRocks(s, "reading a user's event"));
-      uint64_t seq = SeqFromKey(seq_key);
-      VANE_ASSIGN_OR_RETURN(RawEvent e, StoredEventFromJson(seq, value));
-      if (e.user != user) continue;  // a stale index entry (see the header: positions are written once)
-      out.emplace_back(seq, std::move(e));
+      found.clear();
+      VANE_RETURN_IF_ERROR(PickUser(SeqFromKey(seq_key), value, user, found));
+      for (auto e = found.rbegin(); e != found.rend() && out.size() < limit; ++e) out.push_back(std::move(*e));
     }
     VANE_RETURN_IF_ERROR(FromRocks(it->status(), "reading a user's events"));
     return out;
   }
 
-  // The deletion, then its erasure from the files in the background (store.h, "Erasure"). The batch carries the
-  // erasure marker, so a crash before the erasure ends leaves it to the next start.
+  // The deletion, then its erasure from the files in the background (store.h, "Erasure"). Each block holding the
+  // user's events is written again without them (deleted once empty); a format-1 event is deleted. The batch
+  // carries the erasure marker, so a crash before the erasure ends leaves it to the next start.
   Result<uint64_t> DeleteUser(std::string_view user) override {
+    std::lock_guard rewrite(delete_mu_);  // two deletions never rewrite the same block from the same old value
     std::string prefix = std::string(user) + std::string(1, '\0');
     rocksdb::WriteBatch batch;
     uint64_t n = 0, lo = UINT64_MAX, hi = 0;
+    std::string value;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kUserEvents]));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       rocksdb::Slice k = it->key();
       std::string_view seq_key(k.data() + prefix.size(), k.size() - prefix.size());
-      batch.Delete(cf_[kEvents], S(seq_key));
+      const uint64_t first = SeqFromKey(seq_key);
       batch.Delete(cf_[kUserEvents], k);
-      lo = std::min(lo, SeqFromKey(seq_key));
-      hi = std::max(hi, SeqFromKey(seq_key));
-      ++n;
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kEvents], S(seq_key), &value);
+      if (s.IsNotFound()) continue;
+      VANE_RETURN_IF_ERROR(FromRocks(s, "reading a user's events"));
+      VANE_ASSIGN_OR_RETURN(Rewritten r, WithoutUser(first, value, user));
+      if (r.removed == 0) continue;  // a stale entry
+      n += r.removed;
+      if (r.rest) batch.Put(cf_[kEvents], S(seq_key), *r.rest);
+      else batch.Delete(cf_[kEvents], S(seq_key));
+      lo = std::min(lo, first);
+      hi = std::max(hi, first);
     }
     VANE_RETURN_IF_ERROR(FromRocks(it->status(), "reading a user's events"));
     VANE_ASSIGN_OR_RETURN(auto record, GetUser(user));
@@ -123,19 +150,39 @@ class RocksDbStore : public Store {
     return n;
   }
 
+  // From the block (or format-1 event) holding from_seq on, in key order; blocks never overlap in the positions
+  // they hold (a block's entries lie before the next block's key).
   Result<uint64_t> LoadEvents(uint64_t from_seq, const std::function<void(uint64_t, RawEvent&&)>& on_event) const override {
     uint64_t next = 0;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kEvents]));
-    for (it->Seek(SeqKey(from_seq)); it->Valid(); it->Next()) {
-      uint64_t seq = SeqFromKey(it->key().ToStringView());
-      VANE_ASSIGN_OR_RETURN(RawEvent e, StoredEventFromJson(seq, it->value().ToStringView()));
-      on_event(seq, std::move(e));
-      next = seq + 1;
+    it->SeekForPrev(SeqKey(from_seq));
+    if (!it->Valid()) it->Seek(SeqKey(from_seq));
+    for (; it->Valid(); it->Next()) {
+      const uint64_t key_seq = SeqFromKey(it->key().ToStringView());
+      const std::string_view value = it->value().ToStringView();
+      if (!IsEventBlock(value)) {  // format 1: one JSON event
+        if (key_seq < from_seq) continue;
+        VANE_ASSIGN_OR_RETURN(RawEvent e, StoredEventFromJson(key_seq, value));
+        on_event(key_seq, std::move(e));
+        next = key_seq + 1;
+        continue;
+      }
+      EventBlockReader r(key_seq, value);
+      EventView v;
+      while (r.Next(v)) {
+        if (key_seq + v.offset < from_seq) continue;
+        on_event(key_seq + v.offset, v.ToRaw());
+        next = key_seq + v.offset + 1;
+      }
+      VANE_RETURN_IF_ERROR(r.status());
     }
     VANE_RETURN_IF_ERROR(FromRocks(it->status(), "reading events"));
     if (next == 0) {  // nothing at or after from_seq: the next position still follows the last stored event
       it->SeekToLast();
-      if (it->Valid()) next = SeqFromKey(it->key().ToStringView()) + 1;
+      if (it->Valid()) {
+        VANE_ASSIGN_OR_RETURN(next, NextAfter(SeqFromKey(it->key().ToStringView()), it->value().ToStringView()));
+      }
+      VANE_RETURN_IF_ERROR(FromRocks(it->status(), "reading events"));
     }
     return next;
   }
@@ -273,15 +320,79 @@ class RocksDbStore : public Store {
     return std::optional<std::string>(std::move(v));
   }
 
-  // A store without a format key is format 1 (the layout before the key existed); a newer format is refused.
-  Status CheckFormat(const std::string& dir) {
+  // A store without a format key is format 1 (the layout before the key existed), unless it was created just now;
+  // a newer format is refused. A format-1 store is read as it is (ForEachStoredEvent reads both forms) and marked
+  // format 2 from now on, since its new events are written in blocks that builds before format 2 cannot read.
+  Status CheckFormat(const std::string& dir, bool created) {
     VANE_ASSIGN_OR_RETURN(auto f, GetMeta("format"));
-    if (!f) return PutMeta("format", std::to_string(kStoreFormatVersion));
-    int v = std::atoi(f->c_str());
+    if (!f && created) return PutMeta("format", std::to_string(kStoreFormatVersion));
+    int v = f ? std::atoi(f->c_str()) : 1;
     if (v < 1 || v > kStoreFormatVersion)
       return Status::FailedPrecondition(fmt::format(
           "store: {} has format '{}', this build reads format 1..{}: refusing to open it", dir, *f, kStoreFormatVersion));
+    if (v == kStoreFormatVersion) return Status::Ok();
+    VANE_RETURN_IF_ERROR(PutMeta("format", std::to_string(kStoreFormatVersion)));
+    std::fprintf(stderr,
+                 "note: store %s: format %d (one JSON value and one index entry per event) upgraded to format %d: the "
+                 "stored events stay as they are and are read as before, new batches are written as event blocks; "
+                 "builds before format %d refuse to open the store from now on\n",
+                 dir.c_str(), v, kStoreFormatVersion, kStoreFormatVersion);
     return Status::Ok();
+  }
+
+  // The user's events in a stored value (a block or a format-1 event), in position order.
+  static Status PickUser(uint64_t key_seq, std::string_view value, std::string_view user,
+                         std::vector<std::pair<uint64_t, RawEvent>>& out) {
+    if (!IsEventBlock(value)) {
+      VANE_ASSIGN_OR_RETURN(RawEvent e, StoredEventFromJson(key_seq, value));
+      if (e.user == user) out.emplace_back(key_seq, std::move(e));
+      return Status::Ok();
+    }
+    EventBlockReader r(key_seq, value);
+    EventView v;
+    while (r.Next(v))
+      if (v.user == user) out.emplace_back(key_seq + v.offset, v.ToRaw());
+    return r.status();
+  }
+
+  // A stored value without the user's events: how many were removed, and what is left (none: delete the key).
+  struct Rewritten {
+    uint64_t removed = 0;
+    std::optional<std::string> rest;
+  };
+  static Result<Rewritten> WithoutUser(uint64_t key_seq, std::string_view value, std::string_view user) {
+    Rewritten out;
+    if (!IsEventBlock(value)) {
+      VANE_ASSIGN_OR_RETURN(RawEvent e, StoredEventFromJson(key_seq, value));
+      if (e.user == user) out.removed = 1;
+      else out.rest = std::string(value);
+      return out;
+    }
+    EventBlockReader r(key_seq, value);
+    EventBlockWriter w(r.size());
+    w.Reserve(value.size());
+    EventView v;
+    while (r.Next(v)) {
+      if (v.user == user) ++out.removed;
+      else w.Add(v);
+    }
+    VANE_RETURN_IF_ERROR(r.status());
+    if (w.entries() > 0) out.rest = w.Finish();
+    return out;
+  }
+
+  // One past the last event a stored value holds.
+  static Result<uint64_t> NextAfter(uint64_t key_seq, std::string_view value) {
+    uint64_t next = key_seq + 1;
+    if (!IsEventBlock(value)) {
+      VANE_RETURN_IF_ERROR(StoredEventFromJson(key_seq, value).status());
+      return next;
+    }
+    EventBlockReader r(key_seq, value);
+    EventView v;
+    while (r.Next(v)) next = key_seq + v.offset + 1;
+    VANE_RETURN_IF_ERROR(r.status());
+    return next;
   }
 
   // ---- erasure ----
@@ -367,6 +478,7 @@ class RocksDbStore : public Store {
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;  // in Family order
   rocksdb::WriteOptions sync_;
 
+  std::mutex delete_mu_;  // one deletion at a time rewrites blocks
   std::mutex marker_mu_;  // a deletion's batch (with the marker) vs. the marker's removal; taken before erase_mu_
   mutable std::mutex erase_mu_;
   std::condition_variable erase_cv_;

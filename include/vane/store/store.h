@@ -10,9 +10,9 @@
 // Contracts every implementation keeps (tests/store_test.cc runs one suite against all of them):
 //   - Durability: a call that returned OK survives a crash of the process (RocksDB: the write-ahead log is fsync'ed
 //     before the call returns). A failed call changed nothing (writes are atomic batches).
-//   - Positions are idempotent ids: AppendEvents at positions [first, first+n) writes exactly those keys, so a
-//     retry of a batch whose outcome was unknown, at the same positions, replaces the same events instead of adding
-//     copies. A position is otherwise written once (the caller hands out positions; the service under its lock).
+//   - Positions are idempotent ids: AppendEvents at positions [first, first+n) writes exactly those positions, so
+//     a retry of a batch whose outcome was unknown, at the same positions, replaces the same events instead of
+//     adding copies (RocksDB: the same block keys). A position is otherwise written once (the caller hands out positions; the service under its lock).
 //   - Reads see every acknowledged write. Thread-safe: any method may be called from any thread.
 //   - A failed write was not acknowledged; whether it reached the disk is unknown (the log may hold it, e.g. when
 //     its sync failed): a retry at the same positions settles it. A crash never loses an acknowledged write.
@@ -37,12 +37,13 @@
 // log truncated behind the store's back, or damaged only in its very last record, looks like a write the crash cut
 // off; that record is dropped loudly rather than refused (a log cut at a record boundary leaves no trace at all).
 //
-// Erasure (DeleteUser, RocksDB). The deletion is acknowledged once durable, and every read forgets the user at once;
-// but the user's events (with their queries and context), index entries and record still lie in plain text in the
-// files (the write-ahead log, table files) until those are rewritten. A background thread erases them right after
-// the acknowledgement: it flushes every column family's memtable (the logs that held the text become obsolete and
-// are deleted: no log archive, no recycling) and compacts, down to the bottom level (kForce), the user's position
-// range in "events" and the whole "user_events" and "users" families (the deletion's tombstones go too). Guarantee:
+// Erasure (DeleteUser, RocksDB). The deletion (each event block holding the user's events written again without
+// them, or deleted once empty) is acknowledged once durable, and every read forgets the user at once; but the
+// user's events (with their queries and context), index entries and record still lie in plain text in the files
+// (the write-ahead log, table files: the blocks' old versions) until those are rewritten. A background thread
+// erases them right after the acknowledgement: it flushes every column family's memtable (the logs that held the
+// text become obsolete and are deleted: no log archive, no recycling) and compacts, down to the bottom level
+// (kForce), the range of the rewritten blocks in "events" and the whole "user_events" and "users" families (the deletion's tombstones go too). Guarantee:
 // gone from the store's files within seconds of the acknowledgement (one flush and the rewrite of the table files
 // the user's positions span; a failed pass is retried every 10 seconds), or at the latest at the next start: the
 // deletion's batch carries a marker, and a store that opens with the marker erases before Open returns; closing a
@@ -75,9 +76,9 @@
 
 namespace vane {
 
-// The on-disk layout version this build writes and reads (metadata key "format"). A store written by a newer
-// layout is refused rather than misread; a store without the key is format 1 (the first layout).
-inline constexpr int kStoreFormatVersion = 1;
+// The on-disk layout version this build writes (metadata key "format"); it reads formats 1 and 2. A store written
+// by a newer layout is refused rather than misread; a store without the key is format 1 (the first layout).
+inline constexpr int kStoreFormatVersion = 2;
 
 class Store {
  public:
@@ -88,7 +89,8 @@ class Store {
   virtual Status AppendEvents(uint64_t first_seq, std::span<const RawEvent> events) = 0;
   // The newest `limit` events of `user` (newest first) with their positions, through the per-user index.
   virtual Result<std::vector<std::pair<uint64_t, RawEvent>>> UserEvents(std::string_view user, size_t limit) const = 0;
-  // Removes every event of `user` and the user's record; returns how many events.
+  // Removes every event of `user` and the user's record; returns how many events. RocksDB rewrites the batches
+  // holding them, so it must not run while a batch holding them is retried (the service's write gate).
   virtual Result<uint64_t> DeleteUser(std::string_view user) = 0;
   // Calls on_event for every event at a position >= from_seq, in position order. Returns the next free position
   // (one past the last stored event; 0 for an empty log).
@@ -180,9 +182,11 @@ struct RocksDbOptions {
   std::shared_ptr<StoreFaults> faults;
 };
 // Opens the RocksDB store in `dir` (Debian librocksdb-dev), creating it only when the folder is absent or holds no
-// store's data (see "Creation" and "Recovery" above). Column families: "events" (key: 8-byte big-endian position,
-// value: the event as JSON), "user_events" (key: user id, 0x00, position; empty value: the per-user index), "items",
-// "users", "counters" (8-byte little-endian values) and the default family (metadata). Every write is synchronous
+// store's data (see "Creation" and "Recovery" above). Column families (format 2, store/event_block.h): "events"
+// (key: 8-byte big-endian first position of a batch, value: its event block; format 1: one event as JSON per
+// position), "user_events" (key: user id, 0x00, a block's key; value: the user's event count in the block; format
+// 1: one entry per event, empty value), "items", "users", "counters" (8-byte little-endian values) and the default
+// family (metadata). A format-1 store is read as it is and marked format 2 on open (a note on stderr). Every write is synchronous
 // (WriteOptions::sync). A full disk fails writes with reason "disk_full"; reads go on, and writes resume within
 // about 5 seconds of space being freed (RocksDB's SstFileManager retries its recovery). After another failed log
 // write RocksDB stops taking writes until the store is reopened.
@@ -195,6 +199,7 @@ struct StoreCheckReport {
   bool skipped = false;  // counted up to the first damage of the logs (when it did not open whole)
   uint64_t after_damage = 0;  // then: events in intact log records after the damage (what repair writes again)
   uint64_t events = 0, items = 0, user_index = 0;
+  uint64_t blocks = 0, format1_events = 0;  // how the events are stored: format-2 blocks, format-1 JSON values
   std::optional<uint64_t> first, last;  // positions
   std::string format;                   // the metadata "format" ("" when absent)
   std::vector<std::string> problems;    // each with its file and offset (or position, or key) where known

@@ -1,6 +1,7 @@
 // The native API under /v1 (docs/http_api.md).
 #include "vane/core/strings.h"
 #include "vane/events/import.h"
+#include "event_body.h"
 #include "internal.h"
 
 #include <fmt/format.h>
@@ -8,6 +9,11 @@
 namespace vane::http::native {
 
 void PostEvents(const Ctx& c, const Req& req, Res& res) {
+  if (NestingDepth(req.body, kMaxJsonDepth) <= kMaxJsonDepth)  // the common shape without a JSON document
+    if (auto records = FastEventRecords(req.body)) {
+      if (Status s = c.service.CheckBatch(records->size(), "events"); !s.ok()) return SendError(res, s);
+      return Reply(res, c.service.IngestEvents(*records), IngestJson);
+    }
   auto body = ParseBody(req, res);
   if (!body) return;
   const json& events = body->is_object() && body->contains("events") ? (*body)["events"] : *body;
