@@ -104,9 +104,10 @@ void ItemToItem(const Ctx& c, const Req& req, Res& res) {
   if (req.matches[1] != "neighbors") return SendError(res, UnknownRecommender("item-to-item", req.matches[1], "neighbors"));
   auto n = ParseN(c, req, res);
   if (!n) return;
-  Reply(res, c.service.Similar(req.matches[2], *n), [](const auto& items) {
-    json out = json::array();
-    for (const auto& s : items) out.push_back({{"Id", s.id}, {"Score", s.score}});
+  Reply(res, c.service.Similar(req.matches[2], std::min<size_t>(1000, *n * 2 + 8)), [&](const auto& items) {
+    json out = json::array();  // Similar may give fewer than asked (hidden items are left out after its search)
+    for (const auto& s : items)
+      if (out.size() < *n) out.push_back({{"Id", s.id}, {"Score", s.score}});
     return out;
   });
 }

@@ -243,7 +243,8 @@ void ItemNeighbors(const Ctx& c, const Req& req, Res& res) {
   auto n = ParseN(c, req, res);
   if (!n) return;
   const std::string category = req.matches.size() > 2 ? req.matches[2].str() : "";
-  const size_t ask = category.empty() && c.opt.gorse_item_ttl_s <= 0 ? *n : std::min<size_t>(1000, *n * 5);
+  // Similar leaves out hidden items after its search, so it may give fewer than asked: ask for more.
+  const size_t ask = std::min<size_t>(1000, *n * (category.empty() && c.opt.gorse_item_ttl_s <= 0 ? 2 : 5) + 8);
   Reply(res, c.service.Similar(req.matches[1], ask), [&](const auto& items) {
     json out = json::array();
     for (const auto& s : items) {
