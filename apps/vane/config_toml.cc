@@ -391,6 +391,25 @@ Status CheckFlags(CLI::App* cmd, const std::vector<Setting>& settings) {
 
 }  // namespace
 
+std::vector<SettingInfo> DescribeSettings(ServiceOptions& so, HttpOptions& ho, std::string& model, TrainerSpec& spec) {
+  std::vector<SettingInfo> out;
+  for (const Setting& s : Settings(so, ho, model, spec)) {
+    SettingInfo i{s.section, s.key, *s.section ? EnvName(s) : "", s.env, "", s.lo, s.hi, ""};
+    if (IsList(s)) {
+      i.kind = "list";
+      i.value = fmt::format("{}", fmt::join(*std::get<StringList*>(s.target), ","));
+    } else if (IsString(s)) {
+      i.kind = "string";
+      i.value = *std::get<std::string*>(s.target);
+    } else {
+      i.kind = IsDuration(s) ? "duration" : IsInteger(s) ? "integer" : "number";
+      i.value = fmt::format("{}", Current(s));
+    }
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
 Result<Scope> ParseScope(const std::string& s) {
   if (s == "read") return Scope::kRead;
   if (s == "write") return Scope::kWrite;
