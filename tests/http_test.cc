@@ -24,7 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "internal.h"  // src/serve/http: the status map and the route policies under test
+#include "gorse_common.h"  // src/serve/http: the status map, the route policies and Gorse's time format under test
 #include "vane/core/strings.h"
 #include "vane/events/ids.h"
 #include "test_util.h"
@@ -578,6 +578,54 @@ TEST_F(HttpTest, GorseCategoriesNeighboursSessionsAndWriteBack) {
   bad("write-back-type=read&write-back-delay=soon", "write-back-delay must be a duration");
   bad("write-back-type=read&write-back-delay=2h", "beyond the clock-error bound");
   bad("write-back-delay=1m", "without write-back-type");
+}
+
+TEST_F(HttpTest, CorsAnswersAllowedOriginsOnly) {
+  Stop();
+  ho_.cors_origins = {"https://shop.example"};
+  Start({{"r", Scope::kRead}});
+  auto pre = client_->Options("/api/popular", {{"Origin", "https://shop.example"}, {"Access-Control-Request-Method", "GET"},
+                                               {"Access-Control-Request-Headers", "X-API-Key"}});
+  ASSERT_TRUE(pre);
+  EXPECT_EQ(pre->status, 204) << "a preflight carries no key";
+  EXPECT_EQ(pre->get_header_value("Access-Control-Allow-Origin"), "https://shop.example");
+  EXPECT_NE(pre->get_header_value("Access-Control-Allow-Headers").find("X-API-Key"), std::string::npos);
+  auto get = client_->Get("/api/popular", {{"Origin", "https://shop.example"}, {"X-API-Key", "r"}});
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(get->get_header_value("Access-Control-Allow-Origin"), "https://shop.example");
+  EXPECT_EQ(get->get_header_value("Vary"), "Origin");
+  auto other = client_->Get("/api/popular", {{"Origin", "https://evil.example"}, {"X-API-Key", "r"}});
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->has_header("Access-Control-Allow-Origin")) << "another origin gets no CORS header";
+  auto refused = client_->Get("/api/popular", {{"Origin", "https://shop.example"}});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401) << "CORS lets a page read answers; it does not open the API";
+  EXPECT_EQ(refused->get_header_value("Access-Control-Allow-Origin"), "https://shop.example") << "the page can read why";
+}
+
+TEST_F(HttpTest, GorseTtlsLeaveOldItemsAndFeedbackOut) {
+  Stop();
+  ho_.gorse_item_ttl_s = 30 * 86400;
+  ho_.gorse_feedback_ttl_s = 30 * 86400;
+  ho_.gorse_default_n = 2;
+  Start({});
+  const std::string fresh = http::gorse::GorseTime(svc_->Now() - 86400), stale = http::gorse::GorseTime(svc_->Now() - 90 * 86400);
+  ASSERT_EQ(Post("/api/items", json::array({{{"ItemId", "fresh"}, {"Timestamp", fresh}}, {{"ItemId", "stale"}, {"Timestamp", stale}}}).dump()).first, 200);
+  auto [s1, b1] = Get("/api/latest?n=5");
+  ASSERT_EQ(s1, 200);
+  std::set<std::string> ids;
+  for (const auto& x : b1) ids.insert(x["Id"]);
+  EXPECT_TRUE(ids.count("fresh"));
+  EXPECT_FALSE(ids.count("stale")) << b1.dump();
+  ASSERT_EQ(Post("/api/feedback", json::array({{{"FeedbackType", "like"}, {"UserId", "t"}, {"ItemId", "h0"}, {"Timestamp", fresh}},
+                                               {{"FeedbackType", "star"}, {"UserId", "t"}, {"ItemId", "h1"}, {"Timestamp", stale}}}).dump()).first, 200);
+  auto [s2, b2] = Get("/api/user/t/feedback");
+  ASSERT_EQ(b2.size(), 1u) << b2.dump();
+  EXPECT_EQ(b2[0]["ItemId"], "h0");
+  EXPECT_EQ(Get("/api/feedback/star/t/h1").first, 404);
+  EXPECT_EQ(Get("/api/latest/").second.size(), 2u) << "default_n";
+  EXPECT_EQ(Get("/api/items").second["Items"].size(), 2u) << "default_n";
 }
 
 TEST(GoDurations, ParseAsGoWritesThem) {

@@ -112,12 +112,28 @@ void List(const Ctx& c, const Req& req, Res& res, Service::ListKind kind, std::s
   auto offset = ParseSize(req, "offset", 0, res);
   if (!offset) return;
   if (category.empty()) category = req.get_param_value("category");
-  Reply(res, c.service.ItemList(kind, category, *n, *offset), [&](const auto& items) {
-    json out = json::array();
-    for (const auto& x : items)
-      if (Fresh(c, x.id)) out.push_back({{"Id", x.id}, {"Score", x.score}});
-    return out;
-  });
+  if (c.opt.gorse_item_ttl_s <= 0) {
+    Reply(res, c.service.ItemList(kind, category, *n, *offset), [&](const auto& items) {
+      json out = json::array();
+      for (const auto& x : items) out.push_back({{"Id", x.id}, {"Score", x.score}});
+      return out;
+    });
+    return;
+  }
+  // With an item TTL the list is read in pages, expired items skipped (the offset counts fresh ones).
+  json out = json::array();
+  size_t skip = *offset;
+  for (size_t from = 0; out.size() < *n && from < 100000; from += 1000) {
+    auto page = c.service.ItemList(kind, category, 1000, from);
+    if (!page.ok()) return SendError(res, page.status());
+    for (const auto& x : *page) {
+      if (out.size() == *n || !Fresh(c, x.id)) continue;
+      if (skip > 0) --skip;
+      else out.push_back({{"Id", x.id}, {"Score", x.score}});
+    }
+    if (page->size() < 1000) break;
+  }
+  SendJson(res, 200, out);
 }
 
 namespace {
@@ -209,6 +225,7 @@ void Recommend(const Ctx& c, const Req& req, Res& res) {
   RecommendRequest rq;
   rq.user = req.matches[1];
   rq.n = *n + *offset;
+  if (c.opt.gorse_item_ttl_s > 0 && rq.n <= 1000) rq.n = std::min<size_t>(1000, rq.n * 2 + 8);  // room for expired ones
   rq.explain = false;
   if (req.matches.size() > 2 && req.matches[2].length() > 0) rq.categories = {req.matches[2].str()};
   else if (req.has_param("category") && !req.get_param_value("category").empty())
@@ -218,8 +235,13 @@ void Recommend(const Ctx& c, const Req& req, Res& res) {
   if (!r.ok()) return SendError(res, r.status());
   json out = json::array();
   const auto& items = r->response.items;
-  for (size_t k = *offset; k < items.size(); ++k) {
+  size_t skip = *offset;
+  for (size_t k = 0; k < items.size() && out.size() < *n; ++k) {
     if (!Fresh(c, items[k].id)) continue;
+    if (skip > 0) {
+      --skip;
+      continue;
+    }
     if (scored) out.push_back({{"Id", items[k].id}, {"Score", items[k].score}});
     else out.push_back(items[k].id);
   }
