@@ -38,17 +38,22 @@ Result<std::vector<std::string>> Service::UserIdsAfter(const std::string& after,
   auto records = store_->UserRecordsAfter(after, n);
   if (!records.ok()) return Status::Unavailable("store_unavailable", records.status().ToString());
   std::vector<std::string> ids;
-  for (auto& [id, _] : *records) ids.push_back(std::move(id));
   {
     std::shared_lock lock(mu_);
+    std::vector<const std::string*> live;  // users with events after `after`: the n smallest ids
     for (uint32_t u = 0; u < ds_->num_users(); ++u) {
       const std::string& id = ds_->users.Name(u);
       if (id <= after || deleted_.count(u)) continue;
       const UserState* st = engine_->interests().Find(UserIdx(u));
-      if (st && st->num_events > 0) ids.push_back(id);
+      if (st && st->num_events > 0) live.push_back(&id);
     }
+    const size_t k = std::min(n, live.size());
+    std::partial_sort(live.begin(), live.begin() + static_cast<std::ptrdiff_t>(k), live.end(),
+                      [](const std::string* a, const std::string* b) { return *a < *b; });
+    for (size_t i = 0; i < k; ++i) ids.push_back(*live[i]);
   }
-  std::sort(ids.begin(), ids.end());
+  for (auto& [id, _] : *records) ids.push_back(std::move(id));  // both sorted: merge, drop repeats, keep n
+  std::inplace_merge(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(records->size()), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   if (ids.size() > n) ids.resize(n);
   return ids;

@@ -240,6 +240,8 @@ class Service {
   // append-only, so the user is deleted (DeleteUser), the background rebuild awaited, and the kept events and the
   // record written again (kept events get new log positions; their times, values and context are unchanged).
   // Returns how many were removed; NotFound ("unknown_feedback") when none matched. Costs a rebuild from the log.
+  // Not atomic with other writes for the same user: an event of that user acknowledged while this runs (between
+  // its read of the user's events and the deletion) is removed with the others.
   Result<uint64_t> DeleteUserEvents(const std::string& user, const std::function<bool(const RawEvent&)>& drop);
   // Live views: ChangeSeq grows with every change of any user's state (ingestion, user deletion, model swap);
   // UserChangeSeq is the value it had at the user's last change (0: unknown user). WaitForChange blocks until
