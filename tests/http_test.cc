@@ -425,6 +425,27 @@ TEST(GorseFeedbackTypes, CountAsConfiguredAndSurviveAnAliasOfTheSameName) {
   EXPECT_EQ(back->spec(*back->Find("star")).name, "star") << "kept in the store's registry";
 }
 
+// A registry without "like" and "view" (implicit data: one "interact" action) still takes Gorse's default types:
+// refusing to start (as before this fallback) would stop every server fed from a pairs file.
+TEST(GorseFeedbackTypes, ARegistryWithoutLikeOrViewCountsThemAsItsOwnActions) {
+  Dataset seed;
+  seed.actions = ActionRegistry::Preset("implicit").value();
+  seed.catalog.Upsert(testing::MakeItem("r0", "product", "trail shoes", {"Trail running"}));
+  ServiceOptions so;
+  so.models_dir = (std::filesystem::temp_directory_path() / ("vane_http_test_implicit_" + std::to_string(::getpid()))).string();
+  auto svc = Service::Open(so, &seed, NewMemoryStore());
+  ASSERT_TRUE(svc.ok()) << svc.status().ToString();
+  const Result<RawEvent> events[] = {testing::RawEv("u", "r0", "star", 1000), testing::RawEv("u", "r0", "read", 1001)};
+  auto r = (*svc)->IngestEvents(events);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->accepted, 2u);
+  auto back = (*svc)->UserEvents("u", 10);
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0].event.action, "read");
+  EXPECT_EQ((*back)[1].event.action, "star");
+}
+
 // Cursor paging over users and items: every one once, in id order; bad cursors and sizes refused by name.
 TEST_F(HttpTest, GorseUsersAndItemsPageWithCursors) {
   ASSERT_EQ(Post("/api/user", R"({"UserId":"only-a-record","Comment":"c"})").first, 200);

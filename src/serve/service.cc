@@ -147,14 +147,30 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   return svc;
 }
 
+// The action a Gorse type counts as: `name` ("like", "view") when the registry has it, else its strongest (for
+// positive types) or weakest (read types) positive non-search action, as registries without them (implicit data,
+// ratings) have.
+static std::string ModelAction(const ActionRegistry& actions, const char* name, bool strongest) {
+  if (auto a = actions.Find(name); a && actions.spec(*a).name == name) return name;
+  std::string best;
+  float w = strongest ? 0.0f : 1e30f;
+  for (size_t i = 0; i < actions.size(); ++i) {
+    const ActionSpec& s = actions.spec(static_cast<ActionId>(i));
+    if (s.is_search || s.weight <= 0) continue;
+    if (strongest ? s.weight > w : s.weight < w) w = s.weight, best = s.name;
+  }
+  return best.empty() ? name : best;
+}
+
 // Gorse's feedback types as actions of their own (ServiceOptions::positive_feedback_types); whether any was added.
 static Result<bool> AddFeedbackTypes(ActionRegistry& actions, const std::vector<std::string>& positive,
-                              const std::vector<std::string>& read) {
+                                     const std::vector<std::string>& read) {
   bool added = false;
+  const std::string like = ModelAction(actions, "like", true), view = ModelAction(actions, "view", false);
   for (const auto* list : {&positive, &read})
     for (const std::string& t : *list) {
       if (list == &read && std::find(positive.begin(), positive.end(), t) != positive.end()) continue;
-      auto r = actions.AddNamed(t, list == &positive ? "like" : "view");
+      auto r = actions.AddNamed(t, list == &positive ? like : view);
       if (!r.ok()) return r.status().Prefixed(list == &positive ? "positive_feedback_types: " : "read_feedback_types: ");
       added |= *r;
     }

@@ -87,7 +87,8 @@ struct ServiceOptions {
   bool seed_events = true;
   AdaptOptions adapt;  // online adaptation of the source weights (off by default)
   // Feedback types of Gorse clients (Gorse's positive_feedback_types and read_feedback_types): each becomes an
-  // action of its own name (ActionRegistry::AddNamed), counted as "like" (positive) or as "view" (read), so that
+  // action of its own name (ActionRegistry::AddNamed), counted as "like" (positive) or as "view" (read) (in a
+  // registry without them: its strongest, or weakest, positive action), so that
   // it is stored and read back as sent. Added to the store's registry at start (and kept there: stored events
   // name them); a type in both lists is positive.
   std::vector<std::string> positive_feedback_types = {"star", "like"};
