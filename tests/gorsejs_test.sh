@@ -9,6 +9,8 @@ cp "$SRC/package.json" "$SRC/test.js" "$WORK/"
 ( cd "$WORK" && [ -d node_modules/gorsejs ] || npm install --no-audit --no-fund --loglevel=error )
 rm -rf "$WORK/store"
 source "$(dirname "$0")/serve_lib.sh"
+# Gorse's feedback-type settings through the environment (VANE_<SECTION>_<KEY>): the custom types the test sends.
+export VANE_GORSE_POSITIVE_FEEDBACK_TYPES=star,like,upvote VANE_GORSE_READ_FEEDBACK_TYPES=read,watch
 start_server "$VANE" "$WORK/serve.out" "$WORK/serve.err" --store "$WORK/store" --api-key gj-secret:admin
 trap 'kill -9 $PID 2>/dev/null || true' EXIT
 cd "$WORK" && node test.js "http://127.0.0.1:$PORT" gj-secret

@@ -26,7 +26,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "internal.h"  // src/serve/http: the status map and the route policies under test
+#include "gorse_common.h"  // src/serve/http: the status map, the route policies and Gorse's time format under test
+#include "vane/core/strings.h"
 #include "vane/events/ids.h"
 #include "test_util.h"
 
@@ -373,6 +374,292 @@ TEST_F(HttpTest, GorseItemsKeepTheirTimestampAndLabelsOfAnyShape) {
   EXPECT_EQ(Get("/api/item/old").second["Timestamp"], "2026-01-02T03:04:05Z") << "a patch keeps the time";
 }
 
+// gorsejs asks /api/popular/?n=5 and /api/latest/?n=5 (a trailing slash, no category): 404 before.
+TEST_F(HttpTest, GorseListsTakeATrailingSlash) {
+  for (const char* path : {"/api/popular/?n=2", "/api/latest/?n=2", "/api/items/?n=2", "/api/users/?n=2", "/api/feedback/?n=2"}) {
+    auto [s, b] = Get(path);
+    EXPECT_EQ(s, 200) << path << " " << b.dump();
+  }
+  auto [s0, b0] = Get("/api/popular/Trail%20running?n=3");
+  ASSERT_EQ(b0.size(), 1u) << b0.dump();
+  EXPECT_EQ(b0[0]["Id"], "r0") << "the category from the path";
+  EXPECT_EQ(Get("/api/popular/Hiking?n=3").second.size(), 0u);
+  auto [s, b] = Get("/api/popular/No%20such?n=3");
+  EXPECT_EQ(s, 404);
+  EXPECT_EQ(Code(b), "unknown_category");
+}
+
+// Gorse's feedback types are kept as sent: "star" read back as "like" and "read" as "view" before.
+TEST_F(HttpTest, GorseFeedbackTypesReadBackAsSent) {
+  auto [s1, b1] = Post("/api/feedback", R"([{"FeedbackType":"star","UserId":"gs","ItemId":"h0","Timestamp":"2026-01-01T00:00:00Z"},
+                                             {"FeedbackType":"read","UserId":"gs","ItemId":"h1","Timestamp":"2026-01-01T00:01:00Z"},
+                                             {"FeedbackType":"like","UserId":"gs","ItemId":"h2","Timestamp":"2026-01-01T00:02:00Z"}])");
+  ASSERT_EQ(s1, 200) << b1.dump();
+  auto [s2, b2] = Get("/api/user/gs/feedback");
+  ASSERT_EQ(b2.size(), 3u) << b2.dump();
+  EXPECT_EQ(b2[0]["FeedbackType"], "like");
+  EXPECT_EQ(b2[1]["FeedbackType"], "read");
+  EXPECT_EQ(b2[2]["FeedbackType"], "star");
+  EXPECT_EQ(Get("/api/user/gs/feedback/star").second.size(), 1u);
+  EXPECT_EQ(Get("/api/user/gs/feedback/like").second.size(), 1u) << "star is not like";
+  EXPECT_EQ(Get("/v1/users/gs/events").second["events"][2]["action"], "star") << "stored under its own name";
+  // An unknown type is refused by name, with the way to declare it.
+  auto [s3, b3] = Post("/api/feedback", R"([{"FeedbackType":"teleport","UserId":"gs","ItemId":"h0"}])");
+  EXPECT_EQ(s3, 400);
+  EXPECT_EQ(b3["error"]["field"], "FeedbackType");
+  EXPECT_NE(Message(b3).find("positive_feedback_types"), std::string::npos) << Message(b3);
+}
+
+TEST(GorseFeedbackTypes, CountAsConfiguredAndSurviveAnAliasOfTheSameName) {
+  ActionRegistry r = ActionRegistry::Preset("ecommerce").value();
+  ASSERT_EQ(r.spec(*r.Find("read")).name, "view") << "an alias before";
+  EXPECT_TRUE(r.AddNamed("read", "view").value());
+  EXPECT_TRUE(r.AddNamed("star", "like").value());
+  EXPECT_FALSE(r.AddNamed("star", "like").value()) << "already there";
+  EXPECT_FALSE(r.AddNamed("like", "view").value()) << "an action of that name is left as it is";
+  EXPECT_EQ(r.spec(*r.Find("read")).name, "read");
+  EXPECT_EQ(r.spec(*r.Find("read")).weight, r.spec(*r.Find("view")).weight);
+  EXPECT_EQ(r.spec(*r.Find("star")).weight, r.spec(*r.Find("like")).weight);
+  EXPECT_EQ(r.spec(*r.Find("pv")).name, "view") << "other aliases stay";
+  EXPECT_FALSE(r.AddNamed("x", "no-such-action").ok());
+  auto back = ActionRegistry::FromJson(r.ToJson());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->spec(*back->Find("star")).name, "star") << "kept in the store's registry";
+}
+
+// A registry without "like" and "view" (implicit data: one "interact" action) still takes Gorse's default types:
+// refusing to start (as before this fallback) would stop every server fed from a pairs file.
+TEST(GorseFeedbackTypes, ARegistryWithoutLikeOrViewCountsThemAsItsOwnActions) {
+  Dataset seed;
+  seed.actions = ActionRegistry::Preset("implicit").value();
+  seed.catalog.Upsert(testing::MakeItem("r0", "product", "trail shoes", {"Trail running"}));
+  ServiceOptions so;
+  so.models_dir = (std::filesystem::temp_directory_path() / ("vane_http_test_implicit_" + std::to_string(::getpid()))).string();
+  auto svc = Service::Open(so, &seed, NewMemoryStore());
+  ASSERT_TRUE(svc.ok()) << svc.status().ToString();
+  const Result<RawEvent> events[] = {testing::RawEv("u", "r0", "star", 1000), testing::RawEv("u", "r0", "read", 1001)};
+  auto r = (*svc)->IngestEvents(events);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->accepted, 2u);
+  auto back = (*svc)->UserEvents("u", 10);
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0].event.action, "read");
+  EXPECT_EQ((*back)[1].event.action, "star");
+}
+
+// Cursor paging over users and items: every one once, in id order; bad cursors and sizes refused by name.
+TEST_F(HttpTest, GorseUsersAndItemsPageWithCursors) {
+  ASSERT_EQ(Post("/api/user", R"({"UserId":"only-a-record","Comment":"c"})").first, 200);
+  ASSERT_EQ(Post("/api/feedback", R"([{"FeedbackType":"like","UserId":"with-events","ItemId":"h0"}])").first, 200);
+  std::vector<std::string> users;
+  std::string cursor;
+  for (int page = 0; page < 100; ++page) {
+    auto [s, b] = Get("/api/users?n=1&cursor=" + cursor);
+    ASSERT_EQ(s, 200) << b.dump();
+    ASSERT_LE(b["Users"].size(), 1u);
+    for (const auto& u : b["Users"]) users.push_back(u["UserId"]);
+    cursor = b["Cursor"];
+    if (cursor.empty()) break;
+  }
+  EXPECT_EQ(users, (std::vector<std::string>{"only-a-record", "seed", "with-events"}));
+  EXPECT_EQ(Get("/api/users?n=10").second["Users"][0]["Comment"], "c");
+  std::vector<std::string> items;
+  cursor.clear();
+  for (int page = 0; page < 100; ++page) {
+    auto [s, b] = Get("/api/items?n=5&Cursor=" + cursor);  // gorsejs's spelling
+    ASSERT_EQ(s, 200);
+    for (const auto& it : b["Items"]) items.push_back(it["ItemId"]);
+    cursor = b["Cursor"];
+    if (cursor.empty()) break;
+  }
+  EXPECT_EQ(items, (std::vector<std::string>{"h0", "h1", "h2", "h3", "h4", "pg0", "pg1", "r0", "r1", "r2", "r3", "r4"}));
+  auto [s1, b1] = Get("/api/items?cursor=a%2Fb");
+  EXPECT_EQ(s1, 400);
+  EXPECT_EQ(Code(b1), "bad_cursor");
+  auto [s2, b2] = Get("/api/users?cursor=%01");
+  EXPECT_EQ(s2, 400);
+  EXPECT_EQ(Code(b2), "bad_cursor");
+  EXPECT_EQ(Get("/api/items?cursor=zzz").second["Items"].size(), 0u) << "after the last id: an empty page";
+  for (const char* bad : {"/api/items?n=-1", "/api/items?n=0", "/api/items?n=1001", "/api/users?n=99999999999999999999",
+                          "/api/users?n=abc", "/api/feedback?n=-1"}) {
+    auto [s, b] = Get(bad);
+    EXPECT_EQ(s, 400) << bad;
+    EXPECT_EQ(Code(b), "bad_parameter") << bad;
+  }
+}
+
+TEST_F(HttpTest, GorseFeedbackReadsAndDeletions) {
+  ASSERT_EQ(Post("/api/user", R"({"UserId":"gf","Comment":"kept"})").first, 200);
+  ASSERT_EQ(Post("/api/feedback", R"([{"FeedbackType":"star","UserId":"gf","ItemId":"h0","Timestamp":"2026-01-01T00:00:00Z","Comment":"first"},
+                                      {"FeedbackType":"read","UserId":"gf","ItemId":"h0","Timestamp":"2026-01-01T00:01:00Z"},
+                                      {"FeedbackType":"read","UserId":"gf","ItemId":"h1","Timestamp":"2026-01-01T00:02:00Z"}])").first, 200);
+  ASSERT_EQ(Post("/api/feedback", R"([{"FeedbackType":"like","UserId":"gf2","ItemId":"h0","Timestamp":"2026-01-01T00:03:00Z"}])").first, 200);
+  auto [s1, b1] = Get("/api/feedback/star/gf/h0");
+  ASSERT_EQ(s1, 200);
+  EXPECT_EQ(b1["FeedbackType"], "star");
+  EXPECT_EQ(b1["Comment"], "first");
+  EXPECT_EQ(b1["Timestamp"], "2026-01-01T00:00:00Z");
+  auto [s2, b2] = Get("/api/feedback/gf/h0");
+  EXPECT_EQ(b2.size(), 2u) << b2.dump();
+  auto [s3, b3] = Get("/api/feedback/like/gf/h0");
+  EXPECT_EQ(s3, 404);
+  EXPECT_EQ(Code(b3), "unknown_feedback");
+  auto [s4, b4] = Get("/api/item/h0/feedback");
+  EXPECT_EQ(b4.size(), 3u) << b4.dump();
+  EXPECT_EQ(b4[0]["UserId"], "gf2") << "newest first";
+  EXPECT_EQ(Get("/api/item/h0/feedback/read").second.size(), 1u);
+  EXPECT_EQ(Get("/api/item/nothing/feedback").first, 404);
+  // The log, paged by position, by type.
+  std::vector<std::string> reads;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    auto [s, b] = Get("/api/feedback/read?n=1&cursor=" + cursor);
+    ASSERT_EQ(s, 200) << b.dump();
+    for (const auto& f : b["Feedback"]) reads.push_back(f["ItemId"]);
+    cursor = b["Cursor"];
+    if (cursor.empty()) break;
+  }
+  EXPECT_EQ(reads, (std::vector<std::string>{"h0", "h1"}));
+  auto [s5, b5] = Get("/api/feedback?cursor=-3");
+  EXPECT_EQ(s5, 400);
+  EXPECT_EQ(Code(b5), "bad_cursor");
+  EXPECT_EQ(Get("/api/feedback?cursor=999999999").second["Feedback"].size(), 0u) << "past the end: empty";
+  // Deletion: that feedback goes, the rest of the user (events, record) stays.
+  auto [s6, b6] = Delete("/api/feedback/read/gf/h0");
+  ASSERT_EQ(s6, 200) << b6.dump();
+  EXPECT_EQ(b6["RowAffected"], 1);
+  EXPECT_EQ(Get("/api/feedback/read/gf/h0").first, 404);
+  auto [s7, b7] = Get("/api/user/gf/feedback");
+  ASSERT_EQ(b7.size(), 2u) << b7.dump();
+  EXPECT_EQ(b7[1]["Comment"], "first") << "a kept event keeps its comment";
+  EXPECT_EQ(Get("/api/user/gf").second["Comment"], "kept");
+  auto [s8, b8] = Delete("/api/feedback/gf/h0");
+  EXPECT_EQ(b8["RowAffected"], 1);
+  EXPECT_EQ(Get("/api/user/gf/feedback").second.size(), 1u);
+  auto [s9, b9] = Delete("/api/feedback/gf/h0");
+  EXPECT_EQ(s9, 404);
+  EXPECT_EQ(Code(b9), "unknown_feedback");
+  EXPECT_EQ(Delete("/api/feedback/star/a%2Fb/h0").first, 404) << "a '/' in an id splits the path: no such route";
+  EXPECT_EQ(Delete("/api/feedback/star/..%2F..%2Fv1%2Fusers%2Fgf/h0").first, 404);
+  EXPECT_EQ(Code(Delete("/api/feedback/star/gf/x%00y").second), "bad_id");
+}
+
+TEST_F(HttpTest, GorseCategoriesNeighboursSessionsAndWriteBack) {
+  auto put = client_->Put("/api/item/r0/category/Sale", "", "application/json");
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 200) << put->body;
+  EXPECT_EQ(Get("/api/item/r0").second["Categories"], json::parse(R"(["Trail running","Sale"])"));
+  EXPECT_EQ(json::parse(client_->Put("/api/item/r0/category/Sale", "", "application/json")->body)["RowAffected"], 0)
+      << "already there";
+  EXPECT_EQ(Delete("/api/item/r0/category/Sale").second["RowAffected"], 1);
+  EXPECT_EQ(Get("/api/item/r0").second["Categories"], json::parse(R"(["Trail running"])"));
+  EXPECT_EQ(Delete("/api/item/nothing/category/Sale").first, 404);
+  // Neighbours of one category only.
+  auto [s1, b1] = Get("/api/item/r0/neighbors/Hiking?n=3");
+  ASSERT_EQ(s1, 200);
+  for (const auto& x : b1) EXPECT_EQ(x["Id"].get<std::string>()[0], 'h') << b1.dump();
+  // Users like a user.
+  ASSERT_EQ(Post("/api/feedback", R"([{"FeedbackType":"like","UserId":"a1","ItemId":"h0"},{"FeedbackType":"like","UserId":"a1","ItemId":"h1"},
+                                      {"FeedbackType":"like","UserId":"a2","ItemId":"h0"}])").first, 200);
+  ASSERT_EQ(Post("/api/feedback", R"([{"FeedbackType":"like","UserId":"a2","ItemId":"h1"},
+                                      {"FeedbackType":"like","UserId":"a3","ItemId":"r3"}])").first, 200);
+  auto [s2, b2] = Get("/api/user/a1/neighbors");
+  ASSERT_EQ(s2, 200);
+  ASSERT_GE(b2.size(), 1u);
+  EXPECT_EQ(b2[0]["Id"], "a2");
+  EXPECT_NEAR(b2[0]["Score"].get<double>(), 1.0, 1e-9) << "the same two items";
+  for (const auto& x : b2) EXPECT_NE(x["Id"], "a3") << "nothing shared";
+  EXPECT_EQ(Get("/api/user/nobody/neighbors").first, 404);
+  EXPECT_EQ(Get("/api/user-to-user/neighbors/a1").second, b2);
+  EXPECT_EQ(Get("/api/user-to-user/other/a1").first, 404);
+  EXPECT_EQ(Code(Get("/api/item-to-item/other/r0").second), "unknown_recommender");
+  EXPECT_EQ(Get("/api/non-personalized/latest?n=2").first, 200);
+  EXPECT_EQ(Get("/api/collaborative-filtering/a1?n=2").second.size(), 2u);
+  // Session recommendations: like the session's items, without them, nothing stored.
+  auto [s3, b3] = Post("/api/session/recommend?n=3", R"([{"FeedbackType":"like","UserId":"anon","ItemId":"h0"}])");
+  ASSERT_EQ(s3, 200) << b3.dump();
+  ASSERT_EQ(b3.size(), 3u);
+  for (const auto& x : b3) EXPECT_NE(x["Id"], "h0");
+  EXPECT_EQ(b3[0]["Id"].get<std::string>()[0], 'h') << b3.dump();
+  EXPECT_EQ(Get("/api/user/anon").first, 404);
+  EXPECT_EQ(Post("/api/session/recommend", R"({"not":"a list"})").first, 400);
+  EXPECT_EQ(Post("/api/session/recommend", R"([{"FeedbackType":"like","UserId":"anon","ItemId":7}])").second["error"]["field"], "ItemId");
+  EXPECT_EQ(Post("/api/session/recommend?n=1000&offset=1", "[]").first, 400);
+  // Write-back: the answer recorded as feedback of that type, dated ahead by the delay.
+  auto [s4, b4] = Get("/api/recommend/a3?n=2&write-back-type=read&write-back-delay=5m");
+  ASSERT_EQ(s4, 200) << b4.dump();
+  auto [s5, b5] = Get("/api/user/a3/feedback/read");
+  ASSERT_EQ(b5.size(), 2u);
+  EXPECT_EQ(std::set<json>({b5[0]["ItemId"], b5[1]["ItemId"]}), std::set<json>({b4[0], b4[1]}));
+  auto bad = [&](const std::string& q, const char* says) {
+    auto [s, b] = Get("/api/recommend/a3?n=2&" + q);
+    EXPECT_EQ(s, 400) << q;
+    EXPECT_NE(Message(b).find(says), std::string::npos) << Message(b);
+  };
+  bad("write-back-type=teleport", "write-back-type 'teleport'");
+  bad("write-back-type=read&write-back-delay=soon", "write-back-delay must be a duration");
+  bad("write-back-type=read&write-back-delay=2h", "beyond the clock-error bound");
+  bad("write-back-delay=1m", "without write-back-type");
+}
+
+TEST_F(HttpTest, CorsAnswersAllowedOriginsOnly) {
+  Stop();
+  ho_.cors_origins = {"https://shop.example"};
+  Start({{"r", Scope::kRead}});
+  auto pre = client_->Options("/api/popular", {{"Origin", "https://shop.example"}, {"Access-Control-Request-Method", "GET"},
+                                               {"Access-Control-Request-Headers", "X-API-Key"}});
+  ASSERT_TRUE(pre);
+  EXPECT_EQ(pre->status, 204) << "a preflight carries no key";
+  EXPECT_EQ(pre->get_header_value("Access-Control-Allow-Origin"), "https://shop.example");
+  EXPECT_NE(pre->get_header_value("Access-Control-Allow-Headers").find("X-API-Key"), std::string::npos);
+  auto get = client_->Get("/api/popular", {{"Origin", "https://shop.example"}, {"X-API-Key", "r"}});
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(get->get_header_value("Access-Control-Allow-Origin"), "https://shop.example");
+  EXPECT_EQ(get->get_header_value("Vary"), "Origin");
+  auto other = client_->Get("/api/popular", {{"Origin", "https://evil.example"}, {"X-API-Key", "r"}});
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->has_header("Access-Control-Allow-Origin")) << "another origin gets no CORS header";
+  auto refused = client_->Get("/api/popular", {{"Origin", "https://shop.example"}});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401) << "CORS lets a page read answers; it does not open the API";
+  EXPECT_EQ(refused->get_header_value("Access-Control-Allow-Origin"), "https://shop.example") << "the page can read why";
+}
+
+TEST_F(HttpTest, GorseTtlsLeaveOldItemsAndFeedbackOut) {
+  Stop();
+  ho_.gorse_item_ttl_s = 30 * 86400;
+  ho_.gorse_feedback_ttl_s = 30 * 86400;
+  ho_.gorse_default_n = 2;
+  Start({});
+  const std::string fresh = http::gorse::GorseTime(svc_->Now() - 86400), stale = http::gorse::GorseTime(svc_->Now() - 90 * 86400);
+  ASSERT_EQ(Post("/api/items", json::array({{{"ItemId", "fresh"}, {"Timestamp", fresh}}, {{"ItemId", "stale"}, {"Timestamp", stale}}}).dump()).first, 200);
+  auto [s1, b1] = Get("/api/latest?n=5");
+  ASSERT_EQ(s1, 200);
+  std::set<std::string> ids;
+  for (const auto& x : b1) ids.insert(x["Id"]);
+  EXPECT_TRUE(ids.count("fresh"));
+  EXPECT_FALSE(ids.count("stale")) << b1.dump();
+  ASSERT_EQ(Post("/api/feedback", json::array({{{"FeedbackType", "like"}, {"UserId", "t"}, {"ItemId", "h0"}, {"Timestamp", fresh}},
+                                               {{"FeedbackType", "star"}, {"UserId", "t"}, {"ItemId", "h1"}, {"Timestamp", stale}}}).dump()).first, 200);
+  auto [s2, b2] = Get("/api/user/t/feedback");
+  ASSERT_EQ(b2.size(), 1u) << b2.dump();
+  EXPECT_EQ(b2[0]["ItemId"], "h0");
+  EXPECT_EQ(Get("/api/feedback/star/t/h1").first, 404);
+  EXPECT_EQ(Get("/api/latest/").second.size(), 2u) << "default_n";
+  EXPECT_EQ(Get("/api/items").second["Items"].size(), 2u) << "default_n";
+}
+
+TEST(GoDurations, ParseAsGoWritesThem) {
+  EXPECT_EQ(ParseDuration("10s"), 10.0);
+  EXPECT_EQ(ParseDuration("1h30m"), 5400.0);
+  EXPECT_EQ(ParseDuration("1.5h"), 5400.0);
+  EXPECT_EQ(ParseDuration("250ms"), 0.25);
+  EXPECT_EQ(ParseDuration("0"), 0.0);
+  for (const char* bad : {"", "10", "s", "10x", "1h-3m", "h1", "1..5s"}) EXPECT_FALSE(ParseDuration(bad).has_value()) << bad;
+}
+
 TEST_F(HttpTest, EveryBatchRouteHoldsTheBatchLimit) {
   // max_batch is 3 here.
   auto [s1, b1] = Post("/api/users", R"([{"UserId":"b1"},{"UserId":"b2"},{"UserId":"b3"},{"UserId":"b4"}])");
@@ -448,6 +735,23 @@ TEST_F(HttpTest, EveryRouteHasADeliberateKeyPolicy) {
       {"GET", "/api/popular", "/api/popular", "read"},
       {"GET", "/api/latest", "/api/latest", "read"},
       {"GET", "/api/user/{user}/feedback", "/api/user/u/feedback", "read"},
+      {"GET", "/api/feedback", "/api/feedback", "read"},
+      {"GET", "/api/feedback/{type}", "/api/feedback/like", "read"},
+      {"GET", "/api/feedback/{user}/{item}", "/api/feedback/u/r0", "read"},
+      {"DELETE", "/api/feedback/{user}/{item}", "/api/feedback/nobody/r0", "admin"},
+      {"GET", "/api/feedback/{type}/{user}/{item}", "/api/feedback/like/u/r0", "read"},
+      {"DELETE", "/api/feedback/{type}/{user}/{item}", "/api/feedback/like/nobody/r0", "admin"},
+      {"POST", "/api/session/recommend", "/api/session/recommend", "read"},
+      {"GET", "/api/items", "/api/items", "read"},
+      {"GET", "/api/item/{item}/feedback", "/api/item/r0/feedback", "read"},
+      {"PUT", "/api/item/{item}/category/{category}", "/api/item/nothing/category/c", "write"},
+      {"DELETE", "/api/item/{item}/category/{category}", "/api/item/nothing/category/c", "write"},
+      {"GET", "/api/users", "/api/users", "read"},
+      {"GET", "/api/user/{user}/neighbors", "/api/user/u/neighbors", "read"},
+      {"GET", "/api/non-personalized/{name}", "/api/non-personalized/popular", "read"},
+      {"GET", "/api/item-to-item/{name}/{item}", "/api/item-to-item/neighbors/r0", "read"},
+      {"GET", "/api/user-to-user/{name}/{user}", "/api/user-to-user/neighbors/u", "read"},
+      {"GET", "/api/collaborative-filtering/{user}", "/api/collaborative-filtering/u", "read"},
       {"GET", "/api/health/live", "/api/health/live", "open"},
       {"GET", "/api/health/ready", "/api/health/ready", "open"},
       {"GET", "/metrics", "/metrics", "read"},

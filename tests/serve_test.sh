@@ -112,7 +112,7 @@ req GET /api/item/g-item; expect gorse-item-hidden 200 '"IsHidden":true'
 req GET '/api/item/i-trail-running-1/neighbors?n=2'; expect gorse-neighbors 200 '"Id":'
 req GET /api/user/g1; expect gorse-user 200 '"UserId":"g1"'
 req GET /api/user/g1/feedback
-if [ "$CODE" = 200 ] && [ "$(json_get 'sorted((f["FeedbackType"], f["ItemId"]) for f in d)' <<<"$BODY")" = "[('like', 'i-trail-running-6'), ('view', 'i-trail-running-7')]" ]; then
+if [ "$CODE" = 200 ] && [ "$(json_get 'sorted((f["FeedbackType"], f["ItemId"]) for f in d)' <<<"$BODY")" = "[('like', 'i-trail-running-6'), ('read', 'i-trail-running-7')]" ]; then
   ok gorse-user-feedback; else bad gorse-user-feedback "$CODE ${BODY:0:300}"; fi
 req GET /api/user/g1/feedback/like
 if [ "$(json_get '[f["ItemId"] for f in d]' <<<"$BODY")" = "['i-trail-running-6']" ]; then ok gorse-user-feedback-type; else bad gorse-user-feedback-type "${BODY:0:300}"; fi

@@ -1,6 +1,7 @@
 #include "config_toml.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -19,15 +20,22 @@ namespace vane::cli {
 
 namespace {
 
+// A duration in seconds: a number of seconds, or a string as Go writes durations ("10s", "1h30m"; Gorse's style).
+struct Seconds {
+  double* p;
+};
+using StringList = std::vector<std::string>;
+
 // One setting of `vane serve`: its place in the TOML file ([section] key), the flag and the environment variable
 // that override it, the option it sets and, for a number, its valid range. Settings() lists them all: every value,
-// whatever its source, is type- and range-checked against this one table.
+// whatever its source, is type- and range-checked against this one table. Every setting of a section can also be
+// set by the environment variable VANE_<SECTION>_<KEY> (EnvName); `env` is a shorter name some settings also take.
 struct Setting {
   const char* section;
   const char* key;
   const char* flag;  // "" when none
   const char* env;   // "" when none
-  std::variant<int*, int64_t*, size_t*, double*, float*, std::string*> target;
+  std::variant<int*, int64_t*, size_t*, double*, float*, std::string*, Seconds, StringList*> target;
   double lo = 0, hi = 0;  // numbers: the valid range, inclusive; strings: lo = 1 when it may not be empty
 };
 
@@ -71,6 +79,12 @@ std::vector<Setting> Settings(ServiceOptions& so, HttpOptions& ho, std::string& 
       {"training", "patience", "", "", &mc.patience, 0, 100000},
       {"training", "negatives", "", "", &mc.negatives, 0, 1e8},
       {"training", "threads", "", "", &mc.threads, 1, 1024},
+      {"server", "cors_origins", "", "", &ho.cors_origins},
+      {"gorse", "positive_feedback_types", "", "", &so.positive_feedback_types},
+      {"gorse", "read_feedback_types", "", "", &so.read_feedback_types},
+      {"gorse", "default_n", "", "", &ho.gorse_default_n, 1, 1000},
+      {"gorse", "item_ttl", "", "", Seconds{&ho.gorse_item_ttl_s}, 0, 1e10},
+      {"gorse", "feedback_ttl", "", "", Seconds{&ho.gorse_feedback_ttl_s}, 0, 1e10},
       // flags only
       {"", "", "--max-future", "", &so.max_future_s, 0, 1e9},
       {"", "", "--diversity", "", &so.engine.diversity, 0, 100},
@@ -78,6 +92,15 @@ std::vector<Setting> Settings(ServiceOptions& so, HttpOptions& ho, std::string& 
 }
 
 bool IsString(const Setting& s) { return std::holds_alternative<std::string*>(s.target); }
+bool IsList(const Setting& s) { return std::holds_alternative<StringList*>(s.target); }
+bool IsDuration(const Setting& s) { return std::holds_alternative<Seconds>(s.target); }
+
+// VANE_<SECTION>_<KEY>, upper case: the environment variable of a setting of a section.
+std::string EnvName(const Setting& s) {
+  std::string name = fmt::format("VANE_{}_{}", s.section, s.key);
+  for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return name;
+}
 bool IsInteger(const Setting& s) {
   return std::holds_alternative<int*>(s.target) || std::holds_alternative<int64_t*>(s.target) ||
          std::holds_alternative<size_t*>(s.target);
@@ -85,14 +108,17 @@ bool IsInteger(const Setting& s) {
 
 // The setting's current value as a number (strings: their length).
 double Current(const Setting& s) {
-  return std::visit([](auto* p) -> double {
-    if constexpr (std::is_same_v<decltype(p), std::string*>) return static_cast<double>(p->size());
+  return std::visit([](auto p) -> double {
+    if constexpr (std::is_same_v<decltype(p), std::string*> || std::is_same_v<decltype(p), StringList*>)
+      return static_cast<double>(p->size());
+    else if constexpr (std::is_same_v<decltype(p), Seconds>) return *p.p;
     else return static_cast<double>(*p);
   }, s.target);
 }
 
 // `where` ("vane.toml:3: [server] port", "VANE_PORT", "--port") names the value in the error.
 Status CheckRange(const Setting& s, double v, const std::string& where) {
+  if (IsList(s)) return Status::Ok();
   if (IsString(s)) {
     if (v < s.lo) return Status::InvalidArgument(where + ": may not be empty");
     return Status::Ok();
@@ -103,9 +129,10 @@ Status CheckRange(const Setting& s, double v, const std::string& where) {
 
 // Sets a number already range-checked.
 void SetNumber(const Setting& s, double v, int64_t i) {
-  std::visit([&](auto* p) {
+  std::visit([&](auto p) {
     using T = std::remove_pointer_t<decltype(p)>;
-    if constexpr (std::is_same_v<T, std::string>) return;
+    if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, StringList>) return;
+    else if constexpr (std::is_same_v<T, Seconds>) *p.p = v;
     else if constexpr (std::is_floating_point_v<T>) *p = static_cast<T>(v);
     else *p = static_cast<T>(i);
   }, s.target);
@@ -128,10 +155,50 @@ std::string TypeName(const toml::node& v) {
   }
 }
 
-const char* Expected(const Setting& s) { return IsString(s) ? "a string" : IsInteger(s) ? "an integer" : "a number"; }
+const char* Expected(const Setting& s) {
+  if (IsList(s)) return "an array of strings";
+  if (IsDuration(s)) return "a duration (seconds, or a string such as \"10s\", \"30m\", \"1h30m\")";
+  return IsString(s) ? "a string" : IsInteger(s) ? "an integer" : "a number";
+}
+
+// A duration's text ("10s", "1h30m", or a number of seconds), range-checked and set.
+Status DurationFromText(const Setting& s, const std::string& text, const std::string& where, bool apply = true) {
+  std::optional<double> d = ParseDuration(text);
+  if (!d) {
+    double x = 0;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), x);
+    if (r.ec == std::errc() && r.ptr == text.data() + text.size() && !text.empty()) d = x;
+  }
+  if (!d) return Status::InvalidArgument(fmt::format("{}: expected {}, got '{}'", where, Expected(s), text));
+  VANE_RETURN_IF_ERROR(CheckRange(s, *d, where));
+  if (apply) SetNumber(s, *d, 0);
+  return Status::Ok();
+}
 
 // A TOML value: the right type (an integer where one is expected; a number may be written as an integer), in range.
 Status FromToml(const Setting& s, const toml::node& v, const std::string& where, bool apply) {
+  if (IsList(s)) {
+    const toml::array* a = v.as_array();
+    if (!a) return Status::InvalidArgument(fmt::format("{}: expected {}, got {}", where, Expected(s), TypeName(v)));
+    StringList list;
+    for (size_t k = 0; k < a->size(); ++k) {
+      const toml::node& x = *a->get(k);
+      if (!x.is_string() || x.value<std::string>()->empty())
+        return Status::InvalidArgument(fmt::format("{}[{}]: expected a non-empty string, got {}", where, k,
+                                                   x.is_string() ? "an empty string" : TypeName(x)));
+      list.push_back(*x.value<std::string>());
+    }
+    if (apply) *std::get<StringList*>(s.target) = std::move(list);
+    return Status::Ok();
+  }
+  if (IsDuration(s)) {
+    if (v.is_string()) return DurationFromText(s, *v.value<std::string>(), where, apply);
+    if (!v.is_integer() && !v.is_floating_point())
+      return Status::InvalidArgument(fmt::format("{}: expected {}, got {}", where, Expected(s), TypeName(v)));
+    VANE_RETURN_IF_ERROR(CheckRange(s, Number(v), where));
+    if (apply) SetNumber(s, Number(v), 0);
+    return Status::Ok();
+  }
   if (IsString(s)) {
     if (!v.is_string()) return Status::InvalidArgument(fmt::format("{}: expected {}, got {}", where, Expected(s), TypeName(v)));
     const std::string text = *v.value<std::string>();
@@ -149,6 +216,11 @@ Status FromToml(const Setting& s, const toml::node& v, const std::string& where,
 
 // A value written as text (an environment variable): the whole text must be the number.
 Status FromText(const Setting& s, const std::string& text, const std::string& where) {
+  if (IsList(s)) {
+    *std::get<StringList*>(s.target) = SplitList(text);
+    return Status::Ok();
+  }
+  if (IsDuration(s)) return DurationFromText(s, text, where);
   if (IsString(s)) {
     VANE_RETURN_IF_ERROR(CheckRange(s, static_cast<double>(text.size()), where));
     *std::get<std::string*>(s.target) = text;
@@ -306,9 +378,12 @@ Status ApplyFile(const std::string& path, CLI::App* cmd, const std::vector<Setti
 }
 
 Status ApplyEnvironment(CLI::App* cmd, const std::vector<Setting>& settings, HttpOptions& ho) {
-  for (const Setting& s : settings)
-    if (const char* v = *s.env ? std::getenv(s.env) : nullptr; v && !(*s.flag && cmd->count(s.flag)))
-      VANE_RETURN_IF_ERROR(FromText(s, v, s.env));
+  for (const Setting& s : settings) {
+    if (*s.flag && cmd->count(s.flag)) continue;
+    const std::string name = *s.section ? EnvName(s) : "";
+    if (const char* v = name.empty() ? nullptr : std::getenv(name.c_str())) VANE_RETURN_IF_ERROR(FromText(s, v, name));
+    else if (const char* w = *s.env ? std::getenv(s.env) : nullptr) VANE_RETURN_IF_ERROR(FromText(s, w, s.env));
+  }
   if (const char* v = std::getenv("VANE_API_KEYS"))
     for (const auto& spec : SplitList(v))
       if (Status st = AddKey(spec, ho); !st.ok()) return st.Prefixed("VANE_API_KEYS: ");
@@ -323,6 +398,25 @@ Status CheckFlags(CLI::App* cmd, const std::vector<Setting>& settings) {
 }
 
 }  // namespace
+
+std::vector<SettingInfo> DescribeSettings(ServiceOptions& so, HttpOptions& ho, std::string& model, TrainerSpec& spec) {
+  std::vector<SettingInfo> out;
+  for (const Setting& s : Settings(so, ho, model, spec)) {
+    SettingInfo i{s.section, s.key, *s.section ? EnvName(s) : "", s.env, "", s.lo, s.hi, ""};
+    if (IsList(s)) {
+      i.kind = "list";
+      i.value = fmt::format("{}", fmt::join(*std::get<StringList*>(s.target), ","));
+    } else if (IsString(s)) {
+      i.kind = "string";
+      i.value = *std::get<std::string*>(s.target);
+    } else {
+      i.kind = IsDuration(s) ? "duration" : IsInteger(s) ? "integer" : "number";
+      i.value = fmt::format("{}", Current(s));
+    }
+    out.push_back(std::move(i));
+  }
+  return out;
+}
 
 Result<Scope> ParseScope(const std::string& s) {
   if (s == "read") return Scope::kRead;

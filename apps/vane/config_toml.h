@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -26,6 +27,18 @@ Status AddKeyFile(const std::string& path, HttpOptions& ho);
 
 // One key, one scope: the same key given twice with different scopes (from any source) is an InvalidArgument.
 Status CheckKeys(const HttpOptions& ho);
+
+// One setting as the configuration table (config_toml.cc) declares it, with its value in the given options as text
+// (numbers as they print, lists comma-separated, durations in seconds): for the documentation and the tests.
+struct SettingInfo {
+  std::string section, key;  // empty for the settings that are flags only
+  std::string env;           // VANE_<SECTION>_<KEY> (empty for flags only)
+  std::string alias_env;     // a shorter variable the setting also takes ("" when none)
+  std::string kind;          // "integer", "number", "string", "list", "duration"
+  double lo = 0, hi = 0;
+  std::string value;
+};
+std::vector<SettingInfo> DescribeSettings(ServiceOptions& so, HttpOptions& ho, std::string& model, TrainerSpec& spec);
 
 // Applies the TOML file at `path` (none when empty), then the environment, to the options; a setting whose flag was
 // given on `cmd` keeps the flag's value. Every setting is checked once, whatever its source (one table in

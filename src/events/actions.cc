@@ -178,6 +178,24 @@ ActionId ActionRegistry::Add(ActionSpec spec) {
   return id;
 }
 
+Result<bool> ActionRegistry::AddNamed(const std::string& name, std::string_view like) {
+  for (const ActionSpec& s : specs_)
+    if (IEquals(s.name, name)) return false;
+  auto model = Find(like);
+  if (!model) return Status::FailedPrecondition("no action '" + std::string(like) + "' to count '" + name + "' as");
+  if (specs_.size() >= kMaxActions)
+    return Status::FailedPrecondition("cannot add action '" + name + "': the registry holds its maximum of " +
+                                      std::to_string(kMaxActions) + " actions");
+  ActionSpec spec = specs_[*model];
+  spec.name = name;
+  spec.aliases.clear();
+  spec.is_search = false;
+  for (ActionSpec& s : specs_)
+    std::erase_if(s.aliases, [&](const std::string& a) { return IEquals(a, name); });
+  Add(std::move(spec));
+  return true;
+}
+
 std::optional<ActionId> ActionRegistry::Find(std::string_view name) const {
   for (size_t i = 0; i < specs_.size(); ++i)
     if (IEquals(specs_[i].name, name)) return static_cast<ActionId>(i);

@@ -147,6 +147,36 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   return svc;
 }
 
+// The action a Gorse type counts as: `name` ("like", "view") when the registry has it, else its strongest (for
+// positive types) or weakest (read types) positive non-search action, as registries without them (implicit data,
+// ratings) have.
+static std::string ModelAction(const ActionRegistry& actions, const char* name, bool strongest) {
+  if (auto a = actions.Find(name); a && actions.spec(*a).name == name) return name;
+  std::string best;
+  float w = strongest ? 0.0f : 1e30f;
+  for (size_t i = 0; i < actions.size(); ++i) {
+    const ActionSpec& s = actions.spec(static_cast<ActionId>(i));
+    if (s.is_search || s.weight <= 0) continue;
+    if (strongest ? s.weight > w : s.weight < w) w = s.weight, best = s.name;
+  }
+  return best.empty() ? name : best;
+}
+
+// Gorse's feedback types as actions of their own (ServiceOptions::positive_feedback_types); whether any was added.
+static Result<bool> AddFeedbackTypes(ActionRegistry& actions, const std::vector<std::string>& positive,
+                                     const std::vector<std::string>& read) {
+  bool added = false;
+  const std::string like = ModelAction(actions, "like", true), view = ModelAction(actions, "view", false);
+  for (const auto* list : {&positive, &read})
+    for (const std::string& t : *list) {
+      if (list == &read && std::find(positive.begin(), positive.end(), t) != positive.end()) continue;
+      auto r = actions.AddNamed(t, list == &positive ? like : view);
+      if (!r.ok()) return r.status().Prefixed(list == &positive ? "positive_feedback_types: " : "read_feedback_types: ");
+      added |= *r;
+    }
+  return added;
+}
+
 // The action registry the stored events were accepted under is part of the store: a restart with other seed data
 // (or none) replays them under the same one. A store without it (older, or new) takes the seed's. An empty store
 // is filled with the seed.
@@ -160,6 +190,8 @@ Status Service::InitStore(const Dataset* seed) {
     actions_ = seed ? seed->actions : ActionRegistry::Preset(opt_.action_preset).value();
     VANE_RETURN_IF_ERROR(store_->PutMeta("actions", actions_.ToJson()));
   }
+  VANE_ASSIGN_OR_RETURN(bool added, AddFeedbackTypes(actions_, opt_.positive_feedback_types, opt_.read_feedback_types));
+  if (added) VANE_RETURN_IF_ERROR(store_->PutMeta("actions", actions_.ToJson()));
   // Whether event times are real (false for order-only files such as the sequence benchmarks, whose times are
   // synthetic): the sources decay by time only when they are. Kept with the store, like the registry.
   VANE_ASSIGN_OR_RETURN(auto timed, store_->GetMeta("has_timestamps"));

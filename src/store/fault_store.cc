@@ -90,6 +90,12 @@ Result<std::optional<std::string>> FaultStore::GetUser(std::string_view id) cons
   return inner_->GetUser(id);
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> FaultStore::UserRecordsAfter(std::string_view after,
+                                                                                     size_t limit) const {
+  VANE_RETURN_IF_ERROR(BeforeRead());
+  return inner_->UserRecordsAfter(after, limit);
+}
+
 Status FaultStore::AddCounters(std::span<const std::pair<std::string, int64_t>> deltas) {
   VANE_RETURN_IF_ERROR(BeforeWrite(Op::kCounters));
   return inner_->AddCounters(deltas);

@@ -78,6 +78,14 @@ class MemoryStore : public Store {
     auto it = users_.find(std::string(id));
     return it == users_.end() ? std::optional<std::string>() : it->second;
   }
+  Result<std::vector<std::pair<std::string, std::string>>> UserRecordsAfter(std::string_view after,
+                                                                             size_t limit) const override {
+    std::lock_guard l(mu_);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto it = users_.upper_bound(std::string(after)); it != users_.end() && out.size() < limit; ++it)
+      out.emplace_back(it->first, it->second);
+    return out;
+  }
   Status AddCounters(std::span<const std::pair<std::string, int64_t>> deltas) override {
     std::lock_guard l(mu_);
     for (const auto& [k, d] : deltas) counters_[k] += d;

@@ -216,6 +216,18 @@ class RocksDbStore : public Store {
 
   Result<std::optional<std::string>> GetUser(std::string_view id) const override { return Get(kUsers, id, "reading a user"); }
 
+  Result<std::vector<std::pair<std::string, std::string>>> UserRecordsAfter(std::string_view after,
+                                                                             size_t limit) const override {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kUsers]));
+    for (it->Seek(S(after)); it->Valid() && out.size() < limit; it->Next()) {
+      if (it->key().ToStringView() == after) continue;
+      out.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+    VANE_RETURN_IF_ERROR(FromRocks(it->status(), "listing users"));
+    return out;
+  }
+
   Status AddCounters(std::span<const std::pair<std::string, int64_t>> deltas) override {
     rocksdb::WriteBatch batch;
     for (const auto& [k, d] : deltas) {

@@ -54,6 +54,11 @@ class ActionRegistry {
 
   // Adds or replaces (by name) an action. REQUIRES: size() < kMaxActions.
   ActionId Add(ActionSpec spec);
+  // Makes `name` an action of its own, counted as the action `like` counts (weight, consumption, value kind), so that
+  // events of that name are stored and read back under it: an alias of another action stops being one; an action
+  // already of that name is left as it is (returns false). FailedPrecondition when `like` is unknown or the
+  // registry is full (kMaxActions). Returns whether the registry changed.
+  Result<bool> AddNamed(const std::string& name, std::string_view like);
   // Case-insensitive lookup of a name or alias.
   std::optional<ActionId> Find(std::string_view name) const;
   const ActionSpec& spec(ActionId id) const { return specs_[id]; }

@@ -49,6 +49,14 @@ struct HttpOptions {
   // write key, deletions and admin routes an admin key (X-API-Key header; a higher scope includes the lower).
   std::vector<ApiKey> keys;
   bool log_requests = true;
+  // Cross-origin requests (CORS): a browser page from one of these origins may call the API ("*": any origin);
+  // empty: no CORS headers (browsers then refuse cross-origin calls).
+  std::vector<std::string> cors_origins;
+  // The Gorse API (/api): n when a request gives none (Gorse's default_n); how long items and feedback count, in
+  // seconds (Gorse's item_ttl and positive_feedback_ttl; 0: forever): items whose Timestamp is older leave the
+  // Gorse lists and recommendations, older feedback the Gorse feedback routes.
+  size_t gorse_default_n = 10;
+  double gorse_item_ttl_s = 0, gorse_feedback_ttl_s = 0;
 };
 
 // Serves until `stop` becomes true (checked every 100 ms) or the process is signalled; sets `stop` when the server

@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -85,6 +86,13 @@ struct ServiceOptions {
   // of a `vane replay` evaluation).
   bool seed_events = true;
   AdaptOptions adapt;  // online adaptation of the source weights (off by default)
+  // Feedback types of Gorse clients (Gorse's positive_feedback_types and read_feedback_types): each becomes an
+  // action of its own name (ActionRegistry::AddNamed), counted as "like" (positive) or as "view" (read) (in a
+  // registry without them: its strongest, or weakest, positive action), so that
+  // it is stored and read back as sent. Added to the store's registry at start (and kept there: stored events
+  // name them); a type in both lists is positive.
+  std::vector<std::string> positive_feedback_types = {"star", "like"};
+  std::vector<std::string> read_feedback_types = {"read"};
   // State snapshots: a restart loads the newest valid snapshot and replays only the log after it (see "Snapshots"
   // below). Folder: snapshot_dir when given; otherwise <store_dir>/snapshots when the service opens its RocksDB
   // store itself, and none (snapshots off) when a store is handed to Open.
@@ -211,6 +219,31 @@ class Service {
   // The user's newest n events from the store, newest first.
   Result<std::vector<UserEvent>> UserEvents(const std::string& id, size_t n) const;
   Result<UserSnapshot> Snapshot(const std::string& id, size_t n) const;
+  // ---- listings and per-item views (service_lists.cc; the Gorse API's cursors) ----
+  // Users (with live events or a stored record) whose id sorts (bytewise) after `after`, in id order, at most n.
+  Result<std::vector<std::string>> UserIdsAfter(const std::string& after, size_t n) const;
+  // Catalogue items (hidden ones included) whose id sorts after `after`, in id order, at most n.
+  Result<std::vector<Item>> ItemsAfter(const std::string& after, size_t n) const;
+  // Stored events at log positions >= `from` for which `keep` holds, in log order, at most n; `next` is the
+  // position to continue from, 0 when the log has no more. Reads the store from `from` to its end.
+  struct LogPage {
+    std::vector<std::pair<uint64_t, RawEvent>> events;
+    uint64_t next = 0;
+  };
+  Result<LogPage> LogEvents(uint64_t from, size_t n, const std::function<bool(const RawEvent&)>& keep) const;
+  // The newest n events on `item` in memory (the window of ServiceOptions::memory_events), newest first, without
+  // their context (the store indexes events by user only). NotFound for an item outside the catalogue.
+  Result<std::vector<RawEvent>> ItemEvents(const std::string& item, size_t n) const;
+  // Users most like `user` by the items both acted on positively within the memory window: score = shared items /
+  // sqrt(the user's items x the other's items), best first, at most n. NotFound for an unknown user.
+  Result<std::vector<ScoredItem>> SimilarUsers(const std::string& user, size_t n) const;
+  // Removes the user's stored events for which `drop` holds, keeping the others and the user's record: the log is
+  // append-only, so the user is deleted (DeleteUser), the background rebuild awaited, and the kept events and the
+  // record written again (kept events get new log positions; their times, values and context are unchanged).
+  // Returns how many were removed; NotFound ("unknown_feedback") when none matched. Costs a rebuild from the log.
+  // Not atomic with other writes for the same user: an event of that user acknowledged while this runs (between
+  // its read of the user's events and the deletion) is removed with the others.
+  Result<uint64_t> DeleteUserEvents(const std::string& user, const std::function<bool(const RawEvent&)>& drop);
   // Live views: ChangeSeq grows with every change of any user's state (ingestion, user deletion, model swap);
   // UserChangeSeq is the value it had at the user's last change (0: unknown user). WaitForChange blocks until
   // ChangeSeq() != seen or the timeout passes, and returns ChangeSeq().

@@ -103,6 +103,13 @@ class Store {
   virtual Status LoadItems(const std::function<void(Item&&)>& on_item) const = 0;
   virtual Status PutUser(std::string_view id, std::string_view record) = 0;
   virtual Result<std::optional<std::string>> GetUser(std::string_view id) const = 0;
+  // The user records whose id sorts (bytewise) after `after` ("" = from the first), in id order, at most `limit`:
+  // (id, record) pairs, for paging through the users. NotImplemented where a store cannot list them.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> UserRecordsAfter(std::string_view after,
+                                                                                     size_t limit) const {
+    (void)after, (void)limit;
+    return Status::NotImplemented("not_implemented", "this store cannot list user records");
+  }
 
   // ---- counters ----
   // Adds each delta to its named counter in one atomic batch (absent counters start at 0).
@@ -266,6 +273,8 @@ class FaultStore : public Store {
   Status LoadItems(const std::function<void(Item&&)>& on_item) const override;
   Status PutUser(std::string_view id, std::string_view record) override;
   Result<std::optional<std::string>> GetUser(std::string_view id) const override;
+  Result<std::vector<std::pair<std::string, std::string>>> UserRecordsAfter(std::string_view after,
+                                                                             size_t limit) const override;
   Status AddCounters(std::span<const std::pair<std::string, int64_t>> deltas) override;
   Result<std::map<std::string, int64_t>> Counters(std::string_view prefix) const override;
   Status PutMeta(std::string_view key, std::string_view value) override;

@@ -87,7 +87,7 @@ Result<json> FeedbackEvent(const json& f) {
   if (auto m = NotA(ts, kTime, ts && ts->is_string())) return bad("Timestamp", *m);
   if (auto m = NotA(value, "a number", value && value->is_number())) return bad("Value", *m);
   if (auto m = NotA(comment, "a string", comment && comment->is_string())) return bad("Comment", *m);
-  json e = {{"action", GorseAction(type->get<std::string>())}, {"user", f["UserId"]}, {"item", f["ItemId"]}};
+  json e = {{"action", *type}, {"user", f["UserId"]}, {"item", f["ItemId"]}};
   if (ts && !ts->get_ref<const std::string&>().empty()) e["ts"] = *ts;
   if (value) e["value"] = *value;
   if (comment && !comment->get_ref<const std::string&>().empty()) e["context"] = *comment;
@@ -95,12 +95,6 @@ Result<json> FeedbackEvent(const json& f) {
 }
 
 }  // namespace
-
-std::string GorseAction(const std::string& t) {
-  static const std::map<std::string, std::string> kMap = {{"star", "like"}, {"read", "view"}, {"watch", "view"}};
-  auto it = kMap.find(t);
-  return it == kMap.end() ? t : it->second;
-}
 
 Result<json> FromGorseItem(const json& g) {
   auto bad = [](const std::string& field, const std::string& why) { return Bad("bad_item", field, why); };

@@ -19,15 +19,14 @@ namespace vane::http::gorse {
 // item attribute; an array of plain strings is the item's text, comma-separated.
 inline constexpr const char* kLabelsAttribute = "gorse_labels";
 
-// Gorse feedback types map to vane actions ("star" -> "like", "read"/"watch" -> "view"); others keep their name.
-std::string GorseAction(const std::string& t);
 // A Gorse Item (ItemId, IsHidden, Categories, Labels: any JSON, Comment, Timestamp: a time string) as a vane item
 // record (ItemFromJson's); a refusal is "<field>: <why>" (reason bad_item or bad_id).
 Result<nlohmann::json> FromGorseItem(const nlohmann::json& g);
 // A Gorse User (UserId, Labels: any JSON, Subscribe: strings, Comment): OK, or "<field>: <why>" (bad_user, bad_id).
 Status CheckGorseUser(const nlohmann::json& u);
 // A JSON array of Gorse Feedback objects (FeedbackType, UserId, ItemId, Timestamp: a time string, Value: a number,
-// Comment) as event records (RawEventFromJson's); the first refused one refuses them all, named
+// Comment) as event records (RawEventFromJson's), the FeedbackType as the action's name, as sent (the service's
+// action registry knows Gorse's configured types: ServiceOptions::positive_feedback_types); the first refused one refuses them all, named
 // "feedback <k>: <field>: <why>" (reason bad_feedback or bad_id).
 Result<nlohmann::json> FeedbackEvents(const nlohmann::json& body);
 

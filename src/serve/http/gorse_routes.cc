@@ -1,17 +1,19 @@
 // The Gorse-compatible API under /api: Gorse clients switch to vane by changing the URL (docs/http_api.md lists
-// what is covered).
+// what is covered). Items, users, recommendations and health here; lists and neighbours in gorse_list_routes.cc,
+// feedback reads and deletions in gorse_feedback_routes.cc.
+#include <algorithm>
 #include <ctime>
+#include <set>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "vane/core/strings.h"
 #include "vane/events/import.h"
+#include "gorse_common.h"
 #include "gorse_records.h"
-#include "internal.h"
 
 namespace vane::http::gorse {
-namespace {
 
 std::string GorseTime(Timestamp t) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(t)));
@@ -25,6 +27,45 @@ json GorseItem(const Item& it) {
   if (g["Labels"].is_array() && g["Labels"].empty() && !it.text.empty())
     for (const auto& l : SplitList(it.text)) g["Labels"].push_back(l);
   return g;
+}
+
+json GorseUser(const std::string& id, const json& rec) {
+  json u = {{"UserId", id}, {"Labels", json::array()}, {"Comment", ""}, {"Subscribe", json::array()}};
+  if (rec.is_object())
+    for (auto& [k, v] : rec.items()) u[k] = v;
+  u["UserId"] = id;
+  return u;
+}
+
+json GorseFeedback(const RawEvent& e) {
+  return {{"FeedbackType", e.action}, {"UserId", e.user}, {"ItemId", e.item}, {"Value", e.value},
+          {"Timestamp", GorseTime(e.ts)}, {"Comment", e.context}};
+}
+
+std::optional<size_t> ParseN(const Ctx& c, const Req& req, Res& res) {
+  return ParseSize(req, "n", c.opt.gorse_default_n, res);
+}
+
+std::string Cursor(const Req& req) {
+  return req.has_param("cursor") ? req.get_param_value("cursor") : req.get_param_value("Cursor");
+}
+
+bool Expired(const Ctx& c, const Item& it) {
+  return c.opt.gorse_item_ttl_s > 0 && it.created > 0 &&
+         static_cast<double>(c.service.Now() - it.created) > c.opt.gorse_item_ttl_s;
+}
+
+bool FeedbackExpired(const Ctx& c, const RawEvent& e) {
+  return c.opt.gorse_feedback_ttl_s > 0 && static_cast<double>(c.service.Now() - e.ts) > c.opt.gorse_feedback_ttl_s;
+}
+
+namespace {
+
+// Whether the item is fresh (HttpOptions::gorse_item_ttl_s); an item the catalogue no longer knows is not.
+bool Fresh(const Ctx& c, const std::string& id) {
+  if (c.opt.gorse_item_ttl_s <= 0) return true;
+  auto it = c.service.GetItem(id);
+  return it.ok() && !Expired(c, *it);
 }
 
 // A refused record of a Gorse batch: "<noun> <k>: <field>: <why>", the field in field().
@@ -49,14 +90,6 @@ void PutItems(const Ctx& c, const json& list, Res& res) {
   Reply(res, c.service.PutItems(std::move(items)), [](size_t n) { return json{{"RowAffected", n}}; });
 }
 
-json GorseUser(const std::string& id, const json& rec) {
-  json u = {{"UserId", id}, {"Labels", json::array()}, {"Comment", ""}, {"Subscribe", json::array()}};
-  if (rec.is_object())
-    for (auto& [k, v] : rec.items()) u[k] = v;
-  u["UserId"] = id;
-  return u;
-}
-
 // All or nothing: every record is checked before any is stored.
 void PutUsers(const Ctx& c, const json& list, Res& res) {
   if (Status s = c.service.CheckBatch(list.size(), "users"); !s.ok()) return SendError(res, s);
@@ -69,16 +102,41 @@ void PutUsers(const Ctx& c, const json& list, Res& res) {
   SendJson(res, 200, json{{"RowAffected", list.size()}});
 }
 
-void List(const Ctx& c, const Req& req, Res& res, Service::ListKind kind) {
-  auto r = native::ItemList(c, req, res, kind, req.matches.size() > 1 ? std::string(req.matches[1]) : "");
-  if (!r) return;
-  // Non-personalised lists: [{"Id", "Score"}] (popularity, or the creation time as unix seconds for "latest").
-  Reply(res, *r, [](const auto& items) {
-    json out = json::array();
-    for (const auto& x : items) out.push_back({{"Id", x.id}, {"Score", x.score}});
-    return out;
-  });
+}  // namespace
+
+// Non-personalised lists: [{"Id", "Score"}] (popularity, or the creation time as unix seconds for "latest"); the
+// category from the path (empty after a trailing slash: all) or ?category=.
+void List(const Ctx& c, const Req& req, Res& res, Service::ListKind kind, std::string category) {
+  auto n = ParseN(c, req, res);
+  if (!n) return;
+  auto offset = ParseSize(req, "offset", 0, res);
+  if (!offset) return;
+  if (category.empty()) category = req.get_param_value("category");
+  if (c.opt.gorse_item_ttl_s <= 0) {
+    Reply(res, c.service.ItemList(kind, category, *n, *offset), [&](const auto& items) {
+      json out = json::array();
+      for (const auto& x : items) out.push_back({{"Id", x.id}, {"Score", x.score}});
+      return out;
+    });
+    return;
+  }
+  // With an item TTL the list is read in pages, expired items skipped (the offset counts fresh ones).
+  json out = json::array();
+  size_t skip = *offset;
+  for (size_t from = 0; out.size() < *n && from < 100000; from += 1000) {
+    auto page = c.service.ItemList(kind, category, 1000, from);
+    if (!page.ok()) return SendError(res, page.status());
+    for (const auto& x : *page) {
+      if (out.size() == *n || !Fresh(c, x.id)) continue;
+      if (skip > 0) --skip;
+      else out.push_back({{"Id", x.id}, {"Score", x.score}});
+    }
+    if (page->size() < 1000) break;
+  }
+  SendJson(res, 200, out);
 }
+
+namespace {
 
 void Health(const Ctx& c, Res& res) {
   SendJson(res, 200, json{{"Ready", c.service.ready()}, {"DataStoreConnected", c.service.ready()}});
@@ -105,37 +163,90 @@ void PostFeedback(const Ctx& c, const Req& req, Res& res) {
     const Rejection& first = r->rejected[0];
     auto f = kGorseField.find(first.field);
     const std::string field = f == kGorseField.end() ? first.field : f->second;
+    const char* hint = field == "FeedbackType" ? "; a Gorse feedback type is known once listed in [gorse] "
+                                                 "positive_feedback_types or read_feedback_types" : "";
     return SendError(res, BadRecord("bad_feedback", "feedback", first.index, field,
-                                    fmt::format("{} ({} of {} refused; nothing stored)", first.reason,
+                                    fmt::format("{}{} ({} of {} refused; nothing stored)", first.reason, hint,
                                                 r->rejected.size(), body->size())));
   }
   SendJson(res, 200, json{{"RowAffected", r->accepted + r->duplicates}});
 }
 
-// gorsejs asks /api/recommend/{user}/{category} (category may be empty: a trailing slash).
+namespace {
+
+// The write-back of GET /api/recommend (write-back-type, write-back-delay): each recommended item is recorded as
+// feedback of that type, dated now + the delay, as Gorse does (so that it is not recommended again).
+Status WriteBack(const Ctx& c, const Req& req, const std::string& user, const json& items) {
+  const std::string type = req.get_param_value("write-back-type");
+  if (type.empty()) {
+    if (req.has_param("write-back-delay"))
+      return Status::InvalidArgument("bad_parameter", "write-back-delay is given without write-back-type");
+    return Status::Ok();
+  }
+  double delay = 0;
+  if (req.has_param("write-back-delay")) {
+    auto d = ParseDuration(req.get_param_value("write-back-delay"));
+    if (!d || *d < 0)
+      return Status::InvalidArgument("bad_parameter", fmt::format("write-back-delay must be a duration such as 10m or "
+                                                                  "1h30m, got '{}'", req.get_param_value("write-back-delay")));
+    delay = *d;
+  }
+  if (delay > static_cast<double>(c.service.options().max_future_s))
+    return Status::InvalidArgument("bad_parameter", fmt::format("write-back-delay {} s is beyond the clock-error bound of "
+                                                                "{} s (--max-future)", delay, c.service.options().max_future_s));
+  std::vector<Result<RawEvent>> events;
+  const Timestamp ts = c.service.Now() + static_cast<Timestamp>(delay);
+  for (const auto& x : items) {
+    RawEvent e;
+    e.user = user;
+    e.item = x.is_string() ? x.get<std::string>() : x["Id"].get<std::string>();
+    e.action = type;
+    e.ts = ts;
+    e.has_ts = true;
+    events.emplace_back(std::move(e));
+  }
+  auto r = c.service.IngestEvents(events, Service::BatchMode::kAllOrNothing);
+  if (!r.ok()) return r.status();
+  if (!r->rejected.empty())
+    return Status::InvalidArgument("bad_parameter", fmt::format("write-back-type '{}': {} (nothing written back)", type,
+                                                                r->rejected[0].reason));
+  return Status::Ok();
+}
+
+}  // namespace
+
+// gorsejs asks /api/recommend/{user}/{category} (category may be empty: a trailing slash); write-back-type and
+// write-back-delay record the answer as feedback (Gorse's write-back).
 void Recommend(const Ctx& c, const Req& req, Res& res) {
-  auto n = ParseSize(req, "n", 10, res);
+  auto n = ParseN(c, req, res);
   if (!n) return;
   auto offset = ParseSize(req, "offset", 0, res);
   if (!offset) return;
   RecommendRequest rq;
   rq.user = req.matches[1];
   rq.n = *n + *offset;
+  if (c.opt.gorse_item_ttl_s > 0 && rq.n <= 1000) rq.n = std::min<size_t>(1000, rq.n * 2 + 8);  // room for expired ones
   rq.explain = false;
   if (req.matches.size() > 2 && req.matches[2].length() > 0) rq.categories = {req.matches[2].str()};
   else if (req.has_param("category") && !req.get_param_value("category").empty())
     rq.categories = {req.get_param_value("category")};
   const bool scored = req.get_header_value("X-API-Version") == "2";
-  const size_t skip = *offset;
-  Reply(res, c.service.Recommend(rq), [&](const ServedRecommendation& r) {
-    json out = json::array();
-    const auto& items = r.response.items;
-    for (size_t k = skip; k < items.size(); ++k) {
-      if (scored) out.push_back({{"Id", items[k].id}, {"Score", items[k].score}});
-      else out.push_back(items[k].id);
+  auto r = c.service.Recommend(rq);
+  if (!r.ok()) return SendError(res, r.status());
+  json out = json::array();
+  const auto& items = r->response.items;
+  size_t skip = *offset;
+  for (size_t k = 0; k < items.size() && out.size() < *n; ++k) {
+    if (!Fresh(c, items[k].id)) continue;
+    if (skip > 0) {
+      --skip;
+      continue;
     }
-    return out;
-  });
+    if (scored) out.push_back({{"Id", items[k].id}, {"Score", items[k].score}});
+    else out.push_back(items[k].id);
+  }
+  if (Status s = WriteBack(c, req, rq.user, out); !s.ok()) return SendError(res, s);
+  SendJson(res, 200, out);
 }
 
 void PostItem(const Ctx& c, const Req& req, Res& res) {
@@ -149,12 +260,23 @@ void PostItems(const Ctx& c, const Req& req, Res& res) {
   PutItems(c, *body, res);
 }
 
+// Items like this one (/api/item/{item}/neighbors[/{category}]), of the category when one is given.
 void ItemNeighbors(const Ctx& c, const Req& req, Res& res) {
-  auto n = ParseSize(req, "n", 10, res);
+  auto n = ParseN(c, req, res);
   if (!n) return;
-  Reply(res, c.service.Similar(req.matches[1], *n), [](const auto& items) {
+  const std::string category = req.matches.size() > 2 ? req.matches[2].str() : "";
+  // Similar leaves out hidden items after its search, so it may give fewer than asked: ask for more.
+  const size_t ask = std::min<size_t>(1000, *n * (category.empty() && c.opt.gorse_item_ttl_s <= 0 ? 2 : 5) + 8);
+  Reply(res, c.service.Similar(req.matches[1], ask), [&](const auto& items) {
     json out = json::array();
-    for (const auto& s : items) out.push_back({{"Id", s.id}, {"Score", s.score}});
+    for (const auto& s : items) {
+      if (out.size() == *n) break;
+      if (!category.empty()) {
+        auto it = c.service.GetItem(s.id);
+        if (!it.ok() || std::find(it->categories.begin(), it->categories.end(), category) == it->categories.end()) continue;
+      }
+      if (Fresh(c, s.id)) out.push_back({{"Id", s.id}, {"Score", s.score}});
+    }
     return out;
   });
 }
@@ -210,24 +332,29 @@ void DeleteUser(const Ctx& c, const Req& req, Res& res) {
   Reply(res, c.service.DeleteUser(req.matches[1]), [](uint64_t) { return json{{"RowAffected", 1}}; });
 }
 
-void Popular(const Ctx& c, const Req& req, Res& res) { List(c, req, res, Service::ListKind::kPopular); }
-void Latest(const Ctx& c, const Req& req, Res& res) { List(c, req, res, Service::ListKind::kLatest); }
+void Popular(const Ctx& c, const Req& req, Res& res) {
+  List(c, req, res, Service::ListKind::kPopular, req.matches.size() > 1 ? req.matches[1].str() : "");
+}
+void Latest(const Ctx& c, const Req& req, Res& res) {
+  List(c, req, res, Service::ListKind::kLatest, req.matches.size() > 1 ? req.matches[1].str() : "");
+}
 
-// A user's feedback, newest first (Gorse's Feedback objects; the FeedbackType is vane's action name).
+// A user's feedback, newest first, as Gorse keeps it: one Feedback per (type, item), the newest; the type as sent.
 void UserFeedback(const Ctx& c, const Req& req, Res& res) {
   auto n = ParseSize(req, "n", 100, res);
   if (!n) return;
   const std::string user = req.matches[1];
   const std::string type = req.matches.size() > 2 ? std::string(req.matches[2]) : "";
-  Reply(res, c.service.UserEvents(user, type.empty() ? *n : 1000), [&](const std::vector<UserEvent>& events) {
+  Reply(res, c.service.UserEvents(user, 1000), [&](const std::vector<UserEvent>& events) {
     json out = json::array();
+    std::set<std::pair<std::string, std::string>> seen;
     for (const auto& x : events) {
       const RawEvent& e = x.event;
-      if (e.item.empty()) continue;  // searches are not Gorse feedback
-      if (!type.empty() && e.action != GorseAction(type) && e.action != type) continue;
+      if (e.item.empty() || FeedbackExpired(c, e)) continue;  // searches are not Gorse feedback
+      if (!type.empty() && e.action != type) continue;
+      if (!seen.insert({e.action, e.item}).second) continue;
       if (out.size() == *n) break;
-      out.push_back({{"FeedbackType", e.action}, {"UserId", user}, {"ItemId", e.item}, {"Value", e.value},
-                     {"Timestamp", GorseTime(e.ts)}, {"Comment", e.context}});
+      out.push_back(GorseFeedback(e));
     }
     return out;
   });

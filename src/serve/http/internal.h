@@ -199,6 +199,24 @@ void Latest(const Ctx&, const Req&, Res&);
 void UserFeedback(const Ctx&, const Req&, Res&);
 void HealthLive(const Ctx&, const Req&, Res&);
 void HealthReady(const Ctx&, const Req&, Res&);
+// gorse_list_routes.cc: cursor-paged users and items, categories, neighbours, the v0.5 recommender routes
+void ListUsers(const Ctx&, const Req&, Res&);
+void ListItems(const Ctx&, const Req&, Res&);
+void PutCategory(const Ctx&, const Req&, Res&);
+void DeleteCategory(const Ctx&, const Req&, Res&);
+void UserNeighbors(const Ctx&, const Req&, Res&);
+void NonPersonalized(const Ctx&, const Req&, Res&);
+void ItemToItem(const Ctx&, const Req&, Res&);
+void UserToUser(const Ctx&, const Req&, Res&);
+void CollaborativeFiltering(const Ctx&, const Req&, Res&);
+// gorse_feedback_routes.cc: feedback reads and deletions, session recommendations
+void ListFeedback(const Ctx&, const Req&, Res&);
+void UserItemFeedback(const Ctx&, const Req&, Res&);
+void TypedFeedback(const Ctx&, const Req&, Res&);
+void DeleteUserItemFeedback(const Ctx&, const Req&, Res&);
+void DeleteTypedFeedback(const Ctx&, const Req&, Res&);
+void ItemFeedback(const Ctx&, const Req&, Res&);
+void SessionRecommend(const Ctx&, const Req&, Res&);
 }  // namespace gorse
 
 // ---- metrics.cc ----

@@ -1,6 +1,7 @@
 // The HTTP front: the route table, and the one wrapper every route goes through (API-key scope, request id,
 // metrics, request log, exceptions). Handlers live in native_routes.cc, gorse_routes.cc, stream_routes.cc and
 // metrics.cc; the Status -> HTTP mapping in errors.cc.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -51,24 +52,41 @@ const Route kRoutes[] = {
     {Method::kPost, R"(/v1/models/(v[0-9]+)/promote)", "/v1/models/{version}/promote", Scope::kAdmin, native::PromoteVersion},
     {Method::kGet, "/v1/models", "/v1/models", Scope::kRead, native::Models},
     {Method::kGet, "/v1/stats", "/v1/stats", Scope::kRead, native::Stats},
-    // Gorse-compatible API
+    // Gorse-compatible API (Gorse v0.4's server/rest.go, and v0.5's recommender routes that map onto vane)
     {Method::kPost, "/api/feedback", "/api/feedback", Scope::kWrite, gorse::PostFeedback},
     {Method::kPut, "/api/feedback", "/api/feedback", Scope::kWrite, gorse::PostFeedback},
+    {Method::kGet, "/api/feedback/?", "/api/feedback", Scope::kRead, gorse::ListFeedback},
+    {Method::kGet, R"(/api/feedback/([^/]+))", "/api/feedback/{type}", Scope::kRead, gorse::ListFeedback},
+    {Method::kGet, R"(/api/feedback/([^/]+)/([^/]+))", "/api/feedback/{user}/{item}", Scope::kRead, gorse::UserItemFeedback},
+    {Method::kDelete, R"(/api/feedback/([^/]+)/([^/]+))", "/api/feedback/{user}/{item}", Scope::kAdmin, gorse::DeleteUserItemFeedback},
+    {Method::kGet, R"(/api/feedback/([^/]+)/([^/]+)/([^/]+))", "/api/feedback/{type}/{user}/{item}", Scope::kRead, gorse::TypedFeedback},
+    {Method::kDelete, R"(/api/feedback/([^/]+)/([^/]+)/([^/]+))", "/api/feedback/{type}/{user}/{item}", Scope::kAdmin, gorse::DeleteTypedFeedback},
     {Method::kGet, R"(/api/recommend/([^/]+)(?:/([^/]*))?)", "/api/recommend/{user}", Scope::kRead, gorse::Recommend},
+    {Method::kPost, R"(/api/session/recommend(?:/([^/]*))?)", "/api/session/recommend", Scope::kRead, gorse::SessionRecommend},
     {Method::kPost, "/api/item", "/api/item", Scope::kWrite, gorse::PostItem},
     {Method::kPost, "/api/items", "/api/items", Scope::kWrite, gorse::PostItems},
-    {Method::kGet, R"(/api/item/([^/]+)/neighbors(?:/[^/]*)?)", "/api/item/{item}/neighbors", Scope::kRead, gorse::ItemNeighbors},
+    {Method::kGet, "/api/items/?", "/api/items", Scope::kRead, gorse::ListItems},
+    {Method::kGet, R"(/api/item/([^/]+)/neighbors(?:/([^/]*))?)", "/api/item/{item}/neighbors", Scope::kRead, gorse::ItemNeighbors},
+    {Method::kGet, R"(/api/item/([^/]+)/feedback(?:/([^/]*))?)", "/api/item/{item}/feedback", Scope::kRead, gorse::ItemFeedback},
+    {Method::kPut, R"(/api/item/([^/]+)/category/([^/]+))", "/api/item/{item}/category/{category}", Scope::kWrite, gorse::PutCategory},
+    {Method::kDelete, R"(/api/item/([^/]+)/category/([^/]+))", "/api/item/{item}/category/{category}", Scope::kWrite, gorse::DeleteCategory},
     {Method::kGet, R"(/api/item/([^/]+))", "/api/item/{item}", Scope::kRead, gorse::GetItem},
     {Method::kPatch, R"(/api/item/([^/]+))", "/api/item/{item}", Scope::kWrite, gorse::PatchItem},
     {Method::kDelete, R"(/api/item/([^/]+))", "/api/item/{item}", Scope::kAdmin, gorse::DeleteItem},
     {Method::kPost, "/api/user", "/api/user", Scope::kWrite, gorse::PostUser},
     {Method::kPost, "/api/users", "/api/users", Scope::kWrite, gorse::PostUsers},
+    {Method::kGet, "/api/users/?", "/api/users", Scope::kRead, gorse::ListUsers},
     {Method::kPatch, R"(/api/user/([^/]+))", "/api/user/{user}", Scope::kWrite, gorse::PatchUser},
     {Method::kGet, R"(/api/user/([^/]+))", "/api/user/{user}", Scope::kRead, gorse::GetUser},
     {Method::kDelete, R"(/api/user/([^/]+))", "/api/user/{user}", Scope::kAdmin, gorse::DeleteUser},
-    {Method::kGet, R"(/api/popular(?:/([^/]+))?)", "/api/popular", Scope::kRead, gorse::Popular},
-    {Method::kGet, R"(/api/latest(?:/([^/]+))?)", "/api/latest", Scope::kRead, gorse::Latest},
-    {Method::kGet, R"(/api/user/([^/]+)/feedback(?:/([^/]+))?)", "/api/user/{user}/feedback", Scope::kRead, gorse::UserFeedback},
+    {Method::kGet, R"(/api/user/([^/]+)/feedback(?:/([^/]*))?)", "/api/user/{user}/feedback", Scope::kRead, gorse::UserFeedback},
+    {Method::kGet, R"(/api/user/([^/]+)/neighbors/?)", "/api/user/{user}/neighbors", Scope::kRead, gorse::UserNeighbors},
+    {Method::kGet, R"(/api/popular(?:/([^/]*))?)", "/api/popular", Scope::kRead, gorse::Popular},
+    {Method::kGet, R"(/api/latest(?:/([^/]*))?)", "/api/latest", Scope::kRead, gorse::Latest},
+    {Method::kGet, R"(/api/non-personalized/([^/]+))", "/api/non-personalized/{name}", Scope::kRead, gorse::NonPersonalized},
+    {Method::kGet, R"(/api/item-to-item/([^/]+)/([^/]+))", "/api/item-to-item/{name}/{item}", Scope::kRead, gorse::ItemToItem},
+    {Method::kGet, R"(/api/user-to-user/([^/]+)/([^/]+))", "/api/user-to-user/{name}/{user}", Scope::kRead, gorse::UserToUser},
+    {Method::kGet, R"(/api/collaborative-filtering/([^/]+)(?:/([^/]*))?)", "/api/collaborative-filtering/{user}", Scope::kRead, gorse::CollaborativeFiltering},
     {Method::kGet, "/api/health/live", "/api/health/live", Scope::kRead, gorse::HealthLive, kOpen},
     {Method::kGet, "/api/health/ready", "/api/health/ready", Scope::kRead, gorse::HealthReady, kOpen},
     // operations: the metrics name routes, users' traffic and model versions, so they need a read key
@@ -112,16 +130,35 @@ void ExclusivePort(socket_t sock) {
   setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
 }
 
-// A user or item id in the path must follow the id rule (events/ids.h): 400 bad_id otherwise (an id that cannot
-// have been stored); true when the request may go on.
+// The user and item ids in the path must follow the id rule (events/ids.h): 400 bad_id otherwise (an id that cannot
+// have been stored); true when the request may go on. The label's placeholders name the path's groups in order.
 bool PathIdValid(const Route& r, const Req& req, Res& res) {
   const std::string_view label(r.label);
-  const char* field = label.find("{user}") != label.npos ? "user" : label.find("{item}") != label.npos ? "item" : nullptr;
-  if (!field || req.matches.size() < 2) return true;
-  Status s = CheckId(field, req.matches[1].str());
-  if (s.ok()) return true;
-  SendError(res, s.Prefixed(fmt::format("path parameter {}: ", field)));
-  return false;
+  size_t group = 0;
+  for (size_t at = label.find('{'); at != label.npos; at = label.find('{', at + 1)) {
+    ++group;
+    const std::string_view name = label.substr(at + 1, label.find('}', at) - at - 1);
+    if ((name != "user" && name != "item") || req.matches.size() <= group) continue;
+    Status s = CheckId(std::string(name), req.matches[group].str());
+    if (s.ok()) continue;
+    SendError(res, s.Prefixed(fmt::format("path parameter {}: ", name)));
+    return false;
+  }
+  return true;
+}
+
+// CORS: a request from an allowed origin (HttpOptions::cors_origins) is answered with the headers that let the
+// browser's page read the answer.
+void Cors(const HttpOptions& opt, const Req& req, Res& res) {
+  const std::string origin = req.get_header_value("Origin");
+  if (origin.empty() || opt.cors_origins.empty()) return;
+  const bool any = std::find(opt.cors_origins.begin(), opt.cors_origins.end(), "*") != opt.cors_origins.end();
+  if (!any && std::find(opt.cors_origins.begin(), opt.cors_origins.end(), origin) == opt.cors_origins.end()) return;
+  res.set_header("Access-Control-Allow-Origin", any ? "*" : origin);
+  if (!any) res.set_header("Vary", "Origin");
+  res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+  res.set_header("Access-Control-Allow-Headers", "Content-Type, X-API-Key, Authorization, X-API-Version");
+  res.set_header("Access-Control-Max-Age", "600");
 }
 
 // The handler as httplib calls it: scope check, request id, exceptions, metrics and the request log.
@@ -130,6 +167,7 @@ httplib::Server::Handler Wrap(const Ctx& c, const Route& r, std::atomic<uint64_t
     auto t0 = std::chrono::steady_clock::now();
     uint64_t id = ++ids;
     res.set_header("X-Request-Id", std::to_string(id));
+    Cors(c.opt, req, res);
     if (req.body.size() > c.opt.max_body_bytes) {  // a chunked body, its size known once read (connection.cc)
       SendError(res, Status::TooLarge("payload_too_large", "the request body is larger than the limit"));
     } else if (Authorised(c.opt, r, req, res) && PathIdValid(r, req, res)) {
@@ -166,6 +204,11 @@ void AddRoutes(httplib::Server& svr, const Ctx& c, std::atomic<uint64_t>& ids) {
     });
   }
   svr.Get("/openapi.json", [](const Req&, Res& res) { res.set_content(kOpenApiJson, "application/json"); });
+  // A browser's CORS preflight: no key (browsers send none with it), 204 with the CORS headers for allowed origins.
+  svr.Options(".*", [&c](const Req& req, Res& res) {
+    Cors(c.opt, req, res);
+    res.status = 204;
+  });
   // Requests no route took (an unknown path, or refused before routing by a limit of connection.cc): answered by
   // ErrorHandler, counted, and logged with their path (truncated, JSON-escaped) so that a client calling a route
   // vane lacks shows up.
