@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
+#include <vector>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -677,6 +679,7 @@ TEST_F(HttpTest, AnIdleConnectionIsClosed) {
 TEST_F(HttpTest, LiveStreamsAreCappedAndEnd) {
   Stop();
   ho_.max_stream_s = 2;
+  ho_.max_streams = 2;
   Start({});
   ASSERT_EQ(Post("/v1/events", R"([{"user":"s","item":"r0","action":"view"}])").first, 200);
   const std::string get = "GET /v1/stream/users/s HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -688,8 +691,35 @@ TEST_F(HttpTest, LiveStreamsAreCappedAndEnd) {
   auto [third, _] = c.Read(std::chrono::milliseconds(3000), "}}");
   EXPECT_TRUE(third.starts_with("HTTP/1.1 503")) << third.substr(0, 200);
   EXPECT_NE(third.find("too_many_streams"), std::string::npos) << third.substr(0, 400);
-  auto [rest, closed] = a.Read(std::chrono::milliseconds(5000), "0\r\n\r\n");
-  EXPECT_NE(rest.find("0\r\n\r\n"), std::string::npos) << "the stream ended: " << rest.substr(0, 200);
+  auto [rest, closed] = a.Read(std::chrono::milliseconds(5000));
+  EXPECT_TRUE(closed) << "the stream ends (its connection closes) after max_stream_s: " << rest.substr(0, 200);
+  // Streams hold no worker: with 4 workers, 2 open streams and their slots freed, ordinary requests are served and
+  // new streams open again.
+  RawConn d(port_);
+  ASSERT_TRUE(d.Send(get));
+  EXPECT_NE(d.Read(std::chrono::milliseconds(3000), "event: state").first.find("event: state"), std::string::npos);
+}
+
+TEST_F(HttpTest, StreamsHoldNoWorker) {
+  Stop();
+  ho_.max_streams = 20;  // five times the 4 workers
+  Start({});
+  ASSERT_EQ(Post("/v1/events", R"([{"user":"s","item":"r0","action":"view"}])").first, 200);
+  const std::string get = "GET /v1/stream/users/s HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::vector<std::unique_ptr<RawConn>> streams;
+  for (int i = 0; i < 12; ++i) {  // one at a time: each hands its worker back before the next arrives
+    streams.push_back(std::make_unique<RawConn>(port_));
+    ASSERT_TRUE(streams.back()->Send(get));
+    auto [first, closed] = streams.back()->Read(std::chrono::milliseconds(3000), "event: state");
+    ASSERT_NE(first.find("event: state"), std::string::npos) << "stream " << i << ": " << first.substr(0, 200);
+    EXPECT_EQ(first.find("Content-Length"), std::string::npos) << first.substr(0, 300);
+  }
+  EXPECT_EQ(Get("/v1/popular?n=1").first, 200) << "a request is served while 12 streams are open on 4 workers";
+  ASSERT_EQ(Post("/v1/events", R"([{"user":"s","item":"r1","action":"click"}])").first, 200);
+  for (auto& s : streams) {  // the change reaches every stream (its second state message)
+    auto [next, closed] = s->Read(std::chrono::milliseconds(5000), "event: state");
+    EXPECT_NE(next.find("event: state"), std::string::npos) << next.substr(0, 200);
+  }
 }
 
 }  // namespace
