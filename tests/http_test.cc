@@ -710,14 +710,14 @@ TEST_F(HttpTest, StreamsHoldNoWorker) {
   for (int i = 0; i < 12; ++i) {  // one at a time: each hands its worker back before the next arrives
     streams.push_back(std::make_unique<RawConn>(port_));
     ASSERT_TRUE(streams.back()->Send(get));
-    auto [first, closed] = streams.back()->Read(std::chrono::milliseconds(3000), "event: state");
+    auto [first, closed] = streams.back()->Read(std::chrono::milliseconds(10000), "event: state");
     ASSERT_NE(first.find("event: state"), std::string::npos) << "stream " << i << ": " << first.substr(0, 200);
     EXPECT_EQ(first.find("Content-Length"), std::string::npos) << first.substr(0, 300);
   }
   EXPECT_EQ(Get("/v1/popular?n=1").first, 200) << "a request is served while 12 streams are open on 4 workers";
   ASSERT_EQ(Post("/v1/events", R"([{"user":"s","item":"r1","action":"click"}])").first, 200);
   for (auto& s : streams) {  // the change reaches every stream (its second state message)
-    auto [next, closed] = s->Read(std::chrono::milliseconds(5000), "event: state");
+    auto [next, closed] = s->Read(std::chrono::milliseconds(10000), "event: state");
     EXPECT_NE(next.find("event: state"), std::string::npos) << next.substr(0, 200);
   }
 }
