@@ -43,8 +43,15 @@ export class LineChart {
     const { height, time, yFmt, y2Fmt } = this.opts;
     const axis = { stroke: '#333', grid: { stroke: '#e3e3e3' }, ticks: { stroke: '#ccc' } };
     const axes = [time ? timeAxis(axis, this.container) : { ...axis }, { ...axis, values: yFmt && ((u, ticks) => ticks.map(yFmt)) }];
-    // Time: at least a minute (timeaxis.js), whatever the span of the data. Epochs: one either side of a single one.
-    const range = time ? (u, min, max) => timeRange(min, max) : (u, min, max) => (min === max ? [min - 1, max + 1] : [min, max]);
+    // Time: the data's own span, at least a minute (timeaxis.js). uPlot widens a single time point to 86400/1e-3 s
+    // (1000 days: the "Feb 2027 … Aug 2029" axis) before asking, so the span is read from the data itself.
+    // Epochs: one either side of a single one.
+    const range = time
+      ? (u, min, max) => {
+        const xs = u.data?.[0] || [];
+        return xs.length ? timeRange(xs[0], xs[xs.length - 1]) : timeRange(min, max);
+      }
+      : (u, min, max) => (min === max ? [min - 1, max + 1] : [min, max]);
     const scales = { x: { time, range } };
     if (series.some((s) => s.scale === 'y2')) {
       axes.push({ ...axis, scale: 'y2', side: 1, grid: { show: false }, values: y2Fmt && ((u, ticks) => ticks.map(y2Fmt)) });
