@@ -146,7 +146,7 @@ try {
     const ticks = (g.xticks || '').split('|');
     check('the time axis of the interest chart reads times of day, not years or fractions of a second',
       ticks.length >= 2 && ticks.every((t) => /^\d\d:\d\d(:\d\d)?(\n[A-Z][a-z]{2} \d{1,2})?$/.test(t)), JSON.stringify(g.xticks));
-    await page.screenshot({ path: path.join(artifacts, 'dashboard-idle.png') });
+    await page.screenshot({ path: path.join(artifacts, 'dashboard-idle.png'), fullPage: true }); // with the chart's time axis
   }
 
   if (listed) {

@@ -52,7 +52,9 @@ export class LineChart {
         return xs.length ? timeRange(xs[0], xs[xs.length - 1]) : timeRange(min, max);
       }
       : (u, min, max) => (min === max ? [min - 1, max + 1] : [min, max]);
-    const scales = { x: { time, range } };
+    // y: uPlot's padded range, but data that is all zero (an idle user's short-term weights) reads 0..1, not 0..100.
+    const yRange = (u, min, max) => (min === max && min === 0 ? [0, 1] : uPlot.rangeNum(min, max, 0.1, true));
+    const scales = { x: { time, range }, y: { range: yRange } };
     if (series.some((s) => s.scale === 'y2')) {
       axes.push({ ...axis, scale: 'y2', side: 1, grid: { show: false }, values: y2Fmt && ((u, ticks) => ticks.map(y2Fmt)) });
       scales.y2 = { auto: true };

@@ -83,8 +83,7 @@ export function graphView(graph, inSession) {
   }
   const top = nice(scale);
   const areas = [top / 4, top].filter((v) => v > 0);
-  const maxCount = Math.max(1, ...transitions.map((t) => t.count));
-  const counts = [1, 4, 16, 64].filter((c, i) => i === 0 || c <= maxCount * 2).slice(0, 3);
+  const counts = [1, 4, 16]; // widths 2, 3 and 5 px (edgeWidth): the scale of any graph's arrows
   return { mode, scale, nodes, hidden, transitions, stays, keywordLinks, legend: { areas, counts } };
 }
 

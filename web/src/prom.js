@@ -48,7 +48,8 @@ export function histogramDelta(b, a) {
 /**
  * Estimates the q-quantile like Prometheus' histogram_quantile: linear interpolation inside the bucket that holds
  * the rank (the first bucket starts at 0; a rank in the +Inf bucket answers the highest finite bound).
- * Answers null without observations.
+ * Answers null without observations. The Service page shows quantileBounds instead (this estimate can exceed the
+ * mean or miss the true value); it is kept as the reference the bounds are tested against.
  */
 export function quantile(q, buckets) {
   const total = buckets.length ? buckets[buckets.length - 1][1] : 0;

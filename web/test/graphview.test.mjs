@@ -57,7 +57,7 @@ test('each shown keyword is linked to the categories it came from that are drawn
 test('the legend states the scale in weights and counts', () => {
   const v = graphView(IDLE, false);
   assert.deepEqual(v.legend.areas, [2.5, 10]);
-  assert.deepEqual(v.legend.counts, [1, 4]);
+  assert.deepEqual(v.legend.counts, [1, 4, 16]);
   assert.equal(nice(14.5), 10);
   assert.equal(nice(0.031), 0.02);
   assert.equal(radius(0, 5), MIN_R);
