@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <random>
 
 #include "test_util.h"
 #include "vane/core/clock.h"
+#include "vane/interest/describe.h"
 
 namespace vane {
 namespace {
@@ -130,6 +133,85 @@ TEST(Engine, StrategyFollowsTheUsersSituation) {
   engine.Ingest(Ev(ds, "a", "h3", "view", t += 10));
   EXPECT_EQ(engine.ChooseStrategy(a, t + 10, &why), Strategy::kSessionIntent);
   EXPECT_NE(why.find("1 search,"), std::string::npos) << why;
+}
+
+// The strategy's reason and the interest text describe one session: a search names its category "now" in the text
+// and focuses the session at once (it used to take a second event, so the page read "Now: Hiking" beside "stable
+// taste — no focused session now"); an idle user has nothing "now" in either.
+TEST(Engine, StrategyAndInterestTextAgreeAboutNow) {
+  Dataset ds = TwoTopicDataset();
+  Engine engine(ds);
+  Background(ds, engine);
+  Timestamp t = 50000;
+  UserIdx a = ds.InternUser("a");
+  for (const char* it : {"r0", "h0", "r1", "h1", "r2", "h2"}) engine.Ingest(Ev(ds, "a", it, "view", t += 30));
+  t += 86400;  // the next day: one search, nothing else yet
+  engine.Ingest(Ev(ds, "a", "", "search", t += 10, "alpine hiking boots"));
+  std::string why;
+  InterestSummary text = Describe(engine.interests(), a, t + 10);
+  ASSERT_FALSE(text.now.empty()) << text.text_en;
+  EXPECT_EQ(text.now[0].name, "Hiking");
+  EXPECT_EQ(engine.ChooseStrategy(a, t + 10, &why), Strategy::kSessionIntent) << why;
+  EXPECT_NE(why.find("on Hiking"), std::string::npos) << why;
+  // 40 minutes later the session is over: nothing is "now" in the text, and the strategy says so.
+  text = Describe(engine.interests(), a, t + 2400);
+  EXPECT_TRUE(text.now.empty()) << text.text_en;
+  EXPECT_NE(text.text_en.find("Nothing in particular right now"), std::string::npos) << text.text_en;
+  EXPECT_EQ(engine.ChooseStrategy(a, t + 2400, &why), Strategy::kStableTaste);
+  EXPECT_NE(why.find("no session now"), std::string::npos) << why;
+}
+
+// The same agreement over a random walk of searches and views with gaps from seconds to days, read right after
+// each event and half an hour later: whenever the reason says there is no session (focused or not) now, the text
+// names nothing now; a search in the session always focuses it; a focused session's "p% on C" with p > 20 is the
+// text's first "now" interest.
+TEST(Engine, StrategyAndInterestTextAgreeOverARandomWalk) {
+  Dataset ds = TwoTopicDataset();
+  Engine engine(ds);
+  Background(ds, engine);
+  std::mt19937 rng(7);
+  const std::vector<std::string> items = {"r0", "r1", "r2", "r3", "h0", "h1", "h2", "h3", "pg0"};
+  const std::vector<std::string> queries = {"alpine hiking boots", "trail running shoes", "running guide", "boots"};
+  const std::vector<Timestamp> gaps = {5, 60, 600, 1700, 2400, 86400 * 3};
+  std::map<std::string, Timestamp> last;
+  int checked = 0, searches_seen = 0, idle_seen = 0;
+  for (int step = 0; step < 400; ++step) {
+    const std::string user = "w" + std::to_string(rng() % 4);
+    Timestamp& t = last[user];
+    t = (t ? t : 100000) + gaps[rng() % gaps.size()];
+    const bool search = rng() % 3 == 0;
+    if (search) engine.Ingest(Ev(ds, user, "", "search", t, queries[rng() % queries.size()]));
+    else engine.Ingest(Ev(ds, user, items[rng() % items.size()], "view", t));
+    const UserIdx u(*ds.users.Find(user));
+    for (Timestamp now : {t + 5, t + 1900}) {
+      std::string why;
+      Strategy s = engine.ChooseStrategy(u, now, &why);
+      InterestSummary text = Describe(engine.interests(), u, now);
+      if (s == Strategy::kNewUser) continue;
+      ++checked;
+      SCOPED_TRACE("step " + std::to_string(step) + ": " + why + " | " + text.text_en);
+      if (why.find("session now") != std::string::npos) {
+        ++idle_seen;
+        EXPECT_TRUE(text.now.empty());
+      }
+      if (search && now == t + 5) {
+        ++searches_seen;
+        EXPECT_EQ(s, Strategy::kSessionIntent);
+      }
+      if (size_t at = why.find("% on "); s == Strategy::kSessionIntent && at != std::string::npos) {
+        size_t from = why.rfind(' ', at) + 1;
+        int pct = std::stoi(why.substr(from, at - from));
+        if (pct > 20) {  // (the reason rounds: 20% may be 19.6%)
+          ASSERT_FALSE(text.now.empty());
+          EXPECT_EQ(why.substr(at + 5), text.now[0].name);
+        }
+      }
+    }
+  }
+  // The walk met each case (not a vacuous pass).
+  EXPECT_GT(checked, 500);
+  EXPECT_GT(searches_seen, 50);
+  EXPECT_GT(idle_seen, 100);
 }
 
 TEST(Engine, SlatesReturnOneItemPerRequestedType) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -310,6 +311,43 @@ TEST_F(ServiceTest, ReadsSeeTheWriteThatWasAcknowledged) {
   EXPECT_EQ(snap->events.size(), 2u);
 }
 
+// Keyword nodes name the categories they came from (the dashboard links them): "boots" is only in Hiking items,
+// "1" in items of both topics.
+TEST_F(ServiceTest, KeywordNodesNameTheCategoriesTheyCameFrom) {
+  ASSERT_TRUE(Ingest({Raw("u3", "h0", "view", 99990), Raw("u3", "h1", "like", 99995)}).ok());
+  auto in = svc_->Interests("u3");
+  ASSERT_TRUE(in.ok());
+  std::map<std::string, std::vector<std::pair<std::string, float>>> by;
+  for (const auto& n : in->nodes)
+    if (n.kind == "keyword") by[n.name] = n.categories;
+    else EXPECT_TRUE(n.categories.empty()) << n.id;
+  ASSERT_TRUE(by.count("boots"));
+  ASSERT_EQ(by["boots"].size(), 1u);
+  EXPECT_EQ(by["boots"][0].first, "c:Hiking");
+  EXPECT_FLOAT_EQ(by["boots"][0].second, 1.0f);
+  ASSERT_TRUE(by.count("1"));
+  ASSERT_EQ(by["1"].size(), 2u);  // r1, pg1 (Trail running) and h1 (Hiking)
+  EXPECT_EQ(by["1"][0].first, "c:Trail running");
+  EXPECT_NEAR(by["1"][0].second, 2.0f / 3, 1e-6);
+  EXPECT_EQ(by["1"][1].first, "c:Hiking");
+  // The interest text knows whether the user is in a session (the page draws long-term weights when not).
+  EXPECT_TRUE(in->summary.in_session);
+  clock_->Set(100000 + 3600);
+  EXPECT_FALSE(svc_->Interests("u3")->summary.in_session);
+}
+
+// The Models page says where the serving model came from: the --model directory, or a kept version's.
+TEST_F(ServiceTest, ModelsSayWhereTheServingModelWasLoadedFrom) {
+  EXPECT_EQ(svc_->Models().current_path, "");
+  opt_.model_version = "ext-0123456789ab";
+  opt_.model_path = "/srv/models/given";
+  Open();
+  ModelsInfo m = svc_->Models();
+  EXPECT_EQ(m.current, "ext-0123456789ab");
+  EXPECT_EQ(m.current_path, "/srv/models/given");
+  EXPECT_TRUE(m.versions.empty()) << "a model given with --model is not a kept version";
+}
+
 TEST_F(ServiceTest, RetrainingRunsOneAtATimeAndRecordsItsOutcome) {
   std::mutex m;
   std::condition_variable cv;
@@ -458,6 +496,7 @@ TEST_F(ServiceTest, AWorseVersionIsKeptAsACandidateAndCanBePromotedByHand) {
   ASSERT_EQ(svc_->Retrain().value(), "v1");
   WaitTrained(*svc_);
   EXPECT_EQ(svc_->Models().current, "v1") << "nothing served: the first version is promoted";
+  EXPECT_EQ(svc_->Models().current_path, opt_.models_dir + "/v1");
   EXPECT_EQ(svc_->Retrain().status().reason(), "no_new_events");
   ASSERT_TRUE(Ingest({Raw("u5", "h0", "view", 5000)}).ok());
   ASSERT_EQ(svc_->Retrain().value(), "v2");

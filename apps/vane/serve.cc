@@ -172,6 +172,7 @@ int RunServe(const ServeArgs& a, CLI::App* cmd) {
     UseModelOptions mo{.exact = false, .cache_users = so.model_cache_users, .cache_vectors = so.model_cache_vectors};
     if (Status ms = UseModel(model, seed, so.engine, mo); !ms.ok()) return Fail(ms);
     so.model_version = model_version;
+    so.model_path = model;
   }
   auto t0 = std::chrono::steady_clock::now();
   auto svc = Service::Open(so, &seed);

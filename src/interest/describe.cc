@@ -109,23 +109,25 @@ std::vector<InterestLine> CategoryLines(const InterestStore& store, const UserSt
 }
 
 // Sorts the lines into now (top two of at least 20% now), usually (top three of at least 10% usually), rising and
-// fading.
-void SelectLines(const std::vector<InterestLine>& lines, InterestSummary& out) {
-  // Lines are ordered by short-term weight already.
-  for (auto& l : lines)
-    if (l.now_share >= 0.2f && out.now.size() < 2) out.now.push_back(l);
+// fading. Outside a session (InSession) nothing is now, rising or fading: the short-term weights are ~0 and their
+// shares are noise.
+void SelectLines(const std::vector<InterestLine>& lines, bool in_session, InterestSummary& out) {
   std::vector<InterestLine> by_l = lines;
   std::sort(by_l.begin(), by_l.end(), [](auto& a, auto& b) { return a.usual_share > b.usual_share; });
   for (auto& l : by_l)
     if (l.usual_share >= 0.1f && out.usually.size() < 3) out.usually.push_back(l);
+  if (!in_session) return;
+  // Lines are ordered by short-term weight already.
+  for (auto& l : lines)
+    if (l.now_share >= 0.2f && out.now.size() < 2) out.now.push_back(l);
   for (auto& l : lines) {
     if (l.trend == Trend::kRising) out.rising.push_back(l);
     if (l.trend == Trend::kFading) out.fading.push_back(l);
   }
 }
 
-// The likely next interests (Markov prediction) and the strongest keywords now.
-void AddOutlook(const InterestStore& store, UserIdx user, Timestamp now, InterestSummary& out) {
+// The likely next interests (Markov prediction) and the strongest keywords now (none outside a session).
+void AddOutlook(const InterestStore& store, UserIdx user, Timestamp now, bool in_session, InterestSummary& out) {
   const Catalog& cat = store.dataset().catalog;
   // The five most likely switches: the Markov candidates the affinity source scores (docs/interest.md), so every
   // "your interests often move on to C next" reason names a category listed here.
@@ -137,7 +139,7 @@ void AddOutlook(const InterestStore& store, UserIdx user, Timestamp now, Interes
     out.likely_next.emplace_back(std::move(l), p);
   }
   for (auto& k : store.Keywords(user, now)) {
-    if (out.keywords_now.size() >= 5 || k.s <= 0) break;
+    if (!in_session || out.keywords_now.size() >= 5 || k.s <= 0) break;
     out.keywords_now.push_back(cat.keyword_vocab().Name(k.id));
   }
 }
@@ -203,8 +205,11 @@ InterestSummary Describe(const InterestStore& store, UserIdx user, Timestamp now
     out.text_zh = "暂无行为：先推荐热门内容。";
     return out;
   }
-  SelectLines(CategoryLines(store, *st, user, now), out);
-  AddOutlook(store, user, now, out);
+  const bool in_session = InSession(*st, now, store.config());
+  out.in_session = in_session;
+  out.last_ts = st->last_ts;
+  SelectLines(CategoryLines(store, *st, user, now), in_session, out);
+  AddOutlook(store, user, now, in_session, out);
   WriteText(out);
   return out;
 }

@@ -292,6 +292,10 @@ std::vector<WeightedInterest> Decayed(const InterestNode* nodes, int n, const Us
 }
 }  // namespace
 
+bool InSession(const UserState& st, Timestamp now, const InterestConfig& cfg) {
+  return st.num_events > 0 && static_cast<double>(now - static_cast<Timestamp>(st.last_ts)) <= cfg.session_gap_s;
+}
+
 std::vector<WeightedInterest> InterestStore::Categories(UserIdx u, Timestamp now) const {
   const UserState* st = Find(u);
   if (!st) return {};

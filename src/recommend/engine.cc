@@ -220,23 +220,35 @@ Strategy Engine::ChooseStrategy(UserIdx u, Timestamp now, std::string* why) cons
     if (why) *why = "new user: " + std::to_string(st ? st->num_events : 0) + " events so far, so popular items and any searches lead";
     return Strategy::kNewUser;
   }
-  bool in_session = static_cast<double>(now - st->last_ts) <= cfg_.interest.session_gap_s;
-  if (in_session && st->session_events >= 2) {
-    auto cats = interests_->Categories(u, now);
-    float total = 0;
-    for (auto& c : cats) total += std::max(0.0f, c.s);
-    float top = cats.empty() || total <= 0 ? 0 : std::max(0.0f, cats[0].s) / total;
-    if (st->session_searches > 0 || top >= cfg_.intent_share) {
-      if (why) {
-        std::string name = cats.empty() ? "" : ds_.catalog.category_vocab().Name(cats[0].id);
-        *why = "focused session: " + std::to_string(st->session_events) + " events this session" +
-               (st->session_searches ? ", " + std::to_string(st->session_searches) + (st->session_searches == 1 ? " search" : " searches") : "") +
-               (name.empty() ? "" : ", " + std::to_string(static_cast<int>(top * 100 + 0.5f)) + "% on " + name);
-      }
-      return Strategy::kSessionIntent;
-    }
+  const std::string events = std::to_string(st->num_events) + " events";
+  // The session as the interest text reads it (InSession): outside one, nothing is "now".
+  if (!InSession(*st, now, cfg_.interest)) {
+    if (why) *why = "stable taste: " + events + ", no session now (last event " + Ago(st->last_ts, now) + ")";
+    return Strategy::kStableTaste;
   }
-  if (why) *why = "stable taste: " + std::to_string(st->num_events) + " events, no focused session now";
+  auto cats = interests_->Categories(u, now);
+  float total = 0;
+  for (auto& c : cats) total += std::max(0.0f, c.s);
+  float top = cats.empty() || total <= 0 ? 0 : std::max(0.0f, cats[0].s) / total;
+  std::string name = cats.empty() || total <= 0 ? "" : ds_.catalog.category_vocab().Name(cats[0].id);
+  const std::string share = name.empty() ? "" : std::to_string(static_cast<int>(top * 100 + 0.5f)) + "% on " + name;
+  const std::string session = std::to_string(st->session_events) + (st->session_events == 1 ? " event" : " events") +
+                              " this session";
+  // A search states an intent: it focuses the session from the first event on, as the interest text names the
+  // searched category "now" at once. Without one, two events or more mostly on one category do.
+  const bool focused = st->session_searches > 0 || (st->session_events >= 2 && top >= cfg_.intent_share);
+  if (focused) {
+    if (why)
+      *why = "focused session: " + session +
+             (st->session_searches ? ", " + std::to_string(st->session_searches) + (st->session_searches == 1 ? " search" : " searches") : "") +
+             (share.empty() ? "" : ", " + share);
+    return Strategy::kSessionIntent;
+  }
+  if (why)
+    *why = "stable taste: " + events + "; " + session +
+           (st->session_events < 2 ? ", too few to tell a focus"
+                                   : ", no focus" + (share.empty() ? std::string() : " (top: " + share + ", under " +
+                                                     std::to_string(static_cast<int>(cfg_.intent_share * 100 + 0.5f)) + "%)"));
   return Strategy::kStableTaste;
 }
 

@@ -463,7 +463,10 @@ Result<UserInterests> Service::Interests(const std::string& user) const {
   }
   for (const auto& k : st.Keywords(UserIdx(*u), now)) {
     const std::string& name = cat.keyword_vocab().Name(k.id);
-    out.nodes.push_back({"k:" + name, "keyword", name, k.s, k.l});
+    GraphNode node{"k:" + name, "keyword", name, k.s, k.l, {}};
+    for (const auto& [c, share] : st.KeywordCategories(k.id))
+      node.categories.emplace_back("c:" + cat.category_vocab().Name(c), share);
+    out.nodes.push_back(std::move(node));
   }
   if (engine_->source_active(kSrcModel))
     if (auto v = engine_->source(kSrcModel).DescribeUser(UserIdx(*u))) {
@@ -910,6 +913,7 @@ void Service::SwapModel(const SourceFactory& factory, const std::string& version
   engine_->ReplaceModelSource(std::move(src), factory);
   opt_.engine.model_source = factory;
   opt_.model_version = version;
+  opt_.model_path = registry_.VersionDir(version);
   notify_.Note({}, ds_->num_users());  // every user's recommendations may change
 }
 
@@ -928,6 +932,7 @@ ModelsInfo Service::Models() const {
   {
     std::shared_lock lock(mu_);
     out.current = opt_.model_version;
+    out.current_path = opt_.model_path;
   }
   out.training = training_.load();
   out.versions = registry_.Versions();

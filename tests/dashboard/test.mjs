@@ -2,10 +2,17 @@
 //   node tests/dashboard/test.mjs BASE_URL ARTIFACT_DIR
 // Picks a user with the keyboard, waits for the live stream, searches as the user and checks that the interest
 // text, the interest graph and the recommendations follow within 5 s; opens the Models and Service tabs; takes
-// screenshots at laptop (1366x900) and phone (375x800) width. One PASS/FAIL line per check; exit 1 on any FAIL.
+// screenshots at laptop (1366x900) and phone (375x800) width. What a product manager reads is checked too: an idle
+// user's graph by long-term weight with a legend that states the scale, keywords linked to their categories and
+// no fragments, time ticks that suit the span, the strategy agreeing with the interest text, words instead of ids,
+// a Models summary that agrees with its table, latency percentiles as bounds, the store's size, and a user's
+// address (#/user/<id>) that opens the user and follows back and forward. One PASS/FAIL line per check; exit 1 on
+// any FAIL.
 // Environment: CHROMIUM (browser binary, default /usr/bin/chromium), DASH_USER (default u42: a user of the
-// generated demo data), QUERY (default "hiking boots"), EXPECT_NODE (a substring, case-insensitive, that must
-// appear among the graph's node names after the search; default: any word of QUERY).
+// generated demo data, idle since the data's end), OTHER_USER (default u45: opened through its address), QUERY
+// (default "hiking boots"), EXPECT_NODE (a substring, case-insensitive, that must appear among the graph's node
+// names after the search; default: any word of QUERY), MODEL_GIVEN (set when the server was started with --model:
+// the Models page must say so).
 // Run it on a fresh store (as tests/dashboard_test.sh does): a user who already searched the same words several
 // times may get the same recommendations again, and (c) then fails for want of anything new to show.
 import { chromium } from 'playwright-core';
@@ -23,7 +30,10 @@ const QUERY = process.env.QUERY || 'hiking boots';
 const EXPECT = process.env.EXPECT_NODE
   ? [process.env.EXPECT_NODE]
   : QUERY.split(/\s+/).filter((w) => w.length >= 3 || /[^\x00-\x7f]/.test(w));
+const OTHER = process.env.OTHER_USER || 'u45';
 const CHANGE_MS = 5000;
+// Identifiers of strategies and sources that must not be shown as such (they stay in tooltips).
+const RAW_IDS = /\b(stable_taste|session_intent|new_user|item_knn|interest_now|interest_long|covisit)\b/;
 
 let failures = 0;
 function check(name, ok, detail = '') {
@@ -50,6 +60,17 @@ const snapshot = () =>
     nodes: [...document.querySelectorAll('#graph g.node')].map((g) => g.dataset.name),
     text: document.querySelector('#interest-text').textContent.trim(),
     recent: document.querySelector('#recent').textContent,
+  }));
+
+/** What the graph, its legend and the interest chart's time axis show now. */
+const graphState = () =>
+  page.evaluate(() => ({
+    mode: document.querySelector('#graph').dataset.mode || '',
+    caption: document.querySelector('#graph-mode')?.textContent || '',
+    nodes: [...document.querySelectorAll('#graph g.node')].map((g) => ({ name: g.dataset.name, kind: g.dataset.kind, size: Number(g.dataset.size) })),
+    keywordLinks: [...document.querySelectorAll('#graph line.keyword title')].map((t) => t.textContent),
+    legend: Object.fromEntries([...document.querySelectorAll('#graph-legend [data-legend]')].map((e) => [e.dataset.legend, e.textContent])),
+    xticks: document.querySelector('#interest-chart').dataset.xticks,
   }));
 
 /** Runs a step; an exception (a timeout, mostly) is a FAIL of that step. */
@@ -104,6 +125,29 @@ try {
     page.waitForFunction(() => document.querySelector('#stream-status').textContent.trim() === 'live'));
   const listed = live && await step('#recs lists recommendations', () =>
     page.waitForFunction(() => document.querySelectorAll('#recs li[data-item-id]').length > 0));
+  if (picked) check(`the address names the user: #/user/${USER}`, (await page.evaluate(() => location.hash)) === `#/user/${USER}`, await page.evaluate(() => location.hash));
+
+  // The demo data ends months before today: the user is idle. Their graph shows long-term weights (the short-term
+  // ones are ~0 and were a field of equal dots), says so, and states its scale.
+  if (live) {
+    await page.waitForFunction(() => document.querySelectorAll('#graph g.node').length > 0).catch(() => {});
+    await page.waitForTimeout(1500); // the force layout settles
+    const g = await graphState();
+    check('idle user: the graph shows long-term weights and says so', g.mode === 'long-term' && /long-term/i.test(g.caption), `mode "${g.mode}", caption "${g.caption}"`);
+    const sizes = new Set(g.nodes.map((n) => n.size.toPrecision(3)));
+    check('idle user: node sizes differ (not a field of equal dots)', g.nodes.length > 2 && sizes.size > 2, `sizes ${[...sizes].join(', ')}`);
+    check('the legend states the area scale in numbers', /long-term weight.*\d/.test(g.legend.area || ''), JSON.stringify(g.legend));
+    check('the legend explains edges and keyword links', /transitions.*1×/.test(g.legend.edges || '') && /keyword/.test(g.legend['keyword-links'] || ''), JSON.stringify(g.legend));
+    const fragments = g.nodes.filter((n) => n.kind === 'keyword' && (/^[\p{N}\p{P}]+$/u.test(n.name) || [...n.name].length < (/[\u4e00-\u9fff]/.test(n.name) ? 2 : 3) || ['plus', 'top', 'the', 'and'].includes(n.name)));
+    check('no keyword node is a number, a 1-2 letter token or a stop word', fragments.length === 0, fragments.map((n) => n.name).join(', '));
+    const keywords = g.nodes.filter((n) => n.kind === 'keyword');
+    check('keyword nodes are linked to the categories they came from', keywords.length > 0 && g.keywordLinks.length > 0 &&
+      g.keywordLinks.every((t) => keywords.some((k) => t.startsWith(`“${k.name}” came from `))), `${keywords.length} keywords, links: ${g.keywordLinks.join(' | ')}`);
+    const ticks = (g.xticks || '').split('|');
+    check('the time axis of the interest chart reads times of day, not years or fractions of a second',
+      ticks.length >= 2 && ticks.every((t) => /^\d\d:\d\d(:\d\d)?(\n[A-Z][a-z]{2} \d{1,2})?$/.test(t)), JSON.stringify(g.xticks));
+    await page.screenshot({ path: path.join(artifacts, 'dashboard-idle.png'), fullPage: true }); // with the chart's time axis
+  }
 
   if (listed) {
     const before = await snapshot();
@@ -130,6 +174,27 @@ try {
       `nodes: ${after.nodes.join(', ') || 'none'}`);
     check('(c) the recommendations changed after the search', after.recs.join() !== before.recs.join(), `still: ${after.recs.join(', ')}`);
     check('the search is listed in #recent', after.recent.includes(QUERY), 'not in the recent events');
+    // The strategy and the interest text describe the same session: after a search, "Now: X" and a focused session
+    // on X (it used to read "stable_taste — no focused session now" beside "Now: Hiking tours").
+    await step('the strategy agrees with the interest text after the search', async () => {
+      await page.waitForFunction(() => document.querySelector('#strategy strong')?.dataset.id === 'session_intent', null, { timeout: CHANGE_MS }).catch(() => {});
+      const st = await page.evaluate(() => ({
+        id: document.querySelector('#strategy strong')?.dataset.id,
+        shown: document.querySelector('#strategy strong')?.textContent,
+        text: document.querySelector('#strategy').textContent,
+        now: /^Now: ([^(.;]+)/.exec(document.querySelector('#interest-text .en').textContent)?.[1]?.trim(),
+      }));
+      if (!st.now) throw new Error(`the text names nothing now: ${after.text}`);
+      if (st.id !== 'session_intent' || !st.text.includes(`on ${st.now}`)) throw new Error(`text "Now: ${st.now}", strategy ${st.id}: ${st.text}`);
+      if (st.shown !== 'Focused session') throw new Error(`strategy shown as "${st.shown}"`);
+    });
+    const g = await graphState();
+    check('in a session the graph shows short-term weights', g.mode === 'now', `mode "${g.mode}"`);
+    const raw = await page.evaluate(() => document.querySelector('#strategy').textContent + ' ' +
+      [...document.querySelectorAll('#recs .meta')].map((e) => e.textContent).join(' '));
+    check('strategy and sources are shown in words, not ids', !RAW_IDS.test(raw) && !/\(model /.test(raw), raw.match(RAW_IDS)?.[0] || raw.slice(0, 200));
+    check('the ids stay in the tooltips', await page.evaluate(() => /^strategy id: /.test(document.querySelector('#strategy strong').title) &&
+      [...document.querySelectorAll('#recs .source')].every((e) => /^source id: /.test(e.title))));
     // Acting on a recommended item is a click for the strategy that listed it (the page reports impressions too).
     await step('"like" on the first recommendation is sent', async () => {
       await page.click('#recs li[data-item-id] button[data-action="like"]');
@@ -143,11 +208,37 @@ try {
     await page.waitForFunction(() => document.querySelector('#models-summary').textContent.trim() !== '');
     await page.waitForSelector('#models-table tbody tr');
   });
+  // The summary and the table agree: a model given with --model is serving and is not a kept version.
+  await step('the Models summary agrees with its table', async () => {
+    const m = await page.evaluate(() => ({ summary: document.querySelector('#models-summary').textContent, table: document.querySelector('#models-table tbody').textContent }));
+    const serving = /^Serving (\S+)/.exec(m.summary)?.[1];
+    if (/Serving: none|No version yet/.test(m.summary + m.table)) throw new Error(`${m.summary} / ${m.table}`);
+    if (process.env.MODEL_GIVEN && !/^Serving ext-[0-9a-f]{12} \(loaded from --model .+, not a kept version\)/.test(m.summary)) throw new Error(m.summary);
+    if (serving && !m.table.includes(serving)) throw new Error(`summary "${m.summary}" but the table: ${m.table}`);
+    if (!serving && !/^No behaviour model serves/.test(m.summary)) throw new Error(m.summary);
+  });
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-models.png') });
   await step('Service tab renders counts, routes and charts', async () => {
     await openTab('service');
     await page.waitForSelector('#counts dd');
     await page.waitForSelector('#routes-table tbody tr');
     await page.waitForSelector('#p50-chart canvas'); // drawn from the second poll on (2 s)
+  });
+  await step('the store size is its files on disk (not 0 B)', async () => {
+    const store = await page.evaluate(() => [...document.querySelectorAll('#counts div')].find((d) => d.querySelector('dt').textContent === 'store')?.querySelector('dd').textContent);
+    if (!/^[\d.,]+ (KiB|MiB|GiB)$/.test(store || '')) throw new Error(`store: ${store}`);
+  });
+  await step('latency percentiles are shown as bounds the histogram guarantees', async () => {
+    const cells = await page.evaluate(() => [...document.querySelectorAll('#routes-table tbody tr')].map((tr) => {
+      const td = [...tr.querySelectorAll('td')];
+      return { route: tr.querySelector('th').textContent, mean: td[2].textContent, p50: td[3].textContent, p99: td[4].textContent, title: td[3].title };
+    }));
+    const bad = cells.filter((c) => !(c.p50 === '–' || (/^≤ [\d.,]+$/.test(c.p50) && /^between /.test(c.title))) || !(c.p99 === '–' || /^≤ /.test(c.p99)));
+    if (!cells.length || bad.length) throw new Error(JSON.stringify(bad.length ? bad : cells));
+    // A p50 bound is at most twice the mean (half the requests take at least the median).
+    const num = (t) => Number(t.replace(/[^0-9.]/g, ''));
+    const over = cells.filter((c) => c.p50 !== '–' && c.mean !== '–' && num(c.p50) > 2 * num(c.mean) + 0.01);
+    if (over.length) throw new Error(JSON.stringify(over));
   });
   if (listed) {
     await step('online feedback: the dashboard\'s impressions and click are counted per strategy, apart from clients\'', async () => {
@@ -157,6 +248,38 @@ try {
       }), null, { timeout: 6000 });
       const clients = await page.textContent('#by-strategy tbody');
       if (!clients.includes('No feedback recorded yet')) throw new Error(`the dashboard's feedback was counted as a client's: ${clients}`);
+    });
+    await step('the Service page names strategies and sources in words', async () => {
+      const text = await page.evaluate(() => document.querySelector('#service').innerText);
+      if (RAW_IDS.test(text)) throw new Error(`shows ${text.match(RAW_IDS)[0]}`);
+      if (!/Focused session|Stable taste|New user/.test(text)) throw new Error('no strategy listed');
+    });
+  }
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-service.png'), fullPage: true });
+
+  // A user's address: shared (a fresh page opens it), and back / forward move between users.
+  await step(`a shared address opens the user: /#/user/${OTHER}`, async () => {
+    const other = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    other.on('pageerror', (e) => errors.push(`pageerror (shared address): ${e.message}`));
+    try {
+      await other.goto(`${BASE}/#/user/${encodeURIComponent(OTHER)}`);
+      await other.waitForFunction((u) => document.querySelector('#current-user').textContent === u, OTHER);
+      await other.waitForFunction(() => document.querySelector('#stream-status').textContent.trim() === 'live');
+      await other.waitForSelector('#recs li[data-item-id]');
+    } finally {
+      await other.close();
+    }
+  });
+  if (picked) {
+    await step('back and forward move between users', async () => {
+      await openTab('live');
+      await page.evaluate((u) => { location.hash = `#/user/${encodeURIComponent(u)}`; }, OTHER);
+      await page.waitForFunction((u) => document.querySelector('#current-user').textContent === u, OTHER);
+      await page.goBack();
+      await page.waitForFunction((u) => document.querySelector('#current-user').textContent === u && location.hash === `#/user/${u}`, USER);
+      await page.goForward();
+      await page.waitForFunction((u) => document.querySelector('#current-user').textContent === u, OTHER);
+      await page.waitForFunction(() => document.querySelector('#stream-status').textContent.trim() === 'live');
     });
   }
 

@@ -1,5 +1,6 @@
 // Line charts on uPlot that follow their container's width.
 import uPlot from 'uplot';
+import { timeRange, timeTicks } from './timeaxis.js';
 
 // Series colours, each at least 4.5:1 against the white background.
 const PALETTE = ['#1f5fbf', '#b34700', '#2e7d32', '#8e24aa', '#c62828', '#00695c', '#6d4c41', '#455a64'];
@@ -41,10 +42,19 @@ export class LineChart {
     this.key = key;
     const { height, time, yFmt, y2Fmt } = this.opts;
     const axis = { stroke: '#333', grid: { stroke: '#e3e3e3' }, ticks: { stroke: '#ccc' } };
-    const axes = [{ ...axis }, { ...axis, values: yFmt && ((u, ticks) => ticks.map(yFmt)) }];
-    // A single point would make uPlot span years: give it a minute either side (one epoch for epochs).
-    const pad = time ? 60 : 1;
-    const scales = { x: { time, range: (u, min, max) => (min === max ? [min - pad, max + pad] : [min, max]) } };
+    const axes = [time ? timeAxis(axis, this.container) : { ...axis }, { ...axis, values: yFmt && ((u, ticks) => ticks.map(yFmt)) }];
+    // Time: the data's own span, at least a minute (timeaxis.js). uPlot widens a single time point to 86400/1e-3 s
+    // (1000 days: the "Feb 2027 … Aug 2029" axis) before asking, so the span is read from the data itself.
+    // Epochs: one either side of a single one.
+    const range = time
+      ? (u, min, max) => {
+        const xs = u.data?.[0] || [];
+        return xs.length ? timeRange(xs[0], xs[xs.length - 1]) : timeRange(min, max);
+      }
+      : (u, min, max) => (min === max ? [min - 1, max + 1] : [min, max]);
+    // y: uPlot's padded range, but data that is all zero (an idle user's short-term weights) reads 0..1, not 0..100.
+    const yRange = (u, min, max) => (min === max && min === 0 ? [0, 1] : uPlot.rangeNum(min, max, 0.1, true));
+    const scales = { x: { time, range }, y: { range: yRange } };
     if (series.some((s) => s.scale === 'y2')) {
       axes.push({ ...axis, scale: 'y2', side: 1, grid: { show: false }, values: y2Fmt && ((u, ticks) => ticks.map(y2Fmt)) });
       scales.y2 = { auto: true };
@@ -72,6 +82,27 @@ export class LineChart {
       this.container,
     );
   }
+}
+
+/**
+ * The x axis of times: calendar ticks from seconds to years (timeaxis.js), about one per 90 px. The labels drawn
+ * are also kept in the container's data-xticks ("|"-separated), since the canvas does not expose them.
+ */
+function timeAxis(axis, container) {
+  let last = { ticks: [], labels: [] };
+  return {
+    ...axis,
+    size: 52, // room for a second line (the date where it changes)
+    splits: (u, i, min, max) => {
+      last = timeTicks(min, max, (u.bbox.width / (window.devicePixelRatio || 1)) / 90);
+      return last.ticks;
+    },
+    values: (u, splits) => {
+      const labels = splits.map((t) => last.labels[last.ticks.indexOf(t)] ?? '');
+      container.dataset.xticks = labels.join('|');
+      return labels;
+    },
+  };
 }
 
 /** Named series sampled at common times, at most `keep` points (older ones drop off). */

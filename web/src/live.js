@@ -3,6 +3,7 @@ import { api, streamUrl } from './api.js';
 import { h, $, num, when } from './util.js';
 import { InterestGraph } from './graph.js';
 import { LineChart, History } from './charts.js';
+import { strategyName, sourceName } from './labels.js';
 
 const ACTIONS = ['view', 'like', 'cart', 'purchase', 'dislike'];
 const HISTORY = 720; // points kept in the interest time series (2 h at the stream's 10 s heartbeat)
@@ -16,11 +17,14 @@ let series; // History of the short-term weights of the interests
 let shown; // JSON of what is on screen per part, to skip re-rendering (and re-announcing) unchanged parts
 let impressed; // "strategy|item" already reported as shown to this user (one impression each per page visit)
 let shownUnder = new Map(); // item id -> {strategy, source} it is listed under now (for click/conversion feedback)
+let onPick = () => {}; // told of a user picked on the page (main.js: the address)
 // Acting on a recommended item is online feedback for the strategy that listed it (docs/http_api.md, /v1/feedback).
 const FEEDBACK = { view: 'click', like: 'click', cart: 'conversion', purchase: 'conversion' };
 
-export function initLive() {
-  graph = new InterestGraph($('#graph'));
+/** picked(user): called when a user is picked on the page (not when opened through openUser). */
+export function initLive(picked) {
+  if (picked) onPick = picked;
+  graph = new InterestGraph($('#graph'), $('#graph-legend'));
   chart = new LineChart($('#interest-chart'), { label: 'Short-term weight of the top interests over time', height: 180 });
   initPicker();
   $('#query-form').addEventListener('submit', (e) => {
@@ -40,6 +44,27 @@ export function initLive() {
       });
     });
   }
+  reset();
+}
+
+/** The user shown ('' when none). */
+export const currentUser = () => user || '';
+
+/** Shows a user (from the address: a shared link, back or forward). */
+export function openUser(id) {
+  $('#user-search').value = id;
+  selectUser(id);
+}
+
+/** Shows no user (the address names none). */
+export function closeUser() {
+  source?.close();
+  source = null;
+  user = null;
+  $('#user-search').value = '';
+  $('#current-user').textContent = 'none';
+  $('#query').disabled = $('#query-send').disabled = true;
+  setStatus('idle', 'not connected');
   reset();
 }
 
@@ -75,6 +100,7 @@ function initPicker() {
     open(false);
     input.value = id;
     selectUser(id);
+    onPick(id);
   };
   const search = async () => {
     const q = input.value.trim();
@@ -182,6 +208,7 @@ function reset() {
   impressed = new Set();
   shownUnder = new Map();
   graph.update({ nodes: [], edges: [] });
+  $('#graph-mode').textContent = '';
   chart.set([], [[]]);
   for (const id of ['#recs', '#recent', '#strategy']) $(id).replaceChildren();
   $('#interest-text').replaceChildren(h('p', { class: 'help' }, user ? 'Waiting for the first state…' : 'Pick a user to see their interests.'));
@@ -201,13 +228,22 @@ function render(state) {
       // Next to the graph's: what the behaviour model says (its interest and keyword heads), when a model serves.
       ...(model ? [h('p', { class: 'en model-view' }, h('strong', {}, 'Model: '), model.text || ''),
                    h('p', { class: 'zh model-view', lang: 'zh' }, h('strong', {}, '模型：'), model.text_zh || '')] : [])));
-  changed('graph', g, () => graph.update(g));
+  changed('graph', [g, interests.in_session], () => {
+    graph.update(g, interests.in_session);
+    // Idle: the short-term weights are ~0, so the areas show the long-term ones (graphview.js); say so.
+    $('#graph-mode').textContent = interests.in_session === false
+      ? `Long-term interests: no session now (last event ${when(interests.last_ts) || 'unknown'}), so every short-term weight is ≈ 0.`
+      : 'Interests now: area is the short-term weight.';
+    $('#graph-mode').dataset.mode = interests.in_session === false ? 'long-term' : 'now';
+  });
   appendSeries(g.nodes);
   const rec = state.recommend || {};
   changed('strategy', [rec.strategy, rec.strategy_reason, rec.variant, rec.model_version], () =>
     $('#strategy').replaceChildren(
-      h('strong', {}, rec.strategy || '–'), ' — ', rec.strategy_reason || '',
-      h('span', { class: 'meta' }, ` (model ${rec.model_version || 'none'}${rec.variant ? `, variant ${rec.variant}` : ''})`)));
+      h('strong', { title: `strategy id: ${rec.strategy}`, dataset: { id: rec.strategy || '' } }, rec.strategy ? strategyName(rec.strategy) : '–'),
+      ' — ', rec.strategy_reason || '',
+      h('span', { class: 'meta' }, ` (${rec.model_version && rec.model_version !== 'none' ? `behaviour model ${rec.model_version}` : 'no behaviour model'}` +
+        `${rec.variant ? `, A/B variant ${rec.variant}` : ''})`)));
   changed('recs', rec.items, () => {
     keepFocus($('#recs'), () => $('#recs').replaceChildren(...(rec.items || []).map(recItem)));
     shownUnder = new Map((rec.items || []).map((it) => [it.id, { strategy: rec.strategy, source: it.source }]));
@@ -252,7 +288,9 @@ function recItem(it) {
   const title = it.title || it.id;
   return h('li', { dataset: { itemId: it.id, title } },
     h('div', { class: 'title' }, title),
-    h('div', { class: 'meta' }, `score ${num(it.score, 2)} · ${it.source || '–'} · ${it.type || 'item'} · ${it.id}`),
+    h('div', { class: 'meta' }, `score ${num(it.score, 2)} · `,
+      h('span', { class: 'source', title: `source id: ${it.source || '–'}`, dataset: { id: it.source || '' } }, it.source ? sourceName(it.source) : '–'),
+      ` · ${it.type || 'item'} · ${it.id}`),
     it.reason && h('p', { class: 'reason' }, it.reason),
     it.reason_zh && h('p', { class: 'reason zh', lang: 'zh' }, it.reason_zh),
     actionButtons(title));

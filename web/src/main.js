@@ -1,14 +1,14 @@
-// The dashboard's entry: tabs, the API key field, the three panels.
+// The dashboard's entry: tabs, the address (#/user/<id> opens a user; route.js), the API key field, the panels.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { apiKey, setApiKey } from './api.js';
 import { $ } from './util.js';
-import { initLive, reconnect } from './live.js';
+import { initLive, reconnect, openUser, closeUser, currentUser } from './live.js';
 import { initModels, showModels } from './models.js';
 import { initService, showService } from './service.js';
+import { TABS, parseRoute, formatRoute } from './route.js';
 
-const TABS = ['live', 'models', 'service'];
-
+/** Shows a tab; the address follows (replaced, not a new history entry: back goes to the previous user). */
 function showTab(name) {
   for (const tab of TABS) {
     $(`#${tab}`).hidden = tab !== name;
@@ -18,7 +18,22 @@ function showTab(name) {
   }
   showModels(name === 'models');
   showService(name === 'service');
-  if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
+  const hash = formatRoute({ tab: name, user: currentUser() });
+  if (location.hash !== hash || location.search) history.replaceState(null, '', location.pathname + hash);
+}
+
+/** Shows what the address says: on load, and on back / forward. */
+function applyRoute() {
+  const { tab, user } = parseRoute(location.hash, location.search);
+  if (user && user !== currentUser()) openUser(user);
+  else if (!user && tab === 'live' && currentUser()) closeUser(); // back to the page before a user was picked
+  showTab(tab);
+}
+
+/** A user picked on the page: a new history entry, so that the address can be shared and back returns. */
+function userPicked(user) {
+  const hash = formatRoute({ tab: 'live', user });
+  if (location.hash !== hash) history.pushState(null, '', location.pathname + hash);
 }
 
 function initKey() {
@@ -32,9 +47,10 @@ function initKey() {
 }
 
 initKey();
-initLive();
+initLive(userPicked);
 initModels();
 initService();
 for (const button of document.querySelectorAll('.tab')) button.addEventListener('click', () => showTab(button.dataset.tab));
-window.addEventListener('hashchange', () => TABS.includes(location.hash.slice(1)) && showTab(location.hash.slice(1)));
-showTab(TABS.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'live');
+window.addEventListener('popstate', applyRoute);
+window.addEventListener('hashchange', applyRoute); // an address typed or a link followed
+applyRoute();

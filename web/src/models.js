@@ -2,6 +2,7 @@
 import { api } from './api.js';
 import { h, $, num } from './util.js';
 import { LineChart } from './charts.js';
+import { modelsSummary } from './modelview.js';
 
 const MAX_CURVES = 8; // newest versions whose curves are drawn
 const TRAINING_POLL_MS = 3000;
@@ -26,8 +27,9 @@ async function load() {
   try {
     const m = await api('/v1/models');
     summary.className = '';
-    summary.textContent = `Serving: ${m.current || 'none'}` + (m.training ? ' · a new version is training…' : '');
-    render(m.versions || []);
+    const said = modelsSummary(m);
+    summary.textContent = said.serving;
+    render(m.versions || [], said.empty);
     if (visible && m.training) timer = setTimeout(load, TRAINING_POLL_MS); // until it is done
   } catch (e) {
     summary.className = 'error';
@@ -35,7 +37,7 @@ async function load() {
   }
 }
 
-function render(versions) {
+function render(versions, emptyText) {
   const newest = [...versions].reverse();
   const rows = newest.map((v) => {
     const info = v.info || {};
@@ -50,7 +52,7 @@ function render(versions) {
       h('td', { class: 'n' }, num(info.users)),
       h('td', { class: 'n' }, num(info.items)));
   });
-  $('#models-table tbody').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 9 }, 'No version yet: press “Retrain now”.'))]));
+  $('#models-table tbody').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 9 }, emptyText))]));
 
   // One chart per version with a curve: loss on the left axis, validation metrics on the right one.
   const withCurve = newest.filter((v) => v.info?.curve?.length).slice(0, MAX_CURVES);

@@ -48,7 +48,8 @@ export function histogramDelta(b, a) {
 /**
  * Estimates the q-quantile like Prometheus' histogram_quantile: linear interpolation inside the bucket that holds
  * the rank (the first bucket starts at 0; a rank in the +Inf bucket answers the highest finite bound).
- * Answers null without observations.
+ * Answers null without observations. The Service page shows quantileBounds instead (this estimate can exceed the
+ * mean or miss the true value); it is kept as the reference the bounds are tested against.
  */
 export function quantile(q, buckets) {
   const total = buckets.length ? buckets[buckets.length - 1][1] : 0;
@@ -66,4 +67,39 @@ export function quantile(q, buckets) {
     prevCount = count;
   }
   return prevLe;
+}
+
+/**
+ * What a histogram can say for certain of its q-quantile, taken as the k-th smallest of the n observations
+ * (k = max(1, ceil(q n))): {lo, hi, n}, with lo <= x_k <= hi. lo and hi are the bounds of the bucket that holds rank
+ * k, and hi is tightened by the sum: the n-k+1 observations from the k-th up are each at least x_k, the k-1 below it
+ * at least their buckets' lower bounds, so x_k <= (sum - those lower bounds) / (n-k+1). That also bounds a rank in
+ * the +Inf bucket. Unlike the interpolated estimate (quantile), hi is never below the true quantile, and it is
+ * never above the mean / (1 - q) for rank k <= q n + 1 (hence a p50 bound is at most twice the mean). null without
+ * observations. h: {buckets: [[le, cumulative count]] ascending, sum, count}.
+ */
+export function quantileBounds(q, h) {
+  const n = h.buckets.length ? h.buckets[h.buckets.length - 1][1] : 0;
+  if (!(n > 0)) return null;
+  const k = Math.max(1, Math.ceil(q * n - 1e-9));
+  let lo = 0;
+  let hi = Infinity;
+  let below = 0; // sum of the lower bounds of the k-1 smallest observations
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const [le, count] of h.buckets) {
+    const inBucket = count - prevCount;
+    if (count >= k) {
+      lo = prevLe;
+      hi = le;
+      below += prevLe * Math.max(0, k - 1 - prevCount);
+      break;
+    }
+    below += prevLe * inBucket;
+    prevLe = le;
+    prevCount = count;
+  }
+  if (Number.isFinite(h.sum)) hi = Math.min(hi, (h.sum - below) / (n - k + 1));
+  if (!(hi >= lo)) hi = lo; // rounding of the sum: the bucket bound still holds
+  return { lo, hi, n };
 }

@@ -2,7 +2,8 @@
 import { api } from './api.js';
 import { h, $, num, pct, bytes } from './util.js';
 import { LineChart, History } from './charts.js';
-import { parseProm, histograms, histogramDelta, quantile } from './prom.js';
+import { parseProm, histograms, histogramDelta, quantileBounds } from './prom.js';
+import { strategyName, sourceName } from './labels.js';
 
 const INTERVAL_MS = 2000;
 const KEEP = 150; // points per chart (5 min)
@@ -60,10 +61,10 @@ function update(stats, samples) {
   const t = Date.now() / 1000;
   const hist = histograms(samples, LATENCY, routeKey);
   renderCounts(stats);
-  renderOnline('#by-strategy', stats.online?.by_strategy);
+  renderOnline('#by-strategy', stats.online?.by_strategy, strategyName);
   renderOnline('#by-variant', stats.online?.by_variant);
-  renderOnline('#by-source', stats.online?.by_source);
-  renderOnline('#by-strategy-dashboard', stats.online_dashboard?.by_strategy);
+  renderOnline('#by-source', stats.online?.by_source, sourceName);
+  renderOnline('#by-strategy-dashboard', stats.online_dashboard?.by_strategy, strategyName);
   renderRoutes(samples, hist);
 
   if (prev) {
@@ -75,8 +76,8 @@ function update(stats, samples) {
     for (const [route, hNow] of Object.entries(hist)) {
       if (isStream(route)) continue;
       const d = histogramDelta(hNow, prev.hist[route]);
-      p50.set(route, ms(quantile(0.5, d.buckets)));
-      p99.set(route, ms(quantile(0.99, d.buckets)));
+      p50.set(route, ms(quantileBounds(0.5, d)?.hi));
+      p99.set(route, ms(quantileBounds(0.99, d)?.hi));
     }
     history.p50.push(t, p50);
     history.p99.push(t, p99);
@@ -91,6 +92,13 @@ function update(stats, samples) {
 
 const ms = (seconds) => (seconds == null ? null : seconds * 1000);
 
+/** A quantile as the histogram knows it: "≤ hi" (a bound that holds, not an estimate), the bucket in the tooltip. */
+function boundCell(b) {
+  if (!b) return h('td', { class: 'n' }, '–');
+  return h('td', { class: 'n', title: `between ${num(ms(b.lo), 2)} and ${num(ms(b.hi), 2)} ms (${num(b.n)} requests): bounds from the histogram buckets and the sum` },
+    `≤ ${num(ms(b.hi), 2)}`);
+}
+
 function renderCounts(s) {
   const rows = [
     ['events', num(s.events)], ['users', num(s.users)], ['items', num(s.items)],
@@ -101,9 +109,10 @@ function renderCounts(s) {
   $('#counts').replaceChildren(...rows.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))));
 }
 
-function renderOnline(table, groups = {}) {
-  const rows = Object.entries(groups).sort().map(([name, o]) =>
-    h('tr', {}, h('th', { scope: 'row' }, name),
+/** name(id): the words shown for a group's id (the id stays in the tooltip). */
+function renderOnline(table, groups = {}, name = (id) => id) {
+  const rows = Object.entries(groups).sort().map(([id, o]) =>
+    h('tr', {}, h('th', { scope: 'row', title: `id: ${id}`, dataset: { id } }, name(id)),
       h('td', { class: 'n' }, num(o.impressions)), h('td', { class: 'n' }, num(o.clicks)),
       h('td', { class: 'n' }, num(o.conversions)), h('td', { class: 'n' }, pct(o.ctr)),
       h('td', { class: 'n' }, pct(o.conversion_rate))));
@@ -127,7 +136,6 @@ function renderRoutes(samples, hist) {
     return h('tr', {}, h('th', { scope: 'row' }, r, stream ? h('div', { class: 'meta' }, 'connection lifetimes') : null),
       h('td', { class: 'n' }, num(total[r] ?? x?.count)), h('td', { class: 'n' }, num(errors[r] || 0)),
       h('td', { class: 'n' }, x?.count ? num((x.sum / x.count) * 1000, 2) : '–'),
-      h('td', { class: 'n' }, x ? num(ms(quantile(0.5, x.buckets)), 2) : '–'),
-      h('td', { class: 'n' }, x ? num(ms(quantile(0.99, x.buckets)), 2) : '–'));
+      boundCell(x && quantileBounds(0.5, x)), boundCell(x && quantileBounds(0.99, x)));
   }));
 }

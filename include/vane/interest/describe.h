@@ -29,6 +29,8 @@ struct InterestSummary {
   std::vector<std::pair<InterestLine, float>> likely_next;
   std::vector<std::string> keywords_now;
   std::string text_en, text_zh;
+  bool in_session = false;  // InSession at the summary's time: else nothing is now (short-term weights ~0)
+  Timestamp last_ts = 0;    // the user's last event (0: none)
 };
 
 // The Chinese display name of a category: the "category_zh" attribute of its items when present, else the name.

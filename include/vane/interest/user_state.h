@@ -179,6 +179,12 @@ class InterestStore {
   uint32_t cats_written_ = 0, kws_written_ = 0;  // slots written by the event being applied (bit masks)
 };
 
+// Whether the user is in a session at `now`: their last event is at most session_gap_s before it. Outside a
+// session the short-term weights have decayed for over 15 half-lives (~0): what the user is into "now" is nothing,
+// and strategy selection (recommend/engine.h) and the interest text (interest/describe.h) both read this one
+// definition, so that they never disagree about it.
+bool InSession(const UserState& st, Timestamp now, const InterestConfig& cfg);
+
 // A short name for relative times: "just now", "2 minutes ago", "yesterday", "3 days ago" (en) / "2 分钟前" (zh).
 std::string Ago(Timestamp then, Timestamp now, bool zh = false);
 

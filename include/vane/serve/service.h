@@ -57,6 +57,7 @@ struct ServiceOptions {
   size_t max_batch = 10000;  // events or items per write request
   EngineConfig engine;       // model_source included when the caller links a model
   std::string model_version = "none";
+  std::string model_path;  // the directory the serving model was loaded from at start ("" without one)
   size_t model_cache_users = 1000;
   size_t model_cache_vectors = 100000;
   std::vector<Variant> variants;    // empty: no experiment (every user gets the configured blend)
@@ -135,6 +136,10 @@ struct UserEvent {
 struct GraphNode {
   std::string id, kind, name;  // id: "c:<category>" or "k:<keyword>"; kind: "category" or "keyword"
   float s = 0, l = 0;
+  // Keyword nodes: the categories the keyword came from ("c:<category>") with the share of the catalogue's items
+  // holding the keyword that are in each (InterestStore::KeywordCategories: at most 3, each at least 0.2). Empty
+  // for a keyword spread over many categories ("plus", "top", "3"): it says nothing about a category.
+  std::vector<std::pair<std::string, float>> categories;
 };
 struct GraphEdge {
   std::string from, to;
@@ -176,6 +181,7 @@ struct UserSnapshot {
 
 struct ModelsInfo {
   std::string current;
+  std::string current_path;  // where the serving model was loaded from ("" without one)
   bool training = false;
   nlohmann::json versions;  // the registry's records (registry/registry.h)
   // The blend that serves: {"state": "default"|"given"|"stored"|"fitting"|"fitted"|"failed", "config": BlendConfig

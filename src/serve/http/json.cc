@@ -43,6 +43,8 @@ json InterestsJson(const InterestSummary& s) {
   j["likely_next"] = json::array();
   for (const auto& [l, p] : s.likely_next) j["likely_next"].push_back({{"category", l.name}, {"probability", p}});
   j["keywords_now"] = s.keywords_now;
+  j["in_session"] = s.in_session;
+  j["last_ts"] = s.last_ts;
   j["text"] = s.text_en;
   j["text_zh"] = s.text_zh;
   return j;
@@ -64,7 +66,14 @@ json UserInterestsJson(const UserInterests& u) {
   json j = InterestsJson(u.summary);
   j["user"] = u.user;
   json nodes = json::array(), edges = json::array();
-  for (const auto& n : u.nodes) nodes.push_back({{"id", n.id}, {"kind", n.kind}, {"name", n.name}, {"s", n.s}, {"l", n.l}});
+  for (const auto& n : u.nodes) {
+    json node = {{"id", n.id}, {"kind", n.kind}, {"name", n.name}, {"s", n.s}, {"l", n.l}};
+    if (n.kind == "keyword") {
+      node["categories"] = json::array();
+      for (const auto& [c, share] : n.categories) node["categories"].push_back({{"id", c}, {"share", share}});
+    }
+    nodes.push_back(std::move(node));
+  }
   for (const auto& e : u.edges) edges.push_back({{"from", e.from}, {"to", e.to}, {"count", e.count}});
   j["graph"] = {{"nodes", std::move(nodes)}, {"edges", std::move(edges)}};
   if (u.model) {
@@ -112,7 +121,7 @@ json IngestJson(const IngestResult& r) {
 }
 
 json ModelsJson(const ModelsInfo& m) {
-  return json{{"current", m.current}, {"training", m.training}, {"versions", m.versions}, {"blend", m.blend}};
+  return json{{"current", m.current}, {"current_path", m.current_path}, {"training", m.training}, {"versions", m.versions}, {"blend", m.blend}};
 }
 
 json OnlineJson(const OnlineStats& s) {
