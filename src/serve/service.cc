@@ -781,6 +781,7 @@ Status Service::RebuildAside(bool recovery) {
   EngineConfig cfg;
   uint64_t durable = 0, items_gen = 0;
   size_t deleted_before = 0;
+  uint64_t erased_before = 0;
   {
     std::unique_lock l(seq_mu_);
     if (recovery) seq_cv_.wait(l, [&] { return inflight_ == 0; });
@@ -799,6 +800,7 @@ Status Service::RebuildAside(bool recovery) {
   {
     std::shared_lock lock(mu_);
     cfg = opt_.engine;
+    erased_before = erase_gen_;  // erased from the store before this load starts
   }
   VANE_ASSIGN_OR_RETURN(State st, LoadState(cfg, recovery ? UINT64_MAX : durable));
   if (!recovery) {
@@ -825,6 +827,7 @@ Status Service::RebuildAside(bool recovery) {
   auto t1 = std::chrono::steady_clock::now();
   std::unique_lock lock(mu_);  // released before `st`, now the old state, is freed
   Install(st);
+  std::erase_if(erased_, [&](const ErasedEvent& x) { return x.gen <= erased_before; });
   for (const std::string& id : late)
     if (auto u = ds_->users.Find(id)) {
       engine_->ForgetUser(UserIdx(*u));

@@ -98,7 +98,7 @@ Result<std::vector<RawEvent>> Service::ItemEvents(const std::string& item, size_
   std::vector<RawEvent> out;
   for (size_t k = ds_->events.size(); k-- > 0 && out.size() < n;) {
     const Event& e = ds_->events[k];
-    if (e.item == *i && !deleted_.count(e.user.v)) out.push_back(Named(*ds_, e));
+    if (e.item == *i && !deleted_.count(e.user.v) && (erased_.empty() || !Erased(e))) out.push_back(Named(*ds_, e));
   }
   std::stable_sort(out.begin(), out.end(), [](const RawEvent& a, const RawEvent& b) { return a.ts > b.ts; });
   return out;
@@ -134,29 +134,53 @@ Result<std::vector<ScoredItem>> Service::SimilarUsers(const std::string& user, s
 }
 
 Result<uint64_t> Service::DeleteUserEvents(const std::string& user, const std::function<bool(const RawEvent&)>& drop) {
+  // The lock order and the drain of DeleteUser: no snapshot is written meanwhile, and no batch of the user is in
+  // flight when the store rewrites the blocks holding their events.
+  std::lock_guard snap(snap_mu_);
+  std::lock_guard records(records_mu_);
+  std::lock_guard gate(write_gate_);
+  if (!ready_) return Status::Unavailable("not_ready", "the service is not ready (store unavailable)");
+  VANE_RETURN_IF_ERROR(Drain());
   auto events = store_->UserEvents(user, SIZE_MAX);
   if (!events.ok()) return Status::Unavailable("store_unavailable", events.status().ToString());
-  auto record = store_->GetUser(user);
-  if (!record.ok()) return Status::Unavailable("store_unavailable", record.status().ToString());
-  std::vector<Result<RawEvent>> kept;
-  uint64_t dropped = 0;
-  for (auto it = events->rbegin(); it != events->rend(); ++it) {  // oldest first, as they came
-    if (drop(it->second)) ++dropped;
-    else kept.emplace_back(std::move(it->second));
+  std::vector<RawEvent> gone;
+  for (const auto& [seq, e] : *events)
+    if (drop(e)) gone.push_back(e);
+  if (gone.empty()) return Status::NotFound("unknown_feedback", "user '" + user + "' has no such feedback");
+  ++snap_epoch_;  // every snapshot may hold the events: removed first, as for a deletion
+  if (Status s = snapshots_.RemoveAll(); !s.ok()) return Status::Unavailable("snapshot_unavailable", s.ToString());
+  {
+    std::lock_guard l(seq_mu_);
+    snapshot_seq_ = 0;
   }
-  if (dropped == 0) return Status::NotFound("unknown_feedback", "user '" + user + "' has no such feedback");
-  VANE_RETURN_IF_ERROR(DeleteUser(user).status());
-  // Until the rebuild is in, the deleted user's slot (and its duplicate index) would swallow the kept events.
-  if (!WaitForRebuild(std::chrono::minutes(10)))
-    return Status::Unavailable("rebuild_pending", "the feedback was removed, but the rebuild did not finish in time to "
-                                                  "write the user's other events again");
-  for (size_t k = 0; k < kept.size(); k += opt_.max_batch) {
-    const size_t m = std::min(opt_.max_batch, kept.size() - k);
-    auto r = IngestEvents(std::span<const Result<RawEvent>>(kept.data() + k, m));
-    if (!r.ok()) return r.status().Prefixed("writing the kept events again: ");
+  auto n = store_->EraseUserEvents(user, [&](uint64_t, const RawEvent& e) { return drop(e); });
+  if (!n.ok()) return StoreFailed(n.status());
+  if (Status w = store_->PutMeta("trained_at", "none"); !w.ok()) return StoreFailed(w);
+  {
+    std::unique_lock lock(mu_);
+    trained_at_seq_ = UINT64_MAX;
+    if (auto u = ds_->users.Find(user)) {
+      ++erase_gen_;
+      for (RawEvent& e : gone) erased_.push_back({erase_gen_, user, std::move(e.item), std::move(e.action), e.ts});
+      const uint32_t who[] = {*u};
+      notify_.Note(who, ds_->num_users());
+    }
   }
-  if (*record) VANE_RETURN_IF_ERROR(PutUserRecord(user, **record));
-  return dropped;
+  {
+    std::lock_guard m(maint_mu_);
+    ++deletions_;
+    rebuild_wanted_ = true;
+  }
+  maint_cv_.notify_all();
+  return *n;
+}
+
+bool Service::Erased(const Event& e) const {
+  for (const ErasedEvent& x : erased_)
+    if (x.ts == e.ts && e.item.valid() && x.user == ds_->users.Name(e.user.v) && x.item == ds_->catalog.item(e.item).id &&
+        x.action == ds_->actions.spec(e.action).name)
+      return true;
+  return false;
 }
 
 }  // namespace vane

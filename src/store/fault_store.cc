@@ -60,6 +60,11 @@ Result<uint64_t> FaultStore::DeleteUser(std::string_view user) {
   return inner_->DeleteUser(user);
 }
 
+Result<uint64_t> FaultStore::EraseUserEvents(std::string_view user, const EventFilter& drop) {
+  VANE_RETURN_IF_ERROR(BeforeWrite(Op::kEraseEvents));
+  return inner_->EraseUserEvents(user, drop);
+}
+
 Result<uint64_t> FaultStore::LoadEvents(uint64_t from_seq, const std::function<void(uint64_t, RawEvent&&)>& on_event) const {
   VANE_RETURN_IF_ERROR(BeforeRead());
   return inner_->LoadEvents(from_seq, on_event);

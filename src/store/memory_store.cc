@@ -38,6 +38,23 @@ class MemoryStore : public Store {
     users_.erase(std::string(user));
     return n;
   }
+  Result<uint64_t> EraseUserEvents(std::string_view user, const EventFilter& drop) override {
+    std::lock_guard l(mu_);
+    auto it = by_user_.find(std::string(user));
+    if (it == by_user_.end()) return uint64_t{0};
+    uint64_t n = 0;
+    for (auto s = it->second.begin(); s != it->second.end();) {
+      if (drop(*s, events_.at(*s))) {
+        events_.erase(*s);
+        s = it->second.erase(s);
+        ++n;
+      } else {
+        ++s;
+      }
+    }
+    if (it->second.empty()) by_user_.erase(it);
+    return n;
+  }
   Result<uint64_t> LoadEvents(uint64_t from_seq, const std::function<void(uint64_t, RawEvent&&)>& on_event) const override {
     std::vector<std::pair<uint64_t, RawEvent>> copy;
     uint64_t next = 0;

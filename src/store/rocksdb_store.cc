@@ -116,39 +116,8 @@ class RocksDbStore : public Store {
   // The deletion, then its erasure from the files in the background (store.h, "Erasure"). Each block holding the
   // user's events is written again without them (deleted once empty); a format-1 event is deleted. The batch
   // carries the erasure marker, so a crash before the erasure ends leaves it to the next start.
-  Result<uint64_t> DeleteUser(std::string_view user) override {
-    std::lock_guard rewrite(delete_mu_);  // two deletions never rewrite the same block from the same old value
-    std::string prefix = std::string(user) + std::string(1, '\0');
-    rocksdb::WriteBatch batch;
-    uint64_t n = 0, lo = UINT64_MAX, hi = 0;
-    std::string value;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kUserEvents]));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      rocksdb::Slice k = it->key();
-      std::string_view seq_key(k.data() + prefix.size(), k.size() - prefix.size());
-      const uint64_t first = SeqFromKey(seq_key);
-      batch.Delete(cf_[kUserEvents], k);
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kEvents], S(seq_key), &value);
-      if (s.IsNotFound()) continue;
-      VANE_RETURN_IF_ERROR(FromRocks(s, "reading a user's events"));
-      VANE_ASSIGN_OR_RETURN(Rewritten r, WithoutUser(first, value, user));
-      if (r.removed == 0) continue;  // a stale entry
-      n += r.removed;
-      if (r.rest) batch.Put(cf_[kEvents], S(seq_key), *r.rest);
-      else batch.Delete(cf_[kEvents], S(seq_key));
-      lo = std::min(lo, first);
-      hi = std::max(hi, first);
-    }
-    VANE_RETURN_IF_ERROR(FromRocks(it->status(), "reading a user's events"));
-    VANE_ASSIGN_OR_RETURN(auto record, GetUser(user));
-    batch.Delete(cf_[kUsers], S(user));
-    bool erase = n > 0 || record.has_value();
-    std::lock_guard marker(marker_mu_);
-    if (erase) batch.Put(cf_[kMeta], S(kErasureKey), "1");
-    VANE_RETURN_IF_ERROR(Write(batch, "deleting a user's events"));
-    if (erase) RequestErasure(lo, hi);
-    return n;
-  }
+  Result<uint64_t> DeleteUser(std::string_view user) override { return Erase(user, nullptr); }
+  Result<uint64_t> EraseUserEvents(std::string_view user, const EventFilter& drop) override { return Erase(user, &drop); }
 
   // From the block (or format-1 event) holding from_seq on, in key order; blocks never overlap in the positions
   // they hold (a block's entries lie before the next block's key).
@@ -352,6 +321,50 @@ class RocksDbStore : public Store {
     return Status::Ok();
   }
 
+  // DeleteUser (drop null: every event of the user, the index entries and the record) or EraseUserEvents (the
+  // events `drop` selects; an index entry stays, with its new count, while the block holds others of the user's).
+  Result<uint64_t> Erase(std::string_view user, const EventFilter* drop) {
+    std::lock_guard rewrite(delete_mu_);  // two deletions never rewrite the same block from the same old value
+    std::string prefix = std::string(user) + std::string(1, '\0');
+    rocksdb::WriteBatch batch;
+    uint64_t n = 0, lo = UINT64_MAX, hi = 0;
+    std::string value;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kUserEvents]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      rocksdb::Slice k = it->key();
+      std::string_view seq_key(k.data() + prefix.size(), k.size() - prefix.size());
+      const uint64_t first = SeqFromKey(seq_key);
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kEvents], S(seq_key), &value);
+      if (s.IsNotFound()) {
+        batch.Delete(cf_[kUserEvents], k);  // a stale entry
+        continue;
+      }
+      VANE_RETURN_IF_ERROR(FromRocks(s, "reading a user's events"));
+      VANE_ASSIGN_OR_RETURN(Rewritten r, Without(first, value, user, drop));
+      if (r.left == 0) batch.Delete(cf_[kUserEvents], k);
+      else if (r.removed > 0) batch.Put(cf_[kUserEvents], k, EncodeIndexValue(static_cast<uint32_t>(r.left)));
+      if (r.removed == 0) continue;
+      n += r.removed;
+      if (r.rest) batch.Put(cf_[kEvents], S(seq_key), *r.rest);
+      else batch.Delete(cf_[kEvents], S(seq_key));
+      lo = std::min(lo, first);
+      hi = std::max(hi, first);
+    }
+    VANE_RETURN_IF_ERROR(FromRocks(it->status(), "reading a user's events"));
+    bool erase = n > 0;
+    if (!drop) {
+      VANE_ASSIGN_OR_RETURN(auto record, GetUser(user));
+      batch.Delete(cf_[kUsers], S(user));
+      erase = erase || record.has_value();
+    }
+    std::lock_guard marker(marker_mu_);
+    if (erase) batch.Put(cf_[kMeta], S(kErasureKey), "1");
+    if (batch.Count() == 0) return n;
+    VANE_RETURN_IF_ERROR(Write(batch, drop ? "erasing a user's events" : "deleting a user's events"));
+    if (erase) RequestErasure(lo, hi);
+    return n;
+  }
+
   // The user's events in a stored value (a block or a format-1 event), in position order.
   static Status PickUser(uint64_t key_seq, std::string_view value, std::string_view user,
                          std::vector<std::pair<uint64_t, RawEvent>>& out) {
@@ -367,17 +380,24 @@ class RocksDbStore : public Store {
     return r.status();
   }
 
-  // A stored value without the user's events: how many were removed, and what is left (none: delete the key).
+  // A stored value without the user's events that `drop` selects (null: all of them): how many were removed, how
+  // many of the user's are left, and what is left of the value (none: delete the key).
   struct Rewritten {
-    uint64_t removed = 0;
+    uint64_t removed = 0, left = 0;
     std::optional<std::string> rest;
   };
-  static Result<Rewritten> WithoutUser(uint64_t key_seq, std::string_view value, std::string_view user) {
+  static Result<Rewritten> Without(uint64_t key_seq, std::string_view value, std::string_view user,
+                                   const EventFilter* drop) {
     Rewritten out;
     if (!IsEventBlock(value)) {
       VANE_ASSIGN_OR_RETURN(RawEvent e, StoredEventFromJson(key_seq, value));
-      if (e.user == user) out.removed = 1;
-      else out.rest = std::string(value);
+      const bool mine = e.user == user;
+      if (mine && (!drop || (*drop)(key_seq, e))) {
+        out.removed = 1;
+      } else {
+        out.left = mine;
+        out.rest = std::string(value);
+      }
       return out;
     }
     EventBlockReader r(key_seq, value);
@@ -385,8 +405,13 @@ class RocksDbStore : public Store {
     w.Reserve(value.size());
     EventView v;
     while (r.Next(v)) {
-      if (v.user == user) ++out.removed;
-      else w.Add(v);
+      const bool mine = v.user == user;
+      if (mine && (!drop || (*drop)(key_seq + v.offset, v.ToRaw()))) {
+        ++out.removed;
+        continue;
+      }
+      out.left += mine;
+      w.Add(v);
     }
     VANE_RETURN_IF_ERROR(r.status());
     if (w.entries() > 0) out.rest = w.Finish();

@@ -243,12 +243,14 @@ class Service {
   // Users most like `user` by the items both acted on positively within the memory window: score = shared items /
   // sqrt(the user's items x the other's items), best first, at most n. NotFound for an unknown user.
   Result<std::vector<ScoredItem>> SimilarUsers(const std::string& user, size_t n) const;
-  // Removes the user's stored events for which `drop` holds, keeping the others and the user's record: the log is
-  // append-only, so the user is deleted (DeleteUser), the background rebuild awaited, and the kept events and the
-  // record written again (kept events get new log positions; their times, values and context are unchanged).
-  // Returns how many were removed; NotFound ("unknown_feedback") when none matched. Costs a rebuild from the log.
-  // Not atomic with other writes for the same user: an event of that user acknowledged while this runs (between
-  // its read of the user's events and the deletion) is removed with the others.
+  // Removes the user's stored events for which `drop` holds and keeps the others (at their log positions) and the
+  // user's record: one atomic store write (Store::EraseUserEvents), so a crash leaves either every event or the
+  // kept ones, and events of the user written meanwhile are never touched (batches in flight are applied first).
+  // The store-backed views (UserEvents, LogEvents) and ItemEvents forget the removed events at once; the user's
+  // interest state, recommendations and the shared statistics follow when the background rebuild is swapped in
+  // (as after DeleteUser; WaitForRebuild). Like a deletion it removes the snapshots (the next restart replays the
+  // log unless a snapshot was written since) and lets the model be retrained. Returns how many were removed;
+  // NotFound ("unknown_feedback") when none matched, and then nothing is written.
   Result<uint64_t> DeleteUserEvents(const std::string& user, const std::function<bool(const RawEvent&)>& drop);
   // Live views: ChangeSeq grows with every change of any user's state (ingestion, user deletion, model swap);
   // UserChangeSeq is the value it had at the user's last change (0: unknown user). WaitForChange blocks until
@@ -382,6 +384,7 @@ class Service {
   // The maintenance thread's periodic snapshot (SnapshotNow; a pending rebuild writes one itself).
   void PeriodicSnapshot();
   std::optional<uint32_t> FindLiveUser(const std::string& id) const;  // caller holds mu_ (either mode)
+  bool Erased(const Event& e) const;  // in erased_; caller holds mu_ (either mode)
   // A copy of the dataset for training and fitting, without the events of users deleted since the last rebuild.
   std::unique_ptr<Dataset> DatasetSnapshot() const;
   void TrainInBackground(const std::string& version);
@@ -410,6 +413,15 @@ class Service {
   size_t applied_ = 0;           // ds_->events[0, applied_) are in the engine; guarded by mu_
   size_t items_known_ = 0;       // catalogue size the engine was last told of; guarded by mu_
   std::unordered_set<uint32_t> deleted_;  // users forgotten since the last rebuild; guarded by mu_
+  // Events erased from the store (DeleteUserEvents) that the serving state may still hold, hidden from ItemEvents;
+  // a rebuild drops those erased before its load began (gen <= the count it saw). Guarded by mu_.
+  struct ErasedEvent {
+    uint64_t gen;
+    std::string user, item, action;  // names: a rebuild numbers users and items anew
+    Timestamp ts;
+  };
+  std::vector<ErasedEvent> erased_;
+  uint64_t erase_gen_ = 0;  // guarded by mu_
   // The write path's ordering (see the top of this file). Lock order: items_mu_, records_mu_, write_gate_, mu_; seq_mu_ is
   // never held while taking another.
   std::mutex write_gate_;        // held while a batch is cleaned; deletion and swaps hold it to stop new batches

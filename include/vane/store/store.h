@@ -92,6 +92,11 @@ class Store {
   // Removes every event of `user` and the user's record; returns how many events. RocksDB rewrites the batches
   // holding them, so it must not run while a batch holding them is retried (the service's write gate).
   virtual Result<uint64_t> DeleteUser(std::string_view user) = 0;
+  // Removes the events of `user` that `drop` selects (given each one's position), in one atomic write, and keeps
+  // every other event at its position; the user's record stays. Returns how many were removed. The removed events
+  // leave the files as a deletion's do ("Erasure" above). The same rule as DeleteUser on batches being retried.
+  using EventFilter = std::function<bool(uint64_t seq, const RawEvent&)>;
+  virtual Result<uint64_t> EraseUserEvents(std::string_view user, const EventFilter& drop) = 0;
   // Calls on_event for every event at a position >= from_seq, in position order. Returns the next free position
   // (one past the last stored event; 0 for an empty log).
   virtual Result<uint64_t> LoadEvents(uint64_t from_seq, const std::function<void(uint64_t seq, RawEvent&&)>& on_event) const = 0;
@@ -242,13 +247,13 @@ Result<StoreRepairReport> RepairStore(const std::string& dir, const RocksDbOptio
 std::unique_ptr<Store> NewMemoryStore();
 
 // Wraps a store and injects failures at this interface, for tests of what the service does when the store fails.
-// Each write operation (append, items, item deletion, user record, user deletion, counters, metadata) consults the
-// plan: a failure returns kUnavailable without calling the wrapped store; a partial append writes the first half
-// of the batch to the wrapped store and then reports failure (what a crash mid-write of a non-atomic store would
-// leave); a delay sleeps before the write. Thread-safe.
+// Each write operation (append, items, item deletion, user record, user deletion, event erasure, counters, metadata)
+// consults the plan: a failure returns kUnavailable without calling the wrapped store; a partial append writes the
+// first half of the batch to the wrapped store and then reports failure (what a crash mid-write of a non-atomic
+// store would leave); a delay sleeps before the write. Thread-safe.
 class FaultStore : public Store {
  public:
-  enum class Op { kAppend, kPutItems, kDeleteItem, kPutUser, kDeleteUser, kCounters, kMeta, kAny };
+  enum class Op { kAppend, kPutItems, kDeleteItem, kPutUser, kDeleteUser, kEraseEvents, kCounters, kMeta, kAny };
   explicit FaultStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
 
   // The next `count` writes of `op` fail (kAny: of any kind).
@@ -267,6 +272,7 @@ class FaultStore : public Store {
   Status AppendEvents(uint64_t first_seq, std::span<const RawEvent> events) override;
   Result<std::vector<std::pair<uint64_t, RawEvent>>> UserEvents(std::string_view user, size_t limit) const override;
   Result<uint64_t> DeleteUser(std::string_view user) override;
+  Result<uint64_t> EraseUserEvents(std::string_view user, const EventFilter& drop) override;
   Result<uint64_t> LoadEvents(uint64_t from_seq, const std::function<void(uint64_t, RawEvent&&)>& on_event) const override;
   Status PutItems(std::span<const Item> items) override;
   Status DeleteItem(std::string_view id) override;
