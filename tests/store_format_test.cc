@@ -129,6 +129,12 @@ TEST(EventBlock, DamageIsAStatusWithThePositionNeverACrash) {
   EXPECT_NE(reason(std::string("\x02\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11)).find("longer than 10 bytes"),
             std::string::npos);
   EXPECT_NE(reason("{not json").find("not JSON"), std::string::npos) << "a value that is not a block is format 1";
+  // A value is written finite only (the cleaner refuses others): NaN or infinity is damage.
+  EXPECT_NE(reason(std::string("\x02\x02\x00\x02\x01u\x00\x00\x00\x00\x00\x00\xf8\x7f", 14)).find("not a finite"),
+            std::string::npos);
+  EXPECT_NE(reason(std::string("\x02\x02\x00\x02\x01u\x00\x00\x00\x00\x00\x00\xf0\x7f", 14)).find("not a finite"),
+            std::string::npos);
+  EXPECT_NE(reason(R"({"user":"u","item":"i","action":"view","value":1e999})").find("not finite"), std::string::npos);
 }
 
 // ---- the RocksDB store ----

@@ -1,6 +1,7 @@
 // Format 2's event blocks (include/vane/store/event_block.h): varint-coded batches of events.
 #include "vane/store/event_block.h"
 
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -163,6 +164,7 @@ bool EventBlockReader::Next(EventView& e) {
   if (flags & kValue) {
     if (data_.size() - pos_ < 8) return Fail("a value cut off by the end of the block");
     std::memcpy(&e.value, data_.data() + pos_, 8);
+    if (!std::isfinite(e.value)) return Fail("a value that is not a finite number");  // never written: damage
     pos_ += 8;
     e.has_value = true;
   }

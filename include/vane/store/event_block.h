@@ -11,7 +11,7 @@
 //     [session], [context].
 // A deletion rewrites the block without the user's entries (the gaps keep every other event at its position) and
 // deletes it once no entry is left. The reader never trusts a length: a truncated varint, a string past the end,
-// an offset past the block's size, an unknown flag or an empty user id fails it with the block's position and the
+// an offset past the block's size, an unknown flag, an empty user id or a value that is not finite fails it with the block's position and the
 // byte offset (reason "store_corrupt"), never a crash or a huge allocation. Thread-compatible.
 #pragma once
 

@@ -37,7 +37,7 @@
 // log truncated behind the store's back, or damaged only in its very last record, looks like a write the crash cut
 // off; that record is dropped loudly rather than refused (a log cut at a record boundary leaves no trace at all).
 //
-// Erasure (DeleteUser, RocksDB). The deletion (each event block holding the user's events written again without
+// Erasure (DeleteUser and EraseUserEvents, RocksDB). The deletion (each event block holding the user's events written again without
 // them, or deleted once empty) is acknowledged once durable, and every read forgets the user at once; but the
 // user's events (with their queries and context), index entries and record still lie in plain text in the files
 // (the write-ahead log, table files: the blocks' old versions) until those are rewritten. A background thread
