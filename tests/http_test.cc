@@ -649,6 +649,15 @@ TEST_F(HttpTest, GorseTtlsLeaveOldItemsAndFeedbackOut) {
   EXPECT_EQ(Get("/api/feedback/star/t/h1").first, 404);
   EXPECT_EQ(Get("/api/latest/").second.size(), 2u) << "default_n";
   EXPECT_EQ(Get("/api/items").second["Items"].size(), 2u) << "default_n";
+  // Both personalised routes leave expired items out (the same ranking and page: RankedPage).
+  for (const char* route : {"/api/recommend/t?n=100", "/api/collaborative-filtering/t?n=100"}) {
+    auto [s3, b3] = Get(route);
+    ASSERT_EQ(s3, 200) << route;
+    std::set<std::string> got;
+    for (const auto& x : b3) got.insert(x.is_string() ? x.get<std::string>() : x["Id"].get<std::string>());
+    EXPECT_TRUE(got.count("fresh")) << route << " " << b3.dump();
+    EXPECT_FALSE(got.count("stale")) << route << " " << b3.dump();
+  }
 }
 
 TEST(GoDurations, ParseAsGoWritesThem) {

@@ -134,7 +134,8 @@ TEST(EventBlock, DamageIsAStatusWithThePositionNeverACrash) {
             std::string::npos);
   EXPECT_NE(reason(std::string("\x02\x02\x00\x02\x01u\x00\x00\x00\x00\x00\x00\xf0\x7f", 14)).find("not a finite"),
             std::string::npos);
-  EXPECT_NE(reason(R"({"user":"u","item":"i","action":"view","value":1e999})").find("not finite"), std::string::npos);
+  EXPECT_NE(reason(R"({"user":"u","item":"i","action":"view","value":1e999})").find("not JSON"), std::string::npos)
+      << "JSON has no infinity: nlohmann refuses a number beyond the double range";
 }
 
 // ---- the RocksDB store ----

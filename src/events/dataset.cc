@@ -265,4 +265,18 @@ Status Dataset::Load(BinaryReader& r) {
   return r.status();
 }
 
+RawEvent ToRawEvent(const Dataset& ds, const Event& e) {
+  RawEvent r;
+  r.user = ds.users.Name(e.user.v);
+  if (e.item.valid()) r.item = ds.catalog.item(e.item).id;
+  if (e.query != kNoQuery) r.query = ds.queries.Name(e.query);
+  r.action = ds.actions.spec(e.action).name;
+  r.ts = e.ts;
+  r.has_ts = true;
+  r.value = e.value;
+  r.has_value = e.has_value;
+  if (e.session != kNoSession) r.session = ds.sessions.Name(e.session);
+  return r;
+}
+
 }  // namespace vane

@@ -34,19 +34,9 @@ bool TrimWindow(Dataset& ds, EventCleaner& cleaner, size_t keep) {
   return true;
 }
 
-// The stored form of an accepted event: the cleaned values (filled timestamp, canonical action), so a replay
-// through the same cleaner reproduces the same event.
+// The stored form of an accepted event (ToRawEvent) with the context the client sent.
 RawEvent Stored(const Dataset& ds, const Event& e, std::string context) {
-  RawEvent r;
-  r.user = ds.users.Name(e.user.v);
-  if (e.item.valid()) r.item = ds.catalog.item(e.item).id;
-  if (e.query != kNoQuery) r.query = ds.queries.Name(e.query);
-  r.action = ds.actions.spec(e.action).name;
-  r.ts = e.ts;
-  r.has_ts = true;
-  r.value = e.value;
-  r.has_value = e.has_value;
-  if (e.session != kNoSession) r.session = ds.sessions.Name(e.session);
+  RawEvent r = ToRawEvent(ds, e);
   r.context = std::move(context);
   return r;
 }

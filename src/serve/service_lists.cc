@@ -17,20 +17,6 @@ Status CheckPage(size_t n) {
   return Status::InvalidArgument("bad_parameter", fmt::format("n must be 1..1000, got {}", n));
 }
 
-// A stored event as the API names it (no context: memory keeps none).
-RawEvent Named(const Dataset& ds, const Event& e) {
-  RawEvent r;
-  r.user = ds.users.Name(e.user.v);
-  if (e.item.valid()) r.item = ds.catalog.item(e.item).id;
-  if (e.query != kNoQuery) r.query = ds.queries.Name(e.query);
-  r.action = ds.actions.spec(e.action).name;
-  r.ts = e.ts;
-  r.has_ts = true;
-  r.value = e.value;
-  r.has_value = e.has_value;
-  return r;
-}
-
 }  // namespace
 
 Result<std::vector<std::string>> Service::UserIdsAfter(const std::string& after, size_t n) const {
@@ -98,7 +84,7 @@ Result<std::vector<RawEvent>> Service::ItemEvents(const std::string& item, size_
   std::vector<RawEvent> out;
   for (size_t k = ds_->events.size(); k-- > 0 && out.size() < n;) {
     const Event& e = ds_->events[k];
-    if (e.item == *i && !deleted_.count(e.user.v) && (erased_.empty() || !Erased(e))) out.push_back(Named(*ds_, e));
+    if (e.item == *i && !deleted_.count(e.user.v) && (erased_.empty() || !Erased(e))) out.push_back(ToRawEvent(*ds_, e));
   }
   std::stable_sort(out.begin(), out.end(), [](const RawEvent& a, const RawEvent& b) { return a.ts > b.ts; });
   return out;

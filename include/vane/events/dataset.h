@@ -120,4 +120,8 @@ struct Dataset {
   Status Load(BinaryReader& r);
 };
 
+// An event of the dataset with its names (user, item, query, action, session) instead of indices: the cleaned
+// values, so that cleaning it again reproduces the same event. No context: the dataset keeps none.
+RawEvent ToRawEvent(const Dataset& ds, const Event& e);
+
 }  // namespace vane

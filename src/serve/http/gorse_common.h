@@ -25,6 +25,11 @@ std::string Cursor(const Req& req);
 bool Expired(const Ctx& c, const Item& it);
 // Popular or latest items as Gorse lists them ([{"Id", "Score"}]), of `category` (or ?category=) when not empty.
 void List(const Ctx& c, const Req& req, Res& res, Service::ListKind kind, std::string category);
+// The personalised ranking of GET /api/recommend/{user}[/{category}] and v0.5's /api/collaborative-filtering:
+// n, offset and the category (the path's, else ?category=) read; vane asked for enough items that those past the
+// item TTL can be left out; the page after offset, as ids or as [{"Id", "Score"}] when `scored`. nullopt after
+// answering with an error.
+std::optional<json> RankedPage(const Ctx& c, const Req& req, Res& res, bool scored);
 // Whether feedback is past HttpOptions::gorse_feedback_ttl_s.
 bool FeedbackExpired(const Ctx& c, const RawEvent& e);
 

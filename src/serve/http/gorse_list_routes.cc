@@ -125,23 +125,10 @@ void UserToUser(const Ctx& c, const Req& req, Res& res) {
 }
 
 // v0.5 /api/collaborative-filtering/{user}[/{category}]: vane's personalised ranking with scores (its blend of
-// collaborative and content sources; vane has no collaborative-filtering-only ranking to expose).
+// collaborative and content sources; vane has no collaborative-filtering-only ranking to expose), as
+// /api/recommend ranks it (item TTL, offset, ?category=).
 void CollaborativeFiltering(const Ctx& c, const Req& req, Res& res) {
-  auto n = ParseN(c, req, res);
-  if (!n) return;
-  auto offset = ParseSize(req, "offset", 0, res);
-  if (!offset) return;
-  RecommendRequest rq;
-  rq.user = req.matches[1];
-  rq.n = *n + *offset;
-  rq.explain = false;
-  if (req.matches.size() > 2 && req.matches[2].length() > 0) rq.categories = {req.matches[2].str()};
-  Reply(res, c.service.Recommend(rq), [&](const ServedRecommendation& r) {
-    json out = json::array();
-    for (size_t k = *offset; k < r.response.items.size(); ++k)
-      out.push_back({{"Id", r.response.items[k].id}, {"Score", r.response.items[k].score}});
-    return out;
-  });
+  if (auto out = RankedPage(c, req, res, true)) SendJson(res, 200, *out);
 }
 
 }  // namespace vane::http::gorse

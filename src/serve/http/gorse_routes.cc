@@ -215,13 +215,11 @@ Status WriteBack(const Ctx& c, const Req& req, const std::string& user, const js
 
 }  // namespace
 
-// gorsejs asks /api/recommend/{user}/{category} (category may be empty: a trailing slash); write-back-type and
-// write-back-delay record the answer as feedback (Gorse's write-back).
-void Recommend(const Ctx& c, const Req& req, Res& res) {
+std::optional<json> RankedPage(const Ctx& c, const Req& req, Res& res, bool scored) {
   auto n = ParseN(c, req, res);
-  if (!n) return;
+  if (!n) return std::nullopt;
   auto offset = ParseSize(req, "offset", 0, res);
-  if (!offset) return;
+  if (!offset) return std::nullopt;
   RecommendRequest rq;
   rq.user = req.matches[1];
   rq.n = *n + *offset;
@@ -230,9 +228,11 @@ void Recommend(const Ctx& c, const Req& req, Res& res) {
   if (req.matches.size() > 2 && req.matches[2].length() > 0) rq.categories = {req.matches[2].str()};
   else if (req.has_param("category") && !req.get_param_value("category").empty())
     rq.categories = {req.get_param_value("category")};
-  const bool scored = req.get_header_value("X-API-Version") == "2";
   auto r = c.service.Recommend(rq);
-  if (!r.ok()) return SendError(res, r.status());
+  if (!r.ok()) {
+    SendError(res, r.status());
+    return std::nullopt;
+  }
   json out = json::array();
   const auto& items = r->response.items;
   size_t skip = *offset;
@@ -245,8 +245,16 @@ void Recommend(const Ctx& c, const Req& req, Res& res) {
     if (scored) out.push_back({{"Id", items[k].id}, {"Score", items[k].score}});
     else out.push_back(items[k].id);
   }
-  if (Status s = WriteBack(c, req, rq.user, out); !s.ok()) return SendError(res, s);
-  SendJson(res, 200, out);
+  return out;
+}
+
+// gorsejs asks /api/recommend/{user}/{category} (category may be empty: a trailing slash); write-back-type and
+// write-back-delay record the answer as feedback (Gorse's write-back).
+void Recommend(const Ctx& c, const Req& req, Res& res) {
+  auto out = RankedPage(c, req, res, req.get_header_value("X-API-Version") == "2");
+  if (!out) return;
+  if (Status s = WriteBack(c, req, req.matches[1], *out); !s.ok()) return SendError(res, s);
+  SendJson(res, 200, *out);
 }
 
 void PostItem(const Ctx& c, const Req& req, Res& res) {
