@@ -392,6 +392,25 @@ TEST_F(ServiceTest, OnlineFeedbackIsCountedPerStrategyAndVariant) {
   EXPECT_EQ(s.by_variant[fb->variant].impressions + s.by_variant[fb->variant].clicks, 2u);
 }
 
+TEST_F(ServiceTest, GorseFeedbackTypesAreRegisteredDurablyBeforeTheirEvents) {
+  auto before = Ingest({Raw("u9", "h0", "teleport", 2000)});
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_EQ(before->rejected.size(), 1u) << "unknown to the native path";
+  ASSERT_TRUE(svc_->RegisterFeedbackTypes({"teleport", "buy", "like"}).ok());
+  ASSERT_TRUE(Ingest({Raw("u9", "h0", "teleport", 2000), Raw("u9", "h1", "buy", 2001)}).value().rejected.empty());
+  faults_->FailNext(FaultStore::Op::kMeta);
+  EXPECT_EQ(svc_->RegisterFeedbackTypes({"warp"}).code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(svc_->ready()) << "a failed store write stops writes until a restart, as every other";
+  Open();  // a restart replays the events under the registry kept in the store
+  EXPECT_EQ(Ingest({Raw("u9", "h2", "warp", 2002)}).value().rejected.size(), 1u) << "not registered: it was not durable";
+  auto ev = svc_->UserEvents("u9", 10);
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(ev->size(), 2u);
+  EXPECT_EQ((*ev)[0].event.action, "buy");
+  EXPECT_EQ((*ev)[1].event.action, "teleport");
+  EXPECT_EQ(svc_->GetUser("u9").value().events, 2u);
+}
+
 TEST_F(ServiceTest, EventsBeyondTheClockErrorBoundAreRejected) {
   clock_->Set(1'800'000'000);
   opt_.max_future_s = 600;

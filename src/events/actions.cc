@@ -179,14 +179,24 @@ ActionId ActionRegistry::Add(ActionSpec spec) {
 }
 
 Result<bool> ActionRegistry::AddNamed(const std::string& name, std::string_view like) {
-  for (const ActionSpec& s : specs_)
-    if (IEquals(s.name, name)) return false;
   auto model = Find(like);
   if (!model) return Status::FailedPrecondition("no action '" + std::string(like) + "' to count '" + name + "' as");
+  ActionSpec spec = specs_[*model];
+  return AddOwn(name, std::move(spec));
+}
+
+Result<bool> ActionRegistry::AddNeutral(const std::string& name) {
+  ActionSpec spec;
+  spec.weight = 0;
+  return AddOwn(name, std::move(spec));
+}
+
+Result<bool> ActionRegistry::AddOwn(const std::string& name, ActionSpec spec) {
+  for (const ActionSpec& s : specs_)
+    if (IEquals(s.name, name)) return false;
   if (specs_.size() >= kMaxActions)
     return Status::FailedPrecondition("cannot add action '" + name + "': the registry holds its maximum of " +
                                       std::to_string(kMaxActions) + " actions");
-  ActionSpec spec = specs_[*model];
   spec.name = name;
   spec.aliases.clear();
   spec.is_search = false;

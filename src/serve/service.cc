@@ -167,6 +167,38 @@ static Result<bool> AddFeedbackTypes(ActionRegistry& actions, const std::vector<
   return added;
 }
 
+Status Service::RegisterFeedbackTypes(const std::vector<std::string>& types) {
+  auto own = [](const ActionRegistry& a, const std::string& t) {
+    auto id = a.Find(t);
+    return id && a.spec(*id).name == t;
+  };
+  ActionRegistry next = Actions();
+  if (std::all_of(types.begin(), types.end(), [&](const std::string& t) { return own(next, t); })) return Status::Ok();
+  std::lock_guard gate(write_gate_);  // no batch is cleaned while the registry grows
+  next = Actions();
+  bool added = false;
+  for (const std::string& t : types) {
+    if (own(next, t)) continue;
+    if (Status s = CheckId("FeedbackType", t); !s.ok()) return Status::InvalidArgument("bad_feedback", "FeedbackType: " + s.message()).WithField("FeedbackType");
+    auto id = next.Find(t);
+    auto r = id ? next.AddNamed(t, next.spec(*id).name) : next.AddNeutral(t);
+    if (!r.ok()) return Status::InvalidArgument("bad_feedback", "feedback type '" + t + "': " + r.status().message())
+          .WithField("FeedbackType");
+    added |= *r;
+  }
+  if (!added) return Status::Ok();  // a type differing only in case from an action's name: read back as that name
+  if (Status w = store_->PutMeta("actions", next.ToJson()); !w.ok()) return StoreFailed(w);
+  std::unique_lock lock(mu_);
+  actions_ = next;
+  ds_->actions = std::move(next);  // ids only grow: every event and state stays valid
+  return Status::Ok();
+}
+
+ActionRegistry Service::Actions() const {
+  std::shared_lock lock(mu_);
+  return actions_;
+}
+
 // The action registry the stored events were accepted under is part of the store: a restart with other seed data
 // (or none) replays them under the same one. A store without it (older, or new) takes the seed's. An empty store
 // is filled with the seed.
@@ -246,7 +278,7 @@ Result<Service::State> Service::LoadState(const EngineConfig& cfg, uint64_t to) 
   State st;
   st.ds = std::make_unique<Dataset>();
   st.ds->name = "live";
-  st.ds->actions = actions_;
+  st.ds->actions = Actions();
   st.ds->has_timestamps = has_timestamps_;
   st.iopt = std::make_unique<ImportOptions>();
   st.iopt->progress = false;
@@ -803,6 +835,7 @@ Status Service::RebuildAside(bool recovery) {
       st.engine->OnCatalogChanged();
       st.items_known = st.ds->num_items();
     }
+    st.ds->actions = Actions();  // feedback types registered during the load (they only grow)
     VANE_RETURN_IF_ERROR(CatchUp(st, durable, next_seq_));
     st.next_seq = next_seq_;
   }

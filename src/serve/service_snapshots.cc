@@ -145,7 +145,7 @@ Result<Service::State> Service::LoadSnapshot(const SnapshotEntry& entry, const E
   State st;
   st.ds = std::make_unique<Dataset>();
   VANE_RETURN_IF_ERROR(st.ds->Load(r));
-  if (st.ds->actions.ToJson() != actions_.ToJson() || st.ds->has_timestamps != has_timestamps_)
+  if (st.ds->actions.ToJson() != Actions().ToJson() || st.ds->has_timestamps != has_timestamps_)
     return Status::FailedPrecondition("its action registry or event times differ from the store's");
   st.iopt = std::make_unique<ImportOptions>();
   st.iopt->progress = false;

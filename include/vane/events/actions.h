@@ -59,6 +59,9 @@ class ActionRegistry {
   // already of that name is left as it is (returns false). FailedPrecondition when `like` is unknown or the
   // registry is full (kMaxActions). Returns whether the registry changed.
   Result<bool> AddNamed(const std::string& name, std::string_view like);
+  // Makes `name` an action of its own that counts for nothing (weight 0, consumes nothing, no value): events of it
+  // are kept and read back under it and move no interest. Otherwise as AddNamed.
+  Result<bool> AddNeutral(const std::string& name);
   // Case-insensitive lookup of a name or alias.
   std::optional<ActionId> Find(std::string_view name) const;
   const ActionSpec& spec(ActionId id) const { return specs_[id]; }
@@ -76,6 +79,8 @@ class ActionRegistry {
   Status Load(BinaryReader& r);
 
  private:
+  Result<bool> AddOwn(const std::string& name, ActionSpec spec);  // AddNamed's rules, with the spec given
+
   std::vector<ActionSpec> specs_;
   std::string preset_;
   std::optional<ActionId> search_;

@@ -252,6 +252,12 @@ class Service {
   // log unless a snapshot was written since) and lets the model be retrained. Returns how many were removed;
   // NotFound ("unknown_feedback") when none matched, and then nothing is written.
   Result<uint64_t> DeleteUserEvents(const std::string& user, const std::function<bool(const RawEvent&)>& drop);
+  // Gorse stores feedback of any type. Each type that is not an action's own name becomes one, durably (the store's
+  // action registry) before any event of it is written: a vane alias (`buy`, `read`) as an action of its own counted
+  // as the action it named (ActionRegistry::AddNamed), any other type as a neutral action (AddNeutral: kept and read
+  // back as sent, moving no interest). InvalidArgument ("bad_feedback") for a type outside the id rule or once the
+  // registry is full (ActionRegistry::kMaxActions); nothing is registered then.
+  Status RegisterFeedbackTypes(const std::vector<std::string>& types);
   // Live views: ChangeSeq grows with every change of any user's state (ingestion, user deletion, model swap);
   // UserChangeSeq is the value it had at the user's last change (0: unknown user). WaitForChange blocks until
   // ChangeSeq() != seen or the timeout passes, and returns ChangeSeq().
@@ -343,6 +349,7 @@ class Service {
 
   explicit Service(ServiceOptions opt);
   Status InitStore(const Dataset* seed);
+  ActionRegistry Actions() const;  // actions_, read under mu_
   // A new State with the store's items and the events at positions [from, to) (to = UINT64_MAX: all). No lock
   // is held while it loads; `cfg` is the engine configuration to build with.
   Result<State> LoadState(const EngineConfig& cfg, uint64_t to) const;

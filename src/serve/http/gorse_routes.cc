@@ -138,6 +138,14 @@ void List(const Ctx& c, const Req& req, Res& res, Service::ListKind kind, std::s
 
 namespace {
 
+// The feedback types of a batch of records (FeedbackEvents), each once.
+std::vector<std::string> Types(const json& records) {
+  std::set<std::string> types;
+  for (const auto& e : records)
+    if (auto a = e.find("action"); a != e.end() && a->is_string()) types.insert(a->get<std::string>());
+  return {types.begin(), types.end()};
+}
+
 void Health(const Ctx& c, Res& res) {
   SendJson(res, 200, json{{"Ready", c.service.ready()}, {"DataStoreConnected", c.service.ready()}});
 }
@@ -154,6 +162,7 @@ void PostFeedback(const Ctx& c, const Req& req, Res& res) {
   if (Status s = c.service.CheckBatch(body->size(), "events"); !s.ok()) return SendError(res, s);
   auto events = FeedbackEvents(*body);
   if (!events.ok()) return SendError(res, events.status());
+  if (Status s = c.service.RegisterFeedbackTypes(Types(*events)); !s.ok()) return SendError(res, s);
   auto r = c.service.IngestEvents(EventRecords(*events), Service::BatchMode::kAllOrNothing);
   if (!r.ok()) return SendError(res, r.status());
   if (!r->rejected.empty()) {  // the cleaning rules (unknown type, time out of range, ...): the vane field as Gorse's
@@ -163,10 +172,8 @@ void PostFeedback(const Ctx& c, const Req& req, Res& res) {
     const Rejection& first = r->rejected[0];
     auto f = kGorseField.find(first.field);
     const std::string field = f == kGorseField.end() ? first.field : f->second;
-    const char* hint = field == "FeedbackType" ? "; a Gorse feedback type is known once listed in [gorse] "
-                                                 "positive_feedback_types or read_feedback_types" : "";
     return SendError(res, BadRecord("bad_feedback", "feedback", first.index, field,
-                                    fmt::format("{}{} ({} of {} refused; nothing stored)", first.reason, hint,
+                                    fmt::format("{} ({} of {} refused; nothing stored)", first.reason,
                                                 r->rejected.size(), body->size())));
   }
   SendJson(res, 200, json{{"RowAffected", r->accepted + r->duplicates}});
@@ -194,6 +201,7 @@ Status WriteBack(const Ctx& c, const Req& req, const std::string& user, const js
   if (delay > static_cast<double>(c.service.options().max_future_s))
     return Status::InvalidArgument("bad_parameter", fmt::format("write-back-delay {} s is beyond the clock-error bound of "
                                                                 "{} s (--max-future)", delay, c.service.options().max_future_s));
+  if (Status s = c.service.RegisterFeedbackTypes({type}); !s.ok()) return s;
   std::vector<Result<RawEvent>> events;
   const Timestamp ts = c.service.Now() + static_cast<Timestamp>(delay);
   for (const auto& x : items) {
