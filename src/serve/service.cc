@@ -188,9 +188,16 @@ Status Service::RegisterFeedbackTypes(const std::vector<std::string>& types) {
   }
   if (!added) return Status::Ok();  // a type differing only in case from an action's name: read back as that name
   if (Status w = store_->PutMeta("actions", next.ToJson()); !w.ok()) return StoreFailed(w);
-  std::unique_lock lock(mu_);
-  actions_ = next;
-  ds_->actions = std::move(next);  // ids only grow: every event and state stays valid
+  {
+    std::unique_lock lock(mu_);
+    actions_ = next;
+    ds_->actions = std::move(next);  // ids only grow: every event and state stays valid
+  }
+  {  // the snapshots hold the old registry and no longer load: a new one is due (as when none covers the log)
+    std::lock_guard l(seq_mu_);
+    snapshot_seq_ = 0;
+  }
+  MaybeWantSnapshot();
   return Status::Ok();
 }
 
