@@ -137,6 +137,44 @@ TEST(Segmenter, KnownWordsAndUnknownCharacters) {
   EXPECT_EQ(seg.stats().words, 5u);
 }
 
+// The compound convention: a dictionary word rarer than 0.15 times the rarest of its (two-character or longer)
+// parts is cut into them; one about as frequent as its parts stays whole.
+TEST(SegmenterCompounds, RareCompoundsOfWordsAreSplitFrequentOnesKept) {
+  Segmenter seg = Segmenter::FromWords({{"笔记本", 930},
+                                        {"电脑", 3427},
+                                        {"笔记本电脑", 100},
+                                        {"人工", 2816},
+                                        {"智能", 778},
+                                        {"人工智能", 151},
+                                        {"支架", 500},
+                                        {"的", 6e7}});  // jieba's total is about 6e7: its route keeps compounds
+  EXPECT_EQ(seg.Cut("笔记本电脑支架", false), (V{"笔记本电脑", "支架"}));  // off unless asked for
+  seg.set_split_compounds(true);
+  EXPECT_EQ(seg.Cut("笔记本电脑支架", false), (V{"笔记本", "电脑", "支架"}));  // 100 < .15 * 930
+  EXPECT_EQ(seg.Cut("人工智能", false), (V{"人工智能"}));                      // 151 >= .15 * 778
+  EXPECT_EQ(seg.Cut("笔记本电脑人工智能", true), (V{"笔记本", "电脑", "人工智能"}));  // no HMM loaded: same
+}
+
+TEST(SegmenterCompounds, PartsAreCutAgainAndSingleCharactersAreNotParts) {
+  Segmenter seg = Segmenter::FromWords({{"国家", 1000},
+                                        {"森林", 1000},
+                                        {"公园", 1000},
+                                        {"森林公园", 50},
+                                        {"国家森林公园", 5},
+                                        {"大", 5000},
+                                        {"容量", 1000},
+                                        {"大容量", 7},
+                                        {"保温", 800},
+                                        {"杯", 900},
+                                        {"保温杯", 4},
+                                        {"的", 6e7}});
+  seg.set_split_compounds(true);
+  // 5 < .15 * 50: 国家 + 森林公园; then 50 < .15 * 1000: 森林 + 公园.
+  EXPECT_EQ(seg.Cut("国家森林公园", false), (V{"国家", "森林", "公园"}));
+  // Three characters cannot be two words of two: the rule leaves them to the dictionary.
+  EXPECT_EQ(seg.Cut("大容量保温杯", false), (V{"大容量", "保温杯"}));
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The HMM.
 
@@ -331,6 +369,24 @@ TEST(Segmenter, RandomBytesInDictionariesAndSentences) {
     for (const auto& w : seg.Cut(s, true)) joined += w;
     EXPECT_EQ(joined, s);
   }
+}
+
+TEST_F(HmmFiles, IdiomsAndAddedWordsAreNeverSplitAsCompounds) {
+  std::ofstream(dir_ / "dict.txt") << "的 60000000 uj\n议论 1000 v\n纷纷 1000 d\n议论纷纷 20 i\n"  // an idiom: whole
+                                      "入门 312 v\n教程 117 n\n入门教程 3 l\n"      // a stub's tag: not trusted
+                                      "天气 2657 n\n预报 700 vn\n天气预报 3 n\n"
+                                      "野生 1768 b\n动物 8230 n\n野生动物 3 n\n";
+  auto seg = Segmenter::Load((dir_ / "dict.txt").string());
+  ASSERT_TRUE(seg.ok()) << seg.status().ToString();
+  seg->set_split_compounds(true);
+  EXPECT_EQ(seg->Cut("议论纷纷", false), (V{"议论纷纷"}));
+  EXPECT_EQ(seg->Cut("入门教程", false), (V{"入门", "教程"}));
+  EXPECT_EQ(seg->Cut("天气预报", false), (V{"天气", "预报"}));
+  EXPECT_EQ(seg->Cut("野生动物", false), (V{"野生", "动物"}));
+  // A word added on purpose (vane's additions, a user dictionary) is cut out whole.
+  ASSERT_TRUE(seg->AddWords("野生动物\n", "test").ok());
+  EXPECT_EQ(seg->Cut("野生动物", false), (V{"野生动物"}));
+  EXPECT_EQ(seg->Cut("天气预报", false), (V{"天气", "预报"}));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
