@@ -120,6 +120,9 @@ constexpr double kStubFrequency = 5;
 // The compound convention (CutCompound): a dictionary word is split into its parts when it is less frequent than
 // this share of its rarest part.
 constexpr double kCompoundRatio = 0.15;
+// ... and 大 or 全 + a word is split when rarer than this share of the word (大容量 7 against 容量 1102), a much
+// stricter bar: most such entries with a higher share are words of their own (大多数, 大熊猫, 全世界).
+constexpr double kModifierRatio = 0.02;
 
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -191,8 +194,8 @@ Result<Segmenter> Segmenter::Load(const std::string& dict_path, const std::strin
 
 Status Segmenter::AddWords(std::string_view text, std::string_view name) {
   std::vector<std::pair<std::string, double>> words;
-  VANE_RETURN_IF_ERROR(ParseDictionary(
-      text, name, [&](std::string_view w, double f, std::string_view) { words.emplace_back(w, f); }));
+  VANE_RETURN_IF_ERROR(
+      ParseDictionary(text, name, [&](std::string_view w, double f, std::string_view) { words.emplace_back(w, f); }));
   for (auto& [w, f] : words) {
     if (f < 0) {
       // jieba's suggest_freq: just enough for the word to beat its own best split.
@@ -252,7 +255,9 @@ bool IsMeasure(std::u32string_view w) {
 
 // vane's convention for numbers (docs/text.md): a numeral (or 第 + numeral) and the measure words after it are
 // separate words, as in the PKU standard — jieba's dictionary holds many such pairs as one word (五天, 一个月, 第一次).
-void SplitNumeralMeasure(std::string_view word, std::vector<std::string>& out) {
+// A `stub` (a dictionary entry at jieba's stub frequency) that goes on after one measure word is cut after it too
+// (六日游 -> 六/日/游), while a counted word keeps its tail (一日游 109: 一/日游 would be wrong, it stays whole).
+void SplitNumeralMeasure(std::string_view word, bool stub, std::vector<std::string>& out) {
   std::u32string w;
   for (size_t i = 0; i < word.size();) w.push_back(DecodeUtf8(word, i));
   size_t k = w.size() > 1 && w[0] == U'第' ? 1 : 0;
@@ -263,15 +268,21 @@ void SplitNumeralMeasure(std::string_view word, std::vector<std::string>& out) {
   bool split = num_end > k && !rest.empty() &&
                (IsMeasure(rest) || std::all_of(rest.begin(), rest.end(),
                                                [](char32_t c) { return IsMeasure(std::u32string_view(&c, 1)); }));
-  if (!split) {
-    out.emplace_back(word);
-    return;
-  }
   auto utf8 = [](std::u32string_view cs) {
     std::string s;
     for (char32_t c : cs) AppendUtf8(s, c);
     return s;
   };
+  if (!split && stub && num_end > k && rest.size() >= 2 && IsMeasure(rest.substr(0, 1))) {
+    out.push_back(utf8(std::u32string_view(w).substr(0, num_end)));
+    out.push_back(utf8(rest.substr(0, 1)));
+    out.push_back(utf8(rest.substr(1)));
+    return;
+  }
+  if (!split) {
+    out.emplace_back(word);
+    return;
+  }
   out.push_back(utf8(std::u32string_view(w).substr(0, num_end)));
   if (IsMeasure(rest)) {
     out.push_back(utf8(rest));
@@ -283,13 +294,13 @@ void SplitNumeralMeasure(std::string_view word, std::vector<std::string>& out) {
 }  // namespace
 
 void Segmenter::CutCompound(std::string_view w, std::vector<std::string>& out) const {
+  const Dict::Entry* e = dict_->Find(w);
   auto emit = [&](std::string_view piece) {
     if (split_numerals_)
-      SplitNumeralMeasure(piece, out);
+      SplitNumeralMeasure(piece, split_compounds_ && piece == w && e && !e->whole && e->freq <= kStubFrequency, out);
     else
       out.emplace_back(piece);
   };
-  const Dict::Entry* e = dict_->Find(w);
   std::vector<size_t> b;  // character boundaries
   for (size_t i = 0; i < w.size();) {
     b.push_back(i);
@@ -297,8 +308,19 @@ void Segmenter::CutCompound(std::string_view w, std::vector<std::string>& out) c
   }
   const size_t n = b.size();
   b.push_back(w.size());
-  if (!split_compounds_ || !e || e->freq <= 0 || e->whole || n < 4) {
+  if (!split_compounds_ || !e || e->freq <= 0 || e->whole || n < 3) {
     emit(w);
+    return;
+  }
+  if (n == 3) {
+    // A free modifier (the standard's 大/屏幕, 全/套): 大 or 全 before a word, in an entry far rarer than that word.
+    std::string_view head = w.substr(b[1]);
+    if ((w.substr(0, b[1]) == "大" || w.substr(0, b[1]) == "全") && e->freq < kModifierRatio * Frequency(head)) {
+      out.emplace_back(w.substr(0, b[1]));
+      out.emplace_back(head);
+    } else {
+      emit(w);
+    }
     return;
   }
   // The best cover of w by dictionary words of two characters or more other than w itself, scored as the route is
