@@ -137,6 +137,81 @@ TEST(Segmenter, KnownWordsAndUnknownCharacters) {
   EXPECT_EQ(seg.stats().words, 5u);
 }
 
+// The compound convention: a dictionary word rarer than 0.15 times the rarest of its (two-character or longer)
+// parts is cut into them; one about as frequent as its parts stays whole.
+TEST(SegmenterCompounds, RareCompoundsOfWordsAreSplitFrequentOnesKept) {
+  Segmenter seg = Segmenter::FromWords({{"笔记本", 930},
+                                        {"电脑", 3427},
+                                        {"笔记本电脑", 100},
+                                        {"人工", 2816},
+                                        {"智能", 778},
+                                        {"人工智能", 151},
+                                        {"支架", 500},
+                                        {"的", 6e7}});  // jieba's total is about 6e7: its route keeps compounds
+  EXPECT_EQ(seg.Cut("笔记本电脑支架", false), (V{"笔记本电脑", "支架"}));  // off unless asked for
+  seg.set_split_compounds(true);
+  EXPECT_EQ(seg.Cut("笔记本电脑支架", false), (V{"笔记本", "电脑", "支架"}));         // 100 < .15 * 930
+  EXPECT_EQ(seg.Cut("人工智能", false), (V{"人工智能"}));                             // 151 >= .15 * 778
+  EXPECT_EQ(seg.Cut("笔记本电脑人工智能", true), (V{"笔记本", "电脑", "人工智能"}));  // no HMM loaded: same
+}
+
+TEST(SegmenterCompounds, PartsAreCutAgainAndSingleCharactersAreNotParts) {
+  Segmenter seg = Segmenter::FromWords({{"国家", 1000},
+                                        {"森林", 1000},
+                                        {"公园", 1000},
+                                        {"森林公园", 50},
+                                        {"国家森林公园", 5},
+                                        {"大", 5000},
+                                        {"容量", 1000},
+                                        {"大容量", 7},
+                                        {"保温", 800},
+                                        {"杯", 900},
+                                        {"保温杯", 4},
+                                        {"的", 6e7}});
+  seg.set_split_compounds(true);
+  // 5 < .15 * 50: 国家 + 森林公园; then 50 < .15 * 1000: 森林 + 公园.
+  EXPECT_EQ(seg.Cut("国家森林公园", false), (V{"国家", "森林", "公园"}));
+  // Three characters cannot be two words of two: 保温杯 (4) stays whole however frequent 保温 is.
+  EXPECT_EQ(seg.Cut("保温杯", false), (V{"保温杯"}));
+}
+
+// 大 and 全 used freely (the standard's 大/屏幕, 全/套): split from the word after them when the entry is rarer than
+// .02 times that word; other one-character modifiers are left alone.
+TEST(SegmenterCompounds, FreeModifiersDaAndQuan) {
+  Segmenter seg = Segmenter::FromWords({{"大", 5000},
+                                        {"全", 3000},
+                                        {"容量", 1102},
+                                        {"大容量", 7},
+                                        {"过程", 18051},
+                                        {"全过程", 254},
+                                        {"多数", 4471},
+                                        {"大多数", 3609},
+                                        {"能源", 2232},
+                                        {"新能源", 3},
+                                        {"的", 6e7}});
+  EXPECT_EQ(seg.Cut("大容量", false), (V{"大容量"}));
+  seg.set_split_compounds(true);
+  EXPECT_EQ(seg.Cut("大容量", false), (V{"大", "容量"}));  // 7 < .02 * 1102
+  EXPECT_EQ(seg.Cut("全过程", false), (V{"全", "过程"}));  // 254 < .02 * 18051
+  EXPECT_EQ(seg.Cut("大多数", false), (V{"大多数"}));      // 3609: a word of its own
+  EXPECT_EQ(seg.Cut("新能源", false), (V{"新能源"}));      // 新 is not one of them
+  ASSERT_TRUE(seg.AddWords("大容量\n", "test").ok());      // an added word stays whole
+  EXPECT_EQ(seg.Cut("大容量", false), (V{"大容量"}));
+}
+
+// The numeral convention on stub entries: a numeral, one measure word and what follows are three words (六/日/游)
+// when the dictionary lists the whole at its stub frequency; a counted entry (一日游 109) keeps its tail.
+TEST(SegmenterCompounds, StubNumeralEntriesAreCutAfterTheMeasureWord) {
+  Segmenter seg = Segmenter::FromWords(
+      {{"六", 1000}, {"一", 5000}, {"日", 1000}, {"游", 800}, {"六日游", 3}, {"一日游", 109}, {"的", 6e7}});
+  EXPECT_EQ(seg.Cut("六日游", false), (V{"六日游"}));  // the convention is off
+  seg.set_split_compounds(true);
+  EXPECT_EQ(seg.Cut("六日游", false), (V{"六", "日", "游"}));
+  EXPECT_EQ(seg.Cut("一日游", false), (V{"一日游"}));
+  seg.set_split_numerals(false);
+  EXPECT_EQ(seg.Cut("六日游", false), (V{"六日游"}));
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The HMM.
 
@@ -331,6 +406,24 @@ TEST(Segmenter, RandomBytesInDictionariesAndSentences) {
     for (const auto& w : seg.Cut(s, true)) joined += w;
     EXPECT_EQ(joined, s);
   }
+}
+
+TEST_F(HmmFiles, IdiomsAndAddedWordsAreNeverSplitAsCompounds) {
+  std::ofstream(dir_ / "dict.txt") << "的 60000000 uj\n议论 1000 v\n纷纷 1000 d\n议论纷纷 20 i\n"  // an idiom: whole
+                                      "入门 312 v\n教程 117 n\n入门教程 3 l\n"  // a stub's tag: not trusted
+                                      "天气 2657 n\n预报 700 vn\n天气预报 3 n\n"
+                                      "野生 1768 b\n动物 8230 n\n野生动物 3 n\n";
+  auto seg = Segmenter::Load((dir_ / "dict.txt").string());
+  ASSERT_TRUE(seg.ok()) << seg.status().ToString();
+  seg->set_split_compounds(true);
+  EXPECT_EQ(seg->Cut("议论纷纷", false), (V{"议论纷纷"}));
+  EXPECT_EQ(seg->Cut("入门教程", false), (V{"入门", "教程"}));
+  EXPECT_EQ(seg->Cut("天气预报", false), (V{"天气", "预报"}));
+  EXPECT_EQ(seg->Cut("野生动物", false), (V{"野生", "动物"}));
+  // A word added on purpose (vane's additions, a user dictionary) is cut out whole.
+  ASSERT_TRUE(seg->AddWords("野生动物\n", "test").ok());
+  EXPECT_EQ(seg->Cut("野生动物", false), (V{"野生动物"}));
+  EXPECT_EQ(seg->Cut("天气预报", false), (V{"天气", "预报"}));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

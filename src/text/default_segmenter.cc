@@ -40,6 +40,7 @@ std::string HmmDirBeside(const std::string& dict_path) {
 // (paths separated by ':').
 Result<std::shared_ptr<const Segmenter>> LoadWithHmmBeside(const std::string& dict_path) {
   VANE_ASSIGN_OR_RETURN(Segmenter seg, Segmenter::Load(dict_path, HmmDirBeside(dict_path)));
+  seg.set_split_compounds(true);
   VANE_RETURN_IF_ERROR(seg.AddWords(kZhWords, "zh_words.txt (built in)"));
   if (const char* env = std::getenv("VANE_ZH_USER_DICT")) {
     std::string_view list(env);

@@ -26,7 +26,8 @@ bool IsHan(char32_t c) {
 struct Segmenter::Dict {
   struct Entry {
     uint32_t off = 0;
-    uint32_t len = 0;
+    uint32_t len : 31 = 0;
+    uint32_t whole : 1 = 0;  // never split by the compound convention (see Segmenter::CutCompound)
     double freq = 0;
   };
   std::string arena;
@@ -63,7 +64,7 @@ struct Segmenter::Dict {
     }
   }
   // Inserts or updates `w`; a later line for the same word replaces its frequency (as jieba does).
-  void Put(std::string_view w, double freq, bool is_word) {
+  void Put(std::string_view w, double freq, bool is_word, bool whole = false) {
     if ((entries.size() + 1) * 2 > slots.size()) Grow();
     size_t mask = slots.size() - 1;
     size_t i = Hash(w) & mask;
@@ -72,7 +73,10 @@ struct Segmenter::Dict {
       if (e == 0) break;
       Entry& en = entries[e - 1];
       if (std::string_view(arena).substr(en.off, en.len) == w) {
-        if (is_word) en.freq = freq;
+        if (is_word) {
+          en.freq = freq;
+          en.whole = whole;
+        }
         return;
       }
     }
@@ -80,18 +84,19 @@ struct Segmenter::Dict {
     en.off = static_cast<uint32_t>(arena.size());
     en.len = static_cast<uint32_t>(w.size());
     en.freq = is_word ? freq : 0;
+    en.whole = is_word && whole;
     arena.append(w);
     entries.push_back(en);
     slots[i] = static_cast<uint32_t>(entries.size());
   }
-  void AddWord(std::string_view w, double freq) {
+  void AddWord(std::string_view w, double freq, bool whole = false) {
     total += freq;
     size_t i = 0;
     while (i < w.size()) {
       DecodeUtf8(w, i);
       if (i < w.size()) Put(w.substr(0, i), 0, false);
     }
-    Put(w, freq, true);
+    Put(w, freq, true, whole);
   }
   void Finish() {
     log_total = std::log(total > 0 ? total : 1.0);
@@ -109,6 +114,16 @@ Segmenter& Segmenter::operator=(Segmenter&&) noexcept = default;
 
 namespace {
 
+// jieba's dictionary holds tens of thousands of entries at frequency 3 (or less): compounds collected without counts,
+// whose tags are not to be trusted.
+constexpr double kStubFrequency = 5;
+// The compound convention (CutCompound): a dictionary word is split into its parts when it is less frequent than
+// this share of its rarest part.
+constexpr double kCompoundRatio = 0.15;
+// ... and 大 or 全 + a word is split when rarer than this share of the word (大容量 7 against 容量 1102), a much
+// stricter bar: most such entries with a higher share are words of their own (大多数, 大熊猫, 全世界).
+constexpr double kModifierRatio = 0.02;
+
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IoError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
@@ -118,7 +133,8 @@ Result<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// Calls `add(word, freq, line_no)` for each line "word [freq] [tag]" of `data`; a missing frequency is passed as -1.
+// Calls `add(word, freq, tag)` for each line "word [freq] [tag]" of `data`; a missing frequency is passed as -1, a
+// missing tag as "".
 template <class Add>
 Status ParseDictionary(std::string_view data, std::string_view name, Add add) {
   size_t pos = 0, line_no = 0;
@@ -135,15 +151,17 @@ Status ParseDictionary(std::string_view data, std::string_view name, Add add) {
     std::string_view word = line.substr(0, sp);
     if (!IsValidUtf8(word)) return Status::InvalidArgument(fmt::format("{}:{}: word: not valid UTF-8", name, line_no));
     double freq = -1;
+    std::string_view tag;
     if (sp != std::string_view::npos) {
       std::string_view rest = line.substr(sp + 1);
       std::string_view f = rest.substr(0, rest.find(' '));
+      if (f.size() < rest.size()) tag = rest.substr(f.size() + 1, rest.find(' ', f.size() + 1) - f.size() - 1);
       auto [p, ec] = std::from_chars(f.data(), f.data() + f.size(), freq);
       if (ec != std::errc() || p != f.data() + f.size() || !(freq >= 0) || !std::isfinite(freq))
         return Status::InvalidArgument(
             fmt::format("{}:{}: frequency: '{}' is not a non-negative number", name, line_no, f));
     }
-    add(word, freq);
+    add(word, freq, tag);
   }
   return Status::Ok();
 }
@@ -160,8 +178,12 @@ Result<Segmenter> Segmenter::Load(const std::string& dict_path, const std::strin
   size_t slots = 1024;
   while (slots < data.size() / 4) slots *= 2;
   d.slots.assign(slots, 0);
-  VANE_RETURN_IF_ERROR(
-      ParseDictionary(data, dict_path, [&](std::string_view w, double f) { d.AddWord(w, f < 0 ? 1.0 : f); }));
+  VANE_RETURN_IF_ERROR(ParseDictionary(data, dict_path, [&](std::string_view w, double f, std::string_view tag) {
+    if (f < 0) f = 1.0;
+    // Idioms and set phrases (jieba's tags i and l) are never split as compounds; entries at jieba's stub frequency
+    // are left out, their tags being unreliable (入门教程 and 电动牙刷 are tagged l).
+    d.AddWord(w, f, (tag == "i" || tag == "l") && f > kStubFrequency);
+  }));
   d.Finish();
   if (!hmm_dir.empty()) {
     VANE_ASSIGN_OR_RETURN(HmmParams hmm, LoadHmm(hmm_dir));
@@ -172,7 +194,8 @@ Result<Segmenter> Segmenter::Load(const std::string& dict_path, const std::strin
 
 Status Segmenter::AddWords(std::string_view text, std::string_view name) {
   std::vector<std::pair<std::string, double>> words;
-  VANE_RETURN_IF_ERROR(ParseDictionary(text, name, [&](std::string_view w, double f) { words.emplace_back(w, f); }));
+  VANE_RETURN_IF_ERROR(
+      ParseDictionary(text, name, [&](std::string_view w, double f, std::string_view) { words.emplace_back(w, f); }));
   for (auto& [w, f] : words) {
     if (f < 0) {
       // jieba's suggest_freq: just enough for the word to beat its own best split.
@@ -180,7 +203,7 @@ Status Segmenter::AddWords(std::string_view text, std::string_view name) {
       for (const auto& piece : Cut(w, false)) p *= std::max(1.0, Frequency(piece)) / dict_->total;
       f = std::max(std::floor(p * dict_->total) + 1, std::max(1.0, Frequency(w)));
     }
-    dict_->AddWord(w, f);
+    dict_->AddWord(w, f, /*whole=*/true);  // a word added on purpose is cut out whole, never split as a compound
   }
   dict_->Finish();
   return Status::Ok();
@@ -232,7 +255,9 @@ bool IsMeasure(std::u32string_view w) {
 
 // vane's convention for numbers (docs/text.md): a numeral (or 第 + numeral) and the measure words after it are
 // separate words, as in the PKU standard — jieba's dictionary holds many such pairs as one word (五天, 一个月, 第一次).
-void SplitNumeralMeasure(std::string_view word, std::vector<std::string>& out) {
+// A `stub` (a dictionary entry at jieba's stub frequency) that goes on after one measure word is cut after it too
+// (六日游 -> 六/日/游), while a counted word keeps its tail (一日游 109: 一/日游 would be wrong, it stays whole).
+void SplitNumeralMeasure(std::string_view word, bool stub, std::vector<std::string>& out) {
   std::u32string w;
   for (size_t i = 0; i < word.size();) w.push_back(DecodeUtf8(word, i));
   size_t k = w.size() > 1 && w[0] == U'第' ? 1 : 0;
@@ -243,15 +268,21 @@ void SplitNumeralMeasure(std::string_view word, std::vector<std::string>& out) {
   bool split = num_end > k && !rest.empty() &&
                (IsMeasure(rest) || std::all_of(rest.begin(), rest.end(),
                                                [](char32_t c) { return IsMeasure(std::u32string_view(&c, 1)); }));
-  if (!split) {
-    out.emplace_back(word);
-    return;
-  }
   auto utf8 = [](std::u32string_view cs) {
     std::string s;
     for (char32_t c : cs) AppendUtf8(s, c);
     return s;
   };
+  if (!split && stub && num_end > k && rest.size() >= 2 && IsMeasure(rest.substr(0, 1))) {
+    out.push_back(utf8(std::u32string_view(w).substr(0, num_end)));
+    out.push_back(utf8(rest.substr(0, 1)));
+    out.push_back(utf8(rest.substr(1)));
+    return;
+  }
+  if (!split) {
+    out.emplace_back(word);
+    return;
+  }
   out.push_back(utf8(std::u32string_view(w).substr(0, num_end)));
   if (IsMeasure(rest)) {
     out.push_back(utf8(rest));
@@ -261,6 +292,63 @@ void SplitNumeralMeasure(std::string_view word, std::vector<std::string>& out) {
 }
 
 }  // namespace
+
+void Segmenter::CutCompound(std::string_view w, std::vector<std::string>& out) const {
+  const Dict::Entry* e = dict_->Find(w);
+  auto emit = [&](std::string_view piece) {
+    if (split_numerals_)
+      SplitNumeralMeasure(piece, split_compounds_ && piece == w && e && !e->whole && e->freq <= kStubFrequency, out);
+    else
+      out.emplace_back(piece);
+  };
+  std::vector<size_t> b;  // character boundaries
+  for (size_t i = 0; i < w.size();) {
+    b.push_back(i);
+    DecodeUtf8(w, i);
+  }
+  const size_t n = b.size();
+  b.push_back(w.size());
+  if (!split_compounds_ || !e || e->freq <= 0 || e->whole || n < 3) {
+    emit(w);
+    return;
+  }
+  if (n == 3) {
+    // A free modifier (the standard's 大/屏幕, 全/套): 大 or 全 before a word, in an entry far rarer than that word.
+    std::string_view head = w.substr(b[1]);
+    if ((w.substr(0, b[1]) == "大" || w.substr(0, b[1]) == "全") && e->freq < kModifierRatio * Frequency(head)) {
+      out.emplace_back(w.substr(0, b[1]));
+      out.emplace_back(head);
+    } else {
+      emit(w);
+    }
+    return;
+  }
+  // The best cover of w by dictionary words of two characters or more other than w itself, scored as the route is
+  // (sum of log(freq / total)).
+  std::vector<double> best(n + 1, -INFINITY);
+  std::vector<size_t> next(n + 1, 0);
+  std::vector<double> rarest(n + 1, INFINITY);
+  best[n] = 0;
+  for (size_t k = n - 2;; --k) {
+    for (size_t x = k + 2; x <= n; ++x) {
+      if ((k == 0 && x == n) || best[x] == -INFINITY) continue;
+      double f = Frequency(w.substr(b[k], b[x] - b[k]));
+      if (f <= 0) continue;
+      double v = std::log(f) - dict_->log_total + best[x];
+      if (v > best[k]) {
+        best[k] = v;
+        next[k] = x;
+        rarest[k] = std::min(f, rarest[x]);
+      }
+    }
+    if (k == 0) break;
+  }
+  if (best[0] == -INFINITY || e->freq >= kCompoundRatio * rarest[0]) {
+    emit(w);
+    return;
+  }
+  for (size_t k = 0; k < n; k = next[k]) CutCompound(w.substr(b[k], b[next[k]] - b[k]), out);
+}
 
 std::vector<std::string> Segmenter::Cut(std::string_view s, bool use_hmm) const {
   // Character boundaries: b[k] is the byte offset of character k; b[n] == s.size().
@@ -326,10 +414,7 @@ std::vector<std::string> Segmenter::Cut(std::string_view s, bool use_hmm) const 
       buf_to = y;
     } else {
       if (hmm) flush();
-      if (split_numerals_)
-        SplitNumeralMeasure(sub(k, y), out);
-      else
-        out.emplace_back(sub(k, y));
+      CutCompound(sub(k, y), out);
       buf_from = buf_to = y;
     }
     k = y;

@@ -63,6 +63,13 @@ class Segmenter {
   // vane's convention for numbers, on by default: a numeral (or 第 + numeral) and the measure words after it are
   // separate words (五/天, 一/个/月, 第一/次) where jieba's dictionary holds them as one. Call before sharing.
   void set_split_numerals(bool on) { split_numerals_ = on; }
+  // vane's convention for compounds, off by default (the process default turns it on): a dictionary word of four
+  // characters or more that is a compound of dictionary words of two characters or more (笔记本电脑 = 笔记本 + 电脑,
+  // 天气预报 = 天气 + 预报) is cut into them when it is rarer than 0.15 times its rarest part — a free combination
+  // the dictionary happens to list, which the PKU-like standard splits — and kept whole when it is about as frequent
+  // as its parts (人工智能, 高速公路: a word of its own). Idioms and set phrases (jieba's tags i, l) and words added
+  // with AddWords are never split. The parts are cut again by the same rule. Call before sharing.
+  void set_split_compounds(bool on) { split_compounds_ = on; }
 
   Segmenter();
   ~Segmenter();
@@ -82,6 +89,10 @@ class Segmenter {
   std::unique_ptr<Dict> dict_;
   std::unique_ptr<HmmParams> hmm_;
   bool split_numerals_ = true;
+  bool split_compounds_ = false;
+
+  // Appends `word` (one word of the route) to `out`, cut by the compound and numeral conventions when they are on.
+  void CutCompound(std::string_view word, std::vector<std::string>& out) const;
 };
 
 // The process-wide segmenter text::Tokenize uses for Chinese; null when no dictionary could be loaded (one line on
