@@ -988,6 +988,21 @@ TEST_F(ServiceSnapshotTest, ADeletedUserIsNotBackAfterARestartFromAnEarlierSnaps
   EXPECT_TRUE(svc_->GetUser("u4").ok());
 }
 
+TEST_F(ServiceSnapshotTest, RemovedFeedbackIsNotBackAfterARestartFromASnapshot) {
+  Traffic(2000, 0);
+  ASSERT_TRUE(Ingest({Raw("fb", "h1", "like", 5000), Raw("fb", "h2", "like", 5001)}).ok());
+  faults_->SetReadDelay(std::chrono::milliseconds(500));  // the rebuild reads the log slowly: it stays pending
+  ASSERT_TRUE(svc_->DeleteUserEvents("fb", [](const RawEvent& e) { return e.item == "h1"; }).ok());
+  auto snap = svc_->SnapshotNow();
+  ASSERT_FALSE(snap.ok()) << "a snapshot of the state that still holds the removed event";
+  EXPECT_EQ(snap.status().reason(), "rebuild_pending");
+  Open();  // at once (the stop's own snapshot is refused for the same reason): the log is replayed
+  auto events = svc_->ItemEvents("h1", 1000);
+  ASSERT_TRUE(events.ok());
+  for (const RawEvent& e : *events) EXPECT_NE(e.user, "fb") << "the removed event came back";
+  EXPECT_EQ(svc_->ItemEvents("h2", 1000).value().front().user, "fb");
+}
+
 TEST_F(ServiceSnapshotTest, SnapshotsAreWrittenEveryNEventsAndTheNewestTwoKept) {
   opt_.snapshot_every_events = 40;
   Open();

@@ -58,7 +58,7 @@ Result<std::string> Service::CaptureLive(uint64_t& seq, double& pause_ms) {
   VANE_RETURN_IF_ERROR(Drain());
   auto t0 = std::chrono::steady_clock::now();
   std::shared_lock lock(mu_);  // reads go on
-  if (!deleted_.empty())
+  if (!deleted_.empty() || !erased_.empty())  // the state still holds what was deleted from the store
     return Status::Conflict("rebuild_pending", "a deletion's rebuild is pending; its state will be snapshotted");
   seq = next_seq_;
   BinaryWriter w;

@@ -31,6 +31,7 @@ Status FaultStore::BeforeWrite(Op op) {
 }
 
 Status FaultStore::BeforeRead() const {
+  if (int64_t d = read_delay_ms_.load(); d > 0) std::this_thread::sleep_for(std::chrono::milliseconds(d));
   if (reads_fail_) return Status::Unavailable("store_unavailable", "store: injected read failure");
   return Status::Ok();
 }

@@ -264,6 +264,8 @@ class FaultStore : public Store {
   void SetWriteDelay(std::chrono::milliseconds d) { delay_ms_ = d.count(); }
   // Every read fails while set.
   void SetReadsFail(bool fail) { reads_fail_ = fail; }
+  // Every read sleeps this long first (0: none).
+  void SetReadDelay(std::chrono::milliseconds d) { read_delay_ms_ = d.count(); }
   // Writes that reached the wrapped store (successful or partial), and writes refused by the plan.
   uint64_t writes() const { return writes_; }
   uint64_t injected() const { return injected_; }
@@ -298,7 +300,7 @@ class FaultStore : public Store {
   mutable std::mutex mu_;
   std::map<Op, int> fail_;  // guarded by mu_
   bool partial_ = false;    // guarded by mu_
-  std::atomic<int64_t> delay_ms_{0};
+  std::atomic<int64_t> delay_ms_{0}, read_delay_ms_{0};
   std::atomic<bool> reads_fail_{false};
   std::atomic<uint64_t> writes_{0}, injected_{0};
 };
