@@ -121,22 +121,22 @@ void StreamHub::Run() {
       if (Step(s, fds[i + 1].revents, changed, now)) {
         kept.push_back(std::move(streams[i]));
       } else {
+        --open_;  // the slot is free before the client can see the end and come back
         ::shutdown(s.fd, SHUT_RDWR);
         ::close(s.fd);
-        --open_;
       }
     }
     streams.swap(kept);
   }
   for (auto& s : streams) {  // the server stops: every stream ends
+    --open_;
     ::shutdown(s->fd, SHUT_RDWR);
     ::close(s->fd);
-    --open_;
   }
   std::lock_guard<std::mutex> l(mu_);
   for (auto& s : incoming_) {
-    ::close(s->fd);
     --open_;
+    ::close(s->fd);
   }
   incoming_.clear();
   incoming_fds_.clear();
