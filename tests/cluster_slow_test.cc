@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iostream>
 #include <random>
 #include <set>
 #include <thread>
@@ -249,7 +250,23 @@ TEST(ClusterFailover, ReplicaTakesOverAfterTheMasterIsKilled) {
   ASSERT_FALSE(replica.empty());
   // Every write reached the replica before the master dies.
   EXPECT_GE(MustOnNode(*client, victim, {"WAIT", "1", "5000"}).integer, 1);
+  // A client that holds a connection to the victim when it dies, and a key the victim serves.
+  RedisClusterOptions two;
+  two.seeds = h.addresses();
+  two.max_attempts = 2;
+  auto stale = RedisCluster::Connect(two);
+  ASSERT_TRUE(stale.ok()) << stale.status().ToString();
+  EXPECT_EQ(Must(**stale, {"GET", "fo:0"}).str, ValueFor(0));
+  std::string big_key;
+  for (int i = 0; big_key.empty(); ++i) {
+    if (client->MasterForKey("big:" + std::to_string(i)) == victim) big_key = "big:" + std::to_string(i);
+  }
   ASSERT_TRUE(h.Kill(victim, SIGKILL).ok());
+
+  // A large write into the dead connection fails as a value (the peer's reset must not raise SIGPIPE).
+  auto big = (*stale)->Command({"SET", big_key, std::string(8 << 20, 'x')});
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), StatusCode::kUnavailable) << big.status().ToString();
 
   // While nothing serves the slot, a client with few attempts gives up with a message naming the node.
   RedisClusterOptions brief;
@@ -263,6 +280,7 @@ TEST(ClusterFailover, ReplicaTakesOverAfterTheMasterIsKilled) {
   EXPECT_NE(failed.status().message().find(victim), std::string::npos) << failed.status().message();
   EXPECT_NE(failed.status().message().find("Connection refused"), std::string::npos) << failed.status().message();
   EXPECT_NE(failed.status().message().find("3 attempts"), std::string::npos) << failed.status().message();
+  std::cerr << "kUnavailable after 3 attempts: " << failed.status().ToString() << "\n";
 
   // A patient client's command spans the failover: it retries until the replica has taken over.
   Result<Reply> during = Status::Internal("not run");

@@ -2,6 +2,8 @@
 
 #include <hiredis.h>
 
+#include <signal.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -35,6 +37,42 @@ Reply Convert(const redisReply& r) {
   }
   return out;
 }
+
+// hiredis writes with write(2): a write after the peer reset the connection raises SIGPIPE, whose default action
+// ends the process. While alive, this blocks SIGPIPE in the calling thread and, when one was raised meanwhile,
+// consumes it, so the failure reaches the caller as EPIPE, a Status. (MSG_NOSIGNAL would be the direct way; hiredis
+// 0.14 does not use it.)
+class ScopedSigpipeBlock {
+ public:
+  ScopedSigpipeBlock() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe, &old_mask_);
+  }
+  ~ScopedSigpipeBlock() {
+    sigset_t pending;
+    sigpending(&pending);
+    if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      timespec zero{};
+      while (sigtimedwait(&pipe, nullptr, &zero) == -1 && errno == EINTR) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+  }
+  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
+  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
+
+ private:
+  sigset_t old_mask_;
+  bool was_pending_ = false;
+};
 
 }  // namespace
 
@@ -88,7 +126,12 @@ void NodeConnection::Append(const std::vector<std::string>& argv) {
 
 Result<Reply> NodeConnection::Read() {
   void* raw = nullptr;
-  if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
+  int rc;
+  {
+    ScopedSigpipeBlock no_sigpipe;  // redisGetReply first writes what Append queued
+    rc = redisGetReply(ctx_, &raw);
+  }
+  if (rc != REDIS_OK || raw == nullptr) {
     // hiredis reports a read timeout as EAGAIN ("Resource temporarily unavailable"): say so plainly.
     std::string reason = ctx_->errstr;
     if (ctx_->err == REDIS_ERR_IO && reason == std::strerror(EAGAIN)) reason = "timed out";
