@@ -169,7 +169,9 @@ TEST_F(ClusterTest, ErrorRepliesAreValuesAndTheClientGoesOn) {
 }
 
 // The node id of the node at `address`.
-std::string NodeId(RedisCluster& c, const std::string& address) { return MustOnNode(c, address, {"CLUSTER", "MYID"}).str; }
+std::string NodeId(RedisCluster& c, const std::string& address) {
+  return MustOnNode(c, address, {"CLUSTER", "MYID"}).str;
+}
 
 TEST(ClusterResharding, FollowsAskDuringAMigrationAndMovedAfterIt) {
   RedisClusterHarness h;

@@ -30,10 +30,10 @@ TEST(KeySlot, HashTagsFollowTheSpec) {
   EXPECT_EQ(KeySlot("{user1000}.following"), KeySlot("{user1000}.followers"));
   EXPECT_EQ(KeySlot("{user1000}.following"), KeySlot("user1000"));
   EXPECT_EQ(HashTag("{user1000}.following"), "user1000");
-  EXPECT_EQ(HashTag("foo{{bar}}zap"), "{bar");        // the first '{' and the first '}' after it
-  EXPECT_EQ(HashTag("foo{bar}{zap}"), "bar");         // only the first tag counts
-  EXPECT_EQ(HashTag("foo{}{bar}"), "foo{}{bar}");     // an empty tag: the whole key is hashed
-  EXPECT_EQ(HashTag("foo{bar"), "foo{bar");           // no closing brace: the whole key
+  EXPECT_EQ(HashTag("foo{{bar}}zap"), "{bar");     // the first '{' and the first '}' after it
+  EXPECT_EQ(HashTag("foo{bar}{zap}"), "bar");      // only the first tag counts
+  EXPECT_EQ(HashTag("foo{}{bar}"), "foo{}{bar}");  // an empty tag: the whole key is hashed
+  EXPECT_EQ(HashTag("foo{bar"), "foo{bar");        // no closing brace: the whole key
   EXPECT_EQ(HashTag("}foo{bar}"), "bar");
   EXPECT_EQ(KeySlot("foo{}{bar}"), Crc16("foo{}{bar}") % kSlotCount);
   // A negative control: the tag really changes the slot of these keys.

@@ -47,7 +47,8 @@ class RedisClusterHarness {
   Status Start(int masters = 3, int replicas = 1) {
     for (const char* tool : {"redis-server", "redis-cli"}) {
       if (!OnPath(tool)) {
-        return Status::FailedPrecondition(std::string(tool) + " is not on PATH: install the Debian packages "
+        return Status::FailedPrecondition(std::string(tool) +
+                                          " is not on PATH: install the Debian packages "
                                           "redis-server and redis-tools (scripts/install_deps.sh lists them)");
       }
     }
@@ -182,8 +183,8 @@ class RedisClusterHarness {
                                      "--cluster-node-timeout", "3000", "--dir", n.dir, "--appendonly", "no",
                                      // CLUSTER SLOTS lists a replica once its replication offset is non-zero: a
                                      // ping each second moves it without a write.
-                                     "--repl-ping-replica-period", "1",
-                                     "--save", "", "--daemonize", "no", "--logfile", n.dir + "/redis.log"};
+                                     "--repl-ping-replica-period", "1", "--save", "", "--daemonize", "no", "--logfile",
+                                     n.dir + "/redis.log"};
     n.pid = Spawn(argv, -1);
     if (n.pid < 0) return Status::Internal("cannot start redis-server");
     nodes_.push_back(n);

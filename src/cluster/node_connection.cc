@@ -4,10 +4,10 @@
 
 #include <signal.h>
 
+#include <sys/time.h>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <sys/time.h>
 
 #include <fmt/format.h>
 
@@ -24,16 +24,30 @@ timeval ToTimeval(std::chrono::milliseconds ms) {
 Reply Convert(const redisReply& r) {
   Reply out;
   switch (r.type) {
-    case REDIS_REPLY_INTEGER: out.type = Reply::Type::kInteger; out.integer = r.integer; break;
-    case REDIS_REPLY_STRING: out.type = Reply::Type::kString; out.str.assign(r.str, r.len); break;
-    case REDIS_REPLY_STATUS: out.type = Reply::Type::kStatus; out.str.assign(r.str, r.len); break;
-    case REDIS_REPLY_ERROR: out.type = Reply::Type::kError; out.str.assign(r.str, r.len); break;
+    case REDIS_REPLY_INTEGER:
+      out.type = Reply::Type::kInteger;
+      out.integer = r.integer;
+      break;
+    case REDIS_REPLY_STRING:
+      out.type = Reply::Type::kString;
+      out.str.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = Reply::Type::kStatus;
+      out.str.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = Reply::Type::kError;
+      out.str.assign(r.str, r.len);
+      break;
     case REDIS_REPLY_ARRAY:
       out.type = Reply::Type::kArray;
       out.elements.reserve(r.elements);
       for (size_t i = 0; i < r.elements; ++i) out.elements.push_back(Convert(*r.element[i]));
       break;
-    default: out.type = Reply::Type::kNil; break;
+    default:
+      out.type = Reply::Type::kNil;
+      break;
   }
   return out;
 }

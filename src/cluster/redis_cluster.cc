@@ -17,11 +17,11 @@ namespace vane::cluster {
 // One command of a batch on its way: where it goes next and how its attempts went.
 struct RedisCluster::Pending {
   const std::vector<std::string>* argv = nullptr;
-  int slot = -1;             // -1: no key, any master answers
-  std::string ask_to;        // after ASK: the next attempt goes there, preceded by ASKING
+  int slot = -1;       // -1: no key, any master answers
+  std::string ask_to;  // after ASK: the next attempt goes there, preceded by ASKING
   std::optional<Reply> reply;
   int attempts = 0;
-  std::string last_error;    // why the last attempt did not answer, naming the node
+  std::string last_error;  // why the last attempt did not answer, naming the node
 };
 
 namespace {
@@ -147,9 +147,12 @@ void RedisCluster::SendRound(std::vector<Pending>& batch, bool& must_refresh, bo
   for (Pending& p : batch) {
     if (p.reply) continue;
     const std::string* target = nullptr;
-    if (!p.ask_to.empty()) target = &p.ask_to;
-    else if (p.slot >= 0) target = map_->MasterFor(p.slot);
-    else if (!map_->ranges().empty()) target = &map_->ranges().front().master;
+    if (!p.ask_to.empty())
+      target = &p.ask_to;
+    else if (p.slot >= 0)
+      target = map_->MasterFor(p.slot);
+    else if (!map_->ranges().empty())
+      target = &map_->ranges().front().master;
     if (target == nullptr) {
       ++p.attempts;
       p.last_error = fmt::format("no master serves slot {}", p.slot);

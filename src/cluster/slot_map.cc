@@ -11,8 +11,8 @@ namespace {
 
 // One node entry of a CLUSTER SLOTS range: [endpoint, port, node id, (metadata)].
 Result<std::string> NodeOf(const Reply& node, std::string_view asked_host) {
-  if (node.type != Reply::Type::kArray || node.elements.size() < 2 ||
-      node.elements[0].type != Reply::Type::kString || node.elements[1].type != Reply::Type::kInteger) {
+  if (node.type != Reply::Type::kArray || node.elements.size() < 2 || node.elements[0].type != Reply::Type::kString ||
+      node.elements[1].type != Reply::Type::kInteger) {
     return Status::InvalidArgument("CLUSTER SLOTS: a node entry is not [endpoint, port, ...]: " + node.DebugString());
   }
   std::string host = node.elements[0].str;
@@ -30,7 +30,8 @@ Result<SlotMap> SlotMap::FromClusterSlots(const Reply& reply, std::string_view a
   for (const Reply& range : reply.elements) {
     if (range.type != Reply::Type::kArray || range.elements.size() < 3 ||
         range.elements[0].type != Reply::Type::kInteger || range.elements[1].type != Reply::Type::kInteger) {
-      return Status::InvalidArgument("CLUSTER SLOTS: a range is not [first, last, master, ...]: " + range.DebugString());
+      return Status::InvalidArgument("CLUSTER SLOTS: a range is not [first, last, master, ...]: " +
+                                     range.DebugString());
     }
     SlotRange r;
     r.first = static_cast<int>(range.elements[0].integer);

@@ -56,11 +56,11 @@ struct SlotRange {
 
 // What the client did so far, for tests and metrics.
 struct RedisClusterStats {
-  uint64_t commands = 0;     // commands answered (error replies included)
-  uint64_t moved = 0;        // MOVED redirections followed
-  uint64_t ask = 0;          // ASK redirections followed
-  uint64_t retries = 0;      // attempts repeated after a connection error, CLUSTERDOWN, TRYAGAIN or LOADING
-  uint64_t refreshes = 0;    // slot maps learned
+  uint64_t commands = 0;   // commands answered (error replies included)
+  uint64_t moved = 0;      // MOVED redirections followed
+  uint64_t ask = 0;        // ASK redirections followed
+  uint64_t retries = 0;    // attempts repeated after a connection error, CLUSTERDOWN, TRYAGAIN or LOADING
+  uint64_t refreshes = 0;  // slot maps learned
 };
 
 class RedisCluster {
@@ -106,7 +106,7 @@ class RedisCluster {
 
   const RedisClusterOptions options_;
   mutable std::mutex mu_;
-  std::unique_ptr<SlotMap> map_;                                   // guarded by mu_
+  std::unique_ptr<SlotMap> map_;                                  // guarded by mu_
   std::map<std::string, std::unique_ptr<NodeConnection>> conns_;  // guarded by mu_
   std::atomic<uint64_t> commands_{0}, moved_{0}, ask_{0}, retries_{0}, refreshes_{0};
 };
