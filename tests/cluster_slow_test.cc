@@ -168,6 +168,33 @@ TEST_F(ClusterTest, ErrorRepliesAreValuesAndTheClientGoesOn) {
   EXPECT_EQ(client_->Command({}).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(ClusterTest, ThreadsSharingOneClientGetTheSequentialAnswers) {
+  // Four threads through one client, each with its own keys over every master; the oracle is what each thread wrote.
+  constexpr int kThreads = 4, kKeys = 150;
+  std::vector<int> wrong(kThreads, 0), failed(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kKeys; ++i) {
+        std::string key = "mt:" + std::to_string(t) + ":" + std::to_string(i);
+        auto set = client_->Command({"SET", key, ValueFor(t * kKeys + i)});
+        auto batch = client_->Pipeline({{"GET", key}, {"INCR", "mt:count:" + std::to_string(t)}});
+        if (!set.ok() || !batch.ok()) {
+          ++failed[t];
+          continue;
+        }
+        if ((*batch)[0].str != ValueFor(t * kKeys + i) || (*batch)[1].integer != i + 1) ++wrong[t];
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(failed[t], 0) << "thread " << t;
+    EXPECT_EQ(wrong[t], 0) << "thread " << t;
+  }
+  EXPECT_EQ(client_->stats().commands, static_cast<uint64_t>(kThreads * kKeys * 3));
+}
+
 // The node id of the node at `address`.
 std::string NodeId(RedisCluster& c, const std::string& address) {
   return MustOnNode(c, address, {"CLUSTER", "MYID"}).str;

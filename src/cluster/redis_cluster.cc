@@ -167,7 +167,10 @@ void RedisCluster::SendRound(std::vector<Pending>& batch, bool& must_refresh, bo
 void RedisCluster::SendGroup(const std::string& address, std::vector<Pending*>& group, bool& must_refresh,
                              bool& must_back_off) {
   auto fail = [&](size_t from, const Status& why) {
-    for (size_t i = from; i < group.size(); ++i) group[i]->last_error = why.message();
+    for (size_t i = from; i < group.size(); ++i) {
+      group[i]->last_error = why.message();
+      group[i]->ask_to.clear();  // the next attempt asks the slot's owner, which redirects again if need be
+    }
     retries_ += group.size() - from;
     must_refresh = must_back_off = true;
   };
