@@ -178,13 +178,14 @@ class RedisClusterHarness {
     if (n.port < 0) return Status::Unavailable("no free loopback port pair for a redis node");
     n.dir = root_ + "/" + std::to_string(n.port);
     std::filesystem::create_directories(n.dir);
-    std::vector<std::string> argv = {"redis-server", "--port", std::to_string(n.port), "--bind", "127.0.0.1",
-                                     "--cluster-enabled", "yes", "--cluster-config-file", n.dir + "/nodes.conf",
-                                     "--cluster-node-timeout", "3000", "--dir", n.dir, "--appendonly", "no",
-                                     // CLUSTER SLOTS lists a replica once its replication offset is non-zero: a
-                                     // ping each second moves it without a write.
-                                     "--repl-ping-replica-period", "1", "--save", "", "--daemonize", "no", "--logfile",
-                                     n.dir + "/redis.log"};
+    std::vector<std::string> argv = {
+        "redis-server", "--port", std::to_string(n.port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+        "--cluster-config-file", n.dir + "/nodes.conf", "--cluster-node-timeout", "3000", "--dir", n.dir,
+        "--appendonly", "no",
+        // CLUSTER SLOTS lists a replica once its replication offset is non-zero: a ping each second moves it.
+        "--repl-ping-replica-period", "1",
+        // A replica's first sync starts at once (the default waits 5 s for more replicas to share it).
+        "--repl-diskless-sync-delay", "0", "--save", "", "--daemonize", "no", "--logfile", n.dir + "/redis.log"};
     n.pid = Spawn(argv, -1);
     if (n.pid < 0) return Status::Internal("cannot start redis-server");
     nodes_.push_back(n);
