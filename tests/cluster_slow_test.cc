@@ -290,6 +290,8 @@ TEST(ClusterFailover, ReplicaTakesOverAfterTheMasterIsKilled) {
   for (int i = 0; big_key.empty(); ++i) {
     if (client->MasterForKey("big:" + std::to_string(i)) == victim) big_key = "big:" + std::to_string(i);
   }
+  // The replica waits to be told (CLUSTER FAILOVER TAKEOVER below): no automatic failover races the test.
+  EXPECT_EQ(MustOnNode(*client, replica, {"CONFIG", "SET", "cluster-replica-no-failover", "yes"}).str, "OK");
   ASSERT_TRUE(h.Kill(victim, SIGKILL).ok());
 
   // A large write into the dead connection fails as a value (the peer's reset must not raise SIGPIPE).
@@ -310,6 +312,30 @@ TEST(ClusterFailover, ReplicaTakesOverAfterTheMasterIsKilled) {
   EXPECT_NE(failed.status().message().find("Connection refused"), std::string::npos) << failed.status().message();
   EXPECT_NE(failed.status().message().find("3 attempts"), std::string::npos) << failed.status().message();
   std::cerr << "kUnavailable after 3 attempts: " << failed.status().ToString() << "\n";
+
+  // Once the other nodes mark the victim failed, the cluster is down: every node answers CLUSTERDOWN, on every slot.
+  // The client retries that too, then says so.
+  bool down = false;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       !down && std::chrono::steady_clock::now() < deadline;) {
+    down = true;
+    for (const RedisClusterHarness::Node& n : h.nodes()) {
+      std::string info;
+      if (n.pid > 0) h.Cli(n, {"cluster", "info"}, &info);
+      if (n.pid > 0 && info.find("cluster_state:fail") == std::string::npos) down = false;
+    }
+    if (!down) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(down) << "the nodes never marked the killed master failed";
+  std::string elsewhere;
+  for (int i = 0; elsewhere.empty(); ++i) {
+    if (client->MasterForKey("alive:" + std::to_string(i)) != victim) elsewhere = "alive:" + std::to_string(i);
+  }
+  auto clusterdown = (*impatient)->Command({"GET", elsewhere});
+  ASSERT_FALSE(clusterdown.ok());
+  EXPECT_EQ(clusterdown.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(clusterdown.status().message().find("CLUSTERDOWN"), std::string::npos) << clusterdown.status().message();
+  std::cerr << "kUnavailable while the cluster is down: " << clusterdown.status().ToString() << "\n";
 
   // A patient client's command spans the failover: it retries until the replica has taken over.
   Result<Reply> during = Status::Internal("not run");
