@@ -53,8 +53,7 @@
 //
 // Implementations: RocksDB (the default, embedded, one directory), memory (the oracle of the tests; nothing
 // survives the process), and FaultStore (a wrapper that injects failed, partial and slow writes at this interface
-// for the service tests). A Redis-backed store for a cluster fits the same interface: positions map to a stream
-// or sorted-set score, the per-user index to one sorted set per user, counters to INCRBY, metadata to plain keys.
+// for the service tests). On Redis Cluster: cluster_store/redis_store.h (its own module; docs/cluster.md).
 #pragma once
 
 #include <atomic>
