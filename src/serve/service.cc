@@ -172,10 +172,13 @@ Status Service::RegisterFeedbackTypes(const std::vector<std::string>& types) {
     auto id = a.Find(t);
     return id && a.spec(*id).name == t;
   };
-  ActionRegistry next = Actions();
-  if (std::all_of(types.begin(), types.end(), [&](const std::string& t) { return own(next, t); })) return Status::Ok();
+  {  // the common case, on every Gorse feedback batch: every type known already (no copy of the registry)
+    std::shared_lock lock(mu_);
+    if (std::all_of(types.begin(), types.end(), [&](const std::string& t) { return own(actions_, t); }))
+      return Status::Ok();
+  }
   std::lock_guard gate(write_gate_);  // no batch is cleaned while the registry grows
-  next = Actions();
+  ActionRegistry next = Actions();
   bool added = false;
   for (const std::string& t : types) {
     if (own(next, t)) continue;

@@ -25,6 +25,9 @@ std::string Cursor(const Req& req);
 bool Expired(const Ctx& c, const Item& it);
 // Popular or latest items as Gorse lists them ([{"Id", "Score"}]), of `category` (or ?category=) when not empty.
 void List(const Ctx& c, const Req& req, Res& res, Service::ListKind kind, std::string category);
+// A request body that is an array of Gorse Feedback objects within the batch limit, as vane records
+// (FeedbackEvents); nullopt after answering with an error.
+std::optional<json> FeedbackBody(const Ctx& c, const Req& req, Res& res);
 // The personalised ranking of GET /api/recommend/{user}[/{category}] and v0.5's /api/collaborative-filtering:
 // n, offset and the category (the path's, else ?category=) read; vane asked for enough items that those past the
 // item TTL can be left out; the page after offset, as ids or as [{"Id", "Score"}] when `scored`. nullopt after

@@ -126,13 +126,8 @@ void SessionRecommend(const Ctx& c, const Req& req, Res& res) {
   if (*n + *offset > 1000)
     return SendError(res, Status::InvalidArgument("bad_parameter", fmt::format("n + offset must be at most 1000, got {}",
                                                                                *n + *offset)));
-  auto body = ParseBody(req, res);
-  if (!body) return;
-  if (!body->is_array())
-    return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON array of Feedback objects"));
-  if (Status s = c.service.CheckBatch(body->size(), "events"); !s.ok()) return SendError(res, s);
-  auto records = FeedbackEvents(*body);
-  if (!records.ok()) return SendError(res, records.status());
+  auto records = FeedbackBody(c, req, res);
+  if (!records) return;
   const std::string category = req.matches.size() > 1 ? req.matches[1].str() : "";
   std::set<std::string> session;
   for (const auto& e : *records) session.insert(e["item"].get<std::string>());

@@ -47,6 +47,17 @@ Status UnknownRecommender(const char* kind, const std::string& name, const char*
   return Status::NotFound("unknown_recommender", fmt::format("no {} recommender named '{}' (known: {})", kind, name, known));
 }
 
+// Users like `user`, [{"Id", "Score"}], n of them (?n=).
+void SimilarUsers(const Ctx& c, const Req& req, const std::string& user, Res& res) {
+  auto n = ParseN(c, req, res);
+  if (!n) return;
+  Reply(res, c.service.SimilarUsers(user, *n), [](const auto& users) {
+    json out = json::array();
+    for (const auto& u : users) out.push_back({{"Id", u.id}, {"Score", u.score}});
+    return out;
+  });
+}
+
 }  // namespace
 
 void ListUsers(const Ctx& c, const Req& req, Res& res) {
@@ -81,15 +92,7 @@ void PutCategory(const Ctx& c, const Req& req, Res& res) { EditCategory(c, req, 
 void DeleteCategory(const Ctx& c, const Req& req, Res& res) { EditCategory(c, req, res, false); }
 
 // Users like this one: [{"Id", "Score"}] (Gorse's user neighbours); the v0.5 route takes the same.
-void UserNeighbors(const Ctx& c, const Req& req, Res& res) {
-  auto n = ParseN(c, req, res);
-  if (!n) return;
-  Reply(res, c.service.SimilarUsers(req.matches[1], *n), [](const auto& users) {
-    json out = json::array();
-    for (const auto& u : users) out.push_back({{"Id", u.id}, {"Score", u.score}});
-    return out;
-  });
-}
+void UserNeighbors(const Ctx& c, const Req& req, Res& res) { SimilarUsers(c, req, req.matches[1], res); }
 
 // v0.5 /api/non-personalized/{name}: vane's two non-personalised lists, "popular" and "latest".
 void NonPersonalized(const Ctx& c, const Req& req, Res& res) {
@@ -115,13 +118,7 @@ void ItemToItem(const Ctx& c, const Req& req, Res& res) {
 // v0.5 /api/user-to-user/{name}/{user}: "neighbors", the users of UserNeighbors.
 void UserToUser(const Ctx& c, const Req& req, Res& res) {
   if (req.matches[1] != "neighbors") return SendError(res, UnknownRecommender("user-to-user", req.matches[1], "neighbors"));
-  auto n = ParseN(c, req, res);
-  if (!n) return;
-  Reply(res, c.service.SimilarUsers(req.matches[2], *n), [](const auto& users) {
-    json out = json::array();
-    for (const auto& u : users) out.push_back({{"Id", u.id}, {"Score", u.score}});
-    return out;
-  });
+  SimilarUsers(c, req, req.matches[2], res);
 }
 
 // v0.5 /api/collaborative-filtering/{user}[/{category}]: vane's personalised ranking with scores (its blend of

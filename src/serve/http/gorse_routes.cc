@@ -152,16 +152,28 @@ void Health(const Ctx& c, Res& res) {
 
 }  // namespace
 
+std::optional<json> FeedbackBody(const Ctx& c, const Req& req, Res& res) {
+  auto body = ParseBody(req, res);
+  if (!body) return std::nullopt;
+  Status s = body->is_array() ? c.service.CheckBatch(body->size(), "events")
+                              : Status::InvalidArgument("bad_request", "expected a JSON array of Feedback objects");
+  if (!s.ok()) {
+    SendError(res, s);
+    return std::nullopt;
+  }
+  auto events = FeedbackEvents(*body);
+  if (!events.ok()) {
+    SendError(res, events.status());
+    return std::nullopt;
+  }
+  return std::move(events.value());
+}
+
 // All or nothing, as Gorse decodes the whole array before storing: any refused record refuses the request (400,
 // naming the first refused record and its field), and nothing is stored, so a client may retry the corrected batch.
 void PostFeedback(const Ctx& c, const Req& req, Res& res) {
-  auto body = ParseBody(req, res);
-  if (!body) return;
-  if (!body->is_array())
-    return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON array of Feedback objects"));
-  if (Status s = c.service.CheckBatch(body->size(), "events"); !s.ok()) return SendError(res, s);
-  auto events = FeedbackEvents(*body);
-  if (!events.ok()) return SendError(res, events.status());
+  auto events = FeedbackBody(c, req, res);
+  if (!events) return;
   if (Status s = c.service.RegisterFeedbackTypes(Types(*events)); !s.ok()) return SendError(res, s);
   auto r = c.service.IngestEvents(EventRecords(*events), Service::BatchMode::kAllOrNothing);
   if (!r.ok()) return SendError(res, r.status());
@@ -174,7 +186,7 @@ void PostFeedback(const Ctx& c, const Req& req, Res& res) {
     const std::string field = f == kGorseField.end() ? first.field : f->second;
     return SendError(res, BadRecord("bad_feedback", "feedback", first.index, field,
                                     fmt::format("{} ({} of {} refused; nothing stored)", first.reason,
-                                                r->rejected.size(), body->size())));
+                                                r->rejected.size(), events->size())));
   }
   SendJson(res, 200, json{{"RowAffected", r->accepted + r->duplicates}});
 }
