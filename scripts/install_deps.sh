@@ -9,6 +9,7 @@ PKGS=(build-essential cmake ninja-build
       libtorch-dev libopenblas0-openmp  # OpenBLAS replaces the reference BLAS libtorch would otherwise use
       librocksdb-dev libcpp-httplib-dev libtomlplusplus-dev pkg-config  # vane serve: store, HTTP, configuration
       libsimdjson-dev  # vane serve: POST /v1/events read without a JSON document (serve/http/event_body.h)
+      libxgboost-dev  # the learned ranking stage: LambdaMART fitted on validation (src/eval/ranker_fit.cc)
       libhiredis-dev  # the Redis Cluster client (src/cluster/: hiredis speaks to each node, vane routes the slots)
       redis-server redis-tools  # the cluster tests start real redis-server nodes and join them with redis-cli
       curl python3  # the black-box service tests drive the real server with curl and read JSON with python3

@@ -55,7 +55,10 @@ int RunEval(const EvalArgs& a) {
   if (!rep.ok()) return Fail(rep.status());
   rep->Print(std::cout);
   nlohmann::json j = nlohmann::json::parse(rep->ToJson());
-  if (a.stream_every > 0) j["streaming"] = RunStreaming(ds, cfg, *rep, a);
+  if (a.stream_every > 0) {
+    cfg.ranker = rep->ranker;
+    j["streaming"] = RunStreaming(ds, cfg, *rep, a);
+  }
   if (!a.svg.empty()) {
     if (Status ps = WriteMetricsSvg(*rep, a.svg); !ps.ok()) return Fail(ps);
     std::cout << "wrote " << a.svg << "\n";
@@ -86,6 +89,15 @@ Command AddEvalCommand(CLI::App& app) {
   cmd->add_flag("--strict", eo.strict,
                 "rank test targets as a served list does: ties by catalogue order, and the items the server filters "
                 "(consumed, the last 8 events) left out; what `vane replay` is compared with");
+  cmd->add_flag("--ranker", eo.fit_ranker,
+                "fit the learned ranking stage (LambdaMART over the head of the blend) on validation, test with it and "
+                "save it with --save-blend");
+  cmd->add_option("--ranker-users", eo.ranker_users, "validation users the ranker is fitted on (seeded sample)")->capture_default_str();
+  cmd->add_option("--ranker-depth", eo.ranker.depth, "candidates the ranker re-orders per user")->capture_default_str();
+  cmd->add_option("--ranker-rounds", eo.ranker.max_rounds, "most boosting rounds")->capture_default_str();
+  cmd->add_option("--ranker-max-depth", eo.ranker.max_depth, "depth of each tree")->capture_default_str();
+  cmd->add_option("--ranker-eta", eo.ranker.eta, "learning rate of the boosting")->capture_default_str();
+  cmd->add_flag("--ranker-ablation", eo.ranker_ablation, "also fit and test the ranker without each feature group");
   cmd->add_option("--json", a->json, "write the report as JSON to this file");
   cmd->add_option("--save-blend", a->save_blend,
                   "write the blend it chose (weights, multipliers, validation figures) to this file, for "

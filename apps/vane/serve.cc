@@ -45,6 +45,7 @@ struct ServeArgs {
   TrainerSpec train;
   std::string blend;  // --blend FILE
   bool no_fit = false;
+  bool ranker = false;  // --ranker
 };
 
 // Whether host:port can be listened on, before anything is opened: a port another process listens on (another
@@ -100,8 +101,12 @@ Status SetUpBlend(const ServeArgs& a, ServiceOptions& so) {
     VANE_ASSIGN_OR_RETURN(BlendConfig b, BlendConfig::Load(a.blend));
     so.blend = b;
   }
-  if (!a.no_fit)
-    so.blend_fitter = [](const Dataset& snapshot, const EngineConfig& cfg) { return FitBlend(snapshot, cfg); };
+  if (!a.no_fit) {
+    const bool ranker = a.ranker;
+    so.blend_fitter = [ranker](const Dataset& snapshot, const EngineConfig& cfg) {
+      return FitBlend(snapshot, cfg, 6000, ranker);
+    };
+  }
   return Status::Ok();
 }
 
@@ -233,6 +238,9 @@ Command AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--adapt", so.adapt.enabled,
                 "adapt each source's weight to its online click-through rate (clamped to 0.5..2; off by default)");
+  cmd->add_flag("--ranker", a->ranker,
+                "when the blend is fitted here, fit the learned ranking stage with it (LambdaMART on validation, as "
+                "`vane eval --ranker`); a --blend file brings its own");
   cmd->add_flag("--no-fit", a->no_fit, "do not fit the blend when none is given or stored (the built-in weights serve)");
   cmd->add_option("--snapshot-every", so.snapshot_every_events,
                   "write a state snapshot once this many events arrived since the last (0 = only at shutdown); a "

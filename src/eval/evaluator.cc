@@ -361,6 +361,18 @@ std::optional<BlendWeights> FitStrategyMultipliers(std::vector<FitCase>& cases, 
 
 // Fits the base blend, then each strategy's multipliers, on a seeded sample of validation users; the fitted
 // values go into both `cfg` and the engine's configuration.
+std::vector<RankCase> RankCases(const Dataset& ds, const std::vector<Target>& val, size_t max_users, uint64_t seed) {
+  std::vector<Target> fit = val;
+  if (fit.size() > max_users) {
+    std::mt19937_64 rng(seed + 2);
+    std::shuffle(fit.begin(), fit.end(), rng);
+    fit.resize(max_users);
+  }
+  std::vector<RankCase> cases;
+  for (const Target& t : fit) cases.push_back({t.user, ds.events[t.event].item, ds.events[t.event].ts});
+  return cases;
+}
+
 void FitBlend(const Dataset& ds, const std::vector<Target>& val, const EvalOptions& opt, EngineConfig& cfg,
               Engine& engine, std::vector<std::string>& fit_log) {
   std::vector<Target> fit = val;
@@ -400,6 +412,11 @@ void RunTests(const Dataset& ds, Engine& engine, const std::vector<Target>& test
   engine.config().use_strategies = false;
   rep.test.push_back({"blend_fixed", RunTargets(ds, engine, test, counts, blend_scorer, "blend_fixed", opt.progress, opt.strict)});
   engine.config().use_strategies = saved;
+  if (engine.ranking()) {
+    engine.config().use_ranker = false;
+    rep.test.push_back({"blend_no_ranker", RunTargets(ds, engine, test, counts, blend_scorer, "blend_no_ranker", opt.progress, opt.strict)});
+    engine.config().use_ranker = true;
+  }
   rep.test.push_back({"blend", RunTargets(ds, engine, test, counts, blend_scorer, "blend", opt.progress, opt.strict)});
 }
 
@@ -428,6 +445,34 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
   FitBlend(ds, split.val, opt, cfg, engine, rep.fit_log);
   rep.weights = engine.config().base;
   rep.multipliers = engine.config().strategy_multipliers;
+  std::vector<RankCase> rank_cases;
+  std::vector<std::shared_ptr<const Ranker>> ablated;
+  if (opt.fit_ranker) {
+    rank_cases = RankCases(ds, split.val, opt.ranker_users, opt.seed);
+    RankerFitOptions ro = opt.ranker;
+    ro.progress = opt.progress;
+    VANE_ASSIGN_OR_RETURN(RankerFitResult fr, FitRanker(engine, rank_cases, ro));
+    for (auto& l : fr.log) rep.fit_log.push_back(l);
+    rep.ranker = fr.ranker;
+    engine.config().ranker = fr.ranker;
+    rep.ablation.push_back({"", fr.holdout_ranker_ndcg, {}});
+    if (opt.ranker_ablation) {
+      engine.config().ranker = nullptr;  // the rows do not depend on it; kept off while the others are fitted
+      for (const std::string& g : RankFeatureGroups()) {
+        ro.progress = false;
+        ro.drop_groups = {g};
+        auto ar = FitRanker(engine, rank_cases, ro);
+        if (!ar.ok()) {
+          rep.fit_log.push_back("ablation without " + g + ": " + ar.status().ToString());
+          continue;
+        }
+        rep.fit_log.push_back("without " + g + ": " + ar->log.back());
+        ablated.push_back(ar->ranker);
+        rep.ablation.push_back({g, ar->holdout_ranker_ndcg, {}});
+      }
+      engine.config().ranker = fr.ranker;
+    }
+  }
 
   auto blend_scorer = [&](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreAll(u, now); };
   rep.validation.push_back({"blend", RunTargets(ds, engine, split.val, counts, blend_scorer, "validation", opt.progress)});
@@ -461,6 +506,20 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
     else engine.Ingest(ds.events[idx]);
   }
   RunTests(ds, engine, split.test, counts, opt, rep);
+  if (!ablated.empty()) {
+    // Each feature group left out in turn: fitted above on the same validation users (on the validation-time
+    // state, as the full ranker), tested here on the same test users.
+    auto blend_scorer = [&](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreAll(u, now); };
+    for (auto& r : rep.test)
+      if (r.name == "blend") rep.ablation[0].test = r.metrics;
+    auto full = engine.config().ranker;
+    for (size_t k = 1; k < rep.ablation.size(); ++k) {
+      engine.config().ranker = ablated[k - 1];
+      rep.ablation[k].test = RunTargets(ds, engine, split.test, counts, blend_scorer, "without " + rep.ablation[k].without,
+                                        opt.progress);
+    }
+    engine.config().ranker = full;
+  }
   rep.seconds = Since(t0);
   return rep;
 }
@@ -490,6 +549,12 @@ std::string EvalReport::ToJson() const {
   j["fit_log"] = fit_log;
   for (const auto& r : validation) j["validation"][r.name] = MetricsJson(r.metrics);
   for (const auto& r : test) j["test"][r.name] = MetricsJson(r.metrics);
+  if (ranker) j["ranker"] = ranker->info();
+  for (const auto& a : ablation) {
+    nlohmann::json aj = MetricsJson(a.test);
+    aj["holdout_ndcg@10"] = a.holdout_ndcg10;
+    j["ranker_ablation"][a.without.empty() ? "all features" : "without " + a.without] = aj;
+  }
   return j.dump(2);
 }
 
@@ -506,6 +571,13 @@ void EvalReport::Print(std::ostream& os) const {
   }
   for (const auto& r : validation)
     os << fmt::format("validation {:<8} hr@10 {:.4f} ndcg@10 {:.4f}\n", r.name, r.metrics.hr10, r.metrics.ndcg10);
+  if (ranker) os << "ranker: " << ranker->info().dump() << "\n";
+  if (ablation.size() > 1) {
+    os << fmt::format("{:<28} {:>12} {:>9} {:>9}\n", "ranker ablation", "holdout ndcg", "test hr", "test ndcg");
+    for (const auto& a : ablation)
+      os << fmt::format("{:<28} {:>12.4f} {:>9.4f} {:>9.4f}\n", a.without.empty() ? "all features" : "without " + a.without,
+                        a.holdout_ndcg10, a.test.hr10, a.test.ndcg10);
+  }
   os << "fitted weights:";
   for (int s = 0; s < kNumSources; ++s) os << fmt::format(" {}={:.3f}", SourceName(s), weights[s]);
   os << "\n";
@@ -598,6 +670,7 @@ BlendConfig FittedBlend(const EvalReport& rep, bool fitted) {
   b.base = rep.weights;
   b.multipliers = rep.multipliers;
   b.fitted = fitted;
+  b.ranker = rep.ranker;
   b.source = {{"dataset", rep.dataset}, {"protocol", rep.protocol}, {"users", rep.users}, {"items", rep.items},
               {"events", rep.events}};
   for (const auto& v : rep.validation)
@@ -607,13 +680,16 @@ BlendConfig FittedBlend(const EvalReport& rep, bool fitted) {
   return b;
 }
 
-Result<BlendConfig> FitBlend(const Dataset& ds, const EngineConfig& cfg, size_t fit_users) {
+Result<BlendConfig> FitBlend(const Dataset& ds, const EngineConfig& cfg, size_t fit_users, bool fit_ranker) {
   EvalOptions eo;
+  eo.fit_ranker = fit_ranker;
+  EngineConfig c = cfg;
+  c.ranker = nullptr;  // a fit replaces the whole fitted configuration: the old ranker must not score its validation
   eo.fit_weights = true;
   eo.fit_users = fit_users;
   eo.per_source = false;
   eo.progress = false;
-  VANE_ASSIGN_OR_RETURN(EvalReport rep, Evaluate(ds, cfg, eo));
+  VANE_ASSIGN_OR_RETURN(EvalReport rep, Evaluate(ds, c, eo));
   return FittedBlend(rep, true);
 }
 

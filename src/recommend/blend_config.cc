@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "vane/recommend/ranker.h"
+
 namespace vane {
 
 using json = nlohmann::json;
@@ -49,12 +51,14 @@ BlendConfig BlendConfig::From(const EngineConfig& cfg) {
   BlendConfig b;
   b.base = cfg.base;
   b.multipliers = cfg.strategy_multipliers;
+  b.ranker = cfg.ranker;
   return b;
 }
 
 void BlendConfig::ApplyTo(EngineConfig& cfg) const {
   cfg.base = base;
   cfg.strategy_multipliers = multipliers;
+  cfg.ranker = ranker;
 }
 
 json BlendConfig::ToJson() const {
@@ -63,6 +67,7 @@ json BlendConfig::ToJson() const {
   for (int st = 0; st < 3; ++st) j["strategy_multipliers"][StrategyName(static_cast<Strategy>(st))] = WeightsJson(multipliers[st]);
   j["source"] = source;
   j["validation"] = validation;
+  if (ranker) j["ranker"] = ranker->ToJson();
   return j;
 }
 
@@ -87,6 +92,11 @@ Result<BlendConfig> BlendConfig::FromJson(const json& j) {
   }
   b.source = j.value("source", json::object());
   b.validation = j.value("validation", json::object());
+  if (auto r = j.find("ranker"); r != j.end() && !r->is_null()) {
+    auto rk = Ranker::FromJson(*r);
+    if (!rk.ok()) return Status::InvalidArgument(rk.status().message()).WithField("ranker");
+    b.ranker = std::make_shared<const Ranker>(std::move(*rk));
+  }
   return b;
 }
 

@@ -1,6 +1,8 @@
 #include "vane/recommend/engine.h"
 
 #include <algorithm>
+#include <array>
+#include <limits>
 #include <cmath>
 #include <optional>
 #include <unordered_map>
@@ -12,6 +14,7 @@
 
 #include "vane/core/binary_io.h"
 #include "vane/core/status.h"
+#include "vane/recommend/ranker.h"
 
 namespace vane {
 namespace {
@@ -23,6 +26,14 @@ thread_local ScoreBuffer tl_blend_buf;
 thread_local std::vector<uint32_t> tl_excl_stamp;
 thread_local uint32_t tl_excl_gen = 0;
 thread_local std::vector<std::pair<ItemIdx, float>> tl_ranked;
+// The ranking stage's record of the last blend on this thread: each source's list (item, score / source max), best
+// first and cut to per_source_limit, and each source's best raw score.
+thread_local std::array<std::vector<std::pair<uint32_t, float>>, kNumSources> tl_src_lists;
+thread_local std::array<float, kNumSources> tl_src_max;
+thread_local std::vector<uint32_t> tl_row_stamp, tl_row_of;
+thread_local uint32_t tl_row_gen = 0;
+thread_local Engine::RankRows tl_rank_rows;
+thread_local std::vector<float> tl_rank_pred;
 
 // A request's filters: available items only, not excluded (the request's ids and, unless include_consumed, the
 // user's consumed items and the items of their last few events), of the wanted type and in one of the wanted
@@ -268,16 +279,30 @@ const ScoreBuffer& Engine::ScoreSource(int source, UserIdx u, Timestamp now, siz
   return buf;
 }
 
-void Engine::Blend(UserIdx u, Timestamp now, const BlendWeights& w, size_t limit, ScoreBuffer& blend) const {
+void Engine::Blend(UserIdx u, Timestamp now, const BlendWeights& w, size_t limit, ScoreBuffer& blend, bool record) const {
   blend.Reset(ds_.num_items());
   RetrievalContext ctx{u, now, interests_->Find(u), limit};
   ScoreBuffer& buf = tl_source_buf;
   for (int s = 0; s < kNumSources; ++s) {
-    if (w[s] <= 0) continue;
+    if (record) {
+      tl_src_lists[s].clear();
+      tl_src_max[s] = 0;
+    }
+    if (w[s] <= 0 && !(record && source_active(s))) continue;
     buf.Reset(ds_.num_items());
     sources_[s]->Generate(ctx, buf);
     float mx = buf.MaxScore();
     if (mx <= 0) continue;
+    if (record) {
+      tl_src_max[s] = mx;
+      auto& list = tl_src_lists[s];
+      for (uint32_t i : buf.touched()) list.emplace_back(i, buf.Score(ItemIdx(i)) / mx);
+      auto better = [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); };
+      const size_t cap = std::min(list.size(), cfg_.per_source_limit);
+      std::partial_sort(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(cap), list.end(), better);
+      list.resize(cap);
+    }
+    if (w[s] <= 0) continue;
     // Scores are normalised per source (max 1) so that weights, not raw scales, set each source's say.
     float f = w[s] / mx;
     for (uint32_t i : buf.touched()) {
@@ -288,8 +313,125 @@ void Engine::Blend(UserIdx u, Timestamp now, const BlendWeights& w, size_t limit
   }
 }
 
+const ScoreBuffer& Engine::RankCandidates(UserIdx u, Timestamp now, Strategy st, const BlendWeights& w, size_t limit,
+                                          size_t depth, bool skip_interacted, RankRows& out) const {
+  namespace rf = rank_feature;
+  ScoreBuffer& blend = tl_blend_buf;
+  Blend(u, now, w, limit, blend, true);
+  out.items.clear();
+  out.x.clear();
+  const size_t n = ds_.num_items();
+  if (tl_row_stamp.size() < n) {
+    tl_row_stamp.resize(n, 0);
+    tl_row_of.resize(n, 0);
+  }
+  if (++tl_row_gen == 0) {
+    std::fill(tl_row_stamp.begin(), tl_row_stamp.end(), 0);
+    tl_row_gen = 1;
+  }
+  // The head of the blend, the user's own items left out (they are filtered from every list and every evaluation).
+  // Stamp value gen marks an interacted item first; rows get their own stamp below.
+  const uint32_t seen_mark = tl_row_gen;
+  if (skip_interacted)
+    for (ItemIdx i : interests_->Interacted(u))
+      if (i.v < n) tl_row_stamp[i.v] = seen_mark;
+  auto& ranked = tl_ranked;
+  ranked.clear();
+  for (uint32_t i : blend.touched())
+    if (tl_row_stamp[i] != seen_mark) ranked.emplace_back(ItemIdx(i), blend.Score(ItemIdx(i)));
+  auto better = [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); };
+  const size_t m = std::min(depth, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(m), ranked.end(), better);
+  if (++tl_row_gen == 0) {  // a fresh stamp for the rows (the interacted marks stay distinct from it)
+    std::fill(tl_row_stamp.begin(), tl_row_stamp.end(), 0);
+    tl_row_gen = 1;
+  }
+  const uint32_t row_mark = tl_row_gen;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  out.x.assign(m * kNumRankFeatures, 0.0f);
+  const float bmax = m ? std::max(ranked[0].second, 1e-30f) : 1.0f;
+
+  // The user's side: state, concentration, interest shares by category.
+  const UserState* us = interests_->Find(u);
+  std::unordered_map<uint32_t, std::pair<float, float>> share;  // category -> (short-term share, long-term share)
+  float top_share = 0;
+  if (us) {
+    auto cats = interests_->Categories(u, now);
+    float ts = 0, tl = 0;
+    for (auto& c : cats) {
+      ts += std::max(0.0f, c.s);
+      tl += std::max(0.0f, c.l);
+    }
+    for (auto& c : cats)
+      share[c.id] = {ts > 0 ? std::max(0.0f, c.s) / ts : 0.0f, tl > 0 ? std::max(0.0f, c.l) / tl : 0.0f};
+    if (!cats.empty() && ts > 0) top_share = std::max(0.0f, cats[0].s) / ts;
+  }
+  for (size_t k = 0; k < m; ++k) {
+    const ItemIdx i = ranked[k].first;
+    out.items.push_back(i);
+    tl_row_stamp[i.v] = row_mark;
+    tl_row_of[i.v] = static_cast<uint32_t>(k);
+    float* x = &out.x[k * kNumRankFeatures];
+    for (int s = 0; s < kNumSources; ++s) {
+      x[rf::kSourceRank + s] = nan;
+      x[rf::kSourceMax + s] = tl_src_max[s];
+    }
+    x[rf::kBlendScore] = ranked[k].second / bmax;
+    x[rf::kBlendRank] = std::log2(2.0f + static_cast<float>(k));
+    x[rf::kItemPopularity] = std::log1p(pop_->Popularity(i));
+    x[rf::kItemTrend] = std::log1p(pop_->Trend(i));
+    float cn = 0, cl = 0;
+    for (uint32_t c : ds_.catalog.categories(i)) {
+      auto it = share.find(c);
+      if (it == share.end()) continue;
+      cn = std::max(cn, it->second.first);
+      cl = std::max(cl, it->second.second);
+    }
+    x[rf::kItemCatNow] = cn;
+    x[rf::kItemCatLong] = cl;
+    x[rf::kUserEvents] = us ? std::log1p(static_cast<float>(us->num_events)) : 0.0f;
+    x[rf::kUserSessionEvents] = us ? static_cast<float>(us->session_events) : 0.0f;
+    x[rf::kUserSessionSearches] = us ? static_cast<float>(us->session_searches) : 0.0f;
+    x[rf::kUserIdle] = us && ds_.has_timestamps && now >= us->last_ts ? std::log1p(static_cast<float>(now - us->last_ts)) : nan;
+    x[rf::kUserTopShare] = top_share;
+    x[rf::kStrategy] = static_cast<float>(static_cast<int>(st));
+  }
+  // Per source: the candidates' normalised scores and ranks in that source's (cut) list.
+  for (int s = 0; s < kNumSources; ++s) {
+    const auto& list = tl_src_lists[s];
+    for (size_t r = 0; r < list.size(); ++r) {
+      const uint32_t i = list[r].first;
+      if (tl_row_stamp[i] != row_mark) continue;
+      float* x = &out.x[tl_row_of[i] * kNumRankFeatures];
+      x[rf::kSourceScore + s] = list[r].second;
+      x[rf::kSourceRank + s] = std::log2(2.0f + static_cast<float>(r));
+    }
+  }
+  return blend;
+}
+
+void Engine::Rank(UserIdx u, Timestamp now, Strategy st, const BlendWeights& w, size_t limit, bool skip_interacted,
+                  ScoreBuffer& blend) const {
+  RankRows& rows = tl_rank_rows;
+  RankCandidates(u, now, st, w, limit, cfg_.rank_depth, skip_interacted, rows);
+  if (rows.items.empty()) return;
+  // The head moves above every other item: its scores become (best blended score + 1 + the ranker's score mapped
+  // into (0, 1)), an order-preserving map that keeps the scores positive and readable.
+  float top = 0;
+  for (uint32_t i : blend.touched()) top = std::max(top, blend.Score(ItemIdx(i)));
+  for (size_t k = 0; k < rows.items.size(); ++k) {
+    const float p = cfg_.ranker->Predict(&rows.x[k * kNumRankFeatures]);
+    blend.Set(rows.items[k], top + 1.0f + 1.0f / (1.0f + std::exp(-p)));
+  }
+}
+
 const ScoreBuffer& Engine::ScoreAll(UserIdx u, Timestamp now, const BlendWeights* weights, size_t limit) const {
-  BlendWeights w = weights ? *weights : WeightsFor(ChooseStrategy(u, now));
+  const Strategy st = ChooseStrategy(u, now);
+  BlendWeights w = weights ? *weights : WeightsFor(st);
+  if (ranking()) {
+    Rank(u, now, st, w, limit, true, tl_blend_buf);
+    return tl_blend_buf;
+  }
   Blend(u, now, w, limit, tl_blend_buf);
   return tl_blend_buf;
 }
@@ -304,7 +446,8 @@ RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
   BlendWeights w = WeightsFor(resp.strategy);
   for (int i = 0; i < kNumSources; ++i) w[i] *= req.weight_scale[i];  // an A/B variant's change, 1 by default
   ScoreBuffer& blend = tl_blend_buf;
-  Blend(u, now, w, cfg_.per_source_limit, blend);
+  if (ranking()) Rank(u, now, resp.strategy, w, cfg_.per_source_limit, !req.include_consumed, blend);
+  else Blend(u, now, w, cfg_.per_source_limit, blend);
   // Filters, diversity and explanations, per list: the main one, then one per slate type.
   const RequestFilter filter(ds_, *interests_, req, u);
   const auto& ranked = RankHead(blend, (req.n + req.slate_types.size() * req.n_per_slate) * 4 + 40 + filter.num_excluded());

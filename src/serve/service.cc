@@ -10,6 +10,7 @@
 
 #include "vane/events/ids.h"
 #include "vane/interest/describe.h"
+#include "vane/recommend/ranker.h"
 
 namespace vane {
 namespace {
@@ -1022,8 +1023,10 @@ void Service::ApplyBlend(const BlendConfig& b, const char* state) {
   b.ApplyTo(opt_.engine);
   b.ApplyTo(engine_->config());
   notify_.Note({}, ds_->num_users());  // every user's recommendations may change
+  nlohmann::json config = b.ToJson();
+  if (b.ranker) config["ranker"] = {{"trees", b.ranker->num_trees()}, {"info", b.ranker->info()}};  // not the trees
   std::lock_guard l(blend_mu_);
-  blend_info_ = {{"state", state}, {"config", b.ToJson()}};
+  blend_info_ = {{"state", state}, {"config", std::move(config)}};
 }
 
 void Service::FitBlend(const std::string& dir) {

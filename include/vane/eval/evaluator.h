@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "vane/eval/metrics.h"
+#include "vane/eval/ranker_fit.h"
 #include "vane/recommend/blend_config.h"
 #include "vane/recommend/engine.h"
 
@@ -40,6 +41,13 @@ struct EvalOptions {
   // Not empty: the blend's test lists are written here, one JSON line per user: {"user", "target", "rank", "top"} (top:
   // the best 20 item ids as ranked), to compare with what `vane replay --dump-lists` got from the server.
   std::string dump_lists;
+  // The learned ranking stage (recommend/ranker.h): fitted on validation after the blend (eval/ranker_fit.h), then
+  // part of what is tested and of the blend file. `ranker_users` caps the validation users it is fitted on.
+  bool fit_ranker = false;
+  size_t ranker_users = 12000;
+  RankerFitOptions ranker;
+  // Also fit the ranker once without each feature group and test each (the ablation table).
+  bool ranker_ablation = false;
 };
 
 // Cold-start protocol: marks a seeded `share` of the items that are some user's leave-one-out test target as cold
@@ -60,6 +68,13 @@ struct EvalReport {
   BlendWeights weights{};         // fitted (or configured) base weights
   std::array<BlendWeights, 3> multipliers{};  // fitted (or configured) per-strategy multipliers
   std::vector<std::string> fit_log;
+  std::shared_ptr<const Ranker> ranker;   // the fitted ranking stage, when fit_ranker
+  struct Ablation {
+    std::string without;                  // the feature group left out ("" = all features)
+    double holdout_ndcg10 = 0;            // on the ranker's held-out validation users
+    RankingMetrics test;
+  };
+  std::vector<Ablation> ablation;
   double seconds = 0;
   std::string ToJson() const;
   void Print(std::ostream& os) const;
@@ -84,7 +99,8 @@ BlendConfig FittedBlend(const EvalReport& rep, bool fitted);
 
 // Fits the blend on `ds` as `vane eval` does (leave-one-out, validation NDCG@10, `fit_users` validation users), with
 // no per-source report and no progress line: what `vane serve` runs in the background.
-Result<BlendConfig> FitBlend(const Dataset& ds, const EngineConfig& cfg, size_t fit_users = 6000);
+// With `fit_ranker`, the learned ranking stage too (EvalOptions::fit_ranker).
+Result<BlendConfig> FitBlend(const Dataset& ds, const EngineConfig& cfg, size_t fit_users = 6000, bool fit_ranker = false);
 
 struct StreamingReport {
   size_t predictions = 0, events = 0;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,8 @@ struct BlendConfig {
   bool fitted = false;                        // false: the built-in defaults, not fitted to any data
   nlohmann::json source = nlohmann::json::object();      // dataset, protocol, users, when
   nlohmann::json validation = nlohmann::json::object();  // the validation figures of the fitted blend
+  // The learned ranking stage fitted with the blend (null: none); stored under "ranker" in vane's tree form.
+  std::shared_ptr<const Ranker> ranker;
 
   // The configuration an EngineConfig holds now (unfitted).
   static BlendConfig From(const EngineConfig& cfg);

@@ -21,6 +21,8 @@
 
 namespace vane {
 
+class Ranker;
+
 enum class Strategy : uint8_t { kNewUser = 0, kSessionIntent = 1, kStableTaste = 2 };
 const char* StrategyName(Strategy s);
 
@@ -52,6 +54,11 @@ struct EngineConfig {
   float intent_share = 0.6f;    // top short-term interest share that marks a focused session
   float diversity = 0.15f;      // penalty per earlier item of the same main category in the list (0 = off)
   size_t per_source_limit = 300;
+  // The learned ranking stage (recommend/ranker.h; null: the blend's order). It re-orders the best `rank_depth`
+  // items of the blend that the user has not interacted with; the rest follow in the blend's order.
+  std::shared_ptr<const Ranker> ranker;
+  size_t rank_depth = 100;
+  bool use_ranker = true;       // false: the blend's order even with a ranker (an ablation)
   // The model source (slot kSrcModel) is built by whoever links the model (the recommend module does not):
   // called once by the Engine constructor with the dataset and the engine's interest store. Unset: the slot
   // scores nothing.
@@ -124,6 +131,19 @@ class Engine {
   // the strategy blend when given. Returns the buffer (thread-local; valid until the next call on this thread).
   // `limit` caps each source's candidates as Recommend does (config().per_source_limit); SIZE_MAX: none.
   const ScoreBuffer& ScoreAll(UserIdx u, Timestamp now, const BlendWeights* weights = nullptr, size_t limit = SIZE_MAX) const;
+  // The ranking stage's input for a user: the blend under `w` (returned; thread-local like ScoreAll's) and its best
+  // `depth` items the user has not interacted with (all items when `skip_interacted` is false), each with its
+  // kNumRankFeatures features (row-major in `x`; recommend/ranker.h lists them). Every active source is asked, also
+  // one of weight 0, so that the features do not depend on the weights; each source's list is cut to
+  // per_source_limit as a served request cuts it. The fitting of the ranker reads the same rows.
+  struct RankRows {
+    std::vector<ItemIdx> items;
+    std::vector<float> x;
+  };
+  const ScoreBuffer& RankCandidates(UserIdx u, Timestamp now, Strategy st, const BlendWeights& w, size_t limit,
+                                    size_t depth, bool skip_interacted, RankRows& out) const;
+  bool ranking() const { return cfg_.ranker && cfg_.use_ranker; }
+
   // One source's raw (unnormalised) scores for a user, limit as in RetrievalContext.
   const ScoreBuffer& ScoreSource(int source, UserIdx u, Timestamp now, size_t limit) const;
 
@@ -156,7 +176,10 @@ class Engine {
   std::string Explain(const Evidence& ev, ItemIdx item, Timestamp now, bool zh) const;
 
  private:
-  void Blend(UserIdx u, Timestamp now, const BlendWeights& w, size_t limit, ScoreBuffer& blend) const;
+  void Blend(UserIdx u, Timestamp now, const BlendWeights& w, size_t limit, ScoreBuffer& blend, bool record = false) const;
+  // The ranking stage on `blend`: the ranker's order of the head, written back as scores above every other item.
+  void Rank(UserIdx u, Timestamp now, Strategy st, const BlendWeights& w, size_t limit, bool skip_interacted,
+            ScoreBuffer& blend) const;
   // One list entry for item i at its diversified score, with its source and, when `explain`, its reasons (from
   // the evidence of its largest blend contribution; a popularity `fallback` item has a reason of its own).
   Recommendation Explained(ItemIdx i, float score, bool fallback, const ScoreBuffer& blend, Timestamp now,

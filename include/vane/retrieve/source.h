@@ -63,6 +63,8 @@ class ScoreBuffer {
       ev_[i.v] = ev;
     }
   }
+  // Replaces the score of an item already added (its evidence stays). REQUIRES: Has(i).
+  void Set(ItemIdx i, float score) { score_[i.v] = score; }
   bool Has(ItemIdx i) const { return seen_[i.v] != 0; }
   float Score(ItemIdx i) const { return seen_[i.v] ? score_[i.v] : 0.0f; }
   const Evidence& EvidenceOf(ItemIdx i) const { return ev_[i.v]; }

@@ -1,0 +1,294 @@
+// The learned ranking stage: vane's tree evaluator against xgboost's own predictions, the stored form and its checks,
+// the engine's use of a ranker, and the fitting inside the evaluation.
+#include "vane/recommend/ranker.h"
+
+#include <gtest/gtest.h>
+#include <xgboost/c_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "vane/eval/evaluator.h"
+#include "vane/recommend/blend_config.h"
+#include "test_util.h"
+
+namespace vane {
+namespace {
+
+using json = nlohmann::json;
+
+// Trains a small LambdaMART model with xgboost on random rows (a fifth of the values missing) and returns the
+// booster's JSON and its own margin predictions on the same rows.
+void TrainXgboost(std::vector<float>& x, std::vector<float>& pred, json& model) {
+  const int rows = 400, groups = 40;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(0, 1);
+  x.assign(static_cast<size_t>(rows) * kNumRankFeatures, 0);
+  std::vector<float> y(rows);
+  for (int r = 0; r < rows; ++r) {
+    for (int f = 0; f < kNumRankFeatures; ++f)
+      x[r * kNumRankFeatures + f] = u(rng) < 0.2f ? std::numeric_limits<float>::quiet_NaN() : u(rng);
+    const float a = x[r * kNumRankFeatures + 2], b = x[r * kNumRankFeatures + 30];
+    y[r] = (a == a && a > 0.6f) || (b == b && b < 0.1f) ? 1.0f : 0.0f;
+  }
+  std::vector<unsigned> group(groups, rows / groups);
+  DMatrixHandle d = nullptr;
+  ASSERT_EQ(XGDMatrixCreateFromMat(x.data(), rows, kNumRankFeatures, std::numeric_limits<float>::quiet_NaN(), &d), 0);
+  ASSERT_EQ(XGDMatrixSetFloatInfo(d, "label", y.data(), y.size()), 0);
+  ASSERT_EQ(XGDMatrixSetUIntInfo(d, "group", group.data(), group.size()), 0);
+  BoosterHandle b = nullptr;
+  ASSERT_EQ(XGBoosterCreate(&d, 1, &b), 0);
+  XGBoosterSetParam(b, "objective", "rank:ndcg");
+  XGBoosterSetParam(b, "max_depth", "4");
+  XGBoosterSetParam(b, "nthread", "1");
+  for (int it = 0; it < 15; ++it) ASSERT_EQ(XGBoosterUpdateOneIter(b, it, d), 0);
+  bst_ulong len = 0;
+  const float* p = nullptr;
+  ASSERT_EQ(XGBoosterPredict(b, d, 1, 0, 0, &len, &p), 0);
+  pred.assign(p, p + len);
+  const char* buf = nullptr;
+  ASSERT_EQ(XGBoosterSaveModelToBuffer(b, "{\"format\": \"json\"}", &len, &buf), 0);
+  model = json::parse(buf, buf + len);
+  XGBoosterFree(b);
+  XGDMatrixFree(d);
+}
+
+TEST(Ranker, PredictsWhatXgboostPredictsMissingValuesIncluded) {
+  std::vector<float> x, pred;
+  json model;
+  TrainXgboost(x, pred, model);
+  ASSERT_FALSE(model.is_null());
+  auto r = Ranker::FromXgboostJson(model);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->num_trees(), 15u);
+  float spread = 0;
+  for (size_t k = 0; k < pred.size(); ++k) {
+    EXPECT_NEAR(r->Predict(&x[k * kNumRankFeatures]), pred[k], 1e-4f) << "row " << k;
+    spread = std::max(spread, std::abs(pred[k] - pred[0]));
+  }
+  EXPECT_GT(spread, 0.1f);  // the model is not a constant: the comparison means something
+  // Stored in vane's form and read back: the same predictions.
+  auto back = Ranker::FromJson(json::parse(r->ToJson().dump()));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  for (size_t k = 0; k < pred.size(); ++k)
+    EXPECT_EQ(back->Predict(&x[k * kNumRankFeatures]), r->Predict(&x[k * kNumRankFeatures]));
+}
+
+// A one-split ranker: item_popularity < t goes left (leaf lo), else right (leaf hi).
+json OneSplit(int feature, float t, float lo, float hi) {
+  Ranker r;
+  json j = r.ToJson();
+  j["trees"] = json::array({{{"left", {1, -1, -1}}, {"right", {2, -1, -1}}, {"feature", {feature, 0, 0}},
+                             {"value", {t, lo, hi}}, {"default_left", {1, 0, 0}}}});
+  return j;
+}
+
+TEST(Ranker, StoredFormRefusesWhatWouldLeaveTheArrays) {
+  const int pop = rank_feature::kItemPopularity;
+  ASSERT_TRUE(Ranker::FromJson(OneSplit(pop, 0.5f, -1, 1)).ok());
+  auto expect_bad = [](json j, const std::string& needle) {
+    auto r = Ranker::FromJson(j);
+    ASSERT_FALSE(r.ok()) << j.dump();
+    EXPECT_NE(r.status().ToString().find(needle), std::string::npos) << r.status().ToString();
+  };
+  json j = OneSplit(pop, 0.5f, -1, 1);
+  j["trees"][0]["left"][0] = 7;  // outside the tree
+  expect_bad(j, "child 7");
+  j = OneSplit(pop, 0.5f, -1, 1);
+  j["trees"][0]["right"][0] = 1;  // both children the same node
+  expect_bad(j, "reached twice");
+  j = OneSplit(pop, 0.5f, -1, 1);
+  j["trees"][0]["left"][0] = 0;  // a cycle to the root
+  expect_bad(j, "child 0");
+  j = OneSplit(kNumRankFeatures, 0.5f, -1, 1);
+  expect_bad(j, "feature");
+  j = OneSplit(pop, 0.5f, -1, 1);
+  j["trees"][0]["value"][1] = "x";
+  expect_bad(j, "non-number");
+  j = OneSplit(pop, 0.5f, -1, 1);
+  j["trees"][0]["value"].erase(2);
+  expect_bad(j, "unequal");
+  j = OneSplit(pop, 0.5f, -1, 1);
+  j["features"][3] = "something else";
+  expect_bad(j, "feature 3");
+  j = OneSplit(pop, 0.5f, -1, 1);
+  j["version"] = 9;
+  expect_bad(j, "version");
+  // A non-finite leaf value is refused (JSON cannot hold one; a huge number parses as infinity in float).
+  j = OneSplit(pop, 0.5f, -1, 1);
+  j["base_score"] = "1";
+  expect_bad(j, "base_score");
+  // In a blend file the field is named.
+  BlendConfig b = BlendConfig::From(EngineConfig{});
+  json bj = b.ToJson();
+  bj["ranker"] = {{"format", "vane-ranker"}, {"version", 1}};
+  auto lb = BlendConfig::FromJson(bj);
+  ASSERT_FALSE(lb.ok());
+  EXPECT_EQ(lb.status().field(), "ranker");
+}
+
+// Two topics; user u0 has read r0 and r1; every other user reads widely so items have distinct popularity.
+Dataset Shop() {
+  Dataset ds = testing::TwoTopicDataset();
+  Timestamp t = 1000;
+  for (int u = 1; u <= 12; ++u)
+    for (int k = 0; k < 5; ++k)
+      testing::Ev(ds, "v" + std::to_string(u), (k % 2 ? "h" : "r") + std::to_string((u + k) % (k + 1)), "view", t += 30);
+  testing::Ev(ds, "u0", "r0", "view", t += 30);
+  testing::Ev(ds, "u0", "r1", "view", t += 30);
+  return ds;
+}
+
+TEST(Ranker, EngineReordersTheHeadAsTheRankerSays) {
+  Dataset ds = Shop();
+  EngineConfig cfg;
+  Engine plain(ds, cfg);
+  for (const Event& e : ds.events) plain.Ingest(e);
+  const UserIdx u0(*ds.users.Find("u0"));
+  const Timestamp now = ds.events.back().ts + 60;
+
+  // The rows: the user's own items left out, normalised scores in [0, 1], the head in blend order.
+  Engine::RankRows rows;
+  const Strategy st = plain.ChooseStrategy(u0, now);
+  plain.RankCandidates(u0, now, st, plain.WeightsFor(st), cfg.per_source_limit, 100, true, rows);
+  ASSERT_GE(rows.items.size(), 3u);
+  ASSERT_EQ(rows.x.size(), rows.items.size() * kNumRankFeatures);
+  for (size_t k = 0; k < rows.items.size(); ++k) {
+    const std::string& id = ds.catalog.item(rows.items[k]).id;
+    EXPECT_NE(id, "r0");
+    EXPECT_NE(id, "r1");
+    const float* x = &rows.x[k * kNumRankFeatures];
+    for (int s = 0; s < kNumSources; ++s) {
+      EXPECT_GE(x[rank_feature::kSourceScore + s], 0.0f);
+      EXPECT_LE(x[rank_feature::kSourceScore + s], 1.0f);
+    }
+    EXPECT_LE(x[rank_feature::kBlendScore], 1.0f);
+    EXPECT_EQ(x[rank_feature::kStrategy], static_cast<float>(static_cast<int>(st)));
+    if (k) EXPECT_GE(rows.x[(k - 1) * kNumRankFeatures + rank_feature::kBlendScore], x[rank_feature::kBlendScore]);
+  }
+
+  // A ranker that puts the least popular candidates first: the engine's head follows it, in Recommend and ScoreAll.
+  float lo_pop = 1e30f;
+  for (size_t k = 0; k < rows.items.size(); ++k)
+    lo_pop = std::min(lo_pop, rows.x[k * kNumRankFeatures + rank_feature::kItemPopularity]);
+  std::vector<ItemIdx> least;
+  for (size_t k = 0; k < rows.items.size(); ++k)
+    if (rows.x[k * kNumRankFeatures + rank_feature::kItemPopularity] == lo_pop) least.push_back(rows.items[k]);
+  ASSERT_LT(least.size(), rows.items.size());  // the ranker changes something
+  ASSERT_NE(least[0], rows.items[0]);          // ... at the top
+  auto r = Ranker::FromJson(OneSplit(rank_feature::kItemPopularity, lo_pop + 1e-4f, 5.0f, -5.0f));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  cfg.ranker = std::make_shared<const Ranker>(*r);
+  Engine ranked(ds, cfg);
+  for (const Event& e : ds.events) ranked.Ingest(e);
+  RecommendRequest req;
+  req.user = "u0";
+  req.now = now;
+  req.diversity = 0;
+  auto resp = ranked.Recommend(req);
+  ASSERT_FALSE(resp.items.empty());
+  auto is_least = [&](ItemIdx i) { return std::find(least.begin(), least.end(), i) != least.end(); };
+  EXPECT_TRUE(is_least(resp.items[0].item)) << resp.items[0].id;
+  const ScoreBuffer& all = ranked.ScoreAll(u0, now);
+  for (ItemIdx a : least)
+    for (ItemIdx i : rows.items)
+      if (!is_least(i)) EXPECT_GT(all.Score(a), all.Score(i));
+  // Without the ranker the first item is the blend's.
+  ranked.config().use_ranker = false;
+  auto resp2 = ranked.Recommend(req);
+  ASSERT_FALSE(resp2.items.empty());
+  EXPECT_EQ(resp2.items[0].item, rows.items[0]);
+}
+
+// Chains: every user walks i -> i+1 -> ...; the ranker is fitted in the evaluation, saved with the blend and read
+// back into an engine that then scores exactly as the evaluated one.
+Dataset Chains(int users, int items, int len, uint64_t seed) {
+  Dataset ds;
+  ds.name = "chains";
+  ds.actions = ActionRegistry::Preset("implicit").value();
+  ds.has_timestamps = false;
+  for (int i = 0; i < items; ++i) ds.catalog.Upsert(testing::MakeItem("i" + std::to_string(i), "item", "", {"c" + std::to_string(i % 5)}));
+  uint64_t x = seed;
+  for (int u = 0; u < users; ++u) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int start = static_cast<int>((x >> 33) % static_cast<uint64_t>(items));
+    const int step = 1 + static_cast<int>((x >> 20) % 2);  // two kinds of walk: the ranker has something to learn
+    for (int k = 0; k < len; ++k) {
+      Event e;
+      e.user = ds.InternUser("u" + std::to_string(u));
+      e.item = ItemIdx(static_cast<uint32_t>((start + k * step) % items));
+      e.action = 0;
+      e.ts = 1000 + k * 60;
+      ds.events.push_back(e);
+    }
+  }
+  return ds;
+}
+
+TEST(Ranker, FittedInTheEvaluationSavedAndServedTheSame) {
+  Dataset ds = Chains(400, 60, 9, 5);
+  EvalOptions opt;
+  opt.progress = false;
+  opt.fit_ranker = true;
+  opt.ranker.max_rounds = 40;
+  opt.ranker.threads = 1;
+  auto rep = Evaluate(ds, EngineConfig{}, opt);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  ASSERT_TRUE(rep->ranker);
+  EXPECT_GT(rep->ranker->num_trees(), 0u);
+  bool with = false, without = false;
+  for (const auto& t : rep->test) {
+    with |= t.name == "blend";
+    without |= t.name == "blend_no_ranker";
+  }
+  EXPECT_TRUE(with && without);
+  EXPECT_NE(rep->ToJson().find("\"ranker\""), std::string::npos);
+
+  // Deterministic: the same seed fits the same trees.
+  auto rep2 = Evaluate(ds, EngineConfig{}, opt);
+  ASSERT_TRUE(rep2.ok());
+  EXPECT_EQ(rep->ranker->ToJson().dump(), rep2->ranker->ToJson().dump());
+
+  // Through the blend file: the same scores for every user.
+  BlendConfig b = FittedBlend(*rep, true);
+  auto back = BlendConfig::FromJson(json::parse(b.ToJson().dump()));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_TRUE(back->ranker);
+  EngineConfig c1, c2;
+  b.ApplyTo(c1);
+  back->ApplyTo(c2);
+  Engine e1(ds, c1), e2(ds, c2);
+  for (const Event& e : ds.events) {
+    e1.Ingest(e);
+    e2.Ingest(e);
+  }
+  for (uint32_t u = 0; u < 50; ++u) {
+    std::vector<std::pair<uint32_t, float>> s1, s2;
+    const ScoreBuffer& a = e1.ScoreAll(UserIdx(u), 5000);
+    for (uint32_t i : a.touched()) s1.emplace_back(i, a.Score(ItemIdx(i)));
+    const ScoreBuffer& bb = e2.ScoreAll(UserIdx(u), 5000);
+    for (uint32_t i : bb.touched()) s2.emplace_back(i, bb.Score(ItemIdx(i)));
+    EXPECT_EQ(s1, s2) << "user " << u;
+  }
+}
+
+TEST(Ranker, AblationRefitsWithoutEachGroup) {
+  Dataset ds = Chains(300, 50, 8, 9);
+  EvalOptions opt;
+  opt.progress = false;
+  opt.per_source = false;
+  opt.fit_ranker = true;
+  opt.ranker_ablation = true;
+  opt.ranker.max_rounds = 20;
+  opt.ranker.threads = 1;
+  auto rep = Evaluate(ds, EngineConfig{}, opt);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  ASSERT_EQ(rep->ablation.size(), 1 + RankFeatureGroups().size());
+  EXPECT_EQ(rep->ablation[0].without, "");
+  for (size_t k = 0; k < rep->ablation.size(); ++k) EXPECT_EQ(rep->ablation[k].test.users, rep->users) << k;
+}
+
+}  // namespace
+}  // namespace vane
