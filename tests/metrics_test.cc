@@ -60,9 +60,8 @@ TEST(Metrics, AccumulatorAveragesAndListMetrics) {
   EXPECT_DOUBLE_EQ(m.mrr, (1.0 + 0.25) / 2);
   EXPECT_DOUBLE_EQ(m.coverage10, 3.0 / 4);
   EXPECT_DOUBLE_EQ(m.diversity10, 0.5);
-  // Short head = items holding 80% of 16 interactions: item a (10) then b (15 >= 12.8) -> {a, b}.
-  // Listed: a, b, a, c -> tail items: c only -> 1/4.
-  EXPECT_DOUBLE_EQ(m.long_tail10, 0.25);
+  // Short head = the most popular 20% of 4 items, rounded up: {a}. Listed: a, b, a, c -> tail items b, c -> 2/4.
+  EXPECT_DOUBLE_EQ(m.long_tail10, 0.5);
   // Novelty: mean of -log2((count+1)/(16+4)).
   double nov = (-std::log2(11.0 / 20) * 2 - std::log2(6.0 / 20) - std::log2(2.0 / 20)) / 4;
   EXPECT_NEAR(m.novelty10, nov, 1e-12);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <random>
 
 #include "vane/eval/evaluator.h"
@@ -200,6 +201,52 @@ TEST(Ranker, EngineReordersTheHeadAsTheRankerSays) {
   auto resp2 = ranked.Recommend(req);
   ASSERT_FALSE(resp2.items.empty());
   EXPECT_EQ(resp2.items[0].item, rows.items[0]);
+}
+
+TEST(RankControls, LongTailCapAndDiversityReshapeTheHead) {
+  Dataset ds = Shop();
+  Engine engine(ds, EngineConfig{});
+  for (const Event& e : ds.events) engine.Ingest(e);
+  engine.RefreshLongTail();
+  RecommendRequest req;
+  req.user = "u0";
+  req.now = ds.events.back().ts + 60;
+  req.diversity = 0;
+  req.n = 4;
+  req.explain = false;
+  auto base = engine.Recommend(req);
+  ASSERT_EQ(base.items.size(), 4u);
+
+  // Inactive controls change nothing.
+  req.controls = RankControls{};
+  auto same = engine.Recommend(req);
+  ASSERT_EQ(same.items.size(), base.items.size());
+  for (size_t k = 0; k < base.items.size(); ++k) EXPECT_EQ(same.items[k].item, base.items[k].item);
+
+  auto main_cat = [&](ItemIdx i) { return ds.catalog.categories(i)[0]; };
+  // A category cap of a half: no category holds more than 2 of the 4 (both categories have enough items).
+  req.controls = RankControls{.category_cap = 0.5f};
+  auto capped = engine.Recommend(req);
+  ASSERT_EQ(capped.items.size(), 4u);
+  std::map<uint32_t, int> per;
+  for (const auto& r : capped.items) ++per[main_cat(r.item)];
+  for (const auto& [c, k] : per) EXPECT_LE(k, 2) << ds.catalog.category_vocab().Name(c);
+
+  // Diversity: the second item's category differs from the first's.
+  req.controls = RankControls{.diversity = 5.0f};
+  auto diverse = engine.Recommend(req);
+  ASSERT_GE(diverse.items.size(), 2u);
+  EXPECT_NE(main_cat(diverse.items[0].item), main_cat(diverse.items[1].item));
+
+  // A large long-tail bonus: the long-tail candidates come first.
+  req.controls = RankControls{.long_tail = 10.0f};
+  auto tail = engine.Recommend(req);
+  size_t tail_in_base = 0;
+  for (const auto& r : base.items) tail_in_base += engine.LongTail(r.item);
+  size_t k = 0;
+  while (k < tail.items.size() && engine.LongTail(tail.items[k].item)) ++k;
+  EXPECT_GT(k, tail_in_base);  // more long-tail items, all ahead of the rest
+  for (size_t j = k; j < tail.items.size(); ++j) EXPECT_FALSE(engine.LongTail(tail.items[j].item));
 }
 
 // Chains: every user walks i -> i+1 -> ...; the ranker is fitted in the evaluation, saved with the blend and read

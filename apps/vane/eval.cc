@@ -1,6 +1,8 @@
 // vane eval: offline full-ranking evaluation of every source and the blend, optionally with the streaming replay.
 #include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <stdexcept>
 #include <iostream>
 #include <memory>
 
@@ -24,7 +26,39 @@ struct EvalArgs {
   size_t stream_every = 0;
   bool no_fit = false;
   double cold = 0;
+  std::vector<std::string> controls;  // --control
 };
+
+// "div=0.3,tail=0.1,cap=0.5" (any subset; omitted = off) -> RankControls.
+Result<RankControls> ParseControl(const std::string& text) {
+  RankControls c;
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t end = text.find(',', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string part = text.substr(at, end - at);
+    at = end + 1;
+    if (part.empty()) continue;
+    const size_t eq = part.find('=');
+    const std::string key = part.substr(0, eq);
+    float v = 0;
+    try {
+      size_t used = 0;
+      if (eq == std::string::npos) throw std::invalid_argument("no value");
+      v = std::stof(part.substr(eq + 1), &used);
+      if (used != part.size() - eq - 1 || !std::isfinite(v) || v < 0) throw std::invalid_argument("bad value");
+    } catch (const std::exception&) {
+      return Status::InvalidArgument(fmt::format("--control '{}': '{}' needs a finite number >= 0 (key=value)", text, part));
+    }
+    if (key == "div") c.diversity = v;
+    else if (key == "tail") c.long_tail = v;
+    else if (key == "cap") {
+      if (v <= 0 || v > 1) return Status::InvalidArgument(fmt::format("--control '{}': cap must be in (0, 1]", text));
+      c.category_cap = v;
+    } else return Status::InvalidArgument(fmt::format("--control '{}': unknown key '{}' (div, tail, cap)", text, key));
+  }
+  return c;
+}
 
 // The streaming replay with the fitted blend; prints its line and returns its JSON.
 nlohmann::json RunStreaming(const Dataset& ds, EngineConfig cfg, const EvalReport& rep, const EvalArgs& a) {
@@ -49,6 +83,11 @@ int RunEval(const EvalArgs& a) {
   }
   eo.fit_weights = !a.no_fit;
   eo.progress = !a.data.quiet;
+  for (const auto& t : a.controls) {
+    auto c = ParseControl(t);
+    if (!c.ok()) return Fail(c.status());
+    eo.controls.push_back(*c);
+  }
   EngineConfig cfg = a.cfg;
   if (Status ms = UseModel(a.model, ds, cfg); !ms.ok()) return Fail(ms);
   auto rep = Evaluate(ds, cfg, eo);
@@ -98,6 +137,9 @@ Command AddEvalCommand(CLI::App& app) {
   cmd->add_option("--ranker-max-depth", eo.ranker.max_depth, "depth of each tree")->capture_default_str();
   cmd->add_option("--ranker-eta", eo.ranker.eta, "learning rate of the boosting")->capture_default_str();
   cmd->add_flag("--ranker-ablation", eo.ranker_ablation, "also fit and test the ranker without each feature group");
+  cmd->add_option("--control", a->controls,
+                  "also test the blend under these ranking-stage controls, e.g. div=0.3,tail=0.1,cap=0.5 (repeat for a "
+                  "table): div = intra-list distance weight, tail = long-tail bonus, cap = most share of one category");
   cmd->add_option("--json", a->json, "write the report as JSON to this file");
   cmd->add_option("--save-blend", a->save_blend,
                   "write the blend it chose (weights, multipliers, validation figures) to this file, for "

@@ -476,6 +476,19 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
 
   auto blend_scorer = [&](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreAll(u, now); };
   rep.validation.push_back({"blend", RunTargets(ds, engine, split.val, counts, blend_scorer, "validation", opt.progress)});
+  if (!opt.controls.empty()) {
+    // Each control on the validation users too (before their validation events reach their states): the figures a
+    // setting is chosen on.
+    engine.RefreshLongTail();
+    const RankControls saved = engine.config().controls;
+    for (const RankControls& c : opt.controls) {
+      engine.config().controls = c;
+      rep.controls_validation.emplace_back(c, RunTargets(ds, engine, split.val, counts, blend_scorer,
+                                                         fmt::format("validation: div {} tail {} cap {}", c.diversity, c.long_tail, c.category_cap),
+                                                         opt.progress));
+    }
+    engine.config().controls = saved;
+  }
 
   if (opt.strict && opt.protocol == "loo") {
     // The protocol a live server can follow (`vane replay`): per test user in turn, the events from the validation
@@ -506,6 +519,18 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
     else engine.Ingest(ds.events[idx]);
   }
   RunTests(ds, engine, split.test, counts, opt, rep);
+  if (!opt.controls.empty()) {
+    auto blend_scorer = [&](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreAll(u, now); };
+    engine.RefreshLongTail();
+    const RankControls saved = engine.config().controls;
+    for (const RankControls& c : opt.controls) {
+      engine.config().controls = c;
+      rep.controls.emplace_back(c, RunTargets(ds, engine, split.test, counts, blend_scorer,
+                                              fmt::format("controls div {} tail {} cap {}", c.diversity, c.long_tail, c.category_cap),
+                                              opt.progress));
+    }
+    engine.config().controls = saved;
+  }
   if (!ablated.empty()) {
     // Each feature group left out in turn: fitted above on the same validation users (on the validation-time
     // state, as the full ranker), tested here on the same test users.
@@ -550,6 +575,14 @@ std::string EvalReport::ToJson() const {
   for (const auto& r : validation) j["validation"][r.name] = MetricsJson(r.metrics);
   for (const auto& r : test) j["test"][r.name] = MetricsJson(r.metrics);
   if (ranker) j["ranker"] = ranker->info();
+  for (const auto& [key, list] : {std::pair{"controls", &controls}, std::pair{"controls_validation", &controls_validation}})
+    for (const auto& [c, m] : *list) {
+      nlohmann::json cj = MetricsJson(m);
+      cj["diversity"] = c.diversity;
+      cj["long_tail"] = c.long_tail;
+      cj["category_cap"] = c.category_cap;
+      j[key].push_back(cj);
+    }
   for (const auto& a : ablation) {
     nlohmann::json aj = MetricsJson(a.test);
     aj["holdout_ndcg@10"] = a.holdout_ndcg10;
@@ -572,6 +605,15 @@ void EvalReport::Print(std::ostream& os) const {
   for (const auto& r : validation)
     os << fmt::format("validation {:<8} hr@10 {:.4f} ndcg@10 {:.4f}\n", r.name, r.metrics.hr10, r.metrics.ndcg10);
   if (ranker) os << "ranker: " << ranker->info().dump() << "\n";
+  for (const auto& [title, list] : {std::pair{"controls (blend, validation)", &controls_validation},
+                                     std::pair{"controls (blend, test)", &controls}}) {
+    if (list->empty()) continue;
+    os << fmt::format("{:<30} {:>7} {:>8} {:>8} {:>7} {:>8}\n", title, "hr@10", "ndcg@10", "cov@10", "div@10", "tail@10");
+    for (const auto& [c, m] : *list)
+      os << fmt::format("{:<30} {:>7.4f} {:>8.4f} {:>8.4f} {:>7.3f} {:>8.3f}\n",
+                        fmt::format("div {} tail {} cap {}", c.diversity, c.long_tail, c.category_cap), m.hr10, m.ndcg10,
+                        m.coverage10, m.diversity10, m.long_tail10);
+  }
   if (ablation.size() > 1) {
     os << fmt::format("{:<28} {:>12} {:>9} {:>9}\n", "ranker ablation", "holdout ndcg", "test hr", "test ndcg");
     for (const auto& a : ablation)

@@ -21,19 +21,15 @@ MetricAccumulator::MetricAccumulator(const Catalog& catalog, std::span<const uin
     double c = i < counts.size() ? counts[i] : 0;
     info_[i] = -std::log2((c + 1.0) / (total + static_cast<double>(n)));
   }
-  // Short head: most popular items that together hold 80% of interactions.
+  // Short head: the most popular 20% of items by training interactions (rounded up; an item nobody touched is never
+  // in it). Every other item is long tail.
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    uint32_t ca = a < counts.size() ? counts[a] : 0, cb = b < counts.size() ? counts[b] : 0;
-    return ca > cb;
-  });
-  double acc = 0;
-  for (uint32_t i : order) {
-    if (acc >= 0.8 * total) break;
-    short_head_[i] = 1;
-    acc += i < counts.size() ? counts[i] : 0;
-  }
+  auto count = [&](uint32_t i) { return i < counts.size() ? counts[i] : 0u; };
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return count(a) > count(b); });
+  const size_t head = (n + 4) / 5;
+  for (size_t k = 0; k < head && k < n; ++k)
+    if (count(order[k]) > 0) short_head_[order[k]] = 1;
 }
 
 void MetricAccumulator::Add(double rank, std::span<const ItemIdx> top) {

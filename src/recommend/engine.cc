@@ -33,7 +33,7 @@ thread_local std::array<float, kNumSources> tl_src_max;
 thread_local std::vector<uint32_t> tl_row_stamp, tl_row_of;
 thread_local uint32_t tl_row_gen = 0;
 thread_local Engine::RankRows tl_rank_rows;
-thread_local std::vector<float> tl_rank_pred;
+thread_local std::vector<std::pair<ItemIdx, float>> tl_head;
 
 // A request's filters: available items only, not excluded (the request's ids and, unless include_consumed, the
 // user's consumed items and the items of their last few events), of the wanted type and in one of the wanted
@@ -184,6 +184,21 @@ Engine::Engine(const Dataset& ds, EngineConfig cfg, const Clock* clock)
   if (cfg_.model_source) model = cfg_.model_source(ds_, *interests_);
   has_model_ = model != nullptr;
   sources_.push_back(model ? std::move(model) : std::make_unique<EmptySource>("model"));
+  RefreshLongTail();
+}
+
+void Engine::RefreshLongTail() {
+  const size_t n = ds_.num_items();
+  head_item_.assign(n, 0);
+  since_refresh_ = 0;
+  if (n == 0) return;
+  std::vector<std::pair<float, uint32_t>> pop(n);
+  for (uint32_t i = 0; i < n; ++i) pop[i] = {pop_->Popularity(ItemIdx(i)), i};
+  const size_t head = (n + 4) / 5;  // the most popular 20%, rounded up
+  auto more = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+  std::nth_element(pop.begin(), pop.begin() + static_cast<std::ptrdiff_t>(head - 1), pop.end(), more);
+  for (size_t k = 0; k < head; ++k)
+    if (pop[k].first > 0) head_item_[pop[k].second] = 1;  // an item nobody touched is never in the head
 }
 
 Engine::~Engine() = default;
@@ -201,6 +216,8 @@ void Engine::Ingest(const Event& e) {
   const UserState& b = before ? *before : kEmpty;
   for (auto& s : sources_) s->Observe(e, b);
   interests_->Apply(e);
+  // O(items) each time: every max(4,096, items) events, so a large catalogue pays it rarely.
+  if (++since_refresh_ >= std::max<size_t>(4096, ds_.num_items()) || head_item_.size() < ds_.num_items()) RefreshLongTail();
 }
 
 void Engine::IngestUserOnly(const Event& e) { interests_->ApplyUserOnly(e); }
@@ -425,14 +442,92 @@ void Engine::Rank(UserIdx u, Timestamp now, Strategy st, const BlendWeights& w, 
   }
 }
 
+void Engine::Control(UserIdx u, const RankControls& c, size_t n, bool skip_interacted, ScoreBuffer& blend) const {
+  auto& head = tl_head;
+  head.clear();
+  const size_t items = ds_.num_items();
+  if (tl_row_stamp.size() < items) {
+    tl_row_stamp.resize(items, 0);
+    tl_row_of.resize(items, 0);
+  }
+  if (++tl_row_gen == 0) {
+    std::fill(tl_row_stamp.begin(), tl_row_stamp.end(), 0);
+    tl_row_gen = 1;
+  }
+  if (skip_interacted)
+    for (ItemIdx i : interests_->Interacted(u))
+      if (i.v < items) tl_row_stamp[i.v] = tl_row_gen;
+  float top = 0;
+  for (uint32_t i : blend.touched()) {
+    const float sc = blend.Score(ItemIdx(i));
+    top = std::max(top, sc);
+    if (tl_row_stamp[i] != tl_row_gen) head.emplace_back(ItemIdx(i), sc);
+  }
+  auto better = [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); };
+  const size_t h = std::min(head.size(), std::max<size_t>(cfg_.rank_depth, 20));
+  std::partial_sort(head.begin(), head.begin() + static_cast<std::ptrdiff_t>(h), head.end(), better);
+  head.resize(h);
+  if (h < 2) return;
+  const float hi = head.front().second, lo = head.back().second;
+  const float span = hi > lo ? hi - lo : 1.0f;
+  const size_t k_max = std::min(h, std::max<size_t>(n, 20));
+  const size_t cap = c.category_cap < 1 ? std::max<size_t>(1, static_cast<size_t>(std::ceil(c.category_cap * static_cast<float>(std::max<size_t>(n, 1))))) : SIZE_MAX;
+  std::vector<uint8_t> used(h, 0);
+  std::vector<float> sim_sum(h, 0.0f);     // sum of the similarities to the picks so far
+  std::unordered_map<uint32_t, size_t> per_cat;
+  auto jaccard = [&](ItemIdx a, ItemIdx b) {
+    auto ca = ds_.catalog.categories(a), cb = ds_.catalog.categories(b);
+    size_t inter = 0;
+    for (uint32_t x : ca) inter += std::find(cb.begin(), cb.end(), x) != cb.end();
+    const size_t uni = ca.size() + cb.size() - inter;
+    return uni == 0 ? 0.0f : static_cast<float>(inter) / static_cast<float>(uni);
+  };
+  std::vector<size_t> order;
+  for (size_t k = 0; k < k_max; ++k) {
+    int best = -1;
+    float best_v = -1e30f;
+    bool best_capped = true;
+    for (size_t j = 0; j < h; ++j) {
+      if (used[j]) continue;
+      const ItemIdx i = head[j].first;
+      float v = (head[j].second - lo) / span;
+      if (c.long_tail > 0 && LongTail(i)) v += c.long_tail;
+      if (c.diversity > 0 && k > 0) v -= c.diversity * sim_sum[j] / static_cast<float>(k);
+      bool capped = false;
+      if (cap != SIZE_MAX && k < n) {
+        auto cats = ds_.catalog.categories(i);
+        if (!cats.empty()) {
+          auto it = per_cat.find(cats[0]);
+          capped = it != per_cat.end() && it->second >= cap;
+        }
+      }
+      // An item over its category's cap is taken only when every other is over it too.
+      if ((best_capped && !capped) || (capped == best_capped && v > best_v)) {
+        best = static_cast<int>(j);
+        best_v = v;
+        best_capped = capped;
+      }
+    }
+    if (best < 0) break;
+    used[best] = 1;
+    order.push_back(static_cast<size_t>(best));
+    const ItemIdx picked = head[best].first;
+    if (auto cats = ds_.catalog.categories(picked); !cats.empty()) ++per_cat[cats[0]];
+    if (c.diversity > 0)
+      for (size_t j = 0; j < h; ++j)
+        if (!used[j]) sim_sum[j] += jaccard(head[j].first, picked);
+  }
+  // The picks, in their order, above every other item.
+  for (size_t k = 0; k < order.size(); ++k)
+    blend.Set(head[order[k]].first, top + 1.0f + static_cast<float>(order.size() - k) / static_cast<float>(order.size() + 1));
+}
+
 const ScoreBuffer& Engine::ScoreAll(UserIdx u, Timestamp now, const BlendWeights* weights, size_t limit) const {
   const Strategy st = ChooseStrategy(u, now);
   BlendWeights w = weights ? *weights : WeightsFor(st);
-  if (ranking()) {
-    Rank(u, now, st, w, limit, true, tl_blend_buf);
-    return tl_blend_buf;
-  }
-  Blend(u, now, w, limit, tl_blend_buf);
+  if (ranking()) Rank(u, now, st, w, limit, true, tl_blend_buf);
+  else Blend(u, now, w, limit, tl_blend_buf);
+  if (cfg_.controls.active()) Control(u, cfg_.controls, 10, true, tl_blend_buf);
   return tl_blend_buf;
 }
 
@@ -448,6 +543,8 @@ RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
   ScoreBuffer& blend = tl_blend_buf;
   if (ranking()) Rank(u, now, resp.strategy, w, cfg_.per_source_limit, !req.include_consumed, blend);
   else Blend(u, now, w, cfg_.per_source_limit, blend);
+  if (const RankControls& rc = req.controls ? *req.controls : cfg_.controls; rc.active())
+    Control(u, rc, req.n, !req.include_consumed, blend);
   // Filters, diversity and explanations, per list: the main one, then one per slate type.
   const RequestFilter filter(ds_, *interests_, req, u);
   const auto& ranked = RankHead(blend, (req.n + req.slate_types.size() * req.n_per_slate) * 4 + 40 + filter.num_excluded());
@@ -539,6 +636,7 @@ Status Engine::Load(BinaryReader& r) {
     if (!r.ok()) return r.status();
     VANE_RETURN_IF_ERROR(sources_[s]->LoadState(r));
   }
+  RefreshLongTail();
   return r.status();
 }
 

@@ -48,6 +48,9 @@ struct EvalOptions {
   RankerFitOptions ranker;
   // Also fit the ranker once without each feature group and test each (the ablation table).
   bool ranker_ablation = false;
+  // The ranking stage's controls to test (recommend/engine.h RankControls), each on the blend's test users, after the
+  // main test: what each costs in NDCG@10 and buys in coverage, diversity and long-tail share.
+  std::vector<RankControls> controls;
 };
 
 // Cold-start protocol: marks a seeded `share` of the items that are some user's leave-one-out test target as cold
@@ -75,6 +78,8 @@ struct EvalReport {
     RankingMetrics test;
   };
   std::vector<Ablation> ablation;
+  std::vector<std::pair<RankControls, RankingMetrics>> controls;   // per tested control setting (test)
+  std::vector<std::pair<RankControls, RankingMetrics>> controls_validation;  // the same on validation
   double seconds = 0;
   std::string ToJson() const;
   void Print(std::ostream& os) const;

@@ -25,7 +25,7 @@ struct RankingMetrics {
   double coverage10 = 0;      // distinct items in all top-10 lists / catalogue size
   double diversity10 = 0;     // intra-list diversity: mean pairwise category Jaccard distance in top-10
   double novelty10 = 0;       // mean self-information -log2(pop share) of top-10 items
-  double long_tail10 = 0;     // share of top-10 items outside the most popular items holding 80% of interactions
+  double long_tail10 = 0;     // share of top-10 items outside the most popular 20% of items (training interactions)
   double seconds = 0;
 };
 

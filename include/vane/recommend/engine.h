@@ -13,6 +13,7 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,20 @@ enum SourceId : uint8_t {
 const char* SourceName(int source);
 
 using BlendWeights = std::array<float, kNumSources>;
+
+// The ranking stage's controls, fair and diverse by choice: after the blend (and the ranker), the head of the list is
+// re-selected greedily; each next item maximises
+//   relevance (its score, scaled to 0..1 over the head) + long_tail (if it is a long-tail item: outside the most
+//   popular 20% of items) - diversity x (its mean category similarity, Jaccard, to the items picked before it),
+// and no main category holds more than category_cap of the first n items while another category can fill the slot.
+// All zero (cap 1): the order of the scores, untouched. The evaluation reports each control's price in NDCG@10 and
+// what it buys in coverage, intra-list diversity and long-tail share (docs/evaluation.md).
+struct RankControls {
+  float diversity = 0;
+  float long_tail = 0;
+  float category_cap = 1;
+  bool active() const { return diversity > 0 || long_tail > 0 || category_cap < 1; }
+};
 
 struct EngineConfig {
   InterestConfig interest;
@@ -59,6 +74,7 @@ struct EngineConfig {
   std::shared_ptr<const Ranker> ranker;
   size_t rank_depth = 100;
   bool use_ranker = true;       // false: the blend's order even with a ranker (an ablation)
+  RankControls controls;        // the default controls of every list (a request may bring its own)
   // The model source (slot kSrcModel) is built by whoever links the model (the recommend module does not):
   // called once by the Engine constructor with the dataset and the engine's interest store. Unset: the slot
   // scores nothing.
@@ -81,6 +97,7 @@ struct RecommendRequest {
   // (negative = the configured one).
   BlendWeights weight_scale = {1, 1, 1, 1, 1, 1, 1};
   float diversity = -1;
+  std::optional<RankControls> controls;   // the ranking stage's controls for this request (unset: the configured)
 };
 
 struct Recommendation {
@@ -143,6 +160,10 @@ class Engine {
   const ScoreBuffer& RankCandidates(UserIdx u, Timestamp now, Strategy st, const BlendWeights& w, size_t limit,
                                     size_t depth, bool skip_interacted, RankRows& out) const;
   bool ranking() const { return cfg_.ranker && cfg_.use_ranker; }
+  // Whether an item is in the long tail now: outside the most popular 20% of items (decayed popularity). Refreshed
+  // every 4,096 ingested events, at construction and load, and by RefreshLongTail.
+  bool LongTail(ItemIdx i) const { return i.v >= head_item_.size() || !head_item_[i.v]; }
+  void RefreshLongTail();
 
   // One source's raw (unnormalised) scores for a user, limit as in RetrievalContext.
   const ScoreBuffer& ScoreSource(int source, UserIdx u, Timestamp now, size_t limit) const;
@@ -180,6 +201,8 @@ class Engine {
   // The ranking stage on `blend`: the ranker's order of the head, written back as scores above every other item.
   void Rank(UserIdx u, Timestamp now, Strategy st, const BlendWeights& w, size_t limit, bool skip_interacted,
             ScoreBuffer& blend) const;
+  // The controls on `blend`: the first max(n, 20) items of the head re-selected, written back above every other.
+  void Control(UserIdx u, const RankControls& c, size_t n, bool skip_interacted, ScoreBuffer& blend) const;
   // One list entry for item i at its diversified score, with its source and, when `explain`, its reasons (from
   // the evidence of its largest blend contribution; a popularity `fallback` item has a reason of its own).
   Recommendation Explained(ItemIdx i, float score, bool fallback, const ScoreBuffer& blend, Timestamp now,
@@ -194,6 +217,8 @@ class Engine {
   ContentSource* content_ = nullptr;
   std::vector<std::unique_ptr<CandidateSource>> sources_;
   bool has_model_ = false;
+  std::vector<uint8_t> head_item_;   // 1: among the most popular 20% of items (LongTail)
+  uint32_t since_refresh_ = 0;
 };
 
 }  // namespace vane
