@@ -5,7 +5,8 @@
 # server over HTTP and prints the served figures beside the evaluator's.
 # Usage: bench/replay_parity.sh [DIVERSITY] [DATASET...]   DIVERSITY: the server's list diversity (default 0, the way
 # `vane eval` ranks; 0.15 is the served default). DATASET: ml-100k, ml-latest-small, beauty, ml-1m (default: the first
-# three). MODEL=<dir>: a `vane train` model of that dataset joins the blend on both sides. Needs ../shared/datasets
+# three). MODEL=<dir>: a `vane train` model of that dataset joins the blend on both sides. EVAL_FLAGS: more `vane eval`
+# flags (EVAL_FLAGS=--ranker: the learned ranking stage is fitted, saved in the blend file and served). Needs ../shared/datasets
 # and a Release build. Writes out/replay/<dataset>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +26,9 @@ for name in "${SETS[@]}"; do
   esac
   O=out/replay/$name; rm -rf "$O"; mkdir -p "$O"
   echo "## $name"
-  echo "\$ vane eval --format $fmt --input $in --strict --save-blend $O/blend.json --json $O/eval.json"
-  "$V" eval --format "$fmt" --input "$in" --quiet --strict --save-blend "$O/blend.json" --json "$O/eval.json" ${MODEL:+--model "$MODEL"} | grep -E '^blend '
+  echo "\$ vane eval --format $fmt --input $in --strict --save-blend $O/blend.json --json $O/eval.json ${EVAL_FLAGS:-}"
+  # shellcheck disable=SC2086
+  "$V" eval --format "$fmt" --input "$in" --quiet --strict --save-blend "$O/blend.json" --json "$O/eval.json" ${MODEL:+--model "$MODEL"} ${EVAL_FLAGS:-} | grep -E '^blend '
   echo "\$ vane serve --format $fmt --input $in --catalogue-only --blend $O/blend.json --diversity $DIV --store $O/store"
   "$V" serve --format "$fmt" --input "$in" --store "$O/store" --catalogue-only --blend "$O/blend.json" --diversity "$DIV" \
     --port "$PORT" --quiet ${MODEL:+--model "$MODEL"} > "$O/serve.out" 2> "$O/serve.err" &

@@ -162,6 +162,17 @@ TEST_F(HttpTest, ErrorsCarryTheStatusReasonAsTheirCode) {
   auto [s4, b4] = Get("/v1/recommend/u?n=abc");
   EXPECT_EQ(s4, 400);
   EXPECT_EQ(Code(b4), "bad_parameter");
+  // The ranking-stage controls: out of range, not a number, infinite, trailing text: refused naming the parameter.
+  for (const char* q : {"long_tail=-1", "long_tail=abc", "diversity_weight=inf", "category_cap=0", "category_cap=2",
+                        "category_cap=0.5x", "long_tail=nan"}) {
+    auto [sc, bc] = Get(std::string("/v1/recommend/u?") + q);
+    EXPECT_EQ(sc, 400) << q;
+    EXPECT_EQ(Code(bc), "bad_parameter") << q;
+    const std::string name = std::string(q).substr(0, std::string(q).find('='));
+    EXPECT_NE(bc.dump().find(name), std::string::npos) << bc.dump();
+  }
+  auto [sc, bc] = Get("/v1/recommend/u?n=3&long_tail=0.2&diversity_weight=0.5&category_cap=0.5");
+  EXPECT_EQ(sc, 200) << bc.dump();
   auto [s5, b5] = Post("/v1/models/retrain", "");
   EXPECT_EQ(s5, 501);
   EXPECT_EQ(Code(b5), "no_trainer");

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "vane/eval/evaluator.h"
+#include "vane/eval/ranker_fit.h"
 #include "vane/recommend/blend_config.h"
 #include "test_util.h"
 
@@ -319,6 +320,35 @@ TEST(Ranker, FittedInTheEvaluationSavedAndServedTheSame) {
     for (uint32_t i : bb.touched()) s2.emplace_back(i, bb.Score(ItemIdx(i)));
     EXPECT_EQ(s1, s2) << "user " << u;
   }
+}
+
+TEST(Ranker, TheGateDropsARankerThatDoesNotBeatTheBlend) {
+  // Cases whose target is the blend's own first item: the blend's order is perfect on the held-out users, no ranker
+  // can beat it, and the fit returns none (saying why). Without the gate it would return the trees it fitted.
+  Dataset ds = Chains(300, 50, 8, 13);
+  Engine engine(ds, EngineConfig{});
+  for (const Event& e : ds.events) engine.Ingest(e);
+  std::vector<RankCase> cases;
+  Engine::RankRows rows;
+  for (uint32_t u = 0; u < 300; ++u) {
+    const Strategy st = engine.ChooseStrategy(UserIdx(u), 5000);
+    engine.RankCandidates(UserIdx(u), 5000, st, engine.WeightsFor(st), 300, 100, true, rows);
+    ASSERT_FALSE(rows.items.empty());
+    cases.push_back({UserIdx(u), rows.items[0], 5000});
+  }
+  RankerFitOptions ro;
+  ro.progress = false;
+  ro.threads = 1;
+  ro.max_rounds = 20;
+  auto fr = FitRanker(engine, cases, ro);
+  ASSERT_TRUE(fr.ok()) << fr.status().ToString();
+  EXPECT_DOUBLE_EQ(fr->holdout_blend_ndcg, 1.0);
+  EXPECT_FALSE(fr->ranker);
+  EXPECT_NE(fr->log.back().find("ranker not used"), std::string::npos) << fr->log.back();
+  ro.gate = false;
+  auto ungated = FitRanker(engine, cases, ro);
+  ASSERT_TRUE(ungated.ok());
+  EXPECT_TRUE(ungated->ranker);
 }
 
 TEST(Ranker, AblationRefitsWithoutEachGroup) {

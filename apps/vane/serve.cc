@@ -238,6 +238,16 @@ Command AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--adapt", so.adapt.enabled,
                 "adapt each source's weight to its online click-through rate (clamped to 0.5..2; off by default)");
+  cmd->add_option("--long-tail", so.engine.controls.long_tail,
+                  "ranking-stage bonus of a long-tail item (outside the most popular 20%), 0 = off; a request's "
+                  "long_tail= overrides")
+      ->check(CLI::Range(0.0, 100.0))->capture_default_str();
+  cmd->add_option("--diversity-weight", so.engine.controls.diversity,
+                  "ranking-stage weight of intra-list distance (category Jaccard), 0 = off")
+      ->check(CLI::Range(0.0, 100.0))->capture_default_str();
+  cmd->add_option("--category-cap", so.engine.controls.category_cap,
+                  "most share of a list from one main category (1 = no cap)")
+      ->check(CLI::Range(0.01, 1.0))->capture_default_str();
   cmd->add_flag("--ranker", a->ranker,
                 "when the blend is fitted here, fit the learned ranking stage with it (LambdaMART on validation, as "
                 "`vane eval --ranker`); a --blend file brings its own");

@@ -455,12 +455,13 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
     for (auto& l : fr.log) rep.fit_log.push_back(l);
     rep.ranker = fr.ranker;
     engine.config().ranker = fr.ranker;
-    rep.ablation.push_back({"", fr.holdout_ranker_ndcg, {}});
-    if (opt.ranker_ablation) {
+    if (fr.ranker) rep.ablation.push_back({"", fr.holdout_ranker_ndcg, {}});
+    if (fr.ranker && opt.ranker_ablation) {
       engine.config().ranker = nullptr;  // the rows do not depend on it; kept off while the others are fitted
       for (const std::string& g : RankFeatureGroups()) {
         ro.progress = false;
         ro.drop_groups = {g};
+        ro.gate = false;  // the ablation reports every group, also where the ranker would not be used
         auto ar = FitRanker(engine, rank_cases, ro);
         if (!ar.ok()) {
           rep.fit_log.push_back("ablation without " + g + ": " + ar.status().ToString());

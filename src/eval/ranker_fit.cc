@@ -197,6 +197,12 @@ Result<RankerFitResult> FitRanker(const Engine& engine, const std::vector<RankCa
                                 "target in the head of {}; {} rows; {:.1f} s",
                                 best_round, res.holdout_ranker_ndcg, res.holdout_blend_ndcg, res.train_users, res.train_hits,
                                 opt.depth, res.train_rows, res.seconds));
+  // The quality gate: a ranker that does not beat the blend's own order on the held-out users is not used.
+  if (opt.gate && res.holdout_ranker_ndcg <= res.holdout_blend_ndcg) {
+    res.log.push_back(fmt::format("ranker not used: held-out NDCG@10 {:.4f} does not beat the blend's order ({:.4f})",
+                                  res.holdout_ranker_ndcg, res.holdout_blend_ndcg));
+    return res;
+  }
   res.ranker = std::make_shared<Ranker>(std::move(r));
   return res;
 }

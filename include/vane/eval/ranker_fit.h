@@ -34,10 +34,11 @@ struct RankerFitOptions {
   std::vector<std::string> drop_groups;  // feature groups left out (RankFeatureGroup): an ablation
   int threads = 0;             // 0 = xgboost's default
   bool progress = true;
+  bool gate = true;            // drop a ranker that does not beat the blend's order on the held-out users
 };
 
 struct RankerFitResult {
-  std::shared_ptr<Ranker> ranker;
+  std::shared_ptr<Ranker> ranker;   // null when it does not beat the blend's order on the held-out users (the gate)
   size_t train_users = 0, holdout_users = 0, train_rows = 0;
   size_t train_hits = 0;       // training users whose target is in the head (the ones that teach)
   double holdout_blend_ndcg = 0, holdout_ranker_ndcg = 0;  // NDCG@10 of the held-out users, blend order vs ranker
@@ -46,6 +47,7 @@ struct RankerFitResult {
   std::vector<std::string> log;
 };
 
+// The quality gate: the result carries no ranker when its held-out NDCG@10 is not above the blend order's.
 // REQUIRES: the engine holds the state the cases are scored against (the evaluation's training events) and its
 // blend weights are final. Fails when no case's target is in the head of the blend.
 Result<RankerFitResult> FitRanker(const Engine& engine, const std::vector<RankCase>& cases, const RankerFitOptions& opt);

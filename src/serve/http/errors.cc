@@ -1,4 +1,5 @@
 // The one mapping from a Status to an HTTP answer, and the answers of the HTTP layer's own errors.
+#include <cmath>
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -81,6 +82,20 @@ std::optional<size_t> ParseSize(const Req& req, const char* name, size_t def, Re
   }
   SendError(res, Status::InvalidArgument("bad_parameter",
                                          fmt::format("parameter {} must be a non-negative integer, got '{}'", name, v)));
+  return std::nullopt;
+}
+
+std::optional<float> ParseUnitFloat(const Req& req, const char* name, float def, float lo, float hi, Res& res) {
+  if (!req.has_param(name)) return def;
+  const std::string v = req.get_param_value(name);
+  size_t pos = 0;
+  try {
+    const float x = std::stof(v, &pos);
+    if (pos == v.size() && std::isfinite(x) && x >= lo && x <= hi) return x;
+  } catch (...) {
+  }
+  SendError(res, Status::InvalidArgument("bad_parameter", fmt::format("parameter {} must be a number in [{}, {}], got '{}'",
+                                                                      name, lo, hi, v)));
   return std::nullopt;
 }
 

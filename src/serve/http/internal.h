@@ -112,6 +112,8 @@ size_t NestingDepth(std::string_view text, size_t limit);
 std::optional<json> ParseBody(const Req& req, Res& res);
 // A non-negative integer query parameter (`def` when absent); nullopt after answering 400 (bad_parameter).
 std::optional<size_t> ParseSize(const Req& req, const char* name, size_t def, Res& res);
+// A number in [lo, hi] (def when absent); otherwise a 400 bad_parameter naming it is sent and nullopt returned.
+std::optional<float> ParseUnitFloat(const Req& req, const char* name, float def, float lo, float hi, Res& res);
 // The error page of routes that do not exist and of httplib's own refusals (413 and the like).
 void ErrorHandler(const Req& req, Res& res);
 

@@ -37,6 +37,16 @@ void Recommend(const Ctx& c, const Req& req, Res& res) {
   auto now = ParseSize(req, "now", 0, res);  // "as of" time (unix seconds) instead of the clock: reproducible answers
   if (!now) return;
   rq.now = static_cast<Timestamp>(*now);
+  // The ranking stage's controls for this request (docs/http_api.md): naming any sets all three, the others off.
+  if (req.has_param("diversity_weight") || req.has_param("long_tail") || req.has_param("category_cap")) {
+    auto d = ParseUnitFloat(req, "diversity_weight", 0, 0, 100, res);
+    if (!d) return;
+    auto t = ParseUnitFloat(req, "long_tail", 0, 0, 100, res);
+    if (!t) return;
+    auto cap = ParseUnitFloat(req, "category_cap", 1, 0.01f, 1, res);
+    if (!cap) return;
+    rq.controls = RankControls{.diversity = *d, .long_tail = *t, .category_cap = *cap};
+  }
   Reply(res, c.service.Recommend(rq), ServedJson);
 }
 
