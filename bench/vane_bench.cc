@@ -16,6 +16,7 @@
 #include "vane/events/formats.h"
 #include "vane/model/infer.h"
 #include "vane/model/model_source.h"
+#include "vane/recommend/blend_config.h"
 #include "vane/recommend/engine.h"
 #include "vane/serve/service.h"
 
@@ -238,8 +239,8 @@ int BenchModel(const Dataset& ds, const std::string& model_dir, size_t active) {
 
 // Recommend latency for random users after ingesting every event: a cold pass (the per-item neighbour caches
 // build), then the warm pass a running server is in. Both are reported.
-int BenchLatency(const Dataset& ds, size_t requests) {
-  Engine engine(ds);
+int BenchLatency(const Dataset& ds, size_t requests, const EngineConfig& cfg) {
+  Engine engine(ds, cfg);
   const Timestamp last = IngestAll(ds, engine);
   std::mt19937_64 rng(7);
   std::vector<double> cold, us;
@@ -358,6 +359,8 @@ int main(int argc, char** argv) {
   app.add_option("--input", input, "dataset path");
   app.add_option("--scale", scale, "instead of a file: a synthetic catalogue of this many items (2 events per item)");
   app.add_option("--requests", requests, "latency: number of requests")->capture_default_str();
+  std::string blend_file;
+  app.add_option("--blend", blend_file, "latency: a blend file (`vane eval --save-blend`, with its ranker if it has one)");
   app.add_option("--repeats", repeats, "ingest: repetitions (best and median reported)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -380,5 +383,15 @@ int main(int argc, char** argv) {
                            ds.num_users(), ds.num_items(), ds.events.size(), load_s);
   if (what == "ingest" || what == "memory") return BenchIngestOrMemory(ds, what, repeats);
   if (what == "model") return BenchModel(ds, model_dir, active);
-  return BenchLatency(ds, requests);
+  EngineConfig cfg;
+  if (!blend_file.empty()) {
+    auto b = BlendConfig::Load(blend_file);
+    if (!b.ok()) {
+      std::cerr << "error: " << b.status().ToString() << "\n";
+      return 1;
+    }
+    b->ApplyTo(cfg);
+    std::cout << fmt::format("blend: {} ({})\n", blend_file, b->ranker ? "with the learned ranker" : "no ranker");
+  }
+  return BenchLatency(ds, requests, cfg);
 }

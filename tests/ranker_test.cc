@@ -71,7 +71,12 @@ TEST(Ranker, PredictsWhatXgboostPredictsMissingValuesIncluded) {
     spread = std::max(spread, std::abs(pred[k] - pred[0]));
   }
   EXPECT_GT(spread, 0.1f);  // the model is not a constant: the comparison means something
-  // Stored in vane's form and read back: the same predictions.
+  std::vector<float> batch(pred.size());
+  r->PredictBatch(x.data(), pred.size(), batch.data());
+  for (size_t k = 0; k < pred.size(); ++k) EXPECT_EQ(batch[k], r->Predict(&x[k * kNumRankFeatures])) << "row " << k;
+  r->Truncate(5);
+  EXPECT_EQ(r->num_trees(), 5u);
+  // Stored in vane's form and read back: the same predictions (of the 5 trees kept).
   auto back = Ranker::FromJson(json::parse(r->ToJson().dump()));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   for (size_t k = 0; k < pred.size(); ++k)

@@ -34,6 +34,7 @@ thread_local std::vector<uint32_t> tl_row_stamp, tl_row_of;
 thread_local uint32_t tl_row_gen = 0;
 thread_local Engine::RankRows tl_rank_rows;
 thread_local std::vector<std::pair<ItemIdx, float>> tl_head;
+thread_local std::vector<float> tl_rank_pred;
 
 // A request's filters: available items only, not excluded (the request's ids and, unless include_consumed, the
 // user's consumed items and the items of their last few events), of the wanted type and in one of the wanted
@@ -436,10 +437,10 @@ void Engine::Rank(UserIdx u, Timestamp now, Strategy st, const BlendWeights& w, 
   // into (0, 1)), an order-preserving map that keeps the scores positive and readable.
   float top = 0;
   for (uint32_t i : blend.touched()) top = std::max(top, blend.Score(ItemIdx(i)));
-  for (size_t k = 0; k < rows.items.size(); ++k) {
-    const float p = cfg_.ranker->Predict(&rows.x[k * kNumRankFeatures]);
-    blend.Set(rows.items[k], top + 1.0f + 1.0f / (1.0f + std::exp(-p)));
-  }
+  auto& pred = tl_rank_pred;
+  pred.resize(rows.items.size());
+  cfg_.ranker->PredictBatch(rows.x.data(), rows.items.size(), pred.data());
+  for (size_t k = 0; k < rows.items.size(); ++k) blend.Set(rows.items[k], top + 1.0f + 1.0f / (1.0f + std::exp(-pred[k])));
 }
 
 void Engine::Control(UserIdx u, const RankControls& c, size_t n, bool skip_interacted, ScoreBuffer& blend) const {

@@ -96,6 +96,20 @@ Status ReadArray(const nlohmann::json& j, const char* key, size_t tree, std::vec
 
 }  // namespace
 
+void Ranker::Flatten() {
+  nodes_.clear();
+  roots_.clear();
+  for (const Tree& t : trees_) {
+    const int32_t base = static_cast<int32_t>(nodes_.size());
+    roots_.push_back(static_cast<uint32_t>(base));
+    for (size_t k = 0; k < t.left.size(); ++k) {
+      const bool leaf = t.left[k] < 0;
+      nodes_.push_back({{leaf ? -1 : base + t.left[k], leaf ? -1 : base + t.right[k]}, leaf ? 0 : t.feature[k], t.value[k],
+                        t.default_left[k] ? 0 : 1});
+    }
+  }
+}
+
 Result<Ranker> Ranker::FromXgboostJson(const nlohmann::json& j) {
   Ranker r;
   try {
@@ -120,6 +134,7 @@ Result<Ranker> Ranker::FromXgboostJson(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     return Bad(std::string("not an xgboost gbtree model: ") + e.what());
   }
+  r.Flatten();
   return r;
 }
 
@@ -174,6 +189,7 @@ Result<Ranker> Ranker::FromJson(const nlohmann::json& j) {
     ++k;
   }
   if (j.contains("info") && j["info"].is_object()) r.info_ = j["info"];
+  r.Flatten();
   return r;
 }
 
