@@ -8,6 +8,7 @@
 
 #include "fuzz_util.h"
 #include "vane/recommend/blend_config.h"
+#include "vane/recommend/ranker.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -24,5 +25,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto again = vane::BlendConfig::FromJson(nlohmann::json::parse(b->ToJson().dump()));
   FUZZ_CHECK(again.ok());
   FUZZ_CHECK(again->base == b->base && again->multipliers == b->multipliers && again->fitted == b->fitted);
+  // A ranker it accepts can be walked with any features (the checks keep every index inside its arrays), and reads
+  // back to the same trees.
+  FUZZ_CHECK(static_cast<bool>(again->ranker) == static_cast<bool>(b->ranker));
+  if (b->ranker) {
+    float x[vane::kNumRankFeatures], y[vane::kNumRankFeatures];
+    for (int f = 0; f < vane::kNumRankFeatures; ++f) {
+      x[f] = static_cast<float>(f % 3) - 1.0f;
+      y[f] = std::nanf("");
+    }
+    for (const float* v : {x, y}) {
+      const float p = b->ranker->Predict(v), q = again->ranker->Predict(v);
+      FUZZ_CHECK(p == q || (p != p && q != q));
+    }
+  }
   return 0;
 }
