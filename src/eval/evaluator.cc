@@ -454,6 +454,7 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
     VANE_ASSIGN_OR_RETURN(RankerFitResult fr, FitRanker(engine, rank_cases, ro));
     for (auto& l : fr.log) rep.fit_log.push_back(l);
     rep.ranker = fr.ranker;
+    if (!fr.ranker) rep.ranker_note = fr.log.back();
     engine.config().ranker = fr.ranker;
     if (fr.ranker) rep.ablation.push_back({"", fr.holdout_ranker_ndcg, {}});
     if (fr.ranker && opt.ranker_ablation) {
@@ -720,6 +721,7 @@ BlendConfig FittedBlend(const EvalReport& rep, bool fitted) {
     if (v.name == "blend")
       b.validation = {{"users", v.metrics.users}, {"hr@10", v.metrics.hr10}, {"ndcg@10", v.metrics.ndcg10},
                       {"mrr", v.metrics.mrr}};
+  if (!rep.ranker_note.empty()) b.validation["ranker"] = rep.ranker_note;  // why no ranker serves
   return b;
 }
 

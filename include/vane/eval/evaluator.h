@@ -72,6 +72,7 @@ struct EvalReport {
   std::array<BlendWeights, 3> multipliers{};  // fitted (or configured) per-strategy multipliers
   std::vector<std::string> fit_log;
   std::shared_ptr<const Ranker> ranker;   // the fitted ranking stage, when fit_ranker
+  std::string ranker_note;                // with fit_ranker: why there is no ranker (the gate), else empty
   struct Ablation {
     std::string without;                  // the feature group left out ("" = all features)
     double holdout_ndcg10 = 0;            // on the ranker's held-out validation users
