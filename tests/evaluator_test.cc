@@ -9,29 +9,8 @@
 namespace vane {
 namespace {
 
-// A planted sequential pattern: every user walks items in a chain i -> i+1 -> i+2 ... from a random start, with
-// order-only timestamps. Co-visitation must find the next item; popularity cannot.
-Dataset Chains(int users, int items, int len, uint64_t seed) {
-  Dataset ds;
-  ds.name = "chains";
-  ds.actions = ActionRegistry::Preset("implicit").value();
-  ds.has_timestamps = false;
-  for (int i = 0; i < items; ++i) ds.catalog.Upsert(testing::MakeItem("i" + std::to_string(i), "item", "", {"c" + std::to_string(i % 5)}));
-  uint64_t x = seed;
-  for (int u = 0; u < users; ++u) {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    int start = static_cast<int>((x >> 33) % static_cast<uint64_t>(items));
-    for (int k = 0; k < len; ++k) {
-      Event e;
-      e.user = ds.InternUser("u" + std::to_string(u));
-      e.item = ItemIdx(static_cast<uint32_t>((start + k) % items));
-      e.action = 0;
-      e.ts = 1000 + k * 60;
-      ds.events.push_back(e);
-    }
-  }
-  return ds;
-}
+// A planted sequential pattern (test_util.h): co-visitation must find the next item; popularity cannot.
+Dataset Chains(int users, int items, int len, uint64_t seed) { return testing::ChainDataset(users, items, len, seed); }
 
 TEST(Evaluate, LeaveOneOutFindsAPlantedSequence) {
   Dataset ds = Chains(300, 60, 8, 7);

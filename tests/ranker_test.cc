@@ -255,29 +255,10 @@ TEST(RankControls, LongTailCapAndDiversityReshapeTheHead) {
   for (size_t j = k; j < tail.items.size(); ++j) EXPECT_FALSE(engine.LongTail(tail.items[j].item));
 }
 
-// Chains: every user walks i -> i+1 -> ...; the ranker is fitted in the evaluation, saved with the blend and read
-// back into an engine that then scores exactly as the evaluated one.
+// Chains with two kinds of walk (test_util.h): the ranker has something to learn. Below it is fitted in the
+// evaluation, saved with the blend and read back into an engine that then scores exactly as the evaluated one.
 Dataset Chains(int users, int items, int len, uint64_t seed) {
-  Dataset ds;
-  ds.name = "chains";
-  ds.actions = ActionRegistry::Preset("implicit").value();
-  ds.has_timestamps = false;
-  for (int i = 0; i < items; ++i) ds.catalog.Upsert(testing::MakeItem("i" + std::to_string(i), "item", "", {"c" + std::to_string(i % 5)}));
-  uint64_t x = seed;
-  for (int u = 0; u < users; ++u) {
-    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    const int start = static_cast<int>((x >> 33) % static_cast<uint64_t>(items));
-    const int step = 1 + static_cast<int>((x >> 20) % 2);  // two kinds of walk: the ranker has something to learn
-    for (int k = 0; k < len; ++k) {
-      Event e;
-      e.user = ds.InternUser("u" + std::to_string(u));
-      e.item = ItemIdx(static_cast<uint32_t>((start + k * step) % items));
-      e.action = 0;
-      e.ts = 1000 + k * 60;
-      ds.events.push_back(e);
-    }
-  }
-  return ds;
+  return testing::ChainDataset(users, items, len, seed, /*two_walks=*/true);
 }
 
 TEST(Ranker, FittedInTheEvaluationSavedAndServedTheSame) {

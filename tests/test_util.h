@@ -58,4 +58,29 @@ inline Event Ev(Dataset& ds, const std::string& user, const std::string& item, c
   return e;
 }
 
+// A planted sequential pattern: every user walks the catalogue i -> i+1 -> i+2 ... from a seeded start (with
+// `two_walks`, half the users step by 2 instead), order-only times; item i is in category "c<i % 5>".
+inline Dataset ChainDataset(int users, int items, int len, uint64_t seed, bool two_walks = false) {
+  Dataset ds;
+  ds.name = "chains";
+  ds.actions = ActionRegistry::Preset("implicit").value();
+  ds.has_timestamps = false;
+  for (int i = 0; i < items; ++i) ds.catalog.Upsert(MakeItem("i" + std::to_string(i), "item", "", {"c" + std::to_string(i % 5)}));
+  uint64_t x = seed;
+  for (int u = 0; u < users; ++u) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int start = static_cast<int>((x >> 33) % static_cast<uint64_t>(items));
+    const int step = two_walks ? 1 + static_cast<int>((x >> 20) % 2) : 1;
+    for (int k = 0; k < len; ++k) {
+      Event e;
+      e.user = ds.InternUser("u" + std::to_string(u));
+      e.item = ItemIdx(static_cast<uint32_t>((start + k * step) % items));
+      e.action = 0;
+      e.ts = 1000 + k * 60;
+      ds.events.push_back(e);
+    }
+  }
+  return ds;
+}
+
 }  // namespace vane::testing

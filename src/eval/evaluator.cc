@@ -420,6 +420,26 @@ void RunTests(const Dataset& ds, Engine& engine, const std::vector<Target>& test
   rep.test.push_back({"blend", RunTargets(ds, engine, test, counts, blend_scorer, "blend", opt.progress, opt.strict)});
 }
 
+// The blend under each of the options' ranking-stage controls, on `targets`; the engine's own controls come back.
+std::vector<std::pair<RankControls, RankingMetrics>> RunControls(const Dataset& ds, Engine& engine,
+                                                                 const std::vector<Target>& targets,
+                                                                 std::span<const uint32_t> counts, const EvalOptions& opt,
+                                                                 const std::string& label) {
+  std::vector<std::pair<RankControls, RankingMetrics>> out;
+  if (opt.controls.empty()) return out;
+  auto blend_scorer = [&](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreAll(u, now); };
+  engine.RefreshLongTail();
+  const RankControls saved = engine.config().controls;
+  for (const RankControls& c : opt.controls) {
+    engine.config().controls = c;
+    out.emplace_back(c, RunTargets(ds, engine, targets, counts, blend_scorer,
+                                   fmt::format("{}controls div {} tail {} cap {}", label, c.diversity, c.long_tail, c.category_cap),
+                                   opt.progress));
+  }
+  engine.config().controls = saved;
+  return out;
+}
+
 }  // namespace
 
 Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const EvalOptions& opt) {
@@ -478,19 +498,9 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
 
   auto blend_scorer = [&](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreAll(u, now); };
   rep.validation.push_back({"blend", RunTargets(ds, engine, split.val, counts, blend_scorer, "validation", opt.progress)});
-  if (!opt.controls.empty()) {
-    // Each control on the validation users too (before their validation events reach their states): the figures a
-    // setting is chosen on.
-    engine.RefreshLongTail();
-    const RankControls saved = engine.config().controls;
-    for (const RankControls& c : opt.controls) {
-      engine.config().controls = c;
-      rep.controls_validation.emplace_back(c, RunTargets(ds, engine, split.val, counts, blend_scorer,
-                                                         fmt::format("validation: div {} tail {} cap {}", c.diversity, c.long_tail, c.category_cap),
-                                                         opt.progress));
-    }
-    engine.config().controls = saved;
-  }
+  // Each control on the validation users too (before their validation events reach their states): the figures a
+  // setting is chosen on.
+  rep.controls_validation = RunControls(ds, engine, split.val, counts, opt, "validation: ");
 
   if (opt.strict && opt.protocol == "loo") {
     // The protocol a live server can follow (`vane replay`): per test user in turn, the events from the validation
@@ -521,18 +531,7 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
     else engine.Ingest(ds.events[idx]);
   }
   RunTests(ds, engine, split.test, counts, opt, rep);
-  if (!opt.controls.empty()) {
-    auto blend_scorer = [&](UserIdx u, Timestamp now) -> const ScoreBuffer& { return engine.ScoreAll(u, now); };
-    engine.RefreshLongTail();
-    const RankControls saved = engine.config().controls;
-    for (const RankControls& c : opt.controls) {
-      engine.config().controls = c;
-      rep.controls.emplace_back(c, RunTargets(ds, engine, split.test, counts, blend_scorer,
-                                              fmt::format("controls div {} tail {} cap {}", c.diversity, c.long_tail, c.category_cap),
-                                              opt.progress));
-    }
-    engine.config().controls = saved;
-  }
+  rep.controls = RunControls(ds, engine, split.test, counts, opt, "");
   if (!ablated.empty()) {
     // Each feature group left out in turn: fitted above on the same validation users (on the validation-time
     // state, as the full ranker), tested here on the same test users.

@@ -5,6 +5,7 @@
 #include <limits>
 #include <cmath>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -35,6 +36,34 @@ thread_local uint32_t tl_row_gen = 0;
 thread_local Engine::RankRows tl_rank_rows;
 thread_local std::vector<std::pair<ItemIdx, float>> tl_head;
 thread_local std::vector<float> tl_rank_pred;
+
+// A fresh generation of the per-item stamps (sized to the catalogue): marks set before it read as unmarked.
+uint32_t NextStamp(size_t items) {
+  if (tl_row_stamp.size() < items) {
+    tl_row_stamp.resize(items, 0);
+    tl_row_of.resize(items, 0);
+  }
+  if (++tl_row_gen == 0) {
+    std::fill(tl_row_stamp.begin(), tl_row_stamp.end(), 0);
+    tl_row_gen = 1;
+  }
+  return tl_row_gen;
+}
+
+// The best `depth` items of `blend`, best first (ties by item), leaving out `interacted` (the user's own items,
+// filtered from every list and every evaluation). Items past `depth` stay in `out`, unsorted.
+void UnseenHead(const ScoreBuffer& blend, std::span<const ItemIdx> interacted, size_t items, size_t depth,
+                std::vector<std::pair<ItemIdx, float>>& out) {
+  const uint32_t seen = NextStamp(items);
+  for (ItemIdx i : interacted)
+    if (i.v < items) tl_row_stamp[i.v] = seen;
+  out.clear();
+  for (uint32_t i : blend.touched())
+    if (tl_row_stamp[i] != seen) out.emplace_back(ItemIdx(i), blend.Score(ItemIdx(i)));
+  auto better = [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); };
+  const size_t m = std::min(depth, out.size());
+  std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(m), out.end(), better);
+}
 
 // A request's filters: available items only, not excluded (the request's ids and, unless include_consumed, the
 // user's consumed items and the items of their last few events), of the wanted type and in one of the wanted
@@ -338,33 +367,10 @@ const ScoreBuffer& Engine::RankCandidates(UserIdx u, Timestamp now, Strategy st,
   Blend(u, now, w, limit, blend, true);
   out.items.clear();
   out.x.clear();
-  const size_t n = ds_.num_items();
-  if (tl_row_stamp.size() < n) {
-    tl_row_stamp.resize(n, 0);
-    tl_row_of.resize(n, 0);
-  }
-  if (++tl_row_gen == 0) {
-    std::fill(tl_row_stamp.begin(), tl_row_stamp.end(), 0);
-    tl_row_gen = 1;
-  }
-  // The head of the blend, the user's own items left out (they are filtered from every list and every evaluation).
-  // Stamp value gen marks an interacted item first; rows get their own stamp below.
-  const uint32_t seen_mark = tl_row_gen;
-  if (skip_interacted)
-    for (ItemIdx i : interests_->Interacted(u))
-      if (i.v < n) tl_row_stamp[i.v] = seen_mark;
   auto& ranked = tl_ranked;
-  ranked.clear();
-  for (uint32_t i : blend.touched())
-    if (tl_row_stamp[i] != seen_mark) ranked.emplace_back(ItemIdx(i), blend.Score(ItemIdx(i)));
-  auto better = [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); };
+  UnseenHead(blend, skip_interacted ? interests_->Interacted(u) : std::span<const ItemIdx>{}, ds_.num_items(), depth, ranked);
   const size_t m = std::min(depth, ranked.size());
-  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(m), ranked.end(), better);
-  if (++tl_row_gen == 0) {  // a fresh stamp for the rows (the interacted marks stay distinct from it)
-    std::fill(tl_row_stamp.begin(), tl_row_stamp.end(), 0);
-    tl_row_gen = 1;
-  }
-  const uint32_t row_mark = tl_row_gen;
+  const uint32_t row_mark = NextStamp(ds_.num_items());  // the rows' own marks
   const float nan = std::numeric_limits<float>::quiet_NaN();
   out.x.assign(m * kNumRankFeatures, 0.0f);
   const float bmax = m ? std::max(ranked[0].second, 1e-30f) : 1.0f;
@@ -444,29 +450,12 @@ void Engine::Rank(UserIdx u, Timestamp now, Strategy st, const BlendWeights& w, 
 }
 
 void Engine::Control(UserIdx u, const RankControls& c, size_t n, bool skip_interacted, ScoreBuffer& blend) const {
-  auto& head = tl_head;
-  head.clear();
-  const size_t items = ds_.num_items();
-  if (tl_row_stamp.size() < items) {
-    tl_row_stamp.resize(items, 0);
-    tl_row_of.resize(items, 0);
-  }
-  if (++tl_row_gen == 0) {
-    std::fill(tl_row_stamp.begin(), tl_row_stamp.end(), 0);
-    tl_row_gen = 1;
-  }
-  if (skip_interacted)
-    for (ItemIdx i : interests_->Interacted(u))
-      if (i.v < items) tl_row_stamp[i.v] = tl_row_gen;
   float top = 0;
-  for (uint32_t i : blend.touched()) {
-    const float sc = blend.Score(ItemIdx(i));
-    top = std::max(top, sc);
-    if (tl_row_stamp[i] != tl_row_gen) head.emplace_back(ItemIdx(i), sc);
-  }
-  auto better = [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); };
-  const size_t h = std::min(head.size(), std::max<size_t>(cfg_.rank_depth, 20));
-  std::partial_sort(head.begin(), head.begin() + static_cast<std::ptrdiff_t>(h), head.end(), better);
+  for (uint32_t i : blend.touched()) top = std::max(top, blend.Score(ItemIdx(i)));
+  auto& head = tl_head;
+  const size_t depth = std::max<size_t>(cfg_.rank_depth, 20);
+  UnseenHead(blend, skip_interacted ? interests_->Interacted(u) : std::span<const ItemIdx>{}, ds_.num_items(), depth, head);
+  const size_t h = std::min(head.size(), depth);
   head.resize(h);
   if (h < 2) return;
   const float hi = head.front().second, lo = head.back().second;
@@ -524,8 +513,9 @@ void Engine::Control(UserIdx u, const RankControls& c, size_t n, bool skip_inter
 }
 
 const ScoreBuffer& Engine::ScoreAll(UserIdx u, Timestamp now, const BlendWeights* weights, size_t limit) const {
-  const Strategy st = ChooseStrategy(u, now);
-  BlendWeights w = weights ? *weights : WeightsFor(st);
+  // The strategy is needed for the weights, or as a feature of the ranker; not for given weights alone.
+  const Strategy st = !weights || ranking() ? ChooseStrategy(u, now) : Strategy::kStableTaste;
+  const BlendWeights w = weights ? *weights : WeightsFor(st);
   if (ranking()) Rank(u, now, st, w, limit, true, tl_blend_buf);
   else Blend(u, now, w, limit, tl_blend_buf);
   if (cfg_.controls.active()) Control(u, cfg_.controls, 10, true, tl_blend_buf);

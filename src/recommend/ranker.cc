@@ -1,5 +1,6 @@
 #include "vane/recommend/ranker.h"
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 
@@ -94,6 +95,18 @@ Status ReadArray(const nlohmann::json& j, const char* key, size_t tree, std::vec
   return Status::Ok();
 }
 
+// One tree from `tj`, its arrays named by `keys` (left, right, feature, value, default_left), checked.
+Status ReadTree(const nlohmann::json& tj, size_t k, const std::array<const char*, 5>& keys, Ranker::Tree& t) {
+  std::vector<int32_t> def;
+  VANE_RETURN_IF_ERROR(ReadArray(tj, keys[0], k, t.left));
+  VANE_RETURN_IF_ERROR(ReadArray(tj, keys[1], k, t.right));
+  VANE_RETURN_IF_ERROR(ReadArray(tj, keys[2], k, t.feature));
+  VANE_RETURN_IF_ERROR(ReadArray(tj, keys[3], k, t.value));
+  VANE_RETURN_IF_ERROR(ReadArray(tj, keys[4], k, def));
+  t.default_left.assign(def.begin(), def.end());
+  return CheckTree(t, k);
+}
+
 }  // namespace
 
 void Ranker::Flatten() {
@@ -120,14 +133,8 @@ Result<Ranker> Ranker::FromXgboostJson(const nlohmann::json& j) {
     size_t k = 0;
     for (const auto& tj : model.at("trees")) {
       Tree t;
-      std::vector<int32_t> def;
-      VANE_RETURN_IF_ERROR(ReadArray(tj, "left_children", k, t.left));
-      VANE_RETURN_IF_ERROR(ReadArray(tj, "right_children", k, t.right));
-      VANE_RETURN_IF_ERROR(ReadArray(tj, "split_indices", k, t.feature));
-      VANE_RETURN_IF_ERROR(ReadArray(tj, "split_conditions", k, t.value));
-      VANE_RETURN_IF_ERROR(ReadArray(tj, "default_left", k, def));
-      t.default_left.assign(def.begin(), def.end());
-      VANE_RETURN_IF_ERROR(CheckTree(t, k));
+      VANE_RETURN_IF_ERROR(
+          ReadTree(tj, k, {"left_children", "right_children", "split_indices", "split_conditions", "default_left"}, t));
       r.trees_.push_back(std::move(t));
       ++k;
     }
@@ -177,14 +184,7 @@ Result<Ranker> Ranker::FromJson(const nlohmann::json& j) {
   for (const auto& tj : *tit) {
     if (!tj.is_object()) return Bad(fmt::format("tree {} is not an object", k));
     Tree t;
-    std::vector<int32_t> def;
-    VANE_RETURN_IF_ERROR(ReadArray(tj, "left", k, t.left));
-    VANE_RETURN_IF_ERROR(ReadArray(tj, "right", k, t.right));
-    VANE_RETURN_IF_ERROR(ReadArray(tj, "feature", k, t.feature));
-    VANE_RETURN_IF_ERROR(ReadArray(tj, "value", k, t.value));
-    VANE_RETURN_IF_ERROR(ReadArray(tj, "default_left", k, def));
-    t.default_left.assign(def.begin(), def.end());
-    VANE_RETURN_IF_ERROR(CheckTree(t, k));
+    VANE_RETURN_IF_ERROR(ReadTree(tj, k, {"left", "right", "feature", "value", "default_left"}, t));
     r.trees_.push_back(std::move(t));
     ++k;
   }
