@@ -16,6 +16,7 @@ Command AddInterestsCommand(CLI::App& app);
 Command AddCaptureCommand(CLI::App& app);
 Command AddTokenizerCommand(CLI::App& app);
 Command AddTrainCommand(CLI::App& app);
+Command AddDecoderCommand(CLI::App& app);
 Command AddServeCommand(CLI::App& app);
 Command AddDemoCommand(CLI::App& app);
 Command AddReplayCommand(CLI::App& app);

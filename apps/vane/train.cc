@@ -10,20 +10,74 @@
 #include "commands.h"
 #include "vane/core/progress.h"
 #include "vane/eval/evaluator.h"
+#include "vane/model/decoder_pipeline.h"
 #include "vane/model/pipeline.h"
 
 namespace vane::cli {
 
 namespace {
 
+// The interest-text decoder's settings (`vane train --text-decoder`, `vane decoder`).
+struct DecoderFlags {
+  TextDecoderConfig dc;
+  size_t max_pairs = 200000;
+  size_t eval_users = 2000;
+  size_t samples = 8;
+  std::string json;
+};
+
 struct TrainArgs {
   DataFlags data;
+  bool text_decoder = false;
+  DecoderFlags dec;
   SeqModelConfig mc;
   SideOptions side;
   std::string out = "data/model", json;
   bool no_text = false, no_searches = false;
   double cold = 0;
 };
+
+// Trains the interest-text decoder of `model` (saved as `dir`/decoder.bin), then measures its words against the
+// templates on held-out users and prints the table, the decode time and samples.
+Status TrainAndMeasureDecoder(const SeqModel& model, const text::SubwordTokenizer& tok, const SeqSplit& split,
+                              const Dataset& ds, const std::string& dir, const DecoderFlags& f, bool quiet) {
+  VANE_ASSIGN_OR_RETURN(DecoderRun run, TrainDecoderForModel(model, split, ds, tok, f.dc, f.max_pairs, !quiet));
+  VANE_RETURN_IF_ERROR(run.decoder.Save(DecoderPath(dir)));
+  VANE_ASSIGN_OR_RETURN(InterestTextEval ev, EvaluateInterestText(model, run.decoder, split, ds, tok, f.eval_users,
+                                                                  f.samples, !quiet));
+  std::cout << fmt::format("text decoder {} | {} classes, {} pairs ({} s of states) | {} epochs in {} | decode p50 "
+                           "{:.0f} us p99 {:.0f} us\n",
+                           DecoderPath(dir), run.decoder.classes(), run.pairs, static_cast<int>(run.state_seconds),
+                           run.log.size(), FormatDuration(run.train_seconds), ev.decode_p50_us, ev.decode_p99_us);
+  std::cout << fmt::format("interest text against the words of the next two items ({} held-out users):\n", ev.users);
+  std::cout << fmt::format("  {:<44} {:>9} {:>7} {:>6} {:>6}\n", "method", "precision", "recall", "F1", "words");
+  for (const auto& r : ev.rows)
+    std::cout << fmt::format("  {:<44} {:>9.4f} {:>7.4f} {:>6.4f} {:>6.1f}\n", r.method, r.precision, r.recall, r.f1,
+                             r.words);
+  for (const auto& x : ev.samples)
+    std::cout << fmt::format("  sample {} (P {:.2f} R {:.2f})\n    generated: {}\n    model template: {}\n    graph "
+                             "template: {}\n    next items: {}\n",
+                             x.user, x.precision, x.recall, x.generated, x.model_template, x.graph_template, x.next);
+  if (f.json.empty()) return Status::Ok();
+  nlohmann::json j;
+  j["dataset"] = ds.name;
+  j["users"] = ev.users;
+  j["pairs"] = run.pairs;
+  j["classes"] = run.decoder.classes();
+  j["train_seconds"] = run.train_seconds;
+  j["decode_p50_us"] = ev.decode_p50_us;
+  j["decode_p99_us"] = ev.decode_p99_us;
+  for (const auto& e : run.log)
+    j["curve"].push_back({{"epoch", e.epoch}, {"loss", e.train_loss}, {"held_out_loss", e.val_loss}, {"seconds", e.seconds}});
+  for (const auto& r : ev.rows)
+    j["rows"].push_back({{"method", r.method}, {"precision", r.precision}, {"recall", r.recall}, {"f1", r.f1},
+                         {"words", r.words}});
+  for (const auto& x : ev.samples)
+    j["samples"].push_back({{"user", x.user}, {"generated", x.generated}, {"model_template", x.model_template},
+                            {"graph_template", x.graph_template}, {"next", x.next}, {"precision", x.precision},
+                            {"recall", x.recall}});
+  return WriteText(f.json, j.dump(2) + "\n");
+}
 
 // Prints the test line (and the cold-start line first when the protocol is on); writes the JSON report if asked.
 Status Report(const TrainArgs& a, const Dataset& ds, const std::vector<EpochLog>& curve, double train_s,
@@ -76,7 +130,47 @@ int RunTrain(const TrainArgs& a) {
   auto test = TestFullRanking(*model, split, ds, cold);
   if (!test.ok()) return Fail(test.status());
   if (Status w = Report(a, ds, curve, train_s, *test, !cold.empty()); !w.ok()) return Fail(w);
+  if (a.text_decoder) {
+    if (!side->tokenizer) return Fail(Status::InvalidArgument("--text-decoder: the data has no item or query text"));
+    if (Status w = TrainAndMeasureDecoder(*model, *side->tokenizer, split, ds, a.out, a.dec, a.data.quiet); !w.ok())
+      return Fail(w);
+  }
   return 0;
+}
+
+struct DecoderArgs {
+  DataFlags data;
+  std::string model = "data/model";
+  double cold = 0;
+  DecoderFlags dec;
+};
+
+int RunDecoder(const DecoderArgs& a) {
+  Dataset ds;
+  if (Status s = Load(a.data, ds); !s.ok()) return Fail(s);
+  if (a.cold > 0) MakeColdItems(ds, a.cold, 42);
+  auto model = SeqModel::Load(a.model);
+  if (!model.ok()) return Fail(model.status());
+  auto tok = LoadModelTokenizer(a.model);
+  if (!tok.ok()) return Fail(tok.status());
+  if (!*tok) return Fail(Status::InvalidArgument(a.model + ": the model has no subword tokenizer (trained without text)"));
+  if (model->num_items() != ds.num_items())
+    return Fail(Status::InvalidArgument(fmt::format("{}: trained on {} items, the data has {} (same data and flags as "
+                                                    "`vane train`, --cold-items included)",
+                                                    a.model, model->num_items(), ds.num_items())));
+  SeqSplit split = MakeSeqSplit(ds, model->has_text());
+  if (Status w = TrainAndMeasureDecoder(*model, **tok, split, ds, a.model, a.dec, a.data.quiet); !w.ok()) return Fail(w);
+  return 0;
+}
+
+void AddDecoderOptions(CLI::App* cmd, DecoderFlags& f) {
+  cmd->add_option("--decoder-epochs", f.dc.epochs)->capture_default_str();
+  cmd->add_option("--decoder-hidden", f.dc.hidden)->capture_default_str();
+  cmd->add_option("--decoder-lr", f.dc.lr)->capture_default_str();
+  cmd->add_option("--decoder-pairs", f.max_pairs, "training pairs (state, next text) sampled")->capture_default_str();
+  cmd->add_option("--decoder-eval-users", f.eval_users, "held-out users measured (0 = all)")->capture_default_str();
+  cmd->add_option("--decoder-samples", f.samples, "users whose texts are printed")->capture_default_str();
+  cmd->add_option("--decoder-json", f.json, "write the decoder's curve, measure and samples as JSON");
 }
 
 void AddModelOptions(CLI::App* cmd, SeqModelConfig& mc) {
@@ -122,7 +216,21 @@ Command AddTrainCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--interest-weight", mc.interest_weight, "weight of the interest head in the loss")->capture_default_str();
   cmd->add_option("--keyword-weight", mc.keyword_weight, "weight of the keyword head in the loss")->capture_default_str();
+  cmd->add_flag("--text-decoder", a->text_decoder,
+                "also train the interest-text decoder (saved as decoder.bin) and measure its words on held-out users");
+  AddDecoderOptions(cmd, a->dec);
   return {cmd, [a] { return RunTrain(*a); }};
+}
+
+Command AddDecoderCommand(CLI::App& app) {
+  auto a = std::make_shared<DecoderArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "decoder", "train the interest-text decoder of a trained model; measure its words against the templates");
+  AddDataFlags(cmd, a->data);
+  cmd->add_option("--model", a->model, "model directory (`vane train --out`)")->capture_default_str();
+  cmd->add_option("--cold-items", a->cold, "the cold-start share the model was trained with (as `vane train`)");
+  AddDecoderOptions(cmd, a->dec);
+  return {cmd, [a] { return RunDecoder(*a); }};
 }
 
 }  // namespace vane::cli

@@ -433,6 +433,15 @@ std::vector<float> SeqModel::PredictInterest(SeqInput history) const {
   return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
 }
 
+std::vector<float> SeqModel::Hidden(SeqInput history) const {
+  if (history.tokens.empty()) return {};
+  torch::NoGradGuard g;
+  impl_->net->eval();
+  auto [t, side] = InputTensors(history, impl_->cfg.max_len);
+  auto h = impl_->net->forward(t, side).squeeze(0).contiguous();  // (L, C)
+  return std::vector<float>(h.data_ptr<float>(), h.data_ptr<float>() + h.numel());
+}
+
 std::vector<float> SeqModel::PredictKeywords(SeqInput history) const {
   if (!impl_->net->keyword || history.tokens.empty()) return {};
   torch::NoGradGuard g;

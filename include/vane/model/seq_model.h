@@ -157,6 +157,9 @@ class SeqModel {
   std::vector<float> PredictInterest(std::span<const uint32_t> history) const { return PredictInterest(SeqInput{history, {}}); }
   // P(keyword k) of the next item's keywords (softmax over keyword_names()). Empty without the keyword head.
   std::vector<float> PredictKeywords(SeqInput history) const;
+  // Final hidden states (after the last layer norm) of every position of the window the model reads: the last
+  // L = min(len, max_len) events, oldest first, L x dim floats row-major. Row L - 1 is what Score reads.
+  std::vector<float> Hidden(SeqInput history) const;
   SeqWeights Export() const;
   // The training objective on split.train as one batch, without its randomness (no dropout, full softmax, no id or
   // side dropout): the mean next-item cross-entropy over every item target (items without a training event left
