@@ -11,6 +11,7 @@
 #include "vane/core/strings.h"
 #include "vane/eval/plot.h"
 #include "vane/interest/describe.h"
+#include "vane/model/decoder_pipeline.h"
 #include "vane/model/pipeline.h"
 #include "vane/serve/service.h"
 #include "vane/serve/json.h"
@@ -90,6 +91,7 @@ void PrintInterestsJson(const LiveState& live, UserIdx u, const InterestSummary&
   if (mi) {
     j["model_text"] = mi->text_en;
     j["model_text_zh"] = mi->text_zh;
+    if (!mi->generated.empty()) j["model_generated"] = mi->generated;
   }
   j["graph"]["categories"] = nlohmann::json::array();
   for (auto& c : live.engine->interests().Categories(u, live.now))
@@ -102,7 +104,8 @@ void PrintInterestsJson(const LiveState& live, UserIdx u, const InterestSummary&
 void PrintInterestsText(const LiveState& live, UserIdx u, const InterestSummary& sum, const ModelInterest* mi) {
   const Catalog& catalog = live.ds.catalog;
   std::cout << sum.text_en << "\n" << sum.text_zh << "\n";
-  if (mi) std::cout << mi->text_en << "\n" << mi->text_zh << "\n";
+  if (mi && !mi->text_en.empty()) std::cout << mi->text_en << "\n" << mi->text_zh << "\n";
+  if (mi && !mi->generated.empty()) std::cout << "The model writes what comes next: " << mi->generated << "\n";
   std::cout << "\ninterest graph (short-term / long-term weight):\n";
   for (auto& c : live.engine->interests().Categories(u, live.now))
     std::cout << fmt::format("  category {:<24} {:8.3f} {:8.3f}\n", catalog.category_vocab().Name(c.id), c.s, c.l);
@@ -122,7 +125,18 @@ int RunInterests(const InterestsArgs& a) {
     auto m = SeqModel::Load(a.model);
     if (!m.ok()) return Fail(m.status());
     mi = DescribeModelInterest(*m, live.engine->interests(), u, live.ds.catalog);
-    if (mi->text_en.empty()) mi.reset();
+    auto dec = LoadModelDecoder(a.model);
+    if (!dec.ok()) return Fail(dec.status());
+    auto tok = LoadModelTokenizer(a.model);
+    if (!tok.ok()) return Fail(tok.status());
+    if (*dec && *tok && (*dec)->in_dim == m->config().dim) {
+      std::vector<uint32_t> hist;
+      for (ItemIdx i : live.engine->interests().Interacted(u)) hist.push_back(i.v);
+      std::vector<float> h = m->Hidden(SeqInput{hist, {}});
+      if (!h.empty())
+        mi->generated = PiecesToText(**tok, (*dec)->Decode(h.data() + h.size() - static_cast<size_t>(m->config().dim)));
+    }
+    if (mi->text_en.empty() && mi->generated.empty()) mi.reset();
   }
   if (!a.svg.empty()) {
     if (Status ps = WriteInterestGraphSvg(live.engine->interests(), u, live.now, a.svg); !ps.ok()) return Fail(ps);

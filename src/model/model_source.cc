@@ -1,5 +1,8 @@
 #include "vane/model/model_source.h"
 
+#include "vane/model/decoder_pipeline.h"
+#include "vane/text/tokenize.h"
+
 #include "vane/model/interest_text.h"
 
 #include <algorithm>
@@ -9,14 +12,17 @@ namespace vane {
 
 ModelSource::ModelSource(const Dataset& ds, const InterestStore& interests, std::shared_ptr<const SeqModel> model,
                          size_t max_states, size_t ann_min_items,
-                         std::shared_ptr<const text::SubwordTokenizer> tokenizer, size_t max_vectors)
+                         std::shared_ptr<const text::SubwordTokenizer> tokenizer, size_t max_vectors,
+                         std::shared_ptr<const TextDecoder> decoder)
     : ds_(ds),
       interests_(interests),
       model_(std::move(model)),
       inf_(SeqInference::FromModel(*model_)),
       max_states_(std::max<size_t>(1, max_states)),
       max_vectors_(max_vectors),
-      tokenizer_(std::move(tokenizer)) {
+      tokenizer_(std::move(tokenizer)),
+      decoder_(std::move(decoder)) {
+  if (decoder_ && (!tokenizer_ || decoder_->in_dim != model_->config().dim)) decoder_.reset();
   const SeqWeights& w = inf_.weights();
   side_ = !w.act.empty();
   for (size_t k = 1; k < ds.events.size() && !actions_; ++k) actions_ = ds.events[k].action != ds.events[0].action;
@@ -225,8 +231,8 @@ std::optional<SourceView> ModelSource::DescribeUser(UserIdx user) const {
   if (en.state.h.empty()) return std::nullopt;
   std::vector<float> dist, kw;
   inf_.Interest(en.state, dist);
-  if (dist.empty()) return std::nullopt;
-  ModelInterest mi = DescribeModelInterest(dist, ds_.catalog);
+  if (dist.empty() && !decoder_) return std::nullopt;
+  ModelInterest mi = dist.empty() ? ModelInterest{} : DescribeModelInterest(dist, ds_.catalog);
   inf_.Keywords(en.state, kw);
   if (!kw.empty()) AddModelKeywords(mi, kw, model_->keyword_names());
   SourceView v;
@@ -239,6 +245,11 @@ std::optional<SourceView> ModelSource::DescribeUser(UserIdx user) const {
     v.keywords.emplace_back(model_->keyword_names()[order[k].second], order[k].first);
   v.text_en = std::move(mi.text_en);
   v.text_zh = std::move(mi.text_zh);
+  if (decoder_) {
+    std::vector<int> ids = decoder_->Decode(en.state.h.data());
+    v.generated = PiecesToText(*tokenizer_, ids);
+    v.generated_words = text::Tokenize(v.generated);
+  }
   return v;
 }
 

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "vane/model/decoder_pipeline.h"
 #include "vane/model/infer.h"
 #include "vane/model/model_source.h"
 #include "vane/text/tokenize.h"
@@ -167,10 +168,17 @@ Result<std::shared_ptr<const text::SubwordTokenizer>> LoadModelTokenizer(const s
 }
 
 SourceFactory ModelSourceFactory(std::shared_ptr<const SeqModel> model, std::shared_ptr<const text::SubwordTokenizer> tok,
-                                 size_t cache_users, size_t cache_vectors) {
-  return [model, tok, cache_users, cache_vectors](const Dataset& ds, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
-    return std::make_unique<ModelSource>(ds, st, model, cache_users, 50000, tok, cache_vectors);
+                                 size_t cache_users, size_t cache_vectors, std::shared_ptr<const TextDecoder> decoder) {
+  return [model, tok, cache_users, cache_vectors, decoder](const Dataset& ds,
+                                                          const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+    return std::make_unique<ModelSource>(ds, st, model, cache_users, 50000, tok, cache_vectors, decoder);
   };
+}
+
+Result<std::shared_ptr<const TextDecoder>> LoadModelDecoder(const std::string& dir) {
+  if (!std::filesystem::exists(DecoderPath(dir))) return std::shared_ptr<const TextDecoder>();
+  VANE_ASSIGN_OR_RETURN(TextDecoder d, TextDecoder::Load(DecoderPath(dir)));
+  return std::make_shared<const TextDecoder>(std::move(d));
 }
 
 Status UseModel(const std::string& dir, const Dataset& ds, EngineConfig& cfg, const UseModelOptions& opt) {
@@ -180,8 +188,11 @@ Status UseModel(const std::string& dir, const Dataset& ds, EngineConfig& cfg, co
     return Status::InvalidArgument(fmt::format("{}: the model was trained on {} items, this data has {}", dir,
                                                m.num_items(), ds.num_items()));
   VANE_ASSIGN_OR_RETURN(auto tok, LoadModelTokenizer(dir));
+  VANE_ASSIGN_OR_RETURN(auto dec, LoadModelDecoder(dir));
+  if (dec && (!tok || dec->in_dim != m.config().dim))
+    return Status::InvalidArgument(dir + "/decoder.bin: does not belong to this model (width or tokenizer differs)");
   cfg.model_source = ModelSourceFactory(std::make_shared<const SeqModel>(std::move(m)), std::move(tok),
-                                        opt.cache_users, opt.cache_vectors);
+                                        opt.cache_users, opt.cache_vectors, std::move(dec));
   return Status::Ok();
 }
 

@@ -503,7 +503,8 @@ Result<UserInterests> Service::Interests(const std::string& user) const {
   }
   if (engine_->source_active(kSrcModel))
     if (auto v = engine_->source(kSrcModel).DescribeUser(UserIdx(*u))) {
-      ModelView m{std::move(v->text_en), std::move(v->text_zh), {}, std::move(v->keywords)};
+      ModelView m{std::move(v->text_en), std::move(v->text_zh), {}, std::move(v->keywords), std::move(v->generated),
+                  std::move(v->generated_words)};
       for (const auto& [c, p] : v->interests) m.interests.emplace_back(cat.category_vocab().Name(c), p);
       out.model = std::move(m);
     }

@@ -221,13 +221,16 @@ function render(state) {
   const interests = state.interests || {};
   const g = interests.graph || { nodes: [], edges: [] };
   const model = interests.model;
-  changed('text', [interests.text, interests.text_zh, model?.text, model?.text_zh], () =>
+  changed('text', [interests.text, interests.text_zh, model?.text, model?.text_zh, model?.generated?.text], () =>
     $('#interest-text').replaceChildren(
       h('p', { class: 'en' }, interests.text || ''),
       h('p', { class: 'zh', lang: 'zh' }, interests.text_zh || ''),
       // Next to the graph's: what the behaviour model says (its interest and keyword heads), when a model serves.
-      ...(model ? [h('p', { class: 'en model-view' }, h('strong', {}, 'Model: '), model.text || ''),
-                   h('p', { class: 'zh model-view', lang: 'zh' }, h('strong', {}, '模型：'), model.text_zh || '')] : [])));
+      ...(model && model.text ? [h('p', { class: 'en model-view' }, h('strong', {}, 'Model: '), model.text),
+                                 h('p', { class: 'zh model-view', lang: 'zh' }, h('strong', {}, '模型：'), model.text_zh || '')] : []),
+      // What the model's text decoder writes the user does next, in the data's own words.
+      ...(model?.generated ? [h('p', { class: 'model-generated' }, h('strong', {}, 'The model writes / 模型写下: '),
+                                model.generated.text)] : [])));
   changed('graph', [g, interests.in_session], () => {
     graph.update(g, interests.in_session);
     // Idle: the short-term weights are ~0, so the areas show the long-term ones (graphview.js); say so.

@@ -14,6 +14,7 @@ struct ModelInterest {
   std::vector<std::pair<uint32_t, float>> top;  // (category, probability), most likely first
   std::vector<std::string> keywords;            // the keyword head's top keywords, most likely first
   std::string text_en, text_zh;
+  std::string generated;  // what the model's text decoder writes (empty without one)
 };
 
 // `dist`: probabilities over the catalogue's categories. Names the top interest, and the second when it holds at

@@ -25,6 +25,7 @@
 
 #include "vane/model/infer.h"
 #include "vane/model/seq_model.h"
+#include "vane/model/text_decoder.h"
 #include "vane/retrieve/ann.h"
 #include "vane/retrieve/source.h"
 #include "vane/text/subword.h"
@@ -37,14 +38,16 @@ class ModelSource final : public CandidateSource {
   // (retrieve/ann.h) instead of scoring every item.
   ModelSource(const Dataset& ds, const InterestStore& interests, std::shared_ptr<const SeqModel> model,
               size_t max_states = 1000, size_t ann_min_items = 50000,
-              std::shared_ptr<const text::SubwordTokenizer> tokenizer = nullptr, size_t max_vectors = 100000);
+              std::shared_ptr<const text::SubwordTokenizer> tokenizer = nullptr, size_t max_vectors = 100000,
+              std::shared_ptr<const TextDecoder> decoder = nullptr);
   std::string_view name() const override { return "model"; }
   void Observe(const Event& e, const UserState& before) override;
   void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const override;
   size_t MemoryBytes() const override;
   // What the model says the user wants next: its interest head (categories with probabilities), keyword head and
-  // text (model/interest_text.h). Rebuilds the user's state from history (no cache use); nullopt without history
-  // or without an interest head.
+  // text (model/interest_text.h), and what its text decoder writes (with a decoder and a tokenizer). Rebuilds the
+  // user's state from history (no cache use); nullopt without history, or with neither an interest head nor a
+  // decoder.
   std::optional<SourceView> DescribeUser(UserIdx user) const override;
   void ForgetUser(UserIdx user) override;  // drops the user's State and saved vector
   size_t cached_users() const;    // users with a full State
@@ -78,6 +81,7 @@ class ModelSource final : public CandidateSource {
   size_t max_vectors_;
   std::unique_ptr<VectorIndex> ann_;
   std::shared_ptr<const text::SubwordTokenizer> tokenizer_;
+  std::shared_ptr<const TextDecoder> decoder_;
   bool side_ = false;     // the model reads actions and gaps
   bool actions_ = false;  // the data has more than one action (else the action slot stays unknown, as in training);
                           // also learnt from observed events (a replay builds the source before any event)

@@ -16,6 +16,7 @@
 #include "vane/events/dataset.h"
 #include "vane/model/interest_text.h"
 #include "vane/model/seq_model.h"
+#include "vane/model/text_decoder.h"
 #include "vane/registry/trainer.h"
 #include "vane/recommend/engine.h"
 #include "vane/text/subword.h"
@@ -53,7 +54,10 @@ Result<std::shared_ptr<const text::SubwordTokenizer>> LoadModelTokenizer(const s
 
 // The blend's model slot for a trained model, with the two serving caches bounded (model/model_source.h).
 SourceFactory ModelSourceFactory(std::shared_ptr<const SeqModel> model, std::shared_ptr<const text::SubwordTokenizer> tok,
-                                 size_t cache_users, size_t cache_vectors);
+                                 size_t cache_users, size_t cache_vectors,
+                                 std::shared_ptr<const TextDecoder> decoder = nullptr);
+// The text decoder saved beside a model (`dir`/decoder.bin, model/decoder_pipeline.h). Null when the model has none.
+Result<std::shared_ptr<const TextDecoder>> LoadModelDecoder(const std::string& dir);
 
 struct UseModelOptions {
   // The model must have been trained on exactly this catalogue (offline use). The service sets false: its live

@@ -91,6 +91,10 @@ struct SourceView {
   std::vector<std::pair<uint32_t, float>> interests;       // (category, probability), most likely first
   std::vector<std::pair<std::string, float>> keywords;     // (keyword, probability), most likely first
   std::string text_en, text_zh;
+  // What the model's text decoder writes the user will do next (model/text_decoder.h), in the data's own words;
+  // empty without a decoder.
+  std::string generated;
+  std::vector<std::string> generated_words;
 };
 
 class CandidateSource {

@@ -149,6 +149,8 @@ struct GraphEdge {
 struct ModelView {
   std::string text_en, text_zh;
   std::vector<std::pair<std::string, float>> interests, keywords;  // most likely first
+  std::string generated;                                           // the text decoder's words ("" without one)
+  std::vector<std::string> generated_words;
 };
 struct UserInterests {
   std::string user;

@@ -83,6 +83,12 @@ json UserInterestsJson(const UserInterests& u) {
     for (const auto& [k, p] : u.model->keywords) keywords.push_back({{"keyword", k}, {"probability", p}});
     j["model"] = {{"text", u.model->text_en}, {"text_zh", u.model->text_zh}, {"interests", std::move(interests)},
                   {"keywords", std::move(keywords)}};
+    // What the model's text decoder writes the user does next, in the data's own words, and framed in both languages.
+    if (!u.model->generated.empty())
+      j["model"]["generated"] = {{"text", u.model->generated},
+                                 {"words", u.model->generated_words},
+                                 {"sentence", "Next, in the model's own words: " + u.model->generated},
+                                 {"sentence_zh", "模型写下接下来的兴趣：" + u.model->generated}};
   }
   return j;
 }
