@@ -208,6 +208,44 @@ TEST(TextDecoderPipeline, TrainsMeasuresAndServesTheGeneratedText) {
   EXPECT_FALSE(view->generated.empty());
   EXPECT_FALSE(view->generated_words.empty());
 
+  // Generative retrieval: items the model knows by text alone enter its list at ranks 9 and 10 (two slots), with
+  // the written words as their evidence; ranks 1-8 stay the model's own. Both the evaluation path (every item) and
+  // the served path (the best `limit`).
+  std::vector<uint8_t> text_only = model->TextOnlyItems();
+  ASSERT_EQ(text_only.size(), ds.num_items());
+  ASSERT_GT(std::count(text_only.begin(), text_only.end(), 1), 0);  // 120 users leave items untouched
+  auto dec = std::make_shared<const TextDecoder>(run->decoder);
+  auto tok_ptr = std::make_shared<const text::SubwordTokenizer>(std::move(*side->tokenizer));
+  ModelSource gen_src(ds, st, std::make_shared<const SeqModel>(std::move(*model)), 100, 50000, tok_ptr, 1000, dec, 2);
+  size_t users_with_generated = 0;
+  for (uint32_t u = 0; u < 40; ++u) {
+    for (size_t limit : {SIZE_MAX, size_t{200}}) {
+      ScoreBuffer buf;
+      buf.Reset(ds.num_items());
+      RetrievalContext ctx{UserIdx(u), 0, st.Find(UserIdx(u)), limit};
+      gen_src.Generate(ctx, buf);
+      std::vector<uint8_t> seen(ds.num_items(), 0);
+      for (ItemIdx i : st.Interacted(UserIdx(u))) seen[i.v] = 1;
+      std::vector<std::pair<float, uint32_t>> ranked;
+      for (uint32_t i : buf.touched())
+        if (!seen[i]) ranked.emplace_back(buf.Score(ItemIdx(i)), i);
+      std::sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first > b.first; });
+      ASSERT_GE(ranked.size(), 10u);
+      size_t generated = 0;
+      for (size_t r = 0; r < 10; ++r) {
+        const Evidence& ev = buf.EvidenceOf(ItemIdx(ranked[r].second));
+        if (ev.kind == EvidenceKind::kGenerated) {
+          ++generated;
+          EXPECT_GE(r, 8u) << "user " << u << ": a written match above rank 9";
+          EXPECT_TRUE(text_only[ranked[r].second]);
+        }
+      }
+      EXPECT_LE(generated, 2u);
+      users_with_generated += generated > 0;
+    }
+  }
+  EXPECT_GT(users_with_generated, 10u);
+
   // A decoder of another width beside the model is refused, not half-used.
   TextDecoder other = run->decoder;
   other.in_dim += 1;

@@ -26,6 +26,8 @@ struct EvalArgs {
   size_t stream_every = 0;
   bool no_fit = false;
   double cold = 0;
+  size_t generated_slots = 1;
+  bool warm_targets = false;  // --cold-items: test the users whose target is warm instead
   std::vector<std::string> controls;  // --control
 };
 
@@ -78,8 +80,11 @@ int RunEval(const EvalArgs& a) {
   EvalOptions eo = a.eo;
   if (a.cold > 0) {
     eo.test_items = MakeColdItems(ds, a.cold, 42);
-    std::cerr << fmt::format("cold-start protocol: {} cold items\n",
-                             std::count(eo.test_items.begin(), eo.test_items.end(), 1));
+    std::cerr << fmt::format("cold-start protocol: {} cold items{}\n",
+                             std::count(eo.test_items.begin(), eo.test_items.end(), 1),
+                             a.warm_targets ? "; testing the users whose target is warm" : "");
+    if (a.warm_targets)
+      for (auto& c : eo.test_items) c = !c;
   }
   eo.fit_weights = !a.no_fit;
   eo.progress = !a.data.quiet;
@@ -89,7 +94,7 @@ int RunEval(const EvalArgs& a) {
     eo.controls.push_back(*c);
   }
   EngineConfig cfg = a.cfg;
-  if (Status ms = UseModel(a.model, ds, cfg); !ms.ok()) return Fail(ms);
+  if (Status ms = UseModel(a.model, ds, cfg, {.generated_slots = a.generated_slots}); !ms.ok()) return Fail(ms);
   auto rep = Evaluate(ds, cfg, eo);
   if (!rep.ok()) return Fail(rep.status());
   rep->Print(std::cout);
@@ -147,6 +152,12 @@ Command AddEvalCommand(CLI::App& app) {
   cmd->add_option("--plot", a->svg, "write a bar chart of the test metrics (SVG) to this file");
   cmd->add_option("--stream-every", a->stream_every, "also run the streaming replay, predicting every N-th event");
   cmd->add_option("--model", a->model, "a `vane train` model directory: adds the model to the sources");
+  cmd->add_option("--generated-slots", a->generated_slots,
+                  "top-10 slots the model's written text may fill with items it knows by text alone (a model with "
+                  "a text decoder; 0 = off)")
+      ->capture_default_str();
+  cmd->add_flag("--warm-targets", a->warm_targets,
+               "with --cold-items: test the users whose target is not cold (what the cold items cost the others)");
   cmd->add_option("--cold-items", a->cold,
                   "cold-start protocol: this share of the test-target items loses every other event; only "
                   "users whose test target is such an item are tested (same share in `vane train`)");

@@ -7,13 +7,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <unordered_map>
 
 namespace vane {
 
 ModelSource::ModelSource(const Dataset& ds, const InterestStore& interests, std::shared_ptr<const SeqModel> model,
                          size_t max_states, size_t ann_min_items,
                          std::shared_ptr<const text::SubwordTokenizer> tokenizer, size_t max_vectors,
-                         std::shared_ptr<const TextDecoder> decoder)
+                         std::shared_ptr<const TextDecoder> decoder, size_t generated_slots)
     : ds_(ds),
       interests_(interests),
       model_(std::move(model)),
@@ -21,8 +23,13 @@ ModelSource::ModelSource(const Dataset& ds, const InterestStore& interests, std:
       max_states_(std::max<size_t>(1, max_states)),
       max_vectors_(max_vectors),
       tokenizer_(std::move(tokenizer)),
-      decoder_(std::move(decoder)) {
+      decoder_(std::move(decoder)),
+      generated_slots_(std::min<size_t>(generated_slots, 9)) {
   if (decoder_ && (!tokenizer_ || decoder_->in_dim != model_->config().dim)) decoder_.reset();
+  if (decoder_ && generated_slots_ > 0) {
+    text_only_ = model_->TextOnlyItems();
+    IndexTextOnlyItems();
+  }
   const SeqWeights& w = inf_.weights();
   side_ = !w.act.empty();
   for (size_t k = 1; k < ds.events.size() && !actions_; ++k) actions_ = ds.events[k].action != ds.events[0].action;
@@ -37,6 +44,77 @@ namespace {
 thread_local std::vector<float> tl_scores;
 thread_local std::vector<uint32_t> tl_idx;
 }  // namespace
+
+void ModelSource::IndexTextOnlyItems() {
+  const Catalog& cat = ds_.catalog;
+  text_only_items_.clear();
+  for (uint32_t i = 0; i < cat.size(); ++i)
+    if (i >= text_only_.size() || text_only_[i]) text_only_items_.push_back(i);
+  generated_index_.assign(cat.keyword_vocab().size(), {});
+  std::vector<uint32_t> df(cat.keyword_vocab().size(), 0);
+  for (uint32_t i = 0; i < cat.size(); ++i)
+    for (uint32_t k : cat.keywords(ItemIdx(i))) ++df[k];
+  keyword_idf_.assign(df.size(), 0.0f);
+  for (size_t k = 0; k < df.size(); ++k)
+    keyword_idf_[k] = static_cast<float>(std::log(1.0 + static_cast<double>(cat.size()) / (1.0 + df[k])));
+  for (uint32_t i : text_only_items_)
+    for (uint32_t k : cat.keywords(ItemIdx(i))) generated_index_[k].push_back(i);
+}
+
+void ModelSource::OnCatalogChanged() {
+  if (decoder_ && generated_slots_ > 0) IndexTextOnlyItems();
+}
+
+void ModelSource::AddGenerated(UserIdx user, const float* h, const std::vector<float>& logits, size_t count, float mx,
+                               ScoreBuffer& out) const {
+  if (!decoder_ || generated_slots_ == 0 || text_only_items_.empty()) return;
+  // The words the model writes, as catalogue keywords.
+  std::vector<uint32_t> kws;
+  for (const auto& w : text::Tokenize(PiecesToText(*tokenizer_, decoder_->Decode(h))))
+    if (auto id = ds_.catalog.keyword_vocab().Find(w); id && *id < generated_index_.size()) kws.push_back(*id);
+  std::sort(kws.begin(), kws.end());
+  kws.erase(std::unique(kws.begin(), kws.end()), kws.end());
+  if (kws.empty()) return;
+  // Seen items are not recommended: neither counted among the model's best nor matched.
+  thread_local std::vector<uint8_t> seen;
+  seen.assign(ds_.num_items(), 0);
+  for (ItemIdx i : interests_.Interacted(user))
+    if (i.v < seen.size()) seen[i.v] = 1;
+  // Matches: the share of the written words' idf that an item's keywords cover; the best-covered word explains it.
+  thread_local std::unordered_map<uint32_t, std::pair<float, uint32_t>> match;
+  match.clear();
+  for (uint32_t k : kws)
+    for (uint32_t i : generated_index_[k]) {
+      if (seen[i]) continue;
+      auto& m = match[i];
+      if (m.first == 0 || keyword_idf_[k] > keyword_idf_[m.second]) m.second = k;
+      m.first += keyword_idf_[k];
+    }
+  if (match.empty()) return;
+  std::vector<std::pair<float, uint32_t>> best;
+  for (const auto& [i, m] : match) best.emplace_back(m.first, i);
+  size_t g = std::min(generated_slots_, best.size());
+  std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(g), best.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  // The model's 10 - g-th and 11 - g-th best unseen items it knows by id: the written matches go between them.
+  std::vector<float> top;
+  for (size_t i = 0; i < count; ++i)
+    if (!seen[i] && (i >= text_only_.size() || !text_only_[i])) top.push_back(logits[i]);
+  const size_t a = 10 - generated_slots_;  // rank of the last known item kept above
+  if (top.size() < a + 1) return;
+  std::nth_element(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(a), top.end(), std::greater<float>());
+  const float below = top[a];  // the (a+1)-th best
+  const float above = a > 0 ? *std::min_element(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(a)) : below + 1.0f;
+  for (size_t j = 0; j < g; ++j) {
+    float t = below + (above - below) * static_cast<float>(g - j) / static_cast<float>(g + 1);
+    ItemIdx it(best[j].second);
+    float s = std::exp(t - mx);
+    if (out.Has(it) && out.Score(it) >= s) continue;
+    Evidence ev{match.at(best[j].second).second, 0, EvidenceKind::kGenerated, 0, 0};
+    if (out.Has(it)) out.Set(it, 0.0f);  // the written match replaces the model's own score and evidence
+    out.Add(it, s, ev);
+  }
+}
 
 size_t ModelSource::cached_users() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -189,6 +267,10 @@ void ModelSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) const 
     size_t count = std::min(scores.size(), ds_.num_items());
     float mx = *std::max_element(scores.begin(), scores.begin() + static_cast<std::ptrdiff_t>(count));
     for (size_t i = 0; i < count; ++i) out.Add(ItemIdx(static_cast<uint32_t>(i)), std::exp(scores[i] - mx), ev);
+    if (decoder_ && !text_only_items_.empty()) {
+      std::vector<float> h = model_->Hidden(SeqInput{items, {}});
+      AddGenerated(ctx.user, h.data() + h.size() - static_cast<size_t>(model_->config().dim), scores, count, mx, out);
+    }
     return;
   }
   thread_local Vector v;
@@ -224,6 +306,7 @@ void ModelSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) const 
   if (k == 0) return;
   float mx = scores[*std::min_element(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), better)];
   for (size_t j = 0; j < k; ++j) out.Add(ItemIdx(idx[j]), std::exp(scores[idx[j]] - mx), ev);
+  AddGenerated(ctx.user, v.h.data(), scores, count, mx, out);
 }
 
 std::optional<SourceView> ModelSource::DescribeUser(UserIdx user) const {

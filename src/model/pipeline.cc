@@ -168,10 +168,12 @@ Result<std::shared_ptr<const text::SubwordTokenizer>> LoadModelTokenizer(const s
 }
 
 SourceFactory ModelSourceFactory(std::shared_ptr<const SeqModel> model, std::shared_ptr<const text::SubwordTokenizer> tok,
-                                 size_t cache_users, size_t cache_vectors, std::shared_ptr<const TextDecoder> decoder) {
-  return [model, tok, cache_users, cache_vectors, decoder](const Dataset& ds,
-                                                          const InterestStore& st) -> std::unique_ptr<CandidateSource> {
-    return std::make_unique<ModelSource>(ds, st, model, cache_users, 50000, tok, cache_vectors, decoder);
+                                 size_t cache_users, size_t cache_vectors, std::shared_ptr<const TextDecoder> decoder,
+                                 size_t generated_slots) {
+  return [model, tok, cache_users, cache_vectors, decoder, generated_slots](
+             const Dataset& ds, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+    return std::make_unique<ModelSource>(ds, st, model, cache_users, 50000, tok, cache_vectors, decoder,
+                                         generated_slots);
   };
 }
 
@@ -192,7 +194,7 @@ Status UseModel(const std::string& dir, const Dataset& ds, EngineConfig& cfg, co
   if (dec && (!tok || dec->in_dim != m.config().dim))
     return Status::InvalidArgument(dir + "/decoder.bin: does not belong to this model (width or tokenizer differs)");
   cfg.model_source = ModelSourceFactory(std::make_shared<const SeqModel>(std::move(m)), std::move(tok),
-                                        opt.cache_users, opt.cache_vectors, std::move(dec));
+                                        opt.cache_users, opt.cache_vectors, std::move(dec), opt.generated_slots);
   return Status::Ok();
 }
 

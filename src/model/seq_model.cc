@@ -433,6 +433,12 @@ std::vector<float> SeqModel::PredictInterest(SeqInput history) const {
   return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
 }
 
+std::vector<uint8_t> SeqModel::TextOnlyItems() const {
+  torch::NoGradGuard g;
+  auto zero = impl_->net->item->weight.slice(0, 1).abs().sum(1).eq(0).to(torch::kUInt8).contiguous();
+  return std::vector<uint8_t>(zero.data_ptr<uint8_t>(), zero.data_ptr<uint8_t>() + zero.numel());
+}
+
 std::vector<float> SeqModel::Hidden(SeqInput history) const {
   if (history.tokens.empty()) return {};
   torch::NoGradGuard g;

@@ -100,6 +100,11 @@ std::string Engine::Explain(const Evidence& ev, ItemIdx item, Timestamp now, boo
       if (zh) return "行为序列模型预测，主要依据你看过的「" + title + "」";
       return "predicted from your sequence of actions, mostly from \"" + title + "\"";
     }
+    case EvidenceKind::kGenerated: {
+      std::string k = ev.ref < cat.keyword_vocab().size() ? cat.keyword_vocab().Name(ev.ref) : "";
+      if (zh) return "新内容，符合模型为你写下的接下来的兴趣「" + k + "」";
+      return "new here, and it matches what the model wrote you would look for next: '" + k + "'";
+    }
     case EvidenceKind::kNone:
       break;
   }

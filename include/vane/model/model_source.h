@@ -39,9 +39,10 @@ class ModelSource final : public CandidateSource {
   ModelSource(const Dataset& ds, const InterestStore& interests, std::shared_ptr<const SeqModel> model,
               size_t max_states = 1000, size_t ann_min_items = 50000,
               std::shared_ptr<const text::SubwordTokenizer> tokenizer = nullptr, size_t max_vectors = 100000,
-              std::shared_ptr<const TextDecoder> decoder = nullptr);
+              std::shared_ptr<const TextDecoder> decoder = nullptr, size_t generated_slots = 1);
   std::string_view name() const override { return "model"; }
   void Observe(const Event& e, const UserState& before) override;
+  void OnCatalogChanged() override;  // indexes the items added since, for generative retrieval
   void Generate(const RetrievalContext& ctx, ScoreBuffer& out) const override;
   size_t MemoryBytes() const override;
   // What the model says the user wants next: its interest head (categories with probabilities), keyword head and
@@ -72,6 +73,14 @@ class ModelSource final : public CandidateSource {
   void DropVector(uint32_t user) const;  // forgets the user's saved vector, if any. Caller holds mu_.
   void Append(Entry& en, uint32_t token, uint8_t side) const;
   int64_t AttendedToken(const Entry& en) const;
+  // Generative retrieval (with a decoder): the text the model writes from hidden state `h` is a query into an index
+  // of the items the model knows by text alone (no training event, or added since it was trained). The best
+  // `generated_slots_` matches enter just above the user's 10th-best unseen item the model knows, i.e. at ranks
+  // 10 - slots + 1 .. 10 of its list. `logits`: the model's scores of its items (a ScoreBuffer position holds
+  // exp(logit - mx)).
+  void AddGenerated(UserIdx user, const float* h, const std::vector<float>& logits, size_t count, float mx,
+                    ScoreBuffer& out) const;
+  void IndexTextOnlyItems();
 
   const Dataset& ds_;
   const InterestStore& interests_;
@@ -82,6 +91,11 @@ class ModelSource final : public CandidateSource {
   std::unique_ptr<VectorIndex> ann_;
   std::shared_ptr<const text::SubwordTokenizer> tokenizer_;
   std::shared_ptr<const TextDecoder> decoder_;
+  size_t generated_slots_ = 1;
+  std::vector<uint8_t> text_only_;                      // per item the model was trained on
+  std::vector<uint32_t> text_only_items_;               // those items and every item added since
+  std::vector<std::vector<uint32_t>> generated_index_;  // keyword id -> text-only items that have it
+  std::vector<float> keyword_idf_;
   bool side_ = false;     // the model reads actions and gaps
   bool actions_ = false;  // the data has more than one action (else the action slot stays unknown, as in training);
                           // also learnt from observed events (a replay builds the source before any event)

@@ -55,7 +55,7 @@ Result<std::shared_ptr<const text::SubwordTokenizer>> LoadModelTokenizer(const s
 // The blend's model slot for a trained model, with the two serving caches bounded (model/model_source.h).
 SourceFactory ModelSourceFactory(std::shared_ptr<const SeqModel> model, std::shared_ptr<const text::SubwordTokenizer> tok,
                                  size_t cache_users, size_t cache_vectors,
-                                 std::shared_ptr<const TextDecoder> decoder = nullptr);
+                                 std::shared_ptr<const TextDecoder> decoder = nullptr, size_t generated_slots = 1);
 // The text decoder saved beside a model (`dir`/decoder.bin, model/decoder_pipeline.h). Null when the model has none.
 Result<std::shared_ptr<const TextDecoder>> LoadModelDecoder(const std::string& dir);
 
@@ -65,6 +65,9 @@ struct UseModelOptions {
   bool exact = true;
   size_t cache_users = 1000;      // bounds of the two serving caches (model/model_source.h)
   size_t cache_vectors = 100000;
+  // Generative retrieval (a model with a text decoder): top-10 slots the model's written text may fill with items
+  // it knows by text alone (model/model_source.h). 0 = off.
+  size_t generated_slots = 1;
 };
 
 // The model at `dir` (a `vane train` directory) joins the blend as cfg.model_source; the subword tokenizer saved

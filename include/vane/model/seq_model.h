@@ -161,6 +161,8 @@ class SeqModel {
   // L = min(len, max_len) events, oldest first, L x dim floats row-major. Row L - 1 is what Score reads.
   std::vector<float> Hidden(SeqInput history) const;
   SeqWeights Export() const;
+  // Per item: 1 when the model had no training event on it (its id embedding is zero; its text alone scores it).
+  std::vector<uint8_t> TextOnlyItems() const;
   // The training objective on split.train as one batch, without its randomness (no dropout, full softmax, no id or
   // side dropout): the mean next-item cross-entropy over every item target (items without a training event left
   // out of the softmax, as in training) plus the configured interest and keyword terms. For tests.

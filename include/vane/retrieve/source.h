@@ -35,6 +35,8 @@ enum class EvidenceKind : uint8_t {
   kCategoryLong,   // in a long-standing interest (ref = category)
   kNextCategory,   // in the category the user's transitions point to next (ref = category)
   kModel,          // scored by a model
+  kGenerated,      // an item the model knows by its text alone, matching the words the model wrote for the user
+                   // (ref = the best-matching keyword)
 };
 
 struct Evidence {
