@@ -133,6 +133,9 @@ Command AddEvalCommand(CLI::App& app) {
   cmd->add_flag("--strict", eo.strict,
                 "rank test targets as a served list does: ties by catalogue order, and the items the server filters "
                 "(consumed, the last 8 events) left out; what `vane replay` is compared with");
+  cmd->add_flag("--gate", eo.fit_gate,
+                "fit the learned strategy gate (source weights from the user's state) on validation; kept when it "
+                "beats the rules on held-out validation users; the test reports blend (gate) and blend_rules");
   cmd->add_flag("--ranker", eo.fit_ranker,
                 "fit the learned ranking stage (LambdaMART over the head of the blend) on validation, test with it and "
                 "save it with --save-blend");

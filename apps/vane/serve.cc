@@ -46,6 +46,7 @@ struct ServeArgs {
   std::string blend;  // --blend FILE
   bool no_fit = false;
   bool ranker = false;  // --ranker
+  bool gate = false;    // --gate
 };
 
 // Whether host:port can be listened on, before anything is opened: a port another process listens on (another
@@ -102,9 +103,9 @@ Status SetUpBlend(const ServeArgs& a, ServiceOptions& so) {
     so.blend = b;
   }
   if (!a.no_fit) {
-    const bool ranker = a.ranker;
-    so.blend_fitter = [ranker](const Dataset& snapshot, const EngineConfig& cfg) {
-      return FitBlend(snapshot, cfg, 6000, ranker);
+    const bool ranker = a.ranker, gate = a.gate;
+    so.blend_fitter = [ranker, gate](const Dataset& snapshot, const EngineConfig& cfg) {
+      return FitBlend(snapshot, cfg, 6000, ranker, gate);
     };
   }
   return Status::Ok();
@@ -251,6 +252,8 @@ Command AddServeCommand(CLI::App& app) {
   cmd->add_flag("--ranker", a->ranker,
                 "when the blend is fitted here, fit the learned ranking stage with it (LambdaMART on validation, as "
                 "`vane eval --ranker`); a --blend file brings its own");
+  cmd->add_flag("--gate", a->gate,
+                "when the blend is fitted here, fit the learned strategy gate with it (as `vane eval --gate`)");
   cmd->add_flag("--no-fit", a->no_fit, "do not fit the blend when none is given or stored (the built-in weights serve)");
   cmd->add_option("--snapshot-every", so.snapshot_every_events,
                   "write a state snapshot once this many events arrived since the last (0 = only at shutdown); a "

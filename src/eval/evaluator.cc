@@ -1,5 +1,7 @@
 #include "vane/eval/evaluator.h"
 
+#include "vane/recommend/gate.h"
+
 #include <algorithm>
 #include <fstream>
 #include <functional>
@@ -172,6 +174,7 @@ struct FitCase {
   std::array<float, kNumSources> target{};
   std::array<float, kNumSources> mult{};
   int strategy = 0;
+  GateFeatures x{};  // the learned gate's features of the request (recommend/gate.h)
 };
 
 double FitObjective(const std::vector<FitCase>& cases, const BlendWeights& w) {
@@ -243,6 +246,7 @@ FitCase ScoreFitCase(const Dataset& ds, const Engine& engine, const EngineConfig
   Strategy st = engine.ChooseStrategy(t.user, e.ts);
   c.mult = cfg.strategy_multipliers[static_cast<int>(st)];
   c.strategy = static_cast<int>(st);
+  c.x = ComputeGateFeatures(engine, t.user, e.ts, st);
   if (!cfg.use_strategies) c.mult.fill(1.0f);
   auto hist = engine.interests().Interacted(t.user);
   for (ItemIdx i : hist) mask[i.v] = 1;
@@ -373,8 +377,88 @@ std::vector<RankCase> RankCases(const Dataset& ds, const std::vector<Target>& va
   return cases;
 }
 
+// The learned strategy gate, fitted on validation cases. 75% of the cases (seeded) fit, 25% judge. On the fitting
+// part, the rules are fitted again from the unfitted start (`initial`): base weights, then each strategy's
+// multipliers, so that the rules and the gate have seen the same users. theta starts where it reproduces those
+// rules (bias = log of the stable-taste multipliers, the rules' one-hot features = the other strategies' log
+// ratios), then coordinate ascent with additive steps. Kept only when it beats the rules on the judging part; then
+// `cfg` takes the gate and the rules fitted with it (the same base, so blend and blend_rules differ by the gate
+// alone). Returns null (and why in `note`) when it does not win.
+std::shared_ptr<const StrategyGate> FitGate(std::vector<FitCase> cases, const EngineConfig& initial, EngineConfig& cfg,
+                                            uint64_t seed, std::string& note, std::vector<std::string>& fit_log) {
+  namespace g = gate_feature;
+  if (cases.size() < 200) {
+    note = fmt::format("no gate: {} validation cases, fewer than 200", cases.size());
+    return nullptr;
+  }
+  std::mt19937_64 rng(seed + 3);
+  std::shuffle(cases.begin(), cases.end(), rng);
+  const size_t n_hold = cases.size() / 4;
+  std::vector<FitCase> hold(cases.end() - static_cast<std::ptrdiff_t>(n_hold), cases.end());
+  cases.resize(cases.size() - n_hold);
+  std::vector<std::string> refit_log;
+  for (FitCase& c : cases) c.mult = initial.strategy_multipliers[static_cast<size_t>(c.strategy)];
+  double rb = FitObjective(cases, initial.base);
+  const BlendWeights base = FitBaseWeights(cases, initial.base, rb, refit_log);
+  std::array<BlendWeights, 3> sm = initial.strategy_multipliers;
+  for (int st = 0; st < 3; ++st)
+    if (auto m = FitStrategyMultipliers(cases, st, sm[st], base, rb, refit_log)) sm[st] = *m;
+  auto lg = [](float m) { return std::log(std::max(m, std::exp(-StrategyGate::kMaxLogMultiplier))); };
+  StrategyGate gate;
+  for (int s = 0; s < kNumSources; ++s) {
+    gate.theta[s][g::kBias] = lg(sm[2][s]);
+    gate.theta[s][g::kRulesNewUser] = lg(sm[0][s]) - lg(sm[2][s]);
+    gate.theta[s][g::kRulesSession] = lg(sm[1][s]) - lg(sm[2][s]);
+  }
+  auto with_gate = [&](std::vector<FitCase>& cs, const StrategyGate& gt) {
+    for (FitCase& c : cs) c.mult = gt.Multipliers(c.x);
+    return FitObjective(cs, base);
+  };
+  auto with_rules = [&](std::vector<FitCase>& cs) {
+    for (FitCase& c : cs) c.mult = sm[static_cast<size_t>(c.strategy)];
+    return FitObjective(cs, base);
+  };
+  double best = with_gate(cases, gate);
+  const double start = best;
+  constexpr float kSteps[] = {-1.0f, -0.5f, -0.25f, 0.25f, 0.5f, 1.0f};
+  for (int round = 0; round < 2; ++round) {
+    bool improved = false;
+    for (int s = 0; s < kNumSources; ++s)
+      for (int f = 0; f < kNumGateFeatures; ++f) {
+        const float base = gate.theta[s][f];
+        float keep = base;
+        for (float d : kSteps) {
+          gate.theta[s][f] = base + d;
+          double v = with_gate(cases, gate);
+          if (v > best + 1e-6) {
+            best = v;
+            keep = base + d;
+            improved = true;
+          }
+        }
+        gate.theta[s][f] = keep;
+      }
+    fit_log.push_back(fmt::format("gate round {}: {:.4f} ndcg@10 on {} fitting cases (rules {:.4f})", round + 1, best,
+                                  cases.size(), start));
+    if (!improved) break;
+  }
+  const double hold_gate = with_gate(hold, gate), hold_rules = with_rules(hold);
+  note = fmt::format("gate {:.4f} vs rules {:.4f} ndcg@10 on {} held-out validation cases", hold_gate, hold_rules,
+                     hold.size());
+  fit_log.push_back(note);
+  if (hold_gate <= hold_rules) {
+    note = "no gate: " + note;
+    return nullptr;
+  }
+  cfg.base = base;
+  cfg.strategy_multipliers = sm;
+  return std::make_shared<const StrategyGate>(gate);
+}
+
 void FitBlend(const Dataset& ds, const std::vector<Target>& val, const EvalOptions& opt, EngineConfig& cfg,
-              Engine& engine, std::vector<std::string>& fit_log) {
+              Engine& engine, std::vector<std::string>& fit_log, std::shared_ptr<const StrategyGate>* gate = nullptr,
+              std::string* gate_note = nullptr) {
+  const EngineConfig initial = cfg;
   std::vector<Target> fit = val;
   if (fit.size() > opt.fit_users) {
     std::mt19937_64 rng(opt.seed + 1);
@@ -395,6 +479,13 @@ void FitBlend(const Dataset& ds, const std::vector<Target>& val, const EvalOptio
     cfg.strategy_multipliers[st] = *mult;
     engine.config().strategy_multipliers[st] = *mult;
   }
+  if (opt.fit_gate && gate && gate_note) {
+    *gate = FitGate(std::move(cases), initial, cfg, opt.seed, *gate_note, fit_log);
+    cfg.gate = *gate;
+    engine.config().gate = *gate;
+    engine.config().base = cfg.base;
+    engine.config().strategy_multipliers = cfg.strategy_multipliers;
+  }
 }
 
 // The test phase: each source alone (when per_source), the fixed blend (no strategy selection) and the blend.
@@ -412,6 +503,11 @@ void RunTests(const Dataset& ds, Engine& engine, const std::vector<Target>& test
   engine.config().use_strategies = false;
   rep.test.push_back({"blend_fixed", RunTargets(ds, engine, test, counts, blend_scorer, "blend_fixed", opt.progress, opt.strict)});
   engine.config().use_strategies = saved;
+  if (engine.gating()) {
+    engine.config().use_gate = false;
+    rep.test.push_back({"blend_rules", RunTargets(ds, engine, test, counts, blend_scorer, "blend_rules", opt.progress, opt.strict)});
+    engine.config().use_gate = true;
+  }
   if (engine.ranking()) {
     engine.config().use_ranker = false;
     rep.test.push_back({"blend_no_ranker", RunTargets(ds, engine, test, counts, blend_scorer, "blend_no_ranker", opt.progress, opt.strict)});
@@ -462,8 +558,8 @@ Result<EvalReport> Evaluate(const Dataset& ds, const EngineConfig& cfg_in, const
   EngineConfig cfg = cfg_in;
   Engine engine(ds, cfg);
   std::vector<uint32_t> counts = IngestTraining(ds, order, split, engine, opt.progress);
-  FitBlend(ds, split.val, opt, cfg, engine, rep.fit_log);
-  rep.weights = engine.config().base;
+  FitBlend(ds, split.val, opt, cfg, engine, rep.fit_log, &rep.gate, &rep.gate_note);
+  rep.weights = engine.config().base;  // with a gate: the base it was fitted with
   rep.multipliers = engine.config().strategy_multipliers;
   std::vector<RankCase> rank_cases;
   std::vector<std::shared_ptr<const Ranker>> ablated;
@@ -576,6 +672,8 @@ std::string EvalReport::ToJson() const {
   for (const auto& r : validation) j["validation"][r.name] = MetricsJson(r.metrics);
   for (const auto& r : test) j["test"][r.name] = MetricsJson(r.metrics);
   if (ranker) j["ranker"] = ranker->info();
+  if (gate) j["gate"] = gate->ToJson();
+  if (!gate_note.empty()) j["gate_note"] = gate_note;
   for (const auto& [key, list] : {std::pair{"controls", &controls}, std::pair{"controls_validation", &controls_validation}})
     for (const auto& [c, m] : *list) {
       nlohmann::json cj = MetricsJson(m);
@@ -606,6 +704,7 @@ void EvalReport::Print(std::ostream& os) const {
   for (const auto& r : validation)
     os << fmt::format("validation {:<8} hr@10 {:.4f} ndcg@10 {:.4f}\n", r.name, r.metrics.hr10, r.metrics.ndcg10);
   if (ranker) os << "ranker: " << ranker->info().dump() << "\n";
+  if (!gate_note.empty()) os << "strategy gate: " << gate_note << "\n";
   for (const auto& [title, list] : {std::pair{"controls (blend, validation)", &controls_validation},
                                      std::pair{"controls (blend, test)", &controls}}) {
     if (list->empty()) continue;
@@ -714,6 +813,7 @@ BlendConfig FittedBlend(const EvalReport& rep, bool fitted) {
   b.multipliers = rep.multipliers;
   b.fitted = fitted;
   b.ranker = rep.ranker;
+  b.gate = rep.gate;
   b.source = {{"dataset", rep.dataset}, {"protocol", rep.protocol}, {"users", rep.users}, {"items", rep.items},
               {"events", rep.events}};
   for (const auto& v : rep.validation)
@@ -721,14 +821,18 @@ BlendConfig FittedBlend(const EvalReport& rep, bool fitted) {
       b.validation = {{"users", v.metrics.users}, {"hr@10", v.metrics.hr10}, {"ndcg@10", v.metrics.ndcg10},
                       {"mrr", v.metrics.mrr}};
   if (!rep.ranker_note.empty()) b.validation["ranker"] = rep.ranker_note;  // why no ranker serves
+  if (!rep.gate_note.empty()) b.validation["gate"] = rep.gate_note;        // the gate against the rules
   return b;
 }
 
-Result<BlendConfig> FitBlend(const Dataset& ds, const EngineConfig& cfg, size_t fit_users, bool fit_ranker) {
+Result<BlendConfig> FitBlend(const Dataset& ds, const EngineConfig& cfg, size_t fit_users, bool fit_ranker,
+                             bool fit_gate) {
   EvalOptions eo;
   eo.fit_ranker = fit_ranker;
+  eo.fit_gate = fit_gate;
   EngineConfig c = cfg;
   c.ranker = nullptr;  // a fit replaces the whole fitted configuration: the old ranker must not score its validation
+  c.gate = nullptr;    // nor the old gate choose its weights
   eo.fit_weights = true;
   eo.fit_users = fit_users;
   eo.per_source = false;

@@ -48,12 +48,12 @@ void Rotate(float* x, int d, int64_t p, const std::vector<double>& inv_freq) {
 }
 
 // softmax(W h + b) over K outputs of a head; empty when the head is absent or nothing was appended yet.
-void SoftmaxHead(const std::vector<float>& W, const std::vector<float>& b, int K, const SeqInference::State& st,
+void SoftmaxHead(const std::vector<float>& W, const std::vector<float>& b, int K, const float* h, int dim,
                  std::vector<float>& out) {
   out.clear();
-  if (K == 0 || st.h.empty()) return;
+  if (K == 0 || !h || dim == 0) return;
   out.resize(static_cast<size_t>(K));
-  Linear(W, b, st.h.data(), static_cast<int>(st.h.size()), K, out.data());
+  Linear(W, b, h, dim, K, out.data());
   float mx = *std::max_element(out.begin(), out.end()), sum = 0;
   for (float& z : out) sum += (z = std::exp(z - mx));
   for (float& z : out) z /= sum;
@@ -176,11 +176,15 @@ void SeqInference::AppendVector(State& st, const float* e, uint8_t side) const {
 }
 
 void SeqInference::Interest(const State& st, std::vector<float>& out) const {
-  SoftmaxHead(w_.interest_w, w_.interest_b, w_.num_categories, st, out);
+  SoftmaxHead(w_.interest_w, w_.interest_b, w_.num_categories, st.h.empty() ? nullptr : st.h.data(), w_.dim, out);
+}
+
+void SeqInference::Interest(const float* h, std::vector<float>& out) const {
+  SoftmaxHead(w_.interest_w, w_.interest_b, w_.num_categories, h, w_.dim, out);
 }
 
 void SeqInference::Keywords(const State& st, std::vector<float>& out) const {
-  SoftmaxHead(w_.keyword_w, w_.keyword_b, w_.num_keywords, st, out);
+  SoftmaxHead(w_.keyword_w, w_.keyword_b, w_.num_keywords, st.h.empty() ? nullptr : st.h.data(), w_.dim, out);
 }
 
 void SeqInference::Score(const float* h, std::vector<float>& out) const {

@@ -309,6 +309,27 @@ void ModelSource::Generate(const RetrievalContext& ctx, ScoreBuffer& out) const 
   AddGenerated(ctx.user, v.h.data(), scores, count, mx, out);
 }
 
+float ModelSource::Confidence(UserIdx user) const {
+  if (inf_.weights().num_categories == 0 || interests_.Interacted(user).empty()) return 0.0f;
+  thread_local Vector v;
+  bool found;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    found = Lookup(user.v, v);
+  }
+  if (!found) {
+    Entry en = Build(user);
+    if (en.state.h.empty()) return 0.0f;
+    v.h.assign(en.state.h.begin(), en.state.h.end());
+    v.ref = AttendedToken(en);
+    std::lock_guard<std::mutex> lock(mu_);
+    Insert(std::move(en));
+  }
+  thread_local std::vector<float> dist;
+  inf_.Interest(v.h.data(), dist);
+  return dist.empty() ? 0.0f : *std::max_element(dist.begin(), dist.end());
+}
+
 std::optional<SourceView> ModelSource::DescribeUser(UserIdx user) const {
   Entry en = Build(user);
   if (en.state.h.empty()) return std::nullopt;

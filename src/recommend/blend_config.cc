@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "vane/recommend/gate.h"
 #include "vane/recommend/ranker.h"
 
 namespace vane {
@@ -52,6 +53,7 @@ BlendConfig BlendConfig::From(const EngineConfig& cfg) {
   b.base = cfg.base;
   b.multipliers = cfg.strategy_multipliers;
   b.ranker = cfg.ranker;
+  b.gate = cfg.gate;
   return b;
 }
 
@@ -59,6 +61,7 @@ void BlendConfig::ApplyTo(EngineConfig& cfg) const {
   cfg.base = base;
   cfg.strategy_multipliers = multipliers;
   cfg.ranker = ranker;
+  cfg.gate = gate;
 }
 
 json BlendConfig::ToJson() const {
@@ -68,6 +71,7 @@ json BlendConfig::ToJson() const {
   j["source"] = source;
   j["validation"] = validation;
   if (ranker) j["ranker"] = ranker->ToJson();
+  if (gate) j["gate"] = gate->ToJson();
   return j;
 }
 
@@ -96,6 +100,11 @@ Result<BlendConfig> BlendConfig::FromJson(const json& j) {
     auto rk = Ranker::FromJson(*r);
     if (!rk.ok()) return Status::InvalidArgument(rk.status().message()).WithField("ranker");
     b.ranker = std::make_shared<const Ranker>(std::move(*rk));
+  }
+  if (auto g = j.find("gate"); g != j.end() && !g->is_null()) {
+    auto gt = StrategyGate::FromJson(*g);
+    if (!gt.ok()) return gt.status();
+    b.gate = std::make_shared<const StrategyGate>(std::move(*gt));
   }
   return b;
 }

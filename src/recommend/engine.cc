@@ -1,5 +1,7 @@
 #include "vane/recommend/engine.h"
 
+#include "vane/recommend/gate.h"
+
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -512,10 +514,32 @@ void Engine::Control(UserIdx u, const RankControls& c, size_t n, bool skip_inter
     blend.Set(head[order[k]].first, top + 1.0f + static_cast<float>(order.size() - k) / static_cast<float>(order.size() + 1));
 }
 
+BlendWeights Engine::ChooseWeights(UserIdx u, Timestamp now, Strategy* st, std::string* why) const {
+  std::string rules_why;
+  *st = ChooseStrategy(u, now, why ? &rules_why : nullptr);
+  const UserState* us = interests_->Find(u);
+  if (!gating() || !us || us->num_events == 0) {
+    if (why) *why = std::move(rules_why);
+    return WeightsFor(*st);
+  }
+  const GateFeatures x = ComputeGateFeatures(*this, u, now, *st);
+  const BlendWeights m = cfg_.gate->Multipliers(x);
+  BlendWeights w = cfg_.base;
+  for (int s = 0; s < kNumSources; ++s) w[s] *= m[s];
+  if (why) *why = cfg_.gate->Explain(x) + " (the rules would say " + StrategyName(*st) + ")";
+  return w;
+}
+
 const ScoreBuffer& Engine::ScoreAll(UserIdx u, Timestamp now, const BlendWeights* weights, size_t limit) const {
   // The strategy is needed for the weights, or as a feature of the ranker; not for given weights alone.
-  const Strategy st = !weights || ranking() ? ChooseStrategy(u, now) : Strategy::kStableTaste;
-  const BlendWeights w = weights ? *weights : WeightsFor(st);
+  Strategy st = Strategy::kStableTaste;
+  BlendWeights w;
+  if (weights) {
+    w = *weights;
+    if (ranking()) st = ChooseStrategy(u, now);
+  } else {
+    w = ChooseWeights(u, now, &st);
+  }
   if (ranking()) Rank(u, now, st, w, limit, true, tl_blend_buf);
   else Blend(u, now, w, limit, tl_blend_buf);
   if (cfg_.controls.active()) Control(u, cfg_.controls, 10, true, tl_blend_buf);
@@ -528,8 +552,7 @@ RecommendResponse Engine::Recommend(const RecommendRequest& req) const {
   UserIdx u;
   if (auto f = ds_.users.Find(req.user)) u = UserIdx(*f);
   // Strategy, then the blend of the sources under its weights.
-  resp.strategy = ChooseStrategy(u, now, &resp.strategy_reason);
-  BlendWeights w = WeightsFor(resp.strategy);
+  BlendWeights w = ChooseWeights(u, now, &resp.strategy, &resp.strategy_reason);
   for (int i = 0; i < kNumSources; ++i) w[i] *= req.weight_scale[i];  // an A/B variant's change, 1 by default
   ScoreBuffer& blend = tl_blend_buf;
   if (ranking()) Rank(u, now, resp.strategy, w, cfg_.per_source_limit, !req.include_consumed, blend);

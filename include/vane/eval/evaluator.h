@@ -48,6 +48,10 @@ struct EvalOptions {
   RankerFitOptions ranker;
   // Also fit the ranker once without each feature group and test each (the ablation table).
   bool ranker_ablation = false;
+  // The learned strategy gate (recommend/gate.h): fitted on the validation cases after the blend's weights and the
+  // rules' multipliers, kept when it beats the rules on held-out validation users; the test then reports the blend
+  // with the gate ("blend") and with the rules ("blend_rules").
+  bool fit_gate = false;
   // The ranking stage's controls to test (recommend/engine.h RankControls), each on the blend's test users, after the
   // main test: what each costs in NDCG@10 and buys in coverage, diversity and long-tail share.
   std::vector<RankControls> controls;
@@ -73,6 +77,8 @@ struct EvalReport {
   std::vector<std::string> fit_log;
   std::shared_ptr<const Ranker> ranker;   // the fitted ranking stage, when fit_ranker
   std::string ranker_note;                // with fit_ranker: why there is no ranker (the gate), else empty
+  std::shared_ptr<const StrategyGate> gate;  // the fitted strategy gate, when fit_gate and it beat the rules
+  std::string gate_note;                  // with fit_gate: the held-out comparison with the rules
   struct Ablation {
     std::string without;                  // the feature group left out ("" = all features)
     double holdout_ndcg10 = 0;            // on the ranker's held-out validation users
@@ -106,7 +112,9 @@ BlendConfig FittedBlend(const EvalReport& rep, bool fitted);
 // Fits the blend on `ds` as `vane eval` does (leave-one-out, validation NDCG@10, `fit_users` validation users), with
 // no per-source report and no progress line: what `vane serve` runs in the background.
 // With `fit_ranker`, the learned ranking stage too (EvalOptions::fit_ranker).
-Result<BlendConfig> FitBlend(const Dataset& ds, const EngineConfig& cfg, size_t fit_users = 6000, bool fit_ranker = false);
+// With `fit_gate`, the learned strategy gate too (EvalOptions::fit_gate).
+Result<BlendConfig> FitBlend(const Dataset& ds, const EngineConfig& cfg, size_t fit_users = 6000, bool fit_ranker = false,
+                             bool fit_gate = false);
 
 struct StreamingReport {
   size_t predictions = 0, events = 0;

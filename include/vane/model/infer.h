@@ -42,6 +42,8 @@ class SeqInference {
   void Score(const float* h, std::vector<float>& out) const;
   // P(next interest = c) from the interest head (softmax over categories); empty without the head.
   void Interest(const State& st, std::vector<float>& out) const;
+  // The same from a saved final hidden state `h` (dim floats).
+  void Interest(const float* h, std::vector<float>& out) const;
   // Bytes of one user's State once it holds max_len events.
   size_t StateBytes() const;
   const SeqWeights& weights() const { return w_; }

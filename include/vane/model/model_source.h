@@ -51,6 +51,9 @@ class ModelSource final : public CandidateSource {
   // decoder.
   std::optional<SourceView> DescribeUser(UserIdx user) const override;
   void ForgetUser(UserIdx user) override;  // drops the user's State and saved vector
+  // The interest head's top probability for the user's next interest (0 without the head or history); uses and
+  // fills the serving caches like a request.
+  float Confidence(UserIdx user) const override;
   size_t cached_users() const;    // users with a full State
   size_t cached_vectors() const;  // users with a saved vector only
 

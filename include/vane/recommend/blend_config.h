@@ -24,6 +24,8 @@ struct BlendConfig {
   nlohmann::json validation = nlohmann::json::object();  // the validation figures of the fitted blend
   // The learned ranking stage fitted with the blend (null: none); stored under "ranker" in vane's tree form.
   std::shared_ptr<const Ranker> ranker;
+  // The learned strategy gate fitted with the blend (null: the rules); stored under "gate".
+  std::shared_ptr<const StrategyGate> gate;
 
   // The configuration an EngineConfig holds now (unfitted).
   static BlendConfig From(const EngineConfig& cfg);

@@ -23,6 +23,7 @@
 namespace vane {
 
 class Ranker;
+struct StrategyGate;  // recommend/gate.h
 
 enum class Strategy : uint8_t { kNewUser = 0, kSessionIntent = 1, kStableTaste = 2 };
 const char* StrategyName(Strategy s);
@@ -75,6 +76,9 @@ struct EngineConfig {
   size_t rank_depth = 100;
   bool use_ranker = true;       // false: the blend's order even with a ranker (an ablation)
   RankControls controls;        // the default controls of every list (a request may bring its own)
+  // The learned strategy gate (recommend/gate.h; null: the rules' strategies). Users with no state keep the rules.
+  std::shared_ptr<const StrategyGate> gate;
+  bool use_gate = true;         // false: the rules even with a gate (an ablation)
   // The model source (slot kSrcModel) is built by whoever links the model (the recommend module does not):
   // called once by the Engine constructor with the dataset and the engine's interest store. Unset: the slot
   // scores nothing.
@@ -143,6 +147,11 @@ class Engine {
   // Strategy for a user at time `now`, with the reason in words.
   Strategy ChooseStrategy(UserIdx u, Timestamp now, std::string* why = nullptr) const;
   BlendWeights WeightsFor(Strategy s) const;
+  // The request's source weights: the learned gate's for a user with state when a gate serves (gating()), else the
+  // rules' strategy's. `st` receives the rules' strategy (the fallback, and a feature of the gate and the ranker);
+  // `why`, when given, the reason in words.
+  BlendWeights ChooseWeights(UserIdx u, Timestamp now, Strategy* st, std::string* why = nullptr) const;
+  bool gating() const { return cfg_.gate && cfg_.use_gate && cfg_.use_strategies; }
 
   // Blended scores of every item a source can score (no filters), for full-ranking evaluation. `weights` overrides
   // the strategy blend when given. Returns the buffer (thread-local; valid until the next call on this thread).

@@ -111,6 +111,9 @@ class CandidateSource {
   virtual size_t MemoryBytes() const = 0;
   // The source's own view of the user, when it has one (nullopt: none, the default).
   virtual std::optional<SourceView> DescribeUser(UserIdx) const { return std::nullopt; }
+  // How sure the source is about the user's next step, in [0, 1] (0: it cannot tell). The behaviour model: the top
+  // probability of its interest head. A feature of the learned strategy gate (recommend/gate.h).
+  virtual float Confidence(UserIdx) const { return 0.0f; }
   // Drops whatever the source keeps of one user alone (caches of the user's state); shared statistics the user
   // contributed to stay until the owner rebuilds them. Needs exclusive access, like Observe.
   virtual void ForgetUser(UserIdx) {}
