@@ -8,6 +8,7 @@
 
 #include "fuzz_util.h"
 #include "vane/recommend/blend_config.h"
+#include "vane/recommend/gate.h"
 #include "vane/recommend/ranker.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -38,6 +39,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const float p = b->ranker->Predict(v), q = again->ranker->Predict(v);
       FUZZ_CHECK(p == q || (p != p && q != q));
     }
+  }
+  // A gate it accepts reads back the same and gives finite, positive multipliers for any features in range.
+  FUZZ_CHECK(static_cast<bool>(again->gate) == static_cast<bool>(b->gate));
+  if (b->gate) {
+    FUZZ_CHECK(again->gate->theta == b->gate->theta);
+    vane::GateFeatures x{};
+    x.fill(1.0f);
+    for (float m : b->gate->Multipliers(x)) FUZZ_CHECK(std::isfinite(m) && m > 0);
+    FUZZ_CHECK(!b->gate->Explain(x).empty());
   }
   return 0;
 }

@@ -514,6 +514,32 @@ void Engine::Control(UserIdx u, const RankControls& c, size_t n, bool skip_inter
     blend.Set(head[order[k]].first, top + 1.0f + static_cast<float>(order.size() - k) / static_cast<float>(order.size() + 1));
 }
 
+// (recommend/gate.h) Here rather than in gate.cc, which stays free of the engine (the blend file's fuzz target
+// links it alone).
+GateFeatures ComputeGateFeatures(const Engine& engine, UserIdx u, Timestamp now, Strategy rules) {
+  namespace g = gate_feature;
+  GateFeatures x{};
+  x[g::kBias] = 1.0f;
+  x[g::kRulesNewUser] = rules == Strategy::kNewUser;
+  x[g::kRulesSession] = rules == Strategy::kSessionIntent;
+  const UserState* us = engine.interests().Find(u);
+  if (!us) return x;
+  auto capped = [](double v) { return static_cast<float>(std::min(1.0, v)); };
+  x[g::kEvents] = capped(std::log1p(us->num_events) / std::log(1000.0));
+  x[g::kSessionEvents] = capped(std::log1p(us->session_events) / std::log(50.0));
+  x[g::kSearched] = us->session_searches > 0;
+  x[g::kInSession] = InSession(*us, now, engine.config().interest);
+  if (engine.dataset().has_timestamps && now >= us->last_ts)
+    x[g::kIdle] = capped(std::log1p(static_cast<double>(now - us->last_ts)) / std::log(1e7));
+  auto cats = engine.interests().Categories(u, now);
+  float total = 0;
+  for (const auto& c : cats) total += std::max(0.0f, c.s);
+  if (!cats.empty() && total > 0) x[g::kTopShare] = std::max(0.0f, cats[0].s) / total;
+  if (engine.source_active(kSrcModel))
+    x[g::kModelConfidence] = std::clamp(engine.source(kSrcModel).Confidence(u), 0.0f, 1.0f);
+  return x;
+}
+
 BlendWeights Engine::ChooseWeights(UserIdx u, Timestamp now, Strategy* st, std::string* why) const {
   std::string rules_why;
   *st = ChooseStrategy(u, now, why ? &rules_why : nullptr);

@@ -72,30 +72,6 @@ std::string StrategyGate::Explain(const GateFeatures& x) const {
   return out;
 }
 
-GateFeatures ComputeGateFeatures(const Engine& engine, UserIdx u, Timestamp now, Strategy rules) {
-  namespace g = gate_feature;
-  GateFeatures x{};
-  x[g::kBias] = 1.0f;
-  x[g::kRulesNewUser] = rules == Strategy::kNewUser;
-  x[g::kRulesSession] = rules == Strategy::kSessionIntent;
-  const UserState* us = engine.interests().Find(u);
-  if (!us) return x;
-  auto capped = [](double v) { return static_cast<float>(std::min(1.0, v)); };
-  x[g::kEvents] = capped(std::log1p(us->num_events) / std::log(1000.0));
-  x[g::kSessionEvents] = capped(std::log1p(us->session_events) / std::log(50.0));
-  x[g::kSearched] = us->session_searches > 0;
-  x[g::kInSession] = InSession(*us, now, engine.config().interest);
-  if (engine.dataset().has_timestamps && now >= us->last_ts)
-    x[g::kIdle] = capped(std::log1p(static_cast<double>(now - us->last_ts)) / std::log(1e7));
-  auto cats = engine.interests().Categories(u, now);
-  float total = 0;
-  for (const auto& c : cats) total += std::max(0.0f, c.s);
-  if (!cats.empty() && total > 0) x[g::kTopShare] = std::max(0.0f, cats[0].s) / total;
-  if (engine.source_active(kSrcModel))
-    x[g::kModelConfidence] = std::clamp(engine.source(kSrcModel).Confidence(u), 0.0f, 1.0f);
-  return x;
-}
-
 nlohmann::json StrategyGate::ToJson() const {
   nlohmann::json j = nlohmann::json::object();
   for (int s = 0; s < kNumSources; ++s)
