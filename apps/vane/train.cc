@@ -182,7 +182,11 @@ void AddModelOptions(CLI::App* cmd, SeqModelConfig& mc) {
   cmd->add_option("--dropout", mc.dropout)->capture_default_str();
   cmd->add_option("--batch", mc.batch)->capture_default_str();
   cmd->add_option("--lr", mc.lr)->capture_default_str();
-  cmd->add_option("--patience", mc.patience)->capture_default_str();
+  cmd->add_option("--patience", mc.patience, "epochs without a new high of the smoothed validation curve")
+      ->capture_default_str();
+  cmd->add_option("--smooth-epochs", mc.smooth_epochs,
+                  "the stop decision reads the mean validation NDCG@10 of this many epochs (1 = the raw curve)")
+      ->capture_default_str();
   cmd->add_option("--eval-users", mc.eval_users, "validation users per epoch (0 = all)")->capture_default_str();
   cmd->add_option("--threads", mc.threads)->capture_default_str();
   cmd->add_option("--model-seed", mc.seed)->capture_default_str();

@@ -689,8 +689,8 @@ class Trainer {
                        cfg_.interest_weight, cfg_.keyword_weight};
     total_steps_ = (static_cast<int64_t>(users_.size()) + cfg_.batch - 1) / cfg_.batch * cfg_.epochs;
     t_start_ = Clock::now();
-    VANE_RETURN_IF_ERROR(MaybeResume());
-    all_log_ = log_ ? *log_ : std::vector<EpochLog>{};
+    all_log_.clear();
+    VANE_RETURN_IF_ERROR(MaybeResume());  // refills all_log_ (and log_) with the epochs before the checkpoint
     for (int epoch = first_epoch_; epoch <= cfg_.epochs && !stopped_; ++epoch) {
       if (cfg_.stop_after_epoch > 0 && epoch > cfg_.stop_after_epoch) break;
       EpochLog e = RunEpoch(epoch);
@@ -799,18 +799,40 @@ class Trainer {
                    e.profile[0], e.profile[1], e.profile[2], e.profile[3], e.profile[4]);
   }
 
-  // Early stopping: keeps the weights of the best validation epoch; stops after `patience` epochs without gain.
+  // The validation curve smoothed over the last cfg.smooth_epochs epochs up to entry k of the run's log.
+  double Smoothed(size_t k) const {
+    const size_t w = static_cast<size_t>(std::max(1, cfg_.smooth_epochs));
+    const size_t a = k + 1 >= w ? k + 1 - w : 0;
+    double s = 0;
+    for (size_t j = a; j <= k; ++j) s += all_log_[j].val_ndcg10;
+    return s / static_cast<double>(k + 1 - a);
+  }
+
+  // Early stopping. The weights kept are those of the best validation epoch. The run stops once the *smoothed*
+  // curve (mean of the last smooth_epochs epochs) has not reached a new high for `patience` epochs: one noisy
+  // epoch neither stops a run that is still improving nor ends it early (the validation estimate of a few thousand
+  // users moves by about its own standard error from epoch to epoch). Both follow from the epoch log alone, so a
+  // resumed run decides exactly as an uninterrupted one.
   void SelectEpoch(const EpochLog& e) {
     if (val_users_.empty()) {
       // Nothing to select on: the last epoch is the model.
       best_state_.str("");
-    } else if (e.val_ndcg10 > best_) {
+      return;
+    }
+    if (e.val_ndcg10 > best_) {
       best_ = e.val_ndcg10;
-      since_best_ = 0;
       best_state_.str("");
       torch::save(net_, best_state_);
+    }
+    const size_t k = all_log_.size() - 1;  // this epoch's entry (Run appends it before calling)
+    double best_smooth = -1;
+    for (size_t j = 0; j < k; ++j) best_smooth = std::max(best_smooth, Smoothed(j));
+    if (Smoothed(k) > best_smooth) {
+      since_best_ = 0;
     } else if (++since_best_ >= cfg_.patience) {
-      if (progress_) std::fprintf(stderr, "early stop: no validation gain for %d epochs\n", cfg_.patience);
+      if (progress_)
+        std::fprintf(stderr, "early stop: the validation curve (mean of %d epochs) has not risen for %d epochs\n",
+                     std::max(1, cfg_.smooth_epochs), cfg_.patience);
       stopped_ = true;
     }
   }
@@ -842,8 +864,8 @@ class Trainer {
     SetTorchRngState(gen_state);
     std::ifstream bf(ck + "/best.pt", std::ios::binary);
     best_state_ << bf.rdbuf();
-    if (log_)
-      for (const auto& e : st.at("log")) log_->push_back(EpochLogFromJson(e));
+    for (const auto& e : st.at("log")) all_log_.push_back(EpochLogFromJson(e));
+    if (log_) log_->insert(log_->end(), all_log_.begin(), all_log_.end());
     if (progress_) std::fprintf(stderr, "resumed from %s after epoch %d\n", ck.c_str(), first_epoch_ - 1);
     return Status::Ok();
   }

@@ -34,7 +34,8 @@ struct SeqModelConfig {
   int warmup_steps = 100;
   float clip = 1.0f;
   float interest_weight = 0.2f;  // weight of the interest head's cross-entropy in the loss
-  int patience = 5;        // epochs without validation NDCG@10 gain before stopping
+  int patience = 5;        // epochs without a new high of the smoothed validation NDCG@10 before stopping
+  int smooth_epochs = 3;   // the stop decision reads the mean of the last this-many epochs (1 = the raw curve)
   int eval_users = 2000;   // validation users evaluated per epoch (seeded sample; 0 = all)
   int threads = 2;
   uint64_t seed = 42;
