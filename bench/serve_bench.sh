@@ -2,7 +2,8 @@
 # Load benchmark of `vane serve` on loopback with wrk (Debian): recommendation latency at a fixed request rate,
 # durable batched ingestion throughput, recovery time after a restart, resident memory.
 # Usage: [CACHE=6040] bench/serve_bench.sh [model-dir]   (ML-1M from ../shared/datasets; the model joins the blend
-# when given; CACHE = --model-cache-users, default 1000)
+# when given; CACHE = --model-cache-users, default 1000; SERVE_ARGS = more `vane serve` flags, e.g.
+# SERVE_ARGS="--blend out/bench/ml1m_ranker_blend.json" for a fitted blend with the learned ranker)
 # The load generator runs on the same 2 cores as the server: figures are for both together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ PORT=18187
 echo "# vane serve load benchmark | $(date -u +%FT%TZ) | $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) | $(git rev-parse --short HEAD)"
 args=(serve --format pairs --input "$DATA" --store "$STORE" --port $PORT --quiet)
 [ -n "$MODEL" ] && args+=(--model "$MODEL" --model-cache-users "${CACHE:-1000}")
+# shellcheck disable=SC2206
+[ -n "${SERVE_ARGS:-}" ] && args+=($SERVE_ARGS)
+echo "# vane ${args[*]}"
 start() {
   "$VANE" "${args[@]}" > "$STORE.out" 2> "$STORE.err" &
   PID=$!
