@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <random>
 #include <unordered_set>
 
@@ -38,6 +39,64 @@ double Quantile(std::vector<double> v, double q) {
   size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
   return v[k];
+}
+
+// The interest graph of every user fed their events up to (not including) the validation item, as the model's
+// training history ends there; `last_ts` receives each user's last event time in it.
+std::unique_ptr<InterestStore> GraphBeforeValidation(const Dataset& ds, std::vector<Timestamp>& last_ts) {
+  const size_t U = ds.num_users();
+  std::vector<uint32_t> items(U, 0), seen(U, 0);
+  auto counts = [&](const Event& e) { return e.item.valid() && ds.actions.spec(e.action).weight >= 0; };
+  for (const Event& e : ds.events)
+    if (counts(e)) ++items[e.user.v];
+  auto graph = std::make_unique<InterestStore>(ds);
+  last_ts.assign(U, 0);
+  std::vector<uint8_t> closed(U, 0);
+  for (const Event& e : ds.events) {
+    const uint32_t u = e.user.v;
+    if (closed[u]) continue;
+    if (counts(e) && items[u] >= 3 && seen[u] == items[u] - 2) {
+      closed[u] = 1;  // the validation item: this user's training history ends here
+      continue;
+    }
+    if (counts(e)) ++seen[u];
+    graph->Apply(e);
+    last_ts[u] = e.ts;
+  }
+  return graph;
+}
+
+// The model's template: the interest head's named interests and the keyword head's keywords.
+std::string ModelTemplateWords(const SeqModel& model, SeqInput in, const Dataset& ds) {
+  std::string out;
+  std::vector<float> dist = model.PredictInterest(in);
+  if (dist.empty()) return out;
+  ModelInterest mi = DescribeModelInterest(dist, ds.catalog);
+  AddModelKeywords(mi, model.PredictKeywords(in), model.keyword_names());
+  for (const auto& [c, p] : mi.top) out += ds.catalog.category_vocab().Name(c) + " ";
+  for (const auto& w : mi.keywords) out += w + " ";
+  return out;
+}
+
+// The graph's template: what its text names (interests now and usually, keywords now).
+std::string GraphTemplateWords(const InterestStore& graph, UserIdx u, Timestamp now) {
+  std::string out;
+  InterestSummary sum = Describe(graph, u, now);
+  for (const auto* lines : {&sum.now, &sum.usually})
+    for (const auto& l : *lines) out += l.name + " ";
+  for (const auto& w : sum.keywords_now) out += w + " ";
+  return out;
+}
+
+// The words of the last item in a training sequence (the yardstick: "more of the same").
+std::string LastItemWords(const Dataset& ds, std::span<const uint32_t> seq) {
+  std::string out;
+  for (auto it = seq.rbegin(); it != seq.rend(); ++it)
+    if (*it < ds.num_items()) {
+      for (const auto& w : ItemWords(ds, ItemIdx(*it))) out += w + " ";
+      break;
+    }
+  return out;
 }
 
 }  // namespace
@@ -162,25 +221,8 @@ Result<InterestTextEval> EvaluateInterestText(const SeqModel& model, const TextD
     return Status::InvalidArgument("text evaluation: the model was trained on another catalogue");
   if (dec.in_dim != model.config().dim) return Status::InvalidArgument("text evaluation: decoder and model differ in width");
   const size_t U = ds.num_users();
-  // The interest graph sees each user's events up to (not including) the validation item, as the model does.
-  std::vector<uint32_t> items(U, 0), seen(U, 0);
-  auto counts = [&](const Event& e) { return e.item.valid() && ds.actions.spec(e.action).weight >= 0; };
-  for (const Event& e : ds.events)
-    if (counts(e)) ++items[e.user.v];
-  InterestStore graph(ds);
-  std::vector<Timestamp> last_ts(U, 0);
-  std::vector<uint8_t> closed(U, 0);
-  for (const Event& e : ds.events) {
-    const uint32_t u = e.user.v;
-    if (closed[u]) continue;
-    if (counts(e) && items[u] >= 3 && seen[u] == items[u] - 2) {
-      closed[u] = 1;  // the validation item: this user's training history ends here
-      continue;
-    }
-    if (counts(e)) ++seen[u];
-    graph.Apply(e);
-    last_ts[u] = e.ts;
-  }
+  std::vector<Timestamp> last_ts;
+  auto graph = GraphBeforeValidation(ds, last_ts);
 
   std::vector<uint32_t> users;
   for (uint32_t u = 0; u < U && u < split.train.size(); ++u)
@@ -217,32 +259,10 @@ Result<InterestTextEval> EvaluateInterestText(const SeqModel& model, const TextD
     auto td = std::chrono::steady_clock::now();
     std::vector<int> gen_ids = dec.Decode(last);
     decode_us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - td).count());
-    std::string gen_text = PiecesToText(tok, gen_ids);
-    // Model template: the interest head's named interests and the keyword head's keywords.
-    std::string model_text;
-    {
-      std::vector<float> dist = model.PredictInterest(SeqInput{s, side});
-      if (!dist.empty()) {
-        ModelInterest mi = DescribeModelInterest(dist, ds.catalog);
-        AddModelKeywords(mi, model.PredictKeywords(SeqInput{s, side}), model.keyword_names());
-        for (const auto& [c, p] : mi.top) model_text += ds.catalog.category_vocab().Name(c) + " ";
-        for (const auto& w : mi.keywords) model_text += w + " ";
-      }
-    }
-    // Graph template: what the interest graph's text names (interests now and usually, keywords now).
-    std::string graph_text;
-    {
-      InterestSummary sum = Describe(graph, UserIdx(u), last_ts[u]);
-      for (const auto* lines : {&sum.now, &sum.usually})
-        for (const auto& l : *lines) graph_text += l.name + " ";
-      for (const auto& w : sum.keywords_now) graph_text += w + " ";
-    }
-    std::string last_text;
-    for (auto it = s.rbegin(); it != s.rend(); ++it)
-      if (*it < ds.num_items()) {
-        for (const auto& w : ItemWords(ds, ItemIdx(*it))) last_text += w + " ";
-        break;
-      }
+    const std::string gen_text = PiecesToText(tok, gen_ids);
+    const std::string model_text = ModelTemplateWords(model, SeqInput{s, side}, ds);
+    const std::string graph_text = GraphTemplateWords(*graph, UserIdx(u), last_ts[u]);
+    const std::string last_text = LastItemWords(ds, s);
     const std::string* texts[kMethods] = {&gen_text, &model_text, &graph_text, &last_text};
     double gen_p = 0, gen_r = 0;
     for (int m = 0; m < kMethods; ++m) {

@@ -9,6 +9,7 @@
 #include <numeric>
 #include <random>
 #include <sstream>
+#include <unordered_map>
 
 #include "vane/core/binary_io.h"
 #include "vane/core/progress.h"
@@ -195,145 +196,186 @@ std::vector<float> Vec(const torch::Tensor& t) {
 
 }  // namespace
 
-Result<TextDecoder> TrainTextDecoder(std::span<const float> u, int in_dim, const std::vector<std::vector<int>>& targets,
-                                     const std::vector<uint8_t>& word_start, const TextDecoderConfig& cfg,
-                                     std::vector<DecoderEpoch>* log, bool progress) {
-  const size_t n = targets.size();
-  if (in_dim <= 0 || u.size() != n * static_cast<size_t>(in_dim))
-    return Status::InvalidArgument("text decoder: states and targets differ in number");
-  // Classes: the pieces that occur in the (cut) targets.
-  std::vector<int> pieces;
-  {
+namespace {
+
+// One training run of the decoder: the pair rows split into fitting and held-out, batches, epochs with early
+// stopping on the held-out loss, and the export of the kept weights.
+class DecoderTrainer {
+ public:
+  DecoderTrainer(std::span<const float> u, int in_dim, const std::vector<std::vector<int>>& targets,
+                 const TextDecoderConfig& cfg)
+      : u_(u), in_dim_(in_dim), targets_(targets), cfg_(cfg), rng_(cfg.seed) {}
+
+  // Classes, rows and the net; false when there is nothing to learn.
+  bool Prepare() {
     std::vector<int> all;
-    for (const auto& t : targets)
-      for (size_t j = 0; j < t.size() && j < static_cast<size_t>(cfg.max_target); ++j) all.push_back(t[j]);
+    for (const auto& t : targets_)
+      for (size_t j = 0; j < t.size() && j < static_cast<size_t>(cfg_.max_target); ++j)
+        if (t[j] >= 0) all.push_back(t[j]);
     std::sort(all.begin(), all.end());
     all.erase(std::unique(all.begin(), all.end()), all.end());
-    for (int p : all)
-      if (p >= 0) pieces.push_back(p);
+    pieces_ = std::move(all);
+    for (size_t k = 0; k < targets_.size(); ++k)
+      if (!targets_[k].empty()) rows_.push_back(k);
+    if (pieces_.empty() || rows_.size() < 2) return false;
+    for (size_t c = 0; c < pieces_.size(); ++c) cls_.emplace(pieces_[c], static_cast<int>(c));
+    C_ = static_cast<int64_t>(pieces_.size()) + 1;
+    torch::manual_seed(cfg_.seed);
+    torch::set_num_threads(std::max(1, cfg_.threads));
+    std::shuffle(rows_.begin(), rows_.end(), rng_);
+    size_t n_val = std::clamp<size_t>(static_cast<size_t>(static_cast<double>(rows_.size()) * cfg_.val_share), 1,
+                                      rows_.size() / 2);
+    val_.assign(rows_.end() - static_cast<std::ptrdiff_t>(n_val), rows_.end());
+    rows_.resize(rows_.size() - n_val);
+    net_ = DecNet(C_, in_dim_, cfg_.emb, cfg_.hidden);
+    opt_ = std::make_unique<torch::optim::Adam>(net_->parameters(), torch::optim::AdamOptions(cfg_.lr));
+    return true;
   }
-  std::vector<size_t> rows;
-  for (size_t k = 0; k < n; ++k)
-    if (!targets[k].empty()) rows.push_back(k);
-  if (pieces.empty() || rows.size() < 2) return Status::InvalidArgument("text decoder: no text to learn from");
-  std::unordered_map<int, int> cls;
-  for (size_t c = 0; c < pieces.size(); ++c) cls.emplace(pieces[c], static_cast<int>(c));
-  const int64_t C = static_cast<int64_t>(pieces.size()) + 1, end = C - 1, start = C;
 
-  torch::manual_seed(cfg.seed);
-  torch::set_num_threads(std::max(1, cfg.threads));
-  std::mt19937_64 rng(cfg.seed);
-  std::shuffle(rows.begin(), rows.end(), rng);
-  size_t n_val = std::clamp<size_t>(static_cast<size_t>(rows.size() * cfg.val_share), 1, rows.size() / 2);
-  std::vector<size_t> val(rows.end() - static_cast<std::ptrdiff_t>(n_val), rows.end());
-  rows.resize(rows.size() - n_val);
+  void Run(std::vector<DecoderEpoch>* log, bool progress) {
+    double best = 1e300;
+    int since = 0;
+    std::stringstream best_state;
+    const auto t_all = std::chrono::steady_clock::now();
+    for (int epoch = 1; epoch <= cfg_.epochs; ++epoch) {
+      DecoderEpoch e = RunEpoch(epoch);
+      if (log) log->push_back(e);
+      if (progress) {
+        double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count();
+        std::fprintf(stderr, "decoder epoch %2d/%d | loss %.4f | held-out loss %.4f | %.1f s | ETA %s\n", epoch,
+                     cfg_.epochs, e.train_loss, e.val_loss, e.seconds,
+                     FormatDuration(el / epoch * (cfg_.epochs - epoch)).c_str());
+      }
+      if (e.val_loss < best) {
+        best = e.val_loss;
+        since = 0;
+        best_state.str("");
+        torch::save(net_, best_state);
+      } else if (++since >= cfg_.patience) {
+        if (progress) std::fprintf(stderr, "decoder: early stop, no held-out gain for %d epochs\n", cfg_.patience);
+        break;
+      }
+    }
+    if (!best_state.str().empty()) torch::load(net_, best_state);
+  }
 
-  DecNet net(C, in_dim, cfg.emb, cfg.hidden);
-  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(cfg.lr));
+  TextDecoder Export(const std::vector<uint8_t>& word_start) {
+    torch::NoGradGuard g;
+    TextDecoder d;
+    d.pieces = pieces_;
+    for (int p : pieces_) d.word_start.push_back(static_cast<size_t>(p) < word_start.size() ? word_start[p] : 0);
+    d.in_dim = in_dim_;
+    d.hidden = cfg_.hidden;
+    d.emb = cfg_.emb;
+    d.emb_w = Vec(net_->embed->weight);
+    d.init_w = Vec(net_->init->weight);
+    d.init_b = Vec(net_->init->bias);
+    auto gp = net_->gru->named_parameters();
+    d.w_ih = Vec(gp["weight_ih_l0"]);
+    d.w_hh = Vec(gp["weight_hh_l0"]);
+    d.b_ih = Vec(gp["bias_ih_l0"]);
+    d.b_hh = Vec(gp["bias_hh_l0"]);
+    d.out_w = Vec(net_->out->weight);
+    d.out_b = Vec(net_->out->bias);
+    return d;
+  }
 
+ private:
   // A batch of pair rows: user states, inputs (start mark + target) and outputs (target + end mark, -1 padding).
-  auto make = [&](std::span<const size_t> b, torch::Tensor& U, torch::Tensor& X, torch::Tensor& Y) {
+  void MakeBatch(std::span<const size_t> b, torch::Tensor& U, torch::Tensor& X, torch::Tensor& Y) const {
+    const int64_t end = C_ - 1, start = C_;
     size_t T = 1;
-    for (size_t k : b) T = std::max(T, std::min<size_t>(targets[k].size(), static_cast<size_t>(cfg.max_target)) + 1);
+    for (size_t k : b) T = std::max(T, std::min<size_t>(targets_[k].size(), static_cast<size_t>(cfg_.max_target)) + 1);
     const int64_t B = static_cast<int64_t>(b.size());
-    std::vector<float> us(b.size() * static_cast<size_t>(in_dim));
+    const auto I = static_cast<size_t>(in_dim_);
+    std::vector<float> us(b.size() * I);
     std::vector<int64_t> xs(b.size() * T, end), ys(b.size() * T, -1);
     for (size_t r = 0; r < b.size(); ++r) {
-      std::copy_n(u.data() + b[r] * static_cast<size_t>(in_dim), in_dim, us.data() + r * static_cast<size_t>(in_dim));
-      const auto& t = targets[b[r]];
-      size_t L = std::min<size_t>(t.size(), static_cast<size_t>(cfg.max_target));
+      std::copy_n(u_.data() + b[r] * I, I, us.data() + r * I);
+      const auto& t = targets_[b[r]];
+      size_t L = std::min<size_t>(t.size(), static_cast<size_t>(cfg_.max_target));
       xs[r * T] = start;
       for (size_t j = 0; j < L; ++j) {
-        int c = cls.at(t[j]);
+        int c = cls_.at(t[j]);
         ys[r * T + j] = c;
         xs[r * T + j + 1] = c;
       }
       ys[r * T + L] = end;
     }
-    U = torch::from_blob(us.data(), {B, in_dim}, torch::kFloat).clone();
+    U = torch::from_blob(us.data(), {B, in_dim_}, torch::kFloat).clone();
     X = torch::from_blob(xs.data(), {B, static_cast<int64_t>(T)}, torch::kLong).clone();
     Y = torch::from_blob(ys.data(), {B, static_cast<int64_t>(T)}, torch::kLong).clone();
-  };
-  auto loss_of = [&](const torch::Tensor& U, const torch::Tensor& X, const torch::Tensor& Y) {
-    auto logits = net->forward(U, X);
-    return torch::nn::functional::cross_entropy(logits.reshape({-1, C}), Y.reshape({-1}),
+  }
+
+  torch::Tensor Loss(const torch::Tensor& U, const torch::Tensor& X, const torch::Tensor& Y) {
+    auto logits = net_->forward(U, X);
+    return torch::nn::functional::cross_entropy(logits.reshape({-1, C_}), Y.reshape({-1}),
                                                 torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1));
-  };
-  auto val_loss = [&]() {
+  }
+
+  // Mean cross-entropy per written piece (end marks included) on the held-out rows.
+  double HeldOutLoss() {
     torch::NoGradGuard g;
-    net->eval();
+    net_->eval();
     double sum = 0;
     int64_t cnt = 0;
-    for (size_t a = 0; a < val.size(); a += 1024) {
-      std::span<const size_t> b(val.data() + a, std::min<size_t>(1024, val.size() - a));
+    for (size_t a = 0; a < val_.size(); a += 1024) {
+      std::span<const size_t> b(val_.data() + a, std::min<size_t>(1024, val_.size() - a));
       torch::Tensor U, X, Y;
-      make(b, U, X, Y);
+      MakeBatch(b, U, X, Y);
       int64_t k = Y.ne(-1).sum().item<int64_t>();
-      sum += loss_of(U, X, Y).item<double>() * static_cast<double>(k);
+      sum += Loss(U, X, Y).item<double>() * static_cast<double>(k);
       cnt += k;
     }
-    return sum / std::max<int64_t>(1, cnt);
-  };
+    return sum / static_cast<double>(std::max<int64_t>(1, cnt));
+  }
 
-  double best = 1e300;
-  int since = 0;
-  std::stringstream best_state;
-  const auto t_all = std::chrono::steady_clock::now();
-  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+  DecoderEpoch RunEpoch(int epoch) {
     auto t0 = std::chrono::steady_clock::now();
-    net->train();
-    std::shuffle(rows.begin(), rows.end(), rng);
+    net_->train();
+    std::shuffle(rows_.begin(), rows_.end(), rng_);
     double sum = 0;
     int64_t batches = 0;
-    for (size_t a = 0; a < rows.size(); a += static_cast<size_t>(cfg.batch)) {
-      std::span<const size_t> b(rows.data() + a, std::min<size_t>(static_cast<size_t>(cfg.batch), rows.size() - a));
+    for (size_t a = 0; a < rows_.size(); a += static_cast<size_t>(cfg_.batch)) {
+      std::span<const size_t> b(rows_.data() + a, std::min<size_t>(static_cast<size_t>(cfg_.batch), rows_.size() - a));
       torch::Tensor U, X, Y;
-      make(b, U, X, Y);
-      auto loss = loss_of(U, X, Y);
-      opt.zero_grad();
+      MakeBatch(b, U, X, Y);
+      auto loss = Loss(U, X, Y);
+      opt_->zero_grad();
       loss.backward();
-      torch::nn::utils::clip_grad_norm_(net->parameters(), cfg.clip);
-      opt.step();
+      torch::nn::utils::clip_grad_norm_(net_->parameters(), cfg_.clip);
+      opt_->step();
       sum += loss.item<double>();
       ++batches;
     }
-    DecoderEpoch e{epoch, sum / std::max<int64_t>(1, batches), val_loss(),
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
-    if (log) log->push_back(e);
-    if (progress) {
-      double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count();
-      std::fprintf(stderr, "decoder epoch %2d/%d | loss %.4f | held-out loss %.4f | %.1f s | ETA %s\n", epoch,
-                   cfg.epochs, e.train_loss, e.val_loss, e.seconds,
-                   FormatDuration(el / epoch * (cfg.epochs - epoch)).c_str());
-    }
-    if (e.val_loss < best) {
-      best = e.val_loss;
-      since = 0;
-      best_state.str("");
-      torch::save(net, best_state);
-    } else if (++since >= cfg.patience) {
-      if (progress) std::fprintf(stderr, "decoder: early stop, no held-out gain for %d epochs\n", cfg.patience);
-      break;
-    }
+    return {epoch, sum / static_cast<double>(std::max<int64_t>(1, batches)), HeldOutLoss(),
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
   }
-  if (!best_state.str().empty()) torch::load(net, best_state);
 
-  torch::NoGradGuard g;
-  TextDecoder d;
-  d.pieces = pieces;
-  for (int p : pieces) d.word_start.push_back(static_cast<size_t>(p) < word_start.size() ? word_start[p] : 0);
-  d.in_dim = in_dim;
-  d.hidden = cfg.hidden;
-  d.emb = cfg.emb;
-  d.emb_w = Vec(net->embed->weight);
-  d.init_w = Vec(net->init->weight);
-  d.init_b = Vec(net->init->bias);
-  d.w_ih = Vec(net->gru->named_parameters()["weight_ih_l0"]);
-  d.w_hh = Vec(net->gru->named_parameters()["weight_hh_l0"]);
-  d.b_ih = Vec(net->gru->named_parameters()["bias_ih_l0"]);
-  d.b_hh = Vec(net->gru->named_parameters()["bias_hh_l0"]);
-  d.out_w = Vec(net->out->weight);
-  d.out_b = Vec(net->out->bias);
+  std::span<const float> u_;
+  int in_dim_;
+  const std::vector<std::vector<int>>& targets_;
+  TextDecoderConfig cfg_;
+  std::mt19937_64 rng_;
+  std::vector<int> pieces_;
+  std::unordered_map<int, int> cls_;
+  std::vector<size_t> rows_, val_;
+  int64_t C_ = 0;
+  DecNet net_{nullptr};
+  std::unique_ptr<torch::optim::Adam> opt_;
+};
+
+}  // namespace
+
+Result<TextDecoder> TrainTextDecoder(std::span<const float> u, int in_dim, const std::vector<std::vector<int>>& targets,
+                                     const std::vector<uint8_t>& word_start, const TextDecoderConfig& cfg,
+                                     std::vector<DecoderEpoch>* log, bool progress) {
+  if (in_dim <= 0 || u.size() != targets.size() * static_cast<size_t>(in_dim))
+    return Status::InvalidArgument("text decoder: states and targets differ in number");
+  DecoderTrainer t(u, in_dim, targets, cfg);
+  if (!t.Prepare()) return Status::InvalidArgument("text decoder: no text to learn from");
+  t.Run(log, progress);
+  TextDecoder d = t.Export(word_start);
   VANE_RETURN_IF_ERROR(d.Validate());
   return d;
 }
