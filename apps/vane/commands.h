@@ -17,6 +17,7 @@ Command AddCaptureCommand(CLI::App& app);
 Command AddTokenizerCommand(CLI::App& app);
 Command AddTrainCommand(CLI::App& app);
 Command AddDecoderCommand(CLI::App& app);
+Command AddTuneCommand(CLI::App& app);
 Command AddServeCommand(CLI::App& app);
 Command AddDemoCommand(CLI::App& app);
 Command AddReplayCommand(CLI::App& app);

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
       AddGenerateCommand(app),  AddImportCommand(app), AddEvalCommand(app),      AddRecommendCommand(app),
       AddInterestsCommand(app), AddCaptureCommand(app), AddTokenizerCommand(app), AddTrainCommand(app),
       AddServeCommand(app),     AddDemoCommand(app),     AddReplayCommand(app),  AddStoreCommand(app),
-      AddDecoderCommand(app),
+      AddDecoderCommand(app),   AddTuneCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -1,4 +1,5 @@
 // vane train: trains the behaviour sequence model and reports its full-ranking test metrics.
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "vane/eval/evaluator.h"
 #include "vane/model/decoder_pipeline.h"
 #include "vane/model/pipeline.h"
+#include "vane/model/tune.h"
 
 namespace vane::cli {
 
@@ -163,6 +165,61 @@ int RunDecoder(const DecoderArgs& a) {
   return 0;
 }
 
+struct TuneArgs {
+  DataFlags data;
+  SeqModelConfig mc;
+  SideOptions side;
+  TuneOptions to;
+  double budget_min = 20;
+  std::string out = "data/tune";
+};
+
+void PrintTrials(const TuneResult& r) {
+  std::vector<const TuneTrial*> order;
+  for (const auto& t : r.trials) order.push_back(&t);
+  std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->val_ndcg10 > b->val_ndcg10; });
+  std::cout << fmt::format("{:>5} {:>4} {:>6} {:>5} {:>7} {:>7} {:>6} {:>9} {:>9} {:>8} {:>7} {:>9}\n", "trial", "dim",
+                           "layers", "heads", "dropout", "lr", "len", "negatives", "val ndcg", "val hr", "epochs",
+                           "time");
+  for (const TuneTrial* t : order)
+    std::cout << fmt::format("{:>5} {:>4} {:>6} {:>5} {:>7.2f} {:>7.0e} {:>6} {:>9} {:>9.4f} {:>8.4f} {:>7} {:>9}{}\n",
+                             t->index, t->cfg.dim, t->cfg.layers, t->cfg.heads, t->cfg.dropout, t->cfg.lr,
+                             t->cfg.max_len, t->cfg.negatives, t->val_ndcg10, t->val_hr10, t->epochs,
+                             FormatDuration(t->seconds), t->resumed ? " (earlier run)" : "");
+}
+
+int RunTune(const TuneArgs& a) {
+  Dataset ds;
+  if (Status s = Load(a.data, ds); !s.ok()) return Fail(s);
+  std::cerr << CpuTrainingReport() << "\n";
+  SideOptions so = a.side;
+  so.quiet = a.data.quiet;
+  auto side = BuildSideInfo(ds, so);
+  if (!side.ok()) return Fail(side.status());
+  const bool text = side->text.vocab_size > 0;
+  SeqSplit split = MakeSeqSplit(ds, text);
+  TuneOptions to = a.to;
+  to.dir = a.out;
+  to.budget_s = a.budget_min * 60;
+  to.progress = !a.data.quiet;
+  auto r = Tune(split, ds.num_items(), a.mc, TuneSpace{}, to, text ? &side->text : nullptr,
+                side->cats.num_categories > 0 ? &side->cats : nullptr,
+                side->keywords.names.empty() ? nullptr : &side->keywords);
+  if (!r.ok()) return Fail(r.status());
+  if (r->best < 0) return Fail(Status::FailedPrecondition("tune: the budget allowed no trial"));
+  if (side->tokenizer)
+    if (Status w = side->tokenizer->Save(a.out + "/model/subword.model"); !w.ok()) return Fail(w);
+  std::cout << fmt::format("vane tune | {} | {} trials ({} run now, {}) | validation only\n", ds.name, r->trials.size(),
+                           std::count_if(r->trials.begin(), r->trials.end(), [](auto& t) { return !t.resumed; }),
+                           FormatDuration(r->seconds));
+  PrintTrials(*r);
+  const TuneTrial& b = r->trials[static_cast<size_t>(r->best)];
+  std::cout << fmt::format("chosen: trial {} (validation NDCG@10 {:.4f}), saved with its configuration in {}/model "
+                           "(tune.json)\n",
+                           b.index, b.val_ndcg10, a.out);
+  return 0;
+}
+
 void AddDecoderOptions(CLI::App* cmd, DecoderFlags& f) {
   cmd->add_option("--decoder-epochs", f.dc.epochs)->capture_default_str();
   cmd->add_option("--decoder-hidden", f.dc.hidden)->capture_default_str();
@@ -224,6 +281,25 @@ Command AddTrainCommand(CLI::App& app) {
                 "also train the interest-text decoder (saved as decoder.bin) and measure its words on held-out users");
   AddDecoderOptions(cmd, a->dec);
   return {cmd, [a] { return RunTrain(*a); }};
+}
+
+Command AddTuneCommand(CLI::App& app) {
+  auto a = std::make_shared<TuneArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "tune", "search the model's configuration on validation within a time budget (resumable); keep the best");
+  AddDataFlags(cmd, a->data);
+  cmd->add_option("--out", a->out, "directory: trials.jsonl (resume) and the best model in model/")->capture_default_str();
+  cmd->add_option("--budget-min", a->budget_min, "time budget in minutes")->capture_default_str();
+  cmd->add_option("--trial-epochs", a->to.epochs, "epochs per trial")->capture_default_str();
+  cmd->add_option("--trial-patience", a->to.patience, "early-stopping patience per trial")->capture_default_str();
+  cmd->add_option("--max-trials", a->to.max_trials, "stop after this many trials (0: the budget decides)")
+      ->capture_default_str();
+  cmd->add_option("--tune-seed", a->to.seed, "seed of the trial sequence (a resume needs the same)")->capture_default_str();
+  cmd->add_option("--eval-users", a->mc.eval_users, "validation users per epoch (0 = all)")->capture_default_str();
+  cmd->add_option("--threads", a->mc.threads)->capture_default_str();
+  cmd->add_option("--batch", a->mc.batch)->capture_default_str();
+  cmd->add_option("--model-seed", a->mc.seed)->capture_default_str();
+  return {cmd, [a] { return RunTune(*a); }};
 }
 
 Command AddDecoderCommand(CLI::App& app) {
