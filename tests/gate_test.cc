@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "generated_data.h"
+
 #include <cmath>
 
 #include "vane/eval/evaluator.h"
@@ -131,14 +133,7 @@ TEST(StrategyGate, TheEngineUsesTheGateForUsersWithStateAndTheRulesOtherwise) {
   EXPECT_EQ(engine.ChooseWeights(u, t0 + 30, &st, &why), rules);
 }
 
-Dataset Generated(int users) {
-  gen::GenOptions go;
-  go.users = users;
-  Dataset ds;
-  ImportReport report;
-  EXPECT_TRUE(BuildGeneratedDataset(gen::Generate(go), ds, report).ok());
-  return ds;
-}
+using testing::Generated;
 
 // The fit inside the evaluation: the held-out comparison is reported; a kept gate beat the rules there, is tested
 // as "blend" next to "blend_rules", and goes into the blend file.

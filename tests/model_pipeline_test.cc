@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "generated_data.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -14,14 +16,7 @@
 namespace vane {
 namespace {
 
-Dataset Generated(int users) {
-  gen::GenOptions go;
-  go.users = users;
-  Dataset ds;
-  ImportReport report;
-  EXPECT_TRUE(BuildGeneratedDataset(gen::Generate(go), ds, report).ok());
-  return ds;
-}
+using testing::Generated;
 
 std::string TempDir(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() / ("vane_pipeline_" + name + "_" + std::to_string(::getpid()));

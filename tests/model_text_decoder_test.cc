@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "generated_data.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -138,14 +140,7 @@ TEST(TextDecoder, RefusesInconsistentWeightsAndBadTrainingInput) {
   EXPECT_FALSE(TrainTextDecoder(u4, 2, {{}, {}}, {1}, cfg, nullptr, false).ok());  // nothing to write
 }
 
-Dataset Generated(int users) {
-  gen::GenOptions go;
-  go.users = users;
-  Dataset ds;
-  ImportReport report;
-  EXPECT_TRUE(BuildGeneratedDataset(gen::Generate(go), ds, report).ok());
-  return ds;
-}
+using testing::Generated;
 
 // The whole path on generated data: a small model, its decoder trained on the training sequences, the held-out
 // measure, the saved decoder loaded beside the model, and the model source writing the text for a user.

@@ -3,20 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dot.h"
+
 namespace vane {
 namespace {
-
-// Dot product with eight independent partial sums: the compiler can keep them in one vector register (a single
-// running sum would be a serial dependency it may not reorder without -ffast-math). 4-6x faster here.
-inline float Dot(const float* a, const float* b, int n) {
-  float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) p[k] += a[i + k] * b[i + k];
-  float s = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
 
 // y = W x + b for W (out x in) row-major.
 void Linear(const std::vector<float>& W, const std::vector<float>& b, const float* x, int in, int out, float* y) {

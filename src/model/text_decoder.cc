@@ -13,6 +13,7 @@
 
 #include "vane/core/binary_io.h"
 #include "vane/core/progress.h"
+#include "dot.h"
 
 namespace vane {
 
@@ -21,18 +22,6 @@ namespace {
 constexpr uint32_t kDecoderFormat = 0x54444331;  // "TDC1"
 
 inline float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-
-// Dot product with eight independent partial sums, which the compiler keeps in one vector register (one running
-// sum is a serial dependency it may not reorder without -ffast-math), as in model/infer.cc.
-inline float Dot(const float* a, const float* b, int n) {
-  float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) p[k] += a[i + k] * b[i + k];
-  float s = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
 
 // y (rows) = W (rows x cols) x + b
 void MatVec(const float* w, const float* b, const float* x, int rows, int cols, float* y) {
