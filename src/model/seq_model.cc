@@ -1,6 +1,7 @@
 // Shapes: B = batch, T = positions (max_len), C = width, H = heads, N = catalogue size (+1 for padding id 0).
 #include "vane/model/seq_model.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -228,7 +229,7 @@ struct NetImpl : torch::nn::Module {
     auto count = has.sum(1);
     auto rows = count.gt(0);
     if (!rows.any().item<bool>()) return torch::zeros({}, h.options());
-    auto logp = torch::log_softmax(keyword(h.index({rows})), -1);  // (M', K)
+    auto logp = torch::log_softmax(keyword(h.index({rows})).to(torch::kFloat), -1);  // (M', K)
     auto k = kw.index({rows}), hk = has.index({rows});
     auto picked = logp.gather(1, k.clamp_min(0)) * hk.to(logp.dtype());
     return -(picked.sum(1) / count.index({rows}).to(logp.dtype())).mean();
@@ -276,6 +277,30 @@ std::pair<torch::Tensor, torch::Tensor> InputTensors(SeqInput in, int max_len) {
           torch::from_blob(side.data(), {1, L}, torch::kLong).clone()};
 }
 
+// CPU autocast to bfloat16 for the life of the guard (a no-op when `on` is false).
+class Bf16Autocast {
+ public:
+  explicit Bf16Autocast(bool on) : on_(on) {
+    if (!on_) return;
+    prev_enabled_ = at::autocast::is_cpu_enabled();
+    prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  ~Bf16Autocast() {
+    if (!on_) return;
+    at::autocast::set_cpu_enabled(prev_enabled_);
+    at::autocast::set_autocast_cpu_dtype(prev_dtype_);
+    at::autocast::clear_cache();
+  }
+  Bf16Autocast(const Bf16Autocast&) = delete;
+  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
+
+ private:
+  bool on_, prev_enabled_ = false;
+  at::ScalarType prev_dtype_ = at::kBFloat16;
+};
+
 using Clock = std::chrono::steady_clock;
 double Sec(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -301,10 +326,10 @@ torch::Tensor NextItemLoss(Net& net, const torch::Tensor& h, const torch::Tensor
     neg_logit = neg_logit.masked_fill(target.unsqueeze(1).eq(neg.unsqueeze(0)), -1e9f);
     if (terms.untrained.defined())
       neg_logit = neg_logit.masked_fill(terms.untrained.index_select(0, neg - 1).unsqueeze(0), -1e9f);
-    auto logits = torch::cat({pos_logit, neg_logit}, 1);
+    auto logits = torch::cat({pos_logit, neg_logit}, 1).to(torch::kFloat);
     return torch::nn::functional::cross_entropy(logits, torch::zeros({logits.size(0)}, torch::kLong));
   }
-  auto logits = net->Logits(h, table);
+  auto logits = net->Logits(h, table).to(torch::kFloat);  // the softmax in float32 also under bf16 autocast
   if (terms.untrained.defined()) logits = logits.masked_fill(terms.untrained.unsqueeze(0), -1e9f);
   return torch::nn::functional::cross_entropy(logits, target - 1);
 }
@@ -329,7 +354,7 @@ torch::Tensor BatchLoss(Net& net, const torch::Tensor& x, const torch::Tensor& y
     if (cat.ge(0).any().item<bool>())
       loss = loss + terms.interest_weight *
                         torch::nn::functional::cross_entropy(
-                            net->interest(h), cat, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1));
+                            net->interest(h).to(torch::kFloat), cat, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1));
   }
   if (net->keyword) loss = loss + terms.keyword_weight * net->KeywordLoss(h, target);
   return loss;
@@ -765,7 +790,11 @@ class Trainer {
     Batch batch = MakeBatch(split_, batch_users, cfg_.max_len, num_items_, static_cast<bool>(net_->act), &drop_side,
                             &rng_);
     auto tp0 = Clock::now(), tp1 = tp0;
-    torch::Tensor loss = BatchLoss(net_, batch.x, batch.y, batch.side, terms_, &tp1);
+    torch::Tensor loss;
+    {
+      Bf16Autocast autocast(cfg_.bf16);
+      loss = BatchLoss(net_, batch.x, batch.y, batch.side, terms_, &tp1).to(torch::kFloat);
+    }
     auto tp2 = Clock::now();
     double lr = LrAt(cfg_, step_, total_steps_);
     for (auto& group : opt_.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);

@@ -40,6 +40,9 @@ struct SeqModelConfig {
   int threads = 2;
   uint64_t seed = 42;
   bool profile = false;    // print where each epoch's time goes
+  // Forward passes of training in bfloat16 (CPU autocast: matrix products through oneDNN, which uses AMX/AVX-512
+  // BF16 where the CPU has them); weights, gradients, the optimiser and validation stay float32.
+  bool bf16 = false;
   int negatives = 0;       // 0: full softmax over the catalogue; K > 0: sampled softmax with K shared negatives
   float keyword_weight = 0.1f;  // weight of the keyword head's loss (when keywords are given)
   float side_dropout = 0.1f;    // share of positions trained with unknown action/gap (serving may not know them)
