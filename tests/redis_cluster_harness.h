@@ -109,6 +109,19 @@ class RedisClusterHarness {
     return Status::NotFound("no running node at " + address);
   }
 
+  // Starts a stopped node again on its port with its folder (its nodes.conf: it rejoins the cluster, as a replica
+  // when its slots were taken over meanwhile; no data survives: persistence is off) and waits for its PING.
+  Status Restart(const std::string& address) {
+    for (Node& n : nodes_) {
+      if (n.address() != address) continue;
+      if (n.pid > 0) return Status::FailedPrecondition(address + " is running");
+      n.pid = Spawn(ServerArgv(n), -1);
+      if (n.pid < 0) return Status::Internal("cannot start redis-server");
+      return WaitForPing(n);
+    }
+    return Status::NotFound("no node " + address);
+  }
+
   // `redis-cli -h 127.0.0.1 -p <port> args...`: its exit status, stdout and stderr in *out.
   int Cli(const Node& n, const std::vector<std::string>& args, std::string* out) const {
     std::vector<std::string> argv = {"redis-cli", "-h", "127.0.0.1", "-p", std::to_string(n.port)};
@@ -178,7 +191,14 @@ class RedisClusterHarness {
     if (n.port < 0) return Status::Unavailable("no free loopback port pair for a redis node");
     n.dir = root_ + "/" + std::to_string(n.port);
     std::filesystem::create_directories(n.dir);
-    std::vector<std::string> argv = {
+    n.pid = Spawn(ServerArgv(n), -1);
+    if (n.pid < 0) return Status::Internal("cannot start redis-server");
+    nodes_.push_back(n);
+    return Status::Ok();
+  }
+
+  static std::vector<std::string> ServerArgv(const Node& n) {
+    return {
         "redis-server", "--port", std::to_string(n.port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
         "--cluster-config-file", n.dir + "/nodes.conf", "--cluster-node-timeout", "3000", "--dir", n.dir,
         "--appendonly", "no",
@@ -186,10 +206,6 @@ class RedisClusterHarness {
         "--repl-ping-replica-period", "1",
         // A replica's first sync starts at once (the default waits 5 s for more replicas to share it).
         "--repl-diskless-sync-delay", "0", "--save", "", "--daemonize", "no", "--logfile", n.dir + "/redis.log"};
-    n.pid = Spawn(argv, -1);
-    if (n.pid < 0) return Status::Internal("cannot start redis-server");
-    nodes_.push_back(n);
-    return Status::Ok();
   }
 
   Status WaitForPing(const Node& n) const {

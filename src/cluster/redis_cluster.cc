@@ -101,6 +101,21 @@ Result<std::vector<Reply>> RedisCluster::Pipeline(const std::vector<std::vector<
   return Run(batch);
 }
 
+Result<std::vector<Reply>> RedisCluster::Pipeline(const std::vector<std::string>& keys,
+                                                  const std::vector<std::vector<std::string>>& commands) {
+  if (keys.size() != commands.size())
+    return Status::InvalidArgument(
+        fmt::format("redis cluster: {} routing keys for {} commands", keys.size(), commands.size()));
+  std::vector<Pending> batch(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    if (commands[i].empty()) return Status::InvalidArgument(fmt::format("redis cluster: command {} is empty", i));
+    batch[i].argv = &commands[i];
+    batch[i].slot = KeySlot(keys[i]);
+  }
+  std::lock_guard lock(mu_);
+  return Run(batch);
+}
+
 Result<Reply> RedisCluster::CommandOnNode(const std::string& address, const std::vector<std::string>& argv) {
   if (argv.empty()) return Status::InvalidArgument("redis cluster: empty command");
   std::lock_guard lock(mu_);

@@ -82,6 +82,9 @@ class RedisCluster {
   // caller's order. Each command is re-routed on its own after MOVED or ASK. Not atomic: when the batch fails
   // (Unavailable), commands that were answered before have run.
   Result<std::vector<Reply>> Pipeline(const std::vector<std::vector<std::string>>& commands);
+  // The same, command i routed by keys[i] (EVAL and other commands whose key is not argv[1]).
+  Result<std::vector<Reply>> Pipeline(const std::vector<std::string>& keys,
+                                      const std::vector<std::vector<std::string>>& commands);
   // Runs one command on the node `address` ("host:port"), whatever slot it serves, with no redirection or retry
   // (administration: CLUSTER ..., INFO, WAIT). The connection is the one routed commands to that node use.
   Result<Reply> CommandOnNode(const std::string& address, const std::vector<std::string>& argv);

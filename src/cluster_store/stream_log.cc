@@ -1,0 +1,350 @@
+// The event log as Redis Streams (cluster_store/stream_log.h): partitions, idempotent appends, the common order.
+#include "vane/cluster_store/stream_log.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "vane/cluster/key_slot.h"
+#include "vane/events/json_records.h"
+#include "vane/store/store.h"
+
+namespace vane::cluster {
+namespace {
+
+using Args = std::vector<std::string>;
+
+// KEYS: the stream, the batch-id hash, the batch-id times. ARGV: batch id, events (JSON array), their count, the
+// seconds a batch id is remembered. Returns {entry id, 1 if the batch id was known (nothing written) else 0}.
+constexpr const char* kAppend = R"lua(
+local now = tonumber(redis.call('TIME')[1])
+local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[4]), 'LIMIT', 0, 100)
+for _, b in ipairs(old) do
+  redis.call('HDEL', KEYS[2], b)
+  redis.call('ZREM', KEYS[3], b)
+end
+local seen = redis.call('HGET', KEYS[2], ARGV[1])
+if seen then return {seen, 1} end
+local id = redis.call('XADD', KEYS[1], '*', 'b', ARGV[1], 'e', ARGV[2], 'n', ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], id)
+redis.call('ZADD', KEYS[3], now, ARGV[1])
+return {id, 0}
+)lua";
+
+// KEYS: the stream. ARGV: the exclusive start ("(ms-seq", or "-"), the count. Returns {seconds, microseconds, the
+// entries}: the master's clock read in the same atomic step as the entries.
+constexpr const char* kTail = R"lua(
+local t = redis.call('TIME')
+return {t[1], t[2], redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])}
+)lua";
+
+bool ValidPrefix(std::string_view p) {
+  return !p.empty() && p.size() <= 100 && p.find_first_of("{}") == std::string_view::npos;
+}
+
+std::optional<uint64_t> ParseU64(std::string_view s) {
+  uint64_t v = 0;
+  if (s.empty()) return std::nullopt;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string EventsJson(std::span<const RawEvent* const> events) {
+  std::string out = "[";
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i) out += ',';
+    out += EventToJson(*events[i]);
+  }
+  out += ']';
+  return out;
+}
+
+// Reads an entry's field/value array into a LogEntry (its events, or the reason it is malformed).
+void ReadFields(const Reply& fields, LogEntry& e) {
+  if (fields.type != Reply::Type::kArray || fields.elements.size() % 2 != 0) {
+    e.error = "fields: not a field/value list";
+    return;
+  }
+  const std::string* events = nullptr;
+  const std::string* count = nullptr;
+  for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+    const std::string& k = fields.elements[i].str;
+    if (k == "b") e.batch = fields.elements[i + 1].str;
+    if (k == "e") events = &fields.elements[i + 1].str;
+    if (k == "n") count = &fields.elements[i + 1].str;
+  }
+  if (events == nullptr) {
+    e.error = "field e: missing";
+    return;
+  }
+  nlohmann::json j = nlohmann::json::parse(*events, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) {
+    e.error = "field e: not a JSON array";
+    return;
+  }
+  for (size_t i = 0; i < j.size(); ++i) {
+    auto ev = RawEventFromJson(j[i]);
+    if (!ev.ok()) {
+      e.events.clear();
+      e.error = fmt::format("field e: event {}: {} {}", i, ev.status().field(), ev.status().message());
+      return;
+    }
+    e.events.push_back(std::move(*ev));
+  }
+  auto n = count ? ParseU64(*count) : std::nullopt;
+  if (!n || *n != e.events.size()) {
+    e.events.clear();
+    e.error = count ? "field n: does not match the events" : "field n: missing";
+  }
+}
+
+std::string StreamKey(const std::string& prefix, int partition) {
+  return "{" + prefix + ":p" + std::to_string(partition) + "}:log";
+}
+
+Status CheckLogOptions(const StreamLogOptions& o) {
+  if (!ValidPrefix(o.prefix))
+    return Status::InvalidArgument("stream log: the prefix must be 1 to 100 bytes without '{' or '}'");
+  if (o.partitions < 1 || o.partitions > 1024)
+    return Status::InvalidArgument(fmt::format("stream log: partitions must be in [1, 1024], not {}", o.partitions));
+  if (o.wait_replicas < 0) return Status::InvalidArgument("stream log: wait_replicas must not be negative");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::optional<StreamId> StreamId::Parse(std::string_view s) {
+  size_t dash = s.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto ms = ParseU64(s.substr(0, dash));
+  auto seq = ParseU64(s.substr(dash + 1));
+  if (!ms || !seq) return std::nullopt;
+  return StreamId{*ms, *seq};
+}
+
+std::string AppendReceipt::Token() const {
+  std::string out;
+  for (const PartitionEntry& e : entries) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(e.partition) + ":" + e.id.ToString();
+  }
+  return out;
+}
+
+bool AppendReceipt::duplicate() const {
+  return !entries.empty() && std::all_of(entries.begin(), entries.end(), [](const auto& e) { return e.duplicate; });
+}
+
+Result<std::vector<std::pair<int, StreamId>>> ParseToken(std::string_view token, int partitions) {
+  std::vector<std::pair<int, StreamId>> out;
+  if (token.size() > 64 * 1024) return Status::InvalidArgument("bad_token", "position token: longer than 64 KiB");
+  for (size_t start = 0; !token.empty(); ) {
+    size_t end = std::min(token.find(',', start), token.size());
+    std::string_view part = token.substr(start, end - start);
+    size_t colon = part.find(':');
+    auto p = colon == std::string_view::npos ? std::nullopt : ParseU64(part.substr(0, colon));
+    auto id = colon == std::string_view::npos ? std::nullopt : StreamId::Parse(part.substr(colon + 1));
+    if (!p || !id || *p >= static_cast<uint64_t>(partitions)) {
+      return Status::InvalidArgument(
+          "bad_token", fmt::format("position token: part {} ('{}') is not partition:ms-seq with a partition below {}",
+                                   out.size(), part.substr(0, 64), partitions));
+    }
+    out.emplace_back(static_cast<int>(*p), *id);
+    if (end == token.size()) break;
+    start = end + 1;  // a trailing comma leaves an empty part, refused above
+  }
+  return out;
+}
+
+// ---- StreamLog ----
+
+StreamLog::StreamLog(std::unique_ptr<RedisCluster> client, StreamLogOptions options)
+    : client_(std::move(client)), options_(std::move(options)) {}
+StreamLog::~StreamLog() = default;
+
+Result<std::unique_ptr<StreamLog>> StreamLog::Open(RedisClusterOptions cluster, StreamLogOptions options) {
+  VANE_RETURN_IF_ERROR(CheckLogOptions(options));
+  VANE_ASSIGN_OR_RETURN(auto client, RedisCluster::Connect(std::move(cluster)));
+  return std::unique_ptr<StreamLog>(new StreamLog(std::move(client), std::move(options)));
+}
+
+int StreamLog::Partition(std::string_view user) const { return KeySlot(user) % options_.partitions; }
+
+std::string StreamLog::StreamKey(int partition) const { return cluster::StreamKey(options_.prefix, partition); }
+
+Result<AppendReceipt> StreamLog::Append(std::string_view batch_id, std::span<const RawEvent> events) {
+  if (batch_id.empty() || batch_id.size() > 200)
+    return Status::InvalidArgument("bad_batch_id", "stream log: a batch id must be 1 to 200 bytes");
+  std::map<int, std::vector<const RawEvent*>> by_partition;
+  for (const RawEvent& e : events) by_partition[Partition(e.user)].push_back(&e);
+  std::vector<Args> scripts;
+  std::vector<std::string> keys;
+  std::vector<int> parts;
+  for (const auto& [p, evs] : by_partition) {
+    std::string tag = "{" + options_.prefix + ":p" + std::to_string(p) + "}";
+    scripts.push_back({"EVAL", kAppend, "3", tag + ":log", tag + ":batches", tag + ":bt", std::string(batch_id),
+                       EventsJson(evs), std::to_string(evs.size()), std::to_string(options_.dedup_ttl.count())});
+    keys.push_back(tag + ":log");
+    parts.push_back(p);
+  }
+  AppendReceipt receipt;
+  if (scripts.empty()) return receipt;
+  VANE_ASSIGN_OR_RETURN(std::vector<Reply> replies, client_->Pipeline(keys, scripts));
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const Reply& r = replies[i];
+    VANE_RETURN_IF_ERROR(r.ToStatus());
+    std::optional<StreamId> id;
+    if (r.type == Reply::Type::kArray && r.elements.size() == 2) id = StreamId::Parse(r.elements[0].str);
+    if (!id) return Status::Internal("stream log: unexpected append reply " + r.DebugString());
+    receipt.entries.push_back({parts[i], *id, by_partition[parts[i]].size(), r.elements[1].integer == 1});
+  }
+  if (options_.wait_replicas > 0) VANE_RETURN_IF_ERROR(WaitReplicas(parts));
+  return receipt;
+}
+
+Status StreamLog::WaitReplicas(const std::vector<int>& partitions) {
+  std::set<std::string> masters;
+  for (int p : partitions) masters.insert(client_->MasterForKey(StreamKey(p)));
+  for (const std::string& m : masters) {
+    auto r = client_->CommandOnNode(
+        m, {"WAIT", std::to_string(options_.wait_replicas), std::to_string(options_.wait_timeout.count())});
+    if (!r.ok()) return r.status();
+    VANE_RETURN_IF_ERROR(r->ToStatus());
+    if (r->integer < options_.wait_replicas) {
+      return Status::Unavailable(
+          "replicas_missing", fmt::format("stream log: {} of {} replicas of {} confirmed the batch within {} ms; it is "
+                                          "in the master, not acknowledged (retry with the same batch id)",
+                                          r->integer, options_.wait_replicas, m, options_.wait_timeout.count()));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> StreamLog::Trim(int partition, StreamId min_id) {
+  VANE_ASSIGN_OR_RETURN(Reply r, client_->Command({"XTRIM", StreamKey(partition), "MINID", min_id.ToString()}));
+  VANE_RETURN_IF_ERROR(r.ToStatus());
+  return static_cast<uint64_t>(r.integer);
+}
+
+Result<std::vector<uint64_t>> StreamLog::Lengths() {
+  std::vector<Args> cmds;
+  for (int p = 0; p < options_.partitions; ++p) cmds.push_back({"XLEN", StreamKey(p)});
+  VANE_ASSIGN_OR_RETURN(std::vector<Reply> replies, client_->Pipeline(cmds));
+  std::vector<uint64_t> out;
+  for (const Reply& r : replies) {
+    VANE_RETURN_IF_ERROR(r.ToStatus());
+    out.push_back(static_cast<uint64_t>(r.integer));
+  }
+  return out;
+}
+
+// ---- StreamTailer ----
+
+StreamTailer::StreamTailer(std::unique_ptr<RedisCluster> client, StreamLogOptions log_options, Options options,
+                           std::vector<StreamId> from)
+    : client_(std::move(client)), log_(std::move(log_options)), options_(options), read_(std::move(from)) {
+  read_.resize(static_cast<size_t>(log_.partitions));
+  released_ = read_;
+  buffer_.resize(read_.size());
+}
+StreamTailer::~StreamTailer() = default;
+
+Result<std::unique_ptr<StreamTailer>> StreamTailer::Open(RedisClusterOptions cluster, StreamLogOptions log_options,
+                                                         Options options, std::vector<StreamId> from) {
+  VANE_RETURN_IF_ERROR(CheckLogOptions(log_options));
+  if (!from.empty() && from.size() != static_cast<size_t>(log_options.partitions))
+    return Status::InvalidArgument(fmt::format("stream tailer: {} start positions for {} partitions", from.size(),
+                                               log_options.partitions));
+  if (options.read_count == 0) return Status::InvalidArgument("stream tailer: read_count must be positive");
+  VANE_ASSIGN_OR_RETURN(auto client, RedisCluster::Connect(std::move(cluster)));
+  return std::unique_ptr<StreamTailer>(
+      new StreamTailer(std::move(client), std::move(log_options), options, std::move(from)));
+}
+
+// Reads every partition after its last read id; `bounds` receives, per partition, the milliseconds below which
+// every entry of it has now been read.
+Status StreamTailer::ReadAll(std::vector<uint64_t>& bounds) {
+  std::vector<Args> cmds;
+  std::vector<std::string> keys;
+  for (size_t p = 0; p < read_.size(); ++p) {
+    std::string start = read_[p] == StreamId{} ? "-" : "(" + read_[p].ToString();
+    keys.push_back(StreamKey(log_.prefix, static_cast<int>(p)));
+    cmds.push_back({"EVAL", kTail, "1", keys.back(), start, std::to_string(options_.read_count)});
+  }
+  VANE_ASSIGN_OR_RETURN(std::vector<Reply> replies, client_->Pipeline(keys, cmds));
+  bounds.assign(read_.size(), 0);
+  for (size_t p = 0; p < replies.size(); ++p) {
+    const Reply& r = replies[p];
+    VANE_RETURN_IF_ERROR(r.ToStatus());
+    auto sec = r.elements.size() == 3 ? ParseU64(r.elements[0].str) : std::nullopt;
+    auto usec = r.elements.size() == 3 ? ParseU64(r.elements[1].str) : std::nullopt;
+    if (!sec || !usec || r.elements[2].type != Reply::Type::kArray)
+      return Status::Internal("stream tailer: unexpected read reply " + r.DebugString());
+    const auto& entries = r.elements[2].elements;
+    for (const Reply& entry : entries) {
+      LogEntry e;
+      e.partition = static_cast<int>(p);
+      auto id = entry.elements.size() == 2 ? StreamId::Parse(entry.elements[0].str) : std::nullopt;
+      if (!id) return Status::Internal("stream tailer: unexpected entry " + entry.DebugString());
+      e.id = *id;
+      ReadFields(entry.elements[1], e);
+      read_[p] = e.id;
+      buffer_[p].push_back(std::move(e));
+    }
+    const uint64_t clock_ms = *sec * 1000 + *usec / 1000;
+    const uint64_t margin = static_cast<uint64_t>(options_.order_margin.count());
+    // A full read may have left entries behind: only what lies below the last entry read is complete.
+    bounds[p] = entries.size() >= options_.read_count ? read_[p].ms : (clock_ms > margin ? clock_ms - margin : 0);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<LogEntry>> StreamTailer::Poll() {
+  std::vector<uint64_t> bounds;
+  VANE_RETURN_IF_ERROR(ReadAll(bounds));
+  ++stats_.polls;
+  const uint64_t w = std::max(watermark_, *std::min_element(bounds.begin(), bounds.end()));
+  std::vector<LogEntry> out;
+  for (size_t p = 0; p < buffer_.size(); ++p) {
+    auto& buf = buffer_[p];
+    size_t n = 0;
+    while (n < buf.size() && buf[n].id.ms < w) ++n;
+    for (size_t i = 0; i < n; ++i) {
+      // Below the watermark already passed: it arrived after entries that follow it in the common order.
+      buf[i].late = buf[i].id.ms < watermark_;
+      out.push_back(std::move(buf[i]));
+    }
+    buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  // Late entries lie below the old watermark, so they come first, as they would have in the common order.
+  std::sort(out.begin(), out.end(), [](const LogEntry& a, const LogEntry& b) {
+    return a.id != b.id ? a.id < b.id : a.partition < b.partition;
+  });
+  watermark_ = w;
+  stats_.watermark_ms = w;
+  stats_.buffered = 0;
+  for (const auto& buf : buffer_) stats_.buffered += buf.size();
+  for (const LogEntry& e : out) {
+    released_[static_cast<size_t>(e.partition)] = std::max(released_[static_cast<size_t>(e.partition)], e.id);
+    ++stats_.entries;
+    stats_.events += e.events.size();
+    stats_.rejected += e.error.empty() ? 0 : 1;
+    stats_.late_entries += e.late ? 1 : 0;
+  }
+  return out;
+}
+
+bool StreamTailer::Covers(const std::vector<std::pair<int, StreamId>>& token) const {
+  for (const auto& [p, id] : token) {
+    if (p < 0 || static_cast<size_t>(p) >= released_.size() || released_[static_cast<size_t>(p)] < id) return false;
+  }
+  return true;
+}
+
+}  // namespace vane::cluster
