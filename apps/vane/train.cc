@@ -248,6 +248,8 @@ void AddModelOptions(CLI::App* cmd, SeqModelConfig& mc) {
   cmd->add_option("--threads", mc.threads)->capture_default_str();
   cmd->add_option("--model-seed", mc.seed)->capture_default_str();
   cmd->add_flag("--profile", mc.profile, "print where each epoch's time goes");
+  cmd->add_option("--stop-after-epoch", mc.stop_after_epoch,
+                  "stop after this epoch as if interrupted (the learning-rate schedule still plans --epochs)");
   cmd->add_flag("--bf16", mc.bf16, "train the forward passes in bfloat16 (CPU autocast; AMX/AVX-512 BF16 via oneDNN)");
   cmd->add_option("--checkpoint", mc.checkpoint_dir, "write a checkpoint here after every epoch");
   cmd->add_flag("--resume", mc.resume, "continue from --checkpoint when it holds one");
