@@ -301,22 +301,6 @@ class Bf16Autocast {
   at::ScalarType prev_dtype_ = at::kBFloat16;
 };
 
-// Autocast off for the life of the guard when it was on (the output heads of a bf16 step run in float32).
-class AutocastPause {
- public:
-  AutocastPause() : was_(at::autocast::is_cpu_enabled()) {
-    if (was_) at::autocast::set_cpu_enabled(false);
-  }
-  ~AutocastPause() {
-    if (was_) at::autocast::set_cpu_enabled(true);
-  }
-  AutocastPause(const AutocastPause&) = delete;
-  AutocastPause& operator=(const AutocastPause&) = delete;
-
- private:
-  bool was_;
-};
-
 using Clock = std::chrono::steady_clock;
 double Sec(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -363,11 +347,7 @@ torch::Tensor BatchLoss(Net& net, const torch::Tensor& x, const torch::Tensor& y
   auto table = net->Table(id_keep);
   auto h = net->forward(x, table, side).reshape({yf.size(0), -1}).index({valid});
   if (trunk_done) *trunk_done = Clock::now();
-  // Under bf16 autocast only the trunk runs in bfloat16: the heads score thousands of items whose logits differ by
-  // less than bfloat16 resolves (8 bits of mantissa), which costs accuracy (measured: BENCHMARKS.md §16.5).
-  AutocastPause heads_in_float;
-  h = h.to(torch::kFloat);
-  table = table.to(torch::kFloat);
+
   auto target = yf.index({valid});  // ids + 1
   torch::Tensor loss = NextItemLoss(net, h, table, target, terms);
   if (net->interest && terms.interest_weight > 0) {
