@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -345,6 +346,63 @@ bool StreamTailer::Covers(const std::vector<std::pair<int, StreamId>>& token) co
     if (p < 0 || static_cast<size_t>(p) >= released_.size() || released_[static_cast<size_t>(p)] < id) return false;
   }
   return true;
+}
+
+namespace {
+
+class StreamSharedLog : public SharedLog {
+ public:
+  StreamSharedLog(std::unique_ptr<StreamLog> log, std::unique_ptr<StreamTailer> tailer)
+      : log_(std::move(log)), tailer_(std::move(tailer)), positions_(tailer_->positions()) {}
+
+  Result<std::string> Append(const std::string& batch_id, std::span<const RawEvent> events) override {
+    VANE_ASSIGN_OR_RETURN(AppendReceipt r, log_->Append(batch_id, events));
+    return r.Token();
+  }
+  Result<std::vector<SharedLogEntry>> Poll() override {
+    VANE_ASSIGN_OR_RETURN(std::vector<LogEntry> got, tailer_->Poll());
+    std::vector<SharedLogEntry> out;
+    out.reserve(got.size());
+    for (LogEntry& e : got) {
+      std::string error;
+      if (!e.error.empty()) error = fmt::format("partition {} entry {}: {}", e.partition, e.id.ToString(), e.error);
+      out.push_back({std::move(e.batch), std::move(e.events), std::move(error)});
+    }
+    std::lock_guard l(mu_);
+    positions_ = tailer_->positions();
+    return out;
+  }
+  Result<bool> Covers(const std::string& token) const override {
+    VANE_ASSIGN_OR_RETURN(auto entries, ParseToken(token, log_->options().partitions));
+    std::lock_guard l(mu_);
+    for (const auto& [p, id] : entries)
+      if (positions_[static_cast<size_t>(p)] < id) return false;
+    return true;
+  }
+  std::string Position() const override {
+    std::lock_guard l(mu_);
+    std::string out;
+    for (size_t p = 0; p < positions_.size(); ++p) {
+      if (p) out += ',';
+      out += std::to_string(p) + ":" + positions_[p].ToString();
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<StreamLog> log_;
+  std::unique_ptr<StreamTailer> tailer_;
+  mutable std::mutex mu_;
+  std::vector<StreamId> positions_;  // the tailer's, copied after each poll; guarded by mu_
+};
+
+}  // namespace
+
+Result<std::shared_ptr<SharedLog>> NewStreamSharedLog(RedisClusterOptions cluster, StreamLogOptions log_options,
+                                                      StreamTailer::Options tailer_options) {
+  VANE_ASSIGN_OR_RETURN(auto log, StreamLog::Open(cluster, log_options));
+  VANE_ASSIGN_OR_RETURN(auto tailer, StreamTailer::Open(std::move(cluster), std::move(log_options), tailer_options));
+  return std::shared_ptr<SharedLog>(std::make_shared<StreamSharedLog>(std::move(log), std::move(tailer)));
 }
 
 }  // namespace vane::cluster

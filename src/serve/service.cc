@@ -91,6 +91,8 @@ Service::Service(ServiceOptions opt)
 }
 
 Service::~Service() {
+  applier_stop_ = true;
+  if (applier_thread_.joinable()) applier_thread_.join();
   {
     std::lock_guard l(maint_mu_);
     maint_stop_ = true;
@@ -124,6 +126,13 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   }
   svc->maint_thread_ = std::thread([s = svc.get()] { s->MaintenanceLoop(); });
   svc->ready_ = true;
+  if (opt.shared_log) {
+    // Batch ids unique across nodes and restarts: the node's id and its start time in milliseconds.
+    svc->batch_prefix_ = opt.node_id + "-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                std::chrono::system_clock::now().time_since_epoch())
+                                                                .count()) + "-";
+    svc->applier_thread_ = std::thread([s = svc.get()] { s->ApplierLoop(); });
+  }
   svc->MaybeWantSnapshot();  // a long replay is kept, so that a crash does not cost it again
   VANE_ASSIGN_OR_RETURN(auto trained_at, svc->store_->GetMeta("trained_at"));
   if (trained_at && *trained_at != "none") svc->trained_at_seq_ = std::strtoull(trained_at->c_str(), nullptr, 10);
@@ -430,8 +439,16 @@ Status Service::FinishBatch(const Ticket& t, const Status& written) {
   return leave(Status::Ok());
 }
 
+Result<RawEvent> Service::Admit(const Result<RawEvent>& record, Timestamp now, int64_t max_future_s) {
+  return Admitted(record, now, max_future_s);
+}
+
 Result<IngestResult> Service::IngestEvents(std::span<const Result<RawEvent>> records, BatchMode mode) {
   VANE_RETURN_IF_ERROR(CheckBatch(records.size(), "events"));
+  return opt_.shared_log ? IngestShared(records, mode) : IngestLocal(records, mode);
+}
+
+Result<IngestResult> Service::IngestLocal(std::span<const Result<RawEvent>> records, BatchMode mode) {
   std::vector<RawEvent> to_store;
   IngestResult out;
   VANE_ASSIGN_OR_RETURN(Ticket t, CleanBatch(records, mode, to_store, out));

@@ -49,6 +49,7 @@
 
 #include "vane/cluster/redis_cluster.h"
 #include "vane/events/types.h"
+#include "vane/store/shared_log.h"
 
 namespace vane::cluster {
 
@@ -170,5 +171,10 @@ class StreamTailer {
   uint64_t watermark_ = 0;
   TailerStats stats_;
 };
+
+// The shared log of a cluster node's service (store/shared_log.h) on these streams: Append through a StreamLog,
+// Poll and Covers through a StreamTailer (each with its own client). Covers may run while another thread polls.
+Result<std::shared_ptr<SharedLog>> NewStreamSharedLog(RedisClusterOptions cluster, StreamLogOptions log_options,
+                                                      StreamTailer::Options tailer_options = {});
 
 }  // namespace vane::cluster

@@ -27,6 +27,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -47,6 +48,7 @@
 #include "vane/serve/experiments.h"
 #include "vane/serve/notify.h"
 #include "vane/serve/snapshots.h"
+#include "vane/store/shared_log.h"
 #include "vane/store/store.h"
 
 namespace vane {
@@ -101,6 +103,13 @@ struct ServiceOptions {
   std::string snapshot_dir;
   uint64_t snapshot_every_events = 1000000;  // a snapshot once this many events arrived since the last (0: never)
   size_t snapshots_kept = 2;                 // the newest ones stay; older ones are removed
+  // Cluster mode (docs/cluster.md, "Nodes applying the log"): events are appended to the log every node shares, and
+  // this node applies that log, in its common order, to its state and to its store (then a local mirror: pass a
+  // memory store to Open). An ingestion is answered once this node has applied it, with its position token;
+  // WaitForPosition holds a read until the node has applied a token's writes.
+  std::shared_ptr<SharedLog> shared_log;
+  std::string node_id = "node";                      // batch ids are <node_id>-<start time>-<counter>
+  std::chrono::milliseconds apply_wait{10000};       // how long an ingestion waits for its own application
 };
 
 // One rejected record of a write batch: its index in the request, the field and why.
@@ -112,6 +121,7 @@ struct Rejection {
 struct IngestResult {
   uint64_t accepted = 0, duplicates = 0;
   std::vector<Rejection> rejected;  // by index
+  std::string position;             // cluster mode: the write's position token ("" otherwise)
 };
 
 struct ScoredItem {
@@ -206,6 +216,10 @@ class Service {
   // checked first; when any would be rejected, nothing is stored and the rejections are returned (accepted 0).
   enum class BatchMode { kPerRecord, kAllOrNothing };
   Result<IngestResult> IngestEvents(std::span<const Result<RawEvent>> records, BatchMode mode = BatchMode::kPerRecord);
+  // Cluster mode: waits until this node has applied every write of `token` (IngestResult::position, from any
+  // node), at most `timeout`: Unavailable ("position_not_reached") then; InvalidArgument ("bad_token") for a
+  // token that does not read. OK at once outside cluster mode or for an empty token.
+  Status WaitForPosition(const std::string& token, std::chrono::milliseconds timeout) const;
   // Recommendations; the request's `now` (0) is filled with the clock.
   Result<ServedRecommendation> Recommend(RecommendRequest req) const;
   Result<UserInterests> Interests(const std::string& user) const;
@@ -365,6 +379,14 @@ class Service {
   // Cleans one record into the live dataset: a stored form, a duplicate, or a rejection.
   void CleanRecord(size_t index, const Result<RawEvent>& record, Timestamp now, std::vector<RawEvent>& to_store,
                    IngestResult& out);
+  // The write path of one node: clean, store, apply (IngestEvents outside cluster mode; the applier in it).
+  Result<IngestResult> IngestLocal(std::span<const Result<RawEvent>> records, BatchMode mode);
+  // Cluster mode (service_cluster.cc): checks the records, appends the valid ones to the shared log, waits for
+  // their application here.
+  Result<IngestResult> IngestShared(std::span<const Result<RawEvent>> records, BatchMode mode);
+  void ApplierLoop();
+  void ApplyEntry(const SharedLogEntry& e);
+  static Result<RawEvent> Admit(const Result<RawEvent>& record, Timestamp now, int64_t max_future_s);
   // The write path's stages (see the top of this file).
   Result<Ticket> CleanBatch(std::span<const Result<RawEvent>> records, BatchMode mode, std::vector<RawEvent>& to_store,
                             IngestResult& out);
@@ -468,6 +490,19 @@ class Service {
   std::thread train_thread_;
   std::unique_ptr<PeriodicTask> scheduler_;
   mutable std::mutex blend_mu_;
+  // Cluster mode: the applier thread, and what it has applied of this node's own batches.
+  struct BatchOutcome {
+    uint64_t accepted = 0, duplicates = 0, rejected = 0;
+  };
+  std::thread applier_thread_;
+  std::atomic<bool> applier_stop_{false};
+  mutable std::mutex applied_mu_;
+  mutable std::condition_variable applied_cv_;
+  uint64_t applied_polls_ = 0;                         // guarded by applied_mu_ (held across a poll and its application)
+  std::map<std::string, BatchOutcome> own_batches_;    // batch id -> outcome so far; guarded by applied_mu_
+  std::atomic<uint64_t> batch_counter_{0};
+  std::string batch_prefix_;                           // <node_id>-<start time>-
+  std::atomic<uint64_t> log_rejected_{0};              // malformed log entries seen
   nlohmann::json blend_info_ = {{"state", "default"}};  // guarded by blend_mu_
 };
 

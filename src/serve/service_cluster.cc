@@ -1,0 +1,126 @@
+// Cluster mode of the service (service.h, ServiceOptions::shared_log; docs/cluster.md, "Nodes applying the log"):
+// ingestion appends to the shared log, and the applier thread applies that log, in its common order, through the
+// node's own write path (IngestLocal: clean, store in the local mirror, apply). Every node applies the same entries
+// in the same order, so cleaning and duplicate detection decide the same everywhere.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "vane/serve/service.h"
+
+namespace vane {
+
+Result<IngestResult> Service::IngestShared(std::span<const Result<RawEvent>> records, BatchMode mode) {
+  if (!ready_) return Status::Unavailable("not_ready", "the service is not ready");
+  IngestResult out;
+  std::vector<RawEvent> to_send;
+  {
+    // What can be decided before the log: unreadable records, the clock bound, and the cleaner's checks that do
+    // not depend on the state (the event time is fixed here, so that every node applies the same event).
+    std::shared_lock lock(mu_);
+    const Timestamp now = Now();
+    for (size_t i = 0; i < records.size(); ++i) {
+      Result<RawEvent> raw = Admit(records[i], now, opt_.max_future_s);
+      Status s = raw.ok() ? cleaner_->Check(*raw) : raw.status();
+      if (!s.ok()) {
+        out.rejected.push_back({i, s.field().empty() ? "record" : s.field(), s.message()});
+      } else {
+        to_send.push_back(std::move(raw).value());
+      }
+    }
+  }
+  if (mode == BatchMode::kAllOrNothing && !out.rejected.empty()) return out;
+  if (to_send.empty()) return out;
+  const std::string batch = batch_prefix_ + std::to_string(++batch_counter_);
+  {
+    std::lock_guard l(applied_mu_);
+    own_batches_[batch];  // the applier counts into it from now on
+  }
+  auto forget = [&] {
+    std::lock_guard l(applied_mu_);
+    own_batches_.erase(batch);
+  };
+  Result<std::string> token = opt_.shared_log->Append(batch, to_send);
+  if (!token.ok()) {
+    forget();
+    return token.status();
+  }
+  if (Status w = WaitForPosition(*token, opt_.apply_wait); !w.ok()) {
+    forget();
+    return Status::Unavailable("not_applied", "the log holds the batch (position " + *token +
+                                                  ") but this node has not applied it yet: " + w.message());
+  }
+  std::lock_guard l(applied_mu_);
+  const BatchOutcome& o = own_batches_[batch];
+  out.accepted = o.accepted;
+  out.duplicates = o.duplicates;
+  out.position = *token;
+  own_batches_.erase(batch);
+  return out;
+}
+
+Status Service::WaitForPosition(const std::string& token, std::chrono::milliseconds timeout) const {
+  if (!opt_.shared_log || token.empty()) return Status::Ok();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock l(applied_mu_);
+  for (;;) {
+    VANE_ASSIGN_OR_RETURN(bool covered, opt_.shared_log->Covers(token));
+    if (covered) return Status::Ok();
+    if (applied_cv_.wait_until(l, deadline) == std::cv_status::timeout) {
+      VANE_ASSIGN_OR_RETURN(bool late, opt_.shared_log->Covers(token));
+      if (late) return Status::Ok();
+      return Status::Unavailable("position_not_reached",
+                                 fmt::format("this node has not applied position {} within {} ms (it is at {})",
+                                             token.substr(0, 200), timeout.count(), opt_.shared_log->Position()));
+    }
+  }
+}
+
+void Service::ApplierLoop() {
+  auto idle = std::chrono::milliseconds(1);
+  while (!applier_stop_) {
+    size_t released = 0;
+    {
+      // Held across the poll and the application: WaitForPosition reads the log's positions under it, so a
+      // position counts as reached only once what it names is applied here.
+      std::lock_guard l(applied_mu_);
+      auto got = opt_.shared_log->Poll();
+      if (!got.ok()) {
+        std::fprintf(stderr, "cluster: reading the shared log failed (retrying): %s\n",
+                     got.status().ToString().c_str());
+        idle = std::chrono::milliseconds(200);
+      } else {
+        released = got->size();
+        for (const SharedLogEntry& e : *got) ApplyEntry(e);
+        ++applied_polls_;
+      }
+    }
+    applied_cv_.notify_all();
+    // Poll at once while there is work; back off to 5 ms when the log is quiet.
+    idle = released > 0 ? std::chrono::milliseconds(1) : std::min(idle * 2, std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(idle);
+  }
+}
+
+// Applies one entry of the shared log through the local write path; caller holds applied_mu_.
+void Service::ApplyEntry(const SharedLogEntry& e) {
+  if (!e.error.empty()) {
+    ++log_rejected_;
+    std::fprintf(stderr, "cluster: a log entry was not applied: %s\n", e.error.c_str());
+    return;
+  }
+  std::vector<Result<RawEvent>> recs(e.events.begin(), e.events.end());
+  auto r = IngestLocal(recs, BatchMode::kPerRecord);
+  if (!r.ok()) {
+    std::fprintf(stderr, "cluster: applying batch %s failed: %s\n", e.batch.c_str(), r.status().ToString().c_str());
+    return;
+  }
+  if (auto it = own_batches_.find(e.batch); it != own_batches_.end()) {
+    it->second.accepted += r->accepted;
+    it->second.duplicates += r->duplicates;
+    it->second.rejected += r->rejected.size();
+  }
+}
+
+}  // namespace vane

@@ -1,0 +1,174 @@
+// Services in cluster mode (service.h, ServiceOptions::shared_log) on a real Redis Cluster (3 masters, 3 replicas):
+// a write on one node is read on another with its position token, two nodes written concurrently end with the same
+// state and the same answers, duplicates are decided the same everywhere, and bad tokens and unreachable positions
+// get their reasons.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "redis_cluster_harness.h"
+#include "test_util.h"
+#include "vane/cluster_store/stream_log.h"
+#include "vane/serve/service.h"
+
+namespace vane {
+namespace {
+
+using vane::testing::RedisClusterHarness;
+
+RedisClusterHarness& SharedCluster(Status* started) {
+  static auto* h = new RedisClusterHarness();
+  static Status s = h->Start();
+  static struct Stopper { ~Stopper() { delete h; } } stopper;
+  *started = s;
+  return *h;
+}
+
+Result<RawEvent> Raw(std::string user, std::string item, Timestamp ts) {
+  RawEvent e;
+  e.user = std::move(user);
+  e.item = std::move(item);
+  e.action = "view";
+  e.ts = ts;
+  e.has_ts = true;
+  return e;
+}
+
+class ClusterNodes : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Status started;
+    h_ = &SharedCluster(&started);
+    ASSERT_TRUE(started.ok()) << started.ToString();
+    seed_ = testing::TwoTopicDataset();
+    prefix_ = std::string("node-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (const char* id : {"a", "b"}) nodes_.push_back(OpenNode(id));
+  }
+  void TearDown() override {
+    nodes_.clear();
+    for (const auto& d : dirs_) std::filesystem::remove_all(d);
+  }
+  std::unique_ptr<Service> OpenNode(const std::string& id) {
+    cluster::RedisClusterOptions c;
+    c.seeds = h_->addresses();
+    cluster::StreamLogOptions lo;
+    lo.prefix = prefix_;
+    lo.partitions = 8;
+    auto log = cluster::NewStreamSharedLog(c, lo);
+    EXPECT_TRUE(log.ok()) << log.status().ToString();
+    if (!log.ok()) return nullptr;
+    ServiceOptions opt;
+    opt.shared_log = *log;
+    opt.node_id = id;
+    opt.snapshots = false;
+    opt.seed_events = false;
+    opt.clock = std::make_shared<ManualClock>(100000);
+    opt.models_dir = (std::filesystem::temp_directory_path() /
+                      ("vane_cluster_node_" + std::to_string(::getpid()) + "_" + prefix_ + "_" + id)).string();
+    dirs_.push_back(opt.models_dir);
+    auto s = Service::Open(opt, &seed_, NewMemoryStore());
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+  Service& A() { return *nodes_[0]; }
+  Service& B() { return *nodes_[1]; }
+
+  RedisClusterHarness* h_ = nullptr;
+  Dataset seed_;
+  std::string prefix_;
+  std::vector<std::unique_ptr<Service>> nodes_;
+  std::vector<std::string> dirs_;
+};
+
+TEST_F(ClusterNodes, AWriteOnOneNodeIsReadOnAnotherWithItsToken) {
+  ASSERT_EQ(nodes_.size(), 2u);
+  std::vector<Result<RawEvent>> batch;
+  for (int i = 0; i < 5; ++i) batch.push_back(Raw("alice", "r" + std::to_string(i), 1000 + i));
+  auto w = A().IngestEvents(batch);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->accepted, 5u);
+  ASSERT_FALSE(w->position.empty());
+  // The node that took the write has it at once.
+  EXPECT_EQ(A().GetUser("alice").value().events, 5u);
+  ASSERT_TRUE(B().WaitForPosition(w->position, std::chrono::seconds(5)).ok());
+  auto u = B().GetUser("alice");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->events, 5u);
+  EXPECT_EQ(B().UserEvents("alice", 10).value().size(), 5u);
+  // The same events again through the other node: duplicates there, and so everywhere.
+  auto again = B().IngestEvents(batch);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->accepted, 0u);
+  EXPECT_EQ(again->duplicates, 5u);
+  ASSERT_TRUE(A().WaitForPosition(again->position, std::chrono::seconds(5)).ok());
+  EXPECT_EQ(A().GetUser("alice").value().events, 5u);
+}
+
+TEST_F(ClusterNodes, NodesWrittenConcurrentlyEndWithTheSameStateAndAnswers) {
+  ASSERT_EQ(nodes_.size(), 2u);
+  std::string last[2];
+  std::vector<std::thread> writers;
+  for (int n = 0; n < 2; ++n) {
+    writers.emplace_back([&, n] {
+      for (int b = 0; b < 30; ++b) {
+        std::vector<Result<RawEvent>> batch;
+        for (int k = 0; k < 10; ++k)
+          batch.push_back(Raw("u" + std::to_string((b * 10 + k) % 13), "r" + std::to_string((b + k) % 5),
+                              2000 + b * 10 + k));
+        auto w = nodes_[n]->IngestEvents(batch);
+        ASSERT_TRUE(w.ok()) << w.status().ToString();
+        last[n] = w->position;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  for (int n = 0; n < 2; ++n)
+    for (const std::string& tok : last) ASSERT_TRUE(nodes_[n]->WaitForPosition(tok, std::chrono::seconds(10)).ok());
+  // Both may still release entries written last that no token names; wait until both stop changing.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto sa = A().GetStats(), sb = B().GetStats();
+  EXPECT_EQ(sa.events, sb.events);
+  EXPECT_EQ(sa.accepted + sa.duplicates, sb.accepted + sb.duplicates);
+  EXPECT_EQ(sa.duplicates, sb.duplicates);
+  EXPECT_GT(sa.duplicates, 0u) << "the two writers send overlapping events";
+  for (int u = 0; u < 13; ++u) {
+    const std::string id = "u" + std::to_string(u);
+    auto ea = A().UserEvents(id, 100), eb = B().UserEvents(id, 100);
+    ASSERT_TRUE(ea.ok() && eb.ok());
+    ASSERT_EQ(ea->size(), eb->size()) << id;
+    for (size_t i = 0; i < ea->size(); ++i) {
+      EXPECT_EQ((*ea)[i].seq, (*eb)[i].seq) << id;
+      EXPECT_EQ((*ea)[i].event.item, (*eb)[i].event.item) << id;
+    }
+    RecommendRequest req;
+    req.user = id;
+    req.n = 3;
+    auto ra = A().Recommend(req), rb = B().Recommend(req);
+    ASSERT_TRUE(ra.ok() && rb.ok());
+    ASSERT_EQ(ra->response.items.size(), rb->response.items.size()) << id;
+    for (size_t i = 0; i < ra->response.items.size(); ++i)
+      EXPECT_EQ(ra->response.items[i].id, rb->response.items[i].id) << id;
+  }
+}
+
+TEST_F(ClusterNodes, BadTokensAndUnreachedPositionsGetTheirReasons) {
+  ASSERT_EQ(nodes_.size(), 2u);
+  EXPECT_EQ(A().WaitForPosition("garbage", std::chrono::milliseconds(10)).reason(), "bad_token");
+  EXPECT_EQ(A().WaitForPosition("99:1-1", std::chrono::milliseconds(10)).reason(), "bad_token");
+  Status far = A().WaitForPosition("0:99999999999999-0", std::chrono::milliseconds(100));
+  EXPECT_EQ(far.reason(), "position_not_reached") << far.ToString();
+  EXPECT_TRUE(A().WaitForPosition("", std::chrono::milliseconds(10)).ok());
+  // All or nothing: one bad record, nothing reaches the log.
+  std::vector<Result<RawEvent>> batch = {Raw("carol", "r1", 1000), Status::InvalidArgument("bad record")};
+  auto w = A().IngestEvents(batch, Service::BatchMode::kAllOrNothing);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->accepted, 0u);
+  EXPECT_EQ(w->rejected.size(), 1u);
+  EXPECT_TRUE(w->position.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(B().GetUser("carol").ok());
+}
+
+}  // namespace
+}  // namespace vane
