@@ -22,6 +22,7 @@
 
 #include "commands.h"
 #include "config_toml.h"
+#include "vane/cluster_store/stream_log.h"
 #include "vane/core/binary_io.h"
 #include "vane/eval/evaluator.h"
 #include "vane/model/pipeline.h"
@@ -47,7 +48,31 @@ struct ServeArgs {
   bool no_fit = false;
   bool ranker = false;  // --ranker
   bool gate = false;    // --gate
+  // Cluster mode (--cluster SEEDS): the shared event log on Redis Cluster (docs/cluster.md).
+  std::string cluster_seeds, cluster_prefix = "vane";
+  int cluster_partitions = 16, cluster_wait_replicas = 0;
 };
+
+// Cluster mode: the shared log on the Redis Cluster at --cluster, and a memory store as this node's mirror of it
+// (snapshots off: a node starts from the log). Outside cluster mode leaves `mirror` empty (the RocksDB store).
+Status SetUpCluster(const ServeArgs& a, ServiceOptions& so, std::unique_ptr<Store>& mirror) {
+  if (a.cluster_seeds.empty()) return Status::Ok();
+  cluster::RedisClusterOptions c;
+  for (size_t start = 0; start <= a.cluster_seeds.size();) {
+    size_t end = std::min(a.cluster_seeds.find(',', start), a.cluster_seeds.size());
+    if (end > start) c.seeds.push_back(a.cluster_seeds.substr(start, end - start));
+    start = end + 1;
+  }
+  cluster::StreamLogOptions lo;
+  lo.prefix = a.cluster_prefix;
+  lo.partitions = a.cluster_partitions;
+  lo.wait_replicas = a.cluster_wait_replicas;
+  VANE_ASSIGN_OR_RETURN(so.shared_log, cluster::NewStreamSharedLog(c, lo));
+  if (so.node_id == "node") so.node_id = fmt::format("node{}", ::getpid());
+  so.snapshots = false;
+  mirror = NewMemoryStore();
+  return Status::Ok();
+}
 
 // Whether host:port can be listened on, before anything is opened: a port another process listens on (another
 // `vane serve` with its own store, say) is a configuration error, not a second server sharing the port's traffic.
@@ -180,8 +205,10 @@ int RunServe(const ServeArgs& a, CLI::App* cmd) {
     so.model_version = model_version;
     so.model_path = model;
   }
+  std::unique_ptr<Store> mirror;
+  if (Status c = SetUpCluster(a, so, mirror); !c.ok()) return Fail(c);
   auto t0 = std::chrono::steady_clock::now();
-  auto svc = Service::Open(so, &seed);
+  auto svc = Service::Open(so, &seed, std::move(mirror));
   if (!svc.ok()) return Fail(svc.status());
   auto st = (*svc)->GetStats();
   std::cerr << fmt::format("store {}: recovered {} events, {} users, {} items in {:.2f} s (replay {:.2f} s)\n",
@@ -260,6 +287,16 @@ Command AddServeCommand(CLI::App& app) {
                   "restart loads the newest and replays only the log after it")
       ->capture_default_str();
   cmd->add_flag("!--no-snapshots", so.snapshots, "neither write nor load state snapshots (a restart replays the log)");
+  cmd->add_option("--cluster", a->cluster_seeds,
+                  "cluster mode: host:port,... of Redis Cluster nodes; events go to the log every node shares and "
+                  "this node applies it (docs/cluster.md)");
+  cmd->add_option("--cluster-prefix", a->cluster_prefix, "the shared log's key prefix")->capture_default_str();
+  cmd->add_option("--cluster-partitions", a->cluster_partitions, "the shared log's partitions (the same on every node)")
+      ->capture_default_str();
+  cmd->add_option("--cluster-wait-replicas", a->cluster_wait_replicas,
+                  "acknowledge a batch only once this many replicas of each master hold it (WAIT)")
+      ->capture_default_str();
+  cmd->add_option("--node-id", so.node_id, "this node's name in batch ids (default: node<pid>)");
   cmd->add_option("--max-future", so.max_future_s,
                   "reject events dated more than this many seconds ahead of the server's clock")
       ->capture_default_str();

@@ -123,7 +123,9 @@ json SnapshotJson(const UserSnapshot& s) {
 json IngestJson(const IngestResult& r) {
   json rejected = json::array();
   for (const auto& x : r.rejected) rejected.push_back({{"index", x.index}, {"field", x.field}, {"reason", x.reason}});
-  return json{{"accepted", r.accepted}, {"duplicates", r.duplicates}, {"rejected", std::move(rejected)}};
+  json j{{"accepted", r.accepted}, {"duplicates", r.duplicates}, {"rejected", std::move(rejected)}};
+  if (!r.position.empty()) j["position"] = r.position;  // cluster mode: send it back as X-Vane-Position to read it
+  return j;
 }
 
 json ModelsJson(const ModelsInfo& m) {

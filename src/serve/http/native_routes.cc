@@ -8,11 +8,20 @@
 
 namespace vane::http::native {
 
+// The answer to an ingestion; in cluster mode with the write's position token also as the X-Vane-Position header
+// (a client sends it back on a read from any node to read its own writes).
+namespace {
+void ReplyIngest(Res& res, const Result<IngestResult>& r) {
+  if (r.ok() && !r->position.empty()) res.set_header("X-Vane-Position", r->position);
+  Reply(res, r, IngestJson);
+}
+}  // namespace
+
 void PostEvents(const Ctx& c, const Req& req, Res& res) {
   if (NestingDepth(req.body, kMaxJsonDepth) <= kMaxJsonDepth)  // the common shape without a JSON document
     if (auto records = FastEventRecords(req.body)) {
       if (Status s = c.service.CheckBatch(records->size(), "events"); !s.ok()) return SendError(res, s);
-      return Reply(res, c.service.IngestEvents(*records), IngestJson);
+      return ReplyIngest(res, c.service.IngestEvents(*records));
     }
   auto body = ParseBody(req, res);
   if (!body) return;
@@ -20,7 +29,7 @@ void PostEvents(const Ctx& c, const Req& req, Res& res) {
   if (!events.is_array()) return SendError(res, Status::InvalidArgument("bad_request", "expected a JSON array of events"));
   if (Status s = c.service.CheckBatch(events.size(), "events"); !s.ok()) return SendError(res, s);
   auto records = EventRecords(events);
-  Reply(res, c.service.IngestEvents(records), IngestJson);
+  ReplyIngest(res, c.service.IngestEvents(records));
 }
 
 void Recommend(const Ctx& c, const Req& req, Res& res) {

@@ -157,8 +157,24 @@ void Cors(const HttpOptions& opt, const Req& req, Res& res) {
   res.set_header("Access-Control-Allow-Origin", any ? "*" : origin);
   if (!any) res.set_header("Vary", "Origin");
   res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
-  res.set_header("Access-Control-Allow-Headers", "Content-Type, X-API-Key, Authorization, X-API-Version");
+  res.set_header("Access-Control-Allow-Headers", "Content-Type, X-API-Key, Authorization, X-API-Version, X-Vane-Position");
+  res.set_header("Access-Control-Expose-Headers", "X-Vane-Position");
   res.set_header("Access-Control-Max-Age", "600");
+}
+
+// Cluster mode: a read that carries a position token (header X-Vane-Position, or parameter `position`) is answered
+// once this node has applied the writes it names (bounded by ServiceOptions::apply_wait, then 503
+// position_not_reached; 400 bad_token for a token that does not read). Writes never wait.
+bool PositionReached(const Ctx& c, const Route& r, const Req& req, Res& res) {
+  if (r.method != Method::kGet) return true;
+  std::string token = req.get_header_value("X-Vane-Position");
+  if (token.empty() && req.has_param("position")) token = req.get_param_value("position");
+  if (token.empty()) return true;
+  if (Status s = c.service.WaitForPosition(token, c.service.options().apply_wait); !s.ok()) {
+    SendError(res, s);
+    return false;
+  }
+  return true;
 }
 
 // The handler as httplib calls it: scope check, request id, exceptions, metrics and the request log.
@@ -170,7 +186,7 @@ httplib::Server::Handler Wrap(const Ctx& c, const Route& r, std::atomic<uint64_t
     Cors(c.opt, req, res);
     if (req.body.size() > c.opt.max_body_bytes) {  // a chunked body, its size known once read (connection.cc)
       SendError(res, Status::TooLarge("payload_too_large", "the request body is larger than the limit"));
-    } else if (Authorised(c.opt, r, req, res) && PathIdValid(r, req, res)) {
+    } else if (Authorised(c.opt, r, req, res) && PathIdValid(r, req, res) && PositionReached(c, r, req, res)) {
       try {
         r.handler(c, req, res);
       } catch (const std::exception& e) {
