@@ -4,12 +4,18 @@
 // get their reasons.
 #include <gtest/gtest.h>
 
+#include <httplib.h>
+
 #include <filesystem>
+#include <future>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "redis_cluster_harness.h"
 #include "test_util.h"
 #include "vane/cluster_store/stream_log.h"
+#include "vane/serve/http.h"
 #include "vane/serve/service.h"
 
 namespace vane {
@@ -63,6 +69,7 @@ class ClusterNodes : public ::testing::Test {
     opt.node_id = id;
     opt.snapshots = false;
     opt.seed_events = false;
+    opt.apply_wait = std::chrono::seconds(2);
     opt.clock = std::make_shared<ManualClock>(100000);
     opt.models_dir = (std::filesystem::temp_directory_path() /
                       ("vane_cluster_node_" + std::to_string(::getpid()) + "_" + prefix_ + "_" + id)).string();
@@ -168,6 +175,54 @@ TEST_F(ClusterNodes, BadTokensAndUnreachedPositionsGetTheirReasons) {
   EXPECT_TRUE(w->position.empty());
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_FALSE(B().GetUser("carol").ok());
+}
+
+// Over HTTP: node A's answer carries the token (body and X-Vane-Position); node B answers a read that carries it
+// (header or ?position=) with the write in it; a bad token is 400, a position never reached 503.
+TEST_F(ClusterNodes, TheTokenTravelsOverHttp) {
+  ASSERT_EQ(nodes_.size(), 2u);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> servers;
+  std::vector<int> ports;
+  for (auto& node : nodes_) {
+    HttpOptions ho;
+    ho.port = 0;
+    ho.threads = 2;
+    ho.log_requests = false;
+    std::promise<int> bound;
+    auto port = bound.get_future();
+    servers.emplace_back([&, ho, p = std::move(bound)]() mutable {
+      Status s = RunHttpServer(*node, ho, stop, [&](int pt) { p.set_value(pt); });
+      EXPECT_TRUE(s.ok()) << s.ToString();
+    });
+    ports.push_back(port.get());
+  }
+  httplib::Client a("127.0.0.1", ports[0]), b("127.0.0.1", ports[1]);
+  auto w = a.Post("/v1/events", R"([{"user":"dora","item":"r1","action":"view","ts":1000},
+                                   {"user":"dora","item":"r2","action":"view","ts":1001}])",
+                  "application/json");
+  ASSERT_TRUE(w);
+  ASSERT_EQ(w->status, 200) << w->body;
+  const std::string token = w->get_header_value("X-Vane-Position");
+  ASSERT_FALSE(token.empty());
+  EXPECT_EQ(nlohmann::json::parse(w->body).at("position"), token);
+  auto r = b.Get("/v1/users/dora", httplib::Headers{{"X-Vane-Position", token}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(nlohmann::json::parse(r->body).at("events"), 2);
+  auto q = b.Get("/v1/users/dora/events?position=" + httplib::detail::encode_query_param(token));
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->status, 200) << q->body;
+  auto bad = b.Get("/v1/users/dora", httplib::Headers{{"X-Vane-Position", "junk"}});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("bad_token"), std::string::npos) << bad->body;
+  auto never = b.Get("/v1/users/dora", httplib::Headers{{"X-Vane-Position", "0:99999999999999-0"}});
+  ASSERT_TRUE(never);
+  EXPECT_EQ(never->status, 503);
+  EXPECT_NE(never->body.find("position_not_reached"), std::string::npos) << never->body;
+  stop = true;
+  for (auto& t : servers) t.join();
 }
 
 }  // namespace
