@@ -135,6 +135,11 @@ TEST_F(ClusterNodes, NodesWrittenConcurrentlyEndWithTheSameStateAndAnswers) {
   // Both may still release entries written last that no token names; wait until both stop changing.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto sa = A().GetStats(), sb = B().GetStats();
+  EXPECT_TRUE(sa.cluster);
+  EXPECT_EQ(sa.cluster_position, sb.cluster_position);
+  EXPECT_GT(sa.cluster_lag_ms, 0.0);
+  EXPECT_LT(sa.cluster_lag_ms, 5000.0);
+  std::cerr << "lag after catching up: A " << sa.cluster_lag_ms << " ms, B " << sb.cluster_lag_ms << " ms\n";
   EXPECT_EQ(sa.events, sb.events);
   EXPECT_EQ(sa.accepted + sa.duplicates, sb.accepted + sb.duplicates);
   EXPECT_EQ(sa.duplicates, sb.duplicates);
@@ -187,7 +192,7 @@ TEST_F(ClusterNodes, TheTokenTravelsOverHttp) {
   for (auto& node : nodes_) {
     HttpOptions ho;
     ho.port = 0;
-    ho.threads = 2;
+    ho.threads = 4;  // its connection limit follows (each client below keeps one connection open)
     ho.log_requests = false;
     std::promise<int> bound;
     auto port = bound.get_future();

@@ -370,6 +370,7 @@ class StreamSharedLog : public SharedLog {
     }
     std::lock_guard l(mu_);
     positions_ = tailer_->positions();
+    watermark_ = tailer_->stats().watermark_ms;
     return out;
   }
   Result<bool> Covers(const std::string& token) const override {
@@ -378,6 +379,10 @@ class StreamSharedLog : public SharedLog {
     for (const auto& [p, id] : entries)
       if (positions_[static_cast<size_t>(p)] < id) return false;
     return true;
+  }
+  uint64_t WatermarkMs() const override {
+    std::lock_guard l(mu_);
+    return watermark_;
   }
   std::string Position() const override {
     std::lock_guard l(mu_);
@@ -394,6 +399,7 @@ class StreamSharedLog : public SharedLog {
   std::unique_ptr<StreamTailer> tailer_;
   mutable std::mutex mu_;
   std::vector<StreamId> positions_;  // the tailer's, copied after each poll; guarded by mu_
+  uint64_t watermark_ = 0;           // guarded by mu_
 };
 
 }  // namespace

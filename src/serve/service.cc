@@ -1010,6 +1010,16 @@ Service::Stats Service::GetStats() const {
   s.items = ds_->num_items();
   s.store_bytes = store_->ApproximateBytes();
   s.pending_erasures = store_->PendingErasures();
+  if (opt_.shared_log) {
+    s.cluster = true;
+    s.cluster_position = opt_.shared_log->Position();
+    const auto now_ms = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
+    const auto w = static_cast<double>(opt_.shared_log->WatermarkMs());
+    s.cluster_lag_ms = w > 0 ? std::max(0.0, now_ms - w) : 0;
+    s.cluster_log_rejected = log_rejected_.load();
+  }
   s.state_bytes = ds_->num_users() * InterestStore::kStateBytes + engine_->interests().HistoryBytes() +
                   engine_->SourceMemoryBytes();
   return s;

@@ -338,6 +338,12 @@ class Service {
     double last_snapshot_seconds = 0;  // copying and writing it
     double last_snapshot_pause_ms = 0; // how long writes paused while the serving state was copied
     uint64_t pending_erasures = 0;    // deleted users not yet erased from the store's files
+    // Cluster mode: where this node is in the shared log, how far behind the log's present (the wall clock minus
+    // the log's watermark: at least the tailer's order margin), malformed log entries skipped.
+    bool cluster = false;
+    std::string cluster_position;
+    double cluster_lag_ms = 0;
+    uint64_t cluster_log_rejected = 0;
   };
   Stats GetStats() const;
   const ServiceOptions& options() const { return opt_; }

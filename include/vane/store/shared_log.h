@@ -32,6 +32,8 @@ class SharedLog {
   virtual Result<bool> Covers(const std::string& token) const = 0;
   // The position reached by Poll, as text (metrics, the dashboard).
   virtual std::string Position() const = 0;
+  // Unix milliseconds below which Poll has returned every entry (0: unknown); now minus this is the node's lag.
+  virtual uint64_t WatermarkMs() const { return 0; }
 };
 
 }  // namespace vane

@@ -168,6 +168,9 @@ json StatsJson(const Service::Stats& s, const OnlineStats& online, const OnlineS
               {"last_snapshot_seconds", s.last_snapshot_seconds},
               {"last_snapshot_pause_ms", s.last_snapshot_pause_ms},
               {"pending_erasures", s.pending_erasures},
+              {"cluster", s.cluster ? json{{"position", s.cluster_position}, {"lag_ms", s.cluster_lag_ms},
+                                           {"log_rejected", s.cluster_log_rejected}}
+                                    : json(nullptr)},
               {"model_version", s.model_version},
               {"online", OnlineJson(online)},
               {"online_dashboard", OnlineJson(dashboard)}};

@@ -145,6 +145,12 @@ void MetricsPage(const Ctx& c, const Req&, Res& res) {
       s.recovery_seconds);
   One(out, "vane_rebuilds_total", "counter", "Background rebuilds of the state swapped in (after deletions).", s.rebuilds);
   One(out, "vane_pending_erasures", "gauge", "Deleted users not yet erased from the store's files.", s.pending_erasures);
+  if (s.cluster) {
+    One(out, "vane_cluster_lag_ms", "gauge",
+        "Cluster mode: the wall clock minus the shared log's watermark on this node, milliseconds.", s.cluster_lag_ms);
+    One(out, "vane_cluster_log_rejected_total", "counter", "Cluster mode: malformed shared-log entries skipped.",
+        s.cluster_log_rejected);
+  }
   One(out, "vane_snapshots_written_total", "counter", "State snapshots written.", s.snapshots_written);
   Family(out, "vane_model_info", "gauge", "The behaviour model version served (none: no model); always 1.");
   out += fmt::format("vane_model_info{{version=\"{}\"}} 1\n", Esc(s.model_version.empty() ? "none" : s.model_version));
