@@ -164,6 +164,29 @@ TEST_F(ClusterNodes, NodesWrittenConcurrentlyEndWithTheSameStateAndAnswers) {
   }
 }
 
+TEST_F(ClusterNodes, CatalogueWritesReachEveryNodeInTheLogsOrder) {
+  ASSERT_EQ(nodes_.size(), 2u);
+  Item shoe;
+  shoe.id = "new-shoe";
+  shoe.type = "product";
+  shoe.title = "alpine trail shoe";
+  shoe.categories = {"shoes"};
+  ASSERT_EQ(A().PutItems({shoe}).value(), 1u);
+  EXPECT_EQ(A().GetItem("new-shoe").value().title, "alpine trail shoe");
+  // An event through B naming it, then B's token read on A: the item and the event are on both.
+  auto w = B().IngestEvents(std::vector<Result<RawEvent>>{Raw("erin", "new-shoe", 1000)});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE(A().WaitForPosition(w->position, std::chrono::seconds(5)).ok());
+  EXPECT_EQ(B().GetItem("new-shoe").value().title, "alpine trail shoe");
+  EXPECT_EQ(A().GetUser("erin").value().events, 1u);
+  ASSERT_TRUE(B().DeleteItem("new-shoe").ok());
+  auto v = B().IngestEvents(std::vector<Result<RawEvent>>{Raw("erin", "r1", 1001)});
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(A().WaitForPosition(v->position, std::chrono::seconds(5)).ok());
+  EXPECT_FALSE(A().GetItem("new-shoe").value().available);
+  EXPECT_EQ(A().GetStats().items, B().GetStats().items);
+}
+
 TEST_F(ClusterNodes, BadTokensAndUnreachedPositionsGetTheirReasons) {
   ASSERT_EQ(nodes_.size(), 2u);
   EXPECT_EQ(A().WaitForPosition("garbage", std::chrono::milliseconds(10)).reason(), "bad_token");

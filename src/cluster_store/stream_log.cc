@@ -20,8 +20,8 @@ namespace {
 
 using Args = std::vector<std::string>;
 
-// KEYS: the stream, the batch-id hash, the batch-id times. ARGV: batch id, events (JSON array), their count, the
-// seconds a batch id is remembered. Returns {entry id, 1 if the batch id was known (nothing written) else 0}.
+// KEYS: the stream, the batch-id hash, the batch-id times. ARGV: batch id, events or items (JSON array), their
+// count, the seconds a batch id is remembered, the field ("e": events, "i": items). Returns {entry id, 1 if the batch id was known (nothing written) else 0}.
 constexpr const char* kAppend = R"lua(
 local now = tonumber(redis.call('TIME')[1])
 local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[4]), 'LIMIT', 0, 100)
@@ -31,7 +31,7 @@ for _, b in ipairs(old) do
 end
 local seen = redis.call('HGET', KEYS[2], ARGV[1])
 if seen then return {seen, 1} end
-local id = redis.call('XADD', KEYS[1], '*', 'b', ARGV[1], 'e', ARGV[2], 'n', ARGV[3])
+local id = redis.call('XADD', KEYS[1], '*', 'b', ARGV[1], ARGV[5], ARGV[2], 'n', ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], id)
 redis.call('ZADD', KEYS[3], now, ARGV[1])
 return {id, 0}
@@ -66,6 +66,43 @@ std::string EventsJson(std::span<const RawEvent* const> events) {
   return out;
 }
 
+std::string ItemsJson(std::span<const Item> items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += ItemToJson(items[i]);
+  }
+  out += ']';
+  return out;
+}
+
+// Parses the JSON array of field `name` ("e" or "i") into the entry's events or items.
+void ReadArray(const std::string& name, const std::string& text, LogEntry& e) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) {
+    e.error = "field " + name + ": not a JSON array";
+    return;
+  }
+  for (size_t i = 0; i < j.size(); ++i) {
+    Status s;
+    if (name == "e") {
+      auto ev = RawEventFromJson(j[i]);
+      if (ev.ok()) e.events.push_back(std::move(*ev));
+      s = ev.status();
+    } else {
+      auto it = ItemFromJson(j[i]);
+      if (it.ok()) e.items.push_back(std::move(*it));
+      s = it.status();
+    }
+    if (!s.ok()) {
+      e.events.clear();
+      e.items.clear();
+      e.error = fmt::format("field {}: {} {}: {} {}", name, name == "e" ? "event" : "item", i, s.field(), s.message());
+      return;
+    }
+  }
+}
+
 // Reads an entry's field/value array into a LogEntry (its events, or the reason it is malformed).
 void ReadFields(const Reply& fields, LogEntry& e) {
   if (fields.type != Reply::Type::kArray || fields.elements.size() % 2 != 0) {
@@ -73,35 +110,30 @@ void ReadFields(const Reply& fields, LogEntry& e) {
     return;
   }
   const std::string* events = nullptr;
+  const std::string* items = nullptr;
   const std::string* count = nullptr;
   for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
     const std::string& k = fields.elements[i].str;
     if (k == "b") e.batch = fields.elements[i + 1].str;
     if (k == "e") events = &fields.elements[i + 1].str;
+    if (k == "i") items = &fields.elements[i + 1].str;
     if (k == "n") count = &fields.elements[i + 1].str;
   }
-  if (events == nullptr) {
+  if (events == nullptr && items == nullptr) {
     e.error = "field e: missing";
     return;
   }
-  nlohmann::json j = nlohmann::json::parse(*events, nullptr, false);
-  if (j.is_discarded() || !j.is_array()) {
-    e.error = "field e: not a JSON array";
+  if (events != nullptr && items != nullptr) {
+    e.error = "fields e and i: an entry holds events or items, not both";
     return;
   }
-  for (size_t i = 0; i < j.size(); ++i) {
-    auto ev = RawEventFromJson(j[i]);
-    if (!ev.ok()) {
-      e.events.clear();
-      e.error = fmt::format("field e: event {}: {} {}", i, ev.status().field(), ev.status().message());
-      return;
-    }
-    e.events.push_back(std::move(*ev));
-  }
+  ReadArray(events ? "e" : "i", events ? *events : *items, e);
+  if (!e.error.empty()) return;
   auto n = count ? ParseU64(*count) : std::nullopt;
-  if (!n || *n != e.events.size()) {
+  if (!n || *n != e.events.size() + e.items.size()) {
     e.events.clear();
-    e.error = count ? "field n: does not match the events" : "field n: missing";
+    e.items.clear();
+    e.error = count ? "field n: does not match the " + std::string(events ? "events" : "items") : "field n: missing";
   }
 }
 
@@ -180,32 +212,44 @@ int StreamLog::Partition(std::string_view user) const { return KeySlot(user) % o
 std::string StreamLog::StreamKey(int partition) const { return cluster::StreamKey(options_.prefix, partition); }
 
 Result<AppendReceipt> StreamLog::Append(std::string_view batch_id, std::span<const RawEvent> events) {
-  if (batch_id.empty() || batch_id.size() > 200)
-    return Status::InvalidArgument("bad_batch_id", "stream log: a batch id must be 1 to 200 bytes");
   std::map<int, std::vector<const RawEvent*>> by_partition;
   for (const RawEvent& e : events) by_partition[Partition(e.user)].push_back(&e);
+  std::vector<PartPayload> parts;
+  for (const auto& [p, evs] : by_partition) parts.push_back({p, "e", EventsJson(evs), evs.size()});
+  return AppendParts(batch_id, parts);
+}
+
+Result<AppendReceipt> StreamLog::AppendItems(std::string_view batch_id, std::span<const Item> items) {
+  if (items.empty()) return AppendParts(batch_id, {});
+  return AppendParts(batch_id, {{KeySlot(batch_id) % options_.partitions, "i", ItemsJson(items), items.size()}});
+}
+
+Result<AppendReceipt> StreamLog::AppendParts(std::string_view batch_id, const std::vector<PartPayload>& parts) {
+  if (batch_id.empty() || batch_id.size() > 200)
+    return Status::InvalidArgument("bad_batch_id", "stream log: a batch id must be 1 to 200 bytes");
   std::vector<Args> scripts;
   std::vector<std::string> keys;
-  std::vector<int> parts;
-  for (const auto& [p, evs] : by_partition) {
-    std::string tag = "{" + options_.prefix + ":p" + std::to_string(p) + "}";
+  for (const PartPayload& part : parts) {
+    std::string tag = "{" + options_.prefix + ":p" + std::to_string(part.partition) + "}";
     scripts.push_back({"EVAL", kAppend, "3", tag + ":log", tag + ":batches", tag + ":bt", std::string(batch_id),
-                       EventsJson(evs), std::to_string(evs.size()), std::to_string(options_.dedup_ttl.count())});
+                       part.json, std::to_string(part.count), std::to_string(options_.dedup_ttl.count()),
+                       part.field});
     keys.push_back(tag + ":log");
-    parts.push_back(p);
   }
   AppendReceipt receipt;
   if (scripts.empty()) return receipt;
   VANE_ASSIGN_OR_RETURN(std::vector<Reply> replies, client_->Pipeline(keys, scripts));
+  std::vector<int> touched;
   for (size_t i = 0; i < replies.size(); ++i) {
     const Reply& r = replies[i];
     VANE_RETURN_IF_ERROR(r.ToStatus());
     std::optional<StreamId> id;
     if (r.type == Reply::Type::kArray && r.elements.size() == 2) id = StreamId::Parse(r.elements[0].str);
     if (!id) return Status::Internal("stream log: unexpected append reply " + r.DebugString());
-    receipt.entries.push_back({parts[i], *id, by_partition[parts[i]].size(), r.elements[1].integer == 1});
+    receipt.entries.push_back({parts[i].partition, *id, parts[i].count, r.elements[1].integer == 1});
+    touched.push_back(parts[i].partition);
   }
-  if (options_.wait_replicas > 0) VANE_RETURN_IF_ERROR(WaitReplicas(parts));
+  if (options_.wait_replicas > 0) VANE_RETURN_IF_ERROR(WaitReplicas(touched));
   return receipt;
 }
 
@@ -359,6 +403,10 @@ class StreamSharedLog : public SharedLog {
     VANE_ASSIGN_OR_RETURN(AppendReceipt r, log_->Append(batch_id, events));
     return r.Token();
   }
+  Result<std::string> AppendItems(const std::string& batch_id, std::span<const Item> items) override {
+    VANE_ASSIGN_OR_RETURN(AppendReceipt r, log_->AppendItems(batch_id, items));
+    return r.Token();
+  }
   Result<std::vector<SharedLogEntry>> Poll() override {
     VANE_ASSIGN_OR_RETURN(std::vector<LogEntry> got, tailer_->Poll());
     std::vector<SharedLogEntry> out;
@@ -366,7 +414,7 @@ class StreamSharedLog : public SharedLog {
     for (LogEntry& e : got) {
       std::string error;
       if (!e.error.empty()) error = fmt::format("partition {} entry {}: {}", e.partition, e.id.ToString(), e.error);
-      out.push_back({std::move(e.batch), std::move(e.events), std::move(error)});
+      out.push_back({std::move(e.batch), std::move(e.events), std::move(e.items), std::move(error)});
     }
     std::lock_guard l(mu_);
     positions_ = tailer_->positions();

@@ -652,6 +652,11 @@ Result<size_t> Service::PutItems(std::vector<Item> items) {
   VANE_RETURN_IF_ERROR(CheckBatch(items.size(), "items"));
   for (size_t k = 0; k < items.size(); ++k)
     if (Status s = CheckId("id", items[k].id); !s.ok()) return s.Prefixed(fmt::format("item {}: id: ", k));
+  if (opt_.shared_log) return PutItemsShared(items);
+  return PutItemsLocal(std::move(items));
+}
+
+Result<size_t> Service::PutItemsLocal(std::vector<Item> items) {
   std::lock_guard items_lock(items_mu_);
   if (!ready_) return Status::Unavailable("not_ready", "the service is not ready (store unavailable)");
   // One atomic durable write with no lock readers need; then memory, under a short exclusive lock.
@@ -673,7 +678,9 @@ Result<Item> Service::GetItem(const std::string& id) const {
 }
 
 Status Service::DeleteItem(const std::string& id) {
-  std::lock_guard items_lock(items_mu_);
+  // Cluster mode: the tombstone goes through the log; the applier takes items_mu_ to apply it, so it is not held.
+  std::unique_lock items_lock(items_mu_, std::defer_lock);
+  if (!opt_.shared_log) items_lock.lock();
   if (!ready_) return Status::Unavailable("not_ready", "the service is not ready (store unavailable)");
   Item it;
   {
@@ -684,6 +691,7 @@ Status Service::DeleteItem(const std::string& id) {
   }
   // Past events keep naming the item, so it stays as a tombstone: unavailable, never recommended.
   it.available = false;
+  if (opt_.shared_log) return PutItemsShared({it}).status();
   if (Status s = store_->PutItem(it); !s.ok()) return StoreFailed(s);
   ++items_gen_;
   std::unique_lock lock(mu_);

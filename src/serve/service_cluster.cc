@@ -60,6 +60,17 @@ Result<IngestResult> Service::IngestShared(std::span<const Result<RawEvent>> rec
   return out;
 }
 
+Result<size_t> Service::PutItemsShared(const std::vector<Item>& items) {
+  if (!ready_) return Status::Unavailable("not_ready", "the service is not ready");
+  const std::string batch = batch_prefix_ + std::to_string(++batch_counter_);
+  VANE_ASSIGN_OR_RETURN(std::string token, opt_.shared_log->AppendItems(batch, items));
+  if (Status w = WaitForPosition(token, opt_.apply_wait); !w.ok()) {
+    return Status::Unavailable("not_applied", "the log holds the items (position " + token +
+                                                  ") but this node has not applied them yet: " + w.message());
+  }
+  return items.size();
+}
+
 Status Service::WaitForPosition(const std::string& token, std::chrono::milliseconds timeout) const {
   if (!opt_.shared_log || token.empty()) return Status::Ok();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -108,6 +119,11 @@ void Service::ApplyEntry(const SharedLogEntry& e) {
   if (!e.error.empty()) {
     ++log_rejected_;
     std::fprintf(stderr, "cluster: a log entry was not applied: %s\n", e.error.c_str());
+    return;
+  }
+  if (!e.items.empty()) {
+    if (auto r = PutItemsLocal(e.items); !r.ok())
+      std::fprintf(stderr, "cluster: applying items %s failed: %s\n", e.batch.c_str(), r.status().ToString().c_str());
     return;
   }
   std::vector<Result<RawEvent>> recs(e.events.begin(), e.events.end());

@@ -104,6 +104,9 @@ class StreamLog {
   // Unavailable with reason "replicas_missing" when WAIT saw fewer than wait_replicas replicas: the batch is in
   // the masters but not acknowledged as replicated (a retry with the same id waits again without writing again).
   Result<AppendReceipt> Append(std::string_view batch_id, std::span<const RawEvent> events);
+  // Appends catalogue items (field "i" instead of "e") as one entry of the partition KeySlot(batch_id) mod P, with
+  // the same idempotence and acknowledgement: nodes apply them in the common order with the events.
+  Result<AppendReceipt> AppendItems(std::string_view batch_id, std::span<const Item> items);
 
   // Removes the entries of `partition` below `min_id` (XTRIM MINID: behind the oldest snapshot kept).
   Result<uint64_t> Trim(int partition, StreamId min_id);
@@ -114,6 +117,14 @@ class StreamLog {
  private:
   StreamLog(std::unique_ptr<RedisCluster> client, StreamLogOptions options);
   Status WaitReplicas(const std::vector<int>& partitions);
+  // One idempotent append script per partition: (partition, field, JSON array, count).
+  struct PartPayload {
+    int partition;
+    const char* field;
+    std::string json;
+    uint64_t count;
+  };
+  Result<AppendReceipt> AppendParts(std::string_view batch_id, const std::vector<PartPayload>& parts);
 
   std::unique_ptr<RedisCluster> client_;
   StreamLogOptions options_;
@@ -125,6 +136,7 @@ struct LogEntry {
   StreamId id;
   std::string batch;
   std::vector<RawEvent> events;
+  std::vector<Item> items;  // an entry of catalogue items (field "i") instead of events
   std::string error;  // non-empty: a malformed entry (no events), e.g. "field e: not a JSON array"
   bool late = false;  // released out of the common order (see the top of this file)
 };

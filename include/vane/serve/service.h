@@ -391,6 +391,8 @@ class Service {
   // their application here.
   Result<IngestResult> IngestShared(std::span<const Result<RawEvent>> records, BatchMode mode);
   void ApplierLoop();
+  Result<size_t> PutItemsLocal(std::vector<Item> items);
+  Result<size_t> PutItemsShared(const std::vector<Item>& items);
   void ApplyEntry(const SharedLogEntry& e);
   static Result<RawEvent> Admit(const Result<RawEvent>& record, Timestamp now, int64_t max_future_s);
   // The write path's stages (see the top of this file).

@@ -20,6 +20,7 @@ namespace vane {
 struct SharedLogEntry {
   std::string batch;            // the batch id it was appended under
   std::vector<RawEvent> events;
+  std::vector<Item> items;      // catalogue writes travel in the log too (an entry holds events or items)
   std::string error;            // non-empty: a malformed entry (no events), with where it lies
 };
 
@@ -27,6 +28,7 @@ class SharedLog {
  public:
   virtual ~SharedLog() = default;
   virtual Result<std::string> Append(const std::string& batch_id, std::span<const RawEvent> events) = 0;
+  virtual Result<std::string> AppendItems(const std::string& batch_id, std::span<const Item> items) = 0;
   virtual Result<std::vector<SharedLogEntry>> Poll() = 0;
   // InvalidArgument (reason "bad_token") for a token that does not read.
   virtual Result<bool> Covers(const std::string& token) const = 0;
