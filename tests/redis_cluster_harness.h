@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -52,6 +53,17 @@ class RedisClusterHarness {
                                           "redis-server and redis-tools (scripts/install_deps.sh lists them)");
       }
     }
+    // A cluster that does not settle (seen once on a loaded 2-core machine: a replica still missing from CLUSTER
+    // SLOTS after 60 s) is thrown away and a fresh one started, once; the first failure is printed.
+    Status first = StartOnce(masters, replicas);
+    if (first.ok() || first.code() != StatusCode::kUnavailable) return first;
+    std::fprintf(stderr, "redis cluster harness: %s\nstarting a fresh cluster\n", first.ToString().substr(0, 400).c_str());
+    Stop();
+    nodes_.clear();
+    return StartOnce(masters, replicas);
+  }
+
+  Status StartOnce(int masters, int replicas) {
     char tmpl[] = "/tmp/vane-redis-cluster-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) return Status::IoError("mkdtemp failed");
     root_ = tmpl;
