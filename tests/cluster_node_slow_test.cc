@@ -23,13 +23,8 @@ namespace {
 
 using vane::testing::RedisClusterHarness;
 
-RedisClusterHarness& SharedCluster(Status* started) {
-  static auto* h = new RedisClusterHarness();
-  static Status s = h->Start();
-  static struct Stopper { ~Stopper() { delete h; } } stopper;
-  *started = s;
-  return *h;
-}
+using vane::testing::OptionsFor;
+using vane::testing::SharedRedisCluster;
 
 Result<RawEvent> Raw(std::string user, std::string item, Timestamp ts) {
   RawEvent e;
@@ -45,7 +40,7 @@ class ClusterNodes : public ::testing::Test {
  protected:
   void SetUp() override {
     Status started;
-    h_ = &SharedCluster(&started);
+    h_ = &SharedRedisCluster(&started);
     ASSERT_TRUE(started.ok()) << started.ToString();
     seed_ = testing::TwoTopicDataset();
     prefix_ = std::string("node-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -56,12 +51,10 @@ class ClusterNodes : public ::testing::Test {
     for (const auto& d : dirs_) std::filesystem::remove_all(d);
   }
   std::unique_ptr<Service> OpenNode(const std::string& id) {
-    cluster::RedisClusterOptions c;
-    c.seeds = h_->addresses();
     cluster::StreamLogOptions lo;
     lo.prefix = prefix_;
     lo.partitions = 8;
-    auto log = cluster::NewStreamSharedLog(c, lo);
+    auto log = cluster::NewStreamSharedLog(OptionsFor(*h_), lo);
     EXPECT_TRUE(log.ok()) << log.status().ToString();
     if (!log.ok()) return nullptr;
     ServiceOptions opt;

@@ -21,21 +21,8 @@ using cluster::RedisCluster;
 using cluster::RedisClusterOptions;
 using vane::testing::RedisClusterHarness;
 
-// One cluster for the tests that do not change its shape: started at the first use, stopped at exit.
-RedisClusterHarness& SharedCluster(Status* started) {
-  static auto* h = new RedisClusterHarness();
-  static Status s = h->Start();
-  static struct Stopper { ~Stopper() { delete h; } } stopper;
-  *started = s;
-  return *h;
-}
-
-RedisClusterOptions OptionsFor(const RedisClusterHarness& h, int max_attempts = 16) {
-  RedisClusterOptions opt;
-  opt.seeds = h.addresses();
-  opt.max_attempts = max_attempts;
-  return opt;
-}
+using vane::testing::OptionsFor;
+using vane::testing::SharedRedisCluster;
 
 std::unique_ptr<Store> MustOpen(const RedisClusterOptions& opt, const std::string& prefix) {
   auto s = OpenRedisClusterStore(opt, prefix);
@@ -47,7 +34,7 @@ std::unique_ptr<Store> MustOpen(const RedisClusterOptions& opt, const std::strin
 std::unique_ptr<Store> OpenStoreForTest(const std::string& impl, const std::string& test) {
   EXPECT_EQ(impl, "redis");
   Status started;
-  RedisClusterHarness& h = SharedCluster(&started);
+  RedisClusterHarness& h = SharedRedisCluster(&started);
   EXPECT_TRUE(started.ok()) << started.ToString();
   if (!started.ok()) return nullptr;
   return MustOpen(OptionsFor(h), "conformance:" + test);
@@ -59,7 +46,7 @@ INSTANTIATE_TEST_SUITE_P(Implementations, StoreTest, ::testing::Values("redis"),
 
 TEST(RedisClusterStore, EverythingIsReadBackThroughANewClient) {
   Status started;
-  RedisClusterHarness& h = SharedCluster(&started);
+  RedisClusterHarness& h = SharedRedisCluster(&started);
   ASSERT_TRUE(started.ok()) << started.ToString();
   using D = std::vector<std::pair<std::string, int64_t>>;
   std::vector<RawEvent> a = {Ev("u1", "i1", 10), Ev("u2", "i1", 11), Ev("u1", "i2", 12)};
@@ -96,7 +83,7 @@ TEST(RedisClusterStore, EverythingIsReadBackThroughANewClient) {
 
 TEST(RedisClusterStore, UserRecordsPageInByteOrder) {
   Status started;
-  RedisClusterHarness& h = SharedCluster(&started);
+  RedisClusterHarness& h = SharedRedisCluster(&started);
   ASSERT_TRUE(started.ok()) << started.ToString();
   auto s = MustOpen(OptionsFor(h), "records");
   ASSERT_NE(s, nullptr);
@@ -118,7 +105,7 @@ TEST(RedisClusterStore, UserRecordsPageInByteOrder) {
 
 TEST(RedisClusterStore, APrefixWithABraceIsRefused) {
   Status started;
-  RedisClusterHarness& h = SharedCluster(&started);
+  RedisClusterHarness& h = SharedRedisCluster(&started);
   ASSERT_TRUE(started.ok()) << started.ToString();
   auto s = OpenRedisClusterStore(OptionsFor(h), "a{b}");
   ASSERT_FALSE(s.ok());

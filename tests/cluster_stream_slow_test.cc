@@ -27,24 +27,12 @@ using cluster::StreamLogOptions;
 using cluster::StreamTailer;
 using vane::testing::RedisClusterHarness;
 
-RedisClusterHarness& SharedCluster(Status* started) {
-  static auto* h = new RedisClusterHarness();
-  static Status s = h->Start();
-  static struct Stopper { ~Stopper() { delete h; } } stopper;
-  *started = s;
-  return *h;
-}
-
-RedisClusterOptions OptionsFor(const RedisClusterHarness& h, int max_attempts = 16) {
-  RedisClusterOptions opt;
-  opt.seeds = h.addresses();
-  opt.max_attempts = max_attempts;
-  return opt;
-}
+using vane::testing::OptionsFor;
+using vane::testing::SharedRedisCluster;
 
 #define SHARED_CLUSTER(h)                                 \
   Status started_;                                        \
-  RedisClusterHarness& h = SharedCluster(&started_);      \
+  RedisClusterHarness& h = SharedRedisCluster(&started_);      \
   ASSERT_TRUE(started_.ok()) << started_.ToString()
 
 RawEvent Ev(const std::string& user, const std::string& item, Timestamp ts) {

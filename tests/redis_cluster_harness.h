@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "vane/cluster/redis_cluster.h"
 #include "vane/core/status.h"
 
 namespace vane::testing {
@@ -310,5 +311,25 @@ class RedisClusterHarness {
   std::string root_;
   std::vector<Node> nodes_;
 };
+
+// One cluster per test binary for the tests that do not change its shape: started at the first use, stopped at
+// exit. *started says whether it came up.
+inline RedisClusterHarness& SharedRedisCluster(Status* started) {
+  static auto* h = new RedisClusterHarness();
+  static Status s = h->Start();
+  static struct Stopper {
+    ~Stopper() { delete h; }
+  } stopper;
+  *started = s;
+  return *h;
+}
+
+// Client options for a harness's cluster: its nodes as seeds.
+inline cluster::RedisClusterOptions OptionsFor(const RedisClusterHarness& h, int max_attempts = 16) {
+  cluster::RedisClusterOptions opt;
+  opt.seeds = h.addresses();
+  opt.max_attempts = max_attempts;
+  return opt;
+}
 
 }  // namespace vane::testing

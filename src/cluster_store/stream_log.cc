@@ -4,13 +4,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <mutex>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "parse_decimal.h"
 #include "vane/cluster/key_slot.h"
 #include "vane/events/json_records.h"
 #include "vane/store/store.h"
@@ -46,14 +46,6 @@ return {t[1], t[2], redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2]
 
 bool ValidPrefix(std::string_view p) {
   return !p.empty() && p.size() <= 100 && p.find_first_of("{}") == std::string_view::npos;
-}
-
-std::optional<uint64_t> ParseU64(std::string_view s) {
-  uint64_t v = 0;
-  if (s.empty()) return std::nullopt;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
 }
 
 std::string EventsJson(std::span<const RawEvent* const> events) {
@@ -129,7 +121,7 @@ void ReadFields(const Reply& fields, LogEntry& e) {
   }
   ReadArray(events ? "e" : "i", events ? *events : *items, e);
   if (!e.error.empty()) return;
-  auto n = count ? ParseU64(*count) : std::nullopt;
+  auto n = count ? ParseDecimal(*count) : std::nullopt;
   if (!n || *n != e.events.size() + e.items.size()) {
     e.events.clear();
     e.items.clear();
@@ -297,8 +289,8 @@ Status StreamTailer::ReadAll(std::vector<uint64_t>& bounds) {
   for (size_t p = 0; p < replies.size(); ++p) {
     const Reply& r = replies[p];
     VANE_RETURN_IF_ERROR(r.ToStatus());
-    auto sec = r.elements.size() == 3 ? ParseU64(r.elements[0].str) : std::nullopt;
-    auto usec = r.elements.size() == 3 ? ParseU64(r.elements[1].str) : std::nullopt;
+    auto sec = r.elements.size() == 3 ? ParseDecimal(r.elements[0].str) : std::nullopt;
+    auto usec = r.elements.size() == 3 ? ParseDecimal(r.elements[1].str) : std::nullopt;
     if (!sec || !usec || r.elements[2].type != Reply::Type::kArray)
       return Status::Internal("stream tailer: unexpected read reply " + r.DebugString());
     const auto& entries = r.elements[2].elements;

@@ -2,22 +2,10 @@
 // (X-Vane-Position), in a file of their own so that the fuzz target needs no Redis client.
 #include <fmt/format.h>
 
-#include <charconv>
-
+#include "parse_decimal.h"
 #include "vane/cluster_store/stream_log.h"
 
 namespace vane::cluster {
-namespace {
-
-std::optional<uint64_t> ParseDecimal(std::string_view s) {
-  uint64_t v = 0;
-  if (s.empty()) return std::nullopt;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-}  // namespace
 
 std::optional<StreamId> StreamId::Parse(std::string_view s) {
   size_t dash = s.find('-');
