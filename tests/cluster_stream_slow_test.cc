@@ -12,6 +12,7 @@
 #include "redis_cluster_harness.h"
 #include "vane/cluster/key_slot.h"
 #include "vane/cluster/redis_cluster.h"
+#include "vane/cluster_store/cluster_state.h"
 #include "vane/cluster_store/stream_log.h"
 
 namespace vane {
@@ -331,6 +332,133 @@ FailoverOutcome RunFailover(int wait_replicas) {
     if (events_per_batch["batch" + std::to_string(b)] < kPer) ++out.missing;
   for (const auto& [part, n] : entries_per_part) out.duplicated += n > 1 ? 1 : 0;
   return out;
+}
+
+std::unique_ptr<cluster::ClusterState> MustOpenState(const RedisClusterOptions& c, const std::string& prefix,
+                                                     int partitions, size_t chunk_bytes) {
+  auto client = RedisCluster::Connect(c);
+  EXPECT_TRUE(client.ok()) << client.status().ToString();
+  if (!client.ok()) return nullptr;
+  return std::make_unique<cluster::ClusterState>(std::move(client).value(), prefix, partitions, chunk_bytes);
+}
+
+TEST(ClusterState, LeasesGoToOneHolderAtATimeWithGrowingFencingTokens) {
+  SHARED_CLUSTER(h);
+  auto st = MustOpenState(OptionsFor(h), "lease-test", 4, 1024);
+  ASSERT_NE(st, nullptr);
+  const auto ttl = std::chrono::milliseconds(300);
+  const uint64_t a = st->TryLease("trainer", "node a", ttl).value();
+  EXPECT_GT(a, 0u);
+  EXPECT_EQ(st->TryLease("trainer", "node b", ttl).value(), 0u) << "held by a";
+  EXPECT_EQ(st->TryLease("trainer", "node a", ttl).value(), a) << "renewed, same token";
+  EXPECT_GT(st->TryLease("snap", "node b", ttl).value(), 0u) << "another lease is independent";
+  std::this_thread::sleep_for(std::chrono::milliseconds(450));  // a stalls past the expiry
+  const uint64_t b = st->TryLease("trainer", "node b", ttl).value();
+  EXPECT_GT(b, a) << "a new holder gets a larger token";
+  ASSERT_TRUE(st->ReleaseLease("trainer", "node a", a).ok());  // a's stale release leaves b's lease alone
+  EXPECT_EQ(st->TryLease("trainer", "node c", ttl).value(), 0u);
+  ASSERT_TRUE(st->ReleaseLease("trainer", "node b", b).ok());
+  EXPECT_GT(st->TryLease("trainer", "node c", ttl).value(), b);
+  EXPECT_FALSE(st->TryLease("bad{name}", "x", ttl).ok());
+  EXPECT_FALSE(st->TryLease("trainer", "", ttl).ok());
+}
+
+TEST(ClusterState, SnapshotsAreStoredInChunksCheckedFencedAndPruned) {
+  SHARED_CLUSTER(h);
+  auto st = MustOpenState(OptionsFor(h), "snap-test", 4, 1000);
+  ASSERT_NE(st, nullptr);
+  std::string image(4500, '\0');
+  for (size_t i = 0; i < image.size(); ++i) image[i] = static_cast<char>(i * 131 + 7);
+  const uint64_t lease = st->TryLease("snap", "n1", std::chrono::seconds(30)).value();
+  ASSERT_GT(lease, 0u);
+  SharedSnapshot meta;
+  meta.node = "n1";
+  for (uint64_t seq : {10, 20, 30}) {
+    meta.seq = seq;
+    meta.position = "0:" + std::to_string(seq) + "-0";
+    auto put = st->PutSnapshot(meta, image + std::to_string(seq), lease, 2);
+    ASSERT_TRUE(put.ok()) << put.status().ToString();
+    EXPECT_EQ(put->bytes, 4502u);
+  }
+  auto list = st->ListSnapshots().value();
+  ASSERT_EQ(list.size(), 2u) << "the oldest was pruned";
+  EXPECT_EQ(list[0].seq, 30u);
+  EXPECT_EQ(list[1].seq, 20u);
+  EXPECT_EQ(st->ReadSnapshot(list[0]).value(), image + "30");
+  // A writer that lost the lease cannot commit (fencing).
+  ASSERT_TRUE(st->ReleaseLease("snap", "n1", lease).ok());
+  ASSERT_GT(st->TryLease("snap", "n2", std::chrono::seconds(30)).value(), lease);
+  meta.seq = 40;
+  auto stale = st->PutSnapshot(meta, image, lease, 2);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().reason(), "lease_lost") << stale.status().ToString();
+  EXPECT_EQ(st->ListSnapshots().value().size(), 2u);
+  // A damaged or missing chunk is found, never loaded.
+  auto client = RedisCluster::Connect(OptionsFor(h)).value();
+  const std::string chunk = "{snap-test:snap}:c:" + list[0].id + ":2";
+  ASSERT_TRUE(client->Command({"SETRANGE", chunk, "5", "x"}).ok());
+  auto bad = st->ReadSnapshot(list[0]);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().reason(), "snapshot_corrupt");
+  ASSERT_TRUE(client->Command({"DEL", chunk}).ok());
+  bad = st->ReadSnapshot(list[0]);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("chunk 2 of 5 is missing"), std::string::npos) << bad.status().ToString();
+  // A garbage index entry is skipped.
+  ASSERT_TRUE(client->Command({"HSET", "{snap-test:snap}:index", "junk", "{not json"}).ok());
+  EXPECT_EQ(st->ListSnapshots().value().size(), 2u);
+}
+
+TEST(ClusterState, TrimmingBehindTheOldestSnapshotStopsATailerThatHasNotReadThatFar) {
+  SHARED_CLUSTER(h);
+  StreamLogOptions o;
+  o.prefix = "trim-test";
+  o.partitions = 2;
+  auto log = MustOpenLog(OptionsFor(h), o);
+  ASSERT_NE(log, nullptr);
+  auto early = MustOpenTailer(OptionsFor(h), o);  // opened now, reads nothing before the trim
+  auto reader = MustOpenTailer(OptionsFor(h), o);
+  ASSERT_TRUE(early && reader);
+  for (int b = 0; b < 20; ++b) {
+    std::vector<RawEvent> evs{Ev("u" + std::to_string(b % 5), "i", 1000 + b)};
+    ASSERT_TRUE(log->Append("t" + std::to_string(b), evs).ok());
+  }
+  std::vector<LogEntry> got;
+  PollUntil(*reader, 20, got);
+  // A snapshot at the reader's position; trimming removes what it covers (all but the last entry of each
+  // partition, which XTRIM MINID keeps).
+  std::string position;
+  for (int p = 0; p < 2; ++p) position += (p ? "," : "") + std::to_string(p) + ":" + reader->positions()[p].ToString();
+  auto st = MustOpenState(OptionsFor(h), "trim-test", 2, 1 << 20);
+  const uint64_t lease = st->TryLease("snap", "n", std::chrono::seconds(10)).value();
+  SharedSnapshot meta;
+  meta.node = "n";
+  meta.seq = 20;
+  meta.position = position;
+  ASSERT_TRUE(st->PutSnapshot(meta, "state", lease, 2).ok());
+  const uint64_t removed = st->TrimBehindSnapshots().value();
+  EXPECT_EQ(removed, 18u);
+  EXPECT_EQ(log->Lengths().value(), (std::vector<uint64_t>{1, 1}));
+  // The reader is past the trim: it goes on and sees new entries.
+  ASSERT_TRUE(log->Append("t-after", std::vector<RawEvent>{Ev("u1", "j", 5000)}).ok());
+  PollUntil(*reader, 21, got);
+  // The tailer that had read nothing is told, not silently moved past the gap.
+  auto r = early->Poll();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), "log_trimmed") << r.status().ToString();
+  // Seeking to the snapshot's position makes it read on from there.
+  std::vector<StreamId> from = reader->positions();
+  auto again = MustOpenTailer(OptionsFor(h), o);
+  std::vector<StreamId> snap_pos;
+  const auto parts = cluster::ParseToken(position, 2).value();
+  for (const auto& [p, id] : parts) snap_pos.push_back(id);
+  ASSERT_TRUE(again->Seek(snap_pos).ok());
+  std::vector<LogEntry> rest;
+  PollUntil(*again, 1, rest);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].batch, "t-after");
+  EXPECT_EQ(again->positions(), from);
+  EXPECT_FALSE(again->Seek({}).ok());
 }
 
 TEST(StreamLogFailover, WithWaitOneNoAcknowledgedBatchIsLostWhenAMasterDies) {

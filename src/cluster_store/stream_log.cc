@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "parse_decimal.h"
+#include "vane/cluster_store/cluster_state.h"
 #include "vane/cluster/key_slot.h"
 #include "vane/events/json_records.h"
 #include "vane/store/store.h"
@@ -37,11 +38,13 @@ redis.call('ZADD', KEYS[3], now, ARGV[1])
 return {id, 0}
 )lua";
 
-// KEYS: the stream. ARGV: the exclusive start ("(ms-seq", or "-"), the count. Returns {seconds, microseconds, the
-// entries}: the master's clock read in the same atomic step as the entries.
+// KEYS: the stream, its trim mark (cluster_state.h). ARGV: the exclusive start ("(ms-seq", or "-"), the count.
+// Returns {seconds, microseconds, the entries, the trim mark or ""}: the master's clock read in the same atomic
+// step as the entries.
 constexpr const char* kTail = R"lua(
 local t = redis.call('TIME')
-return {t[1], t[2], redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])}
+local mark = redis.call('GET', KEYS[2]) or ''
+return {t[1], t[2], redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2]), mark}
 )lua";
 
 bool ValidPrefix(std::string_view p) {
@@ -282,17 +285,24 @@ Status StreamTailer::ReadAll(std::vector<uint64_t>& bounds) {
   for (size_t p = 0; p < read_.size(); ++p) {
     std::string start = read_[p] == StreamId{} ? "-" : "(" + read_[p].ToString();
     keys.push_back(StreamKey(log_.prefix, static_cast<int>(p)));
-    cmds.push_back({"EVAL", kTail, "1", keys.back(), start, std::to_string(options_.read_count)});
+    cmds.push_back({"EVAL", kTail, "2", keys.back(), TrimmedKey(log_.prefix, static_cast<int>(p)), start,
+                    std::to_string(options_.read_count)});
   }
   VANE_ASSIGN_OR_RETURN(std::vector<Reply> replies, client_->Pipeline(keys, cmds));
   bounds.assign(read_.size(), 0);
   for (size_t p = 0; p < replies.size(); ++p) {
     const Reply& r = replies[p];
     VANE_RETURN_IF_ERROR(r.ToStatus());
-    auto sec = r.elements.size() == 3 ? ParseDecimal(r.elements[0].str) : std::nullopt;
-    auto usec = r.elements.size() == 3 ? ParseDecimal(r.elements[1].str) : std::nullopt;
+    auto sec = r.elements.size() == 4 ? ParseDecimal(r.elements[0].str) : std::nullopt;
+    auto usec = r.elements.size() == 4 ? ParseDecimal(r.elements[1].str) : std::nullopt;
     if (!sec || !usec || r.elements[2].type != Reply::Type::kArray)
       return Status::Internal("stream tailer: unexpected read reply " + r.DebugString());
+    // A trim removed an entry this tailer has not read: reading on would skip it without a word.
+    if (auto mark = StreamId::Parse(r.elements[3].str); mark && read_[p] < *mark)
+      return Status(StatusCode::kFailedPrecondition,
+          "log_trimmed", fmt::format("stream tailer: partition {} was trimmed up to {} (behind a snapshot) but this "
+                                     "reader is at {}: the entries between are gone; load the latest snapshot",
+                                     p, mark->ToString(), read_[p].ToString()));
     const auto& entries = r.elements[2].elements;
     for (const Reply& entry : entries) {
       LogEntry e;
@@ -347,6 +357,16 @@ Result<std::vector<LogEntry>> StreamTailer::Poll() {
   return out;
 }
 
+Status StreamTailer::Seek(std::vector<StreamId> from) {
+  if (from.size() != read_.size())
+    return Status::InvalidArgument(fmt::format("stream tailer: {} positions for {} partitions", from.size(), read_.size()));
+  read_ = std::move(from);
+  released_ = read_;
+  for (auto& b : buffer_) b.clear();
+  watermark_ = 0;
+  return Status::Ok();
+}
+
 bool StreamTailer::Covers(const std::vector<std::pair<int, StreamId>>& token) const {
   for (const auto& [p, id] : token) {
     if (p < 0 || static_cast<size_t>(p) >= released_.size() || released_[static_cast<size_t>(p)] < id) return false;
@@ -358,8 +378,37 @@ namespace {
 
 class StreamSharedLog : public SharedLog {
  public:
-  StreamSharedLog(std::unique_ptr<StreamLog> log, std::unique_ptr<StreamTailer> tailer)
-      : log_(std::move(log)), tailer_(std::move(tailer)), positions_(tailer_->positions()) {}
+  StreamSharedLog(std::unique_ptr<StreamLog> log, std::unique_ptr<StreamTailer> tailer,
+                  std::unique_ptr<ClusterState> state)
+      : log_(std::move(log)), tailer_(std::move(tailer)), state_(std::move(state)), positions_(tailer_->positions()) {}
+
+  Status Seek(const std::string& position) override {
+    VANE_ASSIGN_OR_RETURN(auto parts, ParseToken(position, log_->options().partitions));
+    std::vector<StreamId> from(static_cast<size_t>(log_->options().partitions));
+    for (const auto& [p, id] : parts) from[static_cast<size_t>(p)] = id;
+    VANE_RETURN_IF_ERROR(tailer_->Seek(from));
+    std::lock_guard l(mu_);
+    positions_ = tailer_->positions();
+    return Status::Ok();
+  }
+  Result<SharedSnapshot> PutSnapshot(SharedSnapshot meta, std::string_view image, uint64_t lease,
+                                     size_t keep) override {
+    return state_->PutSnapshot(std::move(meta), image, lease, keep);
+  }
+  Result<std::optional<SharedSnapshot>> LatestSnapshot() override {
+    VANE_ASSIGN_OR_RETURN(auto all, state_->ListSnapshots());
+    if (all.empty()) return std::optional<SharedSnapshot>();
+    return std::optional<SharedSnapshot>(all.front());
+  }
+  Result<std::string> ReadSnapshot(const SharedSnapshot& meta) override { return state_->ReadSnapshot(meta); }
+  Result<uint64_t> TrimBehindSnapshots() override { return state_->TrimBehindSnapshots(); }
+  Result<uint64_t> TryLease(const std::string& name, const std::string& holder,
+                            std::chrono::milliseconds ttl) override {
+    return state_->TryLease(name, holder, ttl);
+  }
+  Status ReleaseLease(const std::string& name, const std::string& holder, uint64_t token) override {
+    return state_->ReleaseLease(name, holder, token);
+  }
 
   Result<std::string> Append(const std::string& batch_id, std::span<const RawEvent> events) override {
     VANE_ASSIGN_OR_RETURN(AppendReceipt r, log_->Append(batch_id, events));
@@ -407,6 +456,7 @@ class StreamSharedLog : public SharedLog {
  private:
   std::unique_ptr<StreamLog> log_;
   std::unique_ptr<StreamTailer> tailer_;
+  std::unique_ptr<ClusterState> state_;  // snapshots and leases, on a client of their own
   mutable std::mutex mu_;
   std::vector<StreamId> positions_;  // the tailer's, copied after each poll; guarded by mu_
   uint64_t watermark_ = 0;           // guarded by mu_
@@ -417,8 +467,11 @@ class StreamSharedLog : public SharedLog {
 Result<std::shared_ptr<SharedLog>> NewStreamSharedLog(RedisClusterOptions cluster, StreamLogOptions log_options,
                                                       StreamTailer::Options tailer_options) {
   VANE_ASSIGN_OR_RETURN(auto log, StreamLog::Open(cluster, log_options));
+  VANE_ASSIGN_OR_RETURN(auto state_client, RedisCluster::Connect(cluster));
+  auto state = std::make_unique<ClusterState>(std::move(state_client), log_options.prefix, log_options.partitions);
   VANE_ASSIGN_OR_RETURN(auto tailer, StreamTailer::Open(std::move(cluster), std::move(log_options), tailer_options));
-  return std::shared_ptr<SharedLog>(std::make_shared<StreamSharedLog>(std::move(log), std::move(tailer)));
+  return std::shared_ptr<SharedLog>(
+      std::make_shared<StreamSharedLog>(std::move(log), std::move(tailer), std::move(state)));
 }
 
 }  // namespace vane::cluster

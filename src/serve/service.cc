@@ -115,6 +115,14 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   svc->store_ = std::move(store);
   if (opt.snapshots && (!opt.snapshot_dir.empty() || own_store))
     svc->snapshots_ = SnapshotDir(opt.snapshot_dir.empty() ? opt.store_dir + "/snapshots" : opt.snapshot_dir);
+  if (opt.shared_log && opt.cluster_snapshots) {
+    // A node starts from the newest cluster snapshot when there is one; one that does not load is reported and
+    // the node reads the log from its start (which fails loudly once the log was trimmed behind snapshots).
+    if (Status s = svc->RestoreFromCluster(); !s.ok()) {
+      std::fprintf(stderr, "warning: the cluster snapshot was not loaded: %s\n", s.ToString().c_str());
+      if (s.reason() == "log_trimmed" || !svc->cluster_position_.empty()) return s;
+    }
+  }
   VANE_RETURN_IF_ERROR(svc->InitStore(seed));
   VANE_RETURN_IF_ERROR(svc->experiments_.Attach(svc->store_.get()));
   {
@@ -1027,6 +1035,8 @@ Service::Stats Service::GetStats() const {
     const auto w = static_cast<double>(opt_.shared_log->WatermarkMs());
     s.cluster_lag_ms = w > 0 ? std::max(0.0, now_ms - w) : 0;
     s.cluster_log_rejected = log_rejected_.load();
+    std::lock_guard e(cluster_error_mu_);
+    s.cluster_error = cluster_error_;
   }
   s.state_bytes = ds_->num_users() * InterestStore::kStateBytes + engine_->interests().HistoryBytes() +
                   engine_->SourceMemoryBytes();

@@ -98,18 +98,30 @@ void Service::ApplierLoop() {
       std::lock_guard l(applied_mu_);
       auto got = opt_.shared_log->Poll();
       if (!got.ok()) {
-        std::fprintf(stderr, "cluster: reading the shared log failed (retrying): %s\n",
-                     got.status().ToString().c_str());
-        idle = std::chrono::milliseconds(200);
+        if (got.status().reason() == "log_trimmed") {
+          // Reading on would skip entries: this node stops applying and says why (a restart loads a snapshot).
+          std::lock_guard e(cluster_error_mu_);
+          if (cluster_error_.empty())
+            std::fprintf(stderr, "cluster: this node cannot go on applying the log: %s\n",
+                         got.status().ToString().c_str());
+          cluster_error_ = got.status().message();
+          idle = std::chrono::milliseconds(1000);
+        } else {
+          std::fprintf(stderr, "cluster: reading the shared log failed (retrying): %s\n",
+                       got.status().ToString().c_str());
+          idle = std::chrono::milliseconds(200);
+        }
       } else {
+        if (idle >= std::chrono::milliseconds(200)) idle = std::chrono::milliseconds(1);  // recovered
         released = got->size();
         for (const SharedLogEntry& e : *got) ApplyEntry(e);
         ++applied_polls_;
       }
     }
     applied_cv_.notify_all();
-    // Poll at once while there is work; back off to 5 ms when the log is quiet.
-    idle = released > 0 ? std::chrono::milliseconds(1) : std::min(idle * 2, std::chrono::milliseconds(5));
+    // Poll at once while there is work; back off to 5 ms when the log is quiet (longer after a failure).
+    if (idle < std::chrono::milliseconds(200))
+      idle = released > 0 ? std::chrono::milliseconds(1) : std::min(idle * 2, std::chrono::milliseconds(5));
     std::this_thread::sleep_for(idle);
   }
 }

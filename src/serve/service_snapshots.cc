@@ -39,7 +39,18 @@ std::string Service::SnapshotKey(const EngineConfig& cfg) const {
   return fmt::format("memory_events {}; {}", opt_.memory_events, Engine::StateKey(cfg));
 }
 
+bool Service::SnapshotsOn() const {
+  return snapshots_.enabled() || (opt_.shared_log && opt_.cluster_snapshots);
+}
+
 Result<uint64_t> Service::SnapshotNow() {
+  if (opt_.shared_log && opt_.cluster_snapshots) {
+    {
+      std::lock_guard l(seq_mu_);
+      if (applied_seq_ == 0 || snapshot_seq_ >= applied_seq_) return uint64_t{0};
+    }
+    return ClusterSnapshotNow();
+  }
   if (!snapshots_.enabled()) return Status::NotImplemented("snapshots_off", "this service keeps no snapshots");
   std::lock_guard snap(snap_mu_);
   {
@@ -105,7 +116,7 @@ Result<uint64_t> Service::WriteSnapshotImage(const std::string& image, uint64_t 
 }
 
 void Service::MaybeWantSnapshot() {
-  if (!snapshots_.enabled() || opt_.snapshot_every_events == 0) return;
+  if (!SnapshotsOn() || opt_.snapshot_every_events == 0) return;
   {
     std::lock_guard l(seq_mu_);
     if (applied_seq_ - std::min(snapshot_seq_, applied_seq_) < opt_.snapshot_every_events) return;
@@ -132,6 +143,11 @@ void Service::PeriodicSnapshot() {
 // writes are not in the log, so the snapshot may predate some).
 Result<Service::State> Service::LoadSnapshot(const SnapshotEntry& entry, const EngineConfig& cfg) const {
   VANE_ASSIGN_OR_RETURN(std::string payload, ReadSnapshotFile(entry.path, kSnapshotFormat));
+  return StateFromPayload(payload, cfg, entry.seq);
+}
+
+Result<Service::State> Service::StateFromPayload(std::string_view payload, const EngineConfig& cfg,
+                                                 uint64_t expect_seq) const {
   BinaryReader r(payload);
   r.Expect("vane-state");
   const std::string store_id = r.Str(), key = r.Str();
@@ -141,7 +157,7 @@ Result<Service::State> Service::LoadSnapshot(const SnapshotEntry& entry, const E
     return Status::FailedPrecondition(fmt::format("taken of another store (id {}; this one is {})", store_id, store_id_));
   if (key != SnapshotKey(cfg))
     return Status::FailedPrecondition(fmt::format("taken under another configuration ({}; now {})", key, SnapshotKey(cfg)));
-  if (seq != entry.seq) return Status(StatusCode::kIoError, "snapshot_corrupt", "its position differs from its name");
+  if (seq != expect_seq) return Status(StatusCode::kIoError, "snapshot_corrupt", "its position differs from its name");
   State st;
   st.ds = std::make_unique<Dataset>();
   VANE_RETURN_IF_ERROR(st.ds->Load(r));
@@ -178,6 +194,12 @@ Result<Service::State> Service::LoadSnapshot(const SnapshotEntry& entry, const E
 // The newest snapshot that loads and covers no more than `to`; nullopt when none does (each one refused is
 // reported on stderr and left for the next write to prune).
 std::optional<Service::State> Service::LoadNewestSnapshot(const EngineConfig& cfg, uint64_t to) const {
+  if (!cluster_payload_.empty() && cluster_snapshot_seq_ <= to) {  // cluster mode: the one RestoreFromCluster read
+    auto st = StateFromPayload(cluster_payload_, cfg, cluster_snapshot_seq_);
+    if (st.ok()) return std::move(st.value());
+    std::fprintf(stderr, "warning: the cluster snapshot's state does not load (%s); replaying the events it held\n",
+                 st.status().ToString().c_str());
+  }
   for (const SnapshotEntry& e : snapshots_.List()) {
     if (e.seq > to) continue;
     auto t0 = std::chrono::steady_clock::now();

@@ -161,10 +161,13 @@ class StreamTailer {
 
   // One round: reads every partition once (pipelined) and returns the entries that can be released now, in the
   // common order. Unavailable when a partition could not be read (nothing is released then; the next poll
-  // retries from the same place).
+  // retries from the same place). FailedPrecondition "log_trimmed" when a partition was trimmed (behind a
+  // snapshot, cluster_state.h) past what this tailer has read: the entries between are gone.
   Result<std::vector<LogEntry>> Poll();
   // The id of the last entry released in each partition.
   const std::vector<StreamId>& positions() const { return released_; }
+  // Reads on after `from` (one id per partition: a snapshot's positions), forgetting what was buffered.
+  Status Seek(std::vector<StreamId> from);
   // Whether every entry of a token has been released here.
   bool Covers(const std::vector<std::pair<int, StreamId>>& token) const;
   TailerStats stats() const { return stats_; }

@@ -110,6 +110,10 @@ struct ServiceOptions {
   std::shared_ptr<SharedLog> shared_log;
   std::string node_id = "node";                      // batch ids are <node_id>-<start time>-<counter>
   std::chrono::milliseconds apply_wait{10000};       // how long an ingestion waits for its own application
+  // Cluster snapshots (docs/cluster.md, "Snapshots in the cluster"): a node starts from the newest one in the
+  // cluster and reads the log on from its position; one node at a time (the lease "snap") writes one every
+  // snapshot_every_events events, keeps snapshots_kept, and trims the log behind the oldest kept.
+  bool cluster_snapshots = true;
 };
 
 // One rejected record of a write batch: its index in the request, the field and why.
@@ -344,6 +348,10 @@ class Service {
     std::string cluster_position;
     double cluster_lag_ms = 0;
     uint64_t cluster_log_rejected = 0;
+    std::string cluster_error;             // why the applier cannot go on (e.g. the log trimmed past it); "" when fine
+    double cluster_restore_seconds = 0;    // reading and unpacking the cluster snapshot at start (0: none loaded)
+    uint64_t cluster_snapshot_bytes = 0;   // the image loaded at start, or the last one this node wrote
+    uint64_t cluster_snapshots_written = 0, cluster_trimmed_entries = 0;
   };
   Stats GetStats() const;
   const ServiceOptions& options() const { return opt_; }
@@ -394,6 +402,12 @@ class Service {
   Result<size_t> PutItemsLocal(std::vector<Item> items);
   Result<size_t> PutItemsShared(const std::vector<Item>& items);
   void ApplyEntry(const SharedLogEntry& e);
+  // Cluster snapshots (service_cluster_snapshots.cc). Before InitStore: fills the mirror store from the newest
+  // cluster snapshot and keeps its state payload for LoadState; a node without one starts from the log.
+  Status RestoreFromCluster();
+  Result<uint64_t> ClusterSnapshotNow();
+  // The state a snapshot payload holds (both kinds of snapshot), checked against this store and configuration.
+  Result<State> StateFromPayload(std::string_view payload, const EngineConfig& cfg, uint64_t expect_seq) const;
   static Result<RawEvent> Admit(const Result<RawEvent>& record, Timestamp now, int64_t max_future_s);
   // The write path's stages (see the top of this file).
   Result<Ticket> CleanBatch(std::span<const Result<RawEvent>> records, BatchMode mode, std::vector<RawEvent>& to_store,
@@ -420,6 +434,7 @@ class Service {
   void SnapshotLoaded(const State& st, uint64_t epoch);
   // After an applied batch: asks the maintenance thread for a snapshot once enough events arrived since the last.
   void MaybeWantSnapshot();
+  bool SnapshotsOn() const;  // local snapshots, or cluster snapshots in cluster mode
   // The maintenance thread's periodic snapshot (SnapshotNow; a pending rebuild writes one itself).
   void PeriodicSnapshot();
   std::optional<uint32_t> FindLiveUser(const std::string& id) const;  // caller holds mu_ (either mode)
@@ -511,6 +526,10 @@ class Service {
   std::atomic<uint64_t> batch_counter_{0};
   std::string batch_prefix_;                           // <node_id>-<start time>-
   std::atomic<uint64_t> log_rejected_{0};              // malformed log entries seen
+  std::string cluster_payload_, cluster_position_;     // the cluster snapshot loaded at start (Open only)
+  uint64_t cluster_snapshot_seq_ = 0;
+  mutable std::mutex cluster_error_mu_;
+  std::string cluster_error_;                          // guarded by cluster_error_mu_
   nlohmann::json blend_info_ = {{"state", "default"}};  // guarded by blend_mu_
 };
 

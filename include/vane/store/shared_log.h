@@ -8,8 +8,11 @@
 // token names. Append and Covers may be called from any thread, Poll from one thread at a time.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vane/core/status.h"
@@ -24,6 +27,16 @@ struct SharedLogEntry {
   std::string error;            // non-empty: a malformed entry (no events), with where it lies
 };
 
+// A node's state image kept in the cluster (docs/cluster.md, "Snapshots in the cluster").
+struct SharedSnapshot {
+  std::string id;          // unique: "<seq>-<node>-<unix ms>"
+  uint64_t seq = 0;        // the log position (in the common order) the state covers
+  std::string position;    // the log's Position() when it was taken: a node that loads it reads on from there
+  uint64_t bytes = 0;      // the image's size
+  uint64_t written_ms = 0; // unix milliseconds
+  std::string node;        // the node that wrote it
+};
+
 class SharedLog {
  public:
   virtual ~SharedLog() = default;
@@ -36,6 +49,38 @@ class SharedLog {
   virtual std::string Position() const = 0;
   // Unix milliseconds below which Poll has returned every entry (0: unknown); now minus this is the node's lag.
   virtual uint64_t WatermarkMs() const { return 0; }
+
+  // Snapshots and leases (the defaults: a log without them).
+  // Reads on after `position` (a Position() string, e.g. a snapshot's); only before the first Poll.
+  virtual Status Seek(const std::string& position) {
+    (void)position;
+    return Status::NotImplemented("this shared log cannot seek");
+  }
+  // Stores an image as a snapshot, committed only while `lease` (a fencing token from TryLease("snapshot", ...))
+  // is still held by `meta.node`; keeps the newest `keep` snapshots and removes the others. Returns the stored meta.
+  virtual Result<SharedSnapshot> PutSnapshot(SharedSnapshot meta, std::string_view image, uint64_t lease, size_t keep) {
+    (void)meta, (void)image, (void)lease, (void)keep;
+    return Status::NotImplemented("this shared log keeps no snapshots");
+  }
+  // The newest snapshot (nullopt: none), and its image checked against its checksum.
+  virtual Result<std::optional<SharedSnapshot>> LatestSnapshot() { return std::optional<SharedSnapshot>(); }
+  virtual Result<std::string> ReadSnapshot(const SharedSnapshot& meta) {
+    (void)meta;
+    return Status::NotImplemented("this shared log keeps no snapshots");
+  }
+  // Removes the log entries every kept snapshot covers; returns how many went.
+  virtual Result<uint64_t> TrimBehindSnapshots() { return uint64_t{0}; }
+  // A lease held by one node at a time: returns its fencing token (> 0, larger on every new acquisition) when
+  // `holder` now holds `name` for `ttl` (acquired, or renewed when it held it already), 0 when another holder does.
+  virtual Result<uint64_t> TryLease(const std::string& name, const std::string& holder, std::chrono::milliseconds ttl) {
+    (void)name, (void)holder, (void)ttl;
+    return Status::NotImplemented("this shared log has no leases");
+  }
+  // Gives the lease up when `holder` holds it under `token`.
+  virtual Status ReleaseLease(const std::string& name, const std::string& holder, uint64_t token) {
+    (void)name, (void)holder, (void)token;
+    return Status::NotImplemented("this shared log has no leases");
+  }
 };
 
 }  // namespace vane

@@ -1,0 +1,71 @@
+// What the nodes of a vane cluster share besides the event log (docs/cluster.md, "Snapshots in the cluster" and
+// "Leases"): state snapshots kept in Redis in chunks, and leases that let one node at a time do a job.
+//
+// Leases. A lease `name` is two keys of one slot, {<prefix>:<name>}:lease ("<holder> <token>", with a
+// millisecond expiry) and {<prefix>:<name>}:fence (a counter). TryLease acquires it when nobody holds it (the
+// token is the counter incremented: every acquisition gets a larger one), renews it when the same holder asks
+// again, and answers 0 while another holder has it. A holder that stalls past the expiry loses the lease without
+// knowing; what it then writes under the lease is refused (fencing): the writes guarded by a lease check, in
+// the same atomic script as the write, that the lease still holds "<holder> <token>".
+//
+// Snapshots. Under the lease "snap": an image is cut in chunks of `chunk_bytes` written as
+// {<prefix>:snap}:c:<id>:<i> with a one-hour expiry (a writer that dies half way leaves nothing behind for long),
+// then one script checks the lease, removes the chunks' expiry and records the snapshot's description in the hash
+// {<prefix>:snap}:index (id -> JSON: seq, position, bytes, chunks, XXH64, time, node): a snapshot exists whole or
+// not at all. The newest `keep` (by seq) are kept, the others removed. Everything of the snapshots lives in one
+// slot, so on one master: its memory bounds the images kept (docs/cluster.md).
+//
+// Trimming. The log's entries that every kept snapshot covers are removed (XTRIM MINID per partition, behind the
+// oldest kept snapshot's position). Each trim records in {<prefix>:p<k>}:trimmed the id of the last entry it
+// removed, in the same script; a tailer that has not read that far finds out on its next poll (reason
+// "log_trimmed") instead of skipping entries without a word.
+//
+// Thread-safety: thread-safe (the client serialises calls).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vane/cluster/redis_cluster.h"
+#include "vane/store/shared_log.h"
+
+namespace vane::cluster {
+
+class ClusterState {
+ public:
+  // `prefix` as the log's; `partitions` the log's (for trimming).
+  ClusterState(std::unique_ptr<RedisCluster> client, std::string prefix, int partitions,
+               size_t chunk_bytes = 4u << 20);
+
+  Result<uint64_t> TryLease(const std::string& name, const std::string& holder, std::chrono::milliseconds ttl);
+  Status ReleaseLease(const std::string& name, const std::string& holder, uint64_t token);
+
+  // See the top of this file. meta.id, bytes and written_ms are filled in here.
+  Result<SharedSnapshot> PutSnapshot(SharedSnapshot meta, std::string_view image, uint64_t lease, size_t keep);
+  // Every snapshot, newest (highest seq) first; an index entry that does not read is skipped with a warning.
+  Result<std::vector<SharedSnapshot>> ListSnapshots();
+  // The image, checked (size and XXH64): IoError "snapshot_corrupt" when a chunk is missing or damaged.
+  Result<std::string> ReadSnapshot(const SharedSnapshot& meta);
+  // Trims every partition behind the oldest kept snapshot's position; returns the entries removed.
+  Result<uint64_t> TrimBehindSnapshots();
+
+  std::string LeaseKey(const std::string& name) const { return "{" + prefix_ + ":" + name + "}:lease"; }
+
+ private:
+  Status Prune(size_t keep);
+
+  std::unique_ptr<RedisCluster> client_;
+  std::string prefix_;
+  int partitions_;
+  size_t chunk_bytes_;
+};
+
+// The key of partition `p`'s trim mark (the id of the last entry a trim removed).
+std::string TrimmedKey(const std::string& prefix, int partition);
+
+}  // namespace vane::cluster

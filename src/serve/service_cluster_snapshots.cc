@@ -1,0 +1,206 @@
+// Cluster snapshots (docs/cluster.md, "Snapshots in the cluster"): a node's whole state, with the log position it
+// covers, kept in the cluster so that a new or restarted node loads it and reads the log on from there instead of
+// replaying the whole log; one node at a time writes one (the lease "snap"), and the log is trimmed behind the
+// oldest kept.
+//
+// The image: the tag "vane-node-snapshot", its format, the log position (SharedLog::Position()), the mirror's next
+// position; the mirror store's events (event blocks of contiguous positions, so the positions are kept) and its
+// items; then the state payload a local snapshot holds (service_snapshots.cc), which StateFromPayload reads.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "vane/core/binary_io.h"
+#include "vane/serve/service.h"
+#include "vane/store/event_block.h"
+
+namespace vane {
+namespace {
+
+constexpr uint32_t kNodeImageFormat = 1;  // bump on any change of the layout above or of the state payload
+constexpr std::chrono::milliseconds kSnapLease{5 * 60 * 1000};
+
+double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The mirror's events as blocks of contiguous positions, and its items.
+Status WriteMirror(BinaryWriter& w, const Store& store) {
+  std::vector<std::pair<uint64_t, std::string>> blocks;
+  std::vector<RawEvent> run;
+  uint64_t run_first = 0;
+  auto flush = [&] {
+    if (!run.empty()) blocks.emplace_back(run_first, EncodeEventBlock(run));
+    run.clear();
+  };
+  VANE_ASSIGN_OR_RETURN(uint64_t next, store.LoadEvents(0, [&](uint64_t seq, RawEvent&& e) {
+                          if (run.empty() || seq != run_first + run.size() || run.size() >= kMaxBlockEvents) {
+                            flush();
+                            run_first = seq;
+                          }
+                          run.push_back(std::move(e));
+                        }));
+  flush();
+  w.U64(next);
+  w.U64(blocks.size());
+  for (const auto& [first, block] : blocks) {
+    w.U64(first);
+    w.Str(block);
+  }
+  std::vector<std::pair<std::string, std::string>> items;
+  VANE_RETURN_IF_ERROR(store.LoadItems([&](Item&& it) { items.emplace_back(it.id, ItemToJson(it)); }));
+  w.U64(items.size());
+  for (const auto& [id, json] : items) {
+    w.Str(id);
+    w.Str(json);
+  }
+  return Status::Ok();
+}
+
+// Puts the image's events and items into the (empty) mirror store.
+Status ReadMirror(BinaryReader& r, Store& store) {
+  const uint64_t next = r.U64(), nblocks = r.U64();
+  (void)next;
+  for (uint64_t b = 0; b < nblocks && r.ok(); ++b) {
+    const uint64_t first = r.U64();
+    const std::string block = r.Str();
+    if (!r.ok()) break;
+    std::vector<RawEvent> events;
+    VANE_RETURN_IF_ERROR(ForEachStoredEvent(first, block, [&](uint64_t, RawEvent&& e) { events.push_back(std::move(e)); }));
+    VANE_RETURN_IF_ERROR(store.AppendEvents(first, events));
+  }
+  const uint64_t nitems = r.U64();
+  std::vector<Item> items;
+  for (uint64_t i = 0; i < nitems && r.ok(); ++i) {
+    const std::string id = r.Str(), json = r.Str();
+    if (!r.ok()) break;
+    VANE_ASSIGN_OR_RETURN(Item it, StoredItemFromJson(id, json));
+    items.push_back(std::move(it));
+  }
+  if (!r.ok()) return r.status();
+  if (!items.empty()) VANE_RETURN_IF_ERROR(store.PutItems(items));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Service::RestoreFromCluster() {
+  SharedLog& log = *opt_.shared_log;
+  VANE_ASSIGN_OR_RETURN(std::optional<SharedSnapshot> latest, log.LatestSnapshot());
+  if (!latest) return Status::Ok();  // none yet: the node reads the log from its start
+  auto t0 = std::chrono::steady_clock::now();
+  VANE_ASSIGN_OR_RETURN(std::string image, log.ReadSnapshot(*latest));
+  BinaryReader r(image);
+  r.Expect("vane-node-snapshot");
+  const uint32_t format = r.U32();
+  const std::string position = r.Str();
+  const uint64_t seq = r.U64();
+  if (!r.ok()) return r.status();
+  if (format != kNodeImageFormat)
+    return Status::FailedPrecondition(fmt::format("cluster snapshot {} has image format {}; this build reads {}",
+                                                  latest->id, format, kNodeImageFormat));
+  VANE_RETURN_IF_ERROR(ReadMirror(r, *store_));
+  std::string payload = r.Str();
+  if (!r.ok()) return r.status();
+  if (!r.AtEnd()) return Status(StatusCode::kIoError, "snapshot_corrupt", "bytes left after the state");
+  {  // the payload names the store it was taken of: the mirror takes that identity
+    BinaryReader head(payload);
+    head.Expect("vane-state");
+    const std::string store_id = head.Str();
+    if (!head.ok()) return head.status();
+    VANE_RETURN_IF_ERROR(store_->PutMeta("store_id", store_id));
+  }
+  VANE_RETURN_IF_ERROR(log.Seek(position));
+  cluster_payload_ = std::move(payload);
+  cluster_position_ = position;
+  cluster_snapshot_seq_ = seq;
+  stats_.cluster_restore_seconds = SecondsSince(t0);
+  stats_.cluster_snapshot_bytes = image.size();
+  std::fprintf(stderr, "cluster: loaded snapshot %s (%.1f MB, %llu log positions) in %.2f s; reading the log on from it\n",
+               latest->id.c_str(), static_cast<double>(image.size()) / 1e6, static_cast<unsigned long long>(seq),
+               stats_.cluster_restore_seconds);
+  return Status::Ok();
+}
+
+Result<uint64_t> Service::ClusterSnapshotNow() {
+  SharedLog& log = *opt_.shared_log;
+  VANE_ASSIGN_OR_RETURN(uint64_t lease, log.TryLease("snap", opt_.node_id, kSnapLease));
+  auto skip = [&] {  // another node writes them: look again after as many events
+    std::lock_guard l(seq_mu_);
+    snapshot_seq_ = applied_seq_;
+    return uint64_t{0};
+  };
+  if (lease == 0) return skip();
+  auto release = [&] { (void)log.ReleaseLease("snap", opt_.node_id, lease); };
+  auto latest = log.LatestSnapshot();
+  uint64_t applied_now = 0;
+  {
+    std::lock_guard l(seq_mu_);
+    applied_now = applied_seq_;
+  }
+  if (latest.ok() && *latest && (*latest)->seq >= applied_now) {  // the cluster's newest covers this node already
+    release();
+    return skip();
+  }
+  std::lock_guard snap(snap_mu_);
+  auto t0 = std::chrono::steady_clock::now();
+  BinaryWriter w;
+  SharedSnapshot meta;
+  meta.node = opt_.node_id;
+  double pause_ms = 0;
+  {
+    // The applier stops between polls: the position and the state then name the same entries.
+    std::lock_guard applied(applied_mu_);
+    auto pause0 = std::chrono::steady_clock::now();
+    meta.position = log.Position();
+    uint64_t seq = 0;
+    double capture_ms = 0;
+    auto payload = CaptureLive(seq, capture_ms);
+    if (!payload.ok()) {
+      release();
+      return payload.status();
+    }
+    meta.seq = seq;
+    w.Tag("vane-node-snapshot");
+    w.U32(kNodeImageFormat);
+    w.Str(meta.position);
+    w.U64(seq);
+    if (Status s = WriteMirror(w, *store_); !s.ok()) {
+      release();
+      return s;
+    }
+    w.Str(*payload);
+    pause_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - pause0).count();
+  }
+  const std::string image = w.Take();
+  auto put = log.PutSnapshot(meta, image, lease, std::max<size_t>(1, opt_.snapshots_kept));
+  if (!put.ok()) {
+    release();
+    return put.status();
+  }
+  auto trimmed = log.TrimBehindSnapshots();
+  release();
+  if (!trimmed.ok())
+    std::fprintf(stderr, "warning: trimming the log behind the snapshots failed: %s\n", trimmed.status().ToString().c_str());
+  const double secs = SecondsSince(t0);
+  std::fprintf(stderr, "cluster: wrote snapshot %s (%.1f MB, %llu log positions) in %.2f s (applying paused %.0f ms); "
+               "trimmed %llu log entries\n", put->id.c_str(), static_cast<double>(image.size()) / 1e6,
+               static_cast<unsigned long long>(meta.seq), secs, pause_ms,
+               static_cast<unsigned long long>(trimmed.ok() ? *trimmed : 0));
+  {
+    std::lock_guard l(seq_mu_);
+    snapshot_seq_ = std::max(snapshot_seq_, meta.seq);
+  }
+  std::unique_lock lock(mu_);
+  ++stats_.cluster_snapshots_written;
+  stats_.cluster_snapshot_bytes = image.size();
+  stats_.cluster_trimmed_entries += trimmed.ok() ? *trimmed : 0;
+  stats_.last_snapshot_seq = meta.seq;
+  stats_.last_snapshot_bytes = image.size();
+  stats_.last_snapshot_seconds = secs;
+  stats_.last_snapshot_pause_ms = pause_ms;
+  return static_cast<uint64_t>(image.size());
+}
+
+}  // namespace vane
