@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <future>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -222,6 +223,79 @@ TEST_F(ClusterNodes, ANodeJoinsFromASnapshotAndTheLogIsTrimmedBehindIt) {
     error = d->GetStats().cluster_error;
   }
   EXPECT_NE(error.find("trimmed"), std::string::npos) << error;
+}
+
+// Every value under `prefix` in the cluster that contains `needle` (strings, hashes, sorted sets, streams), as
+// "key: where"; scanned on every master.
+std::vector<std::string> KeysHolding(RedisClusterHarness& h, const std::string& prefix, const std::string& needle) {
+  std::vector<std::string> found;
+  auto client = cluster::RedisCluster::Connect(OptionsFor(h)).value();
+  std::set<std::string> masters;
+  for (const auto& r : client->topology()) masters.insert(r.master);
+  auto scan_reply = [&](const std::string& key, const cluster::Reply& r, auto&& self) -> void {
+    if (r.str.find(needle) != std::string::npos) found.push_back(key + ": " + r.str.substr(0, 80));
+    for (const auto& e : r.elements) self(key, e, self);
+  };
+  for (const std::string& m : masters) {
+    std::string cursor = "0";
+    do {
+      auto r = client->CommandOnNode(m, {"SCAN", cursor, "MATCH", "*" + prefix + "*", "COUNT", "1000"});
+      EXPECT_TRUE(r.ok());
+      if (!r.ok()) return found;
+      cursor = r->elements[0].str;
+      for (const auto& k : r->elements[1].elements) {
+        if (k.str.find(needle) != std::string::npos) found.push_back("key name " + k.str);
+        const std::string type = client->CommandOnNode(m, {"TYPE", k.str}).value().str;
+        std::vector<std::string> read;
+        if (type == "string") read = {"GET", k.str};
+        if (type == "hash") read = {"HGETALL", k.str};
+        if (type == "zset") read = {"ZRANGE", k.str, "0", "-1"};
+        if (type == "stream") read = {"XRANGE", k.str, "-", "+"};
+        if (type == "list") read = {"LRANGE", k.str, "0", "-1"};
+        if (type == "set") read = {"SMEMBERS", k.str};
+        if (read.empty()) continue;
+        auto v = client->CommandOnNode(m, read);
+        if (v.ok()) scan_reply(k.str, *v, scan_reply);
+      }
+    } while (cursor != "0");
+  }
+  return found;
+}
+
+TEST_F(ClusterNodes, ADeletionReachesEveryNodeAndLeavesNoTraceInRedis) {
+  ASSERT_EQ(nodes_.size(), 2u);
+  const std::string zed = "zed-private-7";
+  std::vector<Result<RawEvent>> batch;
+  for (int i = 0; i < 6; ++i) batch.push_back(Raw(zed, "r" + std::to_string(i % 5), 3000 + i));
+  batch.push_back(Raw("u1", "r1", 3100));  // a batch shared with another user
+  ASSERT_TRUE(A().IngestEvents(batch).ok());
+  std::string last = WriteBatches(A(), 0, 5);
+  ASSERT_TRUE(B().WaitForPosition(last, std::chrono::seconds(5)).ok());
+  ASSERT_TRUE(A().SnapshotNow().ok());  // a snapshot that holds the user
+  ASSERT_FALSE(KeysHolding(*h_, prefix_, zed).empty()) << "the scan finds the user before the deletion";
+  auto n = B().DeleteUser(zed);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 6u);
+  // Every node forgets the user.
+  ASSERT_TRUE(A().WaitForRebuild(std::chrono::seconds(10)));
+  ASSERT_TRUE(B().WaitForRebuild(std::chrono::seconds(10)));
+  EXPECT_EQ(A().GetUser(zed).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(B().GetUser(zed).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(A().UserEvents("u1", 100).value().size(), B().UserEvents("u1", 100).value().size());
+  // Deleting them again: unknown, on any node.
+  EXPECT_EQ(A().DeleteUser(zed).status().code(), StatusCode::kNotFound);
+  // The cluster forgets them: a snapshot without them replaced the older ones, and the log was trimmed behind it.
+  for (int i = 0; i < 200 && !(A().ClusterErasuresDone() && B().ClusterErasuresDone()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(A().ClusterErasuresDone() && B().ClusterErasuresDone());
+  const auto left = KeysHolding(*h_, prefix_, zed);
+  EXPECT_TRUE(left.empty()) << left.size() << " values still hold the user, e.g. " << left.front();
+  // A node started now does not know them, and has everyone else.
+  auto c = OpenNode("c");
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->WaitForPosition(last, std::chrono::seconds(5)).ok());
+  EXPECT_EQ(c->GetUser(zed).status().code(), StatusCode::kNotFound);
+  ExpectSameAnswers(A(), *c, 13);
 }
 
 TEST_F(ClusterNodes, CatalogueWritesReachEveryNodeInTheLogsOrder) {

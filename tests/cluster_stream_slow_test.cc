@@ -425,8 +425,7 @@ TEST(ClusterState, TrimmingBehindTheOldestSnapshotStopsATailerThatHasNotReadThat
   }
   std::vector<LogEntry> got;
   PollUntil(*reader, 20, got);
-  // A snapshot at the reader's position; trimming removes what it covers (all but the last entry of each
-  // partition, which XTRIM MINID keeps).
+  // A snapshot at the reader's position; trimming removes what it covers (every entry up to that position).
   std::string position;
   for (int p = 0; p < 2; ++p) position += (p ? "," : "") + std::to_string(p) + ":" + reader->positions()[p].ToString();
   auto st = MustOpenState(OptionsFor(h), "trim-test", 2, 1 << 20);
@@ -437,8 +436,8 @@ TEST(ClusterState, TrimmingBehindTheOldestSnapshotStopsATailerThatHasNotReadThat
   meta.position = position;
   ASSERT_TRUE(st->PutSnapshot(meta, "state", lease, 2).ok());
   const uint64_t removed = st->TrimBehindSnapshots().value();
-  EXPECT_EQ(removed, 18u);
-  EXPECT_EQ(log->Lengths().value(), (std::vector<uint64_t>{1, 1}));
+  EXPECT_EQ(removed, 20u);
+  EXPECT_EQ(log->Lengths().value(), (std::vector<uint64_t>{0, 0}));
   // The reader is past the trim: it goes on and sees new entries.
   ASSERT_TRUE(log->Append("t-after", std::vector<RawEvent>{Ev("u1", "j", 5000)}).ok());
   PollUntil(*reader, 21, got);

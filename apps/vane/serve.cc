@@ -54,7 +54,7 @@ struct ServeArgs {
 };
 
 // Cluster mode: the shared log on the Redis Cluster at --cluster, and a memory store as this node's mirror of it
-// (snapshots off: a node starts from the log). Outside cluster mode leaves `mirror` empty (the RocksDB store).
+// (snapshots in the cluster: a node starts from the newest and reads the log on from it). Outside cluster mode leaves `mirror` empty (the RocksDB store).
 Status SetUpCluster(const ServeArgs& a, ServiceOptions& so, std::unique_ptr<Store>& mirror) {
   if (a.cluster_seeds.empty()) return Status::Ok();
   cluster::RedisClusterOptions c;
@@ -69,7 +69,8 @@ Status SetUpCluster(const ServeArgs& a, ServiceOptions& so, std::unique_ptr<Stor
   lo.wait_replicas = a.cluster_wait_replicas;
   VANE_ASSIGN_OR_RETURN(so.shared_log, cluster::NewStreamSharedLog(c, lo));
   if (so.node_id == "node") so.node_id = fmt::format("node{}", ::getpid());
-  so.snapshots = false;
+  so.cluster_snapshots = so.snapshots;  // --no-snapshots: neither local nor cluster snapshots
+  so.snapshots = false;                 // a node keeps none on its disk: they live in the cluster
   mirror = NewMemoryStore();
   return Status::Ok();
 }

@@ -8,6 +8,7 @@ local event_rate = tonumber(os.getenv("VANE_EVENT_RATE") or "0")
 local threads = tonumber(os.getenv("VANE_THREADS") or "2")
 local items = tonumber(os.getenv("VANE_ITEMS") or "3416")
 local users = tonumber(os.getenv("VANE_USERS") or "0")
+local tag = os.getenv("VANE_TAG") or ""  -- in fresh users' ids: several wrk processes at once never share a user
 local counter = 0
 local n = 0
 -- Event times start a year back (the server refuses times beyond its clock-error bound) and grow by a second each.
@@ -34,7 +35,7 @@ function request()
   for k = 1, batch do
     -- a fresh user per 50 events: user ids never repeat across threads (thread id in the name)
     local seq = (n - 1) * batch + k
-    local user = string.format("load-%d-%d", id, math.floor(seq / 50))
+    local user = string.format("load%s-%d-%d", tag, id, math.floor(seq / 50))
     if users > 0 then user = tostring((seq * 104729 + id * 7) % users + 1) end
     parts[k] = string.format('{"user":"%s","item":"%d","action":"view","ts":%d}',
       user, (seq * 7919) % items + 1, base + seq)

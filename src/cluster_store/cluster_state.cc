@@ -249,8 +249,9 @@ Result<uint64_t> ClusterState::TrimBehindSnapshots() {
   }
   uint64_t removed = 0;
   for (int p = 0; p < partitions_; ++p) {
-    const StreamId& id = *min[static_cast<size_t>(p)];
-    if (id == StreamId{}) continue;  // a snapshot that had read nothing of this partition: nothing to trim
+    const StreamId& pos = *min[static_cast<size_t>(p)];
+    if (pos == StreamId{}) continue;  // a snapshot that had read nothing of this partition: nothing to trim
+    const StreamId id{pos.ms, pos.seq + 1};  // the entry at the position goes too: every snapshot covers it
     const std::string stream = "{" + prefix_ + ":p" + std::to_string(p) + "}:log";
     VANE_ASSIGN_OR_RETURN(Reply r, client_->CommandForKey(stream, {"EVAL", kTrim, "2", stream,
                                                                    TrimmedKey(prefix_, p), id.ToString()}));

@@ -107,12 +107,22 @@ void ReadFields(const Reply& fields, LogEntry& e) {
   const std::string* events = nullptr;
   const std::string* items = nullptr;
   const std::string* count = nullptr;
+  const std::string* deleted = nullptr;
   for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
     const std::string& k = fields.elements[i].str;
     if (k == "b") e.batch = fields.elements[i + 1].str;
     if (k == "e") events = &fields.elements[i + 1].str;
     if (k == "i") items = &fields.elements[i + 1].str;
     if (k == "n") count = &fields.elements[i + 1].str;
+    if (k == "d") deleted = &fields.elements[i + 1].str;
+  }
+  if (deleted != nullptr) {
+    if (events != nullptr || items != nullptr || deleted->empty()) {
+      e.error = deleted->empty() ? "field d: empty user id" : "field d: an entry deleting a user holds nothing else";
+      return;
+    }
+    e.delete_user = *deleted;
+    return;
   }
   if (events == nullptr && items == nullptr) {
     e.error = "field e: missing";
@@ -187,6 +197,12 @@ Result<AppendReceipt> StreamLog::Append(std::string_view batch_id, std::span<con
 Result<AppendReceipt> StreamLog::AppendItems(std::string_view batch_id, std::span<const Item> items) {
   if (items.empty()) return AppendParts(batch_id, {});
   return AppendParts(batch_id, {{KeySlot(batch_id) % options_.partitions, "i", ItemsJson(items), items.size()}});
+}
+
+Result<AppendReceipt> StreamLog::AppendDeletion(std::string_view batch_id, const std::string& user) {
+  if (user.empty() || user.size() > 1024)
+    return Status::InvalidArgument("bad_user", "stream log: a deleted user's id must be 1 to 1024 bytes");
+  return AppendParts(batch_id, {{Partition(user), "d", user, 1}});
 }
 
 Result<AppendReceipt> StreamLog::AppendParts(std::string_view batch_id, const std::vector<PartPayload>& parts) {
@@ -418,6 +434,10 @@ class StreamSharedLog : public SharedLog {
     VANE_ASSIGN_OR_RETURN(AppendReceipt r, log_->AppendItems(batch_id, items));
     return r.Token();
   }
+  Result<std::string> AppendDeletion(const std::string& batch_id, const std::string& user) override {
+    VANE_ASSIGN_OR_RETURN(AppendReceipt r, log_->AppendDeletion(batch_id, user));
+    return r.Token();
+  }
   Result<std::vector<SharedLogEntry>> Poll() override {
     VANE_ASSIGN_OR_RETURN(std::vector<LogEntry> got, tailer_->Poll());
     std::vector<SharedLogEntry> out;
@@ -425,7 +445,8 @@ class StreamSharedLog : public SharedLog {
     for (LogEntry& e : got) {
       std::string error;
       if (!e.error.empty()) error = fmt::format("partition {} entry {}: {}", e.partition, e.id.ToString(), e.error);
-      out.push_back({std::move(e.batch), std::move(e.events), std::move(e.items), std::move(error)});
+      out.push_back({std::move(e.batch), std::move(e.events), std::move(e.items), std::move(e.delete_user),
+                     std::move(error)});
     }
     std::lock_guard l(mu_);
     positions_ = tailer_->positions();

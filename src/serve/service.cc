@@ -747,6 +747,10 @@ Status Service::Drain() {
 }
 
 Result<uint64_t> Service::DeleteUser(const std::string& id) {
+  return opt_.shared_log ? DeleteUserShared(id) : DeleteUserLocal(id);
+}
+
+Result<uint64_t> Service::DeleteUserLocal(const std::string& id) {
   // No snapshot is written while the user leaves (snap_mu_ comes first in the lock order). No new batch starts and
   // every batch in flight is applied first, so the user's events cannot be written after the store's deletion or
   // applied after the forgetting.
@@ -806,12 +810,16 @@ bool Service::WaitForRebuild(std::chrono::milliseconds timeout) const {
 void Service::MaintenanceLoop() {
   std::unique_lock m(maint_mu_);
   while (true) {
-    maint_cv_.wait(m, [&] { return maint_stop_ || rebuild_wanted_ || recovery_wanted_ || snapshot_wanted_; });
+    // Cluster deletions not yet out of the cluster's snapshots are retried every half second.
+    maint_cv_.wait_for(m, cluster_erasures_pending_.load() > 0 ? std::chrono::milliseconds(500) : std::chrono::hours(1),
+                       [&] { return maint_stop_ || rebuild_wanted_ || recovery_wanted_ || snapshot_wanted_; });
     if (maint_stop_) return;
     if (!rebuild_wanted_ && !recovery_wanted_) {
+      const bool periodic = snapshot_wanted_;
       snapshot_wanted_ = false;
       m.unlock();
-      PeriodicSnapshot();
+      if (periodic) PeriodicSnapshot();
+      if (cluster_erasures_pending_.load() > 0) EraseFromCluster();
       m.lock();
       continue;
     }
@@ -822,6 +830,7 @@ void Service::MaintenanceLoop() {
     Status s = RebuildAside(recovery);
     if (!s.ok() && !stopping_) std::fprintf(stderr, "warning: %s the state from the store failed: %s\n",
                               recovery ? "reloading" : "rebuilding", s.ToString().c_str());
+    if (s.ok()) EraseFromCluster();
     m.lock();
     if (s.ok()) deletions_rebuilt_ = std::max(deletions_rebuilt_, covered);
     maint_cv_.notify_all();

@@ -71,6 +71,43 @@ Result<size_t> Service::PutItemsShared(const std::vector<Item>& items) {
   return items.size();
 }
 
+Result<uint64_t> Service::DeleteUserShared(const std::string& id) {
+  if (!ready_) return Status::Unavailable("not_ready", "the service is not ready");
+  {  // a user this node does not know (at its position) is not written into the log
+    std::shared_lock lock(mu_);
+    if (!FindLiveUser(id)) {
+      auto rec = store_->GetUser(id);
+      if (!rec.ok()) return Status::Unavailable("store_unavailable", rec.status().ToString());
+      if (!*rec) return Status::NotFound("unknown_user", "user '" + id + "' has no events on this node (send the "
+                                                                        "position of their last write to be sure)");
+    }
+  }
+  const std::string batch = batch_prefix_ + std::to_string(++batch_counter_);
+  {
+    std::lock_guard l(applied_mu_);
+    own_batches_[batch];
+  }
+  auto forget = [&] {
+    std::lock_guard l(applied_mu_);
+    own_batches_.erase(batch);
+  };
+  Result<std::string> token = opt_.shared_log->AppendDeletion(batch, id);
+  if (!token.ok()) {
+    forget();
+    return token.status();
+  }
+  if (Status w = WaitForPosition(*token, opt_.apply_wait); !w.ok()) {
+    forget();
+    return Status::Unavailable("not_applied", "the log holds the deletion (position " + *token +
+                                                  ") but this node has not applied it yet: " + w.message());
+  }
+  std::lock_guard l(applied_mu_);
+  const BatchOutcome o = own_batches_[batch];
+  own_batches_.erase(batch);
+  if (!o.status.ok()) return o.status;
+  return o.accepted;
+}
+
 Status Service::WaitForPosition(const std::string& token, std::chrono::milliseconds timeout) const {
   if (!opt_.shared_log || token.empty()) return Status::Ok();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -131,6 +168,20 @@ void Service::ApplyEntry(const SharedLogEntry& e) {
   if (!e.error.empty()) {
     ++log_rejected_;
     std::fprintf(stderr, "cluster: a log entry was not applied: %s\n", e.error.c_str());
+    return;
+  }
+  if (!e.delete_user.empty()) {
+    ++cluster_erasures_pending_;  // before the rebuild it starts can finish
+    auto n = DeleteUserLocal(e.delete_user);
+    if (!n.ok()) --cluster_erasures_pending_;  // unknown here: this node's state never held them
+    if (!n.ok() && n.status().code() != StatusCode::kNotFound)
+      std::fprintf(stderr, "cluster: applying the deletion %s failed: %s\n", e.batch.c_str(),
+                   n.status().ToString().c_str());
+    if (auto it = own_batches_.find(e.batch); it != own_batches_.end()) {
+      it->second.accepted += n.ok() ? *n : 0;
+      it->second.rejected += n.ok() ? 0 : 1;
+      it->second.status = n.ok() ? Status::Ok() : n.status();
+    }
     return;
   }
   if (!e.items.empty()) {

@@ -123,7 +123,7 @@ Status Service::RestoreFromCluster() {
   return Status::Ok();
 }
 
-Result<uint64_t> Service::ClusterSnapshotNow() {
+Result<uint64_t> Service::ClusterSnapshotNow(size_t keep) {
   SharedLog& log = *opt_.shared_log;
   VANE_ASSIGN_OR_RETURN(uint64_t lease, log.TryLease("snap", opt_.node_id, kSnapLease));
   auto skip = [&] {  // another node writes them: look again after as many events
@@ -131,50 +131,41 @@ Result<uint64_t> Service::ClusterSnapshotNow() {
     snapshot_seq_ = applied_seq_;
     return uint64_t{0};
   };
-  if (lease == 0) return skip();
+  if (lease == 0) {
+    skip();
+    return Status::Conflict("lease_held", "another node is writing a cluster snapshot");
+  }
   auto release = [&] { (void)log.ReleaseLease("snap", opt_.node_id, lease); };
-  auto latest = log.LatestSnapshot();
-  uint64_t applied_now = 0;
-  {
-    std::lock_guard l(seq_mu_);
-    applied_now = applied_seq_;
-  }
-  if (latest.ok() && *latest && (*latest)->seq >= applied_now) {  // the cluster's newest covers this node already
-    release();
-    return skip();
-  }
-  std::lock_guard snap(snap_mu_);
   auto t0 = std::chrono::steady_clock::now();
-  BinaryWriter w;
   SharedSnapshot meta;
   meta.node = opt_.node_id;
   double pause_ms = 0;
+  std::string image;
+  // Lock order: applied_mu_ (the applier stops between polls, so the position and the state name the same
+  // entries), then snap_mu_ (the applier takes it when it applies a deletion), held through the upload.
+  std::unique_lock applied(applied_mu_);
+  std::unique_lock snap(snap_mu_);
   {
-    // The applier stops between polls: the position and the state then name the same entries.
-    std::lock_guard applied(applied_mu_);
+    // Nothing to add when the cluster's newest snapshot is at this node's position or ahead of it.
+    auto latest = log.LatestSnapshot();
+    if (latest.ok() && *latest) {
+      auto behind_or_same = log.Covers((*latest)->position);
+      if (!behind_or_same.ok() || !*behind_or_same || (*latest)->position == log.Position()) {
+        release();
+        return skip();
+      }
+    }
     auto pause0 = std::chrono::steady_clock::now();
     meta.position = log.Position();
-    uint64_t seq = 0;
-    double capture_ms = 0;
-    auto payload = CaptureLive(seq, capture_ms);
-    if (!payload.ok()) {
+    Status captured = CaptureNodeImage(meta, image);
+    if (!captured.ok()) {
       release();
-      return payload.status();
+      return captured;
     }
-    meta.seq = seq;
-    w.Tag("vane-node-snapshot");
-    w.U32(kNodeImageFormat);
-    w.Str(meta.position);
-    w.U64(seq);
-    if (Status s = WriteMirror(w, *store_); !s.ok()) {
-      release();
-      return s;
-    }
-    w.Str(*payload);
     pause_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - pause0).count();
   }
-  const std::string image = w.Take();
-  auto put = log.PutSnapshot(meta, image, lease, std::max<size_t>(1, opt_.snapshots_kept));
+  applied.unlock();
+  auto put = log.PutSnapshot(meta, image, lease, std::max<size_t>(1, keep));
   if (!put.ok()) {
     release();
     return put.status();
@@ -183,24 +174,57 @@ Result<uint64_t> Service::ClusterSnapshotNow() {
   release();
   if (!trimmed.ok())
     std::fprintf(stderr, "warning: trimming the log behind the snapshots failed: %s\n", trimmed.status().ToString().c_str());
-  const double secs = SecondsSince(t0);
+  NoteClusterSnapshot(meta, image.size(), trimmed.ok() ? *trimmed : 0, SecondsSince(t0), pause_ms);
   std::fprintf(stderr, "cluster: wrote snapshot %s (%.1f MB, %llu log positions) in %.2f s (applying paused %.0f ms); "
                "trimmed %llu log entries\n", put->id.c_str(), static_cast<double>(image.size()) / 1e6,
-               static_cast<unsigned long long>(meta.seq), secs, pause_ms,
+               static_cast<unsigned long long>(meta.seq), SecondsSince(t0), pause_ms,
                static_cast<unsigned long long>(trimmed.ok() ? *trimmed : 0));
+  return static_cast<uint64_t>(image.size());
+}
+
+void Service::EraseFromCluster() {
+  if (!opt_.shared_log || !opt_.cluster_snapshots) return;
+  const uint64_t pending = cluster_erasures_pending_.load();
+  if (pending == 0) return;
+  auto w = ClusterSnapshotNow(1);
+  if (w.ok()) {
+    cluster_erasures_pending_ -= pending;  // written, or the cluster's newest is at or past this node's position
+  } else if (w.status().code() != StatusCode::kConflict) {  // another node holds the lease, a rebuild is pending
+    std::fprintf(stderr, "warning: the snapshot after a deletion failed (retried): %s\n", w.status().ToString().c_str());
+  }
+}
+
+// The image of this node's state (the top of this file); meta.seq is set. Caller holds applied_mu_ and snap_mu_.
+Status Service::CaptureNodeImage(SharedSnapshot& meta, std::string& image) {
+  uint64_t seq = 0;
+  double capture_ms = 0;
+  VANE_ASSIGN_OR_RETURN(std::string payload, CaptureLive(seq, capture_ms));
+  meta.seq = seq;
+  BinaryWriter w;
+  w.Tag("vane-node-snapshot");
+  w.U32(kNodeImageFormat);
+  w.Str(meta.position);
+  w.U64(seq);
+  VANE_RETURN_IF_ERROR(WriteMirror(w, *store_));
+  w.Str(payload);
+  image = w.Take();
+  return Status::Ok();
+}
+
+void Service::NoteClusterSnapshot(const SharedSnapshot& meta, uint64_t bytes, uint64_t trimmed, double seconds,
+                                  double pause_ms) {
   {
     std::lock_guard l(seq_mu_);
     snapshot_seq_ = std::max(snapshot_seq_, meta.seq);
   }
   std::unique_lock lock(mu_);
   ++stats_.cluster_snapshots_written;
-  stats_.cluster_snapshot_bytes = image.size();
-  stats_.cluster_trimmed_entries += trimmed.ok() ? *trimmed : 0;
+  stats_.cluster_snapshot_bytes = bytes;
+  stats_.cluster_trimmed_entries += trimmed;
   stats_.last_snapshot_seq = meta.seq;
-  stats_.last_snapshot_bytes = image.size();
-  stats_.last_snapshot_seconds = secs;
+  stats_.last_snapshot_bytes = bytes;
+  stats_.last_snapshot_seconds = seconds;
   stats_.last_snapshot_pause_ms = pause_ms;
-  return static_cast<uint64_t>(image.size());
 }
 
 }  // namespace vane

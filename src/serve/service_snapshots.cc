@@ -49,7 +49,7 @@ Result<uint64_t> Service::SnapshotNow() {
       std::lock_guard l(seq_mu_);
       if (applied_seq_ == 0 || snapshot_seq_ >= applied_seq_) return uint64_t{0};
     }
-    return ClusterSnapshotNow();
+    return ClusterSnapshotNow(cluster_erasures_pending_.load() > 0 ? 1 : std::max<size_t>(1, opt_.snapshots_kept));
   }
   if (!snapshots_.enabled()) return Status::NotImplemented("snapshots_off", "this service keeps no snapshots");
   std::lock_guard snap(snap_mu_);

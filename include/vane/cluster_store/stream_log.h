@@ -107,6 +107,8 @@ class StreamLog {
   // Appends catalogue items (field "i" instead of "e") as one entry of the partition KeySlot(batch_id) mod P, with
   // the same idempotence and acknowledgement: nodes apply them in the common order with the events.
   Result<AppendReceipt> AppendItems(std::string_view batch_id, std::span<const Item> items);
+  // Appends the deletion of `user` (field "d") to the user's partition, after the user's events.
+  Result<AppendReceipt> AppendDeletion(std::string_view batch_id, const std::string& user);
 
   // Removes the entries of `partition` below `min_id` (XTRIM MINID: behind the oldest snapshot kept).
   Result<uint64_t> Trim(int partition, StreamId min_id);
@@ -137,6 +139,7 @@ struct LogEntry {
   std::string batch;
   std::vector<RawEvent> events;
   std::vector<Item> items;  // an entry of catalogue items (field "i") instead of events
+  std::string delete_user;  // an entry deleting this user (field "d")
   std::string error;  // non-empty: a malformed entry (no events), e.g. "field e: not a JSON array"
   bool late = false;  // released out of the common order (see the top of this file)
 };

@@ -292,6 +292,9 @@ class Service {
   // Removes the user's events and record from the store and forgets the user's own state at once; the shared
   // statistics are rebuilt without them in the background (see the top of this file). Returns how many events.
   Result<uint64_t> DeleteUser(const std::string& id);
+  // Cluster mode: true once every deletion applied here is gone from the cluster's log and snapshots (a snapshot
+  // without the users was written and the log trimmed behind it; docs/cluster.md, "Deletion").
+  bool ClusterErasuresDone() const { return cluster_erasures_pending_.load() == 0; }
   // Blocks until every deletion so far is out of the shared statistics (the background rebuild has been swapped
   // in) or the timeout passes; returns whether it was. For tests and orderly shutdown.
   bool WaitForRebuild(std::chrono::milliseconds timeout) const;
@@ -405,7 +408,16 @@ class Service {
   // Cluster snapshots (service_cluster_snapshots.cc). Before InitStore: fills the mirror store from the newest
   // cluster snapshot and keeps its state payload for LoadState; a node without one starts from the log.
   Status RestoreFromCluster();
-  Result<uint64_t> ClusterSnapshotNow();
+  // Writes a cluster snapshot unless the cluster's newest already covers this node's position; `keep` snapshots
+  // stay (1 after a deletion: the older ones may hold the user).
+  Result<uint64_t> ClusterSnapshotNow(size_t keep);
+  Status CaptureNodeImage(SharedSnapshot& meta, std::string& image);
+  // After deletions were applied and the state rebuilt: a snapshot without the users replaces every older one and
+  // the log is trimmed behind it (maintenance thread; retried while another node holds the lease).
+  void EraseFromCluster();
+  void NoteClusterSnapshot(const SharedSnapshot& meta, uint64_t bytes, uint64_t trimmed, double seconds, double pause_ms);
+  Result<uint64_t> DeleteUserLocal(const std::string& id);
+  Result<uint64_t> DeleteUserShared(const std::string& id);
   // The state a snapshot payload holds (both kinds of snapshot), checked against this store and configuration.
   Result<State> StateFromPayload(std::string_view payload, const EngineConfig& cfg, uint64_t expect_seq) const;
   static Result<RawEvent> Admit(const Result<RawEvent>& record, Timestamp now, int64_t max_future_s);
@@ -516,6 +528,7 @@ class Service {
   // Cluster mode: the applier thread, and what it has applied of this node's own batches.
   struct BatchOutcome {
     uint64_t accepted = 0, duplicates = 0, rejected = 0;
+    Status status;  // a deletion's outcome (unknown user)
   };
   std::thread applier_thread_;
   std::atomic<bool> applier_stop_{false};
@@ -530,6 +543,7 @@ class Service {
   uint64_t cluster_snapshot_seq_ = 0;
   mutable std::mutex cluster_error_mu_;
   std::string cluster_error_;                          // guarded by cluster_error_mu_
+  std::atomic<uint64_t> cluster_erasures_pending_{0};  // deletions applied, not yet out of the cluster's snapshots
   nlohmann::json blend_info_ = {{"state", "default"}};  // guarded by blend_mu_
 };
 

@@ -24,6 +24,7 @@ struct SharedLogEntry {
   std::string batch;            // the batch id it was appended under
   std::vector<RawEvent> events;
   std::vector<Item> items;      // catalogue writes travel in the log too (an entry holds events or items)
+  std::string delete_user;      // non-empty: the entry deletes this user (docs/cluster.md, "Deletion")
   std::string error;            // non-empty: a malformed entry (no events), with where it lies
 };
 
@@ -42,6 +43,11 @@ class SharedLog {
   virtual ~SharedLog() = default;
   virtual Result<std::string> Append(const std::string& batch_id, std::span<const RawEvent> events) = 0;
   virtual Result<std::string> AppendItems(const std::string& batch_id, std::span<const Item> items) = 0;
+  // Appends the deletion of a user, in the user's order (after every event of theirs acknowledged before).
+  virtual Result<std::string> AppendDeletion(const std::string& batch_id, const std::string& user) {
+    (void)batch_id, (void)user;
+    return Status::NotImplemented("this shared log cannot carry deletions");
+  }
   virtual Result<std::vector<SharedLogEntry>> Poll() = 0;
   // InvalidArgument (reason "bad_token") for a token that does not read.
   virtual Result<bool> Covers(const std::string& token) const = 0;

@@ -168,8 +168,14 @@ json StatsJson(const Service::Stats& s, const OnlineStats& online, const OnlineS
               {"last_snapshot_seconds", s.last_snapshot_seconds},
               {"last_snapshot_pause_ms", s.last_snapshot_pause_ms},
               {"pending_erasures", s.pending_erasures},
-              {"cluster", s.cluster ? json{{"position", s.cluster_position}, {"lag_ms", s.cluster_lag_ms},
-                                           {"log_rejected", s.cluster_log_rejected}}
+              {"cluster", s.cluster ? json{{"position", s.cluster_position},
+                                           {"lag_ms", s.cluster_lag_ms},
+                                           {"log_rejected", s.cluster_log_rejected},
+                                           {"error", s.cluster_error},
+                                           {"restore_seconds", s.cluster_restore_seconds},
+                                           {"snapshot_bytes", s.cluster_snapshot_bytes},
+                                           {"snapshots_written", s.cluster_snapshots_written},
+                                           {"trimmed_entries", s.cluster_trimmed_entries}}
                                     : json(nullptr)},
               {"model_version", s.model_version},
               {"online", OnlineJson(online)},

@@ -150,6 +150,13 @@ void MetricsPage(const Ctx& c, const Req&, Res& res) {
         "Cluster mode: the wall clock minus the shared log's watermark on this node, milliseconds.", s.cluster_lag_ms);
     One(out, "vane_cluster_log_rejected_total", "counter", "Cluster mode: malformed shared-log entries skipped.",
         s.cluster_log_rejected);
+    One(out, "vane_cluster_applying", "gauge",
+        "Cluster mode: 1 while this node applies the shared log, 0 when it cannot (see /v1/stats cluster.error).",
+        s.cluster_error.empty() ? 1 : 0);
+    One(out, "vane_cluster_snapshots_written_total", "counter", "Cluster mode: cluster snapshots this node wrote.",
+        s.cluster_snapshots_written);
+    One(out, "vane_cluster_trimmed_entries_total", "counter",
+        "Cluster mode: shared-log entries this node trimmed behind the snapshots.", s.cluster_trimmed_entries);
   }
   One(out, "vane_snapshots_written_total", "counter", "State snapshots written.", s.snapshots_written);
   Family(out, "vane_model_info", "gauge", "The behaviour model version served (none: no model); always 1.");
