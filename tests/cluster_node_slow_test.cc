@@ -7,6 +7,9 @@
 #include <httplib.h>
 
 #include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
 #include <future>
 #include <set>
 #include <thread>
@@ -89,6 +92,7 @@ class ClusterNodes : public ::testing::Test {
     opt.seed_events = false;
     opt.apply_wait = std::chrono::seconds(2);
     opt.clock = std::make_shared<ManualClock>(100000);
+    if (configure_) configure_(opt);
     opt.models_dir = (std::filesystem::temp_directory_path() /
                       ("vane_cluster_node_" + std::to_string(::getpid()) + "_" + prefix_ + "_" + id)).string();
     dirs_.push_back(opt.models_dir);
@@ -100,6 +104,7 @@ class ClusterNodes : public ::testing::Test {
   Service& B() { return *nodes_[1]; }
 
   RedisClusterHarness* h_ = nullptr;
+  std::function<void(ServiceOptions&)> configure_;  // more options for the nodes opened after it is set
   Dataset seed_;
   std::string prefix_;
   std::vector<std::unique_ptr<Service>> nodes_;
@@ -296,6 +301,78 @@ TEST_F(ClusterNodes, ADeletionReachesEveryNodeAndLeavesNoTraceInRedis) {
   ASSERT_TRUE(c->WaitForPosition(last, std::chrono::seconds(5)).ok());
   EXPECT_EQ(c->GetUser(zed).status().code(), StatusCode::kNotFound);
   ExpectSameAnswers(A(), *c, 13);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+TEST_F(ClusterNodes, OneNodeTrainsAndEveryNodeServesTheVersionItPublished) {
+  std::atomic<bool> go{false};
+  std::mutex mu;
+  std::vector<std::string> loaded;  // the weights file each node's loader found
+  configure_ = [&](ServiceOptions& opt) {
+    const std::string node = opt.node_id;
+    opt.trainer = [&go, node](const Dataset& snap, const std::string& dir) -> Result<TrainedModel> {
+      while (!go) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::filesystem::create_directories(dir + "/sub");
+      std::ofstream(dir + "/model.json") << "{}";
+      std::ofstream(dir + "/sub/weights.bin", std::ios::binary)
+          << "weights of " << snap.events.size() << " events by " << node << std::string(3, '\0') << "end";
+      return TrainedModel{testing::EmptyFactory(), {{"val_ndcg@10", 0.2}}};
+    };
+    opt.model_loader = [&mu, &loaded](const std::string& dir) -> Result<SourceFactory> {
+      std::lock_guard l(mu);
+      loaded.push_back(ReadFile(dir + "/sub/weights.bin"));
+      return testing::EmptyFactory();
+    };
+  };
+  nodes_.clear();
+  for (const char* id : {"a", "b"}) nodes_.push_back(OpenNode(id));
+  ASSERT_EQ(nodes_.size(), 2u);
+  const std::string last = WriteBatches(A(), 0, 3);
+  ASSERT_TRUE(B().WaitForPosition(last, std::chrono::seconds(5)).ok());
+  ASSERT_EQ(A().Retrain().value(), "v1");
+  // One trainer at a time in the cluster.
+  auto other = B().Retrain();
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().reason(), "training_elsewhere") << other.status().ToString();
+  go = true;
+  for (int i = 0; i < 500 && A().Models().training; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(A().Models().current, "v1");
+  // B loads the published version (its files, byte for byte) and serves it.
+  auto serves = [](Service& s) { return s.Models().current != "none" && !s.Models().current.empty(); };
+  EXPECT_FALSE(serves(B()));
+  for (int i = 0; i < 100 && !serves(B()); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(serves(B()));
+  {
+    std::lock_guard l(mu);
+    ASSERT_EQ(loaded.size(), 1u);
+    EXPECT_EQ(loaded[0], std::string("weights of 30 events by a") + std::string(3, '\0') + "end");
+  }
+  // Nothing new since that training, anywhere in the cluster.
+  EXPECT_EQ(B().Retrain().status().reason(), "no_new_events");
+  // A node that starts later serves the current version too.
+  auto c = OpenNode("c");
+  ASSERT_NE(c, nullptr);
+  for (int i = 0; i < 100 && !serves(*c); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(serves(*c));
+  // New events: B may train now, and A follows B's version.
+  ASSERT_TRUE(B().WaitForPosition(WriteBatches(A(), 3, 4), std::chrono::seconds(5)).ok());
+  ASSERT_TRUE(B().Retrain().ok());
+  for (int i = 0; i < 100; ++i) {
+    {
+      std::lock_guard l(mu);
+      if (loaded.size() >= 4) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::lock_guard l(mu);
+  ASSERT_GE(loaded.size(), 4u) << "c loaded v1; a and c load b's version";
+  EXPECT_EQ(loaded.back(), std::string("weights of 40 events by b") + std::string(3, '\0') + "end");
 }
 
 TEST_F(ClusterNodes, CatalogueWritesReachEveryNodeInTheLogsOrder) {

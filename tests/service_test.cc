@@ -91,18 +91,7 @@ class HeldStore : public StoreRef {
   int entered_ = 0;
 };
 
-// A model slot that scores nothing: enough for the lifecycle (which version serves), not for ranking.
-class EmptySource : public CandidateSource {
- public:
-  std::string_view name() const override { return "model"; }
-  void Observe(const Event&, const UserState&) override {}
-  void Generate(const RetrievalContext&, ScoreBuffer&) const override {}
-  size_t MemoryBytes() const override { return 0; }
-};
-
-SourceFactory EmptyFactory() {
-  return [](const Dataset&, const InterestStore&) -> std::unique_ptr<CandidateSource> { return std::make_unique<EmptySource>(); };
-}
+using vane::testing::EmptyFactory;
 
 Result<RawEvent> Raw(std::string user, std::string item, std::string action = "view", Timestamp ts = 0) {
   RawEvent e;

@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "vane/events/dataset.h"
+#include "vane/registry/trainer.h"
+#include "vane/retrieve/source.h"
 
 namespace vane::testing {
 
@@ -81,6 +83,21 @@ inline Dataset ChainDataset(int users, int items, int len, uint64_t seed, bool t
     }
   }
   return ds;
+}
+
+// A model slot that scores nothing: enough for the lifecycle (which version serves), not for ranking.
+class EmptySource : public CandidateSource {
+ public:
+  std::string_view name() const override { return "model"; }
+  void Observe(const Event&, const UserState&) override {}
+  void Generate(const RetrievalContext&, ScoreBuffer&) const override {}
+  size_t MemoryBytes() const override { return 0; }
+};
+
+inline SourceFactory EmptyFactory() {
+  return [](const Dataset&, const InterestStore&) -> std::unique_ptr<CandidateSource> {
+    return std::make_unique<EmptySource>();
+  };
 }
 
 }  // namespace vane::testing

@@ -45,7 +45,7 @@ return 0
 // Commits a snapshot whose chunks are written: only while the lease is still the writer's (fencing).
 constexpr const char* kCommit = R"lua(
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return redis.error_reply('LEASE_LOST the snapshot lease is no longer held by this writer')
+  return redis.error_reply('LEASE_LOST the lease is no longer held by this writer')
 end
 for i = 0, tonumber(ARGV[4]) - 1 do
   if redis.call('PERSIST', ARGV[5] .. i) == 0 and redis.call('EXISTS', ARGV[5] .. i) == 0 then
@@ -85,6 +85,7 @@ uint64_t NowMs() {
 std::string MetaJson(const SharedSnapshot& m, uint64_t chunks, uint64_t digest) {
   nlohmann::json j = {{"id", m.id},         {"seq", m.seq},   {"position", m.position}, {"bytes", m.bytes},
                       {"written_ms", m.written_ms}, {"node", m.node}, {"chunks", chunks},       {"xxh64", std::to_string(digest)}};
+  if (!m.note.empty()) j["note"] = m.note;
   return j.dump();
 }
 
@@ -105,6 +106,7 @@ std::optional<StoredMeta> ParseMeta(const std::string& text) {
     s.meta.written_ms = j.at("written_ms").get<uint64_t>();
     s.meta.node = j.at("node").get<std::string>();
     s.chunks = j.at("chunks").get<uint64_t>();
+    if (j.contains("note")) s.meta.note = j.at("note").get<std::string>();
     auto d = ParseDecimal(j.at("xxh64").get<std::string>());
     if (!d) return std::nullopt;
     s.digest = *d;
@@ -144,11 +146,11 @@ Status ClusterState::ReleaseLease(const std::string& name, const std::string& ho
 }
 
 Result<SharedSnapshot> ClusterState::PutSnapshot(SharedSnapshot meta, std::string_view image, uint64_t lease,
-                                                 size_t keep) {
+                                                 size_t keep, const std::string& kind) {
   meta.written_ms = NowMs();
   meta.bytes = image.size();
   meta.id = fmt::format("{}-{}-{}", meta.seq, meta.node, meta.written_ms);
-  const std::string tag = "{" + prefix_ + ":snap}";
+  const std::string tag = "{" + prefix_ + ":" + kind + "}";
   const std::string chunk_prefix = tag + ":c:" + meta.id + ":";
   const uint64_t chunks = std::max<uint64_t>(1, (image.size() + chunk_bytes_ - 1) / chunk_bytes_);
   std::vector<Args> sets;
@@ -171,15 +173,15 @@ Result<SharedSnapshot> ClusterState::PutSnapshot(SharedSnapshot meta, std::strin
                                                       chunk_prefix}));
   if (r.is_error()) {
     if (r.str.rfind("LEASE_LOST", 0) == 0)
-      return Status::Conflict("lease_lost", "snapshot " + meta.id + " not committed: " + r.str.substr(11));
+      return Status::Conflict("lease_lost", kind + " " + meta.id + " not committed: " + r.str.substr(11));
     return r.ToStatus();
   }
-  VANE_RETURN_IF_ERROR(Prune(keep));
+  VANE_RETURN_IF_ERROR(Prune(keep, kind));
   return meta;
 }
 
-Result<std::vector<SharedSnapshot>> ClusterState::ListSnapshots() {
-  const std::string index = "{" + prefix_ + ":snap}:index";
+Result<std::vector<SharedSnapshot>> ClusterState::ListSnapshots(const std::string& kind) {
+  const std::string index = "{" + prefix_ + ":" + kind + "}:index";
   VANE_ASSIGN_OR_RETURN(Reply r, client_->Command({"HGETALL", index}));
   VANE_RETURN_IF_ERROR(r.ToStatus());
   std::vector<SharedSnapshot> out;
@@ -198,8 +200,8 @@ Result<std::vector<SharedSnapshot>> ClusterState::ListSnapshots() {
   return out;
 }
 
-Result<std::string> ClusterState::ReadSnapshot(const SharedSnapshot& meta) {
-  const std::string tag = "{" + prefix_ + ":snap}";
+Result<std::string> ClusterState::ReadSnapshot(const SharedSnapshot& meta, const std::string& kind) {
+  const std::string tag = "{" + prefix_ + ":" + kind + "}";
   VANE_ASSIGN_OR_RETURN(Reply idx, client_->Command({"HGET", tag + ":index", meta.id}));
   VANE_RETURN_IF_ERROR(idx.ToStatus());
   auto stored = idx.is_nil() ? std::nullopt : ParseMeta(idx.str);
@@ -221,9 +223,9 @@ Result<std::string> ClusterState::ReadSnapshot(const SharedSnapshot& meta) {
   return image;
 }
 
-Status ClusterState::Prune(size_t keep) {
-  VANE_ASSIGN_OR_RETURN(std::vector<SharedSnapshot> all, ListSnapshots());
-  const std::string tag = "{" + prefix_ + ":snap}";
+Status ClusterState::Prune(size_t keep, const std::string& kind) {
+  VANE_ASSIGN_OR_RETURN(std::vector<SharedSnapshot> all, ListSnapshots(kind));
+  const std::string tag = "{" + prefix_ + ":" + kind + "}";
   for (size_t i = std::max<size_t>(1, keep); i < all.size(); ++i) {
     VANE_ASSIGN_OR_RETURN(Reply idx, client_->Command({"HGET", tag + ":index", all[i].id}));
     auto stored = idx.is_nil() ? std::nullopt : ParseMeta(idx.str);

@@ -418,6 +418,19 @@ class StreamSharedLog : public SharedLog {
   }
   Result<std::string> ReadSnapshot(const SharedSnapshot& meta) override { return state_->ReadSnapshot(meta); }
   Result<uint64_t> TrimBehindSnapshots() override { return state_->TrimBehindSnapshots(); }
+  Result<SharedSnapshot> PutModel(SharedSnapshot meta, std::string_view files, uint64_t lease, size_t keep) override {
+    return state_->PutSnapshot(std::move(meta), files, lease, keep, "models");
+  }
+  Result<std::optional<SharedSnapshot>> LatestModel() override {
+    VANE_ASSIGN_OR_RETURN(auto all, state_->ListSnapshots("models"));
+    if (all.empty()) return std::optional<SharedSnapshot>();
+    // Newest by time: versions are ordered by when they were published, not by the log position they cover.
+    auto it = std::max_element(all.begin(), all.end(), [](const SharedSnapshot& a, const SharedSnapshot& b) {
+      return a.written_ms < b.written_ms;
+    });
+    return std::optional<SharedSnapshot>(*it);
+  }
+  Result<std::string> ReadModel(const SharedSnapshot& meta) override { return state_->ReadSnapshot(meta, "models"); }
   Result<uint64_t> TryLease(const std::string& name, const std::string& holder,
                             std::chrono::milliseconds ttl) override {
     return state_->TryLease(name, holder, ttl);

@@ -810,9 +810,14 @@ bool Service::WaitForRebuild(std::chrono::milliseconds timeout) const {
 void Service::MaintenanceLoop() {
   std::unique_lock m(maint_mu_);
   while (true) {
-    // Cluster deletions not yet out of the cluster's snapshots are retried every half second.
-    maint_cv_.wait_for(m, cluster_erasures_pending_.load() > 0 ? std::chrono::milliseconds(500) : std::chrono::hours(1),
-                       [&] { return maint_stop_ || rebuild_wanted_ || recovery_wanted_ || snapshot_wanted_; });
+    // Cluster mode: deletions not yet out of the cluster's snapshots are retried every half second, and a newer
+    // published model is looked for every two seconds.
+    const auto wait = cluster_erasures_pending_.load() > 0 ? std::chrono::milliseconds(500)
+                      : opt_.shared_log                    ? std::chrono::milliseconds(2000)
+                                                           : std::chrono::milliseconds(3600 * 1000);
+    const bool woken = maint_cv_.wait_for(m, wait, [&] {
+      return maint_stop_ || rebuild_wanted_ || recovery_wanted_ || snapshot_wanted_;
+    });
     if (maint_stop_) return;
     if (!rebuild_wanted_ && !recovery_wanted_) {
       const bool periodic = snapshot_wanted_;
@@ -820,6 +825,7 @@ void Service::MaintenanceLoop() {
       m.unlock();
       if (periodic) PeriodicSnapshot();
       if (cluster_erasures_pending_.load() > 0) EraseFromCluster();
+      if (!woken && opt_.shared_log && opt_.cluster_snapshots) AdoptPublishedModel();
       m.lock();
       continue;
     }
@@ -937,6 +943,12 @@ std::unique_ptr<Dataset> Service::DatasetSnapshot() const {
 Result<std::string> Service::Retrain() {
   if (!opt_.trainer) return Status::NotImplemented("no_trainer", "this server was started without model training");
   if (training_.exchange(true)) return Status::Conflict("training_in_progress", "a model is being trained already");
+  if (opt_.shared_log && opt_.cluster_snapshots) {
+    if (Status s = TakeTrainerLease(); !s.ok()) {
+      training_ = false;
+      return s;
+    }
+  }
   {
     std::unique_lock lock(mu_);
     if (next_seq_ == trained_at_seq_) {
@@ -958,6 +970,9 @@ Result<std::string> Service::Retrain() {
 
 void Service::TrainInBackground(const std::string& version) {
   auto t0 = std::chrono::steady_clock::now();
+  std::atomic<bool> renew_done{false};
+  std::thread renewer;
+  if (opt_.shared_log && opt_.cluster_snapshots) renewer = std::thread([&] { RenewTrainerLease(renew_done); });
   std::unique_ptr<Dataset> snapshot = DatasetSnapshot();  // training reads the copy; serving goes on
   const std::string dir = registry_.VersionDir(version);
   auto trained = opt_.trainer(*snapshot, dir);
@@ -977,8 +992,23 @@ void Service::TrainInBackground(const std::string& version) {
   }
   entry["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const bool serving = entry["state"] == "serving";
+  const nlohmann::json entry_info = entry.value("info", nlohmann::json::object());
   if (Status s = registry_.Finish(std::move(entry)); !s.ok()) std::fprintf(stderr, "warning: %s\n", s.ToString().c_str());
   if (serving && opt_.blend_fitter) FitBlend(dir);  // the new model's weight in the blend is fitted with it
+  if (opt_.shared_log && opt_.cluster_snapshots) {
+    renew_done = true;
+    renewer.join();
+    uint64_t trained_at = 0;
+    {
+      std::shared_lock lock(mu_);
+      trained_at = trained_at_seq_;
+    }
+    if (serving) {
+      PublishModel(version, dir, entry_info, trained_at);
+    } else {
+      (void)opt_.shared_log->ReleaseLease("models", opt_.node_id, trainer_lease_);
+    }
+  }
   training_ = false;
 }
 

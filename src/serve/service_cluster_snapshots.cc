@@ -8,6 +8,7 @@
 // items; then the state payload a local snapshot holds (service_snapshots.cc), which StateFromPayload reads.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -20,6 +21,7 @@ namespace {
 
 constexpr uint32_t kNodeImageFormat = 1;  // bump on any change of the layout above or of the state payload
 constexpr std::chrono::milliseconds kSnapLease{5 * 60 * 1000};
+const std::string kMirrorMeta[] = {"actions", "has_timestamps", "blend"};
 
 double SecondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -55,6 +57,18 @@ Status WriteMirror(BinaryWriter& w, const Store& store) {
     w.Str(id);
     w.Str(json);
   }
+  // The metadata the state depends on: the action registry (feedback types added at run time), whether events
+  // carry times, the fitted blend (a node that joins serves it at once instead of fitting its own).
+  std::vector<std::pair<std::string, std::string>> meta;
+  for (const std::string& key : kMirrorMeta) {
+    VANE_ASSIGN_OR_RETURN(auto v, store.GetMeta(key));
+    if (v) meta.emplace_back(key, *v);
+  }
+  w.U64(meta.size());
+  for (const auto& [k, v] : meta) {
+    w.Str(k);
+    w.Str(v);
+  }
   return Status::Ok();
 }
 
@@ -80,7 +94,15 @@ Status ReadMirror(BinaryReader& r, Store& store) {
   }
   if (!r.ok()) return r.status();
   if (!items.empty()) VANE_RETURN_IF_ERROR(store.PutItems(items));
-  return Status::Ok();
+  const uint64_t nmeta = r.U64();
+  for (uint64_t i = 0; i < nmeta && r.ok(); ++i) {
+    const std::string k = r.Str(), v = r.Str();
+    if (!r.ok()) break;
+    if (std::find(std::begin(kMirrorMeta), std::end(kMirrorMeta), k) == std::end(kMirrorMeta))
+      return Status(StatusCode::kIoError, "snapshot_corrupt", "unknown metadata key in a cluster snapshot: " + k.substr(0, 50));
+    VANE_RETURN_IF_ERROR(store.PutMeta(k, v));
+  }
+  return r.status();
 }
 
 }  // namespace

@@ -45,19 +45,21 @@ class ClusterState {
   Result<uint64_t> TryLease(const std::string& name, const std::string& holder, std::chrono::milliseconds ttl);
   Status ReleaseLease(const std::string& name, const std::string& holder, uint64_t token);
 
-  // See the top of this file. meta.id, bytes and written_ms are filled in here.
-  Result<SharedSnapshot> PutSnapshot(SharedSnapshot meta, std::string_view image, uint64_t lease, size_t keep);
+  // See the top of this file. meta.id, bytes and written_ms are filled in here. `kind` names the family and its
+  // lease: "snap" for state snapshots, "models" for published model versions (the trainer's lease).
+  Result<SharedSnapshot> PutSnapshot(SharedSnapshot meta, std::string_view image, uint64_t lease, size_t keep,
+                                     const std::string& kind = "snap");
   // Every snapshot, newest (highest seq) first; an index entry that does not read is skipped with a warning.
-  Result<std::vector<SharedSnapshot>> ListSnapshots();
+  Result<std::vector<SharedSnapshot>> ListSnapshots(const std::string& kind = "snap");
   // The image, checked (size and XXH64): IoError "snapshot_corrupt" when a chunk is missing or damaged.
-  Result<std::string> ReadSnapshot(const SharedSnapshot& meta);
+  Result<std::string> ReadSnapshot(const SharedSnapshot& meta, const std::string& kind = "snap");
   // Trims every partition behind the oldest kept snapshot's position; returns the entries removed.
   Result<uint64_t> TrimBehindSnapshots();
 
   std::string LeaseKey(const std::string& name) const { return "{" + prefix_ + ":" + name + "}:lease"; }
 
  private:
-  Status Prune(size_t keep);
+  Status Prune(size_t keep, const std::string& kind);
 
   std::unique_ptr<RedisCluster> client_;
   std::string prefix_;

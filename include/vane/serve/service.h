@@ -412,6 +412,11 @@ class Service {
   // stay (1 after a deletion: the older ones may hold the user).
   Result<uint64_t> ClusterSnapshotNow(size_t keep);
   Status CaptureNodeImage(SharedSnapshot& meta, std::string& image);
+  // One trainer in the cluster (service_cluster_models.cc).
+  Status TakeTrainerLease();
+  void RenewTrainerLease(const std::atomic<bool>& done);
+  void PublishModel(const std::string& version, const std::string& dir, const nlohmann::json& info, uint64_t trained_at);
+  void AdoptPublishedModel();
   // After deletions were applied and the state rebuilt: a snapshot without the users replaces every older one and
   // the log is trimmed behind it (maintenance thread; retried while another node holds the lease).
   void EraseFromCluster();
@@ -544,6 +549,8 @@ class Service {
   mutable std::mutex cluster_error_mu_;
   std::string cluster_error_;                          // guarded by cluster_error_mu_
   std::atomic<uint64_t> cluster_erasures_pending_{0};  // deletions applied, not yet out of the cluster's snapshots
+  uint64_t trainer_lease_ = 0;                         // the lease token of the training in progress (train thread)
+  std::string adopted_model_id_;                       // the published model serving here; guarded by blend_mu_
   nlohmann::json blend_info_ = {{"state", "default"}};  // guarded by blend_mu_
 };
 

@@ -36,6 +36,7 @@ struct SharedSnapshot {
   uint64_t bytes = 0;      // the image's size
   uint64_t written_ms = 0; // unix milliseconds
   std::string node;        // the node that wrote it
+  std::string note;        // what else the writer records (a model version's description, as JSON)
 };
 
 class SharedLog {
@@ -81,6 +82,17 @@ class SharedLog {
   virtual Result<uint64_t> TryLease(const std::string& name, const std::string& holder, std::chrono::milliseconds ttl) {
     (void)name, (void)holder, (void)ttl;
     return Status::NotImplemented("this shared log has no leases");
+  }
+  // Published model versions (the trainer's lease is "models"): the same chunked, fenced storage as snapshots,
+  // `meta.note` describing the version; the newest `keep` stay.
+  virtual Result<SharedSnapshot> PutModel(SharedSnapshot meta, std::string_view files, uint64_t lease, size_t keep) {
+    (void)meta, (void)files, (void)lease, (void)keep;
+    return Status::NotImplemented("this shared log keeps no models");
+  }
+  virtual Result<std::optional<SharedSnapshot>> LatestModel() { return std::optional<SharedSnapshot>(); }
+  virtual Result<std::string> ReadModel(const SharedSnapshot& meta) {
+    (void)meta;
+    return Status::NotImplemented("this shared log keeps no models");
   }
   // Gives the lease up when `holder` holds it under `token`.
   virtual Status ReleaseLease(const std::string& name, const std::string& holder, uint64_t token) {
