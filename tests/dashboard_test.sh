@@ -6,6 +6,8 @@
 # kept in ARTIFACTS (dashboard-idle.png: an idle user; dashboard.png: after the search; dashboard-models.png,
 # dashboard-service.png, dashboard-phone.png). Usage: dashboard_test.sh path/to/vane work-folder artifacts-folder
 # With DASH_MODEL=dir the server serves that model (--model) and the Models page must say it is not a kept version.
+# With DASH_CLUSTER=1 the server is a node of a real Redis Cluster started here (3+3 on loopback, `vane serve
+# --cluster`), and the Service page must show the node's cluster card (lag, position, the lag chart).
 set -euo pipefail
 VANE="$1"; WORK="$2"; ARTIFACTS="$3"
 SRC="$(cd "$(dirname "$0")" && pwd)/dashboard"
@@ -16,6 +18,15 @@ rm -rf "$WORK/store"
 source "$(dirname "$0")/serve_lib.sh"
 MODEL_ARGS=()
 [ -n "${DASH_MODEL:-}" ] && MODEL_ARGS=(--model "$DASH_MODEL") && export MODEL_GIVEN=1
-start_server "$VANE" "$WORK/serve.out" "$WORK/serve.err" --store "$WORK/store" "${MODEL_ARGS[@]}"
-trap 'kill -9 $PID 2>/dev/null || true' EXIT
+CLUSTER_ARGS=()
+REDIS_PIDS=()
+if [ -n "${DASH_CLUSTER:-}" ]; then
+  source "$(dirname "$0")/redis_cluster_lib.sh"
+  rm -rf "$WORK/redis"
+  start_redis_cluster "$WORK/redis"
+  CLUSTER_ARGS=(--cluster "$CLUSTER_SEEDS" --cluster-prefix dash)
+  export EXPECT_CLUSTER=1
+fi
+trap 'kill -9 ${PID:-} "${REDIS_PIDS[@]}" 2>/dev/null || true' EXIT
+start_server "$VANE" "$WORK/serve.out" "$WORK/serve.err" --store "$WORK/store" "${MODEL_ARGS[@]}" "${CLUSTER_ARGS[@]}"
 cd "$WORK" && QUERY="${QUERY:-hiking boots}" EXPECT_NODE="${EXPECT_NODE:-hiking}" node test.mjs "http://127.0.0.1:$PORT" "$ARTIFACTS"

@@ -138,6 +138,25 @@ Result<uint64_t> ClusterState::TryLease(const std::string& name, const std::stri
   return static_cast<uint64_t>(r.integer);
 }
 
+Result<std::optional<std::string>> ClusterState::GetConfig(const std::string& name) {
+  VANE_ASSIGN_OR_RETURN(Reply r, client_->Command({"GET", "{" + prefix_ + ":config}:" + name}));
+  VANE_RETURN_IF_ERROR(r.ToStatus());
+  if (r.is_nil()) return std::optional<std::string>();
+  return std::optional<std::string>(r.str);
+}
+
+Result<std::string> ClusterState::PutConfigIfAbsent(const std::string& name, const std::string& value) {
+  const std::string key = "{" + prefix_ + ":config}:" + name;
+  VANE_ASSIGN_OR_RETURN(Reply r, client_->Command({"SET", key, value, "NX", "GET"}));
+  VANE_RETURN_IF_ERROR(r.ToStatus());
+  return r.is_nil() ? value : r.str;  // nil: this value was stored; else the one already there
+}
+
+Status ClusterState::PutConfig(const std::string& name, const std::string& value) {
+  VANE_ASSIGN_OR_RETURN(Reply r, client_->Command({"SET", "{" + prefix_ + ":config}:" + name, value}));
+  return r.ToStatus();
+}
+
 Status ClusterState::ReleaseLease(const std::string& name, const std::string& holder, uint64_t token) {
   const std::string key = LeaseKey(name);
   VANE_ASSIGN_OR_RETURN(Reply r, client_->CommandForKey(key, {"EVAL", kRelease, "1", key,

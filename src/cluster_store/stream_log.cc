@@ -431,6 +431,11 @@ class StreamSharedLog : public SharedLog {
     return std::optional<SharedSnapshot>(*it);
   }
   Result<std::string> ReadModel(const SharedSnapshot& meta) override { return state_->ReadSnapshot(meta, "models"); }
+  Result<std::optional<std::string>> GetConfig(const std::string& name) override { return state_->GetConfig(name); }
+  Result<std::string> PutConfigIfAbsent(const std::string& name, const std::string& value) override {
+    return state_->PutConfigIfAbsent(name, value);
+  }
+  Status PutConfig(const std::string& name, const std::string& value) override { return state_->PutConfig(name, value); }
   Result<uint64_t> TryLease(const std::string& name, const std::string& holder,
                             std::chrono::milliseconds ttl) override {
     return state_->TryLease(name, holder, ttl);

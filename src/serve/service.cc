@@ -1089,6 +1089,7 @@ Status Service::InitBlend() {
     ApplyBlend(*opt_.blend, "given");
     return Status::Ok();
   }
+  if (opt_.shared_log && opt_.cluster_snapshots) return InitClusterBlend();
   VANE_ASSIGN_OR_RETURN(auto stored, store_->GetMeta("blend"));
   if (stored) {
     nlohmann::json j = nlohmann::json::parse(*stored, nullptr, false);

@@ -70,6 +70,28 @@ Status UnpackDir(std::string_view packed, const std::string& dir) {
 
 }  // namespace
 
+// Cluster mode: every node serves the same blend, so that they give the same answers. The cluster's when it has
+// one; otherwise this node fits one (as a first start does) and offers it, and the first node's wins.
+Status Service::InitClusterBlend() {
+  SharedLog& log = *opt_.shared_log;
+  VANE_ASSIGN_OR_RETURN(std::optional<std::string> shared, log.GetConfig("blend"));
+  if (!shared) {
+    if (!opt_.blend_fitter) return Status::Ok();
+    FitBlend("");
+    VANE_ASSIGN_OR_RETURN(auto mine, store_->GetMeta("blend"));
+    if (!mine) return Status::Ok();  // the fit failed (said why): built-in weights until the cluster has one
+    VANE_ASSIGN_OR_RETURN(std::string winner, log.PutConfigIfAbsent("blend", *mine));
+    if (winner == *mine) return Status::Ok();
+    shared = winner;
+  }
+  auto b = BlendConfig::FromJson(nlohmann::json::parse(*shared, nullptr, false));
+  if (!b.ok()) return b.status().Prefixed("cluster: the shared blend is unreadable: ");
+  VANE_RETURN_IF_ERROR(store_->PutMeta("blend", *shared));
+  std::unique_lock lock(mu_);
+  ApplyBlend(*b, "cluster");
+  return Status::Ok();
+}
+
 // Cluster mode, before a training starts: Conflict when the cluster's newest version was trained at this node's
 // position (nothing new) or another node holds the trainer's lease. Sets trainer_lease_.
 Status Service::TakeTrainerLease() {
@@ -111,6 +133,8 @@ void Service::PublishModel(const std::string& version, const std::string& dir, c
     auto put = log.PutModel(meta, *packed, trainer_lease_, 3);
     st = put.status();
     if (put.ok()) {
+      // The version's blend becomes the cluster's: nodes that start later serve it too.
+      if (auto b = store_->GetMeta("blend"); b.ok() && *b) (void)log.PutConfig("blend", **b);
       std::lock_guard l(blend_mu_);
       adopted_model_id_ = put->id;
       std::fprintf(stderr, "cluster: published model %s as %s (%.1f MB)\n", version.c_str(), put->id.c_str(),

@@ -224,7 +224,18 @@ try {
     await page.waitForSelector('#routes-table tbody tr');
     await page.waitForSelector('#p50-chart canvas'); // drawn from the second poll on (2 s)
   });
-  await step('the store size is its files on disk (not 0 B)', async () => {
+  await step(process.env.EXPECT_CLUSTER ? 'the cluster card shows the node\'s lag, position and lag chart' : 'no cluster card outside cluster mode', async () => {
+    if (!process.env.EXPECT_CLUSTER) {
+      if (!(await page.evaluate(() => document.querySelector('#cluster-card').hidden))) throw new Error('cluster card shown');
+      return;
+    }
+    await page.waitForSelector('#cluster-card:not([hidden]) #cluster-counts dd');
+    await page.waitForSelector('#lag-chart canvas');
+    const rows = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#cluster-counts div')].map((d) => [d.querySelector('dt').textContent, d.querySelector('dd').textContent])));
+    if (!/^[\d,]+ ms$/.test(rows.lag || '') || rows.applying !== 'yes' || !/^16 partitions, newest entry \d+-\d+$/.test(rows['log position'] || ''))
+      throw new Error(JSON.stringify(rows));
+  });
+  if (!process.env.EXPECT_CLUSTER) await step('the store size is its files on disk (not 0 B)', async () => {
     const store = await page.evaluate(() => [...document.querySelectorAll('#counts div')].find((d) => d.querySelector('dt').textContent === 'store')?.querySelector('dd').textContent);
     if (!/^[\d.,]+ (KiB|MiB|GiB)$/.test(store || '')) throw new Error(`store: ${store}`);
   });

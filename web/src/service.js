@@ -4,6 +4,7 @@ import { h, $, num, pct, bytes } from './util.js';
 import { LineChart, History } from './charts.js';
 import { parseProm, histograms, histogramDelta, quantileBounds } from './prom.js';
 import { strategyName, sourceName } from './labels.js';
+import { shortPosition } from './cluster.js';
 
 const INTERVAL_MS = 2000;
 const KEEP = 150; // points per chart (5 min)
@@ -24,8 +25,9 @@ export function initService() {
     rate: new LineChart($('#rate-chart'), { label: 'Accepted events per second over time', height: 160 }),
     p50: new LineChart($('#p50-chart'), { label: 'Median latency per route over time, in milliseconds', height: 160 }),
     p99: new LineChart($('#p99-chart'), { label: '99th percentile latency per route over time, in milliseconds', height: 160 }),
+    lag: new LineChart($('#lag-chart'), { label: 'Replication lag of this node over time, in milliseconds', height: 120 }),
   };
-  history = { rate: new History(KEEP), p50: new History(KEEP), p99: new History(KEEP) };
+  history = { rate: new History(KEEP), p50: new History(KEEP), p99: new History(KEEP), lag: new History(KEEP) };
   document.addEventListener('visibilitychange', schedule);
 }
 
@@ -61,6 +63,7 @@ function update(stats, samples) {
   const t = Date.now() / 1000;
   const hist = histograms(samples, LATENCY, routeKey);
   renderCounts(stats);
+  renderCluster(stats.cluster, t);
   renderOnline('#by-strategy', stats.online?.by_strategy, strategyName);
   renderOnline('#by-variant', stats.online?.by_variant);
   renderOnline('#by-source', stats.online?.by_source, sourceName);
@@ -107,6 +110,29 @@ function renderCounts(s) {
     ['model version', s.model_version || 'none'],
   ];
   $('#counts').replaceChildren(...rows.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))));
+}
+
+/** The cluster card: shown only in cluster mode (stats.cluster is null otherwise). */
+function renderCluster(c, t) {
+  const card = $('#cluster-card');
+  card.hidden = !c;
+  if (!c) return;
+  const err = $('#cluster-error');
+  err.hidden = !c.error;
+  err.textContent = c.error ? `This node has stopped applying the log: ${c.error}` : '';
+  const rows = [
+    ['lag', `${num(Math.round(c.lag_ms))} ms`],
+    ['applying', c.error ? 'stopped' : 'yes'],
+    ['log position', shortPosition(c.position)],
+    ['malformed entries skipped', num(c.log_rejected)],
+    ['started from a snapshot', c.restore_seconds > 0 ? `yes (${c.restore_seconds.toFixed(2)} s)` : 'no'],
+    ['snapshots written here', num(c.snapshots_written)],
+    ['last snapshot', c.snapshot_bytes ? bytes(c.snapshot_bytes) : '–'],
+    ['log entries trimmed here', num(c.trimmed_entries)],
+  ];
+  $('#cluster-counts').replaceChildren(...rows.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', { title: k === 'log position' ? c.position : '' }, v))));
+  history.lag.push(t, new Map([['lag ms', c.lag_ms]]));
+  charts.lag.set([{ label: 'lag ms' }], history.lag.data(['lag ms']));
 }
 
 /** name(id): the words shown for a group's id (the id stays in the tooltip). */

@@ -43,6 +43,10 @@ class ClusterState {
                size_t chunk_bytes = 4u << 20);
 
   Result<uint64_t> TryLease(const std::string& name, const std::string& holder, std::chrono::milliseconds ttl);
+  // Shared configuration values, {<prefix>:config}:<name> (store/shared_log.h, GetConfig).
+  Result<std::optional<std::string>> GetConfig(const std::string& name);
+  Result<std::string> PutConfigIfAbsent(const std::string& name, const std::string& value);
+  Status PutConfig(const std::string& name, const std::string& value);
   Status ReleaseLease(const std::string& name, const std::string& holder, uint64_t token);
 
   // See the top of this file. meta.id, bytes and written_ms are filled in here. `kind` names the family and its

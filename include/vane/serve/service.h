@@ -417,6 +417,8 @@ class Service {
   void RenewTrainerLease(const std::atomic<bool>& done);
   void PublishModel(const std::string& version, const std::string& dir, const nlohmann::json& info, uint64_t trained_at);
   void AdoptPublishedModel();
+  // The blend every node serves: the cluster's (the first node's fit, or the last published model's).
+  Status InitClusterBlend();
   // After deletions were applied and the state rebuilt: a snapshot without the users replaces every older one and
   // the log is trimmed behind it (maintenance thread; retried while another node holds the lease).
   void EraseFromCluster();

@@ -94,6 +94,20 @@ class SharedLog {
     (void)meta;
     return Status::NotImplemented("this shared log keeps no models");
   }
+  // Configuration every node must share (the fitted blend): Get reads it (nullopt: none yet); PutIfAbsent stores
+  // `value` unless a value is there and returns the value that is (the first writer's); Put replaces it.
+  virtual Result<std::optional<std::string>> GetConfig(const std::string& name) {
+    (void)name;
+    return std::optional<std::string>();
+  }
+  virtual Result<std::string> PutConfigIfAbsent(const std::string& name, const std::string& value) {
+    (void)name;
+    return value;
+  }
+  virtual Status PutConfig(const std::string& name, const std::string& value) {
+    (void)name, (void)value;
+    return Status::Ok();
+  }
   // Gives the lease up when `holder` holds it under `token`.
   virtual Status ReleaseLease(const std::string& name, const std::string& holder, uint64_t token) {
     (void)name, (void)holder, (void)token;

@@ -1,0 +1,33 @@
+# Shared by the black-box tests that run `vane serve --cluster` (sourced): a real Redis Cluster on loopback.
+# start_redis_cluster DIR: 3 masters and 3 replicas of Debian's redis-server on free ports (no persistence),
+# `redis-cli --cluster create`, then waits for cluster_state:ok on every node; sets CLUSTER_SEEDS ("127.0.0.1:port,...")
+# and REDIS_PIDS. stop_redis_cluster kills them. Missing binaries are a failure, naming the package.
+start_redis_cluster() {
+  local dir="$1" port addrs=()
+  command -v redis-server > /dev/null && command -v redis-cli > /dev/null ||
+    { echo "redis-server and redis-cli are needed: apt-get install redis-server redis-tools"; return 1; }
+  mkdir -p "$dir"
+  REDIS_PIDS=()
+  local ports
+  ports=$(python3 -c 'import socket
+socks = [socket.socket() for _ in range(6)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))')
+  for port in $ports; do
+    mkdir -p "$dir/$port"
+    redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" \
+      --cluster-node-timeout 2000 --dir "$dir/$port" --appendonly no --save "" --logfile "$dir/$port/redis.log" &
+    REDIS_PIDS+=($!)
+    addrs+=("127.0.0.1:$port")
+  done
+  for port in $ports; do
+    for _ in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+  done
+  redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes > "$dir/create.log" 2>&1 ||
+    { tail -5 "$dir/create.log"; return 1; }
+  for port in $ports; do
+    for _ in $(seq 1 300); do redis-cli -p "$port" cluster info 2>/dev/null | grep -q cluster_state:ok && break; sleep 0.1; done
+  done
+  CLUSTER_SEEDS=$(IFS=,; echo "${addrs[*]:0:3}")
+}
+stop_redis_cluster() { for p in "${REDIS_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
