@@ -9,10 +9,23 @@ start_redis_cluster() {
   mkdir -p "$dir"
   REDIS_PIDS=()
   local ports
-  ports=$(python3 -c 'import socket
-socks = [socket.socket() for _ in range(6)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))')
+  # A cluster node also listens on its port + 10000 (the cluster bus): both must be free, and below 65536.
+  ports=$(python3 -c 'import random, socket
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+out = []
+while len(out) < 6:
+    p = random.randint(20000, 50000)
+    if p not in out and free(p) and free(p + 10000):
+        out.append(p)
+print(" ".join(map(str, out)))')
   for port in $ports; do
     mkdir -p "$dir/$port"
     redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" \
@@ -21,7 +34,7 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))')
     addrs+=("127.0.0.1:$port")
   done
   for port in $ports; do
-    for _ in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+    for _ in $(seq 1 100); do redis-cli -p "$port" ping 2>&1 | grep -q PONG && break; sleep 0.1; done
   done
   redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes > "$dir/create.log" 2>&1 ||
     { tail -5 "$dir/create.log"; return 1; }
