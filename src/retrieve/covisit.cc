@@ -130,7 +130,10 @@ void CovisitSource::ScoreNeighbours(uint32_t item, float w, bool all, const Evid
   std::lock_guard<std::mutex> lock(top_mu_);
   if (top_.size() < src.out_.size()) top_.resize(src.out_.size());
   TopList& tl = top_[item];
-  if (tl.total_at_build < 0 || t.total > 1.1f * tl.total_at_build) {
+  // Rebuilt whenever the item's edges changed, never kept stale: the answer then depends on the data alone, not
+  // on when this item was last read, so two nodes of a cluster that applied the same log answer alike (a list
+  // kept until its total grew by 10% made a node that had served more requests answer differently).
+  if (tl.total_at_build != t.total) {
     tl.items.clear();
     for (size_t p = 0; p < t.keys.size(); ++p)
       if (t.keys[p]) tl.items.emplace_back(t.keys[p] - 1, t.vals[p] / t.total);
