@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <sstream>
 #include <future>
@@ -308,6 +309,66 @@ std::string ReadFile(const std::string& path) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+// The files under `dir` (recursively) whose bytes contain `needle`.
+std::vector<std::string> FilesHolding(const std::string& dir, const std::string& needle) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    std::ifstream in(it->path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (bytes.find(needle) != std::string::npos) out.push_back(it->path().string());
+  }
+  return out;
+}
+
+// Every server's INFO persistence says no AOF rewrite runs or waits.
+bool RewritesDone(RedisClusterHarness& h, cluster::RedisCluster& client) {
+  for (const auto& n : h.nodes()) {
+    auto r = client.CommandOnNode(n.address(), {"INFO", "persistence"});
+    if (!r.ok()) return false;
+    if (r->str.find("aof_rewrite_in_progress:0") == std::string::npos ||
+        r->str.find("aof_rewrite_scheduled:0") == std::string::npos)
+      return false;
+  }
+  return true;
+}
+
+TEST_F(ClusterNodes, ADeletionLeavesTheServersAppendOnlyFilesToo) {
+  ASSERT_EQ(nodes_.size(), 2u);
+  auto client = cluster::RedisCluster::Connect(OptionsFor(*h_)).value();
+  // Every server keeps an append-only file as plain commands (no RDB preamble), so the test can read it.
+  for (const auto& n : h_->nodes()) {
+    for (std::vector<std::string> set : {std::vector<std::string>{"CONFIG", "SET", "aof-use-rdb-preamble", "no"},
+                                         {"CONFIG", "SET", "rdbcompression", "no"},
+                                         {"CONFIG", "SET", "appendonly", "yes"}})
+      ASSERT_TRUE(client->CommandOnNode(n.address(), set).value().ToStatus().ok());
+  }
+  for (int i = 0; i < 200 && !RewritesDone(*h_, *client); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::string zed = "zed-on-disk-9";
+  std::vector<Result<RawEvent>> batch;
+  for (int i = 0; i < 4; ++i) batch.push_back(Raw(zed, "r" + std::to_string(i), 4000 + i));
+  auto w = A().IngestEvents(batch);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE(B().WaitForPosition(w->position, std::chrono::seconds(5)).ok());
+  ASSERT_TRUE(A().SnapshotNow().ok());
+  std::vector<std::string> before;
+  for (const auto& n : h_->nodes())
+    for (const auto& f : FilesHolding(n.dir, zed)) before.push_back(f);
+  ASSERT_FALSE(before.empty()) << "the files hold the user before the deletion";
+  ASSERT_TRUE(B().DeleteUser(zed).ok());
+  for (int i = 0; i < 200 && !(A().ClusterErasuresDone() && B().ClusterErasuresDone()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(A().ClusterErasuresDone() && B().ClusterErasuresDone());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the rewrites were asked for; let them start
+  for (int i = 0; i < 200 && !RewritesDone(*h_, *client); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::vector<std::string> after;
+  for (const auto& n : h_->nodes())
+    for (const auto& f : FilesHolding(n.dir, zed)) after.push_back(f);
+  EXPECT_TRUE(after.empty()) << after.size() << " files still hold the user, e.g. " << after.front();
+  for (const auto& n : h_->nodes()) (void)client->CommandOnNode(n.address(), {"CONFIG", "SET", "appendonly", "no"});
 }
 
 TEST_F(ClusterNodes, OneNodeTrainsAndEveryNodeServesTheVersionItPublished) {

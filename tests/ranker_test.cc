@@ -123,6 +123,17 @@ TEST(Ranker, StoredFormRefusesWhatWouldLeaveTheArrays) {
   j = OneSplit(pop, 0.5f, -1, 1);
   j["version"] = 9;
   expect_bad(j, "version");
+  // Numbers out of their type's range are refused before any conversion (found by the blend_config fuzz target:
+  // a feature index of 9.2e19 was converted to int, undefined behaviour).
+  j = OneSplit(pop, 0.5f, -1, 1);
+  j["trees"][0]["feature"][0] = 92233720368547758075.0;
+  expect_bad(j, "where an integer in");
+  j = OneSplit(pop, 0.5f, -1, 1);
+  j["trees"][0]["left"][0] = 1.5;
+  expect_bad(j, "where an integer in");
+  j = OneSplit(pop, 0.5f, -1, 1);
+  j["trees"][0]["value"][1] = 1e300;
+  expect_bad(j, "not a finite value");
   // A non-finite leaf value is refused (JSON cannot hold one; a huge number parses as infinity in float).
   j = OneSplit(pop, 0.5f, -1, 1);
   j["base_score"] = "1";

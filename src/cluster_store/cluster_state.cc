@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -255,6 +256,39 @@ Status ClusterState::Prune(size_t keep, const std::string& kind) {
     for (const Reply& r : replies) VANE_RETURN_IF_ERROR(r.ToStatus());
   }
   return Status::Ok();
+}
+
+Result<int> ClusterState::RewriteFiles() {
+  VANE_RETURN_IF_ERROR(client_->Refresh());
+  std::set<std::string> servers;
+  for (const SlotRange& r : client_->topology()) {
+    servers.insert(r.master);
+    servers.insert(r.replicas.begin(), r.replicas.end());
+  }
+  int asked = 0;
+  auto setting = [&](const std::string& server, const char* name) -> Result<std::string> {
+    VANE_ASSIGN_OR_RETURN(Reply r, client_->CommandOnNode(server, {"CONFIG", "GET", name}));
+    VANE_RETURN_IF_ERROR(r.ToStatus());
+    return r.elements.size() == 2 ? r.elements[1].str : std::string();
+  };
+  for (const std::string& s : servers) {
+    VANE_ASSIGN_OR_RETURN(std::string aof, setting(s, "appendonly"));
+    VANE_ASSIGN_OR_RETURN(std::string save, setting(s, "save"));
+    bool any = false;
+    // A rewrite already running is let be: Redis schedules another after it ("scheduled"), or the reply says so.
+    if (aof == "yes") {
+      VANE_ASSIGN_OR_RETURN(Reply r, client_->CommandOnNode(s, {"BGREWRITEAOF"}));
+      any = true;
+      if (r.is_error() && r.str.find("in progress") == std::string::npos) return r.ToStatus();
+    }
+    if (!save.empty()) {
+      VANE_ASSIGN_OR_RETURN(Reply r, client_->CommandOnNode(s, {"BGSAVE", "SCHEDULE"}));
+      any = true;
+      if (r.is_error()) return r.ToStatus();
+    }
+    asked += any ? 1 : 0;
+  }
+  return asked;
 }
 
 Result<uint64_t> ClusterState::TrimBehindSnapshots() {

@@ -418,6 +418,7 @@ class StreamSharedLog : public SharedLog {
   }
   Result<std::string> ReadSnapshot(const SharedSnapshot& meta) override { return state_->ReadSnapshot(meta); }
   Result<uint64_t> TrimBehindSnapshots() override { return state_->TrimBehindSnapshots(); }
+  Result<int> RewriteFiles() override { return state_->RewriteFiles(); }
   Result<SharedSnapshot> PutModel(SharedSnapshot meta, std::string_view files, uint64_t lease, size_t keep) override {
     return state_->PutSnapshot(std::move(meta), files, lease, keep, "models");
   }

@@ -6,6 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+#include <type_traits>
+
 #include "vane/recommend/engine.h"
 
 namespace vane {
@@ -90,7 +93,20 @@ Status ReadArray(const nlohmann::json& j, const char* key, size_t tree, std::vec
       continue;
     }
     if (!v.is_number()) return Bad(fmt::format("tree {}: '{}' holds a non-number", tree, key));
-    out.push_back(v.get<T>());
+    // In range before converting: a huge or fractional index, or a value beyond float, is refused (converting
+    // it would be undefined behaviour; found by the blend_config fuzz target).
+    const double d = v.get<double>();
+    if constexpr (std::is_integral_v<T>) {
+      if (!(d >= static_cast<double>(std::numeric_limits<T>::min()) &&
+            d <= static_cast<double>(std::numeric_limits<T>::max()) && d == std::floor(d)))
+        return Bad(fmt::format("tree {}: '{}' holds {} where an integer in [{}, {}] belongs", tree, key, d,
+                               std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
+      out.push_back(static_cast<T>(d));
+    } else {
+      if (!std::isfinite(d) || std::fabs(d) > static_cast<double>(std::numeric_limits<T>::max()))
+        return Bad(fmt::format("tree {}: '{}' holds {}, not a finite value", tree, key, d));
+      out.push_back(static_cast<T>(d));
+    }
   }
   return Status::Ok();
 }
@@ -165,7 +181,7 @@ nlohmann::json Ranker::ToJson() const {
 
 Result<Ranker> Ranker::FromJson(const nlohmann::json& j) {
   if (!j.is_object() || j.value("format", "") != "vane-ranker") return Bad("'format' must be \"vane-ranker\"");
-  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int>() != kFormat)
+  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int64_t>() != kFormat)
     return Bad(fmt::format("'version' must be {}", kFormat));
   // The features are named so that a ranker fitted on another feature list is refused, not misread.
   auto fit = j.find("features");

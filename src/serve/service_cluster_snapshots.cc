@@ -209,6 +209,13 @@ void Service::EraseFromCluster() {
   const uint64_t pending = cluster_erasures_pending_.load();
   if (pending == 0) return;
   auto w = ClusterSnapshotNow(1);
+  if (w.ok() && *w > 0) {
+    // This node wrote the snapshot without the users and trimmed the log: the servers' files are rewritten too.
+    auto asked = opt_.shared_log->RewriteFiles();
+    if (!asked.ok())
+      std::fprintf(stderr, "warning: asking the cluster to rewrite its files after a deletion failed: %s\n",
+                   asked.status().ToString().c_str());
+  }
   if (w.ok()) {
     cluster_erasures_pending_ -= pending;  // written, or the cluster's newest is at or past this node's position
   } else if (w.status().code() != StatusCode::kConflict) {  // another node holds the lease, a rebuild is pending

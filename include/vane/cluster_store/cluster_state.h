@@ -57,6 +57,9 @@ class ClusterState {
   Result<std::vector<SharedSnapshot>> ListSnapshots(const std::string& kind = "snap");
   // The image, checked (size and XXH64): IoError "snapshot_corrupt" when a chunk is missing or damaged.
   Result<std::string> ReadSnapshot(const SharedSnapshot& meta, const std::string& kind = "snap");
+  // Every server of the cluster (masters and replicas) with `appendonly yes` is asked to BGREWRITEAOF, and every one
+  // with RDB saves configured to BGSAVE; returns how many servers were asked. The rewrite runs in the background.
+  Result<int> RewriteFiles();
   // Trims every partition behind the oldest kept snapshot's position; returns the entries removed.
   Result<uint64_t> TrimBehindSnapshots();
 

@@ -108,6 +108,9 @@ class SharedLog {
     (void)name, (void)value;
     return Status::Ok();
   }
+  // Asks every server that keeps files (append-only file, RDB saves) to rewrite them, so that what was removed
+  // (a deleted user's entries) leaves the disk too; returns how many were asked.
+  virtual Result<int> RewriteFiles() { return 0; }
   // Gives the lease up when `holder` holds it under `token`.
   virtual Status ReleaseLease(const std::string& name, const std::string& holder, uint64_t token) {
     (void)name, (void)holder, (void)token;
