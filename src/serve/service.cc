@@ -116,12 +116,10 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   if (opt.snapshots && (!opt.snapshot_dir.empty() || own_store))
     svc->snapshots_ = SnapshotDir(opt.snapshot_dir.empty() ? opt.store_dir + "/snapshots" : opt.snapshot_dir);
   if (opt.shared_log && opt.cluster_snapshots) {
-    // A node starts from the newest cluster snapshot when there is one; one that does not load is reported and
-    // the node reads the log from its start (which fails loudly once the log was trimmed behind snapshots).
-    if (Status s = svc->RestoreFromCluster(); !s.ok()) {
-      std::fprintf(stderr, "warning: the cluster snapshot was not loaded: %s\n", s.ToString().c_str());
-      if (s.reason() == "log_trimmed" || !svc->cluster_position_.empty()) return s;
-    }
+    // A node starts from the newest cluster snapshot when there is one. One that does not load stops the start:
+    // its mirror may be half filled, and the log behind the snapshot may be trimmed away.
+    if (Status s = svc->RestoreFromCluster(); !s.ok())
+      return s.Prefixed("cluster: the newest cluster snapshot could not be loaded (the node does not start): ");
   }
   VANE_RETURN_IF_ERROR(svc->InitStore(seed));
   VANE_RETURN_IF_ERROR(svc->experiments_.Attach(svc->store_.get()));
