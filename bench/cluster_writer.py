@@ -24,7 +24,9 @@ def post(url, body, timeout=15):
 
 
 def write(url, seconds, tag, out):
-    end = time.time() + float(seconds)
+    start = time.time()
+    end = start + float(seconds)
+    first_fail = last_fail = 0.0
     n = acked = failed = 0
     base = int(time.time()) - 30 * 86400
     with open(out, "w") as f:
@@ -40,8 +42,11 @@ def write(url, seconds, tag, out):
                 acked += 1
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 failed += 1
+                first_fail = first_fail or time.time()
+                last_fail = time.time()
                 time.sleep(0.05)
-    print(f"writer {tag}: {acked} batches acknowledged, {failed} failed (not acknowledged)")
+    window = f"; failures from {first_fail - start:.1f} s to {last_fail - start:.1f} s" if failed else ""
+    print(f"writer {tag}: {acked} batches acknowledged, {failed} failed (not acknowledged){window}")
 
 
 def check(url, files):

@@ -41,6 +41,15 @@ print(" ".join(map(str, out)))')
   for port in $ports; do
     for _ in $(seq 1 300); do redis-cli -p "$port" cluster info 2>/dev/null | grep -q cluster_state:ok && break; sleep 0.1; done
   done
+  # Every replica linked to its master (a write waiting for a replica would otherwise fail at first).
+  for _ in $(seq 1 300); do
+    local linked=0
+    for port in $ports; do
+      redis-cli -p "$port" info replication 2>/dev/null | grep -q "master_link_status:up" && linked=$((linked + 1))
+    done
+    [ "$linked" -ge 3 ] && break
+    sleep 0.1
+  done
   CLUSTER_SEEDS=$(IFS=,; echo "${addrs[*]:0:3}")
 }
 stop_redis_cluster() { for p in "${REDIS_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
