@@ -18,15 +18,9 @@ rm -rf "$WORK/store"
 source "$(dirname "$0")/serve_lib.sh"
 MODEL_ARGS=()
 [ -n "${DASH_MODEL:-}" ] && MODEL_ARGS=(--model "$DASH_MODEL") && export MODEL_GIVEN=1
-CLUSTER_ARGS=()
-REDIS_PIDS=()
-if [ -n "${DASH_CLUSTER:-}" ]; then
-  source "$(dirname "$0")/redis_cluster_lib.sh"
-  rm -rf "$WORK/redis"
-  start_redis_cluster "$WORK/redis"
-  CLUSTER_ARGS=(--cluster "$CLUSTER_SEEDS" --cluster-prefix dash)
-  export EXPECT_CLUSTER=1
-fi
+source "$(dirname "$0")/redis_cluster_lib.sh"
+cluster_serve_args "${DASH_CLUSTER:-}" "$WORK" dash
+[ -n "${DASH_CLUSTER:-}" ] && export EXPECT_CLUSTER=1
 trap 'kill -9 ${PID:-} "${REDIS_PIDS[@]}" 2>/dev/null || true' EXIT
 start_server "$VANE" "$WORK/serve.out" "$WORK/serve.err" --store "$WORK/store" "${MODEL_ARGS[@]}" "${CLUSTER_ARGS[@]}"
 cd "$WORK" && QUERY="${QUERY:-hiking boots}" EXPECT_NODE="${EXPECT_NODE:-hiking}" node test.mjs "http://127.0.0.1:$PORT" "$ARTIFACTS"

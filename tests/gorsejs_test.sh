@@ -13,14 +13,8 @@ rm -rf "$WORK/store"
 source "$(dirname "$0")/serve_lib.sh"
 # Gorse's feedback-type settings through the environment (VANE_<SECTION>_<KEY>): the custom types the test sends.
 export VANE_GORSE_POSITIVE_FEEDBACK_TYPES=star,like,upvote VANE_GORSE_READ_FEEDBACK_TYPES=read,watch
-CLUSTER_ARGS=()
-REDIS_PIDS=()
-if [ -n "${GORSE_CLUSTER:-}" ]; then
-  source "$(dirname "$0")/redis_cluster_lib.sh"
-  rm -rf "$WORK/redis"
-  start_redis_cluster "$WORK/redis"
-  CLUSTER_ARGS=(--cluster "$CLUSTER_SEEDS" --cluster-prefix gorse)
-fi
+source "$(dirname "$0")/redis_cluster_lib.sh"
+cluster_serve_args "${GORSE_CLUSTER:-}" "$WORK" gorse
 trap 'kill -9 ${PID:-} "${REDIS_PIDS[@]}" 2>/dev/null || true' EXIT
 start_server "$VANE" "$WORK/serve.out" "$WORK/serve.err" --store "$WORK/store" --api-key gj-secret:admin "${CLUSTER_ARGS[@]}"
 cd "$WORK" && node test.js "http://127.0.0.1:$PORT" gj-secret

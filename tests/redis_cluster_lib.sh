@@ -53,3 +53,13 @@ print(" ".join(map(str, out)))')
   CLUSTER_SEEDS=$(IFS=,; echo "${addrs[*]:0:3}")
 }
 stop_redis_cluster() { for p in "${REDIS_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
+# cluster_serve_args ON WORK PREFIX: when ON is non-empty, starts a cluster under WORK/redis and sets CLUSTER_ARGS
+# to the `vane serve` flags of a node on it (prefix PREFIX); otherwise leaves CLUSTER_ARGS empty.
+cluster_serve_args() {
+  CLUSTER_ARGS=()
+  REDIS_PIDS=()
+  [ -n "$1" ] || return 0
+  rm -rf "$2/redis"
+  start_redis_cluster "$2/redis"
+  CLUSTER_ARGS=(--cluster "$CLUSTER_SEEDS" --cluster-prefix "$3")
+}

@@ -32,42 +32,48 @@ Result<IngestResult> Service::IngestShared(std::span<const Result<RawEvent>> rec
   }
   if (mode == BatchMode::kAllOrNothing && !out.rejected.empty()) return out;
   if (to_send.empty()) return out;
+  VANE_ASSIGN_OR_RETURN(auto applied, AppendOwnBatch([&](const std::string& batch) {
+                          return opt_.shared_log->Append(batch, std::span<const RawEvent>(to_send));
+                        }, "the batch"));
+  out.accepted = applied.second.accepted;
+  out.duplicates = applied.second.duplicates;
+  out.position = applied.first;
+  return out;
+}
+
+// Appends one batch of this node's under a fresh batch id, waits until this node has applied it, and returns its
+// token with what the application found (the applier counts into own_batches_ from before the append on).
+Result<std::pair<std::string, Service::BatchOutcome>> Service::AppendOwnBatch(
+    const std::function<Result<std::string>(const std::string& batch)>& append, std::string_view what) {
   const std::string batch = batch_prefix_ + std::to_string(++batch_counter_);
   {
     std::lock_guard l(applied_mu_);
-    own_batches_[batch];  // the applier counts into it from now on
+    own_batches_[batch];
   }
   auto forget = [&] {
     std::lock_guard l(applied_mu_);
     own_batches_.erase(batch);
   };
-  Result<std::string> token = opt_.shared_log->Append(batch, to_send);
+  Result<std::string> token = append(batch);
   if (!token.ok()) {
     forget();
     return token.status();
   }
   if (Status w = WaitForPosition(*token, opt_.apply_wait); !w.ok()) {
     forget();
-    return Status::Unavailable("not_applied", "the log holds the batch (position " + *token +
-                                                  ") but this node has not applied it yet: " + w.message());
+    return Status::Unavailable("not_applied", fmt::format("the log holds {} (position {}) but this node has not "
+                                                          "applied it yet: {}", what, *token, w.message()));
   }
   std::lock_guard l(applied_mu_);
-  const BatchOutcome& o = own_batches_[batch];
-  out.accepted = o.accepted;
-  out.duplicates = o.duplicates;
-  out.position = *token;
+  const BatchOutcome o = own_batches_[batch];
   own_batches_.erase(batch);
-  return out;
+  return std::make_pair(*token, o);
 }
 
 Result<size_t> Service::PutItemsShared(const std::vector<Item>& items) {
   if (!ready_) return Status::Unavailable("not_ready", "the service is not ready");
-  const std::string batch = batch_prefix_ + std::to_string(++batch_counter_);
-  VANE_ASSIGN_OR_RETURN(std::string token, opt_.shared_log->AppendItems(batch, items));
-  if (Status w = WaitForPosition(token, opt_.apply_wait); !w.ok()) {
-    return Status::Unavailable("not_applied", "the log holds the items (position " + token +
-                                                  ") but this node has not applied them yet: " + w.message());
-  }
+  VANE_RETURN_IF_ERROR(AppendOwnBatch(
+      [&](const std::string& batch) { return opt_.shared_log->AppendItems(batch, items); }, "the items").status());
   return items.size();
 }
 
@@ -82,30 +88,11 @@ Result<uint64_t> Service::DeleteUserShared(const std::string& id) {
                                                                         "position of their last write to be sure)");
     }
   }
-  const std::string batch = batch_prefix_ + std::to_string(++batch_counter_);
-  {
-    std::lock_guard l(applied_mu_);
-    own_batches_[batch];
-  }
-  auto forget = [&] {
-    std::lock_guard l(applied_mu_);
-    own_batches_.erase(batch);
-  };
-  Result<std::string> token = opt_.shared_log->AppendDeletion(batch, id);
-  if (!token.ok()) {
-    forget();
-    return token.status();
-  }
-  if (Status w = WaitForPosition(*token, opt_.apply_wait); !w.ok()) {
-    forget();
-    return Status::Unavailable("not_applied", "the log holds the deletion (position " + *token +
-                                                  ") but this node has not applied it yet: " + w.message());
-  }
-  std::lock_guard l(applied_mu_);
-  const BatchOutcome o = own_batches_[batch];
-  own_batches_.erase(batch);
-  if (!o.status.ok()) return o.status;
-  return o.accepted;
+  VANE_ASSIGN_OR_RETURN(auto applied, AppendOwnBatch([&](const std::string& batch) {
+                          return opt_.shared_log->AppendDeletion(batch, id);
+                        }, "the deletion"));
+  if (!applied.second.status.ok()) return applied.second.status;
+  return applied.second.accepted;
 }
 
 Status Service::WaitForPosition(const std::string& token, std::chrono::milliseconds timeout) const {

@@ -425,6 +425,9 @@ class Service {
   void NoteClusterSnapshot(const SharedSnapshot& meta, uint64_t bytes, uint64_t trimmed, double seconds, double pause_ms);
   Result<uint64_t> DeleteUserLocal(const std::string& id);
   Result<uint64_t> DeleteUserShared(const std::string& id);
+  struct BatchOutcome;
+  Result<std::pair<std::string, BatchOutcome>> AppendOwnBatch(
+      const std::function<Result<std::string>(const std::string& batch)>& append, std::string_view what);
   // The state a snapshot payload holds (both kinds of snapshot), checked against this store and configuration.
   Result<State> StateFromPayload(std::string_view payload, const EngineConfig& cfg, uint64_t expect_seq) const;
   static Result<RawEvent> Admit(const Result<RawEvent>& record, Timestamp now, int64_t max_future_s);
