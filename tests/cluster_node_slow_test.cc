@@ -459,6 +459,56 @@ TEST_F(ClusterNodes, CatalogueWritesReachEveryNodeInTheLogsOrder) {
   EXPECT_EQ(A().GetStats().items, B().GetStats().items);
 }
 
+// User records, online feedback and the removal of feedback travel in the log like events: written on one node,
+// read on the other with the write's token, and carried by a snapshot to a node that joins later.
+TEST_F(ClusterNodes, UserRecordsFeedbackAndFeedbackRemovalReachEveryNode) {
+  ASSERT_EQ(nodes_.size(), 2u);
+  const std::string record = R"({"UserId":"fay","Labels":["hiker"],"Comment":"雪山"})";
+  std::string p1, p2, p3, p4;
+  ASSERT_TRUE(A().PutUserRecord("fay", record, &p1).ok());
+  ASSERT_FALSE(p1.empty());
+  ASSERT_TRUE(B().WaitForPosition(p1, std::chrono::seconds(5)).ok());
+  EXPECT_EQ(B().GetUserRecord("fay").value(), record);
+  auto fb = A().Feedback({"fay", "r1", "click", "focused", "", "covisit", ""}, &p2);
+  ASSERT_TRUE(fb.ok()) << fb.status().ToString();
+  ASSERT_FALSE(p2.empty());
+  EXPECT_EQ(A().Online().by_strategy["focused"].clicks, 1u) << "the writing node has counted it on return";
+  ASSERT_TRUE(B().WaitForPosition(p2, std::chrono::seconds(5)).ok());
+  EXPECT_EQ(B().Online().by_strategy["focused"].clicks, 1u);
+  EXPECT_EQ(B().ItemOnline("r1").clicks, 1u);
+  EXPECT_EQ(B().Feedback({"fay", "r1", "stare", "", "", "", ""}, &p3).status().reason(), "bad_feedback");
+  EXPECT_TRUE(p3.empty()) << "a refused write names no position";
+  auto w = A().IngestEvents(std::vector<Result<RawEvent>>{Raw("fay", "r1", 1000), Raw("fay", "r2", 1001)});
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(B().WaitForPosition(w->position, std::chrono::seconds(5)).ok());
+  auto removed = B().DeleteFeedback("fay", "r1", "", &p4);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 1u);
+  ASSERT_TRUE(A().WaitForPosition(p4, std::chrono::seconds(5)).ok());
+  for (Service* n : {&A(), &B()}) {
+    auto evs = n->UserEvents("fay", 10).value();
+    ASSERT_EQ(evs.size(), 1u);
+    EXPECT_EQ(evs[0].event.item, "r2");
+  }
+  EXPECT_EQ(A().DeleteFeedback("fay", "r1", "").status().code(), StatusCode::kNotFound);
+  // One token for two writes on different partitions covers both.
+  const std::string both = MergePositions(p1, w->position);
+  EXPECT_TRUE(B().WaitForPosition(both, std::chrono::milliseconds(100)).ok()) << both;
+  EXPECT_EQ(MergePositions("1:5-0,3:2-1", "1:4-9,2:1-0"), "1:5-0,2:1-0,3:2-1");
+  EXPECT_EQ(MergePositions("", "0:1-1"), "0:1-1");
+  // A node that joins from a snapshot has the records and the counts.
+  for (int i = 0; i < 200 && !(A().ClusterErasuresDone() && B().ClusterErasuresDone()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(A().SnapshotNow().ok());
+  auto c = OpenNode("c");
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->WaitForPosition(p4, std::chrono::seconds(5)).ok());
+  EXPECT_EQ(c->GetStats().snapshot_loaded_seq, A().GetStats().last_snapshot_seq);
+  EXPECT_EQ(c->GetUserRecord("fay").value(), record);
+  EXPECT_EQ(c->Online().by_strategy["focused"].clicks, 1u);
+  EXPECT_EQ(c->UserEvents("fay", 10).value().size(), 1u);
+}
+
 TEST_F(ClusterNodes, BadTokensAndUnreachedPositionsGetTheirReasons) {
   ASSERT_EQ(nodes_.size(), 2u);
   EXPECT_EQ(A().WaitForPosition("garbage", std::chrono::milliseconds(10)).reason(), "bad_token");
@@ -521,6 +571,36 @@ TEST_F(ClusterNodes, TheTokenTravelsOverHttp) {
   ASSERT_TRUE(never);
   EXPECT_EQ(never->status, 503);
   EXPECT_NE(never->body.find("position_not_reached"), std::string::npos) << never->body;
+  // Every write answers with its token: an item (native), users and feedback removal (Gorse), a deletion.
+  auto it = a.Post("/v1/items", R"({"id":"tent-9","title":"dome tent"})", "application/json");
+  ASSERT_TRUE(it);
+  ASSERT_EQ(it->status, 200) << it->body;
+  auto item = b.Get("/api/item/tent-9", httplib::Headers{{"X-Vane-Position", it->get_header_value("X-Vane-Position")}});
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->status, 200) << item->body;
+  auto users = a.Post("/api/users", R"([{"UserId":"gil","Labels":["a"]},{"UserId":"hal","Labels":["b"]}])",
+                      "application/json");
+  ASSERT_TRUE(users);
+  ASSERT_EQ(users->status, 200) << users->body;
+  const std::string both = users->get_header_value("X-Vane-Position");
+  ASSERT_FALSE(both.empty());
+  for (const char* u : {"gil", "hal"}) {
+    auto got = b.Get(std::string("/api/user/") + u, httplib::Headers{{"X-Vane-Position", both}});
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->status, 200) << u << ": " << got->body;
+  }
+  auto unfb = b.Delete("/api/feedback/dora/r1");
+  ASSERT_TRUE(unfb);
+  ASSERT_EQ(unfb->status, 200) << unfb->body;
+  auto evs = a.Get("/v1/users/dora/events", httplib::Headers{{"X-Vane-Position", unfb->get_header_value("X-Vane-Position")}});
+  ASSERT_TRUE(evs);
+  EXPECT_EQ(nlohmann::json::parse(evs->body).at("events").size(), 1u) << evs->body;
+  auto del = b.Delete("/v1/users/dora");
+  ASSERT_TRUE(del);
+  ASSERT_EQ(del->status, 200) << del->body;
+  auto gone = a.Get("/v1/users/dora", httplib::Headers{{"X-Vane-Position", del->get_header_value("X-Vane-Position")}});
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404) << gone->body;
   stop = true;
   for (auto& t : servers) t.join();
 }

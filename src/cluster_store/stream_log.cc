@@ -98,6 +98,25 @@ void ReadArray(const std::string& name, const std::string& text, LogEntry& e) {
   }
 }
 
+// Reads a record entry's field "r": {"k": kind, "u": user, "v": body}, three non-empty strings.
+void ReadRecord(const std::string& text, LogEntry& e) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    e.error = "field r: not a JSON object";
+    return;
+  }
+  for (const char* k : {"k", "u", "v"}) {
+    auto it = j.find(k);
+    if (it == j.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+      e.error = fmt::format("field r: \"{}\" must be a non-empty string", k);
+      return;
+    }
+  }
+  e.record_kind = j["k"].get<std::string>();
+  e.record_user = j["u"].get<std::string>();
+  e.record_body = j["v"].get<std::string>();
+}
+
 // Reads an entry's field/value array into a LogEntry (its events, or the reason it is malformed).
 void ReadFields(const Reply& fields, LogEntry& e) {
   if (fields.type != Reply::Type::kArray || fields.elements.size() % 2 != 0) {
@@ -108,6 +127,7 @@ void ReadFields(const Reply& fields, LogEntry& e) {
   const std::string* items = nullptr;
   const std::string* count = nullptr;
   const std::string* deleted = nullptr;
+  const std::string* record = nullptr;
   for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
     const std::string& k = fields.elements[i].str;
     if (k == "b") e.batch = fields.elements[i + 1].str;
@@ -115,6 +135,15 @@ void ReadFields(const Reply& fields, LogEntry& e) {
     if (k == "i") items = &fields.elements[i + 1].str;
     if (k == "n") count = &fields.elements[i + 1].str;
     if (k == "d") deleted = &fields.elements[i + 1].str;
+    if (k == "r") record = &fields.elements[i + 1].str;
+  }
+  if (record != nullptr) {
+    if (events != nullptr || items != nullptr || deleted != nullptr) {
+      e.error = "field r: an entry holding a record holds nothing else";
+      return;
+    }
+    ReadRecord(*record, e);
+    return;
   }
   if (deleted != nullptr) {
     if (events != nullptr || items != nullptr || deleted->empty()) {
@@ -203,6 +232,17 @@ Result<AppendReceipt> StreamLog::AppendDeletion(std::string_view batch_id, const
   if (user.empty() || user.size() > 1024)
     return Status::InvalidArgument("bad_user", "stream log: a deleted user's id must be 1 to 1024 bytes");
   return AppendParts(batch_id, {{Partition(user), "d", user, 1}});
+}
+
+Result<AppendReceipt> StreamLog::AppendRecord(std::string_view batch_id, const std::string& kind,
+                                              const std::string& user, const std::string& body) {
+  if (kind.empty() || kind.size() > 64) return Status::InvalidArgument("bad_record", "stream log: a record's kind must be 1 to 64 bytes");
+  if (user.empty() || user.size() > 1024)
+    return Status::InvalidArgument("bad_user", "stream log: a record's user id must be 1 to 1024 bytes");
+  if (body.empty()) return Status::InvalidArgument("bad_record", "stream log: a record's body must not be empty");
+  const std::string r = nlohmann::json{{"k", kind}, {"u", user}, {"v", body}}.dump(-1, ' ', false,
+                                                                                 nlohmann::json::error_handler_t::replace);
+  return AppendParts(batch_id, {{Partition(user), "r", r, 1}});
 }
 
 Result<AppendReceipt> StreamLog::AppendParts(std::string_view batch_id, const std::vector<PartPayload>& parts) {
@@ -457,6 +497,11 @@ class StreamSharedLog : public SharedLog {
     VANE_ASSIGN_OR_RETURN(AppendReceipt r, log_->AppendDeletion(batch_id, user));
     return r.Token();
   }
+  Result<std::string> AppendRecord(const std::string& batch_id, const std::string& kind, const std::string& user,
+                                   const std::string& body) override {
+    VANE_ASSIGN_OR_RETURN(AppendReceipt r, log_->AppendRecord(batch_id, kind, user, body));
+    return r.Token();
+  }
   Result<std::vector<SharedLogEntry>> Poll() override {
     VANE_ASSIGN_OR_RETURN(std::vector<LogEntry> got, tailer_->Poll());
     std::vector<SharedLogEntry> out;
@@ -465,7 +510,7 @@ class StreamSharedLog : public SharedLog {
       std::string error;
       if (!e.error.empty()) error = fmt::format("partition {} entry {}: {}", e.partition, e.id.ToString(), e.error);
       out.push_back({std::move(e.batch), std::move(e.events), std::move(e.items), std::move(e.delete_user),
-                     std::move(error)});
+                     std::move(e.record_kind), std::move(e.record_user), std::move(e.record_body), std::move(error)});
     }
     std::lock_guard l(mu_);
     positions_ = tailer_->positions();

@@ -65,7 +65,7 @@ Status Experiments::Attach(Store* store) {
   return Status::Ok();
 }
 
-Result<FeedbackRecord> Experiments::Record(FeedbackRecord fb) {
+Result<FeedbackRecord> Experiments::Prepare(FeedbackRecord fb) const {
   if (fb.type != "impression" && fb.type != "click" && fb.type != "conversion")
     return Status::InvalidArgument("bad_feedback", "type must be impression, click or conversion");
   if (fb.origin.empty()) fb.origin = "client";
@@ -80,6 +80,11 @@ Result<FeedbackRecord> Experiments::Record(FeedbackRecord fb) {
   if (fb.source.empty()) fb.source = "unknown";
   if (fb.variant.empty())
     if (const Variant* v = VariantFor(fb.user)) fb.variant = v->name;
+  return fb;
+}
+
+Result<FeedbackRecord> Experiments::Record(FeedbackRecord fb) {
+  VANE_ASSIGN_OR_RETURN(fb, Prepare(std::move(fb)));
   std::vector<std::pair<std::string, std::string>> dims = {{"strategy", fb.strategy}, {"source", fb.source}};
   if (!fb.variant.empty()) dims.emplace_back("variant", fb.variant);
   if (!fb.item.empty()) dims.emplace_back("item", fb.item);

@@ -654,11 +654,11 @@ Result<std::vector<ScoredItem>> Service::Similar(const std::string& id, size_t n
   return out;
 }
 
-Result<size_t> Service::PutItems(std::vector<Item> items) {
+Result<size_t> Service::PutItems(std::vector<Item> items, std::string* position) {
   VANE_RETURN_IF_ERROR(CheckBatch(items.size(), "items"));
   for (size_t k = 0; k < items.size(); ++k)
     if (Status s = CheckId("id", items[k].id); !s.ok()) return s.Prefixed(fmt::format("item {}: id: ", k));
-  if (opt_.shared_log) return PutItemsShared(items);
+  if (opt_.shared_log) return PutItemsShared(items, position);
   return PutItemsLocal(std::move(items));
 }
 
@@ -683,7 +683,7 @@ Result<Item> Service::GetItem(const std::string& id) const {
   return ds_->catalog.item(*i);
 }
 
-Status Service::DeleteItem(const std::string& id) {
+Status Service::DeleteItem(const std::string& id, std::string* position) {
   // Cluster mode: the tombstone goes through the log; the applier takes items_mu_ to apply it, so it is not held.
   std::unique_lock items_lock(items_mu_, std::defer_lock);
   if (!opt_.shared_log) items_lock.lock();
@@ -697,7 +697,7 @@ Status Service::DeleteItem(const std::string& id) {
   }
   // Past events keep naming the item, so it stays as a tombstone: unavailable, never recommended.
   it.available = false;
-  if (opt_.shared_log) return PutItemsShared({it}).status();
+  if (opt_.shared_log) return PutItemsShared({it}, position).status();
   if (Status s = store_->PutItem(it); !s.ok()) return StoreFailed(s);
   ++items_gen_;
   std::unique_lock lock(mu_);
@@ -715,8 +715,16 @@ Result<UserInfo> Service::GetUser(const std::string& id) const {
   return UserInfo{id, st->num_events, st->last_ts};
 }
 
-Status Service::PutUserRecord(const std::string& id, const std::string& record_json) {
+Status Service::PutUserRecord(const std::string& id, const std::string& record_json, std::string* position) {
   VANE_RETURN_IF_ERROR(CheckId("user", id));
+  if (!opt_.shared_log) return PutUserRecordLocal(id, record_json);
+  if (!ready_) return Status::Unavailable("not_ready", "the service is not ready");
+  VANE_ASSIGN_OR_RETURN(auto applied, AppendRecord("user", id, record_json));
+  if (position) *position = applied.first;
+  return applied.second.status;
+}
+
+Status Service::PutUserRecordLocal(const std::string& id, const std::string& record_json) {
   std::lock_guard records(records_mu_);  // ordered with deletions, which remove records
   if (Status s = store_->PutUser(id, record_json); !s.ok()) return StoreFailed(s);
   return Status::Ok();
@@ -744,8 +752,8 @@ Status Service::Drain() {
   return Status::Ok();
 }
 
-Result<uint64_t> Service::DeleteUser(const std::string& id) {
-  return opt_.shared_log ? DeleteUserShared(id) : DeleteUserLocal(id);
+Result<uint64_t> Service::DeleteUser(const std::string& id, std::string* position) {
+  return opt_.shared_log ? DeleteUserShared(id, position) : DeleteUserLocal(id);
 }
 
 Result<uint64_t> Service::DeleteUserLocal(const std::string& id) {

@@ -6,10 +6,37 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
+
+#include <nlohmann/json.hpp>
 
 #include "vane/serve/service.h"
 
 namespace vane {
+
+std::string MergePositions(const std::string& a, const std::string& b) {
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> furthest;  // partition -> (ms, seq)
+  for (const std::string* token : {&a, &b}) {
+    size_t start = 0;
+    while (start <= token->size()) {
+      const size_t end = std::min(token->find(',', start), token->size());
+      const std::string part = token->substr(start, end - start);
+      unsigned long long p = 0, ms = 0, seq = 0;
+      char tail = 0;
+      if (std::sscanf(part.c_str(), "%llu:%llu-%llu%c", &p, &ms, &seq, &tail) != 3)
+        return a + "," + b;  // not a token of the stream log: both, as they are (Covers checks every part)
+      auto [it, fresh] = furthest.try_emplace(p, ms, seq);
+      if (!fresh) it->second = std::max(it->second, std::pair<uint64_t, uint64_t>(ms, seq));
+      start = end + 1;
+    }
+  }
+  std::string out;
+  for (const auto& [p, id] : furthest)
+    out += fmt::format("{}{}:{}-{}", out.empty() ? "" : ",", p, id.first, id.second);
+  return out;
+}
 
 Result<IngestResult> Service::IngestShared(std::span<const Result<RawEvent>> records, BatchMode mode) {
   if (!ready_) return Status::Unavailable("not_ready", "the service is not ready");
@@ -70,14 +97,64 @@ Result<std::pair<std::string, Service::BatchOutcome>> Service::AppendOwnBatch(
   return std::make_pair(*token, o);
 }
 
-Result<size_t> Service::PutItemsShared(const std::vector<Item>& items) {
+Result<size_t> Service::PutItemsShared(const std::vector<Item>& items, std::string* position) {
   if (!ready_) return Status::Unavailable("not_ready", "the service is not ready");
-  VANE_RETURN_IF_ERROR(AppendOwnBatch(
-      [&](const std::string& batch) { return opt_.shared_log->AppendItems(batch, items); }, "the items").status());
+  VANE_ASSIGN_OR_RETURN(auto applied, AppendOwnBatch(
+      [&](const std::string& batch) { return opt_.shared_log->AppendItems(batch, items); }, "the items"));
+  if (position) *position = applied.first;
   return items.size();
 }
 
-Result<uint64_t> Service::DeleteUserShared(const std::string& id) {
+Result<std::pair<std::string, Service::BatchOutcome>> Service::AppendRecord(const std::string& kind,
+                                                                             const std::string& user,
+                                                                             const std::string& body) {
+  return AppendOwnBatch([&](const std::string& batch) { return opt_.shared_log->AppendRecord(batch, kind, user, body); },
+                        "the " + kind + " record");
+}
+
+// Applies a record entry (SharedLogEntry::record_kind) through this node's local write path; caller holds
+// applied_mu_. `own`: the outcome for the node that appended it (null on the others).
+void Service::ApplyRecord(const SharedLogEntry& e, BatchOutcome* own) {
+  Status s;
+  uint64_t n = 0;
+  const nlohmann::json body = e.record_kind == "user" ? nlohmann::json() : nlohmann::json::parse(e.record_body, nullptr, false);
+  auto str = [&](const char* k) {
+    auto it = body.find(k);
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (e.record_kind == "user") {
+    s = PutUserRecordLocal(e.record_user, e.record_body);
+    n = s.ok();
+  } else if (body.is_discarded() || !body.is_object()) {
+    s = Status::InvalidArgument("bad_record", "the body of a " + e.record_kind.substr(0, 64) + " record is not a JSON object");
+  } else if (e.record_kind == "feedback") {
+    auto r = experiments_.Record({str("user"), str("item"), str("type"), str("strategy"), str("variant"),
+                                  str("source"), str("origin")});
+    s = r.status();
+    n = r.ok();
+  } else if (e.record_kind == "unfeedback") {
+    ++cluster_erasures_pending_;  // before the rebuild it starts can finish
+    const std::string item = str("item"), type = str("type");
+    auto r = DeleteUserEvents(e.record_user, [&](const RawEvent& ev) {
+      return ev.item == item && (type.empty() || ev.action == type);
+    });
+    if (!r.ok()) --cluster_erasures_pending_;
+    s = r.status();
+    n = r.ok() ? *r : 0;
+  } else {
+    s = Status::InvalidArgument("bad_record", "unknown record kind '" + e.record_kind.substr(0, 64) + "'");
+  }
+  if (!s.ok() && s.code() != StatusCode::kNotFound)
+    std::fprintf(stderr, "cluster: applying the %s record %s failed: %s\n", e.record_kind.substr(0, 64).c_str(),
+                 e.batch.c_str(), s.ToString().c_str());
+  if (own) {
+    own->accepted += n;
+    own->rejected += s.ok() ? 0 : 1;
+    own->status = s;
+  }
+}
+
+Result<uint64_t> Service::DeleteUserShared(const std::string& id, std::string* position) {
   if (!ready_) return Status::Unavailable("not_ready", "the service is not ready");
   {  // a user this node does not know (at its position) is not written into the log
     std::shared_lock lock(mu_);
@@ -91,6 +168,7 @@ Result<uint64_t> Service::DeleteUserShared(const std::string& id) {
   VANE_ASSIGN_OR_RETURN(auto applied, AppendOwnBatch([&](const std::string& batch) {
                           return opt_.shared_log->AppendDeletion(batch, id);
                         }, "the deletion"));
+  if (position) *position = applied.first;
   if (!applied.second.status.ok()) return applied.second.status;
   return applied.second.accepted;
 }
@@ -169,6 +247,11 @@ void Service::ApplyEntry(const SharedLogEntry& e) {
       it->second.rejected += n.ok() ? 0 : 1;
       it->second.status = n.ok() ? Status::Ok() : n.status();
     }
+    return;
+  }
+  if (!e.record_kind.empty()) {
+    auto it = own_batches_.find(e.batch);
+    ApplyRecord(e, it == own_batches_.end() ? nullptr : &it->second);
     return;
   }
   if (!e.items.empty()) {

@@ -5,7 +5,7 @@
 //
 // The image: the tag "vane-node-snapshot", its format, the log position (SharedLog::Position()), the mirror's next
 // position; the mirror store's events (event blocks of contiguous positions, so the positions are kept) and its
-// items; then the state payload a local snapshot holds (service_snapshots.cc), which StateFromPayload reads.
+// items, its metadata, user records and counters; then the state payload a local snapshot holds (service_snapshots.cc), which StateFromPayload reads.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -19,7 +19,7 @@
 namespace vane {
 namespace {
 
-constexpr uint32_t kNodeImageFormat = 1;  // bump on any change of the layout above or of the state payload
+constexpr uint32_t kNodeImageFormat = 2;  // 2: user records and counters after the metadata  // bump on any change of the layout above or of the state payload
 constexpr std::chrono::milliseconds kSnapLease{5 * 60 * 1000};
 const std::string kMirrorMeta[] = {"actions", "has_timestamps", "blend"};
 
@@ -69,6 +69,48 @@ Status WriteMirror(BinaryWriter& w, const Store& store) {
     w.Str(k);
     w.Str(v);
   }
+  return Status::Ok();
+}
+
+// The mirror's user records (client records such as Gorse's) and its counters (the online feedback counts).
+Status WriteRecords(BinaryWriter& w, const Store& store) {
+  std::vector<std::pair<std::string, std::string>> users;
+  for (std::string after;;) {
+    VANE_ASSIGN_OR_RETURN(auto page, store.UserRecordsAfter(after, 4096));
+    if (page.empty()) break;
+    after = page.back().first;
+    for (auto& u : page) users.push_back(std::move(u));
+  }
+  w.U64(users.size());
+  for (const auto& [id, rec] : users) {
+    w.Str(id);
+    w.Str(rec);
+  }
+  VANE_ASSIGN_OR_RETURN(auto counters, store.Counters(""));
+  w.U64(counters.size());
+  for (const auto& [name, n] : counters) {
+    w.Str(name);
+    w.U64(static_cast<uint64_t>(n));
+  }
+  return Status::Ok();
+}
+
+Status ReadRecords(BinaryReader& r, Store& store) {
+  const uint64_t nusers = r.U64();
+  for (uint64_t i = 0; i < nusers && r.ok(); ++i) {
+    const std::string id = r.Str(), rec = r.Str();
+    if (!r.ok()) break;
+    VANE_RETURN_IF_ERROR(store.PutUser(id, rec));
+  }
+  const uint64_t ncounters = r.U64();
+  std::vector<std::pair<std::string, int64_t>> counters;
+  for (uint64_t i = 0; i < ncounters && r.ok(); ++i) {
+    std::string name = r.Str();
+    const auto n = static_cast<int64_t>(r.U64());
+    if (r.ok()) counters.emplace_back(std::move(name), n);
+  }
+  if (!r.ok()) return r.status();
+  if (!counters.empty()) VANE_RETURN_IF_ERROR(store.AddCounters(counters));
   return Status::Ok();
 }
 
@@ -123,6 +165,7 @@ Status Service::RestoreFromCluster() {
     return Status::FailedPrecondition(fmt::format("cluster snapshot {} has image format {}; this build reads {}",
                                                   latest->id, format, kNodeImageFormat));
   VANE_RETURN_IF_ERROR(ReadMirror(r, *store_));
+  VANE_RETURN_IF_ERROR(ReadRecords(r, *store_));
   std::string payload = r.Str();
   if (!r.ok()) return r.status();
   if (!r.AtEnd()) return Status(StatusCode::kIoError, "snapshot_corrupt", "bytes left after the state");
@@ -235,6 +278,7 @@ Status Service::CaptureNodeImage(SharedSnapshot& meta, std::string& image) {
   w.Str(meta.position);
   w.U64(seq);
   VANE_RETURN_IF_ERROR(WriteMirror(w, *store_));
+  VANE_RETURN_IF_ERROR(WriteRecords(w, *store_));
   w.Str(payload);
   image = w.Take();
   return Status::Ok();

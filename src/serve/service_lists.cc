@@ -169,4 +169,39 @@ bool Service::Erased(const Event& e) const {
   return false;
 }
 
+Result<FeedbackRecord> Service::Feedback(FeedbackRecord fb, std::string* position) {
+  if (!opt_.shared_log) return experiments_.Record(std::move(fb));
+  // Cluster mode: checked and filled in here, counted by every node when it applies the record.
+  if (!ready_) return Status::Unavailable("not_ready", "the service is not ready");
+  VANE_ASSIGN_OR_RETURN(fb, experiments_.Prepare(std::move(fb)));
+  const nlohmann::json body = {{"user", fb.user},         {"item", fb.item},     {"type", fb.type},
+                               {"strategy", fb.strategy}, {"variant", fb.variant}, {"source", fb.source},
+                               {"origin", fb.origin}};
+  VANE_ASSIGN_OR_RETURN(auto applied, AppendRecord("feedback", fb.user.empty() ? std::string("-") : fb.user,
+                                                   body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  if (position) *position = applied.first;
+  if (!applied.second.status.ok()) return applied.second.status;
+  return fb;
+}
+
+Result<uint64_t> Service::DeleteFeedback(const std::string& user, const std::string& item, const std::string& type,
+                                         std::string* position) {
+  auto drop = [&](const RawEvent& e) { return e.item == item && (type.empty() || e.action == type); };
+  if (!opt_.shared_log) return DeleteUserEvents(user, drop);
+  if (!ready_) return Status::Unavailable("not_ready", "the service is not ready");
+  {  // nothing to remove at this node's position: nothing is written into the log
+    auto events = store_->UserEvents(user, SIZE_MAX);
+    if (!events.ok()) return Status::Unavailable("store_unavailable", events.status().ToString());
+    if (std::none_of(events->begin(), events->end(), [&](const auto& p) { return drop(p.second); }))
+      return Status::NotFound("unknown_feedback", "user '" + user + "' has no such feedback on this node (send the "
+                                                                    "position of their last write to be sure)");
+  }
+  VANE_ASSIGN_OR_RETURN(auto applied, AppendRecord("unfeedback", user,
+                                                   nlohmann::json{{"item", item}, {"type", type}}.dump(
+                                                       -1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  if (position) *position = applied.first;
+  if (!applied.second.status.ok()) return applied.second.status;
+  return applied.second.accepted;
+}
+
 }  // namespace vane

@@ -109,6 +109,10 @@ class StreamLog {
   Result<AppendReceipt> AppendItems(std::string_view batch_id, std::span<const Item> items);
   // Appends the deletion of `user` (field "d") to the user's partition, after the user's events.
   Result<AppendReceipt> AppendDeletion(std::string_view batch_id, const std::string& user);
+  // Appends a record of `kind` about `user` (field "r": {"k": kind, "u": user, "v": body}) to the user's partition,
+  // in the user's order: the node-side writes other than events (user records, online feedback, feedback removal).
+  Result<AppendReceipt> AppendRecord(std::string_view batch_id, const std::string& kind, const std::string& user,
+                                     const std::string& body);
 
   // Removes the entries of `partition` below `min_id` (XTRIM MINID: behind the oldest snapshot kept).
   Result<uint64_t> Trim(int partition, StreamId min_id);
@@ -140,6 +144,7 @@ struct LogEntry {
   std::vector<RawEvent> events;
   std::vector<Item> items;  // an entry of catalogue items (field "i") instead of events
   std::string delete_user;  // an entry deleting this user (field "d")
+  std::string record_kind, record_user, record_body;  // a record entry (field "r"; AppendRecord)
   std::string error;  // non-empty: a malformed entry (no events), e.g. "field e: not a JSON array"
   bool late = false;  // released out of the common order (see the top of this file)
 };

@@ -70,6 +70,9 @@ class Experiments {
   // Counts the feedback (durably first, when attached); returns it as recorded (strategy, source, variant and
   // origin filled in). Invalid: a bad type or origin; Unavailable: the store failed (nothing counted).
   Result<FeedbackRecord> Record(FeedbackRecord fb);
+  // Checks the feedback and fills it in as Record would, without counting it (cluster mode: the log carries the
+  // filled-in record and every node counts it).
+  Result<FeedbackRecord> Prepare(FeedbackRecord fb) const;
   // The counts of one origin ("client" or "dashboard").
   OnlineStats Stats(const std::string& origin = "client") const;
   // One item's counts (all its strategies) of one origin.

@@ -205,6 +205,10 @@ struct ModelsInfo {
   nlohmann::json blend;
 };
 
+// Cluster mode: one position token covering both `a` and `b` (tokens are "partition:ms-seq" parts joined by ','):
+// the furthest entry of each partition, in partition order. "" for two empty tokens.
+std::string MergePositions(const std::string& a, const std::string& b);
+
 class Service {
  public:
   // Opens the RocksDB store at opt.store_dir (or uses `store`), fills it from `seed` when it is empty (seed may be
@@ -231,10 +235,12 @@ class Service {
   Result<std::vector<ScoredItem>> Similar(const std::string& item, size_t n) const;
   // Stores the items in one durable write and applies them; returns how many. An id outside the id rule
   // (events/ids.h) refuses the whole batch ("bad_id").
-  Result<size_t> PutItems(std::vector<Item> items);
+  // Writes take an optional `position`: in cluster mode it receives the write's position token (as
+  // IngestResult::position; a read carrying it on any node sees the write), untouched otherwise.
+  Result<size_t> PutItems(std::vector<Item> items, std::string* position = nullptr);
   Result<Item> GetItem(const std::string& id) const;
   // Marks the item unavailable (past events keep naming it) and stores that.
-  Status DeleteItem(const std::string& id);
+  Status DeleteItem(const std::string& id, std::string* position = nullptr);
   Result<UserInfo> GetUser(const std::string& id) const;
   // Available items by decayed popularity (score: popularity), or by creation time, newest first (score: the
   // creation time in unix seconds), optionally of one category.
@@ -272,6 +278,10 @@ class Service {
   // log unless a snapshot was written since) and lets the model be retrained. Returns how many were removed;
   // NotFound ("unknown_feedback") when none matched, and then nothing is written.
   Result<uint64_t> DeleteUserEvents(const std::string& user, const std::function<bool(const RawEvent&)>& drop);
+  // DeleteUserEvents of the user's events on `item` (of `type` when not empty): the form cluster mode can carry
+  // in the log (every node removes them; docs/cluster.md, "Deletion").
+  Result<uint64_t> DeleteFeedback(const std::string& user, const std::string& item, const std::string& type,
+                                  std::string* position = nullptr);
   // Gorse stores feedback of any type. Each type that is not an action's own name becomes one, durably (the store's
   // action registry) before any event of it is written: a vane alias (`buy`, `read`) as an action of its own counted
   // as the action it named (ActionRegistry::AddNamed), any other type as a neutral action (AddNeutral: kept and read
@@ -287,11 +297,11 @@ class Service {
   // A client's user record: a JSON object's text, stored as given (e.g. Gorse's {UserId, Labels, Comment}); users
   // need no record to receive events; the id must follow the id rule (events/ids.h, "bad_id"). GetUserRecord: "{}"
   // for a user with events and no record; NotFound when the user has neither.
-  Status PutUserRecord(const std::string& id, const std::string& record_json);
+  Status PutUserRecord(const std::string& id, const std::string& record_json, std::string* position = nullptr);
   Result<std::string> GetUserRecord(const std::string& id) const;
   // Removes the user's events and record from the store and forgets the user's own state at once; the shared
   // statistics are rebuilt without them in the background (see the top of this file). Returns how many events.
-  Result<uint64_t> DeleteUser(const std::string& id);
+  Result<uint64_t> DeleteUser(const std::string& id, std::string* position = nullptr);
   // Cluster mode: true once every deletion applied here is gone from the cluster's log and snapshots (a snapshot
   // without the users was written and the log trimmed behind it; docs/cluster.md, "Deletion").
   bool ClusterErasuresDone() const { return cluster_erasures_pending_.load() == 0; }
@@ -324,7 +334,7 @@ class Service {
   Status PromoteVersion(const std::string& version);
   ModelsInfo Models() const;
   const Variant* VariantFor(const std::string& user) const { return experiments_.VariantFor(user); }
-  Result<FeedbackRecord> Feedback(FeedbackRecord fb) { return experiments_.Record(std::move(fb)); }
+  Result<FeedbackRecord> Feedback(FeedbackRecord fb, std::string* position = nullptr);
   OnlineStats Online(const std::string& origin = "client") const { return experiments_.Stats(origin); }
   OnlineCounts ItemOnline(const std::string& item) const { return experiments_.ItemCounts(item); }
 
@@ -403,7 +413,8 @@ class Service {
   Result<IngestResult> IngestShared(std::span<const Result<RawEvent>> records, BatchMode mode);
   void ApplierLoop();
   Result<size_t> PutItemsLocal(std::vector<Item> items);
-  Result<size_t> PutItemsShared(const std::vector<Item>& items);
+  Result<size_t> PutItemsShared(const std::vector<Item>& items, std::string* position);
+  Status PutUserRecordLocal(const std::string& id, const std::string& record_json);
   void ApplyEntry(const SharedLogEntry& e);
   // Cluster snapshots (service_cluster_snapshots.cc). Before InitStore: fills the mirror store from the newest
   // cluster snapshot and keeps its state payload for LoadState; a node without one starts from the log.
@@ -424,10 +435,15 @@ class Service {
   void EraseFromCluster();
   void NoteClusterSnapshot(const SharedSnapshot& meta, uint64_t bytes, uint64_t trimmed, double seconds, double pause_ms);
   Result<uint64_t> DeleteUserLocal(const std::string& id);
-  Result<uint64_t> DeleteUserShared(const std::string& id);
+  Result<uint64_t> DeleteUserShared(const std::string& id, std::string* position);
   struct BatchOutcome;
   Result<std::pair<std::string, BatchOutcome>> AppendOwnBatch(
       const std::function<Result<std::string>(const std::string& batch)>& append, std::string_view what);
+  // Cluster mode: appends a record (SharedLogEntry::record_kind) and waits until this node has applied it; the
+  // outcome of its application here (ApplyRecord).
+  Result<std::pair<std::string, BatchOutcome>> AppendRecord(const std::string& kind, const std::string& user,
+                                                            const std::string& body);
+  void ApplyRecord(const SharedLogEntry& e, BatchOutcome* own);
   // The state a snapshot payload holds (both kinds of snapshot), checked against this store and configuration.
   Result<State> StateFromPayload(std::string_view payload, const EngineConfig& cfg, uint64_t expect_seq) const;
   static Result<RawEvent> Admit(const Result<RawEvent>& record, Timestamp now, int64_t max_future_s);

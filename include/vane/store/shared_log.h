@@ -25,6 +25,9 @@ struct SharedLogEntry {
   std::vector<RawEvent> events;
   std::vector<Item> items;      // catalogue writes travel in the log too (an entry holds events or items)
   std::string delete_user;      // non-empty: the entry deletes this user (docs/cluster.md, "Deletion")
+  // Non-empty kind: a record about `record_user` (AppendRecord): "user" (the user's record), "feedback" (online
+  // feedback), "unfeedback" (the removal of some of the user's events); the body is JSON.
+  std::string record_kind, record_user, record_body;
   std::string error;            // non-empty: a malformed entry (no events), with where it lies
 };
 
@@ -48,6 +51,12 @@ class SharedLog {
   virtual Result<std::string> AppendDeletion(const std::string& batch_id, const std::string& user) {
     (void)batch_id, (void)user;
     return Status::NotImplemented("this shared log cannot carry deletions");
+  }
+  // Appends a record of `kind` about `user` (a JSON body), in the user's order.
+  virtual Result<std::string> AppendRecord(const std::string& batch_id, const std::string& kind,
+                                           const std::string& user, const std::string& body) {
+    (void)batch_id, (void)kind, (void)user, (void)body;
+    return Status::NotImplemented("this shared log cannot carry records");
   }
   virtual Result<std::vector<SharedLogEntry>> Poll() = 0;
   // InvalidArgument (reason "bad_token") for a token that does not read.

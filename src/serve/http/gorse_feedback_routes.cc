@@ -42,10 +42,10 @@ Result<std::vector<RawEvent>> UserItemEvents(const Ctx& c, const std::string& us
 }
 
 void DeleteFeedback(const Ctx& c, const std::string& type, const std::string& user, const std::string& item, Res& res) {
-  Reply(res, c.service.DeleteUserEvents(user, [&](const RawEvent& e) {
-          return e.item == item && (type.empty() || e.action == type);
-        }),
-        [](uint64_t n) { return json{{"RowAffected", n}}; });
+  std::string position;
+  auto r = c.service.DeleteFeedback(user, item, type, &position);
+  SetPosition(res, position);
+  Reply(res, r, [](uint64_t n) { return json{{"RowAffected", n}}; });
 }
 
 }  // namespace

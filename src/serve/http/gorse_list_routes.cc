@@ -40,7 +40,10 @@ void EditCategory(const Ctx& c, const Req& req, Res& res, bool add) {
   if (!add) std::erase(cats, cat);
   if (add == has) return SendJson(res, 200, json{{"RowAffected", 0}});  // nothing to change
   std::vector<Item> one{std::move(item).value()};
-  Reply(res, c.service.PutItems(std::move(one)), [](size_t n) { return json{{"RowAffected", n}}; });
+  std::string position;
+  auto r = c.service.PutItems(std::move(one), &position);
+  SetPosition(res, position);
+  Reply(res, r, [](size_t n) { return json{{"RowAffected", n}}; });
 }
 
 Status UnknownRecommender(const char* kind, const std::string& name, const char* known) {

@@ -87,7 +87,10 @@ void PutItems(const Ctx& c, const json& list, Res& res) {
     }
     items.push_back(std::move(it).value());
   }
-  Reply(res, c.service.PutItems(std::move(items)), [](size_t n) { return json{{"RowAffected", n}}; });
+  std::string position;
+  auto r = c.service.PutItems(std::move(items), &position);
+  SetPosition(res, position);
+  Reply(res, r, [](size_t n) { return json{{"RowAffected", n}}; });
 }
 
 // All or nothing: every record is checked before any is stored.
@@ -95,10 +98,15 @@ void PutUsers(const Ctx& c, const json& list, Res& res) {
   if (Status s = c.service.CheckBatch(list.size(), "users"); !s.ok()) return SendError(res, s);
   for (size_t k = 0; k < list.size(); ++k)
     if (Status s = CheckGorseUser(list[k]); !s.ok()) return SendError(res, s.Prefixed(fmt::format("user {}: ", k)));
-  for (const auto& u : list)
-    if (Status s = c.service.PutUserRecord(u["UserId"].get<std::string>(), u.dump(-1, ' ', false, json::error_handler_t::replace));
-        !s.ok())
-      return SendError(res, s);
+  std::string all;  // cluster mode: one token covering every record written
+  for (const auto& u : list) {
+    std::string position;
+    Status s = c.service.PutUserRecord(u["UserId"].get<std::string>(),
+                                       u.dump(-1, ' ', false, json::error_handler_t::replace), &position);
+    all = MergePositions(all, position);
+    SetPosition(res, all);
+    if (!s.ok()) return SendError(res, s);
+  }
   SendJson(res, 200, json{{"RowAffected", list.size()}});
 }
 
@@ -324,7 +332,9 @@ void PatchItem(const Ctx& c, const Req& req, Res& res) {
 }
 
 void DeleteItem(const Ctx& c, const Req& req, Res& res) {
-  if (Status s = c.service.DeleteItem(req.matches[1]); !s.ok()) return SendError(res, s);
+  std::string position;
+  if (Status s = c.service.DeleteItem(req.matches[1], &position); !s.ok()) return SendError(res, s);
+  SetPosition(res, position);
   SendJson(res, 200, json{{"RowAffected", 1}});
 }
 
@@ -357,7 +367,10 @@ void GetUser(const Ctx& c, const Req& req, Res& res) {
 }
 
 void DeleteUser(const Ctx& c, const Req& req, Res& res) {
-  Reply(res, c.service.DeleteUser(req.matches[1]), [](uint64_t) { return json{{"RowAffected", 1}}; });
+  std::string position;
+  auto r = c.service.DeleteUser(req.matches[1], &position);
+  SetPosition(res, position);
+  Reply(res, r, [](uint64_t) { return json{{"RowAffected", 1}}; });
 }
 
 void Popular(const Ctx& c, const Req& req, Res& res) {

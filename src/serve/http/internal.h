@@ -104,6 +104,10 @@ void Reply(Res& res, const Result<T>& r, F render, int ok_status = 200) {
   if (r.ok()) SendJson(res, ok_status, render(r.value()));
   else SendError(res, r.status());
 }
+// Cluster mode: a write's position token as the X-Vane-Position header (nothing when empty: not in cluster mode).
+inline void SetPosition(Res& res, const std::string& position) {
+  if (!position.empty()) res.set_header("X-Vane-Position", position);
+}
 // The deepest nesting of JSON request bodies (arrays and objects): deeper ones are refused before parsing.
 constexpr size_t kMaxJsonDepth = 64;
 // The deepest nesting of arrays and objects in `text` (outside strings); counting stops once past `limit`.

@@ -73,7 +73,10 @@ void GetUser(const Ctx& c, const Req& req, Res& res) { Reply(res, c.service.GetU
 
 void DeleteUser(const Ctx& c, const Req& req, Res& res) {
   const std::string user = req.matches[1];
-  Reply(res, c.service.DeleteUser(user), [&](uint64_t n) { return json{{"deleted", user}, {"events", n}}; });
+  std::string position;
+  auto r = c.service.DeleteUser(user, &position);
+  SetPosition(res, position);
+  Reply(res, r, [&](uint64_t n) { return json{{"deleted", user}, {"events", n}}; });
 }
 
 void ListUsers(const Ctx& c, const Req& req, Res& res) {
@@ -124,7 +127,9 @@ void GetItem(const Ctx& c, const Req& req, Res& res) {
 
 void DeleteItem(const Ctx& c, const Req& req, Res& res) {
   const std::string item = req.matches[1];
-  if (Status s = c.service.DeleteItem(item); !s.ok()) return SendError(res, s);
+  std::string position;
+  if (Status s = c.service.DeleteItem(item, &position); !s.ok()) return SendError(res, s);
+  SetPosition(res, position);
   SendJson(res, 200, json{{"deleted", item}});
 }
 
@@ -144,7 +149,10 @@ void PostItems(const Ctx& c, const Req& req, Res& res) {
                                 "bad_item", fmt::format("item {}: {}: {}", k, it.status().field(), it.status().message())));
     items.push_back(std::move(it).value());
   }
-  Reply(res, c.service.PutItems(std::move(items)), [](size_t n) { return json{{"stored", n}}; });
+  std::string position;
+  auto r = c.service.PutItems(std::move(items), &position);
+  SetPosition(res, position);
+  Reply(res, r, [](size_t n) { return json{{"stored", n}}; });
 }
 
 void Feedback(const Ctx& c, const Req& req, Res& res) {
@@ -159,10 +167,12 @@ void Feedback(const Ctx& c, const Req& req, Res& res) {
     auto it = body->find(k);
     return it != body->end() && it->is_string() ? it->get<std::string>() : std::string();
   };
-  Reply(res,
-        c.service.Feedback({str("user"), str("item"), str("type"), str("strategy"), str("variant"), str("source"),
-                            str("origin")}),
-        [](const FeedbackRecord& fb) {
+  std::string position;
+  auto r = c.service.Feedback({str("user"), str("item"), str("type"), str("strategy"), str("variant"), str("source"),
+                               str("origin")},
+                              &position);
+  SetPosition(res, position);
+  Reply(res, r, [](const FeedbackRecord& fb) {
           json out = {{"recorded", fb.type}, {"strategy", fb.strategy}, {"source", fb.source}, {"origin", fb.origin}};
           if (!fb.variant.empty()) out["variant"] = fb.variant;
           return out;
