@@ -324,25 +324,29 @@ std::vector<std::string> FilesHolding(const std::string& dir, const std::string&
   return out;
 }
 
-// Every server's INFO persistence says no AOF rewrite runs or waits.
+// Every server's INFO persistence says no AOF rewrite and no RDB save runs or waits.
 bool RewritesDone(RedisClusterHarness& h, cluster::RedisCluster& client) {
   for (const auto& n : h.nodes()) {
     auto r = client.CommandOnNode(n.address(), {"INFO", "persistence"});
     if (!r.ok()) return false;
     if (r->str.find("aof_rewrite_in_progress:0") == std::string::npos ||
-        r->str.find("aof_rewrite_scheduled:0") == std::string::npos)
+        r->str.find("aof_rewrite_scheduled:0") == std::string::npos ||
+        r->str.find("rdb_bgsave_in_progress:0") == std::string::npos)
       return false;
   }
   return true;
 }
 
-TEST_F(ClusterNodes, ADeletionLeavesTheServersAppendOnlyFilesToo) {
+// The servers' files on disk: append-only files and RDB saves (both turned on, uncompressed, for the test to read).
+TEST_F(ClusterNodes, ADeletionLeavesTheServersFilesToo) {
   ASSERT_EQ(nodes_.size(), 2u);
   auto client = cluster::RedisCluster::Connect(OptionsFor(*h_)).value();
-  // Every server keeps an append-only file as plain commands (no RDB preamble), so the test can read it.
+  // Every server keeps an append-only file as plain commands (no RDB preamble) and saves RDB files (uncompressed),
+  // so the test can read them.
   for (const auto& n : h_->nodes()) {
     for (std::vector<std::string> set : {std::vector<std::string>{"CONFIG", "SET", "aof-use-rdb-preamble", "no"},
                                          {"CONFIG", "SET", "rdbcompression", "no"},
+                                         {"CONFIG", "SET", "save", "3600 1"},
                                          {"CONFIG", "SET", "appendonly", "yes"}})
       ASSERT_TRUE(client->CommandOnNode(n.address(), set).value().ToStatus().ok());
   }
@@ -354,10 +358,18 @@ TEST_F(ClusterNodes, ADeletionLeavesTheServersAppendOnlyFilesToo) {
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   ASSERT_TRUE(B().WaitForPosition(w->position, std::chrono::seconds(5)).ok());
   ASSERT_TRUE(A().SnapshotNow().ok());
+  for (const auto& n : h_->nodes()) ASSERT_TRUE(client->CommandOnNode(n.address(), {"BGSAVE", "SCHEDULE"}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (int i = 0; i < 200 && !RewritesDone(*h_, *client); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::vector<std::string> before;
+  size_t rdb_before = 0;
   for (const auto& n : h_->nodes())
-    for (const auto& f : FilesHolding(n.dir, zed)) before.push_back(f);
+    for (const auto& f : FilesHolding(n.dir, zed)) {
+      before.push_back(f);
+      rdb_before += f.ends_with(".rdb");
+    }
   ASSERT_FALSE(before.empty()) << "the files hold the user before the deletion";
+  ASSERT_GT(rdb_before, 0u) << "an RDB file holds the user before the deletion";
   ASSERT_TRUE(B().DeleteUser(zed).ok());
   for (int i = 0; i < 200 && !(A().ClusterErasuresDone() && B().ClusterErasuresDone()); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -368,7 +380,10 @@ TEST_F(ClusterNodes, ADeletionLeavesTheServersAppendOnlyFilesToo) {
   for (const auto& n : h_->nodes())
     for (const auto& f : FilesHolding(n.dir, zed)) after.push_back(f);
   EXPECT_TRUE(after.empty()) << after.size() << " files still hold the user, e.g. " << after.front();
-  for (const auto& n : h_->nodes()) (void)client->CommandOnNode(n.address(), {"CONFIG", "SET", "appendonly", "no"});
+  for (const auto& n : h_->nodes()) {
+    (void)client->CommandOnNode(n.address(), {"CONFIG", "SET", "appendonly", "no"});
+    (void)client->CommandOnNode(n.address(), {"CONFIG", "SET", "save", ""});
+  }
 }
 
 TEST_F(ClusterNodes, OneNodeTrainsAndEveryNodeServesTheVersionItPublished) {
