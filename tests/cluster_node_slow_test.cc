@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -522,6 +523,113 @@ TEST_F(ClusterNodes, UserRecordsFeedbackAndFeedbackRemovalReachEveryNode) {
   EXPECT_EQ(c->GetUserRecord("fay").value(), record);
   EXPECT_EQ(c->Online().by_strategy["focused"].clicks, 1u);
   EXPECT_EQ(c->UserEvents("fay", 10).value().size(), 1u);
+}
+
+// Node groups: two groups split the users by partition; each node holds its group's users only, a node of the same
+// group answers like it, a request for another group's user is redirected there over HTTP (or 503 when none of
+// that group is live); each group writes its own snapshots and the log is trimmed only behind both groups'.
+TEST_F(ClusterNodes, NodeGroupsSplitTheUsersAndRedirectToTheirGroup) {
+  ASSERT_EQ(nodes_.size(), 2u);  // a and b: one group (every user), the reference
+  int group = 0;
+  configure_ = [&](ServiceOptions& o) {
+    o.groups = 2;
+    o.group = group;
+  };
+  auto g0 = OpenNode("g0");
+  group = 1;
+  auto g1 = OpenNode("g1");
+  ASSERT_TRUE(g0 && g1);
+  std::vector<Result<RawEvent>> batch;
+  for (int u = 0; u < 40; ++u)
+    for (int k = 0; k < 3; ++k) batch.push_back(Raw("u" + std::to_string(u), "r" + std::to_string((u + k) % 5), 3000 + u * 3 + k));
+  auto w = g0->IngestEvents(batch);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->accepted, 120u) << "the group's own events and the others'";
+  EXPECT_GT(w->other_groups, 0u);
+  EXPECT_LT(w->other_groups, 120u);
+  for (Service* n : {g1.get(), &A()}) ASSERT_TRUE(n->WaitForPosition(w->position, std::chrono::seconds(5)).ok());
+  int in0 = 0, in1 = 0;
+  for (int u = 0; u < 40; ++u) {
+    const std::string id = "u" + std::to_string(u);
+    const int g = g0->GroupOf(id);
+    EXPECT_EQ(g, g1->GroupOf(id));
+    Service& mine = g == 0 ? *g0 : *g1;
+    Service& other = g == 0 ? *g1 : *g0;
+    EXPECT_EQ(mine.GetUser(id).value().events, 3u) << id;
+    EXPECT_EQ(other.GetUser(id).status().code(), StatusCode::kNotFound) << id << " is not held outside its group";
+    EXPECT_EQ(mine.UserEvents(id, 10).value().size(), 3u);
+    (g == 0 ? in0 : in1) += 1;
+  }
+  EXPECT_GT(in0, 5);
+  EXPECT_GT(in1, 5);
+  std::cerr << "users per group: " << in0 << " / " << in1 << "; events stored: g0 " << g0->GetStats().events << ", g1 "
+            << g1->GetStats().events << ", one group " << A().GetStats().events << "\n";
+  EXPECT_EQ(g0->GetStats().events + g1->GetStats().events, A().GetStats().events);
+  // A second node of group 1, joining from group 1's snapshot, answers like g1; the log is trimmed only once both
+  // groups have a snapshot.
+  auto s0 = g0->SnapshotNow();
+  ASSERT_TRUE(s0.ok()) << s0.status().ToString();
+  EXPECT_EQ(g0->GetStats().cluster_trimmed_entries, 0u) << "group 1 has no snapshot yet: nothing may go";
+  ASSERT_TRUE(g1->SnapshotNow().ok());
+  EXPECT_GT(g1->GetStats().cluster_trimmed_entries, 0u);
+  auto g1b = OpenNode("g1b");
+  ASSERT_NE(g1b, nullptr);
+  ASSERT_TRUE(g1b->WaitForPosition(w->position, std::chrono::seconds(5)).ok());
+  EXPECT_EQ(g1b->GetStats().snapshot_loaded_seq, g1->GetStats().last_snapshot_seq);
+  for (int u = 0; u < 40; ++u) {
+    const std::string id = "u" + std::to_string(u);
+    if (g1->GroupOf(id) != 1) continue;
+    RecommendRequest req;
+    req.user = id;
+    req.n = 3;
+    auto ra = g1->Recommend(req), rb = g1b->Recommend(req);
+    ASSERT_TRUE(ra.ok() && rb.ok());
+    ASSERT_EQ(ra->response.items.size(), rb->response.items.size()) << id;
+    for (size_t i = 0; i < ra->response.items.size(); ++i) EXPECT_EQ(ra->response.items[i].id, rb->response.items[i].id);
+  }
+  g1b.reset();
+  // Over HTTP: each node announces the URL it listens on; a request for a user of the other group is redirected.
+  std::array<std::atomic<bool>, 2> stop{};
+  std::vector<std::thread> servers;
+  std::vector<int> ports;
+  for (int n = 0; n < 2; ++n) {
+    Service* node = n == 0 ? g0.get() : g1.get();
+    HttpOptions ho;
+    ho.port = 0;
+    ho.log_requests = false;
+    std::promise<int> bound;
+    auto port = bound.get_future();
+    servers.emplace_back([&, n, node, ho, p = std::move(bound)]() mutable {
+      EXPECT_TRUE(RunHttpServer(*node, ho, stop[n], [&](int pt) { p.set_value(pt); }).ok());
+    });
+    ports.push_back(port.get());
+  }
+  std::string of1;
+  for (int u = 0; u < 40 && of1.empty(); ++u)
+    if (g0->GroupOf("u" + std::to_string(u)) == 1) of1 = "u" + std::to_string(u);
+  httplib::Client c0("127.0.0.1", ports[0]);
+  auto r = c0.Get("/v1/recommend/" + of1 + "?n=3");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 307) << r->body;
+  EXPECT_EQ(r->get_header_value("Location"), "http://127.0.0.1:" + std::to_string(ports[1]) + "/v1/recommend/" + of1 + "?n=3");
+  c0.set_follow_location(true);
+  auto followed = c0.Get("/v1/recommend/" + of1 + "?n=3");
+  ASSERT_TRUE(followed);
+  EXPECT_EQ(followed->status, 200) << followed->body;
+  EXPECT_EQ(nlohmann::json::parse(followed->body).at("user"), of1);
+  // No live node of group 1: 503 with the reason (the membership is read again after a second).
+  stop[1] = true;
+  servers[1].join();
+  g1.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  c0.set_follow_location(false);
+  auto none = c0.Get("/v1/recommend/" + of1);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 503) << none->body;
+  EXPECT_NE(none->body.find("group_unavailable"), std::string::npos) << none->body;
+  EXPECT_NE(g0->NodeOfGroup(0), "") << "g0 itself";
+  stop[0] = true;
+  servers[0].join();
 }
 
 TEST_F(ClusterNodes, BadTokensAndUnreachedPositionsGetTheirReasons) {

@@ -298,6 +298,13 @@ Command AddServeCommand(CLI::App& app) {
                   "acknowledge a batch only once this many replicas of each master hold it (WAIT)")
       ->capture_default_str();
   cmd->add_option("--node-id", so.node_id, "this node's name in batch ids (default: node<pid>)");
+  cmd->add_option("--groups", so.groups,
+                  "node groups: user state split over this many groups by log partition (docs/cluster.md)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--group", so.group, "node groups: this node's group, 0 to --groups - 1")->capture_default_str();
+  cmd->add_option("--advertise", so.advertise_url,
+                  "cluster mode: the base URL other nodes redirect to for this node (default http://<host>:<port>)");
   cmd->add_option("--max-future", so.max_future_s,
                   "reject events dated more than this many seconds ahead of the server's clock")
       ->capture_default_str();

@@ -291,8 +291,31 @@ Result<int> ClusterState::RewriteFiles() {
   return asked;
 }
 
-Result<uint64_t> ClusterState::TrimBehindSnapshots() {
-  VANE_ASSIGN_OR_RETURN(std::vector<SharedSnapshot> all, ListSnapshots());
+Status ClusterState::Heartbeat(const std::string& node, const std::string& info) {
+  VANE_ASSIGN_OR_RETURN(Reply r, client_->Command({"HSET", "{" + prefix_ + ":members}", node, info}));
+  return r.ToStatus();
+}
+
+Status ClusterState::Leave(const std::string& node) {
+  VANE_ASSIGN_OR_RETURN(Reply r, client_->Command({"HDEL", "{" + prefix_ + ":members}", node}));
+  return r.ToStatus();
+}
+
+Result<std::map<std::string, std::string>> ClusterState::Members() {
+  VANE_ASSIGN_OR_RETURN(Reply r, client_->Command({"HGETALL", "{" + prefix_ + ":members}"}));
+  VANE_RETURN_IF_ERROR(r.ToStatus());
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i + 1 < r.elements.size(); i += 2) out[r.elements[i].str] = r.elements[i + 1].str;
+  return out;
+}
+
+Result<uint64_t> ClusterState::TrimBehindSnapshots(const std::vector<std::string>& kinds) {
+  std::vector<SharedSnapshot> all;
+  for (const std::string& kind : kinds) {
+    VANE_ASSIGN_OR_RETURN(std::vector<SharedSnapshot> some, ListSnapshots(kind));
+    if (some.empty()) return uint64_t{0};  // a group without a snapshot still needs the whole log
+    all.insert(all.end(), some.begin(), some.end());
+  }
   if (all.empty()) return uint64_t{0};
   std::vector<std::optional<StreamId>> min(static_cast<size_t>(partitions_));
   for (const SharedSnapshot& s : all) {

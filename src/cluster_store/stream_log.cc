@@ -449,15 +449,30 @@ class StreamSharedLog : public SharedLog {
   }
   Result<SharedSnapshot> PutSnapshot(SharedSnapshot meta, std::string_view image, uint64_t lease,
                                      size_t keep) override {
-    return state_->PutSnapshot(std::move(meta), image, lease, keep);
+    return state_->PutSnapshot(std::move(meta), image, lease, keep, snap_kind_);
   }
   Result<std::optional<SharedSnapshot>> LatestSnapshot() override {
-    VANE_ASSIGN_OR_RETURN(auto all, state_->ListSnapshots());
+    VANE_ASSIGN_OR_RETURN(auto all, state_->ListSnapshots(snap_kind_));
     if (all.empty()) return std::optional<SharedSnapshot>();
     return std::optional<SharedSnapshot>(all.front());
   }
-  Result<std::string> ReadSnapshot(const SharedSnapshot& meta) override { return state_->ReadSnapshot(meta); }
-  Result<uint64_t> TrimBehindSnapshots() override { return state_->TrimBehindSnapshots(); }
+  Result<std::string> ReadSnapshot(const SharedSnapshot& meta) override { return state_->ReadSnapshot(meta, snap_kind_); }
+  Result<uint64_t> TrimBehindSnapshots() override { return state_->TrimBehindSnapshots(group_kinds_); }
+  int Partitions() const override { return log_->options().partitions; }
+  int PartitionOf(const std::string& user) const override { return log_->Partition(user); }
+  Status SetGroup(int group, int groups) override {
+    if (groups < 1 || groups > log_->options().partitions || group < 0 || group >= groups)
+      return Status::InvalidArgument(fmt::format("node groups: group {} of {} (groups must be 1 to the {} partitions, "
+                                                 "the group below them)", group, groups, log_->options().partitions));
+    snap_kind_ = groups == 1 ? "snap" : fmt::format("snap-g{}", group);
+    group_kinds_.clear();
+    for (int g = 0; g < groups; ++g) group_kinds_.push_back(groups == 1 ? "snap" : fmt::format("snap-g{}", g));
+    return Status::Ok();
+  }
+  std::string SnapshotKind() const override { return snap_kind_; }
+  Status Heartbeat(const std::string& node, const std::string& info) override { return state_->Heartbeat(node, info); }
+  Status Leave(const std::string& node) override { return state_->Leave(node); }
+  Result<std::map<std::string, std::string>> Members() override { return state_->Members(); }
   Result<int> RewriteFiles() override { return state_->RewriteFiles(); }
   Result<SharedSnapshot> PutModel(SharedSnapshot meta, std::string_view files, uint64_t lease, size_t keep) override {
     return state_->PutSnapshot(std::move(meta), files, lease, keep, "models");
@@ -545,6 +560,8 @@ class StreamSharedLog : public SharedLog {
   mutable std::mutex mu_;
   std::vector<StreamId> positions_;  // the tailer's, copied after each poll; guarded by mu_
   uint64_t watermark_ = 0;           // guarded by mu_
+  std::string snap_kind_ = "snap";   // set before use (SetGroup at start)
+  std::vector<std::string> group_kinds_{"snap"};
 };
 
 }  // namespace

@@ -91,6 +91,7 @@ Service::Service(ServiceOptions opt)
 }
 
 Service::~Service() {
+  if (opt_.shared_log) (void)opt_.shared_log->Leave(opt_.node_id);  // no longer a target of redirects
   applier_stop_ = true;
   if (applier_thread_.joinable()) applier_thread_.join();
   {
@@ -115,6 +116,9 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
   svc->store_ = std::move(store);
   if (opt.snapshots && (!opt.snapshot_dir.empty() || own_store))
     svc->snapshots_ = SnapshotDir(opt.snapshot_dir.empty() ? opt.store_dir + "/snapshots" : opt.snapshot_dir);
+  if (opt.groups > 1 && !opt.shared_log)
+    return Status::InvalidArgument("node groups need cluster mode (a shared log)");
+  if (opt.shared_log) VANE_RETURN_IF_ERROR(opt.shared_log->SetGroup(opt.group, opt.groups));
   if (opt.shared_log && opt.cluster_snapshots) {
     // A node starts from the newest cluster snapshot when there is one. One that does not load stops the start:
     // its mirror may be half filled, and the log behind the snapshot may be trimmed away.
@@ -138,6 +142,8 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
                                                                 std::chrono::system_clock::now().time_since_epoch())
                                                                 .count()) + "-";
     svc->applier_thread_ = std::thread([s = svc.get()] { s->ApplierLoop(); });
+    if (Status a = svc->Announce(opt.advertise_url); !a.ok())
+      std::fprintf(stderr, "cluster: announcing this node failed (retried): %s\n", a.ToString().c_str());
   }
   svc->MaybeWantSnapshot();  // a long replay is kept, so that a crash does not cost it again
   VANE_ASSIGN_OR_RETURN(auto trained_at, svc->store_->GetMeta("trained_at"));
@@ -832,6 +838,9 @@ void Service::MaintenanceLoop() {
       if (periodic) PeriodicSnapshot();
       if (cluster_erasures_pending_.load() > 0) EraseFromCluster();
       if (!woken && opt_.shared_log && opt_.cluster_snapshots) AdoptPublishedModel();
+      if (!woken && opt_.shared_log)
+        if (Status a = Announce(); !a.ok())
+          std::fprintf(stderr, "cluster: announcing this node failed (retried): %s\n", a.ToString().c_str());
       m.lock();
       continue;
     }

@@ -62,7 +62,8 @@ Result<IngestResult> Service::IngestShared(std::span<const Result<RawEvent>> rec
   VANE_ASSIGN_OR_RETURN(auto applied, AppendOwnBatch([&](const std::string& batch) {
                           return opt_.shared_log->Append(batch, std::span<const RawEvent>(to_send));
                         }, "the batch"));
-  out.accepted = applied.second.accepted;
+  out.accepted = applied.second.accepted + applied.second.other_groups;
+  out.other_groups = applied.second.other_groups;
   out.duplicates = applied.second.duplicates;
   out.position = applied.first;
   return out;
@@ -235,6 +236,10 @@ void Service::ApplyEntry(const SharedLogEntry& e) {
     std::fprintf(stderr, "cluster: a log entry was not applied: %s\n", e.error.c_str());
     return;
   }
+  if (!e.delete_user.empty() && !OwnsUser(e.delete_user)) {
+    ++cluster_erasures_pending_;  // another group's user: this group's snapshot must pass the entry before the trim
+    return;
+  }
   if (!e.delete_user.empty()) {
     ++cluster_erasures_pending_;  // before the rebuild it starts can finish
     auto n = DeleteUserLocal(e.delete_user);
@@ -249,6 +254,10 @@ void Service::ApplyEntry(const SharedLogEntry& e) {
     }
     return;
   }
+  if (!e.record_kind.empty() && e.record_kind != "feedback" && !OwnsUser(e.record_user)) {
+    if (e.record_kind == "unfeedback") ++cluster_erasures_pending_;  // as for a deletion of another group's user
+    return;
+  }
   if (!e.record_kind.empty()) {
     auto it = own_batches_.find(e.batch);
     ApplyRecord(e, it == own_batches_.end() ? nullptr : &it->second);
@@ -259,7 +268,14 @@ void Service::ApplyEntry(const SharedLogEntry& e) {
       std::fprintf(stderr, "cluster: applying items %s failed: %s\n", e.batch.c_str(), r.status().ToString().c_str());
     return;
   }
-  std::vector<Result<RawEvent>> recs(e.events.begin(), e.events.end());
+  std::vector<Result<RawEvent>> recs;
+  uint64_t other = 0;
+  for (const RawEvent& ev : e.events) {
+    if (OwnsUser(ev.user)) recs.emplace_back(ev);
+    else ++other;  // node groups: another group applies it
+  }
+  if (auto it = own_batches_.find(e.batch); it != own_batches_.end()) it->second.other_groups += other;
+  if (recs.empty()) return;
   auto r = IngestLocal(recs, BatchMode::kPerRecord);
   if (!r.ok()) {
     std::fprintf(stderr, "cluster: applying batch %s failed: %s\n", e.batch.c_str(), r.status().ToString().c_str());

@@ -1,6 +1,6 @@
 // Cluster snapshots (docs/cluster.md, "Snapshots in the cluster"): a node's whole state, with the log position it
 // covers, kept in the cluster so that a new or restarted node loads it and reads the log on from there instead of
-// replaying the whole log; one node at a time writes one (the lease "snap"), and the log is trimmed behind the
+// replaying the whole log; one node at a time writes one (the lease "snap"; with node groups, one per group: SharedLog::SnapshotKind), and the log is trimmed behind the
 // oldest kept.
 //
 // The image: the tag "vane-node-snapshot", its format, the log position (SharedLog::Position()), the mirror's next
@@ -190,7 +190,7 @@ Status Service::RestoreFromCluster() {
 
 Result<uint64_t> Service::ClusterSnapshotNow(size_t keep) {
   SharedLog& log = *opt_.shared_log;
-  VANE_ASSIGN_OR_RETURN(uint64_t lease, log.TryLease("snap", opt_.node_id, kSnapLease));
+  VANE_ASSIGN_OR_RETURN(uint64_t lease, log.TryLease(log.SnapshotKind(), opt_.node_id, kSnapLease));
   auto skip = [&] {  // another node writes them: look again after as many events
     std::lock_guard l(seq_mu_);
     snapshot_seq_ = applied_seq_;
@@ -200,7 +200,7 @@ Result<uint64_t> Service::ClusterSnapshotNow(size_t keep) {
     skip();
     return Status::Conflict("lease_held", "another node is writing a cluster snapshot");
   }
-  auto release = [&] { (void)log.ReleaseLease("snap", opt_.node_id, lease); };
+  auto release = [&] { (void)log.ReleaseLease(log.SnapshotKind(), opt_.node_id, lease); };
   auto t0 = std::chrono::steady_clock::now();
   SharedSnapshot meta;
   meta.node = opt_.node_id;

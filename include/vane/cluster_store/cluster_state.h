@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,8 +61,15 @@ class ClusterState {
   // Every server of the cluster (masters and replicas) with `appendonly yes` is asked to BGREWRITEAOF, and every one
   // with RDB saves configured to BGSAVE; returns how many servers were asked. The rewrite runs in the background.
   Result<int> RewriteFiles();
-  // Trims every partition behind the oldest kept snapshot's position; returns the entries removed.
-  Result<uint64_t> TrimBehindSnapshots();
+  // Trims every partition behind the oldest kept snapshot's position among every family of `kinds` (node groups:
+  // one family per group, each group's snapshots covering the whole log); nothing while a family has none. Returns
+  // the entries removed.
+  Result<uint64_t> TrimBehindSnapshots(const std::vector<std::string>& kinds = {"snap"});
+  // Cluster membership, {<prefix>:members}: each node's own description (JSON, with the time it was written),
+  // refreshed by the node; Members returns every entry (readers judge staleness from the time in it).
+  Status Heartbeat(const std::string& node, const std::string& info);
+  Status Leave(const std::string& node);
+  Result<std::map<std::string, std::string>> Members();
 
   std::string LeaseKey(const std::string& name) const { return "{" + prefix_ + ":" + name + "}:lease"; }
 

@@ -114,6 +114,13 @@ struct ServiceOptions {
   // cluster and reads the log on from its position; one node at a time (the lease "snap") writes one every
   // snapshot_every_events events, keeps snapshots_kept, and trims the log behind the oldest kept.
   bool cluster_snapshots = true;
+  // Node groups (docs/cluster.md, "Node groups"): with groups > 1 this node is in group `group` and applies the
+  // entries of the users whose partition p has p mod groups == group (their events, records and deletions; the
+  // catalogue and online counters from every partition). A request naming a user of another group is redirected
+  // (307) to a live node of that group, found in the cluster's membership, where this node announces itself under
+  // `advertise_url` (e.g. http://10.0.0.5:8080; set by the HTTP server from its port when empty).
+  int groups = 1, group = 0;
+  std::string advertise_url;
 };
 
 // One rejected record of a write batch: its index in the request, the field and why.
@@ -126,6 +133,9 @@ struct IngestResult {
   uint64_t accepted = 0, duplicates = 0;
   std::vector<Rejection> rejected;  // by index
   std::string position;             // cluster mode: the write's position token ("" otherwise)
+  // Node groups: events of users of other groups, appended to the log and counted in `accepted`; their group's
+  // cleaning decides whether they are duplicates.
+  uint64_t other_groups = 0;
 };
 
 struct ScoredItem {
@@ -305,6 +315,13 @@ class Service {
   // Cluster mode: true once every deletion applied here is gone from the cluster's log and snapshots (a snapshot
   // without the users was written and the log trimmed behind it; docs/cluster.md, "Deletion").
   bool ClusterErasuresDone() const { return cluster_erasures_pending_.load() == 0; }
+  // Node groups (service_cluster_groups.cc). The group of a user's entries (0 without groups); whether this node
+  // applies them; the base URL of a live node of group g ("" when none is known), from the membership this node
+  // refreshes every 2 s; Announce publishes this node's entry now (at start, and when its URL becomes known).
+  int GroupOf(const std::string& user) const;
+  bool OwnsUser(const std::string& user) const { return GroupOf(user) == opt_.group; }
+  std::string NodeOfGroup(int g) const;
+  Status Announce(const std::string& url = "");
   // Blocks until every deletion so far is out of the shared statistics (the background rebuild has been swapped
   // in) or the timeout passes; returns whether it was. For tests and orderly shutdown.
   bool WaitForRebuild(std::chrono::milliseconds timeout) const;
@@ -553,7 +570,7 @@ class Service {
   mutable std::mutex blend_mu_;
   // Cluster mode: the applier thread, and what it has applied of this node's own batches.
   struct BatchOutcome {
-    uint64_t accepted = 0, duplicates = 0, rejected = 0;
+    uint64_t accepted = 0, duplicates = 0, rejected = 0, other_groups = 0;
     Status status;  // a deletion's outcome (unknown user)
   };
   std::thread applier_thread_;
@@ -568,6 +585,11 @@ class Service {
   std::string cluster_payload_, cluster_position_;     // the cluster snapshot loaded at start (Open only)
   uint64_t cluster_snapshot_seq_ = 0;
   mutable std::mutex cluster_error_mu_;
+  mutable std::mutex members_mu_;
+  mutable std::map<int, std::vector<std::string>> group_urls_;  // live nodes by group; guarded by members_mu_
+  mutable std::chrono::steady_clock::time_point members_read_{};
+  mutable size_t member_turn_ = 0;
+  std::string advertised_;  // guarded by members_mu_
   std::string cluster_error_;                          // guarded by cluster_error_mu_
   std::atomic<uint64_t> cluster_erasures_pending_{0};  // deletions applied, not yet out of the cluster's snapshots
   uint64_t trainer_lease_ = 0;                         // the lease token of the training in progress (train thread)

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -120,6 +121,29 @@ class SharedLog {
   // Asks every server that keeps files (append-only file, RDB saves) to rewrite them, so that what was removed
   // (a deleted user's entries) leaves the disk too; returns how many were asked.
   virtual Result<int> RewriteFiles() { return 0; }
+  // Node groups (docs/cluster.md, "Node groups"): the partition of a user's entries; which group this node is in.
+  // A group keeps snapshots of its own (SnapshotKind(), also the name of their lease), and the log is trimmed
+  // behind the oldest snapshot of every group.
+  virtual int Partitions() const { return 1; }
+  virtual int PartitionOf(const std::string& user) const {
+    (void)user;
+    return 0;
+  }
+  virtual Status SetGroup(int group, int groups) {
+    return group == 0 && groups == 1 ? Status::Ok() : Status::NotImplemented("this shared log has no node groups");
+  }
+  virtual std::string SnapshotKind() const { return "snap"; }
+  // Membership: this node's description (JSON holding "ms", the unix milliseconds it was written), refreshed
+  // while it runs; Leave removes it; Members returns every node's (readers drop the stale ones by "ms").
+  virtual Status Heartbeat(const std::string& node, const std::string& info) {
+    (void)node, (void)info;
+    return Status::NotImplemented("this shared log has no membership");
+  }
+  virtual Status Leave(const std::string& node) {
+    (void)node;
+    return Status::Ok();
+  }
+  virtual Result<std::map<std::string, std::string>> Members() { return std::map<std::string, std::string>(); }
   // Gives the lease up when `holder` holds it under `token`.
   virtual Status ReleaseLease(const std::string& name, const std::string& holder, uint64_t token) {
     (void)name, (void)holder, (void)token;

@@ -125,6 +125,7 @@ json IngestJson(const IngestResult& r) {
   for (const auto& x : r.rejected) rejected.push_back({{"index", x.index}, {"field", x.field}, {"reason", x.reason}});
   json j{{"accepted", r.accepted}, {"duplicates", r.duplicates}, {"rejected", std::move(rejected)}};
   if (!r.position.empty()) j["position"] = r.position;  // cluster mode: send it back as X-Vane-Position to read it
+  if (r.other_groups > 0) j["other_groups"] = r.other_groups;  // node groups: decided by the users' groups
   return j;
 }
 

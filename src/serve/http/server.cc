@@ -162,6 +162,32 @@ void Cors(const HttpOptions& opt, const Req& req, Res& res) {
   res.set_header("Access-Control-Max-Age", "600");
 }
 
+// Node groups (docs/cluster.md): a request naming a user of another group is answered 307 with the same path and
+// query on a live node of that group (503 group_unavailable when none is known); true when this node answers it.
+bool UserGroupHere(const Ctx& c, const Route& r, const Req& req, Res& res) {
+  if (c.service.options().groups <= 1) return true;
+  const std::string_view label(r.label);
+  size_t group = 0;
+  for (size_t at = label.find('{'); at != label.npos; at = label.find('{', at + 1)) {
+    ++group;
+    if (label.substr(at, 6) != "{user}" || req.matches.size() <= group) continue;
+    const int g = c.service.GroupOf(req.matches[group].str());
+    if (g == c.service.options().group) return true;
+    const std::string node = c.service.NodeOfGroup(g);
+    if (node.empty()) {
+      SendError(res, Status::Unavailable("group_unavailable",
+                                         fmt::format("user '{}' belongs to node group {} and no node of it is live",
+                                                     req.matches[group].str().substr(0, 200), g)));
+      return false;
+    }
+    res.set_header("Location", node + req.target);
+    res.set_header("X-Vane-Group", std::to_string(g));
+    SendJson(res, 307, json{{"redirect", node + req.target}, {"group", g}});
+    return false;
+  }
+  return true;
+}
+
 // Cluster mode: a read that carries a position token (header X-Vane-Position, or parameter `position`) is answered
 // once this node has applied the writes it names (bounded by ServiceOptions::apply_wait, then 503
 // position_not_reached; 400 bad_token for a token that does not read). Writes never wait.
@@ -186,7 +212,8 @@ httplib::Server::Handler Wrap(const Ctx& c, const Route& r, std::atomic<uint64_t
     Cors(c.opt, req, res);
     if (req.body.size() > c.opt.max_body_bytes) {  // a chunked body, its size known once read (connection.cc)
       SendError(res, Status::TooLarge("payload_too_large", "the request body is larger than the limit"));
-    } else if (Authorised(c.opt, r, req, res) && PathIdValid(r, req, res) && PositionReached(c, r, req, res)) {
+    } else if (Authorised(c.opt, r, req, res) && PathIdValid(r, req, res) && UserGroupHere(c, r, req, res) &&
+               PositionReached(c, r, req, res)) {
       try {
         r.handler(c, req, res);
       } catch (const std::exception& e) {
@@ -295,6 +322,14 @@ Status RunHttpServer(Service& service, const HttpOptions& opt, std::atomic<bool>
     return Status::IoError(fmt::format("cannot bind {}:{} (in use?)", opt.host, port));
   }
   svr.WidenBacklog();
+  if (service.options().shared_log && service.options().advertise_url.empty()) {
+    // Cluster mode: other nodes redirect to this one by the URL it announces (--advertise where the loopback
+    // address does not reach it).
+    const std::string host = opt.host == "0.0.0.0" || opt.host.empty() ? "127.0.0.1" : opt.host;
+    if (Status a = service.Announce(fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host, port));
+        !a.ok())
+      std::fprintf(stderr, "cluster: announcing this node failed (retried): %s\n", a.ToString().c_str());
+  }
   std::atomic<bool> ended{false};
   std::thread watcher([&] {
     while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
