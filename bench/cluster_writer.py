@@ -3,7 +3,8 @@
 
 write URL SECONDS TAG OUT: posts batches to URL/v1/events for SECONDS, one fresh user per batch (TAG-<n>, 100
 events), and writes to OUT one line per acknowledged batch: the user, the events accepted, the position token.
-A batch that fails (refused connection, 5xx) is not acknowledged: it is counted and not retried.
+A batch that fails (refused connection, 5xx) is not acknowledged: it is counted and not retried. Prints the
+latency of the acknowledged batches (p50, p99, max) and, per second of the run, the slowest batch of that second.
 
 check URL FILE...: for every acknowledged batch of the files, asks URL (a node that stayed up) for the user with
 the batch's token, and prints how many acknowledged events are missing.
@@ -28,6 +29,7 @@ def write(url, seconds, tag, out):
     end = start + float(seconds)
     first_fail = last_fail = 0.0
     n = acked = failed = 0
+    lat = []  # (seconds since start, latency ms) of each acknowledged batch
     base = int(time.time()) - 30 * 86400
     with open(out, "w") as f:
         while time.time() < end:
@@ -36,7 +38,9 @@ def write(url, seconds, tag, out):
                        "ts": base + n * 100 + k} for k in range(100)]
             n += 1
             try:
+                t0 = time.time()
                 r = post(url + "/v1/events", json.dumps(events))
+                lat.append((t0 - start, (time.time() - t0) * 1e3))
                 f.write(f"{user} {r.get('accepted', 0)} {r.get('position', '')}\n")
                 f.flush()
                 acked += 1
@@ -47,6 +51,16 @@ def write(url, seconds, tag, out):
                 time.sleep(0.05)
     window = f"; failures from {first_fail - start:.1f} s to {last_fail - start:.1f} s" if failed else ""
     print(f"writer {tag}: {acked} batches acknowledged, {failed} failed (not acknowledged){window}")
+    if lat:
+        ms = sorted(x[1] for x in lat)
+        pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]
+        print(f"writer {tag}: acknowledged batch latency p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, "
+              f"max {ms[-1]:.1f} ms")
+        worst = {}
+        for t, l in lat:
+            worst[int(t)] = max(worst.get(int(t), 0.0), l)
+        print(f"writer {tag}: slowest acknowledged batch per second: " +
+              " ".join(f"{sec}s:{worst[sec]:.0f}" for sec in sorted(worst)))
 
 
 def check(url, files):

@@ -588,6 +588,27 @@ TEST_F(ClusterNodes, NodeGroupsSplitTheUsersAndRedirectToTheirGroup) {
     for (size_t i = 0; i < ra->response.items.size(); ++i) EXPECT_EQ(ra->response.items[i].id, rb->response.items[i].id);
   }
   g1b.reset();
+  // Seed events (`vane serve --input` without --catalogue-only): a node keeps its own group's seed users only.
+  configure_ = [&](ServiceOptions& o) {
+    o.groups = 2;
+    o.group = 0;
+    o.seed_events = true;
+  };
+  const Dataset catalogue_only = seed_;
+  for (int u = 0; u < 20; ++u) testing::Ev(seed_, "seed-user-" + std::to_string(u), "r" + std::to_string(u % 5), "view", 500 + u);
+  auto seeded = OpenNode("g0-seeded", /*cluster_snapshots=*/false);  // from its seed, not the snapshot
+  seed_ = catalogue_only;
+  ASSERT_NE(seeded, nullptr);
+  int seed_own = 0, seed_other = 0;
+  for (int u = 0; u < 20; ++u) {
+    const std::string id = "seed-user-" + std::to_string(u);
+    const bool own = seeded->GroupOf(id) == 0;
+    (own ? seed_own : seed_other) += 1;
+    EXPECT_EQ(seeded->GetUser(id).ok(), own) << id;
+  }
+  EXPECT_GT(seed_own, 0);
+  EXPECT_GT(seed_other, 0);
+  seeded.reset();
   // Over HTTP: each node announces the URL it listens on; a request for a user of the other group is redirected.
   std::array<std::atomic<bool>, 2> stop{};
   std::vector<std::thread> servers;

@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "vane/core/progress.h"
 #include "vane/eval/evaluator.h"
+#include "vane/serve/service.h"
 
 namespace vane::cli {
 
@@ -46,6 +47,8 @@ class Client {
  public:
   Client(const std::string& url, const std::string& key) : http_(url) {
     http_.set_read_timeout(60, 0);
+    // A cluster with node groups redirects a user's reads to a node of the user's group (docs/cluster.md).
+    http_.set_follow_location(true);
     if (!key.empty()) headers_.emplace("X-API-Key", key);
   }
   // Posts events; every one must be accepted or recognised as a duplicate.
@@ -53,6 +56,8 @@ class Client {
     auto r = http_.Post("/v1/events", headers_, events.dump(), "application/json");
     if (!r) return Status::Unavailable("cannot reach the server: " + httplib::to_string(r.error()));
     if (r->status != 200) return Status::Internal(fmt::format("POST /v1/events: HTTP {}: {}", r->status, r->body.substr(0, 300)));
+    // Cluster mode: reads carry the furthest position written so far, so any node answers with every event sent.
+    position_ = MergePositions(position_, r->get_header_value("X-Vane-Position"));
     json j = json::parse(r->body, nullptr, false);
     if (j.is_discarded() || !j["rejected"].empty())
       return Status::Internal("the server rejected replayed events: " + r->body.substr(0, 300));
@@ -60,7 +65,9 @@ class Client {
   }
   Result<std::vector<std::string>> Recommend(const std::string& user, size_t n, Timestamp now) {
     std::string path = fmt::format("/v1/recommend/{}?n={}&now={}&explain=false", httplib::detail::encode_query_param(user), n, now);
-    auto r = http_.Get(path, headers_);
+    httplib::Headers headers = headers_;
+    if (!position_.empty()) headers.emplace("X-Vane-Position", position_);
+    auto r = http_.Get(path, headers);
     if (!r) return Status::Unavailable("cannot reach the server: " + httplib::to_string(r.error()));
     if (r->status != 200) return Status::Internal(fmt::format("GET {}: HTTP {}: {}", path, r->status, r->body.substr(0, 300)));
     json j = json::parse(r->body, nullptr, false);
@@ -73,6 +80,7 @@ class Client {
  private:
   httplib::Client http_;
   httplib::Headers headers_;
+  std::string position_;
 };
 
 struct Served {

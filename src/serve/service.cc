@@ -57,7 +57,8 @@ Result<RawEvent> Admitted(const Result<RawEvent>& record, Timestamp now, int64_t
   return raw;
 }
 
-Status AppendSeed(Store& store, const Dataset& seed, bool events) {
+// `keep`: the seed users whose events are stored (node groups: the node's own group's).
+Status AppendSeed(Store& store, const Dataset& seed, bool events, const std::function<bool(const std::string&)>& keep) {
   std::vector<Item> items;
   for (uint32_t i = 0; i < seed.num_items(); ++i) items.push_back(seed.catalog.item(ItemIdx(i)));
   VANE_RETURN_IF_ERROR(store.PutItems(items));
@@ -71,6 +72,7 @@ Status AppendSeed(Store& store, const Dataset& seed, bool events) {
   std::vector<RawEvent> batch;
   uint64_t seq = 0;
   for (uint32_t i : order) {
+    if (!keep(seed.users.Name(seed.events[i].user.v))) continue;
     batch.push_back(Stored(seed, seed.events[i], ""));
     if (batch.size() == 10000) {
       VANE_RETURN_IF_ERROR(store.AppendEvents(seq, batch));
@@ -268,7 +270,8 @@ Status Service::InitStore(const Dataset* seed) {
   size_t items = 0;
   VANE_RETURN_IF_ERROR(store_->LoadItems([&](Item&&) { ++items; }));
   VANE_ASSIGN_OR_RETURN(uint64_t next, store_->LoadEvents(UINT64_MAX, [](uint64_t, RawEvent&&) {}));
-  if (items == 0 && next == 0 && seed) return AppendSeed(*store_, *seed, opt_.seed_events);  // first start
+  if (items == 0 && next == 0 && seed)  // first start
+    return AppendSeed(*store_, *seed, opt_.seed_events, [&](const std::string& user) { return OwnsUser(user); });
   return Status::Ok();
 }
 
