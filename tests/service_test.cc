@@ -1043,3 +1043,25 @@ TEST_F(ServiceTest, ADeletionAllowsARetrainingWithoutTheUserAlsoAfterARestart) {
 
 }  // namespace
 }  // namespace vane
+
+namespace vane {
+namespace {
+
+// A version published by another cluster node keeps its name where this registry has not passed it.
+TEST(ModelRegistryNames, APublishedNameIsKeptWhenNotBehind) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("vane_registry_names_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  ModelRegistry reg(dir, {});
+  EXPECT_EQ(reg.Reserve(), "v1");
+  EXPECT_EQ(reg.Reserve("v5"), "v5");
+  EXPECT_EQ(reg.Reserve(), "v6");
+  EXPECT_EQ(reg.Reserve("v3"), "v7") << "behind this registry: the next name";
+  EXPECT_EQ(reg.Reserve("x9"), "v8");
+  EXPECT_EQ(reg.Reserve("v99999999999"), "v9") << "too long: refused";
+  EXPECT_EQ(reg.Reserve("v0"), "v10");
+  EXPECT_EQ(reg.Reserve(""), "v11");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace vane

@@ -172,8 +172,11 @@ int RunServe(const ServeArgs& a, CLI::App* cmd) {
     mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
   if (Status c = Configure(a, cmd, so, ho, model, spec); !c.ok()) return Fail(c);
   if (!cmd->count("--models-dir")) {
+    // Cluster mode: inside the node's own folder (its store is a memory mirror), so that nodes whose folders share
+    // a parent do not share one registry.
     auto parent = std::filesystem::path(so.store_dir).parent_path();
-    so.models_dir = (parent.empty() ? std::filesystem::path("models") : parent / "models").string();
+    so.models_dir = !a.cluster_seeds.empty() ? (std::filesystem::path(so.store_dir) / "models").string()
+                    : (parent.empty() ? std::filesystem::path("models") : parent / "models").string();
   }
   so.trainer = MakeTrainer(spec, so.model_cache_users, so.model_cache_vectors);
   // A kept version, loaded for a rollback or a promoted candidate.
@@ -250,7 +253,7 @@ Command AddServeCommand(CLI::App& app) {
                   "retrain the model in the background every this many seconds (0 = only on demand)")
       ->capture_default_str();
   cmd->add_option("--train-epochs", a->train.model.epochs, "epochs of a background training")->capture_default_str();
-  cmd->add_option("--models-dir", so.models_dir, "where trained versions go (default: models/ beside the store)");
+  cmd->add_option("--models-dir", so.models_dir, "where trained versions go (default: models/ beside the store; in cluster mode, inside it)");
   cmd->add_option("--model-cache-users", so.model_cache_users,
                   "active users whose model state stays cached (about 200 KiB each at width 64, length 200)")
       ->capture_default_str();

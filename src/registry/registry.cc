@@ -53,6 +53,20 @@ std::string ModelRegistry::Reserve() {
   return version;
 }
 
+std::string ModelRegistry::Reserve(const std::string& wanted) {
+  {
+    std::lock_guard l(mu_);
+    uint64_t n = 0;
+    const bool numbered = wanted.size() > 1 && wanted.size() <= 10 && wanted[0] == 'v' &&
+                          std::all_of(wanted.begin() + 1, wanted.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (numbered) n = std::stoull(wanted.substr(1));
+    if (numbered && n >= next_ && n > 0) {
+      next_ = static_cast<decltype(next_)>(n);
+    }
+  }
+  return Reserve();
+}
+
 ModelRegistry::Decision ModelRegistry::Decide(const json& info) const {
   const json* fresh = info.is_object() && info.contains("val_ndcg@10") ? &info["val_ndcg@10"] : nullptr;
   std::lock_guard l(mu_);

@@ -162,12 +162,14 @@ void Service::AdoptPublishedModel() {
   if (!opt_.model_loader) return fail(Status::NotImplemented("this node cannot load models (no loader)"));
   auto files = opt_.shared_log->ReadModel(meta);
   if (!files.ok()) return fail(files.status());
-  const std::string version = registry_.Reserve();
+  nlohmann::json note = nlohmann::json::parse(meta.note, nullptr, false);
+  const std::string published = note.is_object() && note.value("version", nlohmann::json()).is_string()
+                                    ? note["version"].get<std::string>() : std::string();
+  const std::string version = registry_.Reserve(published);  // the publisher's name where this node's allows it
   const std::string dir = registry_.VersionDir(version);
   if (Status s = UnpackDir(*files, dir); !s.ok()) return fail(s);
   auto factory = opt_.model_loader(dir);
   if (!factory.ok()) return fail(factory.status());
-  nlohmann::json note = nlohmann::json::parse(meta.note, nullptr, false);
   nlohmann::json entry = {{"version", version}, {"dir", dir}, {"state", "serving"},
                           {"decision", "published by node " + meta.node + " (" + meta.id + ")"},
                           {"info", note.is_object() && note.contains("info") ? note["info"] : nlohmann::json::object()}};

@@ -39,6 +39,9 @@ class ModelRegistry {
   void Scan(const std::string& serving);
   // Reserves the next version name (v1, v2, ...) and lists it as training.
   std::string Reserve();
+  // Reserves `wanted` (a name v<N>) when N is not below the next name, so that a version published by another node
+  // of a cluster keeps its name here; the next name otherwise.
+  std::string Reserve(const std::string& wanted);
   std::string VersionDir(const std::string& version) const { return dir_ + "/" + version; }
   // Whether a trained version with these figures ({"val_ndcg@10", ...}) should replace the serving one, and why.
   struct Decision {
