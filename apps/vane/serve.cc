@@ -253,7 +253,8 @@ Command AddServeCommand(CLI::App& app) {
                   "retrain the model in the background every this many seconds (0 = only on demand)")
       ->capture_default_str();
   cmd->add_option("--train-epochs", a->train.model.epochs, "epochs of a background training")->capture_default_str();
-  cmd->add_option("--models-dir", so.models_dir, "where trained versions go (default: models/ beside the store; in cluster mode, inside it)");
+  cmd->add_option("--models-dir", so.models_dir,
+                  "where trained versions go (default: models/ beside the store; in cluster mode, inside it)");
   cmd->add_option("--model-cache-users", so.model_cache_users,
                   "active users whose model state stays cached (about 200 KiB each at width 64, length 200)")
       ->capture_default_str();
