@@ -174,11 +174,15 @@ class RedisClusterHarness {
     return false;
   }
 
-  // A port p such that p and its cluster bus port p + 10000 are both free on loopback now.
+  // A port p such that p and its cluster bus port p + 10000 are both free on loopback now, both below Linux's
+  // ephemeral range (32768 and up): a port the kernel hands out to outgoing connections can be taken between this
+  // check and the server's bind (a clean-clone CI run lost a node's bus port that way).
   static int FreePort() {
-    for (int tries = 0; tries < 100; ++tries) {
-      int port = BindFree(0);
-      if (port > 0 && port + 10000 <= 65535 && BindFree(port + 10000) > 0) return port;
+    static unsigned seed = static_cast<unsigned>(getpid()) * 2654435761u ^
+                           static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count());
+    for (int tries = 0; tries < 200; ++tries) {
+      int port = 10000 + static_cast<int>(rand_r(&seed) % 12700);  // bus port at most 32699
+      if (BindFree(port) > 0 && BindFree(port + 10000) > 0) return port;
     }
     return -1;
   }
@@ -226,7 +230,11 @@ class RedisClusterHarness {
     std::string out;
     while (std::chrono::steady_clock::now() < deadline) {
       if (waitpid(n.pid, nullptr, WNOHANG) != 0) {
-        return Status::Internal("redis-server on port " + std::to_string(n.port) + " exited:\n" + LogTail(n));
+        // Unavailable (the caller starts a fresh cluster on new ports) when another process took the port first.
+        std::string tail = LogTail(n);
+        std::string what = "redis-server on port " + std::to_string(n.port) + " exited:\n" + tail;
+        if (tail.find("Address already in use") != std::string::npos) return Status::Unavailable(what);
+        return Status::Internal(what);
       }
       if (Cli(n, {"ping"}, &out) == 0 && out.find("PONG") != std::string::npos) return Status::Ok();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));

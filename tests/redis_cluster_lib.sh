@@ -9,7 +9,8 @@ start_redis_cluster() {
   mkdir -p "$dir"
   REDIS_PIDS=()
   local ports
-  # A cluster node also listens on its port + 10000 (the cluster bus): both must be free, and below 65536.
+  # A cluster node also listens on its port + 10000 (the cluster bus): both must be free, and both below Linux's
+  # ephemeral range (32768 and up), which outgoing connections of other tests draw from.
   ports=$(python3 -c 'import random, socket
 def free(p):
     s = socket.socket()
@@ -22,7 +23,7 @@ def free(p):
         s.close()
 out = []
 while len(out) < 6:
-    p = random.randint(20000, 50000)
+    p = random.randint(10000, 22700)
     if p not in out and free(p) and free(p + 10000):
         out.append(p)
 print(" ".join(map(str, out)))')
