@@ -37,37 +37,62 @@ Status Service::Announce(const std::string& url) {
   }
   const nlohmann::json info = {{"group", opt_.group}, {"groups", opt_.groups}, {"url", mine}, {"ms", UnixMs()},
                                {"position", opt_.shared_log->Position()}};
-  return opt_.shared_log->Heartbeat(opt_.node_id, info.dump());
+  Status s = opt_.shared_log->Heartbeat(opt_.node_id, info.dump());
+  RefreshMembers();
+  return s;
+}
+
+// Reads the membership and swaps in the live nodes by group. The Redis read holds no lock: requests that are
+// redirected meanwhile use the table it replaces. Called after each announcement (every 2 s, maintenance thread),
+// and by NodeOfGroup when a group has no known node (at most once a second, one request at a time).
+void Service::RefreshMembers() const {
+  if (!opt_.shared_log) return;
+  auto members = opt_.shared_log->Members();
+  if (!members.ok()) {
+    std::fprintf(stderr, "cluster: reading the membership failed: %s\n", members.status().ToString().c_str());
+    return;
+  }
+  std::map<int, std::vector<std::string>> urls;
+  const uint64_t fresh_after = UnixMs() - static_cast<uint64_t>(kStale.count());
+  for (const auto& [node, text] : *members) {
+    const nlohmann::json m = nlohmann::json::parse(text, nullptr, false);
+    if (!m.is_object()) continue;
+    try {  // an entry of another shape (another version, a damaged value) is skipped
+      const std::string u = m.value("url", std::string());
+      if (u.empty() || m.value("ms", uint64_t{0}) < fresh_after || m.value("groups", 1) != opt_.groups) continue;
+      urls[m.value("group", 0)].push_back(u);
+    } catch (const nlohmann::json::exception&) {
+      std::fprintf(stderr, "cluster: membership entry of %s skipped: not a node's entry\n", node.substr(0, 100).c_str());
+    }
+  }
+  std::lock_guard l(members_mu_);
+  group_urls_ = std::move(urls);
 }
 
 std::string Service::NodeOfGroup(int g) const {
   if (!opt_.shared_log) return "";
-  std::lock_guard l(members_mu_);
-  const auto now = std::chrono::steady_clock::now();
-  if (now - members_read_ >= kReread) {
+  auto pick = [&]() -> std::string {
+    std::lock_guard l(members_mu_);
+    auto it = group_urls_.find(g);
+    if (it == group_urls_.end() || it->second.empty()) return "";
+    return it->second[member_turn_++ % it->second.size()];  // spread over the group's nodes
+  };
+  if (std::string url = pick(); !url.empty()) return url;
+  // No node of the group known: read the membership now, unless it was read less than a second ago or another
+  // request is reading it (that one's answer serves the next requests).
+  {
+    std::lock_guard l(members_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (members_reading_ || now - members_read_ < kReread) return "";
+    members_reading_ = true;
     members_read_ = now;
-    auto members = opt_.shared_log->Members();
-    if (members.ok()) {
-      group_urls_.clear();
-      const uint64_t fresh_after = UnixMs() - static_cast<uint64_t>(kStale.count());
-      for (const auto& [node, text] : *members) {
-        const nlohmann::json m = nlohmann::json::parse(text, nullptr, false);
-        if (!m.is_object()) continue;
-        try {  // an entry of another shape (another version, a damaged value) is skipped
-          const std::string u = m.value("url", std::string());
-          if (u.empty() || m.value("ms", uint64_t{0}) < fresh_after || m.value("groups", 1) != opt_.groups) continue;
-          group_urls_[m.value("group", 0)].push_back(u);
-        } catch (const nlohmann::json::exception&) {
-          std::fprintf(stderr, "cluster: membership entry of %s skipped: not a node's entry\n", node.substr(0, 100).c_str());
-        }
-      }
-    } else {
-      std::fprintf(stderr, "cluster: reading the membership failed: %s\n", members.status().ToString().c_str());
-    }
   }
-  auto it = group_urls_.find(g);
-  if (it == group_urls_.end() || it->second.empty()) return "";
-  return it->second[member_turn_++ % it->second.size()];  // spread over the group's nodes
+  RefreshMembers();
+  {
+    std::lock_guard l(members_mu_);
+    members_reading_ = false;
+  }
+  return pick();
 }
 
 }  // namespace vane

@@ -317,11 +317,14 @@ class Service {
   bool ClusterErasuresDone() const { return cluster_erasures_pending_.load() == 0; }
   // Node groups (service_cluster_groups.cc). The group of a user's entries (0 without groups); whether this node
   // applies them; the base URL of a live node of group g ("" when none is known), from the membership this node
-  // refreshes every 2 s; Announce publishes this node's entry now (at start, and when its URL becomes known).
+  // refreshes after each announcement (every 2 s) and, when no node of the group is known, at most once a second
+  // (RefreshMembers; no lock is held across the Redis read); Announce publishes this node's entry now (at start,
+  // and when its URL becomes known).
   int GroupOf(const std::string& user) const;
   bool OwnsUser(const std::string& user) const { return GroupOf(user) == opt_.group; }
   std::string NodeOfGroup(int g) const;
   Status Announce(const std::string& url = "");
+  void RefreshMembers() const;
   // Blocks until every deletion so far is out of the shared statistics (the background rebuild has been swapped
   // in) or the timeout passes; returns whether it was. For tests and orderly shutdown.
   bool WaitForRebuild(std::chrono::milliseconds timeout) const;
@@ -587,7 +590,8 @@ class Service {
   mutable std::mutex cluster_error_mu_;
   mutable std::mutex members_mu_;
   mutable std::map<int, std::vector<std::string>> group_urls_;  // live nodes by group; guarded by members_mu_
-  mutable std::chrono::steady_clock::time_point members_read_{};
+  mutable std::chrono::steady_clock::time_point members_read_{};  // last read on a request's behalf
+  mutable bool members_reading_ = false;                           // a request is reading it; guarded by members_mu_
   mutable size_t member_turn_ = 0;
   std::string advertised_;  // guarded by members_mu_
   std::string cluster_error_;                          // guarded by cluster_error_mu_
