@@ -1,11 +1,13 @@
 // vane: the command-line tool. Builds the command line and runs the subcommand it names; each subcommand lives in
 // its own file (commands.h) and calls the library.
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "vane/core/heap.h"
 #include "vane_version.h"
 
 int main(int argc, char** argv) {
@@ -25,6 +27,11 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);  // prints help or the parse error
     return rc == 0 ? 0 : kExitUsage;
   }
+  // Batch commands keep freed memory for reuse (training and scoring allocate and free large tensors; see
+  // vane/core/heap.h); `vane serve` keeps it only while it retrains.
+  std::optional<vane::HeapKeeper> keep;
+  for (const Command& c : commands)
+    if (*c.app && c.app->get_name() != "serve") keep.emplace();
   for (const Command& c : commands)
     if (*c.app) return c.run();
   return kExitUsage;

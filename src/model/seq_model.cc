@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "vane/core/heap.h"
 #include "vane/core/progress.h"
 
 namespace vane {
@@ -979,6 +980,7 @@ Result<SeqModel> SeqModel::Train(const SeqSplit& split, size_t num_items, const 
                                  std::vector<EpochLog>* log, bool progress, const ItemText* text,
                                  const ItemCategories* cats, const ItemKeywords* keywords) {
   try {
+    HeapKeeper keep;  // a step's tensors reuse the last step's memory instead of faulting fresh pages in
     torch::manual_seed(cfg.seed);
     torch::set_num_threads(cfg.threads);
     DropEmptySideInputs(cfg, text, cats, keywords);

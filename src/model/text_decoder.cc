@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "vane/core/binary_io.h"
+#include "vane/core/heap.h"
 #include "vane/core/progress.h"
 #include "dot.h"
 
@@ -361,6 +362,7 @@ Result<TextDecoder> TrainTextDecoder(std::span<const float> u, int in_dim, const
                                      std::vector<DecoderEpoch>* log, bool progress) {
   if (in_dim <= 0 || u.size() != targets.size() * static_cast<size_t>(in_dim))
     return Status::InvalidArgument("text decoder: states and targets differ in number");
+  HeapKeeper keep;  // see heap.h
   DecoderTrainer t(u, in_dim, targets, cfg);
   if (!t.Prepare()) return Status::InvalidArgument("text decoder: no text to learn from");
   t.Run(log, progress);
