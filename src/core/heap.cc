@@ -2,7 +2,6 @@
 
 #include <malloc.h>
 
-#include <climits>
 #include <mutex>
 
 namespace vane {
@@ -22,7 +21,7 @@ HeapKeeper::HeapKeeper() {
   std::lock_guard l(mu);
   if (active++ > 0) return;
   mallopt(M_MMAP_MAX, 0);  // large blocks come from the heap and are reused
-  mallopt(M_TRIM_THRESHOLD, INT_MAX);  // mallopt takes an int: up to 2 GiB of free heap top is kept
+  mallopt(M_TRIM_THRESHOLD, -1);  // never trim (mallopt man page): a step may free more than 2 GiB, INT_MAX
 }
 
 HeapKeeper::~HeapKeeper() {
