@@ -29,10 +29,11 @@ int main(int argc, char** argv) {
   }
   // Batch commands keep freed memory for reuse (training and scoring allocate and free large tensors; see
   // vane/core/heap.h); `vane serve` keeps it only while it retrains.
-  std::optional<vane::HeapKeeper> keep;
-  for (const Command& c : commands)
-    if (*c.app && c.app->get_name() != "serve") keep.emplace();
-  for (const Command& c : commands)
-    if (*c.app) return c.run();
+  for (const Command& c : commands) {
+    if (!*c.app) continue;
+    std::optional<vane::HeapKeeper> keep;
+    if (c.app->get_name() != "serve") keep.emplace();
+    return c.run();
+  }
   return kExitUsage;
 }

@@ -21,7 +21,7 @@ HeapKeeper::HeapKeeper() {
   std::lock_guard l(mu);
   if (active++ > 0) return;
   mallopt(M_MMAP_MAX, 0);  // large blocks come from the heap and are reused
-  mallopt(M_TRIM_THRESHOLD, -1);  // never trim (mallopt man page): a step may free more than 2 GiB, INT_MAX
+  mallopt(M_TRIM_THRESHOLD, -1);  // -1: never trim (mallopt(3)); the largest int, 2 GiB, was passed by 1 GB logits
 }
 
 HeapKeeper::~HeapKeeper() {
