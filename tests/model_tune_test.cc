@@ -124,6 +124,51 @@ TEST(Tune, KeepsTheBestTrialsModelAndResumesWhereItStopped) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Tune, RefusesAnEmptyOrOutOfRangeSpaceNamingTheList) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("vane_tune_space_" + std::to_string(::getpid()))).string();
+  SeqSplit s = Chains(20, 12);
+  TuneOptions o;
+  o.dir = dir;
+  o.progress = false;
+  TuneSpace empty = SmallSpace();
+  empty.lr.clear();
+  auto r = Tune(s, 12, Small(), empty, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("lr list is empty"), std::string::npos) << r.status().message();
+  TuneSpace bad = SmallSpace();
+  bad.dropout = {0.1f, 1.5f};
+  r = Tune(s, 12, Small(), bad, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("dropout list holds 1.5"), std::string::npos) << r.status().message();
+  bad = SmallSpace();
+  bad.negatives = {-3};
+  EXPECT_FALSE(Tune(s, 12, Small(), bad, o).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir + "/trials.jsonl"));  // nothing ran
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Tune, ALongerScheduleStopsEachTrialAfterItsEpochs) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("vane_tune_sched_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  SeqSplit s = Chains(40, 12);
+  TuneOptions o;
+  o.dir = dir;
+  o.epochs = 2;
+  o.patience = 5;
+  o.schedule_epochs = 10;
+  o.max_trials = 1;
+  o.progress = false;
+  auto r = Tune(s, 12, Small(), SmallSpace(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->trials.size(), 1u);
+  EXPECT_EQ(r->trials[0].epochs, 2);         // stopped after its 2 epochs
+  EXPECT_EQ(r->trials[0].cfg.epochs, 10);    // of a 10-epoch schedule
+  EXPECT_EQ(r->trials[0].cfg.stop_after_epoch, 2);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Tune, ReportsTheCpusVectorUnits) {
   const std::string r = CpuTrainingReport();
   EXPECT_NE(r.find("AVX2 "), std::string::npos);

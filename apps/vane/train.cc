@@ -170,6 +170,7 @@ struct TuneArgs {
   SeqModelConfig mc;
   SideOptions side;
   TuneOptions to;
+  TuneSpace space;
   double budget_min = 20;
   std::string out = "data/tune";
 };
@@ -202,7 +203,7 @@ int RunTune(const TuneArgs& a) {
   to.dir = a.out;
   to.budget_s = a.budget_min * 60;
   to.progress = !a.data.quiet;
-  auto r = Tune(split, ds.num_items(), a.mc, TuneSpace{}, to, text ? &side->text : nullptr,
+  auto r = Tune(split, ds.num_items(), a.mc, a.space, to, text ? &side->text : nullptr,
                 side->cats.num_categories > 0 ? &side->cats : nullptr,
                 side->keywords.names.empty() ? nullptr : &side->keywords);
   if (!r.ok()) return Fail(r.status());
@@ -218,6 +219,27 @@ int RunTune(const TuneArgs& a) {
                            "(tune.json)\n",
                            b.index, b.val_ndcg10, a.out);
   return 0;
+}
+
+// The search space, one list per field (`--space-dim 64,128`), and trial 0's configuration (`--dim 64`).
+void AddTuneSpaceOptions(CLI::App* cmd, TuneSpace& sp, SeqModelConfig& base) {
+  auto list = [&](const char* name, auto& v, const char* what) {
+    cmd->add_option(name, v, std::string("values searched for ") + what)->delimiter(',')->capture_default_str();
+  };
+  list("--space-dim", sp.dim, "the width");
+  list("--space-layers", sp.layers, "the depth");
+  list("--space-heads", sp.heads, "the heads (divisors of the width only)");
+  list("--space-dropout", sp.dropout, "the dropout");
+  list("--space-lr", sp.lr, "the learning rate");
+  list("--space-max-len", sp.max_len, "the maximum length");
+  list("--space-negatives", sp.negatives, "the loss (0: full softmax; K: K sampled negatives)");
+  cmd->add_option("--dim", base.dim, "trial 0's width")->capture_default_str();
+  cmd->add_option("--layers", base.layers, "trial 0's depth")->capture_default_str();
+  cmd->add_option("--heads", base.heads, "trial 0's heads")->capture_default_str();
+  cmd->add_option("--dropout", base.dropout, "trial 0's dropout")->capture_default_str();
+  cmd->add_option("--lr", base.lr, "trial 0's learning rate")->capture_default_str();
+  cmd->add_option("--max-len", base.max_len, "trial 0's maximum length")->capture_default_str();
+  cmd->add_option("--negatives", base.negatives, "trial 0's loss")->capture_default_str();
 }
 
 void AddDecoderOptions(CLI::App* cmd, DecoderFlags& f) {
@@ -298,10 +320,16 @@ Command AddTuneCommand(CLI::App& app) {
   cmd->add_option("--max-trials", a->to.max_trials, "stop after this many trials (0: the budget decides)")
       ->capture_default_str();
   cmd->add_option("--tune-seed", a->to.seed, "seed of the trial sequence (a resume needs the same)")->capture_default_str();
+  cmd->add_option("--trial-schedule-epochs", a->to.schedule_epochs,
+                  "trials plan this many epochs of learning-rate schedule and stop after --trial-epochs (0: the "
+                  "schedule is --trial-epochs long)")
+      ->capture_default_str();
+  AddTuneSpaceOptions(cmd, a->space, a->mc);
   cmd->add_option("--eval-users", a->mc.eval_users, "validation users per epoch (0 = all)")->capture_default_str();
   cmd->add_option("--threads", a->mc.threads)->capture_default_str();
   cmd->add_option("--batch", a->mc.batch)->capture_default_str();
   cmd->add_option("--model-seed", a->mc.seed)->capture_default_str();
+  cmd->add_flag("--bf16", a->mc.bf16, "train every trial's forward passes in bfloat16 (as `vane train --bf16`)");
   return {cmd, [a] { return RunTune(*a); }};
 }
 

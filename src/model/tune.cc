@@ -106,6 +106,24 @@ Status KeepBest(const SeqModel& model, const TuneTrial& t, size_t trials, const 
   return ec ? Status::IoError(final_dir + ": " + ec.message()) : Status::Ok();
 }
 
+// Every list holds at least one value and only values a model can take.
+Status CheckSpace(const TuneSpace& s) {
+  auto check = [](const char* name, const auto& v, auto ok) -> Status {
+    if (v.empty()) return Status::InvalidArgument(fmt::format("tune: the space's {} list is empty", name));
+    for (auto x : v)
+      if (!ok(x)) return Status::InvalidArgument(fmt::format("tune: the space's {} list holds {}, out of range", name, x));
+    return Status::Ok();
+  };
+  auto positive = [](auto x) { return x > 0; };
+  VANE_RETURN_IF_ERROR(check("dim", s.dim, [](int x) { return x >= 2 && x <= 4096; }));
+  VANE_RETURN_IF_ERROR(check("layers", s.layers, [](int x) { return x >= 1 && x <= 64; }));
+  VANE_RETURN_IF_ERROR(check("heads", s.heads, positive));
+  VANE_RETURN_IF_ERROR(check("dropout", s.dropout, [](float x) { return x >= 0 && x < 1; }));
+  VANE_RETURN_IF_ERROR(check("lr", s.lr, [](float x) { return x > 0 && x < 1; }));
+  VANE_RETURN_IF_ERROR(check("max_len", s.max_len, [](int x) { return x >= 2 && x <= 100000; }));
+  return check("negatives", s.negatives, [](int x) { return x >= 0; });
+}
+
 std::string Describe(const SeqModelConfig& c) {
   return fmt::format("dim {} layers {} heads {} dropout {:.2f} lr {:.0e} len {} {}", c.dim, c.layers, c.heads, c.dropout,
                      c.lr, c.max_len, c.negatives > 0 ? fmt::format("sampled {}", c.negatives) : "full softmax");
@@ -135,6 +153,7 @@ Result<TuneResult> Tune(const SeqSplit& split, size_t num_items, const SeqModelC
                         const TuneOptions& opt, const ItemText* text, const ItemCategories* cats,
                         const ItemKeywords* keywords) {
   if (opt.dir.empty()) return Status::InvalidArgument("tune: an output directory is needed");
+  VANE_RETURN_IF_ERROR(CheckSpace(space));
   std::error_code ec;
   std::filesystem::create_directories(opt.dir, ec);
   if (ec) return Status::IoError(opt.dir + ": " + ec.message());
@@ -143,6 +162,10 @@ Result<TuneResult> Tune(const SeqSplit& split, size_t num_items, const SeqModelC
   SeqModelConfig b = base;
   b.epochs = opt.epochs;
   b.patience = opt.patience;
+  if (opt.schedule_epochs > opt.epochs) {
+    b.epochs = opt.schedule_epochs;
+    b.stop_after_epoch = opt.epochs;
+  }
   VANE_ASSIGN_OR_RETURN(res.trials, ReadTrials(trials_path, space, b, opt.seed));
   double best = -1, total_s = 0;
   for (size_t k = 0; k < res.trials.size(); ++k) {

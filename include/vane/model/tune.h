@@ -30,6 +30,9 @@ struct TuneSpace {
 struct TuneOptions {
   double budget_s = 1200;
   int epochs = 10;       // per trial (early stopping as in training)
+  // > 0: every trial plans this many epochs of learning-rate schedule and stops after `epochs` of them, so a short
+  // trial sees the early part of a full training rather than a whole schedule squeezed into `epochs`.
+  int schedule_epochs = 0;
   int patience = 3;
   int max_trials = 0;    // 0: as many as the budget allows
   uint64_t seed = 42;
