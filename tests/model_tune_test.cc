@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace vane {
 namespace {
@@ -166,6 +167,12 @@ TEST(Tune, ALongerScheduleStopsEachTrialAfterItsEpochs) {
   EXPECT_EQ(r->trials[0].epochs, 2);         // stopped after its 2 epochs
   EXPECT_EQ(r->trials[0].cfg.epochs, 10);    // of a 10-epoch schedule
   EXPECT_EQ(r->trials[0].cfg.stop_after_epoch, 2);
+  // The kept model says how it was searched: the schedule, the stop, the precision.
+  std::ifstream in(dir + "/model/tune.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"stop_after_epoch\": 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"epochs\": 10"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"bf16\": false"), std::string::npos) << text;
   std::filesystem::remove_all(dir);
 }
 

@@ -25,7 +25,8 @@ using json = nlohmann::json;
 json ConfigJson(const SeqModelConfig& c) {
   return {{"dim", c.dim},         {"layers", c.layers},   {"heads", c.heads},         {"dropout", c.dropout},
           {"lr", c.lr},           {"max_len", c.max_len}, {"negatives", c.negatives}, {"epochs", c.epochs},
-          {"patience", c.patience}, {"batch", c.batch},   {"seed", c.seed}};
+          {"patience", c.patience}, {"batch", c.batch},   {"seed", c.seed},           {"bf16", c.bf16},
+          {"stop_after_epoch", c.stop_after_epoch}};
 }
 
 bool SameSearchedFields(const json& line, const SeqModelConfig& c) {
