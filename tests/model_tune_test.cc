@@ -48,6 +48,21 @@ TuneSpace SmallSpace() {
   return sp;
 }
 
+// A fresh directory under the temporary folder, per process, and options that write there quietly.
+std::string FreshDir(const std::string& tag) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / (tag + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+TuneOptions QuietOptions(const std::string& dir) {
+  TuneOptions o;
+  o.dir = dir;
+  o.progress = false;
+  return o;
+}
+
 TEST(Tune, TrialZeroIsTheBaseAndEveryOtherTrialIsADeterministicDrawFromTheSpace) {
   const TuneSpace sp = SmallSpace();
   const SeqModelConfig base = Small();
@@ -70,17 +85,13 @@ TEST(Tune, TrialZeroIsTheBaseAndEveryOtherTrialIsADeterministicDrawFromTheSpace)
 }
 
 TEST(Tune, KeepsTheBestTrialsModelAndResumesWhereItStopped) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("vane_tune_" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(dir);
+  const std::string dir = FreshDir("vane_tune_");
   SeqSplit s = Chains(40, 12);
-  TuneOptions o;
-  o.dir = dir;
+  TuneOptions o = QuietOptions(dir);
   o.epochs = 2;
   o.patience = 2;
   o.max_trials = 2;
   o.budget_s = 600;
-  o.progress = false;
   auto r = Tune(s, 12, Small(), SmallSpace(), o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->trials.size(), 2u);
@@ -126,12 +137,9 @@ TEST(Tune, KeepsTheBestTrialsModelAndResumesWhereItStopped) {
 }
 
 TEST(Tune, RefusesAnEmptyOrOutOfRangeSpaceNamingTheList) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("vane_tune_space_" + std::to_string(::getpid()))).string();
+  const std::string dir = FreshDir("vane_tune_space_");
   SeqSplit s = Chains(20, 12);
-  TuneOptions o;
-  o.dir = dir;
-  o.progress = false;
+  TuneOptions o = QuietOptions(dir);
   TuneSpace empty = SmallSpace();
   empty.lr.clear();
   auto r = Tune(s, 12, Small(), empty, o);
@@ -150,17 +158,13 @@ TEST(Tune, RefusesAnEmptyOrOutOfRangeSpaceNamingTheList) {
 }
 
 TEST(Tune, ALongerScheduleStopsEachTrialAfterItsEpochs) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("vane_tune_sched_" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(dir);
+  const std::string dir = FreshDir("vane_tune_sched_");
   SeqSplit s = Chains(40, 12);
-  TuneOptions o;
-  o.dir = dir;
+  TuneOptions o = QuietOptions(dir);
   o.epochs = 2;
   o.patience = 5;
   o.schedule_epochs = 10;
   o.max_trials = 1;
-  o.progress = false;
   auto r = Tune(s, 12, Small(), SmallSpace(), o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->trials.size(), 1u);
