@@ -177,6 +177,24 @@ TEST(Tune, ALongerScheduleStopsEachTrialAfterItsEpochs) {
   EXPECT_NE(text.find("\"stop_after_epoch\": 2"), std::string::npos) << text;
   EXPECT_NE(text.find("\"epochs\": 10"), std::string::npos) << text;
   EXPECT_NE(text.find("\"bf16\": false"), std::string::npos) << text;
+  // A resume under another schedule or precision is another search: refused, naming what differs.
+  o.max_trials = 2;
+  o.schedule_epochs = 20;
+  auto other = Tune(s, 12, Small(), SmallSpace(), o);
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("epochs (recorded 10, now 20)"), std::string::npos) << other.status().message();
+  o.schedule_epochs = 10;
+  SeqModelConfig bf = Small();
+  bf.bf16 = true;
+  other = Tune(s, 12, bf, SmallSpace(), o);
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("bf16 (recorded false, now true)"), std::string::npos) << other.status().message();
+  // A schedule no longer than the trial's epochs would be silently the same as none: refused.
+  o.dir = dir + "/short";
+  o.schedule_epochs = 2;
+  other = Tune(s, 12, Small(), SmallSpace(), o);
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("must be longer"), std::string::npos) << other.status().message();
   std::filesystem::remove_all(dir);
 }
 

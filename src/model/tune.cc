@@ -29,11 +29,22 @@ json ConfigJson(const SeqModelConfig& c) {
           {"stop_after_epoch", c.stop_after_epoch}};
 }
 
-bool SameSearchedFields(const json& line, const SeqModelConfig& c) {
-  auto num = [&](const char* k) { return line.contains(k) && line[k].is_number() ? line[k].get<double>() : -1e300; };
-  auto close = [](double a, double b) { return std::fabs(a - b) <= 1e-6 * std::max(1.0, std::fabs(b)); };
-  return num("dim") == c.dim && num("layers") == c.layers && num("heads") == c.heads && close(num("dropout"), c.dropout) &&
-         close(num("lr"), c.lr) && num("max_len") == c.max_len && num("negatives") == c.negatives;
+// The first field in which a recorded trial differs from the trial this search would run ("" when none). Lines
+// written before bf16 and stop_after_epoch were recorded hold neither: read as off.
+std::string DifferingField(const json& line, const SeqModelConfig& c) {
+  const json want = ConfigJson(c);
+  for (const auto& [key, w] : want.items()) {
+    json got = line.contains(key) ? line[key] : (key == "bf16" ? json(false) : key == "stop_after_epoch" ? json(0) : json());
+    bool same;
+    if (w.is_number() && got.is_number()) {
+      const double a = got.get<double>(), b = w.get<double>();
+      same = std::fabs(a - b) <= 1e-6 * std::max(1.0, std::fabs(b));
+    } else {
+      same = got == w;
+    }
+    if (!same) return fmt::format("{} (recorded {}, now {})", key, got.dump(), w.dump());
+  }
+  return "";
 }
 
 // The finished trials of an earlier run of the same search; a torn last line is dropped.
@@ -66,10 +77,11 @@ Result<std::vector<TuneTrial>> ReadTrials(const std::string& path, const TuneSpa
     if (t.index != static_cast<int>(out.size()))
       return Status::InvalidArgument(fmt::format("{}: line {} holds trial {}, expected {}", path, n + 1, t.index, out.size()));
     t.cfg = TrialConfig(space, base, seed, t.index);
-    if (!SameSearchedFields(j, t.cfg))
+    if (std::string d = DifferingField(j, t.cfg); !d.empty())
       return Status::InvalidArgument(fmt::format(
-          "{}: trial {} differs from this search (another seed, space or base configuration); use another --out",
-          path, t.index));
+          "{}: trial {} differs from this search in {}: another seed, space, schedule or base configuration; use "
+          "another --out",
+          path, t.index, d));
     t.val_ndcg10 = j.value("val_ndcg10", 0.0);
     t.val_hr10 = j.value("val_hr10", 0.0);
     t.epochs = j.value("epochs_run", 0);
@@ -163,6 +175,10 @@ Result<TuneResult> Tune(const SeqSplit& split, size_t num_items, const SeqModelC
   SeqModelConfig b = base;
   b.epochs = opt.epochs;
   b.patience = opt.patience;
+  if (opt.schedule_epochs > 0 && opt.schedule_epochs <= opt.epochs)
+    return Status::InvalidArgument(fmt::format(
+        "tune: a trial's schedule ({} epochs) must be longer than the epochs it runs ({}); 0 makes them equal",
+        opt.schedule_epochs, opt.epochs));
   if (opt.schedule_epochs > opt.epochs) {
     b.epochs = opt.schedule_epochs;
     b.stop_after_epoch = opt.epochs;
