@@ -183,6 +183,31 @@ void BenchModelInference(const Dataset& ds, const SeqModel& model, size_t active
                            Pct(full, 0.99), full.size())
             << fmt::format("score the catalogue from a cached state ({} items): p50 {:.0f} us | p99 {:.0f} us\n",
                            ds.num_items(), Pct(score_us, 0.5), Pct(score_us, 0.99));
+  // A whole state from a user's history (a first request, the server's background pass): appending the events one
+  // by one against the position-parallel prefill, on the same users; the two must be equal bit for bit.
+  std::vector<double> one_us, pre_us;
+  size_t differ = 0;
+  for (size_t u = 0; u < states.size(); ++u) {
+    const auto& q = seqs[u];
+    size_t n = std::min<size_t>(q.size(), max_len);
+    std::vector<uint32_t> tokens;
+    for (size_t k = q.size() - n; k < q.size(); ++k) tokens.push_back(q[k].v);
+    SeqInference::State a, b;
+    auto t = Steady::now();
+    for (uint32_t tok : tokens) inf.Append(a, tok);
+    one_us.push_back(UsSince(t));
+    t = Steady::now();
+    inf.Prefill(b, tokens);
+    pre_us.push_back(UsSince(t));
+    differ += a.h != b.h || a.k != b.k || a.attended != b.attended;
+  }
+  double one = 0, pre = 0;
+  for (size_t k = 0; k < one_us.size(); ++k) one += one_us[k], pre += pre_us[k];
+  std::cout << fmt::format("a state from history ({} users, up to {} events each), one core: one by one p50 {:.0f} us "
+                           "p99 {:.0f} us | prefill p50 {:.0f} us p99 {:.0f} us | {:.2f}x in total | states that "
+                           "differ: {}\n",
+                           one_us.size(), max_len, Pct(one_us, 0.5), Pct(one_us, 0.99), Pct(pre_us, 0.5),
+                           Pct(pre_us, 0.99), pre > 0 ? one / pre : 0.0, differ);
 }
 
 // Recommend with the model in the blend (warm cache), then ingesting one new event of each cached user.

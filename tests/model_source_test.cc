@@ -192,6 +192,64 @@ TEST(ModelSource, ConcurrentRequestsGiveTheSequentialAnswers) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
+TEST(ModelSource, PrepareFillsTheCachesAheadOfRequestsWithoutEvicting) {
+  // A background pass computes users' states before they ask: full States while there is room, then vectors, never
+  // displacing a user a request brought in; a prepared user's scores are exactly a request-built user's.
+  Dataset ds = testing::TwoTopicDataset();
+  auto model = TinyModel(ds, /*third_step=*/3, /*epochs=*/1);
+  ASSERT_TRUE(model);
+  ModelSource* src = nullptr;
+  EngineConfig cfg;
+  cfg.model_source = [&](const Dataset& d, const InterestStore& st) -> std::unique_ptr<CandidateSource> {
+    auto s = std::make_unique<ModelSource>(d, st, model, /*max_states=*/2, 50000, nullptr, /*max_vectors=*/3);
+    src = s.get();
+    return s;
+  };
+  Engine engine(ds, cfg);
+  const char* items[] = {"r0", "r1", "r2", "r3", "h0", "h1", "h2", "h3"};
+  std::vector<UserIdx> users;
+  Timestamp t = 1000;
+  for (int u = 0; u < 7; ++u) {
+    for (int k = 0; k < 3 + u % 3; ++k)
+      engine.Ingest(testing::Ev(ds, "p" + std::to_string(u), items[(u + 3 * k) % 8], "view", t += 10));
+    users.push_back(UserIdx(*ds.users.Find("p" + std::to_string(u))));
+  }
+  auto scores = [&](UserIdx u) {
+    const ScoreBuffer& b = engine.ScoreSource(kSrcModel, u, t, 1000);
+    std::vector<float> out(ds.num_items());
+    for (uint32_t i = 0; i < ds.num_items(); ++i) out[i] = b.Score(ItemIdx(i));
+    return out;
+  };
+  std::vector<float> requested = scores(users[0]);  // a request's State: it must stay
+  const CandidateSource& model_slot = engine.source(kSrcModel);
+  EXPECT_TRUE(model_slot.Prepare(users[0]));  // already cached: nothing to do
+  EXPECT_EQ(src->cached_users(), 1u);
+  for (size_t k = 1; k <= 4; ++k) EXPECT_TRUE(model_slot.Prepare(users[k])) << k;
+  EXPECT_EQ(src->cached_users(), 2u);    // users[0] and users[1]
+  EXPECT_EQ(src->cached_vectors(), 3u);  // users[2..4]
+  EXPECT_FALSE(model_slot.Prepare(users[5]));  // both caches full: the pass stops, nothing evicted
+  EXPECT_EQ(src->cached_users(), 2u);
+  EXPECT_EQ(src->cached_vectors(), 3u);
+  EXPECT_EQ(scores(users[0]), requested);
+  // Prepared users are served from the caches: scoring them builds nothing (the counts stay), and their scores
+  // equal a fresh engine's request-built ones.
+  std::vector<std::vector<float>> prepared;
+  for (size_t k = 1; k <= 4; ++k) prepared.push_back(scores(users[k]));
+  EXPECT_EQ(src->cached_users(), 2u);
+  EXPECT_EQ(src->cached_vectors(), 3u);
+  Engine fresh(ds, cfg);
+  t = 1000;
+  for (int u = 0; u < 7; ++u)
+    for (int k = 0; k < 3 + u % 3; ++k)
+      fresh.Ingest(testing::Ev(ds, "p" + std::to_string(u), items[(u + 3 * k) % 8], "view", t += 10));
+  for (size_t k = 1; k <= 4; ++k) {
+    const ScoreBuffer& b = fresh.ScoreSource(kSrcModel, users[k], t, 1000);
+    for (uint32_t i = 0; i < ds.num_items(); ++i) EXPECT_NEAR(prepared[k - 1][i], b.Score(ItemIdx(i)), 1e-6f) << k;
+  }
+  // A source without per-user state has nothing to prepare.
+  EXPECT_FALSE(engine.source(kSrcCovisit).Prepare(users[6]));
+}
+
 }  // namespace
 }  // namespace vane
 

@@ -529,6 +529,78 @@ TEST_F(ServiceTest, AWorseVersionIsKeptAsACandidateAndCanBePromotedByHand) {
   EXPECT_EQ(ModelRegistry::ReadCurrent(opt_.models_dir).value_or(""), "v2");
 }
 
+// A model slot with room for `room` users' states: records which users the background pass prepares, in order.
+class PreparingSource final : public CandidateSource {
+ public:
+  PreparingSource(const Dataset& ds, size_t room, std::shared_ptr<std::vector<std::string>> log)
+      : ds_(ds), room_(room), log_(std::move(log)) {}
+  std::string_view name() const override { return "model"; }
+  void Observe(const Event&, const UserState&) override {}
+  void Generate(const RetrievalContext&, ScoreBuffer&) const override {}
+  size_t MemoryBytes() const override { return 0; }
+  bool Prepare(UserIdx u) const override {
+    std::lock_guard l(mu_);
+    if (log_->size() >= room_) return false;
+    log_->push_back(ds_.users.Name(u.v));
+    return true;
+  }
+
+ private:
+  const Dataset& ds_;
+  size_t room_;
+  std::shared_ptr<std::vector<std::string>> log_;
+  mutable std::mutex mu_;
+};
+
+bool WaitPrepared(Service& svc) {
+  for (int i = 0; i < 500 && !svc.GetStats().model_prepare_done; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return svc.GetStats().model_prepare_done;
+}
+
+TEST_F(ServiceTest, ModelStatesArePreparedMostRecentFirstAfterAStartAndASwap) {
+  auto log = std::make_shared<std::vector<std::string>>();
+  std::mutex log_mu;
+  auto factory = [&](size_t room) -> SourceFactory {
+    return [&, room](const Dataset& d, const InterestStore&) -> std::unique_ptr<CandidateSource> {
+      std::lock_guard l(log_mu);
+      log->clear();  // a new source: a new pass
+      return std::make_unique<PreparingSource>(d, room, log);
+    };
+  };
+  opt_.engine.model_source = factory(3);
+  opt_.model_loader = [&](const std::string&) -> Result<SourceFactory> { return factory(2); };
+  Open();
+  ASSERT_TRUE(Ingest({Raw("pa", "r0", "view", 4000), Raw("pb", "r1", "view", 4001), Raw("pc", "h0", "view", 4002),
+                      Raw("pa", "r2", "view", 4003)})
+                  .ok());
+  Open();  // a restart: the pass starts over the replayed events, the newest user first, until the room is used
+  ASSERT_TRUE(WaitPrepared(*svc_));
+  EXPECT_EQ(*log, (std::vector<std::string>{"pa", "pc", "pb"}));
+  EXPECT_EQ(svc_->GetStats().model_prepared_users, 3u);
+  // A model swap: a new source, a new pass over the same order.
+  opt_.trainer = [&](const Dataset&, const std::string& dir) -> Result<TrainedModel> {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/model.json") << "{}";
+    return TrainedModel{factory(2), {{"val_ndcg@10", 0.5}}};
+  };
+  Open();
+  ASSERT_TRUE(WaitPrepared(*svc_));
+  ASSERT_EQ(svc_->Retrain().value(), "v1");
+  WaitTrained(*svc_);
+  ASSERT_EQ(svc_->Models().current, "v1");
+  for (int i = 0; i < 500 && svc_->GetStats().model_prepared_users != 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(WaitPrepared(*svc_));
+  EXPECT_EQ(*log, (std::vector<std::string>{"pa", "pc"}));
+  // Off: nothing is prepared.
+  opt_.model_prepare = false;
+  Open();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(log->empty());
+  EXPECT_FALSE(svc_->GetStats().model_prepare_done);
+}
+
 TEST_F(ServiceTest, OnlyTheNewestVersionsAreKeptOnDisk) {
   opt_.registry.keep = 2;
   opt_.trainer = [&](const Dataset&, const std::string& dir) -> Result<TrainedModel> {

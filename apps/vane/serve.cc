@@ -261,6 +261,9 @@ Command AddServeCommand(CLI::App& app) {
   cmd->add_option("--model-cache-vectors", so.model_cache_vectors,
                   "users beyond those whose model vector alone stays cached (256 B each at width 64)")
       ->capture_default_str();
+  cmd->add_flag("!--no-model-prepare", so.model_prepare,
+                "compute users' model states on their first request only, not in a background pass (most recently "
+                "active first, up to the two caches' size) after a start, a rebuild or a model swap");
   cmd->add_option("--blend", a->blend,
                   "the fitted blend `vane eval --save-blend` wrote (kept in the store; default: the store's, else "
                   "fitted in the background on the data)");

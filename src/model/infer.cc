@@ -13,6 +13,21 @@ void Linear(const std::vector<float>& W, const std::vector<float>& b, const floa
   for (int o = 0; o < out; ++o) y[o] = b[o] + Dot(W.data() + static_cast<size_t>(o) * in, x, in);
 }
 
+// Y[r] = W X[r] + b for `rows` rows of X (row-major, `in` wide): Linear's arithmetic exactly (the same Dot on the
+// same operands), in blocks of positions so that each weight row is read from memory once per block.
+void LinearRows(const std::vector<float>& W, const std::vector<float>& b, const float* X, int rows, int in, int out,
+                float* Y) {
+  constexpr int kBlock = 8;
+  for (int r0 = 0; r0 < rows; r0 += kBlock) {
+    const int r1 = std::min(rows, r0 + kBlock);
+    for (int o = 0; o < out; ++o) {
+      const float* w = W.data() + static_cast<size_t>(o) * in;
+      for (int r = r0; r < r1; ++r)
+        Y[static_cast<size_t>(r) * out + o] = b[o] + Dot(w, X + static_cast<size_t>(r) * in, in);
+    }
+  }
+}
+
 void LayerNorm(const std::vector<float>& g, const std::vector<float>& b, const float* x, int n, float* y) {
   double mean = 0, var = 0;
   for (int i = 0; i < n; ++i) mean += x[i];
@@ -74,6 +89,86 @@ void SeqInference::Append(State& st, uint32_t token, uint8_t side) const {
   } else if (token - w_.num_items < w_.num_queries) {
     AppendVector(st, w_.query_table.data() + (token - w_.num_items) * C, side);
   }
+}
+
+void SeqInference::Prefill(State& st, std::span<const uint32_t> tokens) const {
+  const int C = w_.dim, H = w_.heads, D = C / H, L = w_.max_len;
+  const int n = static_cast<int>(tokens.size());
+  if (n == 0) return;
+  st.k.assign(static_cast<size_t>(w_.layers) * L * C, 0.0f);
+  st.v.assign(st.k.size(), 0.0f);
+  const size_t nc = static_cast<size_t>(n) * C;
+  std::vector<float> x(nc), a(nc), qkv(nc * 3), att(nc), hid(nc * 4), tmp(nc), w(static_cast<size_t>(n));
+  const float scale = std::sqrt(static_cast<float>(C));
+  for (int p = 0; p < n; ++p) {
+    const float* e = w_.table.data() + (static_cast<size_t>(tokens[p]) + 1) * C;
+    float* xp = x.data() + static_cast<size_t>(p) * C;
+    for (int i = 0; i < C; ++i) xp[i] = e[i] * scale;
+    if (!w_.act.empty())
+      for (int i = 0; i < C; ++i) xp[i] += w_.act[i] + w_.gap[i];  // side 0: both rows 0
+  }
+  const float qs = 1.0f / std::sqrt(static_cast<float>(D));
+  std::vector<float> avg(static_cast<size_t>(n));
+  for (int l = 0; l < w_.layers; ++l) {
+    const auto& B = w_.blocks[l];
+    const bool last = l == w_.layers - 1;
+    for (int p = 0; p < n; ++p) LayerNorm(B.ln1_g, B.ln1_b, x.data() + static_cast<size_t>(p) * C, C, a.data() + static_cast<size_t>(p) * C);
+    LinearRows(B.qkv_w, B.qkv_b, a.data(), n, C, 3 * C, qkv.data());
+    float* kc = st.k.data() + (static_cast<size_t>(l) * L) * C;
+    float* vc = st.v.data() + (static_cast<size_t>(l) * L) * C;
+    for (int p = 0; p < n; ++p) {
+      float* q = qkv.data() + static_cast<size_t>(p) * 3 * C;
+      float* k = q + C;
+      for (int i = 0; i < C; ++i) q[i] *= qs;
+      for (int hh = 0; hh < H; ++hh) {
+        Rotate(q + hh * D, D, p, inv_freq_);
+        Rotate(k + hh * D, D, p, inv_freq_);
+      }
+      std::copy(k, k + C, kc + static_cast<size_t>(p) * C);
+      std::copy(k + C, k + 2 * C, vc + static_cast<size_t>(p) * C);
+    }
+    // Attention of every position over itself and the ones before it (the last layer: the newest one only).
+    for (int p = last ? n - 1 : 0; p < n; ++p) {
+      const float* q = qkv.data() + static_cast<size_t>(p) * 3 * C;
+      float* out = att.data() + static_cast<size_t>(p) * C;
+      if (last) std::fill(avg.begin(), avg.end(), 0.0f);
+      for (int hh = 0; hh < H; ++hh) {
+        float mx = -1e30f;
+        for (int j = 0; j <= p; ++j) {
+          float s = Dot(q + hh * D, kc + static_cast<size_t>(j) * C + hh * D, D);
+          w[static_cast<size_t>(j)] = s;
+          mx = std::max(mx, s);
+        }
+        float sum = 0;
+        for (int j = 0; j <= p; ++j) sum += (w[static_cast<size_t>(j)] = std::exp(w[static_cast<size_t>(j)] - mx));
+        for (int i = 0; i < D; ++i) out[hh * D + i] = 0;
+        for (int j = 0; j <= p; ++j) {
+          const float* vj = vc + static_cast<size_t>(j) * C + hh * D;
+          float pr = w[static_cast<size_t>(j)] / sum;
+          if (last) avg[static_cast<size_t>(j)] += pr;
+          for (int i = 0; i < D; ++i) out[hh * D + i] += pr * vj[i];
+        }
+      }
+    }
+    // The rest of the block; the last layer's only for the newest position.
+    const int first = last ? n - 1 : 0, rows = n - first;
+    const size_t off = static_cast<size_t>(first) * C;
+    LinearRows(B.proj_w, B.proj_b, att.data() + off, rows, C, C, tmp.data());
+    for (size_t i = 0; i < static_cast<size_t>(rows) * C; ++i) x[off + i] += tmp[i];
+    for (int r = 0; r < rows; ++r)
+      LayerNorm(B.ln2_g, B.ln2_b, x.data() + off + static_cast<size_t>(r) * C, C, a.data() + static_cast<size_t>(r) * C);
+    LinearRows(B.fc1_w, B.fc1_b, a.data(), rows, C, 4 * C, hid.data());
+    for (size_t i = 0; i < static_cast<size_t>(rows) * 4 * C; ++i) {
+      float z = hid[i];
+      hid[i] = 0.5f * z * (1.0f + std::erf(z / std::sqrt(2.0f)));
+    }
+    LinearRows(B.fc2_w, B.fc2_b, hid.data(), rows, 4 * C, C, tmp.data());
+    for (size_t i = 0; i < static_cast<size_t>(rows) * C; ++i) x[off + i] += tmp[i];
+  }
+  st.attended = std::max_element(avg.begin(), avg.end()) - avg.begin();
+  st.h.resize(C);
+  LayerNorm(w_.lnf_g, w_.lnf_b, x.data() + static_cast<size_t>(n - 1) * C, C, st.h.data());
+  st.count = n;
 }
 
 bool SeqInference::AppendQuery(State& st, std::span<const int> pieces, uint8_t side) const {

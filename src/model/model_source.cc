@@ -175,9 +175,16 @@ bool ModelSource::Lookup(uint32_t user, Vector& v) const {
 ModelSource::Entry ModelSource::Build(UserIdx user) const {
   Entry en{user.v, {}, {}};
   auto hist = interests_.Interacted(user);
-  size_t n = std::min<size_t>(hist.size(), static_cast<size_t>(inf_.weights().max_len));
+  const size_t L = static_cast<size_t>(inf_.weights().max_len);
+  size_t n = std::min<size_t>(hist.size(), L);
+  std::vector<uint32_t> tokens;
+  tokens.reserve(n);
   for (size_t k = hist.size() - n; k < hist.size(); ++k)
-    if (hist[k].v < inf_.weights().num_items) Append(en, hist[k].v, 0);  // items newer than the model are skipped
+    if (hist[k].v < inf_.weights().num_items) tokens.push_back(hist[k].v);  // items newer than the model: skipped
+  // What appending them one by one gives, position-parallel (several times faster for a long history).
+  inf_.Prefill(en.state, tokens);
+  en.items.assign(L, 0);
+  std::copy(tokens.begin(), tokens.end(), en.items.begin());
   return en;
 }
 
@@ -216,6 +223,31 @@ void ModelSource::Insert(Entry&& en) const {
   }
   lru_.push_front(std::move(en));
   index_[lru_.front().user] = lru_.begin();
+}
+
+bool ModelSource::Prepare(UserIdx user) const {
+  auto cached = [&] { return index_.count(user.v) > 0 || vec_index_.count(user.v) > 0; };
+  auto full = [&] { return lru_.size() >= max_states_ && vec_lru_.size() >= max_vectors_; };
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cached()) return true;
+    if (full()) return false;
+  }
+  Entry en = Build(user);  // outside the lock, as a request's
+  if (en.state.h.empty()) return true;  // no history the model knows
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cached()) return true;  // a request got there first
+  if (lru_.size() < max_states_) {
+    lru_.push_back(std::move(en));
+    index_[user.v] = std::prev(lru_.end());
+  } else if (vec_lru_.size() < max_vectors_) {
+    int64_t ref = AttendedToken(en);
+    vec_lru_.emplace_back(user.v, Vector{std::move(en.state.h), ref});
+    vec_index_[user.v] = std::prev(vec_lru_.end());
+  } else {
+    return false;
+  }
+  return true;
 }
 
 void ModelSource::Observe(const Event& e, const UserState& before) {

@@ -93,6 +93,12 @@ Service::Service(ServiceOptions opt)
 }
 
 Service::~Service() {
+  {
+    std::lock_guard l(prepare_mu_);
+    prepare_stop_ = true;
+  }
+  prepare_cv_.notify_all();
+  if (prepare_thread_.joinable()) prepare_thread_.join();
   if (opt_.shared_log) (void)opt_.shared_log->Leave(opt_.node_id);  // no longer a target of redirects
   applier_stop_ = true;
   if (applier_thread_.joinable()) applier_thread_.join();
@@ -137,6 +143,7 @@ Result<std::unique_ptr<Service>> Service::Open(const ServiceOptions& opt, const 
     svc->stats_.recovery_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   svc->maint_thread_ = std::thread([s = svc.get()] { s->MaintenanceLoop(); });
+  if (opt.model_prepare) svc->prepare_thread_ = std::thread([s = svc.get()] { s->PrepareLoop(); });
   svc->ready_ = true;
   if (opt.shared_log) {
     // Batch ids unique across nodes and restarts: the node's id and its start time in milliseconds.
@@ -345,9 +352,78 @@ void Service::Install(State& st) {
   stats_.snapshot_loaded_seq = st.snapshot_seq;
   stats_.replayed_events = st.replayed;
   notify_.Reset(ds_->num_users());
+  WantPrepare();  // the new engine's model caches are empty
   std::lock_guard l(seq_mu_);
   applied_seq_ = next_seq_;
   snapshot_seq_ = std::max(snapshot_seq_, st.snapshot_seq);
+}
+
+void Service::WantPrepare() {
+  {
+    std::lock_guard l(prepare_mu_);
+    ++prepare_gen_;
+  }
+  prepare_cv_.notify_all();
+}
+
+void Service::PrepareLoop() {
+  uint64_t done = 0;
+  for (;;) {
+    uint64_t gen;
+    {
+      std::unique_lock l(prepare_mu_);
+      prepare_cv_.wait(l, [&] { return prepare_stop_ || prepare_gen_ != done; });
+      if (prepare_stop_) return;
+      gen = prepare_gen_;
+    }
+    PreparePass(gen);
+    done = gen;
+  }
+}
+
+std::vector<UserIdx> Service::UsersByRecency() const {
+  // The events in memory, newest first, then every other user (by index: the oldest first).
+  std::vector<UserIdx> out;
+  std::vector<uint8_t> seen(ds_->num_users(), 0);
+  for (size_t k = ds_->events.size(); k-- > 0;) {
+    uint32_t u = ds_->events[k].user.v;
+    if (u < seen.size() && !seen[u]) {
+      seen[u] = 1;
+      out.push_back(UserIdx(u));
+    }
+  }
+  for (uint32_t u = 0; u < seen.size(); ++u)
+    if (!seen[u]) out.push_back(UserIdx(u));
+  return out;
+}
+
+void Service::PreparePass(uint64_t gen) {
+  prepared_users_ = 0;
+  prepare_done_ = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<UserIdx> users;
+  {
+    std::shared_lock lock(mu_);
+    if (!engine_ || !engine_->source_active(kSrcModel)) return;
+    users = UsersByRecency();
+  }
+  auto superseded = [&] {
+    std::lock_guard l(prepare_mu_);
+    return prepare_stop_ || prepare_gen_ != gen;
+  };
+  for (UserIdx u : users) {
+    if (superseded()) return;
+    // One user per read lock: a write waits for at most one user's state.
+    std::shared_lock lock(mu_);
+    if (!engine_->source_active(kSrcModel) || deleted_.count(u.v)) continue;
+    if (!engine_->source(kSrcModel).Prepare(u)) break;  // the caches are full
+    prepared_users_.fetch_add(1, std::memory_order_relaxed);
+  }
+  prepare_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  prepare_done_ = true;
+  if (prepared_users_ > 0)
+    std::fprintf(stderr, "model: %llu users' states prepared in %.1f s\n",
+               static_cast<unsigned long long>(prepared_users_.load()), prepare_seconds_.load());
 }
 
 Status Service::StoreFailed(const Status& s) {
@@ -1043,6 +1119,7 @@ void Service::SwapModel(const SourceFactory& factory, const std::string& version
   opt_.model_version = version;
   opt_.model_path = registry_.VersionDir(version);
   notify_.Note({}, ds_->num_users());  // every user's recommendations may change
+  WantPrepare();
 }
 
 Status Service::PromoteVersion(const std::string& version) {
@@ -1078,6 +1155,9 @@ Service::Stats Service::GetStats() const {
   s.events = ds_->events_base + ds_->events.size();
   s.events_in_memory = ds_->events.size();
   s.hot_state_bytes_per_user = InterestStore::kStateBytes;
+  s.model_prepared_users = prepared_users_.load();
+  s.model_prepare_done = prepare_done_.load();
+  s.model_prepare_seconds = prepare_seconds_.load();
   s.model_version = opt_.model_version;
   s.users = ds_->num_users();
   s.items = ds_->num_items();

@@ -31,6 +31,11 @@ class SeqInference {
   // Adds one event to the state: a token as in SeqSplit (an item index, or num_items + query id for a training
   // query) with its side byte (PackSide; 0 = unknown).
   void Append(State& st, uint32_t token, uint8_t side = 0) const;
+  // The same as appending each of `tokens` (items of the model, side 0) in turn to an empty state, with the same
+  // result bit for bit, computed position-parallel: each weight row serves a block of positions while it is in
+  // cache, and the last layer's feed-forward runs for the newest position only (the only one read later).
+  // REQUIRES: st is empty; tokens.size() <= max_len; every token < num_items.
+  void Prefill(State& st, std::span<const uint32_t> tokens) const;
   // Adds a search for a query given by its subword ids (any query, also one not seen in training). Without text
   // (no subword table) the search is ignored and false is returned.
   bool AppendQuery(State& st, std::span<const int> pieces, uint8_t side = 0) const;

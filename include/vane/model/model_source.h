@@ -54,6 +54,10 @@ class ModelSource final : public CandidateSource {
   // The interest head's top probability for the user's next interest (0 without the head or history); uses and
   // fills the serving caches like a request.
   float Confidence(UserIdx user) const override;
+  // Builds the user's State from history unless either cache has them: kept as a full State while fewer than
+  // max_states are cached, else as a vector while fewer than max_vectors are, behind (older than) every user a
+  // request brought in. False once both caches are full.
+  bool Prepare(UserIdx user) const override;
   size_t cached_users() const;    // users with a full State
   size_t cached_vectors() const;  // users with a saved vector only
 

@@ -114,6 +114,11 @@ class CandidateSource {
   // How sure the source is about the user's next step, in [0, 1] (0: it cannot tell). The behaviour model: the top
   // probability of its interest head. A feature of the learned strategy gate (recommend/gate.h).
   virtual float Confidence(UserIdx) const { return 0.0f; }
+  // Computes ahead of time what the user's first request would compute (the behaviour model: its state over the
+  // user's history) and keeps it, if the source's caches have room; never evicts what requests brought in. Thread-
+  // safe like Generate; history must not change meanwhile (the caller holds the engine's read lock). Returns false
+  // when the caches are full (a pass over users stops there) or the source keeps nothing per user (the default).
+  virtual bool Prepare(UserIdx) const { return false; }
   // Drops whatever the source keeps of one user alone (caches of the user's state); shared statistics the user
   // contributed to stay until the owner rebuilds them. Needs exclusive access, like Observe.
   virtual void ForgetUser(UserIdx) {}

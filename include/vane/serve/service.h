@@ -62,6 +62,10 @@ struct ServiceOptions {
   std::string model_path;  // the directory the serving model was loaded from at start ("" without one)
   size_t model_cache_users = 1000;
   size_t model_cache_vectors = 100000;
+  // After a start, a rebuild or a model swap, a background thread computes the model's state of the most recently
+  // active users (as many as the two caches above hold) before they ask, so that a first request costs what a
+  // repeated one does. Off: states are computed on each user's first request.
+  bool model_prepare = true;
   std::vector<Variant> variants;    // empty: no experiment (every user gets the configured blend)
   ModelTrainer trainer;             // unset: no retraining
   ModelLoader model_loader;         // unset: kept versions cannot be promoted by hand
@@ -362,6 +366,11 @@ class Service {
     uint64_t events = 0, users = 0, items = 0, accepted = 0, rejected = 0, duplicates = 0, store_bytes = 0;
     double recovery_seconds = 0;
     uint64_t recovered_events = 0;
+    // The background pass over users' model states (ServiceOptions::model_prepare): users whose state it computed
+    // since the serving state or model was last replaced, whether it is done, and how long it took.
+    uint64_t model_prepared_users = 0;
+    bool model_prepare_done = false;
+    double model_prepare_seconds = 0;
     size_t state_bytes = 0;
     uint64_t events_in_memory = 0;  // the window kept in memory (ServiceOptions::memory_events)
     size_t hot_state_bytes_per_user = 0;
@@ -554,6 +563,19 @@ class Service {
   std::atomic<uint64_t> accepted_{0}, rejected_{0}, duplicates_{0};
   std::thread maint_thread_;
   std::atomic<bool> stopping_{false};  // set by the destructor: a replay in progress stops early
+  // The model-state pass (ServiceOptions::model_prepare). Lock order: never holds prepare_mu_ while taking mu_.
+  void WantPrepare();   // a new engine or model: (re)start the pass
+  void PrepareLoop();
+  void PreparePass(uint64_t gen);
+  std::vector<UserIdx> UsersByRecency() const;  // caller holds mu_ (shared)
+  std::thread prepare_thread_;
+  std::mutex prepare_mu_;
+  std::condition_variable prepare_cv_;
+  uint64_t prepare_gen_ = 0;     // guarded by prepare_mu_
+  bool prepare_stop_ = false;    // guarded by prepare_mu_
+  std::atomic<uint64_t> prepared_users_{0};
+  std::atomic<bool> prepare_done_{false};
+  std::atomic<double> prepare_seconds_{0};
   // Snapshots. Lock order: snap_mu_ before every other lock (a deletion takes it first).
   SnapshotDir snapshots_;
   std::string store_id_;  // a random id kept in the store's metadata: a snapshot of another store is never loaded

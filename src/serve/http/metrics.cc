@@ -143,6 +143,9 @@ void MetricsPage(const Ctx& c, const Req&, Res& res) {
       s.store_bytes);
   One(out, "vane_recovery_seconds", "gauge", "Seconds the last start took to load the state (snapshot and log).",
       s.recovery_seconds);
+  One(out, "vane_model_prepared_users", "gauge",
+      "Users whose model state the background pass has ready since the state or model was last replaced.",
+      s.model_prepared_users);
   One(out, "vane_rebuilds_total", "counter", "Background rebuilds of the state swapped in (after deletions).", s.rebuilds);
   One(out, "vane_pending_erasures", "gauge", "Deleted users not yet erased from the store's files.", s.pending_erasures);
   if (s.cluster) {
