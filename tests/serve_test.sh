@@ -222,6 +222,9 @@ kill "$PID"; wait "$PID" 2>/dev/null
 start life2 "$TMP/life/store" || exit 1
 req GET '/v1/recommend/u1?n=3'; expect model-after-restart 200 '"model_version":"v1"'
 req GET /v1/models; expect versions-after-restart 200 '"current":"v1".*"state":"serving"'
+# The restarted server computes its users' model states in the background before they ask.
+for _ in $(seq 1 300); do req GET /v1/stats; grep -q '"model_prepare_done":true' <<<"$BODY" && break; sleep 0.1; done
+expect model-states-prepared-after-restart 200 '"model_prepare_done":true.*"model_prepared_users":[1-9]'
 # No retraining without new events; with one, a second version; rollback to v1 by hand, across a restart.
 req POST /v1/models/retrain '{}'; expect retrain-without-new-events 409 no_new_events
 req POST /v1/events '[{"user":"u1","item":"i-hiking-tours-3","action":"view"}]'; expect life-new-event 200 '"accepted":1'
