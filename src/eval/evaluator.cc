@@ -704,6 +704,7 @@ void EvalReport::Print(std::ostream& os) const {
   for (const auto& r : validation)
     os << fmt::format("validation {:<8} hr@10 {:.4f} ndcg@10 {:.4f}\n", r.name, r.metrics.hr10, r.metrics.ndcg10);
   if (ranker) os << "ranker: " << ranker->info().dump() << "\n";
+  else if (!ranker_note.empty()) os << ranker_note << "\n";  // why none serves
   if (!gate_note.empty()) os << "strategy gate: " << gate_note << "\n";
   for (const auto& [title, list] : {std::pair{"controls (blend, validation)", &controls_validation},
                                      std::pair{"controls (blend, test)", &controls}}) {
