@@ -233,6 +233,19 @@ int RunServe(const ServeArgs& a, CLI::App* cmd) {
   return 0;
 }
 
+// The serving model's per-user caches and the background pass that fills them.
+void AddModelCacheOptions(CLI::App* cmd, ServiceOptions& so) {
+  cmd->add_option("--model-cache-users", so.model_cache_users,
+                  "active users whose model state stays cached (about 200 KiB each at width 64, length 200)")
+      ->capture_default_str();
+  cmd->add_option("--model-cache-vectors", so.model_cache_vectors,
+                  "users beyond those whose model vector alone stays cached (256 B each at width 64)")
+      ->capture_default_str();
+  cmd->add_flag("!--no-model-prepare", so.model_prepare,
+                "compute users' model states on their first request only, not in a background pass (most recently "
+                "active first, up to the two caches' size) after a start, a rebuild or a model swap");
+}
+
 }  // namespace
 
 Command AddServeCommand(CLI::App& app) {
@@ -255,15 +268,7 @@ Command AddServeCommand(CLI::App& app) {
   cmd->add_option("--train-epochs", a->train.model.epochs, "epochs of a background training")->capture_default_str();
   cmd->add_option("--models-dir", so.models_dir,
                   "where trained versions go (default: models/ beside the store; in cluster mode, inside it)");
-  cmd->add_option("--model-cache-users", so.model_cache_users,
-                  "active users whose model state stays cached (about 200 KiB each at width 64, length 200)")
-      ->capture_default_str();
-  cmd->add_option("--model-cache-vectors", so.model_cache_vectors,
-                  "users beyond those whose model vector alone stays cached (256 B each at width 64)")
-      ->capture_default_str();
-  cmd->add_flag("!--no-model-prepare", so.model_prepare,
-                "compute users' model states on their first request only, not in a background pass (most recently "
-                "active first, up to the two caches' size) after a start, a rebuild or a model swap");
+  AddModelCacheOptions(cmd, so);
   cmd->add_option("--blend", a->blend,
                   "the fitted blend `vane eval --save-blend` wrote (kept in the store; default: the store's, else "
                   "fitted in the background on the data)");
