@@ -33,6 +33,27 @@ std::shared_ptr<const SeqModel> TinyModel(const Dataset& ds, uint32_t third_step
   return std::make_shared<const SeqModel>(std::move(m.value()));
 }
 
+// Users prefix0..prefix{n-1}; user u views 3 + u % spread items, items[(u + step * k) % 8]. Returns them in order.
+std::vector<UserIdx> IngestUsers(Engine& engine, Dataset& ds, const std::string& prefix, int n, int spread, int step,
+                                 Timestamp& t) {
+  const char* items[] = {"r0", "r1", "r2", "r3", "h0", "h1", "h2", "h3"};
+  std::vector<UserIdx> users;
+  for (int u = 0; u < n; ++u) {
+    for (int k = 0; k < 3 + u % spread; ++k)
+      engine.Ingest(testing::Ev(ds, prefix + std::to_string(u), items[(u + step * k) % 8], "view", t += 10));
+    users.push_back(UserIdx(*ds.users.Find(prefix + std::to_string(u))));
+  }
+  return users;
+}
+
+// The model slot's score of every item for `u`, through the serving caches.
+std::vector<float> ServedScores(const Engine& engine, const Dataset& ds, UserIdx u, Timestamp t) {
+  const ScoreBuffer& b = engine.ScoreSource(kSrcModel, u, t, 1000);
+  std::vector<float> out(ds.num_items());
+  for (uint32_t i = 0; i < ds.num_items(); ++i) out[i] = b.Score(ItemIdx(i));
+  return out;
+}
+
 TEST(ModelSource, ScoresAreTheModelsSoftmaxOverTheUsersHistory) {
   Dataset ds = testing::TwoTopicDataset();
   // Train a tiny model on chains r0 -> r1 -> r2 -> ... of varied lengths over the dataset's items.
@@ -161,20 +182,9 @@ TEST(ModelSource, ConcurrentRequestsGiveTheSequentialAnswers) {
     return std::make_unique<ModelSource>(d, st, model, /*max_states=*/3, 50000, nullptr, /*max_vectors=*/4);
   };
   Engine engine(ds, cfg);
-  const char* items[] = {"r0", "r1", "r2", "r3", "h0", "h1", "h2", "h3"};
-  std::vector<UserIdx> users;
   Timestamp t = 1000;
-  for (int u = 0; u < 12; ++u) {
-    for (int k = 0; k < 3 + u % 4; ++k)
-      engine.Ingest(testing::Ev(ds, "c" + std::to_string(u), items[(u + 2 * k) % 8], "view", t += 10));
-    users.push_back(UserIdx(*ds.users.Find("c" + std::to_string(u))));
-  }
-  auto scores = [&](UserIdx u) {
-    const ScoreBuffer& b = engine.ScoreSource(kSrcModel, u, t, 1000);
-    std::vector<float> out(ds.num_items());
-    for (uint32_t i = 0; i < ds.num_items(); ++i) out[i] = b.Score(ItemIdx(i));
-    return out;
-  };
+  std::vector<UserIdx> users = IngestUsers(engine, ds, "c", 12, 4, 2, t);
+  auto scores = [&](UserIdx u) { return ServedScores(engine, ds, u, t); };
   std::vector<std::vector<float>> want;
   for (UserIdx u : users) want.push_back(scores(u));
   std::atomic<int> mismatches{0};
@@ -206,20 +216,9 @@ TEST(ModelSource, PrepareFillsTheCachesAheadOfRequestsWithoutEvicting) {
     return s;
   };
   Engine engine(ds, cfg);
-  const char* items[] = {"r0", "r1", "r2", "r3", "h0", "h1", "h2", "h3"};
-  std::vector<UserIdx> users;
   Timestamp t = 1000;
-  for (int u = 0; u < 7; ++u) {
-    for (int k = 0; k < 3 + u % 3; ++k)
-      engine.Ingest(testing::Ev(ds, "p" + std::to_string(u), items[(u + 3 * k) % 8], "view", t += 10));
-    users.push_back(UserIdx(*ds.users.Find("p" + std::to_string(u))));
-  }
-  auto scores = [&](UserIdx u) {
-    const ScoreBuffer& b = engine.ScoreSource(kSrcModel, u, t, 1000);
-    std::vector<float> out(ds.num_items());
-    for (uint32_t i = 0; i < ds.num_items(); ++i) out[i] = b.Score(ItemIdx(i));
-    return out;
-  };
+  std::vector<UserIdx> users = IngestUsers(engine, ds, "p", 7, 3, 3, t);
+  auto scores = [&](UserIdx u) { return ServedScores(engine, ds, u, t); };
   std::vector<float> requested = scores(users[0]);  // a request's State: it must stay
   const CandidateSource& model_slot = engine.source(kSrcModel);
   EXPECT_TRUE(model_slot.Prepare(users[0]));  // already cached: nothing to do
@@ -239,12 +238,10 @@ TEST(ModelSource, PrepareFillsTheCachesAheadOfRequestsWithoutEvicting) {
   EXPECT_EQ(src->cached_vectors(), 3u);
   Engine fresh(ds, cfg);
   t = 1000;
-  for (int u = 0; u < 7; ++u)
-    for (int k = 0; k < 3 + u % 3; ++k)
-      fresh.Ingest(testing::Ev(ds, "p" + std::to_string(u), items[(u + 3 * k) % 8], "view", t += 10));
+  EXPECT_EQ(IngestUsers(fresh, ds, "p", 7, 3, 3, t), users);
   for (size_t k = 1; k <= 4; ++k) {
-    const ScoreBuffer& b = fresh.ScoreSource(kSrcModel, users[k], t, 1000);
-    for (uint32_t i = 0; i < ds.num_items(); ++i) EXPECT_NEAR(prepared[k - 1][i], b.Score(ItemIdx(i)), 1e-6f) << k;
+    std::vector<float> built = ServedScores(fresh, ds, users[k], t);
+    for (uint32_t i = 0; i < ds.num_items(); ++i) EXPECT_NEAR(prepared[k - 1][i], built[i], 1e-6f) << k;
   }
   // A source without per-user state has nothing to prepare.
   EXPECT_FALSE(engine.source(kSrcCovisit).Prepare(users[6]));

@@ -28,6 +28,36 @@ void LinearRows(const std::vector<float>& W, const std::vector<float>& b, const 
   }
 }
 
+// Attention of one position's query (all heads) over the first `n` cached rows of a layer (keys kc, values vc, C
+// wide): out = the attention-weighted values. `w` holds n scores of scratch; `avg`, when given, accumulates each
+// row's attention summed over heads. Append and Prefill share it, which keeps them equal bit for bit.
+void Attend(const float* q, const float* kc, const float* vc, int64_t n, int C, int H, float* w, float* out,
+            float* avg) {
+  const int D = C / H;
+  for (int hh = 0; hh < H; ++hh) {
+    float mx = -1e30f;
+    for (int64_t j = 0; j < n; ++j) {
+      float s = Dot(q + hh * D, kc + static_cast<size_t>(j) * C + hh * D, D);
+      w[j] = s;
+      mx = std::max(mx, s);
+    }
+    float sum = 0;
+    for (int64_t j = 0; j < n; ++j) sum += (w[j] = std::exp(w[j] - mx));
+    for (int i = 0; i < D; ++i) out[hh * D + i] = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const float* vj = vc + static_cast<size_t>(j) * C + hh * D;
+      float p = w[j] / sum;
+      if (avg) avg[j] += p;
+      for (int i = 0; i < D; ++i) out[hh * D + i] += p * vj[i];
+    }
+  }
+}
+
+// Exact GELU, as torch::gelu, in place.
+void Gelu(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] / std::sqrt(2.0f)));
+}
+
 void LayerNorm(const std::vector<float>& g, const std::vector<float>& b, const float* x, int n, float* y) {
   double mean = 0, var = 0;
   for (int i = 0; i < n; ++i) mean += x[i];
@@ -131,24 +161,7 @@ void SeqInference::Prefill(State& st, std::span<const uint32_t> tokens) const {
     for (int p = last ? n - 1 : 0; p < n; ++p) {
       const float* q = qkv.data() + static_cast<size_t>(p) * 3 * C;
       float* out = att.data() + static_cast<size_t>(p) * C;
-      if (last) std::fill(avg.begin(), avg.end(), 0.0f);
-      for (int hh = 0; hh < H; ++hh) {
-        float mx = -1e30f;
-        for (int j = 0; j <= p; ++j) {
-          float s = Dot(q + hh * D, kc + static_cast<size_t>(j) * C + hh * D, D);
-          w[static_cast<size_t>(j)] = s;
-          mx = std::max(mx, s);
-        }
-        float sum = 0;
-        for (int j = 0; j <= p; ++j) sum += (w[static_cast<size_t>(j)] = std::exp(w[static_cast<size_t>(j)] - mx));
-        for (int i = 0; i < D; ++i) out[hh * D + i] = 0;
-        for (int j = 0; j <= p; ++j) {
-          const float* vj = vc + static_cast<size_t>(j) * C + hh * D;
-          float pr = w[static_cast<size_t>(j)] / sum;
-          if (last) avg[static_cast<size_t>(j)] += pr;
-          for (int i = 0; i < D; ++i) out[hh * D + i] += pr * vj[i];
-        }
-      }
+      Attend(q, kc, vc, p + 1, C, H, w.data(), out, last ? avg.data() : nullptr);
     }
     // The rest of the block; the last layer's only for the newest position.
     const int first = last ? n - 1 : 0, rows = n - first;
@@ -158,10 +171,7 @@ void SeqInference::Prefill(State& st, std::span<const uint32_t> tokens) const {
     for (int r = 0; r < rows; ++r)
       LayerNorm(B.ln2_g, B.ln2_b, x.data() + off + static_cast<size_t>(r) * C, C, a.data() + static_cast<size_t>(r) * C);
     LinearRows(B.fc1_w, B.fc1_b, a.data(), rows, C, 4 * C, hid.data());
-    for (size_t i = 0; i < static_cast<size_t>(rows) * 4 * C; ++i) {
-      float z = hid[i];
-      hid[i] = 0.5f * z * (1.0f + std::erf(z / std::sqrt(2.0f)));
-    }
+    Gelu(hid.data(), static_cast<size_t>(rows) * 4 * C);
     LinearRows(B.fc2_w, B.fc2_b, hid.data(), rows, 4 * C, C, tmp.data());
     for (size_t i = 0; i < static_cast<size_t>(rows) * C; ++i) x[off + i] += tmp[i];
   }
@@ -221,26 +231,9 @@ void SeqInference::AppendVector(State& st, const float* e, uint8_t side) const {
     float* vc = st.v.data() + (static_cast<size_t>(l) * L) * C;
     std::copy(k, k + C, kc + static_cast<size_t>(slot) * C);
     std::copy(v, v + C, vc + static_cast<size_t>(slot) * C);
+    // Scores against every cached position (all are at or before this one).
     std::vector<float> avg(static_cast<size_t>(filled), 0.0f);
-    for (int hh = 0; hh < H; ++hh) {
-      // Scores against every cached position (all are at or before this one).
-      float mx = -1e30f;
-      for (int64_t j = 0; j < filled; ++j) {
-        const float* kj = kc + static_cast<size_t>(j) * C + hh * D;
-        float s = Dot(q + hh * D, kj, D);
-        w[static_cast<size_t>(j)] = s;
-        mx = std::max(mx, s);
-      }
-      float sum = 0;
-      for (int64_t j = 0; j < filled; ++j) sum += (w[static_cast<size_t>(j)] = std::exp(w[static_cast<size_t>(j)] - mx));
-      for (int i = 0; i < D; ++i) att[hh * D + i] = 0;
-      for (int64_t j = 0; j < filled; ++j) {
-        const float* vj = vc + static_cast<size_t>(j) * C + hh * D;
-        float p = w[static_cast<size_t>(j)] / sum;
-        avg[static_cast<size_t>(j)] += p;
-        for (int i = 0; i < D; ++i) att[hh * D + i] += p * vj[i];
-      }
-    }
+    Attend(q, kc, vc, filled, C, H, w.data(), att.data(), avg.data());
     if (l == w_.layers - 1) {
       // Slot j holds absolute position: the newest slot is `slot`; older ones are behind it in the ring.
       int64_t best = std::max_element(avg.begin(), avg.end()) - avg.begin();
@@ -251,7 +244,7 @@ void SeqInference::AppendVector(State& st, const float* e, uint8_t side) const {
     for (int i = 0; i < C; ++i) x[i] += tmp[i];
     LayerNorm(B.ln2_g, B.ln2_b, x.data(), C, a.data());
     Linear(B.fc1_w, B.fc1_b, a.data(), C, 4 * C, hid.data());
-    for (float& z : hid) z = 0.5f * z * (1.0f + std::erf(z / std::sqrt(2.0f)));  // exact GELU, as torch::gelu
+    Gelu(hid.data(), hid.size());
     Linear(B.fc2_w, B.fc2_b, hid.data(), 4 * C, C, tmp.data());
     for (int i = 0; i < C; ++i) x[i] += tmp[i];
   }
