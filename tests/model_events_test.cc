@@ -62,6 +62,53 @@ TEST(MakeSeqSplit, SearchesArePositionsAndTargetsAreItems) {
   EXPECT_EQ(items.num_queries, 0u);
 }
 
+TEST(MakeSeqSplit, LowRatingsAreNeitherHistoryNorTargetAsInTheEvaluator) {
+  // A rating of half the scale or less is negative feedback: the evaluator's history and targets leave it out, and
+  // so must the model's training split, or the model learns sequences it is never asked about.
+  Dataset ds = testing::TwoTopicDataset();
+  auto rate = [&](const std::string& item, Timestamp ts, float stars) {
+    testing::Ev(ds, "u", item, "rating", ts);
+    ds.events.back().value = stars;
+    ds.events.back().has_value = true;
+  };
+  testing::Ev(ds, "u", "r0", "view", 1000);
+  rate("r1", 1100, 4.0f);
+  rate("h0", 1200, 1.0f);  // disliked
+  testing::Ev(ds, "u", "r2", "view", 1300);
+  rate("h1", 1400, 2.5f);  // half the scale: not positive
+  rate("r3", 1500, 5.0f);
+  auto id = [&](const char* name) { return ds.catalog.Find(name)->v; };
+  SeqSplit s = MakeSeqSplit(ds, false);
+  EXPECT_EQ(s.train[0], (std::vector<uint32_t>{id("r0"), id("r1")}));
+  EXPECT_EQ(s.val_target[0], id("r2"));
+  EXPECT_EQ(s.test_target[0], id("r3"));
+  auto seqs = ds.UserItemSequences();
+  ASSERT_EQ(seqs[0].size(), 4u);
+  EXPECT_EQ(seqs[0][2].v, id("r2"));
+}
+
+TEST(MakeSeqSplit, FollowsTimeNotFileOrderAsTheEvaluatorDoes) {
+  // A MovieLens CSV is sorted by user and item: the split must read events by time (ties in file order), or the model
+  // learns the catalogue's id order and is tested on sequences nobody lived.
+  Dataset ds = testing::TwoTopicDataset();
+  testing::Ev(ds, "u", "h0", "view", 1400);
+  testing::Ev(ds, "u", "h1", "view", 1100);
+  testing::Ev(ds, "u", "h2", "view", 1000);
+  testing::Ev(ds, "u", "h3", "view", 1200);
+  testing::Ev(ds, "u", "h4", "view", 1200);  // a tie with h3: file order
+  auto id = [&](const char* name) { return ds.catalog.Find(name)->v; };
+  SeqSplit s = MakeSeqSplit(ds, false);
+  EXPECT_EQ(s.train[0], (std::vector<uint32_t>{id("h2"), id("h1"), id("h3")}));
+  EXPECT_EQ(s.val_target[0], id("h4"));
+  EXPECT_EQ(s.test_target[0], id("h0"));
+  auto seqs = ds.UserItemSequences();
+  ASSERT_EQ(seqs[0].size(), 5u);
+  EXPECT_EQ(seqs[0].front().v, id("h2"));
+  // Order-only data keeps file order whatever its synthetic times say.
+  ds.has_timestamps = false;
+  EXPECT_EQ(MakeSeqSplit(ds, false).test_target[0], id("h4"));
+}
+
 TEST(WordVectors, ReadsTheTextFormatAndKeepsOnlyWantedWords) {
   auto wv = text::LoadWordVectors(std::string(VANE_FIXTURES) + "/vectors/tiny.vec",
                                   [](const std::string& w) { return w != "unused"; });

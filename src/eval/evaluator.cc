@@ -29,13 +29,7 @@ bool Positive(const Dataset& ds, const Event& e) {
 }
 
 // Event indices in ingestion order: by time when the data has timestamps, else file order.
-std::vector<uint32_t> Order(const Dataset& ds) {
-  std::vector<uint32_t> order(ds.events.size());
-  std::iota(order.begin(), order.end(), 0);
-  if (ds.has_timestamps)
-    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return ds.events[a].ts < ds.events[b].ts; });
-  return order;
-}
+std::vector<uint32_t> Order(const Dataset& ds) { return ds.TimeOrder(); }
 
 struct Target {
   UserIdx user;

@@ -1,6 +1,7 @@
 #include "vane/events/dataset.h"
 
 #include <algorithm>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -116,11 +117,20 @@ void Dataset::SortByTime() {
   std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.ts < b.ts; });
 }
 
+std::vector<uint32_t> Dataset::TimeOrder() const {
+  std::vector<uint32_t> order(events.size());
+  std::iota(order.begin(), order.end(), 0u);
+  if (has_timestamps)
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return events[a].ts < events[b].ts; });
+  return order;
+}
+
 std::vector<std::vector<ItemIdx>> Dataset::UserItemSequences() const {
   std::vector<std::vector<ItemIdx>> seqs(users.size());
-  for (const Event& e : events) {
+  for (uint32_t idx : TimeOrder()) {
+    const Event& e = events[idx];
     if (!e.item.valid()) continue;
-    if (actions.spec(e.action).weight < 0) continue;
+    if (actions.EffectiveWeight(e.action, e.value, e.has_value) <= 0) continue;  // as the evaluator's history
     seqs[e.user.v].push_back(e.item);
   }
   return seqs;

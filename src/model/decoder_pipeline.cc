@@ -46,13 +46,17 @@ double Quantile(std::vector<double> v, double q) {
 std::unique_ptr<InterestStore> GraphBeforeValidation(const Dataset& ds, std::vector<Timestamp>& last_ts) {
   const size_t U = ds.num_users();
   std::vector<uint32_t> items(U, 0), seen(U, 0);
-  auto counts = [&](const Event& e) { return e.item.valid() && ds.actions.spec(e.action).weight >= 0; };
+  // The items of the model's split (MakeSeqSplit): positive effective weight, in time order.
+  auto counts = [&](const Event& e) {
+    return e.item.valid() && ds.actions.EffectiveWeight(e.action, e.value, e.has_value) > 0;
+  };
   for (const Event& e : ds.events)
     if (counts(e)) ++items[e.user.v];
   auto graph = std::make_unique<InterestStore>(ds);
   last_ts.assign(U, 0);
   std::vector<uint8_t> closed(U, 0);
-  for (const Event& e : ds.events) {
+  for (uint32_t idx : ds.TimeOrder()) {
+    const Event& e = ds.events[idx];
     const uint32_t u = e.user.v;
     if (closed[u]) continue;
     if (counts(e) && items[u] >= 3 && seen[u] == items[u] - 2) {

@@ -544,7 +544,8 @@ int GapBucket(int64_t s) {
 }
 
 SeqSplit MakeSeqSplit(const Dataset& ds, bool searches) {
-  // Item events as in Dataset::UserItemSequences (the evaluator's sequences); searches between them when asked.
+  // Item events as in Dataset::UserItemSequences (the evaluator's sequences: time order, positive effective weight);
+  // searches between them when asked.
   const size_t U = ds.num_users();
   const auto N = static_cast<uint32_t>(ds.num_items());
   std::vector<std::vector<uint32_t>> tok(U);
@@ -556,10 +557,11 @@ SeqSplit MakeSeqSplit(const Dataset& ds, bool searches) {
   // The action says something only when the data has more than one.
   bool vary_actions = false;
   for (size_t k = 1; k < ds.events.size() && !vary_actions; ++k) vary_actions = ds.events[k].action != ds.events[0].action;
-  for (const Event& e : ds.events) {
+  for (uint32_t idx : ds.TimeOrder()) {  // the evaluator's order: a file sorted by item is not a sequence
+    const Event& e = ds.events[idx];
     uint32_t t;
     if (e.item.valid()) {
-      if (ds.actions.spec(e.action).weight < 0) continue;
+      if (ds.actions.EffectiveWeight(e.action, e.value, e.has_value) <= 0) continue;
       t = e.item.v;
     } else if (searches && e.query != kNoQuery) {
       t = N + e.query;

@@ -111,7 +111,11 @@ struct Dataset {
   void DropOldEvents(size_t keep);
   // Stable sort of events by timestamp (ties keep import order).
   void SortByTime();
-  // Item sequences per user in event order, for events whose action is not negative and has an item.
+  // Event indices in the order a user lived them: by time (stable) when the data has timestamps, else file order.
+  // A file sorted by user and item (MovieLens CSV) is not in time order; every split reads events through this.
+  std::vector<uint32_t> TimeOrder() const;
+  // Item sequences per user in TimeOrder: the events with an item and a positive effective weight (a rating of half
+  // the scale or less, under a preset that reads ratings, is left out): the evaluator's history and targets.
   std::vector<std::vector<ItemIdx>> UserItemSequences() const;
 
   // Snapshot: everything above, the in-memory event window included. Load replaces this dataset and checks that
