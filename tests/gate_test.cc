@@ -146,11 +146,18 @@ TEST(StrategyGate, TheEvaluationFitsItOnValidationAndKeepsItOnlyWhenItWinsHeldOu
   auto rep = Evaluate(ds, EngineConfig{}, eo);
   ASSERT_TRUE(rep.ok()) << rep.status().ToString();
   ASSERT_FALSE(rep->gate_note.empty());
-  double gate_v = 0, rules_v = 0;
+  double gate_v = 0, rules_v = 0, gain = 0, se = 0;
+  size_t cases = 0;
   const bool kept = rep->gate_note.rfind("no gate", 0) != 0;
   const std::string note = kept ? rep->gate_note : rep->gate_note.substr(9);
-  ASSERT_EQ(std::sscanf(note.c_str(), "gate %lf vs rules %lf", &gate_v, &rules_v), 2) << rep->gate_note;
-  EXPECT_EQ(kept, gate_v > rules_v) << rep->gate_note;
+  ASSERT_EQ(std::sscanf(note.c_str(), "gate %lf vs rules %lf ndcg@10 on %zu held-out validation cases (gain %lf, standard error %lf)",
+                        &gate_v, &rules_v, &cases, &gain, &se),
+            5)
+      << rep->gate_note;
+  EXPECT_NEAR(gain, gate_v - rules_v, 1e-4) << rep->gate_note;  // the paired mean is the difference of the means
+  EXPECT_GE(se, 0.0);
+  // Kept only when the gain is above one standard error of the paired differences (the default bar).
+  EXPECT_EQ(kept, gate_v > rules_v && gain > se) << rep->gate_note;
   EXPECT_EQ(static_cast<bool>(rep->gate), kept);
   bool has_rules_row = false;
   for (const auto& r : rep->test) has_rules_row |= r.name == "blend_rules";
@@ -158,6 +165,13 @@ TEST(StrategyGate, TheEvaluationFitsItOnValidationAndKeepsItOnlyWhenItWinsHeldOu
   BlendConfig b = FittedBlend(*rep, true);
   EXPECT_EQ(static_cast<bool>(b.gate), kept);
   EXPECT_TRUE(b.validation.contains("gate"));
+
+  // With a bar no gain can clear, the rules stay and the note says why.
+  eo.gate_min_gain_se = 1e6;
+  auto strict = Evaluate(ds, EngineConfig{}, eo);
+  ASSERT_TRUE(strict.ok()) << strict.status().ToString();
+  EXPECT_FALSE(strict->gate);
+  EXPECT_NE(strict->gate_note.find("kept only above 1000000 standard error(s)"), std::string::npos) << strict->gate_note;
 }
 
 }  // namespace

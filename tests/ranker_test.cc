@@ -283,6 +283,10 @@ TEST(Ranker, FittedInTheEvaluationSavedAndServedTheSame) {
   ASSERT_TRUE(rep.ok()) << rep.status().ToString();
   ASSERT_TRUE(rep->ranker);
   EXPECT_GT(rep->ranker->num_trees(), 0u);
+  // Kept because its held-out gain is more than its noise; the saved figures say by how much.
+  const auto& info = rep->ranker->info();
+  EXPECT_GT(info.at("holdout_gain_standard_errors").get<double>(), 1.0) << info.dump();
+  EXPECT_GT(info.at("holdout_ndcg@10_ranker").get<double>(), info.at("holdout_ndcg@10_blend").get<double>());
   bool with = false, without = false;
   for (const auto& t : rep->test) {
     with |= t.name == "blend";
@@ -346,6 +350,22 @@ TEST(Ranker, TheGateDropsARankerThatDoesNotBeatTheBlend) {
   auto ungated = FitRanker(engine, cases, ro);
   ASSERT_TRUE(ungated.ok());
   EXPECT_TRUE(ungated->ranker);
+}
+
+TEST(Ranker, TheGateRefusesAGainWithinTheNoise) {
+  // The same data as above, where the ranker's gain is real; asked for a gain beyond any noise it is refused, and
+  // the note gives the gain and the bar.
+  Dataset ds = Chains(400, 60, 9, 5);
+  EvalOptions opt;
+  opt.progress = false;
+  opt.fit_ranker = true;
+  opt.ranker.max_rounds = 40;
+  opt.ranker.threads = 1;
+  opt.ranker.min_gain_se = 1e6;
+  auto rep = Evaluate(ds, EngineConfig{}, opt);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  EXPECT_FALSE(rep->ranker);
+  EXPECT_NE(rep->ranker_note.find("not above 1000000 standard error(s)"), std::string::npos) << rep->ranker_note;
 }
 
 TEST(Ranker, AblationRefitsWithoutEachGroup) {

@@ -136,6 +136,9 @@ Command AddEvalCommand(CLI::App& app) {
   cmd->add_flag("--gate", eo.fit_gate,
                 "fit the learned strategy gate (source weights from the user's state) on validation; kept when it "
                 "beats the rules on held-out validation users; the test reports blend (gate) and blend_rules");
+  cmd->add_option("--gate-min-gain-se", eo.gate_min_gain_se,
+                  "keep the gate only when its held-out gain over the rules exceeds this many standard errors")
+      ->capture_default_str();
   cmd->add_flag("--ranker", eo.fit_ranker,
                 "fit the learned ranking stage (LambdaMART over the head of the blend) on validation, test with it and "
                 "save it with --save-blend");
@@ -144,6 +147,9 @@ Command AddEvalCommand(CLI::App& app) {
   cmd->add_option("--ranker-rounds", eo.ranker.max_rounds, "most boosting rounds")->capture_default_str();
   cmd->add_option("--ranker-max-depth", eo.ranker.max_depth, "depth of each tree")->capture_default_str();
   cmd->add_option("--ranker-eta", eo.ranker.eta, "learning rate of the boosting")->capture_default_str();
+  cmd->add_option("--ranker-min-gain-se", eo.ranker.min_gain_se,
+                  "keep the ranker only when its held-out gain over the blend order exceeds this many standard errors")
+      ->capture_default_str();
   cmd->add_flag("--ranker-ablation", eo.ranker_ablation, "also fit and test the ranker without each feature group");
   cmd->add_option("--control", a->controls,
                   "also test the blend under these ranking-stage controls, e.g. div=0.3,tail=0.1,cap=0.5 (repeat for a "

@@ -171,20 +171,23 @@ struct FitCase {
   GateFeatures x{};  // the learned gate's features of the request (recommend/gate.h)
 };
 
+// NDCG@10 of one case's target under weights w (times the case's multipliers).
+double CaseNdcg(const FitCase& c, const BlendWeights& w) {
+  float ts = 0;
+  for (int s = 0; s < kNumSources; ++s) ts += w[s] * c.mult[s] * c.target[s];
+  double ahead = 0;  // ties count half, as in evaluation
+  for (const auto& [i, sc] : c.cand) {
+    float v = 0;
+    for (int s = 0; s < kNumSources; ++s) v += w[s] * c.mult[s] * sc[s];
+    ahead += v > ts ? 1.0 : v == ts ? 0.5 : 0.0;
+    if (ahead >= 10) break;
+  }
+  return NdcgAt(1.0 + ahead, 10);
+}
+
 double FitObjective(const std::vector<FitCase>& cases, const BlendWeights& w) {
   double sum = 0;
-  for (const FitCase& c : cases) {
-    float ts = 0;
-    for (int s = 0; s < kNumSources; ++s) ts += w[s] * c.mult[s] * c.target[s];
-    double ahead = 0;  // ties count half, as in evaluation
-    for (const auto& [i, sc] : c.cand) {
-      float v = 0;
-      for (int s = 0; s < kNumSources; ++s) v += w[s] * c.mult[s] * sc[s];
-      ahead += v > ts ? 1.0 : v == ts ? 0.5 : 0.0;
-      if (ahead >= 10) break;
-    }
-    sum += NdcgAt(1.0 + ahead, 10);
-  }
+  for (const FitCase& c : cases) sum += CaseNdcg(c, w);
   return cases.empty() ? 0 : sum / static_cast<double>(cases.size());
 }
 
@@ -375,11 +378,13 @@ std::vector<RankCase> RankCases(const Dataset& ds, const std::vector<Target>& va
 // part, the rules are fitted again from the unfitted start (`initial`): base weights, then each strategy's
 // multipliers, so that the rules and the gate have seen the same users. theta starts where it reproduces those
 // rules (bias = log of the stable-taste multipliers, the rules' one-hot features = the other strategies' log
-// ratios), then coordinate ascent with additive steps. Kept only when it beats the rules on the judging part; then
-// `cfg` takes the gate and the rules fitted with it (the same base, so blend and blend_rules differ by the gate
-// alone). Returns null (and why in `note`) when it does not win.
+// ratios), then coordinate ascent with additive steps. Kept only when it beats the rules on the judging part by more
+// than min_gain_se standard errors of the paired per-case differences; then `cfg` takes the gate and the rules fitted
+// with it (the same base, so blend and blend_rules differ by the gate alone). Returns null (and why in `note`) when
+// it does not win.
 std::shared_ptr<const StrategyGate> FitGate(std::vector<FitCase> cases, const EngineConfig& initial, EngineConfig& cfg,
-                                            uint64_t seed, std::string& note, std::vector<std::string>& fit_log) {
+                                            uint64_t seed, double min_gain_se, std::string& note,
+                                            std::vector<std::string>& fit_log) {
   namespace g = gate_feature;
   if (cases.size() < 200) {
     note = fmt::format("no gate: {} validation cases, fewer than 200", cases.size());
@@ -436,12 +441,19 @@ std::shared_ptr<const StrategyGate> FitGate(std::vector<FitCase> cases, const En
                                   cases.size(), start));
     if (!improved) break;
   }
-  const double hold_gate = with_gate(hold, gate), hold_rules = with_rules(hold);
-  note = fmt::format("gate {:.4f} vs rules {:.4f} ndcg@10 on {} held-out validation cases", hold_gate, hold_rules,
-                     hold.size());
+  const double hold_gate = with_gate(hold, gate);
+  std::vector<double> diff(hold.size());
+  for (size_t k = 0; k < hold.size(); ++k) diff[k] = CaseNdcg(hold[k], base);
+  const double hold_rules = with_rules(hold);
+  for (size_t k = 0; k < hold.size(); ++k) diff[k] -= CaseNdcg(hold[k], base);
+  const PairedGain gain = MeasurePairedGain(diff);
+  note = fmt::format("gate {:.4f} vs rules {:.4f} ndcg@10 on {} held-out validation cases (gain {:+.4f}, standard error "
+                     "{:.4f})",
+                     hold_gate, hold_rules, hold.size(), gain.mean, gain.se);
   fit_log.push_back(note);
-  if (hold_gate <= hold_rules) {
-    note = "no gate: " + note;
+  // A gain within the noise of the held-out cases is no reason to replace the rules.
+  if (hold_gate <= hold_rules || !gain.Beyond(min_gain_se)) {
+    note = fmt::format("no gate: {} (kept only above {} standard error(s))", note, min_gain_se);
     return nullptr;
   }
   cfg.base = base;
@@ -474,7 +486,7 @@ void FitBlend(const Dataset& ds, const std::vector<Target>& val, const EvalOptio
     engine.config().strategy_multipliers[st] = *mult;
   }
   if (opt.fit_gate && gate && gate_note) {
-    *gate = FitGate(std::move(cases), initial, cfg, opt.seed, *gate_note, fit_log);
+    *gate = FitGate(std::move(cases), initial, cfg, opt.seed, opt.gate_min_gain_se, *gate_note, fit_log);
     cfg.gate = *gate;
     engine.config().gate = *gate;
     engine.config().base = cfg.base;

@@ -9,6 +9,20 @@ namespace vane {
 double HitAt(double rank, int k) { return rank <= k ? 1.0 : 0.0; }
 double NdcgAt(double rank, int k) { return rank <= k ? 1.0 / std::log2(rank + 1.0) : 0.0; }
 
+PairedGain MeasurePairedGain(std::span<const double> d) {
+  PairedGain g;
+  g.n = d.size();
+  if (d.empty()) return g;
+  double sum = 0;
+  for (double x : d) sum += x;
+  g.mean = sum / static_cast<double>(d.size());
+  if (d.size() < 2) return g;
+  double ss = 0;
+  for (double x : d) ss += (x - g.mean) * (x - g.mean);
+  g.se = std::sqrt(ss / static_cast<double>(d.size() - 1) / static_cast<double>(d.size()));
+  return g;
+}
+
 MetricAccumulator::MetricAccumulator(const Catalog& catalog, std::span<const uint32_t> counts)
     : catalog_(catalog) {
   size_t n = catalog.size();

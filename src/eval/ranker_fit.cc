@@ -47,6 +47,21 @@ double HeadNdcg(const RowSet& rs, const float* score) {
   return rs.group.empty() ? 0 : sum / static_cast<double>(rs.group.size());
 }
 
+// The per-user NDCG@10 differences of `score` over the blend's order on the held-out users (paired: the same users,
+// so the spread of the differences, not of either figure, is the noise).
+PairedGain HeadGain(const RowSet& rs, const float* score) {
+  std::vector<double> d(rs.group.size(), 0.0);  // a target outside the head is a miss for both orders: 0
+  for (size_t g = 0; g < rs.group.size(); ++g) {
+    if (rs.target_row[g] < 0) continue;
+    const size_t a = rs.first[g], t = a + static_cast<size_t>(rs.target_row[g]);
+    size_t ahead = 0;
+    for (size_t r = a; r < a + rs.group[g]; ++r)
+      if (score[r] > score[t] || (score[r] == score[t] && r < t)) ++ahead;
+    d[g] = NdcgAt(1.0 + static_cast<double>(ahead), 10) - NdcgAt(1.0 + static_cast<double>(t - a), 10);
+  }
+  return MeasurePairedGain(d);
+}
+
 // A handle that frees itself.
 template <typename H, int (*Free)(H)>
 struct Handle {
@@ -150,6 +165,7 @@ Result<RankerFitResult> FitRanker(const Engine& engine, const std::vector<RankCa
   if (!opt.progress) boost.Finish();
   double best = -1;
   int best_round = 0, since = 0;
+  std::vector<float> best_pred;  // the held-out scores of the best round
   for (int round = 1; round <= opt.max_rounds; ++round) {
     VANE_XGB(XGBoosterUpdateOneIter(booster.h, round - 1, dtrain.h), "XGBoosterUpdateOneIter");
     if (round % 5 != 0 && round != opt.max_rounds) continue;
@@ -160,6 +176,7 @@ Result<RankerFitResult> FitRanker(const Engine& engine, const std::vector<RankCa
     if (v > best + 1e-6) {
       best = v;
       best_round = round;
+      best_pred.assign(pred, pred + len);
       since = 0;
     } else if ((since += 5) >= opt.patience) {
       res.log.push_back(fmt::format("stopped at round {}: no better held-out NDCG@10 for {} rounds", round, since));
@@ -179,6 +196,9 @@ Result<RankerFitResult> FitRanker(const Engine& engine, const std::vector<RankCa
   r.Truncate(static_cast<size_t>(best_round));
   res.best_round = best_round;
   res.holdout_ranker_ndcg = best;
+  const PairedGain gain = HeadGain(hold, best_pred.data());
+  res.holdout_gain = gain.mean;
+  res.holdout_gain_se = gain.se;
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<std::string> dropped = opt.drop_groups;
   r.info() = {{"objective", "rank:ndcg (LambdaMART, xgboost)"},
@@ -192,15 +212,21 @@ Result<RankerFitResult> FitRanker(const Engine& engine, const std::vector<RankCa
               {"holdout_users", res.holdout_users},
               {"holdout_ndcg@10_blend", res.holdout_blend_ndcg},
               {"holdout_ndcg@10_ranker", res.holdout_ranker_ndcg},
+              {"holdout_gain_standard_errors", res.holdout_gain_se > 0 ? res.holdout_gain / res.holdout_gain_se : 0.0},
               {"dropped_groups", dropped}};
-  res.log.push_back(fmt::format("ranker: {} trees; held-out NDCG@10 {:.4f} (blend order {:.4f}); {} training users, {} with the "
-                                "target in the head of {}; {} rows; {:.1f} s",
-                                best_round, res.holdout_ranker_ndcg, res.holdout_blend_ndcg, res.train_users, res.train_hits,
-                                opt.depth, res.train_rows, res.seconds));
-  // The quality gate: a ranker that does not beat the blend's own order on the held-out users is not used.
-  if (opt.gate && res.holdout_ranker_ndcg <= res.holdout_blend_ndcg) {
-    res.log.push_back(fmt::format("ranker not used: held-out NDCG@10 {:.4f} does not beat the blend's order ({:.4f})",
-                                  res.holdout_ranker_ndcg, res.holdout_blend_ndcg));
+  res.log.push_back(fmt::format("ranker: {} trees; held-out NDCG@10 {:.4f} (blend order {:.4f}; gain {:+.4f} ± {:.4f} standard "
+                                "error, {} users); {} training users, {} with the target in the head of {}; {} rows; {:.1f} s",
+                                best_round, res.holdout_ranker_ndcg, res.holdout_blend_ndcg, res.holdout_gain,
+                                res.holdout_gain_se, res.holdout_users, res.train_users, res.train_hits, opt.depth,
+                                res.train_rows, res.seconds));
+  // The quality gate: a ranker whose held-out gain over the blend's own order is within the noise is not used. The
+  // round was chosen on the same users, so the best round's figure is optimistic; a gain of less than
+  // `min_gain_se` standard errors of the paired differences is not evidence.
+  if (opt.gate && (res.holdout_ranker_ndcg <= res.holdout_blend_ndcg || !gain.Beyond(opt.min_gain_se))) {
+    res.log.push_back(fmt::format("ranker not used: held-out NDCG@10 {:.4f} against the blend's order {:.4f}, a gain of "
+                                  "{:+.4f}, not above {} standard error(s) ({:.4f})",
+                                  res.holdout_ranker_ndcg, res.holdout_blend_ndcg, res.holdout_gain, opt.min_gain_se,
+                                  opt.min_gain_se * res.holdout_gain_se));
     return res;
   }
   res.ranker = std::make_shared<Ranker>(std::move(r));

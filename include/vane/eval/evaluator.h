@@ -52,6 +52,7 @@ struct EvalOptions {
   // rules' multipliers, kept when it beats the rules on held-out validation users; the test then reports the blend
   // with the gate ("blend") and with the rules ("blend_rules").
   bool fit_gate = false;
+  double gate_min_gain_se = 1.0;  // kept only when its held-out gain is above this many standard errors
   // The ranking stage's controls to test (recommend/engine.h RankControls), each on the blend's test users, after the
   // main test: what each costs in NDCG@10 and buys in coverage, diversity and long-tail share.
   std::vector<RankControls> controls;

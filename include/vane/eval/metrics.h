@@ -19,6 +19,15 @@ namespace vane {
 double HitAt(double rank, int k);
 double NdcgAt(double rank, int k);
 
+// The mean of paired per-user differences (one choice's metric minus another's, on the same users) and its standard
+// error: whether a held-out gain is more than the noise of the users it was measured on.
+struct PairedGain {
+  double mean = 0, se = 0;
+  size_t n = 0;
+  bool Beyond(double standard_errors) const { return mean > 0 && mean > standard_errors * se; }
+};
+PairedGain MeasurePairedGain(std::span<const double> differences);
+
 struct RankingMetrics {
   size_t users = 0;
   double hr10 = 0, ndcg10 = 0, hr20 = 0, ndcg20 = 0, mrr = 0;

@@ -35,6 +35,7 @@ struct RankerFitOptions {
   int threads = 0;             // 0 = xgboost's default
   bool progress = true;
   bool gate = true;            // drop a ranker that does not beat the blend's order on the held-out users
+  double min_gain_se = 1.0;    // ... by more than this many standard errors of the paired per-user differences
 };
 
 struct RankerFitResult {
@@ -42,12 +43,14 @@ struct RankerFitResult {
   size_t train_users = 0, holdout_users = 0, train_rows = 0;
   size_t train_hits = 0;       // training users whose target is in the head (the ones that teach)
   double holdout_blend_ndcg = 0, holdout_ranker_ndcg = 0;  // NDCG@10 of the held-out users, blend order vs ranker
+  double holdout_gain = 0, holdout_gain_se = 0;  // the ranker's mean per-user gain there, and its standard error
   int best_round = 0;
   double seconds = 0;
   std::vector<std::string> log;
 };
 
-// The quality gate: the result carries no ranker when its held-out NDCG@10 is not above the blend order's.
+// The quality gate: the result carries no ranker when its held-out NDCG@10 is not above the blend order's by more than
+// `min_gain_se` standard errors of the paired per-user differences.
 // REQUIRES: the engine holds the state the cases are scored against (the evaluation's training events) and its
 // blend weights are final. Fails when no case's target is in the head of the blend.
 Result<RankerFitResult> FitRanker(const Engine& engine, const std::vector<RankCase>& cases, const RankerFitOptions& opt);
