@@ -97,6 +97,30 @@ TEST(SeqInference, PrefillEqualsAppendingOneByOneBitForBit) {
   }
 }
 
+TEST(SeqInferenceDeathTest, PrefillRefusesAUsedStateTooManyTokensAndSearches) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  SeqSplit s = RandomSeqs(20, 10, 6, 3);
+  SeqModelConfig c;
+  c.dim = 8;
+  c.layers = 1;
+  c.heads = 2;
+  c.max_len = 4;
+  c.epochs = 1;
+  c.threads = 1;
+  auto m = SeqModel::Train(s, 10, c, nullptr, false);
+  ASSERT_TRUE(m.ok());
+  SeqInference inf = SeqInference::FromModel(*m);
+  const std::vector<uint32_t> five = {1, 2, 3, 4, 5}, search = {1, 10};
+  SeqInference::State used;
+  inf.Append(used, 1);
+  EXPECT_DEATH(inf.Prefill(used, std::span<const uint32_t>(five.data(), 2)), "append to a used one");
+  SeqInference::State fresh;
+  EXPECT_DEATH(inf.Prefill(fresh, five), "at most max_len");
+  EXPECT_DEATH(inf.Prefill(fresh, search), "items only");
+  inf.Prefill(fresh, std::span<const uint32_t>(five.data(), 4));  // what it is made for
+  EXPECT_EQ(fresh.count, 4);
+}
+
 TEST(SeqInference, BeyondTheWindowTheCacheSlides) {
   SeqSplit s = RandomSeqs(30, 10, 6, 5);
   SeqModelConfig c;

@@ -124,6 +124,9 @@ void SeqInference::Append(State& st, uint32_t token, uint8_t side) const {
 void SeqInference::Prefill(State& st, std::span<const uint32_t> tokens) const {
   const int C = w_.dim, H = w_.heads, D = C / H, L = w_.max_len;
   const int n = static_cast<int>(tokens.size());
+  VANE_CHECK(st.count == 0 && st.h.empty(), "Prefill builds a state from nothing: append to a used one");
+  VANE_CHECK(n <= L, "Prefill takes at most max_len tokens (the ring has max_len slots)");
+  for (uint32_t t : tokens) VANE_CHECK(t < w_.num_items, "Prefill takes items only (searches go through Append)");
   if (n == 0) return;
   st.k.assign(static_cast<size_t>(w_.layers) * L * C, 0.0f);
   st.v.assign(st.k.size(), 0.0f);
