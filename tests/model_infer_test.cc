@@ -24,15 +24,21 @@ SeqSplit RandomSeqs(int users, int items, int len, uint64_t seed) {
   return s;
 }
 
+// A small untuned model's configuration: one thread, the default learning rate and dropout.
+SeqModelConfig Shape(int dim, int layers, int heads, int max_len, int epochs) {
+  SeqModelConfig c;
+  c.dim = dim;
+  c.layers = layers;
+  c.heads = heads;
+  c.max_len = max_len;
+  c.epochs = epochs;
+  c.threads = 1;
+  return c;
+}
+
 TEST(SeqInference, AppendingEventsMatchesTheFullForwardPass) {
   SeqSplit s = RandomSeqs(60, 25, 10, 3);
-  SeqModelConfig c;
-  c.dim = 16;
-  c.layers = 2;
-  c.heads = 2;
-  c.max_len = 12;
-  c.epochs = 3;
-  c.threads = 1;
+  SeqModelConfig c = Shape(16, 2, 2, 12, 3);
   ItemText text;
   text.vocab_size = 6;
   for (uint32_t i = 0; i < 25; ++i) text.pieces.push_back({static_cast<int>(i % 6), static_cast<int>((i / 6) % 6)});
@@ -63,13 +69,7 @@ TEST(SeqInference, PrefillEqualsAppendingOneByOneBitForBit) {
     SeqSplit s = RandomSeqs(40, 30, 14, side ? 9 : 7);
     if (side)
       for (auto& q : s.train) s.side.push_back(std::vector<uint8_t>(q.size(), PackSide(1, 3)));
-    SeqModelConfig c;
-    c.dim = 16;
-    c.layers = 3;
-    c.heads = 4;
-    c.max_len = 13;  // not a multiple of the 8-position block
-    c.epochs = 2;
-    c.threads = 1;
+    SeqModelConfig c = Shape(16, 3, 4, /*max_len: not a multiple of the 8-position block*/ 13, 2);
     auto m = SeqModel::Train(s, 30, c, nullptr, false);
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     SeqInference inf = SeqInference::FromModel(*m);
@@ -100,13 +100,7 @@ TEST(SeqInference, PrefillEqualsAppendingOneByOneBitForBit) {
 TEST(SeqInferenceDeathTest, PrefillRefusesAUsedStateTooManyTokensAndSearches) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   SeqSplit s = RandomSeqs(20, 10, 6, 3);
-  SeqModelConfig c;
-  c.dim = 8;
-  c.layers = 1;
-  c.heads = 2;
-  c.max_len = 4;
-  c.epochs = 1;
-  c.threads = 1;
+  SeqModelConfig c = Shape(8, 1, 2, 4, 1);
   auto m = SeqModel::Train(s, 10, c, nullptr, false);
   ASSERT_TRUE(m.ok());
   SeqInference inf = SeqInference::FromModel(*m);
@@ -123,13 +117,8 @@ TEST(SeqInferenceDeathTest, PrefillRefusesAUsedStateTooManyTokensAndSearches) {
 
 TEST(SeqInference, BeyondTheWindowTheCacheSlides) {
   SeqSplit s = RandomSeqs(30, 10, 6, 5);
-  SeqModelConfig c;
-  c.dim = 8;
-  c.layers = 1;  // with one layer, cached keys depend only on their own event: sliding is exact
-  c.heads = 2;
-  c.max_len = 4;
-  c.epochs = 2;
-  c.threads = 1;
+  // With one layer, cached keys depend only on their own event: sliding is exact.
+  SeqModelConfig c = Shape(8, 1, 2, 4, 2);
   auto m = SeqModel::Train(s, 10, c, nullptr, false);
   ASSERT_TRUE(m.ok());
   SeqInference inf = SeqInference::FromModel(*m);

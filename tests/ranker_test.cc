@@ -272,13 +272,19 @@ Dataset Chains(int users, int items, int len, uint64_t seed) {
   return testing::ChainDataset(users, items, len, seed, /*two_walks=*/true);
 }
 
-TEST(Ranker, FittedInTheEvaluationSavedAndServedTheSame) {
-  Dataset ds = Chains(400, 60, 9, 5);
+// An evaluation that fits the ranker quickly (40 rounds, one thread, quiet).
+EvalOptions FitRankerOptions() {
   EvalOptions opt;
   opt.progress = false;
   opt.fit_ranker = true;
   opt.ranker.max_rounds = 40;
   opt.ranker.threads = 1;
+  return opt;
+}
+
+TEST(Ranker, FittedInTheEvaluationSavedAndServedTheSame) {
+  Dataset ds = Chains(400, 60, 9, 5);
+  EvalOptions opt = FitRankerOptions();
   auto rep = Evaluate(ds, EngineConfig{}, opt);
   ASSERT_TRUE(rep.ok()) << rep.status().ToString();
   ASSERT_TRUE(rep->ranker);
@@ -356,11 +362,7 @@ TEST(Ranker, TheGateRefusesAGainWithinTheNoise) {
   // The same data as above, where the ranker's gain is real; asked for a gain beyond any noise it is refused, and
   // the note gives the gain and the bar.
   Dataset ds = Chains(400, 60, 9, 5);
-  EvalOptions opt;
-  opt.progress = false;
-  opt.fit_ranker = true;
-  opt.ranker.max_rounds = 40;
-  opt.ranker.threads = 1;
+  EvalOptions opt = FitRankerOptions();
   opt.ranker.min_gain_se = 1e6;
   auto rep = Evaluate(ds, EngineConfig{}, opt);
   ASSERT_TRUE(rep.ok()) << rep.status().ToString();

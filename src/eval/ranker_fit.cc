@@ -32,18 +32,21 @@ Status XgbStatus(int rc, const char* what) {
 }
 #define VANE_XGB(call, what) VANE_RETURN_IF_ERROR(XgbStatus((call), (what)))
 
-// NDCG@10 of the held-out users when each user's head is ordered by `score` (one value per row; ties by row order,
-// as the blend's head is ordered). A target outside the head counts 0.
+// How many rows of user g's head are ahead of the target when the head is ordered by `score` (one value per row;
+// ties by row order, as the blend's head is ordered). REQUIRES: the target is in the head.
+size_t AheadOfTarget(const RowSet& rs, size_t g, const float* score) {
+  const size_t a = rs.first[g], t = a + static_cast<size_t>(rs.target_row[g]);
+  size_t ahead = 0;
+  for (size_t r = a; r < a + rs.group[g]; ++r)
+    if (score[r] > score[t] || (score[r] == score[t] && r < t)) ++ahead;
+  return ahead;
+}
+
+// NDCG@10 of the held-out users when each user's head is ordered by `score`. A target outside the head counts 0.
 double HeadNdcg(const RowSet& rs, const float* score) {
   double sum = 0;
-  for (size_t g = 0; g < rs.group.size(); ++g) {
-    if (rs.target_row[g] < 0) continue;
-    const size_t a = rs.first[g], t = a + static_cast<size_t>(rs.target_row[g]);
-    size_t ahead = 0;
-    for (size_t r = a; r < a + rs.group[g]; ++r)
-      if (score[r] > score[t] || (score[r] == score[t] && r < t)) ++ahead;
-    sum += NdcgAt(1.0 + static_cast<double>(ahead), 10);
-  }
+  for (size_t g = 0; g < rs.group.size(); ++g)
+    if (rs.target_row[g] >= 0) sum += NdcgAt(1.0 + static_cast<double>(AheadOfTarget(rs, g, score)), 10);
   return rs.group.empty() ? 0 : sum / static_cast<double>(rs.group.size());
 }
 
@@ -51,14 +54,10 @@ double HeadNdcg(const RowSet& rs, const float* score) {
 // so the spread of the differences, not of either figure, is the noise).
 PairedGain HeadGain(const RowSet& rs, const float* score) {
   std::vector<double> d(rs.group.size(), 0.0);  // a target outside the head is a miss for both orders: 0
-  for (size_t g = 0; g < rs.group.size(); ++g) {
-    if (rs.target_row[g] < 0) continue;
-    const size_t a = rs.first[g], t = a + static_cast<size_t>(rs.target_row[g]);
-    size_t ahead = 0;
-    for (size_t r = a; r < a + rs.group[g]; ++r)
-      if (score[r] > score[t] || (score[r] == score[t] && r < t)) ++ahead;
-    d[g] = NdcgAt(1.0 + static_cast<double>(ahead), 10) - NdcgAt(1.0 + static_cast<double>(t - a), 10);
-  }
+  for (size_t g = 0; g < rs.group.size(); ++g)
+    if (rs.target_row[g] >= 0)
+      d[g] = NdcgAt(1.0 + static_cast<double>(AheadOfTarget(rs, g, score)), 10) -
+             NdcgAt(1.0 + static_cast<double>(rs.target_row[g]), 10);
   return MeasurePairedGain(d);
 }
 
