@@ -221,7 +221,7 @@ Result<RankerFitResult> FitRanker(const Engine& engine, const std::vector<RankCa
   // The quality gate: a ranker whose held-out gain over the blend's own order is within the noise is not used. The
   // round was chosen on the same users, so the best round's figure is optimistic; a gain of less than
   // `min_gain_se` standard errors of the paired differences is not evidence.
-  if (opt.gate && (res.holdout_ranker_ndcg <= res.holdout_blend_ndcg || !gain.Beyond(opt.min_gain_se))) {
+  if (opt.gate && !gain.Beyond(opt.min_gain_se)) {  // (also when the gain is not positive)
     res.log.push_back(fmt::format("ranker not used: held-out NDCG@10 {:.4f} against the blend's order {:.4f}, a gain of "
                                   "{:+.4f}, not above {} standard error(s) ({:.4f})",
                                   res.holdout_ranker_ndcg, res.holdout_blend_ndcg, res.holdout_gain, opt.min_gain_se,

@@ -129,9 +129,7 @@ std::vector<std::vector<ItemIdx>> Dataset::UserItemSequences() const {
   std::vector<std::vector<ItemIdx>> seqs(users.size());
   for (uint32_t idx : TimeOrder()) {
     const Event& e = events[idx];
-    if (!e.item.valid()) continue;
-    if (actions.EffectiveWeight(e.action, e.value, e.has_value) <= 0) continue;  // as the evaluator's history
-    seqs[e.user.v].push_back(e.item);
+    if (IsPositiveItemEvent(e)) seqs[e.user.v].push_back(e.item);
   }
   return seqs;
 }

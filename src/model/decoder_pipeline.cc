@@ -46,10 +46,8 @@ double Quantile(std::vector<double> v, double q) {
 std::unique_ptr<InterestStore> GraphBeforeValidation(const Dataset& ds, std::vector<Timestamp>& last_ts) {
   const size_t U = ds.num_users();
   std::vector<uint32_t> items(U, 0), seen(U, 0);
-  // The items of the model's split (MakeSeqSplit): positive effective weight, in time order.
-  auto counts = [&](const Event& e) {
-    return e.item.valid() && ds.actions.EffectiveWeight(e.action, e.value, e.has_value) > 0;
-  };
+  // The items of the model's split (MakeSeqSplit): positive item events, in time order.
+  auto counts = [&](const Event& e) { return ds.IsPositiveItemEvent(e); };
   for (const Event& e : ds.events)
     if (counts(e)) ++items[e.user.v];
   auto graph = std::make_unique<InterestStore>(ds);

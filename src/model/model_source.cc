@@ -257,7 +257,7 @@ void ModelSource::Observe(const Event& e, const UserState& before) {
   }
   uint32_t token;
   if (e.item.valid()) {
-    if (ds_.actions.EffectiveWeight(e.action, e.value, e.has_value) <= 0) return;
+    if (!ds_.IsPositiveItemEvent(e)) return;
     if (e.item.v >= inf_.weights().num_items) return;  // an item newer than the model: unknown to it
     token = e.item.v;
   } else if (e.query != kNoQuery && inf_.weights().vocab > 0) {

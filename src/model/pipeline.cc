@@ -318,7 +318,7 @@ Status AddModelToCapture(const std::string& dir, const Dataset& ds, CaptureOptio
     auto [lt, first] = cs->last.try_emplace(e.user.v, e.ts);
     uint8_t sd = side ? PackSide(ActionSlot(e.action), first ? 0 : GapBucket(static_cast<int64_t>(e.ts) - lt->second)) : 0;
     lt->second = e.ts;
-    if (e.item.valid() && ds.actions.EffectiveWeight(e.action, e.value, e.has_value) > 0) {
+    if (ds.IsPositiveItemEvent(e)) {
       cs->inf.Append(st, e.item.v, sd);
     } else if (!e.item.valid() && e.query != kNoQuery && cs->tok) {
       cs->inf.AppendQuery(st, cs->tok->Encode(ds.queries.Name(e.query)), sd);

@@ -561,7 +561,7 @@ SeqSplit MakeSeqSplit(const Dataset& ds, bool searches) {
     const Event& e = ds.events[idx];
     uint32_t t;
     if (e.item.valid()) {
-      if (ds.actions.EffectiveWeight(e.action, e.value, e.has_value) <= 0) continue;
+      if (!ds.IsPositiveItemEvent(e)) continue;
       t = e.item.v;
     } else if (searches && e.query != kNoQuery) {
       t = N + e.query;

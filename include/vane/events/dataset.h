@@ -111,11 +111,15 @@ struct Dataset {
   void DropOldEvents(size_t keep);
   // Stable sort of events by timestamp (ties keep import order).
   void SortByTime();
+  // An event with an item and a positive effective weight: history and target for the evaluator and the model (a
+  // rating of half the scale or less, under a preset that reads ratings, is negative feedback, not interest).
+  bool IsPositiveItemEvent(const Event& e) const {
+    return e.item.valid() && actions.EffectiveWeight(e.action, e.value, e.has_value) > 0;
+  }
   // Event indices in the order a user lived them: by time (stable) when the data has timestamps, else file order.
   // A file sorted by user and item (MovieLens CSV) is not in time order; every split reads events through this.
   std::vector<uint32_t> TimeOrder() const;
-  // Item sequences per user in TimeOrder: the events with an item and a positive effective weight (a rating of half
-  // the scale or less, under a preset that reads ratings, is left out): the evaluator's history and targets.
+  // Item sequences per user in TimeOrder, of the IsPositiveItemEvent events: the evaluator's history and targets.
   std::vector<std::vector<ItemIdx>> UserItemSequences() const;
 
   // Snapshot: everything above, the in-memory event window included. Load replaces this dataset and checks that
