@@ -199,8 +199,9 @@ TEST(Tune, ALongerScheduleStopsEachTrialAfterItsEpochs) {
 }
 
 TEST(Tune, ReportsTheCpusVectorUnits) {
-  const std::string r = CpuTrainingReport();
+  const std::string r = CpuTrainingReport(3);
   EXPECT_NE(r.find("AVX2 "), std::string::npos);
+  EXPECT_NE(r.find("training threads 3"), std::string::npos) << r;
   EXPECT_NE(r.find("AVX-512 BF16 "), std::string::npos);
   EXPECT_NE(r.find("libtorch: "), std::string::npos);
 }

@@ -192,7 +192,7 @@ void PrintTrials(const TuneResult& r) {
 int RunTune(const TuneArgs& a) {
   Dataset ds;
   if (Status s = Load(a.data, ds); !s.ok()) return Fail(s);
-  std::cerr << CpuTrainingReport() << "\n";
+  std::cerr << CpuTrainingReport(a.mc.threads) << "\n";
   SideOptions so = a.side;
   so.quiet = a.data.quiet;
   auto side = BuildSideInfo(ds, so);

@@ -824,9 +824,11 @@ class Trainer {
   void PrintEpoch(const EpochLog& e) const {
     if (!progress_) return;
     double elapsed = Sec(Clock::now() - t_start_);
+    // A run told to stop after an epoch (a tune trial) ends there, whatever its schedule's length.
+    const int last = cfg_.stop_after_epoch > 0 ? std::min(cfg_.epochs, cfg_.stop_after_epoch) : cfg_.epochs;
     std::fprintf(stderr, "epoch %3d/%d | loss %.4f | val ndcg@10 %.4f hr@10 %.4f | %.0f tokens/s | lr %.2e | %.1f s | ETA %s\n",
-                 e.epoch, cfg_.epochs, e.loss, e.val_ndcg10, e.val_hr10, e.tokens_per_s, e.lr, e.seconds,
-                 FormatDuration(elapsed / e.epoch * (cfg_.epochs - e.epoch)).c_str());
+                 e.epoch, last, e.loss, e.val_ndcg10, e.val_hr10, e.tokens_per_s, e.lr, e.seconds,
+                 FormatDuration(elapsed / e.epoch * std::max(0, last - e.epoch)).c_str());
     if (cfg_.profile)
       std::fprintf(stderr, "  time: batches %.1f s | trunk fwd %.1f s | head fwd %.1f s | backward %.1f s | update %.1f s\n",
                    e.profile[0], e.profile[1], e.profile[2], e.profile[3], e.profile[4]);

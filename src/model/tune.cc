@@ -203,7 +203,8 @@ Result<TuneResult> Tune(const SeqSplit& split, size_t num_items, const SeqModelC
     t.cfg = TrialConfig(space, b, opt.seed, k);
     std::vector<EpochLog> log;
     const auto ts = std::chrono::steady_clock::now();
-    VANE_ASSIGN_OR_RETURN(SeqModel m, SeqModel::Train(split, num_items, t.cfg, &log, false, text, cats, keywords));
+    if (opt.progress) std::fprintf(stderr, "trial %3d | %s\n", k, Describe(t.cfg).c_str());
+    VANE_ASSIGN_OR_RETURN(SeqModel m, SeqModel::Train(split, num_items, t.cfg, &log, opt.progress, text, cats, keywords));
     t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
     t.epochs = static_cast<int>(log.size());
     for (const auto& e : log)
@@ -226,7 +227,7 @@ Result<TuneResult> Tune(const SeqSplit& split, size_t num_items, const SeqModelC
   return res;
 }
 
-std::string CpuTrainingReport() {
+std::string CpuTrainingReport(int threads) {
   std::ifstream in("/proc/cpuinfo");
   std::string line, flags, model;
   while (std::getline(in, line)) {
@@ -238,9 +239,9 @@ std::string CpuTrainingReport() {
   std::istringstream cfg(at::show_config());
   while (std::getline(cfg, line))
     if (line.find("CPU capability") != std::string::npos) torch_cap = line.substr(line.find_first_not_of(" -"));
-  return fmt::format("cpu: {} | AVX2 {} | AVX-512 {} | AVX-512 BF16 {} | AMX BF16 {} | libtorch: {} | threads {}", model,
-                     has("avx2"), has("avx512f"), has("avx512_bf16"), has("amx_bf16"),
-                     torch_cap.empty() ? "capability not reported" : torch_cap, torch::get_num_threads());
+  return fmt::format("cpu: {} | AVX2 {} | AVX-512 {} | AVX-512 BF16 {} | AMX BF16 {} | libtorch: {} | training threads {}",
+                     model, has("avx2"), has("avx512f"), has("avx512_bf16"), has("amx_bf16"),
+                     torch_cap.empty() ? "capability not reported" : torch_cap, threads);
 }
 
 }  // namespace vane

@@ -62,7 +62,9 @@ Result<TuneResult> Tune(const SeqSplit& split, size_t num_items, const SeqModelC
                         const TuneOptions& opt, const ItemText* text = nullptr, const ItemCategories* cats = nullptr,
                         const ItemKeywords* keywords = nullptr);
 
-// What this machine's CPU offers for training (AVX2, AVX-512, AVX-512 BF16, AMX) and what libtorch uses.
-std::string CpuTrainingReport();
+// What this machine's CPU offers for training (AVX2, AVX-512, AVX-512 BF16, AMX), what libtorch uses, and the
+// threads training will run on (`threads`: the configuration's, which training sets; libtorch's own default before
+// that is the count of physical cores).
+std::string CpuTrainingReport(int threads);
 
 }  // namespace vane
