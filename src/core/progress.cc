@@ -17,7 +17,7 @@ std::string FormatDuration(double s) {
 Progress::Progress(std::string label, uint64_t total, std::string unit, bool force)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total) {
   tty_ = isatty(STDERR_FILENO) != 0;
-  enabled_ = tty_ || force;
+  force_ = force;
   start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 
@@ -30,9 +30,8 @@ double Progress::ElapsedSeconds() const {
 }
 
 void Progress::MaybeDraw() {
-  if (!enabled_) return;
   auto now = std::chrono::steady_clock::now();
-  auto gap = tty_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(2000);
+  auto gap = tty_ ? std::chrono::milliseconds(200) : force_ ? std::chrono::milliseconds(2000) : log_gap_;
   if (now - last_draw_ < gap) return;
   last_draw_ = now;
   Draw(false);
@@ -53,6 +52,7 @@ void Progress::Draw(bool final_line) {
   } else {
     line = fmt::format("{} {} {} | {:.0f} {}/s | {}", label_, done_, unit_, rate, unit_, FormatDuration(el));
   }
+  drawn_ = true;
   if (tty_) {
     std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final_line ? "\n" : "");
   } else {
@@ -64,7 +64,7 @@ void Progress::Draw(bool final_line) {
 void Progress::Finish() {
   if (finished_) return;
   finished_ = true;
-  if (enabled_) Draw(true);
+  if (tty_ || force_ || drawn_) Draw(true);
 }
 
 }  // namespace vane

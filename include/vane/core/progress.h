@@ -1,6 +1,8 @@
 // A progress line for long work (import, training, evaluation): done/total, rate and ETA, redrawn at most
-// every 200 ms on stderr. Quiet when stderr is not a terminal unless `force` is set, in which case it prints a
-// plain line every ~2 s. Not thread-safe: one owner updates it.
+// every 200 ms on stderr. When stderr is not a terminal (a log file) it prints plain lines instead: every ~2 s
+// when `force` is set, otherwise one every 30 s (`set_log_interval`), so a short job stays quiet in a log and a
+// long one still shows its rate and ETA there; the final "took" line follows only a job that printed a line.
+// Not thread-safe: one owner updates it.
 #pragma once
 
 #include <chrono>
@@ -22,6 +24,8 @@ class Progress {
   // Draws the final line (with elapsed time) and a newline.
   void Finish();
   double ElapsedSeconds() const;
+  // The gap between plain lines when stderr is not a terminal and `force` was not set.
+  void set_log_interval(std::chrono::milliseconds gap) { log_gap_ = gap; }
 
  private:
   void MaybeDraw();
@@ -29,7 +33,8 @@ class Progress {
 
   std::string label_, unit_;
   uint64_t total_, done_ = 0;
-  bool enabled_, tty_, finished_ = false;
+  bool tty_, force_, drawn_ = false, finished_ = false;
+  std::chrono::milliseconds log_gap_{30000};
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
